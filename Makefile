@@ -1,0 +1,59 @@
+# rvmsim — the two commands of the README, plus developer conveniences.
+#   make run    the main job (installs missing Debian packages, configures, builds, runs)
+#   make test   everything that must pass; ends with "N passed, M failed"
+# Both are idempotent: packages are installed only when missing, meson is configured once.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON      ?= meson
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PY         := /usr/bin/python3
+
+.PHONY: all run test deps build build-asan unit bench format format-check clean help
+
+all: build
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps-%:
+	@scripts/deps.sh $*
+
+$(BUILD)/build.ninja: | deps-build
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN_BUILD)/build.ninja: | deps-test
+	$(MESON) setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+
+build: $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD)
+
+build-asan: $(ASAN_BUILD)/build.ninja
+	$(MESON) compile -C $(ASAN_BUILD)
+
+run: build
+	$(BUILD)/sim/rvmsim demo --records 10000 --seed 1 --export $(BUILD)/demo.witness
+	@echo "sha256sum of the exported records:"
+	@sha256sum $(BUILD)/demo.witness
+
+test: deps-test build build-asan
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	@status=0; \
+	$(MESON) test -C $(BUILD) --print-errorlogs --num-processes $(JOBS) || status=1; \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(MESON) test -C $(ASAN_BUILD) --suite unit --print-errorlogs --num-processes $(JOBS) || status=1; \
+	$(PY) scripts/test_summary.py $(BUILD) $(ASAN_BUILD) || status=1; \
+	exit $$status
+
+unit: build
+	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
+
+format:
+	clang-format -i $$(find core sim tests bench replay firmware -name "*.[ch]" 2>/dev/null)
+
+format-check:
+	scripts/check_format.sh .
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

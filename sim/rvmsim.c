@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* rvmsim: command dispatcher. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef RVMSIM_VERSION
+#define RVMSIM_VERSION "unknown"
+#endif
+
+static const struct rvmsim_command commands[] = {
+    {"demo", "append witness records, verify them and print the log digest", rvmsim_cmd_demo},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rvmsim <command> [options]\n"
+                 "       rvmsim <command> --help\n\n"
+                 "Deterministic simulator and reference model of the RVM hypervisor core.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(out, "\nexit codes: 0 pass, 1 expectation failed, 2 usage or parse error, 3 safety "
+                 "invariant,\n            4 liveness, 5 non-determinism, 6 internal error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return RVMSIM_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        if (argc >= 3) {
+            for (size_t i = 0; i < NCOMMANDS; i++) {
+                if (strcmp(argv[2], commands[i].name) == 0) {
+                    char *help_argv[] = {argv[2], (char *)"--help", NULL};
+                    return commands[i].run(2, help_argv);
+                }
+            }
+        }
+        usage(stdout);
+        return RVMSIM_EXIT_PASS;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("rvmsim %s\n", RVMSIM_VERSION);
+        return RVMSIM_EXIT_PASS;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(name, commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "rvmsim: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return RVMSIM_EXIT_USAGE;
+}
