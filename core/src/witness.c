@@ -281,6 +281,21 @@ enum rvm_err rvm_witness_seal(struct rvm_witness_log *log, struct rvm_witness_ch
     return rvm_witness_flush(log);
 }
 
+enum rvm_err rvm_witness_reject(struct rvm_witness_log *log, const struct rvm_witness_rejection *r)
+{
+    const struct rvm_witness_entry entry = {
+        .kind = RVM_ACT_PROOF_REJECTED,
+        .proof_tier = r->passed_tier,
+        .flags = r->stage,
+        .actor = r->actor,
+        .target = r->target,
+        .cap_hash = r->cap_hash,
+        .payload = (uint64_t)(uint32_t)r->err | (uint64_t)r->attempted_kind << 32,
+        .aux = 0,
+    };
+    return rvm_witness_append(log, &entry, NULL);
+}
+
 void rvm_witness_chain_value(const struct rvm_witness_log *log,
                              uint8_t out[RVM_WITNESS_CHAIN_BYTES])
 {

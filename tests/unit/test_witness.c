@@ -780,6 +780,42 @@ static void test_tamper_structural_edits(void **state)
     free_sealed_log(&s);
 }
 
+/* The rejection record's layout, byte by byte. */
+static void test_reject_record_layout(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(8, 0);
+    f->sim.now_ns = 77;
+    struct rvm_witness_rejection r = {.actor = 9,
+                                      .target = 0x0000000300000005ull,
+                                      .attempted_kind = RVM_ACT_CAP_GRANT,
+                                      .stage = RVM_STAGE_P2,
+                                      .passed_tier = RVM_PROOF_P1,
+                                      .cap_hash = 0x12345678u,
+                                      .err = RVM_ERR_PROOF_NONCE};
+    assert_int_equal(rvm_witness_reject(&f->log, &r), RVM_OK);
+    assert_int_equal(rvm_witness_flush(&f->log), RVM_OK);
+    const uint8_t *img = f->sink.records;
+    static const uint8_t expected_16_to_44[28] = {
+        0x53, 0x01, 0x03, 0x00,                         /* ProofRejected, P1 passed, stage P2 */
+        0x09, 0x00, 0x00, 0x00,                         /* actor 9 */
+        0x05, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, /* target: index 5, generation 3 */
+        0x78, 0x56, 0x34, 0x12,                         /* cap_hash */
+        0x64, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, /* payload: err 0x064, kind 0x10 */
+    };
+    assert_memory_equal(img + 16, expected_16_to_44, sizeof(expected_16_to_44));
+    assert_int_equal(rvm_load_le64(img + 8), 77);
+    assert_int_equal(rvm_load_le64(img + 52), 0);
+
+    /* When even the rejection cannot be recorded, the caller learns it. */
+    rvm_sim_hal_set_sink(&f->sim, NULL, NULL);
+    for (int i = 0; i < 8; i++) { /* the flushed ring has all 8 slots free */
+        assert_int_equal(rvm_witness_reject(&f->log, &r), RVM_OK);
+    }
+    assert_int_equal(rvm_witness_reject(&f->log, &r), RVM_ERR_WITNESS_FULL);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -803,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_tamper_every_bit_of_every_record),
         cmocka_unit_test(test_tamper_every_bit_of_every_checkpoint),
         cmocka_unit_test(test_tamper_structural_edits),
+        cmocka_unit_test(test_reject_record_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,6 +172,40 @@ void rvm_witness_chain_value(const struct rvm_witness_log *log,
 void rvm_witness_digest(const struct rvm_witness_log *log, uint8_t out[RVM_SHA256_DIGEST_BYTES]);
 
 /* ------------------------------------------------------------------------------------------------
+ * Rejections
+ *
+ * Every refused operation is witnessed with one RVM_ACT_PROOF_REJECTED record:
+ *   actor    the partition that asked (0 for the hypervisor or a scenario driver)
+ *   target   the object named in the request (0 when it could not be decoded)
+ *   flags    the stage that refused it (enum rvm_reject_stage)
+ *   payload  bits 0..31 the error code (enum rvm_err), bits 32..39 the action kind attempted
+ *   cap_hash the capability presented, when there was one
+ *   proof_tier the highest tier that passed before the refusal
+ * --------------------------------------------------------------------------------------------- */
+
+enum rvm_reject_stage {
+    RVM_STAGE_DECODE = 1,       /* malformed or out-of-range request */
+    RVM_STAGE_P1 = 2,           /* capability type / rights */
+    RVM_STAGE_P2 = 3,           /* policy rules */
+    RVM_STAGE_P3 = 4,           /* derivation chain */
+    RVM_STAGE_PRECONDITION = 5, /* the subsystem's own preconditions (state, capacity, ...) */
+};
+
+struct rvm_witness_rejection {
+    uint32_t actor;
+    uint64_t target;
+    uint8_t attempted_kind; /* enum rvm_action */
+    uint8_t stage;          /* enum rvm_reject_stage */
+    uint8_t passed_tier;    /* enum rvm_proof_tier */
+    uint32_t cap_hash;
+    enum rvm_err err;
+};
+
+/* Append the rejection record. Returns the append's result (RVM_ERR_WITNESS_FULL when even the
+ * rejection cannot be recorded); the operation stays refused either way. */
+enum rvm_err rvm_witness_reject(struct rvm_witness_log *log, const struct rvm_witness_rejection *r);
+
+/* ------------------------------------------------------------------------------------------------
  * Verification (independent of any log object: works on stored images)
  * --------------------------------------------------------------------------------------------- */
 
