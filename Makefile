@@ -1,6 +1,9 @@
 # rvmsim — the two commands of the README, plus developer conveniences.
 #   make run    the main job (installs missing Debian packages, configures, builds, runs)
 #   make test   everything that must pass; ends with "N passed, M failed"
+#   make bench  all benchmarks -> bench/results/ (report.md, latest.json/.csv, PNG charts)
+#   make bench-check     instruction-count regression gate against bench/baseline/ (also in make test)
+#   make bench-baseline  re-measure and rewrite the baseline, showing the diff
 # Both are idempotent: packages are installed only when missing, meson is configured once.
 
 BUILD      ?= build
@@ -9,7 +12,7 @@ MESON      ?= meson
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PY         := /usr/bin/python3
 
-.PHONY: all run test deps build build-asan unit bench format format-check clean help
+.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help
 
 all: build
 
@@ -45,6 +48,16 @@ test: deps-test build build-asan
 	  $(MESON) test -C $(ASAN_BUILD) --suite unit --print-errorlogs --num-processes $(JOBS) || status=1; \
 	$(PY) scripts/test_summary.py $(BUILD) $(ASAN_BUILD) || status=1; \
 	exit $$status
+
+# Benchmarks: figures and charts (never gated), then the instruction-count gate and its baseline.
+bench: build | deps-bench
+	bench/run.sh $(BUILD)
+
+bench-check: build | deps-bench
+	$(PY) bench/check.py --rvmbench $(BUILD)/bench/rvmbench
+
+bench-baseline: build | deps-bench
+	$(PY) bench/check.py --rvmbench $(BUILD)/bench/rvmbench --update
 
 unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs

@@ -2,13 +2,14 @@
 /*
  * rvmbench: runs the registered workloads.
  *
- *   rvmbench [--filter SUBSTR] [--json FILE] [--repeats N] [--min-sample-ms N] [--list]
- *            [--fixed ITERS]
+ *   rvmbench [--filter SUBSTR | --only NAME] [--json FILE] [--repeats N] [--min-sample-ms N]
+ *            [--list] [--fixed ITERS]
  *
  * Timing uses CLOCK_MONOTONIC; each sample runs a calibrated number of iterations lasting at
  * least --min-sample-ms (default 20); one warm-up sample is discarded; --repeats samples
  * (default 11) give min / median / max ns per op. --fixed runs ITERS iterations of each workload
- * untimed, for callgrind.
+ * untimed, for callgrind (bench/check.py). --list prints one tab-separated line per workload:
+ * name, unit, ops per iteration, description.
  */
 #include "harness.h"
 
@@ -78,6 +79,7 @@ static void json_string(FILE *f, const char *s)
 
 struct options {
     const char *filter;
+    const char *only;
     const char *json_path;
     int repeats;
     uint64_t min_sample_ns;
@@ -154,7 +156,7 @@ static void run_workload(const struct bench_workload *w, const struct options *o
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: rvmbench [--filter SUBSTR] [--json FILE] [--repeats N] "
+    fprintf(out, "usage: rvmbench [--filter SUBSTR | --only NAME] [--json FILE] [--repeats N] "
                  "[--min-sample-ms N] [--list] [--fixed ITERS]\n");
 }
 
@@ -162,13 +164,18 @@ int main(int argc, char **argv)
 {
     struct options o = {.repeats = 11, .min_sample_ns = 20000000u};
     static const struct option longopts[] = {
-        {"filter", required_argument, NULL, 'f'},  {"json", required_argument, NULL, 'j'},
-        {"repeats", required_argument, NULL, 'r'}, {"min-sample-ms", required_argument, NULL, 'm'},
-        {"list", no_argument, NULL, 'l'},          {"fixed", required_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"filter", required_argument, NULL, 'f'},
+        {"json", required_argument, NULL, 'j'},
+        {"only", required_argument, NULL, 'o'},
+        {"repeats", required_argument, NULL, 'r'},
+        {"min-sample-ms", required_argument, NULL, 'm'},
+        {"list", no_argument, NULL, 'l'},
+        {"fixed", required_argument, NULL, 'x'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     for (;;) {
-        int c = getopt_long(argc, argv, "f:j:r:m:lx:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "f:o:j:r:m:lx:h", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -176,6 +183,9 @@ int main(int argc, char **argv)
         switch (c) {
         case 'f':
             o.filter = optarg;
+            break;
+        case 'o':
+            o.only = optarg;
             break;
         case 'j':
             o.json_path = optarg;
@@ -231,12 +241,14 @@ int main(int argc, char **argv)
         struct bench_group grp = groups[g]();
         for (size_t i = 0; i < grp.count; i++) {
             const struct bench_workload *w = &grp.workloads[i];
-            if (o.filter != NULL && strstr(w->name, o.filter) == NULL) {
+            if ((o.filter != NULL && strstr(w->name, o.filter) == NULL) ||
+                (o.only != NULL && strcmp(w->name, o.only) != 0)) {
                 continue;
             }
             matched++;
             if (o.list) {
-                printf("%-40s per %-10s %s\n", w->name, w->unit, w->description);
+                printf("%s\t%s\t%llu\t%s\n", w->name, w->unit, (unsigned long long)w->ops_per_iter,
+                       w->description);
                 continue;
             }
             run_workload(w, &o, json, cpu);
@@ -246,7 +258,8 @@ int main(int argc, char **argv)
         fclose(json);
     }
     if (matched == 0) {
-        fprintf(stderr, "rvmbench: no workload matches '%s'\n", o.filter ? o.filter : "");
+        fprintf(stderr, "rvmbench: no workload matches '%s'\n",
+                o.only ? o.only : (o.filter ? o.filter : ""));
         return 2;
     }
     return 0;

@@ -114,6 +114,12 @@ static void append_run(void *ctx, uint64_t iters)
     bench_keep(c->log.chain[0]);
 }
 
+/* RVM's witness_emit_10000: ten thousand appends per iteration. */
+static void append_10000_run(void *ctx, uint64_t iters)
+{
+    append_run(ctx, iters * 10000);
+}
+
 struct verify_ctx {
     struct rvm_openssl_crypto *oc;
     struct rvm_crypto crypto;
@@ -274,6 +280,8 @@ static const struct bench_workload witness_workloads[] = {
      "append one record with the full SHA-256 chain (OpenSSL provider); RVM witness_emit_single "
      "hashes 16 bytes into a 32-bit link",
      1, append_setup, append_run, append_teardown},
+    {"witness_emit_10000", "record", "10,000 appends per iteration (RVM witness_emit_10000)", 10000,
+     append_setup, append_10000_run, append_teardown},
     {"witness_append_portable", "record", "witness_append on the portable C provider (firmware)", 1,
      append_portable_setup, append_run, append_teardown},
     {"witness_append_checkpoint1024", "record",

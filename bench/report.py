@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Turn benchmark JSON lines into the results make bench publishes.
+
+    bench/report.py RESULTS_DIR JSONL...
+
+Reads the JSON lines written by `rvmbench --json` (and by any system benchmark that writes the
+same schema: name, unit, ns_per_op_min, ns_per_op_median, ns_per_op_max, ops_per_iter, plus
+optional "value"/"value_unit" for rates), bench/targets.json and bench/peers/rvm.json, and writes:
+  RESULTS_DIR/latest.json   every figure with build, compiler, flags, CPU, peer and target
+  RESULTS_DIR/latest.csv    the same, one row per workload
+  RESULTS_DIR/report.md     a Markdown table: figure, DESIGN §7 target, RVM's figure, verdict
+  RESULTS_DIR/*.png         gnuplot charts (if gnuplot is installed)
+"""
+import csv
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load_lines(paths):
+    rows = {}
+    for path in paths:
+        for line in pathlib.Path(path).read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["name"]] = row
+    return rows
+
+
+def fmt_ns(ns):
+    if ns is None:
+        return ""
+    if ns >= 1e6:
+        return f"{ns / 1e6:,.2f} ms"
+    if ns >= 1e4:
+        return f"{ns / 1e3:,.1f} µs"
+    if ns >= 100:
+        return f"{ns:,.0f} ns"
+    return f"{ns:.2f} ns"
+
+
+def evaluate(name, row, targets, peers):
+    spec = targets.get(name, {})
+    units = spec.get("units_per_peer_iter", 1)
+    ours = row["ns_per_op_median"] * units if "ns_per_op_median" in row else None
+    peer_name = spec.get("peer")
+    peer = peers.get(peer_name, {}).get("median") if peer_name else None
+    target = spec.get("target_ns")
+    if target is None and spec.get("peer_factor") and peer:
+        target = peer * spec["peer_factor"]
+    verdict = ""
+    if "value" in row and "target_value" in spec:
+        verdict = "met" if row["value"] >= spec["target_value"] else "missed"
+    elif target is not None and ours is not None:
+        verdict = "met" if ours <= target else "missed"
+    speedup = (peer / ours) if (peer and ours) else None
+    return {
+        "workload": name,
+        "unit": row.get("unit", ""),
+        "per": f"{units} {row.get('unit', '')}" if units != 1 else row.get("unit", ""),
+        "ours_ns": ours,
+        "ours_min_ns": row["ns_per_op_min"] * units if "ns_per_op_min" in row else None,
+        "value": row.get("value"),
+        "value_unit": row.get("value_unit"),
+        "target_ns": target,
+        "target_text": spec.get("target", ""),
+        "peer": peer_name,
+        "peer_ns": peer,
+        "speedup_vs_peer": speedup,
+        "verdict": verdict,
+    }
+
+
+def write_markdown(path, evaluated, meta):
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Build `{meta['build']}`, {meta['compiler']}, flags `{meta['flags']}`, CPU {meta['cpu']}.",
+        "Figures are medians over repeats (`make bench`); RVM's are criterion medians measured on this",
+        "machine (bench/peers/rvm.json). Times are per RVM iteration where an RVM bench is named.",
+        "",
+        "| workload | per | ours (median) | target (DESIGN §7) | RVM | vs RVM | |",
+        "|---|---|---:|---|---:|---:|---|",
+    ]
+    for e in evaluated:
+        ours = fmt_ns(e["ours_ns"]) if e["value"] is None else f"{e['value']:,.0f} {e['value_unit']}"
+        target = e["target_text"] or ""
+        peer = f"{fmt_ns(e['peer_ns'])} ({e['peer']})" if e["peer_ns"] else ""
+        speed = f"{e['speedup_vs_peer']:.1f}×" if e["speedup_vs_peer"] else ""
+        mark = {"met": "✅", "missed": "❌"}.get(e["verdict"], "")
+        lines.append(f"| {e['workload']} | {e['per']} | {ours} | {target} | {peer} | {speed} | {mark} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def gnuplot(script):
+    if shutil.which("gnuplot") is None:
+        print("report: gnuplot not installed; charts skipped", file=sys.stderr)
+        return
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def chart_ns_per_op(out_dir, evaluated):
+    data = out_dir / "ns_per_op.dat"
+    rows = [e for e in evaluated if e["ours_ns"] is not None and e["value"] is None]
+    with data.open("w") as f:
+        for e in rows:
+            f.write(f"\"{e['workload']}\" {e['ours_ns']:.3f} {e['peer_ns'] or 'NaN'}\n")
+    width = max(900, 48 * len(rows) + 250)
+    gnuplot(f"""
+set terminal pngcairo noenhanced size {width},650 font "DejaVu Sans,10"
+set output "{out_dir / 'ns_per_op.png'}"
+set title "Time per iteration by workload (lower is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set ylabel "ns per iteration (log scale)"
+set xtics rotate by -45 scale 0
+set key outside top center horizontal
+set grid ytics
+set bmargin 14
+plot "{data}" using 2:xtic(1) title "rvmsim (median)" lc rgb "#1f77b4", \\
+     "" using 3 title "RVM (criterion median, same machine)" lc rgb "#ff7f0e"
+""")
+
+
+def chart_series(out_dir, rows, key, spec, xlabel, ylabel, value_of):
+    pattern = re.compile(spec["pattern"])
+    points = sorted((int(m.group(1)), value_of(r)) for n, r in rows.items()
+                    if (m := pattern.match(n)))
+    if not points:
+        return
+    data = out_dir / f"{key}.dat"
+    data.write_text("".join(f"{x} {y:.3f}\n" for x, y in points))
+    gnuplot(f"""
+set terminal pngcairo noenhanced size 800,500 font "DejaVu Sans,10"
+set output "{out_dir / (key + '.png')}"
+set title "{spec['title']}"
+set xlabel "{xlabel}"
+set ylabel "{ylabel}"
+set grid
+set key top left
+plot "{data}" using 1:2 with linespoints lw 2 pt 7 title "rvmsim"
+""")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out_dir = pathlib.Path(sys.argv[1])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = load_lines(sys.argv[2:])
+    if not rows:
+        print("report: no benchmark results", file=sys.stderr)
+        return 1
+    targets = json.loads((ROOT / "bench" / "targets.json").read_text())
+    peers = json.loads((ROOT / "bench" / "peers" / "rvm.json").read_text())["benchmarks"]
+    any_row = next(iter(rows.values()))
+    meta = {k: any_row.get(k, "unknown") for k in ("build", "compiler", "flags", "cpu")}
+
+    evaluated = [evaluate(n, rows[n], targets["workloads"], peers) for n in sorted(rows)]
+    (out_dir / "latest.json").write_text(json.dumps(
+        {"meta": meta, "results": [dict(rows[e["workload"]], **{"evaluation": e}) for e in evaluated]},
+        indent=2) + "\n")
+    with (out_dir / "latest.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(evaluated[0].keys()))
+        w.writeheader()
+        w.writerows(evaluated)
+    write_markdown(out_dir / "report.md", evaluated, meta)
+
+    chart_ns_per_op(out_dir, evaluated)
+    charts = targets.get("charts", {})
+    if "mincut_scaling" in charts:
+        chart_series(out_dir, rows, "mincut_scaling", charts["mincut_scaling"], "nodes",
+                     "ns per global min-cut (median)", lambda r: r["ns_per_op_median"])
+    if "sweep_throughput" in charts:
+        chart_series(out_dir, rows, "sweep_throughput", charts["sweep_throughput"],
+                     "worker processes (--jobs)", "seeds per second",
+                     lambda r: r.get("value", 0.0))
+    missed = [e["workload"] for e in evaluated if e["verdict"] == "missed"]
+    print(f"report: {len(evaluated)} workloads -> {out_dir}/report.md"
+          f"{'; targets missed: ' + ', '.join(missed) if missed else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

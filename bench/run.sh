@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: run every benchmark and publish bench/results/{latest.json,latest.csv,report.md,*.png}.
+#   bench/run.sh [BUILD_DIR]
+# Wall-clock figures are reported, never gated (bench/check.py gates instruction counts).
+# System-level benchmarks are executables bench/system/*.sh taking `--json FILE` and writing
+# JSON lines in rvmbench's schema; each is run after rvmbench.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+out=$root/bench/results
+mkdir -p "$out"
+rm -f "$out"/*.jsonl
+
+echo "== core workloads (rvmbench)"
+"$build/bench/rvmbench" --json "$out/rvmbench.jsonl"
+
+shopt -s nullglob
+for sys_bench in "$root"/bench/system/*.sh; do
+  name=$(basename "$sys_bench" .sh)
+  echo "== $name"
+  RVMSIM="$build/sim/rvmsim" RVMBENCH="$build/bench/rvmbench" bash "$sys_bench" --json "$out/$name.jsonl"
+done
+
+/usr/bin/python3 "$root/bench/report.py" "$out" "$out"/*.jsonl
+echo "results: $out/report.md, $out/latest.json, $out/latest.csv, $out/*.png"
