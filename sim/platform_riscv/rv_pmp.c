@@ -66,13 +66,10 @@ bool rvm_rv_pmp_range(const struct rvm_rv_pmp *pmp, uint32_t i, uint64_t *lo, ui
         *hi = *lo + 4u;
         return true;
     case RVM_RV_PMP_A_NAPOT: {
-        uint32_t ones = 0;
-        while (ones < RVM_RV_PMPADDR_BITS && ((a >> ones) & 1u) != 0) { /* bound: 54 bits */
-            ones++;
-        }
-        /* `ones` trailing ones: 2^(ones + 3) bytes; the ones are not part of the base. */
-        *lo = (a & ~(((uint64_t)1 << ones) - 1u)) << 2;
-        *hi = *lo + ((uint64_t)1 << (ones + 3u));
+        /* a & ~(a + 1) keeps exactly the trailing ones: 2^k - 1 for a 2^(k+3)-byte region. */
+        uint64_t ones = a & ~(a + 1u);
+        *lo = (a & ~ones) << 2;
+        *hi = *lo + ((ones + 1u) << 3);
         return true;
     }
     default:
