@@ -565,7 +565,7 @@ enum rvm_err rvm_a64_pool_check(const struct rvm_a64_pool *pool)
         return RVM_ERR_CORRUPT;
     }
     uint32_t free_pages = 0;
-    for (uint32_t i = 0; i < pool->npages; i++) {
+    for (uint32_t i = 0; i < pool->npages; i++) { /* bound: npages, 512 reads each */
         uint32_t level = pool->info[i].level;
         if (level == 0) {
             free_pages++;
