@@ -6,6 +6,8 @@
  * records go to a pluggable sink (memory for tests and the demo, SQLite for the replay store).
  * Platform hooks the foundation does not simulate yet answer RVM_ERR_UNSUPPORTED, which the core
  * treats like any refusal: fail closed.
+ * For simulated AArch64 stage-2 / RISC-V PMP behind those hooks, see rvm_sim_platform_init
+ * (hal_platform.h): the same HAL with the address-space and guest-memory hooks implemented.
  */
 #ifndef RVM_SIM_HAL_SIM_H
 #define RVM_SIM_HAL_SIM_H

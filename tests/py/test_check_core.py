@@ -51,3 +51,45 @@ def test_each_defect_is_caught(tmp_path, source_root, name):
     assert proc.returncode != 0
     failed = [l for l in proc.stdout.splitlines() if l.startswith("not ok")]
     assert any(check in l for l in failed), proc.stdout
+
+
+def run_check_src(source_root, core, src):
+    return subprocess.run([sys.executable, str(source_root / "scripts" / "check_core.py"),
+                           "--target", "host", "--core", str(core), "--src", str(src)],
+                          capture_output=True, text=True)
+
+
+def make_src(tmp_path, source, header="#include <stdint.h>\nuint32_t plat_f(void);\n"):
+    src = tmp_path / "plat"
+    src.mkdir()
+    (src / "plat.h").write_text(header)
+    (src / "plat.c").write_text(source)
+    return src
+
+
+SRC_GOOD = '#include "plat.h"\nuint32_t plat_f(void) { return 1; }\n'
+
+
+def test_extra_source_dir_passes_when_clean(tmp_path, source_root):
+    """--src directories may include their own headers by bare name."""
+    (tmp_path / "core").mkdir()
+    core = make_core(tmp_path / "core", GOOD)
+    proc = run_check_src(source_root, core, make_src(tmp_path, SRC_GOOD))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 sources compile" in proc.stdout
+
+
+@pytest.mark.parametrize("name,source,check", [
+    ("libc header", "#include <string.h>\n" + SRC_GOOD, "only freestanding headers"),
+    ("unknown local header", '#include "other.h"\n' + SRC_GOOD, "only freestanding headers"),
+    ("mutable global", SRC_GOOD + "uint32_t plat_g;\n", "no mutable globals"),
+    ("libc call", SRC_GOOD + "int puts(const char *s);\nvoid plat_h(void);\n"
+     "void plat_h(void) { puts(\"x\"); }\n", "no libc or external symbols"),
+])
+def test_extra_source_dir_is_checked(tmp_path, source_root, name, source, check):
+    (tmp_path / "core").mkdir()
+    core = make_core(tmp_path / "core", GOOD)
+    proc = run_check_src(source_root, core, make_src(tmp_path, source))
+    assert proc.returncode != 0, name
+    failed = [l for l in proc.stdout.splitlines() if l.startswith("not ok")]
+    assert any(check in l for l in failed), proc.stdout
