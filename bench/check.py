@@ -30,7 +30,7 @@ BASELINE = ROOT / "bench" / "baseline" / "callgrind.json"
 # SQLite) are reported by `make bench` but not gated: their counts depend on the filesystem.
 GATED_PREFIXES = ("witness_", "sha256_compress_portable", "p1_", "p2_", "security_gate",
                   "partition_switch", "buddy_", "coherence_", "cut_pressure", "mincut_", "ema_",
-                  "cap_", "sched_", "region_", "tier_", "compress_", "graph_")
+                  "cap_", "sched_", "region_", "tier_", "compress_", "graph_", "platform_")
 # Budget of work units per measurement so heavy iterations (10,000 records) stay quick.
 UNITS_PER_RUN = 4000
 
