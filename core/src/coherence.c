@@ -76,7 +76,7 @@ enum rvm_err rvm_coherence_init(struct rvm_coherence *c, const struct rvm_cohere
     struct rvm_coherence_node *state = (struct rvm_coherence_node *)(void *)p;
     p += RVM_COH_ALIGN8_(n * sizeof(struct rvm_coherence_node));
     uint32_t *mc_idx = (uint32_t *)(void *)p;
-    p += 5 * n * sizeof(uint32_t);
+    p += RVM_MINCUT_IDX_PER_NODE * n * sizeof(uint32_t);
     uint8_t *cut_side = p;
 
     struct rvm_graph_config gc = {
@@ -90,7 +90,6 @@ enum rvm_err rvm_coherence_init(struct rvm_coherence *c, const struct rvm_cohere
     c->scratch.w = mc_w;
     c->scratch.key = mc_key;
     c->scratch.idx = mc_idx;
-    c->scratch.member = mc_idx + 4 * n;
     c->node = state;
     c->cut_side = cut_side;
     for (size_t i = 0; i < n; i++) { /* bound: capacity */

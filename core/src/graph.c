@@ -191,7 +191,7 @@ uint32_t rvm_graph_decay(struct rvm_graph *g)
             if (w == 0) {
                 continue;
             }
-            uint64_t d = w * keep / RVM_BP_ONE; /* w < 2^38, keep <= 10^4: no overflow */
+            uint64_t d = w * keep / RVM_BP_ONE; /* w < 2^32, keep <= 10^4: no overflow */
             row[j] = d;
             if (j == i) {
                 pruned += d == 0;

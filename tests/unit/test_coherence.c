@@ -553,6 +553,68 @@ static void test_split_decision_with_dwell_and_latch(void **state)
     fx_free(f);
 }
 
+/*
+ * The split latch is a Schmitt trigger: after a recommendation the hub is re-armed only when its
+ * pressure falls below split_exit_bp (6000), not when it merely dips below split_enter_bp (8000).
+ * Decay 50 % per epoch makes the graph follow the traffic within a few epochs. With internal
+ * traffic I and external 120 per epoch the hub's pressure settles at 120 / (120 + I):
+ * I = 50 -> 7058 (between the thresholds), I = 200 -> 3750 (below exit).
+ */
+static void test_split_latch_rearms_below_exit(void **state)
+{
+    (void)state;
+    struct rvm_coherence_config cfg = cfg_for(16);
+    cfg.decay_bp = 5000;
+    struct fx *f = fx_new(cfg);
+    for (uint32_t i = 1; i <= 7; i++) {
+        add(f, i);
+    }
+    uint32_t splits = 0;
+    uint64_t internal[5] = {0, 50, 0, 200, 0};
+    uint32_t splits_after[5];
+    for (int phase = 0; phase < 5; phase++) {
+        for (int e = 0; e < 30; e++) {
+            hub_traffic(f, 1);
+            if (internal[phase] != 0) {
+                ipc(f, 7, 7, internal[phase]);
+            }
+            struct rvm_coherence_epoch_report rep = epoch(f, true);
+            if (rep.decision.kind == RVM_COH_DECIDE_SPLIT) {
+                assert_int_equal(rep.decision.a, 7);
+                splits++;
+            }
+            assert_int_not_equal(rep.decision.kind, RVM_COH_DECIDE_MERGE);
+        }
+        splits_after[phase] = splits;
+    }
+    assert_int_equal(splits_after[0], 1); /* recommended once */
+    assert_int_equal(splits_after[1], 1); /* 7058: latched */
+    assert_int_equal(splits_after[2], 1); /* back to 10000: still latched, no new excursion */
+    assert_int_equal(splits_after[3], 1); /* 3750: re-armed, nothing to recommend */
+    assert_int_equal(splits_after[4], 2); /* a new excursion above 8000: recommended again */
+    fx_free(f);
+}
+
+/* A leaf alone on its side of the cut is the weakest boundary itself: splitting it separates
+ * nothing, so it is never split, even though all of its (external) weight crosses the cut. */
+static void test_lone_leaf_is_not_split(void **state)
+{
+    (void)state;
+    struct fx *f = hub_fixture(cfg_for(16));
+    add(f, 8);
+    ipc(f, 8, 2, 10); /* min cut: {8} | rest, value 10; the hub no longer straddles it */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(epoch(f, true).decision.kind, RVM_COH_DECIDE_NONE);
+    }
+    assert_int_equal(f->c.cut.value, 10);
+    assert_int_equal(f->c.cut.nodes - f->c.cut.side_a, 1);
+    assert_int_equal(rvm_coherence_pressure(&f->c, 8), 10000);
+    struct rvm_coherence_split_request q = {
+        .source = 8, .child = 100, .facts = RVM_COH_SPLIT_FACTS_ALL};
+    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 0, &q), RVM_ERR_SPLIT_NOT_JUSTIFIED);
+    fx_free(f);
+}
+
 static struct rvm_coherence_split_request split_req(rvm_partition_id src, rvm_partition_id child)
 {
     struct rvm_coherence_split_request q = {
@@ -952,6 +1014,9 @@ static void test_stability_1000_epochs(void **state)
     assert_int_equal(log.n, 1);
     assert_int_equal(log.d[0].kind, RVM_COH_DECIDE_SPLIT);
     assert_int_equal(log.d[0].a, 7);
+    m = hub; /* the kernel ignores it: still recommended once only */
+    stability_case(&m, ids, 7, false, 1, 10, &log);
+    assert_int_equal(log.n, 1);
 
     /* a tightly coupled pair beside an independent third: exactly one merge, then quiet */
     struct model pair = {0};
@@ -963,6 +1028,9 @@ static void test_stability_1000_epochs(void **state)
     assert_int_equal(log.d[0].kind, RVM_COH_DECIDE_MERGE);
     assert_int_equal(log.d[0].a, 10);
     assert_int_equal(log.d[0].b, 11);
+    m = pair;
+    stability_case(&m, ids + 7, 3, false, 1, 10, &log);
+    assert_int_equal(log.n, 1);
 
     /* both together, applied and not applied: bounded, settled early, never undone */
     struct model both = hub;
@@ -1062,6 +1130,8 @@ int main(void)
         cmocka_unit_test(test_degraded_by_budget),
         cmocka_unit_test(test_epoch_all_or_nothing),
         cmocka_unit_test(test_split_decision_with_dwell_and_latch),
+        cmocka_unit_test(test_split_latch_rearms_below_exit),
+        cmocka_unit_test(test_lone_leaf_is_not_split),
         cmocka_unit_test(test_split_preconditions),
         cmocka_unit_test(test_split_limit_bounds_recommendations),
         cmocka_unit_test(test_merge_decision),

@@ -182,7 +182,7 @@ static void test_decay_and_pruning(void **state)
     assert_int_equal(rvm_graph_weight(&f->g, 4, 4), 0);
     assert_int_equal(rvm_graph_check(&f->g), RVM_OK);
 
-    /* every edge eventually reaches zero: at most ~ln(2^38)/0.05 epochs */
+    /* every edge eventually reaches zero: at most ~ln(2^32)/0.05 epochs */
     uint32_t epochs = 0;
     while (f->g.edges != 0) {
         rvm_graph_decay(&f->g);
@@ -253,10 +253,10 @@ static void test_scores(void **state)
     assert_int_equal(bp, 6363);
     assert_int_equal(rvm_graph_pressure(&f->g, 3, &bp), RVM_OK);
     assert_int_equal(bp, 3636);
-    /* large weights take the 64-bit path: internal 2^37, external 2^38-1 */
-    assert_int_equal(rvm_graph_add_weight(&f->g, 5, 5, (uint64_t)1 << 37), RVM_OK);
+    /* large weights take the 64-bit path: internal 2^31, external 2^32-1 */
+    assert_int_equal(rvm_graph_add_weight(&f->g, 5, 5, (uint64_t)1 << 31), RVM_OK);
     assert_int_equal(rvm_graph_add_weight(&f->g, 5, 4, RVM_GRAPH_WEIGHT_MAX), RVM_OK);
-    /* 2^37 / (2^37 + 2^38 - 1) = 0.33333333333 -> 3333; external 6666.66.. -> 6666 */
+    /* 2^31 / (2^31 + 2^32 - 1) = 0.33333333333 -> 3333; external 6666.66.. -> 6666 */
     assert_int_equal(rvm_graph_score(&f->g, 5, &bp), RVM_OK);
     assert_int_equal(bp, 3333);
     assert_int_equal(rvm_graph_pressure(&f->g, 5, &bp), RVM_OK);
@@ -267,6 +267,17 @@ static void test_scores(void **state)
     assert_int_equal(rvm_graph_ratio_bp(edge / 3 + 1, edge + 1, 0),
                      (edge / 3 + 1) * 10000 / (edge + 1));
     assert_int_equal(rvm_graph_ratio_bp(edge, edge, 0), 10000);
+    assert_int_equal(rvm_graph_ratio_bp(edge + 1, edge + 1, 0), 10000);
+    /* against a 128-bit model, across both paths and up to the largest totals */
+    struct test_rng r = test_rng_new(test_seed("graph_ratio", 99));
+    for (int i = 0; i < 200000; i++) {
+        uint64_t total = 1 + (test_rng_next(&r) >> (14 + test_rng_below(&r, 50)));
+        uint64_t part = test_rng_below(&r, total + 1);
+        uint64_t expect = (uint64_t)((unsigned __int128)part * 10000 / total);
+        if (rvm_graph_ratio_bp(part, total, 0) != expect) {
+            fail_msg("ratio %llu / %llu", (unsigned long long)part, (unsigned long long)total);
+        }
+    }
     free(f);
 }
 

@@ -13,7 +13,7 @@
 #include "rvm/graph.h"
 #include "rvm/mincut.h"
 
-#define MAXN 24
+#define MAXN 64
 
 struct g_fixture {
     struct rvm_graph g;
@@ -22,8 +22,7 @@ struct g_fixture {
     struct rvm_mincut_scratch s;
     uint64_t sw[MAXN * MAXN];
     uint64_t key[MAXN];
-    uint32_t idx[4 * MAXN];
-    uint32_t member[MAXN];
+    uint32_t idx[RVM_MINCUT_IDX_PER_NODE * MAXN];
     uint8_t side[MAXN];
 };
 
@@ -33,8 +32,8 @@ static void fixture_init(struct g_fixture *f, uint32_t capacity)
     struct rvm_graph_config cfg = {
         .capacity = capacity, .nodes = f->nodes, .weights = f->weights, .decay_bp = 0};
     assert_int_equal(rvm_graph_init(&f->g, &cfg), RVM_OK);
-    f->s = (struct rvm_mincut_scratch){
-        .capacity = capacity, .w = f->sw, .key = f->key, .idx = f->idx, .member = f->member};
+    f->s =
+        (struct rvm_mincut_scratch){.capacity = capacity, .w = f->sw, .key = f->key, .idx = f->idx};
 }
 
 /* The oracle: a plain symmetric matrix over n compact nodes. */
@@ -65,6 +64,47 @@ static uint64_t brute_force(const struct plain *p)
         if (c < best) {
             best = c;
         }
+    }
+    return best;
+}
+
+/*
+ * A deliberately plain Stoer-Wagner, straight from the paper, for graphs too large to brute
+ * force: O(n^3) with a full scan per step, no packing, no lanes, no chains.
+ */
+static uint64_t textbook_stoer_wagner(const struct plain *p)
+{
+    static uint64_t w[MAXN][MAXN];
+    bool merged[MAXN] = {0};
+    memcpy(w, p->w, sizeof(w));
+    uint64_t best = UINT64_MAX;
+    for (uint32_t phase = 0; phase + 1 < p->n; phase++) {
+        bool in_a[MAXN] = {0};
+        uint64_t conn[MAXN] = {0};
+        uint32_t prev = UINT32_MAX, last = UINT32_MAX;
+        for (uint32_t step = 0; step < p->n - phase; step++) {
+            uint32_t sel = UINT32_MAX;
+            for (uint32_t v = 0; v < p->n; v++) {
+                if (!merged[v] && !in_a[v] && (sel == UINT32_MAX || conn[v] > conn[sel])) {
+                    sel = v;
+                }
+            }
+            in_a[sel] = true;
+            prev = last;
+            last = sel;
+            for (uint32_t v = 0; v < p->n; v++) {
+                conn[v] += w[sel][v];
+            }
+        }
+        if (conn[last] < best) {
+            best = conn[last];
+        }
+        for (uint32_t v = 0; v < p->n; v++) {
+            w[prev][v] += w[last][v];
+            w[v][prev] = w[prev][v];
+        }
+        w[prev][prev] = 0;
+        merged[last] = true;
     }
     return best;
 }
@@ -207,6 +247,43 @@ static void test_random_graphs_match_brute_force(void **state)
     }
     /* the generator really produced disconnected graphs */
     assert_true(zero_cuts > graphs / 10);
+    free(f);
+}
+
+/* Larger graphs (15..64 nodes, where a step has enough candidates to take the branch-free path)
+ * against the textbook model. */
+static void test_larger_graphs_match_textbook(void **state)
+{
+    (void)state;
+    uint64_t seed = test_seed("mincut_textbook", 4242);
+    struct test_rng r = test_rng_new(seed);
+    struct g_fixture *f = malloc(sizeof(*f));
+    for (uint32_t t = 0; t < 300; t++) {
+        uint32_t n = 15 + (uint32_t)test_rng_below(&r, 50);
+        uint32_t capacity = n + (uint32_t)test_rng_below(&r, MAXN - n + 1);
+        struct plain p;
+        uint32_t slot_of[MAXN];
+        random_graph(&r, f, capacity, n, &p, slot_of);
+        struct rvm_mincut_result res;
+        assert_int_equal(
+            rvm_mincut_compute(&f->g, &f->s, RVM_MINCUT_BUDGET_UNLIMITED, &res, f->side), RVM_OK);
+        uint64_t expect = textbook_stoer_wagner(&p);
+        if (res.value != expect) {
+            fail_msg("graph %u (n=%u, seed %llu): min-cut %llu, textbook %llu", t, n,
+                     (unsigned long long)seed, (unsigned long long)res.value,
+                     (unsigned long long)expect);
+        }
+        uint64_t mask_cut = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            for (uint32_t j = i + 1; j < n; j++) {
+                if (f->side[slot_of[i]] != f->side[slot_of[j]]) {
+                    mask_cut += p.w[i][j];
+                }
+            }
+        }
+        assert_int_equal(mask_cut, res.value);
+        assert_int_equal(f->side[slot_of[0]], RVM_MINCUT_SIDE_A);
+    }
     free(f);
 }
 
@@ -366,6 +443,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_graphs_match_brute_force),
+        cmocka_unit_test(test_larger_graphs_match_textbook),
         cmocka_unit_test(test_tiny_graphs),
         cmocka_unit_test(test_rvm_bench_graphs),
         cmocka_unit_test(test_cost_units),

@@ -56,8 +56,8 @@ enum {
     (RVM_COH_ALIGN8_((size_t)(cap) * sizeof(struct rvm_graph_node)) +                              \
      2u * (size_t)(cap) * (size_t)(cap) * sizeof(uint64_t) +                                       \
      RVM_COH_ALIGN8_((size_t)(cap) * sizeof(struct rvm_coherence_node)) +                          \
-     (size_t)(cap) * sizeof(uint64_t) + 5u * (size_t)(cap) * sizeof(uint32_t) +                    \
-     RVM_COH_ALIGN8_((size_t)(cap)))
+     (size_t)(cap) * sizeof(uint64_t) +                                                            \
+     RVM_MINCUT_IDX_PER_NODE * (size_t)(cap) * sizeof(uint32_t) + RVM_COH_ALIGN8_((size_t)(cap)))
 
 struct rvm_coherence_config {
     uint32_t capacity;    /* partitions (graph nodes), 2..RVM_GRAPH_MAX_CAPACITY */

@@ -34,11 +34,12 @@
 #define RVM_GRAPH_SLOT_NONE        UINT32_MAX
 
 /*
- * Weights saturate here. The bound keeps every sum the engine forms exact in 64 bits: a node's
- * total is at most 1024 * 2^38 = 2^48, and a basis-point product of it (x 10000 < 2^14) stays
- * below 2^62; a Stoer-Wagner key is at most the sum of all weights, 2^20 * 2^38 = 2^58.
+ * Weights saturate here (about 4.3e9 message units per edge). The bound keeps every sum the engine
+ * forms exact in 64 bits: a node's total is at most 1024 * 2^32 = 2^42, and a basis-point product
+ * of a sum of two totals (x 10000 < 2^14) stays below 2^57; all weights together are below
+ * C(1024, 2) * 2^32 < 2^51, which leaves the min-cut room to pack a key with a 10-bit index.
  */
-#define RVM_GRAPH_WEIGHT_MAX (((uint64_t)1 << 38) - 1)
+#define RVM_GRAPH_WEIGHT_MAX (((uint64_t)1 << 32) - 1)
 
 /* Basis points: 10000 = 1.0. */
 #define RVM_BP_ONE 10000u

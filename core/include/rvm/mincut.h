@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #define RVM_MINCUT_BUDGET_UNLIMITED UINT64_MAX
+#define RVM_MINCUT_IDX_PER_NODE     7u
 
 /* Side of each slot in a cut. */
 enum rvm_mincut_side {
@@ -40,10 +41,9 @@ enum rvm_mincut_side {
 /* Caller-provided working storage, sized for the graph's capacity; clobbered by every call. */
 struct rvm_mincut_scratch {
     uint32_t capacity;
-    uint64_t *w;      /* capacity * capacity */
-    uint64_t *key;    /* capacity */
-    uint32_t *idx;    /* 4 * capacity */
-    uint32_t *member; /* capacity */
+    uint64_t *w;   /* capacity * capacity */
+    uint64_t *key; /* capacity */
+    uint32_t *idx; /* RVM_MINCUT_IDX_PER_NODE * capacity */
 };
 
 struct rvm_mincut_result {
