@@ -668,6 +668,9 @@ enum rvm_err rvm_coherence_prepare_split(const struct rvm_coherence *c, uint32_t
                                          struct rvm_coherence_split_plan *plan)
 {
     uint32_t src, child_slot;
+    if (req == NULL || entry == NULL || plan == NULL) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
     if ((req->facts & ~(uint32_t)RVM_COH_SPLIT_FACTS_ALL) != 0 ||
         req->child == RVM_PARTITION_HYPERVISOR || req->child == RVM_PARTITION_INVALID) {
         return RVM_ERR_INVALID_ARGUMENT;
@@ -742,7 +745,8 @@ enum rvm_err rvm_coherence_split(struct rvm_coherence *c, struct rvm_witness_log
     struct rvm_coherence_split_plan p;
     enum rvm_err err = rvm_coherence_prepare_split(c, actor, req, &e, &p);
     if (err != RVM_OK) {
-        reject(log, actor, req->source, RVM_ACT_STRUCTURAL_SPLIT, err, true, req->cap_hash);
+        reject(log, actor, req != NULL ? req->source : 0, RVM_ACT_STRUCTURAL_SPLIT, err, true,
+               req != NULL ? req->cap_hash : 0);
         return err;
     }
     err = rvm_witness_append(log, &e, NULL);
@@ -763,6 +767,9 @@ enum rvm_err rvm_coherence_prepare_merge(const struct rvm_coherence *c, uint32_t
                                          struct rvm_coherence_merge_plan *plan)
 {
     uint32_t a, b;
+    if (req == NULL || entry == NULL || plan == NULL) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
     const uint32_t f = req->facts;
     if ((f & ~(uint32_t)RVM_COH_MERGE_FACTS_ALL) != 0 || req->absorber == req->absorbed) {
         return RVM_ERR_INVALID_ARGUMENT;
@@ -840,7 +847,8 @@ enum rvm_err rvm_coherence_merge(struct rvm_coherence *c, struct rvm_witness_log
     struct rvm_coherence_merge_plan p;
     enum rvm_err err = rvm_coherence_prepare_merge(c, actor, req, &e, &p);
     if (err != RVM_OK) {
-        reject(log, actor, req->absorber, RVM_ACT_STRUCTURAL_MERGE, err, true, req->cap_hash);
+        reject(log, actor, req != NULL ? req->absorber : 0, RVM_ACT_STRUCTURAL_MERGE, err, true,
+               req != NULL ? req->cap_hash : 0);
         return err;
     }
     err = rvm_witness_append(log, &e, NULL);

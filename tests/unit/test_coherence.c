@@ -796,6 +796,10 @@ static void test_merge_preconditions(void **state)
         assert_rejected(f, RVM_ACT_STRUCTURAL_MERGE, stage, err, b.absorber);                      \
     } while (0)
     const uint32_t all = RVM_COH_MERGE_FACTS_ALL;
+    assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
+    assert_rejected(f, RVM_ACT_STRUCTURAL_MERGE, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
+    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
+    assert_rejected(f, RVM_ACT_STRUCTURAL_SPLIT, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
     EXPECT_MERGE(b.facts = all | 0x80u, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
     EXPECT_MERGE(b.absorbed = 1, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
     EXPECT_MERGE(b.absorbed = 9, RVM_ERR_NOT_FOUND, RVM_STAGE_DECODE);
