@@ -29,6 +29,7 @@
 static struct bench_group (*const groups[])(void) = {
     bench_witness_group,
     bench_platform_group,
+    bench_coherence_group,
 };
 
 static uint64_t now_ns(void)

@@ -94,6 +94,17 @@
     X(GRAPH_FULL, 0x120, "coherence graph node or edge limit reached")                             \
     X(MINCUT_BUDGET, 0x121, "min-cut work budget exhausted")                                       \
     X(COHERENCE_LOW, 0x122, "coherence below threshold")                                           \
+    X(COHERENCE_DEGRADED, 0x123, "coherence engine degraded: split and merge are disabled")        \
+    X(COHERENCE_PROOF, 0x124, "split/merge: no valid P2 proof of authority")                       \
+    X(COHERENCE_STATE, 0x125, "split/merge: partition lifecycle state does not allow it")          \
+    X(COHERENCE_HOLD, 0x126, "split/merge: partition is in its cooldown")                          \
+    X(CUT_STALE, 0x127, "no min-cut result recent enough to justify a split")                      \
+    X(SPLIT_NOT_JUSTIFIED, 0x128, "split not justified by cut pressure and the min-cut")           \
+    X(SPLIT_LIMIT, 0x129, "bound on partitions created by splitting reached")                      \
+    X(MERGE_NO_CHANNEL, 0x12A, "merge: the partitions share no channel")                           \
+    X(MERGE_LEASE_CONFLICT, 0x12B, "merge: conflicting device leases")                             \
+    X(MERGE_REGION_OVERLAP, 0x12C, "merge: overlapping mutable memory regions")                    \
+    X(MERGE_CAP_INTERSECTION, 0x12D, "merge: capability intersection is not valid")                \
                                                                                                    \
     /* 0x140 recovery and boot */                                                                  \
     X(ESCALATED, 0x140, "failure escalated beyond recovery")                                       \
