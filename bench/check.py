@@ -16,6 +16,7 @@ guest), so witness figures are not the native instruction mix; they are still ex
 which is what a gate needs.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -31,8 +32,10 @@ BASELINE = ROOT / "bench" / "baseline" / "callgrind.json"
 GATED_PREFIXES = ("witness_", "sha256_compress_portable", "p1_", "p2_", "security_gate",
                   "partition_switch", "buddy_", "coherence_", "cut_pressure", "mincut_", "ema_",
                   "cap_", "sched_", "region_", "tier_", "compress_", "graph_", "platform_")
-# Budget of work units per measurement so heavy iterations (10,000 records) stay quick.
-UNITS_PER_RUN = 4000
+# Each measurement runs about this much native work, so a 300 µs min-cut and a 40 ns append both
+# cost a fraction of a second under callgrind (~50-100x slower than native).
+NATIVE_NS_PER_RUN = 200_000
+MAX_ITERS = 4000
 
 
 def list_workloads(rvmbench):
@@ -60,12 +63,39 @@ def callgrind_ir(rvmbench, name, iters):
     raise RuntimeError(f"{name}: no instruction total in callgrind output")
 
 
-def measure(rvmbench, name, ops_per_iter):
-    n1 = max(1, UNITS_PER_RUN // max(1, ops_per_iter))
+def native_ns_per_iter(rvmbench):
+    """One quick native timing pass over every workload, used only to size callgrind runs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "quick.jsonl"
+        subprocess.run([rvmbench, "--repeats", "1", "--min-sample-ms", "2", "--json", str(out)],
+                       capture_output=True, text=True, check=True)
+        rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
+    return {r["name"]: r["ns_per_op_median"] * r["ops_per_iter"] for r in rows}
+
+
+def iterations_for(ns_per_iter):
+    return max(1, min(MAX_ITERS, int(NATIVE_NS_PER_RUN / max(ns_per_iter, 1.0))))
+
+
+def measure(rvmbench, name, n1):
+    """Instructions per iteration: the difference of two runs cancels start-up and set-up."""
     n2 = 3 * n1
     a = callgrind_ir(rvmbench, name, n1)
     b = callgrind_ir(rvmbench, name, n2)
     return (b - a) / (n2 - n1)
+
+
+def measure_all(rvmbench, names, fixed_iters):
+    """Measure every workload. Iteration counts come from the baseline when it has them, so a
+    workload with periodic costs is always averaged over the same window; new workloads are
+    sized from a quick native timing pass."""
+    need_sizing = [n for n in names if n not in fixed_iters]
+    sizes = native_ns_per_iter(rvmbench) if need_sizing else {}
+    iters = {n: fixed_iters.get(n) or iterations_for(sizes.get(n, 1000.0)) for n in names}
+    jobs = os.cpu_count() or 2
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {n: pool.submit(measure, rvmbench, n, iters[n]) for n in names}
+        return {n: f.result() for n, f in futures.items()}, iters
 
 
 def main():
@@ -90,9 +120,11 @@ def main():
     base = baseline.get("workloads", {})
 
     results, regressions, missing = {}, [], []
+    fixed = {} if args.update else baseline.get("iterations", {})
+    measured, iters = measure_all(args.rvmbench, names, fixed)
     print(f"{'workload':40} {'baseline':>14} {'now':>14} {'change':>9}  instructions per iteration")
     for name in names:
-        ir = measure(args.rvmbench, name, workloads[name]["ops_per_iter"])
+        ir = measured[name]
         results[name] = round(ir, 1)
         old = base.get(name)
         if old is None:
@@ -116,6 +148,7 @@ def main():
                     "regenerate with `make bench-baseline`",
             "tolerance_default": args.tolerance,
             "workloads": results,
+            "iterations": {n: iters[n] for n in results},
         }
         BASELINE.parent.mkdir(parents=True, exist_ok=True)
         BASELINE.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -139,11 +172,13 @@ def main():
 def run_tap(args):
     workloads = list_workloads(args.rvmbench)
     names = [n for n in sorted(workloads) if n.startswith(GATED_PREFIXES)]
-    base = json.loads(BASELINE.read_text()).get("workloads", {}) if BASELINE.exists() else {}
+    doc = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    base = doc.get("workloads", {})
+    measured, _ = measure_all(args.rvmbench, names, doc.get("iterations", {}))
     print(f"1..{len(names)}")
     failed = 0
     for i, name in enumerate(names, 1):
-        ir = measure(args.rvmbench, name, workloads[name]["ops_per_iter"])
+        ir = measured[name]
         old = base.get(name)
         if old is None:
             print(f"not ok {i} - {name}: no baseline (run `make bench-baseline`)")
