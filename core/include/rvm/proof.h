@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The proof tiers (DESIGN §3, RVM ADR-135), as pure checks over the capability table:
+ *
+ *   P1  the presented capability is live, held by the caller, of the required type, names the
+ *       object acted on and carries the required rights. One straight-line path: passing and
+ *       failing inputs execute the same instructions (tests/py/test_p1_equal_path.py counts them
+ *       with callgrind).
+ *   P2  the six policy rules, all evaluated on every call (no early exit), the first failure in
+ *       rule order reported: ownership chain, region bounds, lease, real delegation depth, nonce
+ *       replay, time window. Consuming the nonce is a separate commit step, so a refused or
+ *       unwitnessed request consumes nothing.
+ *   P3  the derivation chain walked to the root, optionally with every link's HMAC checked.
+ *
+ * None of these writes a witness record; the security gate (gate.h) runs them in order and
+ * witnesses the outcome.
+ */
+#ifndef RVM_PROOF_H
+#define RVM_PROOF_H
+
+#include "rvm/cap.h"
+#include "rvm/error.h"
+#include "rvm/sha256.h"
+#include "rvm/types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------------------------------
+ * P1
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Failure bits of P1, highest priority first; rvm_proof_p1_errors[mask] is the error reported.
+ */
+#define RVM_P1_FAIL_RANGE  0x20u /* handle index >= capacity: RVM_ERR_OUT_OF_RANGE */
+#define RVM_P1_FAIL_STALE  0x10u /* free slot or other generation: RVM_ERR_CAP_STALE */
+#define RVM_P1_FAIL_HOLDER 0x08u /* held by another partition: RVM_ERR_CAP_HOLDER */
+#define RVM_P1_FAIL_TYPE   0x04u /* RVM_ERR_CAP_TYPE */
+#define RVM_P1_FAIL_OBJECT 0x02u /* names another object: RVM_ERR_CAP_OBJECT */
+#define RVM_P1_FAIL_RIGHTS 0x01u /* RVM_ERR_CAP_RIGHTS */
+
+extern const uint16_t rvm_proof_p1_errors[64];
+
+/*
+ * P1 as an inline function for hot paths. No branch depends on the table or the inputs: an
+ * out-of-range index is clamped to slot 0 with a mask (which also keeps speculation inside the
+ * table), every comparison becomes a 0/1 value, and the error comes from a table indexed by the
+ * failure mask.
+ */
+static inline enum rvm_err rvm_proof_p1_inline(const struct rvm_cap_table *t,
+                                               rvm_partition_id actor, struct rvm_handle cap,
+                                               uint8_t type, uint8_t rights,
+                                               struct rvm_handle object)
+{
+    const uint32_t in_range = (uint32_t)(((uint64_t)cap.index - (uint64_t)t->capacity) >> 63);
+    const uint32_t index = cap.index & (0u - in_range);
+    const struct rvm_cap_slot *s = &t->slots[index];
+    const uint32_t stale = ((s->generation ^ cap.generation) | (~cap.generation & 1u)) != 0;
+    const uint32_t holder = s->owner != actor;
+    const uint32_t wrong_type = s->type != type;
+    const uint32_t wrong_object =
+        ((s->object.index ^ object.index) | (s->object.generation ^ object.generation)) != 0;
+    const uint32_t missing = (rights & (uint32_t)~s->rights) != 0;
+    const uint32_t mask = (in_range ^ 1u) << 5 | stale << 4 | holder << 3 | wrong_type << 2 |
+                          wrong_object << 1 | missing;
+    return (enum rvm_err)rvm_proof_p1_errors[mask];
+}
+
+/* The same check, out of line (what the equal-path test measures). */
+enum rvm_err rvm_proof_p1(const struct rvm_cap_table *t, rvm_partition_id actor,
+                          struct rvm_handle cap, uint8_t type, uint8_t rights,
+                          struct rvm_handle object);
+
+/* ------------------------------------------------------------------------------------------------
+ * The nonce store
+ *
+ * Nonces live in domains (the kernel uses one per partition slot and resets it when the slot is
+ * reused). Each domain keeps the highest nonce it accepted, `highest`, and a bitmap of the last
+ * RVM_PROOF_NONCE_WINDOW values below and including it.
+ *
+ * A nonce n is FRESH in a domain iff
+ *     n != 0,  n > highest - RVM_PROOF_NONCE_WINDOW  (computed without wrapping: n + W > highest),
+ *     and n has not been accepted in this domain.
+ * Fresh nonces are accepted (P2 passes them); a nonce already accepted fails RVM_ERR_PROOF_NONCE;
+ * a nonce at or below highest - W fails RVM_ERR_PROOF_NONCE_STALE (it is outside the window, so
+ * the store could not tell whether it was used); 0 is reserved and fails RVM_ERR_PROOF_NONCE.
+ *
+ * Guarantees: a nonce is accepted at most once per domain for the domain's whole life (a value
+ * that leaves the window can never be accepted again, because `highest` never decreases); no
+ * fresh nonce is ever refused (the bitmap holds exactly the W values (highest-W, highest], each
+ * at its own bit n mod W, so there is no aliasing); memory is 8 + W/8 bytes per domain. Senders
+ * therefore use increasing nonces (a counter) and may reorder them by less than W.
+ * --------------------------------------------------------------------------------------------- */
+
+#define RVM_PROOF_NONCE_WINDOW 1024u
+#define RVM_PROOF_NONCE_WORDS  (RVM_PROOF_NONCE_WINDOW / 64u)
+
+struct rvm_proof_nonce_domain {
+    uint64_t highest; /* 0: nothing accepted yet */
+    uint64_t seen[RVM_PROOF_NONCE_WORDS];
+};
+
+struct rvm_proof_nonces {
+    struct rvm_proof_nonce_domain *domains;
+    uint32_t count;
+};
+
+/* RVM_ERR_INVALID_ARGUMENT for missing storage or count 0. Every domain starts empty. */
+enum rvm_err rvm_proof_nonces_init(struct rvm_proof_nonces *n,
+                                   struct rvm_proof_nonce_domain *storage, uint32_t count);
+
+/* RVM_OK when fresh; RVM_ERR_OUT_OF_RANGE (domain), RVM_ERR_PROOF_NONCE, RVM_ERR_PROOF_NONCE_STALE.
+ */
+enum rvm_err rvm_proof_nonce_fresh(const struct rvm_proof_nonces *n, uint32_t domain,
+                                   uint64_t nonce);
+
+/* Record a nonce that rvm_proof_nonce_fresh just accepted (precondition, not re-checked). */
+void rvm_proof_nonce_mark(struct rvm_proof_nonces *n, uint32_t domain, uint64_t nonce);
+
+/* Forget a domain (its slot now belongs to a new partition). RVM_ERR_OUT_OF_RANGE for a bad one. */
+enum rvm_err rvm_proof_nonce_reset(struct rvm_proof_nonces *n, uint32_t domain);
+
+/* Invariants: no bit set for a value outside (highest - W, highest] or equal to 0, and the bit of
+ * `highest` set when highest != 0. RVM_ERR_INTERNAL otherwise. */
+enum rvm_err rvm_proof_check(const struct rvm_proof_nonces *n);
+
+/* Canonical encoding of every domain (count, then highest and the bitmap words, little-endian). */
+void rvm_proof_hash(const struct rvm_proof_nonces *n, struct rvm_sha256_ctx *h);
+
+/* ------------------------------------------------------------------------------------------------
+ * P2
+ * --------------------------------------------------------------------------------------------- */
+
+#define RVM_LEASE_NONE UINT64_MAX /* lease_expires_ns of an object without a lease */
+
+/* What the kernel knows about an object (partition, region, device ... tables). */
+struct rvm_object_info {
+    rvm_partition_id owner; /* the partition the object belongs to */
+    uint64_t base;          /* address range the object covers (size 0: none) */
+    uint64_t size;
+    uint64_t lease_expires_ns; /* first instant the lease is over; RVM_LEASE_NONE */
+};
+
+/*
+ * The kernel's object lookup: true and `out` filled when `object` names a live object of `type`
+ * (its generation is current), false otherwise. Must be a pure function of the kernel's tables.
+ */
+typedef bool (*rvm_proof_lookup_fn)(void *ctx, uint8_t type, struct rvm_handle object,
+                                    struct rvm_object_info *out);
+
+struct rvm_proof_ctx {
+    const struct rvm_cap_table *caps;
+    struct rvm_proof_nonces *nonces;
+    rvm_proof_lookup_fn lookup;
+    void *lookup_ctx;
+    uint8_t max_depth;      /* policy limit for the real delegation depth, <= RVM_CAP_MAX_DEPTH */
+    uint64_t max_window_ns; /* longest allowed not_before..not_after window */
+};
+
+/* RVM_ERR_INVALID_ARGUMENT for a missing table, store or lookup, or max_depth > 8. */
+enum rvm_err rvm_proof_ctx_init(struct rvm_proof_ctx *ctx, const struct rvm_cap_table *caps,
+                                struct rvm_proof_nonces *nonces, rvm_proof_lookup_fn lookup,
+                                void *lookup_ctx, uint8_t max_depth, uint64_t max_window_ns);
+
+/* The request-side inputs of P2. */
+struct rvm_proof_p2_args {
+    uint32_t nonce_domain;
+    uint64_t nonce;
+    uint64_t not_before_ns; /* the request is valid for now in [not_before_ns, not_after_ns] */
+    uint64_t not_after_ns;
+    uint64_t access_addr; /* range the operation touches; access_len 0: none */
+    uint64_t access_len;
+};
+
+struct rvm_proof_p2_plan {
+    uint32_t nonce_domain;
+    uint64_t nonce;
+};
+
+/*
+ * P2 for capability `cap` used by `actor` at time `now_ns`. The handle must name a live
+ * capability (else RVM_ERR_OUT_OF_RANGE / RVM_ERR_CAP_STALE); the gate runs P1 first. Rules:
+ *  1 ownership  RVM_ERR_STALE when the capability's object is not live (lookup false);
+ *               RVM_ERR_PROOF_OWNER unless the actor holds the capability and the root of its
+ *               derivation chain is held by the object's owner (roots are minted to the owner).
+ *  2 bounds     RVM_ERR_PROOF_BOUNDS unless access_len == 0 or [addr, addr + len) lies inside
+ *               [base, base + size), computed without any addition that could wrap.
+ *  3 lease      RVM_ERR_PROOF_LEASE unless lease_expires_ns == RVM_LEASE_NONE or now < it.
+ *  4 depth      RVM_ERR_PROOF_DEPTH unless the chain really walked to a root (each parent live,
+ *               depth one less each step) has exactly the recorded depth and it is <= max_depth.
+ *  5 nonce      rvm_proof_nonce_fresh() (RVM_ERR_OUT_OF_RANGE, _PROOF_NONCE, _PROOF_NONCE_STALE).
+ *  6 time       RVM_ERR_PROOF_TIME unless not_before <= now <= not_after and
+ *               not_after - not_before <= max_window_ns.
+ * On success `plan` holds the nonce for rvm_proof_p2_commit. Changes nothing.
+ */
+enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id actor,
+                          struct rvm_handle cap, const struct rvm_proof_p2_args *a, uint64_t now_ns,
+                          struct rvm_proof_p2_plan *plan);
+
+/* Consume the nonce of a P2 that passed (after its witness record was appended). */
+void rvm_proof_p2_commit(const struct rvm_proof_ctx *ctx, const struct rvm_proof_p2_plan *plan);
+
+/* ------------------------------------------------------------------------------------------------
+ * P3
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Walk from `cap` to its root (at most RVM_CAP_MAX_DEPTH steps). Every step requires: the parent
+ * link names a live slot with that generation, the parent's depth is exactly one less (strictly
+ * decreasing), parent epoch <= child epoch (monotonic), equal root_epoch not below the table's
+ * floor, same type and object, child rights within the parent's; the walk must end at a depth-0
+ * slot with no parent. RVM_ERR_OUT_OF_RANGE / RVM_ERR_CAP_STALE for the handle itself,
+ * RVM_ERR_PROOF_CHAIN for any broken link.
+ */
+enum rvm_err rvm_proof_p3(const struct rvm_cap_table *t, struct rvm_handle cap);
+
+/*
+ * P3 plus every slot on the chain (the capability, each ancestor and the root) must carry the
+ * link MAC rvm_cap_link_mac() computes now (constant-time comparison): RVM_ERR_PROOF_SIGNATURE.
+ * RVM_ERR_UNSUPPORTED when the table has no MAC key.
+ */
+enum rvm_err rvm_proof_p3_signed(const struct rvm_cap_table *t, struct rvm_handle cap);
+
+#endif /* RVM_PROOF_H */
