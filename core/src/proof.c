@@ -210,11 +210,13 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
     chain_ok = chain_ok && root->depth == 0;
 
     /* All six rules, then the first failure in rule order. */
-    const bool owner_ok = s->owner == actor && chain_ok && root->owner == info.owner;
+    /* A broken chain has no root to compare; rule 4 refuses it. */
+    const bool owner_ok = s->owner == actor && (!chain_ok || root->owner == info.owner);
     const uint64_t offset = a->access_addr - info.base; /* only used when addr >= base */
     const bool bounds_ok =
         a->access_len == 0 ||
-        (a->access_addr >= info.base && offset <= info.size && a->access_len <= info.size - offset);
+        (a->access_len <= UINT64_MAX - a->access_addr && /* end fits in u64 */
+         a->access_addr >= info.base && offset <= info.size && a->access_len <= info.size - offset);
     const bool lease_ok = info.lease_expires_ns == RVM_LEASE_NONE || now_ns < info.lease_expires_ns;
     const bool depth_ok = chain_ok && steps == s->depth && steps <= ctx->max_depth;
     const enum rvm_err nonce_err = rvm_proof_nonce_fresh(ctx->nonces, a->nonce_domain, a->nonce);

@@ -184,9 +184,12 @@ struct rvm_proof_p2_plan {
  * capability (else RVM_ERR_OUT_OF_RANGE / RVM_ERR_CAP_STALE); the gate runs P1 first. Rules:
  *  1 ownership  RVM_ERR_STALE when the capability's object is not live (lookup false);
  *               RVM_ERR_PROOF_OWNER unless the actor holds the capability and the root of its
- *               derivation chain is held by the object's owner (roots are minted to the owner).
- *  2 bounds     RVM_ERR_PROOF_BOUNDS unless access_len == 0 or [addr, addr + len) lies inside
- *               [base, base + size), computed without any addition that could wrap.
+ *               derivation chain is held by the object's owner (roots are minted to the owner;
+ *               a chain that does not reach a root is left to rule 4).
+ *  2 bounds     RVM_ERR_PROOF_BOUNDS unless access_len == 0 or: addr + len does not exceed
+ *               UINT64_MAX, and [addr, addr + len) lies inside [base, base + size) - computed
+ *               as addr >= base, addr - base <= size, len <= size - (addr - base), so no
+ *               intermediate value can wrap.
  *  3 lease      RVM_ERR_PROOF_LEASE unless lease_expires_ns == RVM_LEASE_NONE or now < it.
  *  4 depth      RVM_ERR_PROOF_DEPTH unless the chain really walked to a root (each parent live,
  *               depth one less each step) has exactly the recorded depth and it is <= max_depth.
