@@ -53,11 +53,13 @@ enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_
         return refuse(rej, RVM_STAGE_DECODE, RVM_PROOF_NONE, err);
     }
 
-    err = rvm_proof_p1_inline(t, req->actor, req->cap, req->cap_type, req->rights, req->object);
-    if (err != RVM_OK) {
+    if (!rvm_proof_p1_pass_inline(t, req->actor, req->cap, req->cap_type, req->rights,
+                                  req->object)) {
         const struct rvm_cap_slot *s = rvm_cap_get(t, req->cap);
         rej->cap_hash = s != NULL ? s->cap_hash : 0;
-        return refuse(rej, RVM_STAGE_P1, RVM_PROOF_NONE, err);
+        return refuse(
+            rej, RVM_STAGE_P1, RVM_PROOF_NONE,
+            rvm_proof_p1_reason(t, req->actor, req->cap, req->cap_type, req->rights, req->object));
     }
     const uint32_t cap_hash = t->slots[req->cap.index].cap_hash;
     rej->cap_hash = cap_hash;

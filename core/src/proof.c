@@ -10,24 +10,44 @@
  * P1
  * --------------------------------------------------------------------------------------------- */
 
-#define P1_ERR(m)                                                                                  \
-    ((m)&RVM_P1_FAIL_RANGE    ? RVM_ERR_OUT_OF_RANGE                                               \
-     : (m)&RVM_P1_FAIL_STALE  ? RVM_ERR_CAP_STALE                                                  \
-     : (m)&RVM_P1_FAIL_HOLDER ? RVM_ERR_CAP_HOLDER                                                 \
-     : (m)&RVM_P1_FAIL_TYPE   ? RVM_ERR_CAP_TYPE                                                   \
-     : (m)&RVM_P1_FAIL_OBJECT ? RVM_ERR_CAP_OBJECT                                                 \
-     : (m)&RVM_P1_FAIL_RIGHTS ? RVM_ERR_CAP_RIGHTS                                                 \
-                              : RVM_OK)
-#define P1_ERR4(b)  P1_ERR(b), P1_ERR((b) + 1), P1_ERR((b) + 2), P1_ERR((b) + 3)
-#define P1_ERR16(b) P1_ERR4(b), P1_ERR4((b) + 4), P1_ERR4((b) + 8), P1_ERR4((b) + 12)
+bool rvm_proof_p1_pass(const struct rvm_cap_table *t, rvm_partition_id actor, struct rvm_handle cap,
+                       uint8_t type, uint8_t rights, struct rvm_handle object)
+{
+    return rvm_proof_p1_pass_inline(t, actor, cap, type, rights, object);
+}
 
-const uint16_t rvm_proof_p1_errors[64] = {P1_ERR16(0), P1_ERR16(16), P1_ERR16(32), P1_ERR16(48)};
+enum rvm_err rvm_proof_p1_reason(const struct rvm_cap_table *t, rvm_partition_id actor,
+                                 struct rvm_handle cap, uint8_t type, uint8_t rights,
+                                 struct rvm_handle object)
+{
+    const enum rvm_err err = rvm_cap_resolve(t, cap);
+    if (err != RVM_OK) {
+        return err;
+    }
+    const struct rvm_cap_slot *s = &t->slots[cap.index];
+    if (s->owner != actor) {
+        return RVM_ERR_CAP_HOLDER;
+    }
+    if (s->type != type) {
+        return RVM_ERR_CAP_TYPE;
+    }
+    if (!rvm_cap_handle_eq(s->object, object)) {
+        return RVM_ERR_CAP_OBJECT;
+    }
+    if ((rights & ~s->rights) != 0) {
+        return RVM_ERR_CAP_RIGHTS;
+    }
+    return RVM_OK;
+}
 
 enum rvm_err rvm_proof_p1(const struct rvm_cap_table *t, rvm_partition_id actor,
                           struct rvm_handle cap, uint8_t type, uint8_t rights,
                           struct rvm_handle object)
 {
-    return rvm_proof_p1_inline(t, actor, cap, type, rights, object);
+    if (rvm_proof_p1_pass_inline(t, actor, cap, type, rights, object)) {
+        return RVM_OK;
+    }
+    return rvm_proof_p1_reason(t, actor, cap, type, rights, object);
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """P1's equal-path property, measured mechanically.
 
-tests/p1_probe calls rvm_proof_p1 1000 times with one kind of input. Under valgrind's callgrind,
+tests/p1_probe calls rvm_proof_p1_pass (the P1 decision) 1000 times with one kind of input. Under valgrind's callgrind,
 collecting only inside that function (--toggle-collect) and per instruction (--dump-instr), we
 get for every instruction address of P1 how many times it executed. Passing input and every kind
 of failing input must give the SAME profile (not only the same total): the same instructions,
@@ -58,13 +58,13 @@ def profile(mode, function, tmp_path):
 
 
 def test_p1_executes_the_same_instructions_for_pass_and_every_failure(tmp_path):
-    base, base_total = profile("pass", "rvm_proof_p1", tmp_path)
+    base, base_total = profile("pass", "rvm_proof_p1_pass", tmp_path)
     assert base_total > 0 and sum(base.values()) == base_total
     # every instruction of the path ran once per call
     assert set(base.values()) == {CALLS}, base
     per_call = base_total // CALLS
     for mode in FAIL_MODES:
-        counts, total = profile(mode, "rvm_proof_p1", tmp_path)
+        counts, total = profile(mode, "rvm_proof_p1_pass", tmp_path)
         assert total == base_total, f"{mode}: {total} instructions vs {base_total} when passing"
         assert counts == base, f"{mode}: a different instruction path than when passing"
     print(f"P1: {per_call} instructions per call for pass and {len(FAIL_MODES)} failure kinds")

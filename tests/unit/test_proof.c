@@ -121,7 +121,10 @@ static void test_p1_matches_model_on_random_inputs(void **state)
                                                       : (uint8_t)test_rng_next(&rng);
         enum rvm_err want = p1_model(&f->t, actor, h, type, rights, obj);
         assert_int_equal(rvm_proof_p1(&f->t, actor, h, type, rights, obj), want);
-        assert_int_equal(rvm_proof_p1_inline(&f->t, actor, h, type, rights, obj), want);
+        assert_int_equal(rvm_proof_p1_reason(&f->t, actor, h, type, rights, obj), want);
+        assert_int_equal(rvm_proof_p1_pass(&f->t, actor, h, type, rights, obj), want == RVM_OK);
+        assert_int_equal(rvm_proof_p1_pass_inline(&f->t, actor, h, type, rights, obj),
+                         want == RVM_OK);
         outcomes[want == RVM_OK                 ? 0
                  : want == RVM_ERR_OUT_OF_RANGE ? 1
                  : want == RVM_ERR_CAP_STALE    ? 2

@@ -114,20 +114,22 @@ enum rvm_cap_type {
 #define RVM_CAP_WFLAG_GRANT_ONCE_USED 0x80u
 
 /*
- * One capability slot. The first 24 bytes are what P1 reads. Free slots keep only their
- * generation and free-list link; every other field is zero and every link RVM_CAP_NONE.
+ * One capability slot. The first 18 bytes are what P1 reads: generation and owner side by side
+ * (one 64-bit comparison against handle generation + caller), then the object, type and rights.
+ * Free slots keep only their generation and free-list link; every other field is zero and every
+ * link RVM_CAP_NONE.
  */
 struct rvm_cap_slot {
-    uint32_t generation; /* odd: live; even: free */
+    uint32_t generation;    /* odd: live; even: free */
+    rvm_partition_id owner; /* the holder */
+    struct rvm_handle object;
     uint8_t type;        /* enum rvm_cap_type */
     uint8_t rights;      /* enum rvm_cap_right bits */
     uint8_t depth;       /* 0 = root */
     uint8_t flags;       /* RVM_CAP_FLAG_* */
-    struct rvm_handle object;
-    rvm_partition_id owner; /* the holder */
-    uint32_t cap_hash;      /* identity hash, fixed at creation */
-    uint32_t epoch;         /* epoch at creation */
-    uint32_t root_epoch;    /* epoch of the tree's root (<= epoch) */
+    uint32_t cap_hash;   /* identity hash, fixed at creation */
+    uint32_t epoch;      /* epoch at creation */
+    uint32_t root_epoch; /* epoch of the tree's root (<= epoch) */
     uint64_t badge;
     struct rvm_handle parent; /* {RVM_CAP_NONE, 0} for a root */
     struct rvm_handle first_child;

@@ -3,9 +3,9 @@
  * The proof tiers (DESIGN §3, RVM ADR-135), as pure checks over the capability table:
  *
  *   P1  the presented capability is live, held by the caller, of the required type, names the
- *       object acted on and carries the required rights. One straight-line path: passing and
- *       failing inputs execute the same instructions (tests/py/test_p1_equal_path.py counts them
- *       with callgrind).
+ *       object acted on and carries the required rights. The decision is one straight-line path:
+ *       passing and failing inputs execute the same instructions (tests/py/test_p1_equal_path.py
+ *       compares callgrind's per-instruction counts).
  *   P2  the six policy rules, all evaluated on every call (no early exit), the first failure in
  *       rule order reported: ownership chain, region bounds, lease, real delegation depth, nonce
  *       replay, time window. Consuming the nonce is a separate commit step, so a refused or
@@ -32,43 +32,45 @@
  * --------------------------------------------------------------------------------------------- */
 
 /*
- * Failure bits of P1, highest priority first; rvm_proof_p1_errors[mask] is the error reported.
+ * The P1 decision, inline for hot paths: true when the capability passes. Straight-line code
+ * with no branch at all: an out-of-range index is clamped to slot 0 with a mask (which also
+ * keeps speculation inside the table), and every check contributes a difference that is OR-ed
+ * into one word, so passing and failing inputs of any kind execute the same instructions.
+ * (generation, holder) and the object are each compared as one 64-bit word; the rights test is
+ * `required & ~held`.
  */
-#define RVM_P1_FAIL_RANGE  0x20u /* handle index >= capacity: RVM_ERR_OUT_OF_RANGE */
-#define RVM_P1_FAIL_STALE  0x10u /* free slot or other generation: RVM_ERR_CAP_STALE */
-#define RVM_P1_FAIL_HOLDER 0x08u /* held by another partition: RVM_ERR_CAP_HOLDER */
-#define RVM_P1_FAIL_TYPE   0x04u /* RVM_ERR_CAP_TYPE */
-#define RVM_P1_FAIL_OBJECT 0x02u /* names another object: RVM_ERR_CAP_OBJECT */
-#define RVM_P1_FAIL_RIGHTS 0x01u /* RVM_ERR_CAP_RIGHTS */
-
-extern const uint16_t rvm_proof_p1_errors[64];
-
-/*
- * P1 as an inline function for hot paths. No branch depends on the table or the inputs: an
- * out-of-range index is clamped to slot 0 with a mask (which also keeps speculation inside the
- * table), every comparison becomes a 0/1 value, and the error comes from a table indexed by the
- * failure mask.
- */
-static inline enum rvm_err rvm_proof_p1_inline(const struct rvm_cap_table *t,
-                                               rvm_partition_id actor, struct rvm_handle cap,
-                                               uint8_t type, uint8_t rights,
-                                               struct rvm_handle object)
+static inline bool rvm_proof_p1_pass_inline(const struct rvm_cap_table *t, rvm_partition_id actor,
+                                            struct rvm_handle cap, uint8_t type, uint8_t rights,
+                                            struct rvm_handle object)
 {
-    const uint32_t in_range = (uint32_t)(((uint64_t)cap.index - (uint64_t)t->capacity) >> 63);
-    const uint32_t index = cap.index & (0u - in_range);
-    const struct rvm_cap_slot *s = &t->slots[index];
-    const uint32_t stale = ((s->generation ^ cap.generation) | (~cap.generation & 1u)) != 0;
-    const uint32_t holder = s->owner != actor;
-    const uint32_t wrong_type = s->type != type;
-    const uint32_t wrong_object =
-        ((s->object.index ^ object.index) | (s->object.generation ^ object.generation)) != 0;
-    const uint32_t missing = (rights & (uint32_t)~s->rights) != 0;
-    const uint32_t mask = (in_range ^ 1u) << 5 | stale << 4 | holder << 3 | wrong_type << 2 |
-                          wrong_object << 1 | missing;
-    return (enum rvm_err)rvm_proof_p1_errors[mask];
+    const uint32_t in_range = cap.index < t->capacity;
+    const struct rvm_cap_slot *s = &t->slots[cap.index & (0u - in_range)];
+    const uint64_t gen_holder =
+        ((uint64_t)s->owner << 32 | s->generation) ^ ((uint64_t)actor << 32 | cap.generation);
+    const uint64_t other_object = rvm_handle_pack(s->object) ^ rvm_handle_pack(object);
+    const uint32_t type_rights =
+        (uint32_t)(s->type ^ type) | ((uint32_t)rights & ~(uint32_t)s->rights);
+    const uint64_t diff =
+        gen_holder | other_object | type_rights | (~cap.generation & 1u) | (in_range ^ 1u);
+    return diff == 0;
 }
 
-/* The same check, out of line (what the equal-path test measures). */
+/* The same decision out of line: what tests/py/test_p1_equal_path.py measures. */
+bool rvm_proof_p1_pass(const struct rvm_cap_table *t, rvm_partition_id actor, struct rvm_handle cap,
+                       uint8_t type, uint8_t rights, struct rvm_handle object);
+
+/*
+ * Why P1 refuses (RVM_OK when it passes), first reason in this order: RVM_ERR_OUT_OF_RANGE
+ * (index >= capacity), RVM_ERR_CAP_STALE (free slot, other or even generation),
+ * RVM_ERR_CAP_HOLDER (held by another partition), RVM_ERR_CAP_TYPE, RVM_ERR_CAP_OBJECT (names
+ * another object), RVM_ERR_CAP_RIGHTS. Ordinary branching code: it runs only after the decision
+ * has refused, to name the error that the caller and the rejection record receive anyway.
+ */
+enum rvm_err rvm_proof_p1_reason(const struct rvm_cap_table *t, rvm_partition_id actor,
+                                 struct rvm_handle cap, uint8_t type, uint8_t rights,
+                                 struct rvm_handle object);
+
+/* Decision, then the reason when refused. */
 enum rvm_err rvm_proof_p1(const struct rvm_cap_table *t, rvm_partition_id actor,
                           struct rvm_handle cap, uint8_t type, uint8_t rights,
                           struct rvm_handle object);
