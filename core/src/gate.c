@@ -12,11 +12,17 @@
 static const uint8_t gate_known_kind[256] = {RVM_ACTION_LIST(GATE_KIND_)};
 #undef GATE_KIND_
 
-static enum rvm_err refuse(struct rvm_witness_rejection *rej, enum rvm_reject_stage stage,
-                           enum rvm_proof_tier passed, enum rvm_err err)
+/* Fill the rejection record (only on the refusal path, to keep the passing path short). */
+static enum rvm_err refuse(struct rvm_witness_rejection *rej, const struct rvm_gate_request *req,
+                           enum rvm_reject_stage stage, enum rvm_proof_tier passed,
+                           uint32_t cap_hash, enum rvm_err err)
 {
+    rej->actor = req->actor;
+    rej->target = rvm_handle_pack(req->object);
+    rej->attempted_kind = req->action;
     rej->stage = (uint8_t)stage;
     rej->passed_tier = (uint8_t)passed;
+    rej->cap_hash = cap_hash;
     rej->err = err;
     return err;
 }
@@ -43,32 +49,25 @@ enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_
                               struct rvm_gate_plan *plan, struct rvm_witness_rejection *rej)
 {
     const struct rvm_cap_table *t = ctx->caps;
-    rej->actor = req->actor;
-    rej->target = rvm_handle_pack(req->object);
-    rej->attempted_kind = req->action;
-    rej->cap_hash = 0;
-
     enum rvm_err err = decode(ctx, req);
     if (err != RVM_OK) {
-        return refuse(rej, RVM_STAGE_DECODE, RVM_PROOF_NONE, err);
+        return refuse(rej, req, RVM_STAGE_DECODE, RVM_PROOF_NONE, 0, err);
     }
 
     if (!rvm_proof_p1_pass_inline(t, req->actor, req->cap, req->cap_type, req->rights,
                                   req->object)) {
         const struct rvm_cap_slot *s = rvm_cap_get(t, req->cap);
-        rej->cap_hash = s != NULL ? s->cap_hash : 0;
         return refuse(
-            rej, RVM_STAGE_P1, RVM_PROOF_NONE,
+            rej, req, RVM_STAGE_P1, RVM_PROOF_NONE, s != NULL ? s->cap_hash : 0,
             rvm_proof_p1_reason(t, req->actor, req->cap, req->cap_type, req->rights, req->object));
     }
     const uint32_t cap_hash = t->slots[req->cap.index].cap_hash;
-    rej->cap_hash = cap_hash;
 
     plan->consume_nonce = false;
     if (req->tier >= RVM_PROOF_P2) {
         err = rvm_proof_p2(ctx, req->actor, req->cap, &req->p2, now_ns, &plan->nonce);
         if (err != RVM_OK) {
-            return refuse(rej, RVM_STAGE_P2, RVM_PROOF_P1, err);
+            return refuse(rej, req, RVM_STAGE_P2, RVM_PROOF_P1, cap_hash, err);
         }
         plan->consume_nonce = true;
     }
@@ -76,7 +75,7 @@ enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_
         err = (req->options & RVM_GATE_SIGNED) != 0 ? rvm_proof_p3_signed(t, req->cap)
                                                     : rvm_proof_p3(t, req->cap);
         if (err != RVM_OK) {
-            return refuse(rej, RVM_STAGE_P3, RVM_PROOF_P2, err);
+            return refuse(rej, req, RVM_STAGE_P3, RVM_PROOF_P2, cap_hash, err);
         }
     }
 
@@ -104,7 +103,9 @@ enum rvm_err rvm_gate_check(const struct rvm_proof_ctx *ctx, struct rvm_witness_
     struct rvm_witness_entry entry;
     struct rvm_gate_plan plan;
     struct rvm_witness_rejection rej;
-    enum rvm_err err = rvm_gate_prepare(ctx, req, rvm_hal_now(log->hal), &entry, &plan, &rej);
+    /* Only P2 reads the clock; a P1-only request leaves that to the witness append. */
+    const uint64_t now = req->tier >= RVM_PROOF_P2 ? rvm_hal_now(log->hal) : 0;
+    enum rvm_err err = rvm_gate_prepare(ctx, req, now, &entry, &plan, &rej);
     if (err != RVM_OK) {
         (void)rvm_witness_reject(log, &rej); /* the refusal stands even if it cannot be recorded */
         return err;

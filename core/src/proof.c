@@ -68,14 +68,25 @@ enum rvm_err rvm_proof_nonces_init(struct rvm_proof_nonces *n,
     return RVM_OK;
 }
 
+/* rvm_cap_get, inlined here because P2 and P3 sit on the gate's hot path. */
+static inline const struct rvm_cap_slot *live_slot(const struct rvm_cap_table *t,
+                                                   struct rvm_handle h)
+{
+    if (h.index >= t->capacity) {
+        return NULL;
+    }
+    const struct rvm_cap_slot *s = &t->slots[h.index];
+    return s->generation == h.generation && (h.generation & 1u) != 0 ? s : NULL;
+}
+
 static bool nonce_bit(const struct rvm_proof_nonce_domain *d, uint64_t nonce)
 {
     const uint32_t pos = (uint32_t)(nonce % RVM_PROOF_NONCE_WINDOW);
     return ((d->seen[pos / 64u] >> (pos % 64u)) & 1u) != 0;
 }
 
-enum rvm_err rvm_proof_nonce_fresh(const struct rvm_proof_nonces *n, uint32_t domain,
-                                   uint64_t nonce)
+static inline enum rvm_err nonce_fresh(const struct rvm_proof_nonces *n, uint32_t domain,
+                                       uint64_t nonce)
 {
     if (domain >= n->count) {
         return RVM_ERR_OUT_OF_RANGE;
@@ -91,6 +102,12 @@ enum rvm_err rvm_proof_nonce_fresh(const struct rvm_proof_nonces *n, uint32_t do
         return RVM_ERR_PROOF_NONCE_STALE;
     }
     return nonce_bit(d, nonce) ? RVM_ERR_PROOF_NONCE : RVM_OK;
+}
+
+enum rvm_err rvm_proof_nonce_fresh(const struct rvm_proof_nonces *n, uint32_t domain,
+                                   uint64_t nonce)
+{
+    return nonce_fresh(n, domain, nonce);
 }
 
 /* Clear `count` (< W) consecutive bit positions starting at the position of value `first`. */
@@ -122,8 +139,9 @@ void rvm_proof_nonce_mark(struct rvm_proof_nonces *n, uint32_t domain, uint64_t 
         const uint64_t advance = nonce - d->highest;
         if (advance >= RVM_PROOF_NONCE_WINDOW) {
             rvm_memset(d->seen, 0, sizeof(d->seen));
-        } else {
-            clear_positions(d, d->highest + 1, advance);
+        } else if (advance > 1) {
+            /* (nonce's own position is set below, so a step of one clears nothing) */
+            clear_positions(d, d->highest + 1, advance - 1);
         }
         d->highest = nonce;
     }
@@ -206,7 +224,7 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
                           struct rvm_proof_p2_plan *plan)
 {
     const struct rvm_cap_table *t = ctx->caps;
-    const struct rvm_cap_slot *s = rvm_cap_get(t, cap);
+    const struct rvm_cap_slot *s = live_slot(t, cap);
     if (s == NULL) {
         return cap.index >= t->capacity ? RVM_ERR_OUT_OF_RANGE : RVM_ERR_CAP_STALE;
     }
@@ -219,7 +237,7 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
     uint32_t steps = 0;
     bool chain_ok = true;
     for (uint32_t k = 0; k < RVM_CAP_MAX_DEPTH && root->depth != 0; k++) { /* bound: depth */
-        const struct rvm_cap_slot *up = rvm_cap_get(t, root->parent);
+        const struct rvm_cap_slot *up = live_slot(t, root->parent);
         if (up == NULL || up->depth + 1 != root->depth) {
             chain_ok = false;
             break;
@@ -239,7 +257,7 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
          a->access_addr >= info.base && offset <= info.size && a->access_len <= info.size - offset);
     const bool lease_ok = info.lease_expires_ns == RVM_LEASE_NONE || now_ns < info.lease_expires_ns;
     const bool depth_ok = chain_ok && steps == s->depth && steps <= ctx->max_depth;
-    const enum rvm_err nonce_err = rvm_proof_nonce_fresh(ctx->nonces, a->nonce_domain, a->nonce);
+    const enum rvm_err nonce_err = nonce_fresh(ctx->nonces, a->nonce_domain, a->nonce);
     const bool time_ok = a->not_before_ns <= now_ns && now_ns <= a->not_after_ns &&
                          a->not_after_ns - a->not_before_ns <= ctx->max_window_ns;
 
@@ -307,7 +325,7 @@ static enum rvm_err p3_walk(const struct rvm_cap_table *t, struct rvm_handle cap
             }
             return RVM_OK;
         }
-        const struct rvm_cap_slot *p = rvm_cap_get(t, s->parent);
+        const struct rvm_cap_slot *p = live_slot(t, s->parent);
         if (p == NULL || p->depth + 1 != s->depth || p->epoch > s->epoch ||
             p->root_epoch != s->root_epoch || p->type != s->type ||
             !rvm_cap_handle_eq(p->object, s->object) || (s->rights & ~p->rights) != 0) {
