@@ -256,7 +256,7 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
         (a->access_len <= UINT64_MAX - a->access_addr && /* end fits in u64 */
          a->access_addr >= info.base && offset <= info.size && a->access_len <= info.size - offset);
     const bool lease_ok = info.lease_expires_ns == RVM_LEASE_NONE || now_ns < info.lease_expires_ns;
-    const bool depth_ok = chain_ok && steps == s->depth && steps <= ctx->max_depth;
+    const bool depth_ok = chain_ok && steps <= ctx->max_depth; /* chain_ok: steps == depth */
     const enum rvm_err nonce_err = nonce_fresh(ctx->nonces, a->nonce_domain, a->nonce);
     const bool time_ok = a->not_before_ns <= now_ns && now_ns <= a->not_after_ns &&
                          a->not_after_ns - a->not_before_ns <= ctx->max_window_ns;

@@ -608,6 +608,7 @@ static void test_check_detects_planted_corruption(void **state)
     PLANT(t.a1.index, f->slots[t.a1.index].depth = 3);
     PLANT(t.a1.index, f->slots[t.a1.index].parent.generation += 2); /* parent link stale */
     PLANT(t.a.index, f->slots[t.a.index].first_child = t.a1x);      /* child list wrong */
+    PLANT(t.b.index, f->slots[t.b.index].first_child = t.a1x);      /* a leaf claims a child */
     PLANT(t.a2.index, f->slots[t.a2.index].next_sibling = t.a2);    /* sibling cycle */
     PLANT(t.a1x.index, f->slots[t.a1x.index].root_epoch = 4);
     PLANT(t.a1x.index, f->slots[t.a1x.index].epoch = 99);
