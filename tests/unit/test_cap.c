@@ -496,6 +496,57 @@ static void test_generation_exhaustion_retires_the_slot(void **state)
     fx_free(f);
 }
 
+static void test_revoke_is_bounded(void **state)
+{
+    (void)state;
+    /* The largest subtrees: the whole table as one wide tree, then as a tree 8 deep. */
+    struct fx *f = fx_new(FX_CAP_MAX, false);
+    struct rvm_handle root = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
+    for (uint32_t i = 1; i < FX_CAP_MAX; i++) {
+        fx_grant(f, 1, root, RVM_CAP_READ, 2 + i);
+    }
+    struct rvm_cap_revoke_args r = {.authority = root, .target = root};
+    uint32_t released = 0;
+    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 1, &r, &released), RVM_OK);
+    assert_int_equal(released, FX_CAP_MAX);
+    assert_int_equal(f->t.live, 0);
+    assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
+    root = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
+    struct rvm_handle level[9] = {root};
+    uint32_t made = 1;
+    for (uint32_t d = 1; d <= 8; d++) { /* a spine 8 deep, with leaves hanging off it */
+        level[d] = fx_grant(f, 1, level[d - 1], ALL, 1);
+        made++;
+        for (uint32_t k = 0; k < 6 && made < FX_CAP_MAX; k++, made++) {
+            fx_grant(f, 1, level[d - 1], RVM_CAP_READ, 5);
+        }
+    }
+    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_ERR_CAP_STALE);
+    r.target = root;
+    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_OK);
+    assert_int_equal(released, made);
+    assert_int_equal(f->t.live, 0);
+    assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
+    fx_free(f);
+
+    /* A corrupted table (a cycle in a sibling list) still terminates; the checker reports it. */
+    f = fx_new(8, false);
+    root = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
+    struct rvm_handle c1 = fx_grant(f, 1, root, RVM_CAP_READ, 2);
+    struct rvm_handle c2 = fx_grant(f, 1, root, RVM_CAP_READ, 3);
+    f->slots[c1.index].next_sibling = c2; /* root -> c2 -> c1 -> c2 -> ... */
+    assert_int_equal(rvm_cap_check(&f->t), RVM_ERR_INTERNAL);
+    struct rvm_witness_entry e;
+    struct rvm_cap_plan plan;
+    struct rvm_witness_rejection rej;
+    r.target = root;
+    assert_int_equal(rvm_cap_prepare_revoke(&f->t, 0, &r, &e, &plan, &rej), RVM_OK);
+    assert_true(plan.count <= 8); /* the visit budget is the capacity */
+    rvm_cap_commit_revoke(&f->t, &plan);
+    assert_int_equal(rvm_cap_check(&f->t), RVM_ERR_INTERNAL);
+    fx_free(f);
+}
+
 /* ---- epochs ---------------------------------------------------------------------------------- */
 
 static void test_epoch_advance_and_revoke(void **state)
@@ -1099,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_revoke_refusals),
         cmocka_unit_test(test_slot_reuse_never_joins_an_old_subtree),
         cmocka_unit_test(test_generation_exhaustion_retires_the_slot),
+        cmocka_unit_test(test_revoke_is_bounded),
         cmocka_unit_test(test_epoch_advance_and_revoke),
         cmocka_unit_test(test_epoch_overflow),
         cmocka_unit_test(test_full_witness_log_changes_nothing),
