@@ -43,15 +43,14 @@ static inline bool rvm_proof_p1_pass_inline(const struct rvm_cap_table *t, rvm_p
                                             struct rvm_handle cap, uint8_t type, uint8_t rights,
                                             struct rvm_handle object)
 {
-    const uint32_t in_range = cap.index < t->capacity;
-    const struct rvm_cap_slot *s = &t->slots[cap.index & (0u - in_range)];
-    const uint64_t gen_holder =
-        ((uint64_t)s->owner << 32 | s->generation) ^ ((uint64_t)actor << 32 | cap.generation);
+    const uint32_t mask = 0u - (uint32_t)(cap.index < t->capacity); /* all ones when in range */
+    const struct rvm_cap_slot *s = &t->slots[cap.index & mask];
+    const uint32_t gen_holder = (s->generation ^ cap.generation) | (s->owner ^ actor);
     const uint64_t other_object = rvm_handle_pack(s->object) ^ rvm_handle_pack(object);
     const uint32_t type_rights =
         (uint32_t)(s->type ^ type) | ((uint32_t)rights & ~(uint32_t)s->rights);
-    const uint64_t diff =
-        gen_holder | other_object | type_rights | (~cap.generation & 1u) | (in_range ^ 1u);
+    const uint64_t diff = other_object | (gen_holder | type_rights | (~cap.generation & 1u) |
+                                          (mask + 1u)); /* mask + 1: 1 when out of range */
     return diff == 0;
 }
 
