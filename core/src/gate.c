@@ -44,9 +44,11 @@ static enum rvm_err decode(const struct rvm_proof_ctx *ctx, const struct rvm_gat
     return RVM_OK;
 }
 
-enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_gate_request *req,
-                              uint64_t now_ns, struct rvm_witness_entry *entry,
-                              struct rvm_gate_plan *plan, struct rvm_witness_rejection *rej)
+/* Inlined into both entry points: the gate is on every privileged operation's path. */
+static inline __attribute__((always_inline)) enum rvm_err
+prepare(const struct rvm_proof_ctx *ctx, const struct rvm_gate_request *req, uint64_t now_ns,
+        struct rvm_witness_entry *entry, struct rvm_gate_plan *plan,
+        struct rvm_witness_rejection *rej)
 {
     const struct rvm_cap_table *t = ctx->caps;
     enum rvm_err err = decode(ctx, req);
@@ -90,6 +92,13 @@ enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_
     return RVM_OK;
 }
 
+enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_gate_request *req,
+                              uint64_t now_ns, struct rvm_witness_entry *entry,
+                              struct rvm_gate_plan *plan, struct rvm_witness_rejection *rej)
+{
+    return prepare(ctx, req, now_ns, entry, plan, rej);
+}
+
 void rvm_gate_commit(const struct rvm_proof_ctx *ctx, const struct rvm_gate_plan *plan)
 {
     if (plan->consume_nonce) {
@@ -105,7 +114,7 @@ enum rvm_err rvm_gate_check(const struct rvm_proof_ctx *ctx, struct rvm_witness_
     struct rvm_witness_rejection rej;
     /* Only P2 reads the clock; a P1-only request leaves that to the witness append. */
     const uint64_t now = req->tier >= RVM_PROOF_P2 ? rvm_hal_now(log->hal) : 0;
-    enum rvm_err err = rvm_gate_prepare(ctx, req, now, &entry, &plan, &rej);
+    enum rvm_err err = prepare(ctx, req, now, &entry, &plan, &rej);
     if (err != RVM_OK) {
         (void)rvm_witness_reject(log, &rej); /* the refusal stands even if it cannot be recorded */
         return err;

@@ -229,8 +229,11 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
         return cap.index >= t->capacity ? RVM_ERR_OUT_OF_RANGE : RVM_ERR_CAP_STALE;
     }
 
-    struct rvm_object_info info = {0, 0, 0, RVM_LEASE_NONE};
+    struct rvm_object_info info;
     const bool live = ctx->lookup(ctx->lookup_ctx, s->type, s->object, &info);
+    if (!live) { /* the rules below still run, on an object that has nothing */
+        info = (struct rvm_object_info){0, 0, 0, RVM_LEASE_NONE};
+    }
 
     /* The real chain: follow parent links, each parent live and exactly one level up. */
     const struct rvm_cap_slot *root = s;
