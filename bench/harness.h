@@ -37,5 +37,6 @@ struct bench_group {
 struct bench_group bench_witness_group(void);
 struct bench_group bench_platform_group(void);
 struct bench_group bench_coherence_group(void);
+struct bench_group bench_cap_group(void);
 
 #endif /* RVM_BENCH_HARNESS_H */

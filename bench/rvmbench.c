@@ -30,6 +30,7 @@ static struct bench_group (*const groups[])(void) = {
     bench_witness_group,
     bench_platform_group,
     bench_coherence_group,
+    bench_cap_group,
 };
 
 static uint64_t now_ns(void)

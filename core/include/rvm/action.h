@@ -35,6 +35,7 @@
     X(CAP_ATTENUATE, 0x14, "CapabilityAttenuated")                                                 \
     X(CAP_EPOCH_REVOKE, 0x15, "CapabilityEpochRevoke")                                             \
     X(CAP_MINT, 0x16, "CapabilityMint")                                                            \
+    X(CAP_EPOCH_ADVANCE, 0x17, "CapabilityEpochAdvance")                                           \
     /* 0x2_ memory */                                                                              \
     X(REGION_CREATE, 0x20, "RegionCreate")                                                         \
     X(REGION_DESTROY, 0x21, "RegionDestroy")                                                       \

@@ -49,6 +49,8 @@
     X(CAP_CONSUMED, 0x044, "GRANT_ONCE capability already used")                                   \
     X(CAP_TABLE_FULL, 0x045, "capability table is full")                                           \
     X(CAP_ESCALATION, 0x046, "requested rights exceed the parent's rights")                        \
+    X(CAP_OBJECT, 0x047, "capability names a different object")                                    \
+    X(CAP_HOLDER, 0x048, "capability is not held by the caller")                                   \
                                                                                                    \
     /* 0x060 proofs and the security gate */                                                       \
     X(PROOF_OWNER, 0x060, "P2: caller does not own the object")                                    \
@@ -60,6 +62,7 @@
     X(PROOF_CHAIN, 0x066, "P3: derivation chain is broken")                                        \
     X(PROOF_SIGNATURE, 0x067, "P3: derivation link signature is invalid")                          \
     X(PROOF_TIER, 0x068, "proof tier is insufficient for this operation")                          \
+    X(PROOF_NONCE_STALE, 0x069, "P2: nonce is older than the replay window")                       \
                                                                                                    \
     /* 0x080 partitions */                                                                         \
     X(PARTITION_LIMIT, 0x080, "partition limit reached")                                           \
