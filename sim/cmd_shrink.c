@@ -172,24 +172,30 @@ static void shrink_usage(FILE *out)
             "[--max-runs R]\n\n"
             "Reduces the failing run of FILE with seed N to a minimal scenario OUT that fails\n"
             "with the same class and invariant and replays without a seed (every operation,\n"
-            "time, CPU and fault is written out). --max-runs bounds the work (default 20000).\n");
+            "time, CPU and fault is written out). --max-runs bounds the work (default 20000).\n"
+            "--no-reduce writes the recorded run as it is (passing runs too): the seeded run as\n"
+            "an explicit script that replays it exactly, same digest.\n");
 }
 
 int rvmsim_cmd_shrink(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"seed", required_argument, NULL, 's'},   {"output", required_argument, NULL, 'o'},
-        {"faults", required_argument, NULL, 'f'}, {"max-runs", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"seed", required_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'o'},
+        {"faults", required_argument, NULL, 'f'},
+        {"max-runs", required_argument, NULL, 'm'},
+        {"no-reduce", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     uint64_t seed = 0, max_runs = 20000;
-    bool has_seed = false, has_faults = false;
+    bool has_seed = false, has_faults = false, no_reduce = false;
     enum rvm_sim_fault_mode mode = RVM_SIM_FAULTS_DEFAULT;
     const char *out_path = NULL;
 
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:o:f:m:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:o:f:m:rh", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -216,6 +222,9 @@ int rvmsim_cmd_shrink(int argc, char **argv)
                 rvm_errorf("shrink: --max-runs must be at least 1, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
+            break;
+        case 'r':
+            no_reduce = true;
             break;
         case 'h':
             shrink_usage(stdout);
@@ -263,7 +272,7 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     struct rvm_sim_options opt = {.seed = seed, .faults = mode, .linearize = true};
     struct rvm_sim_outcome o;
     rvm_sim_run(sh.sim, &scn, &opt, &o);
-    if (o.cls == RVMSIM_EXIT_PASS) {
+    if (o.cls == RVMSIM_EXIT_PASS && !no_reduce) {
         rvm_errorf("shrink: %s with seed %" PRIu64 " (faults %s) passes: nothing to shrink", path,
                    seed, rvm_sim_fault_mode_name(mode));
         rc = RVMSIM_EXIT_USAGE;
@@ -273,8 +282,12 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     snprintf(sh.invariant, sizeof(sh.invariant), "%s", o.invariant);
     char what[620];
     simcli_describe(what, sizeof(what), &o, path);
-    printf("original: seed %" PRIu64 " fails: %s\n", seed, what);
-    if (!rvm_sim_linearize(sh.sim, &scn, true, &lin)) {
+    if (o.cls == RVMSIM_EXIT_PASS) {
+        printf("original: seed %" PRIu64 " passes\n", seed);
+    } else {
+        printf("original: seed %" PRIu64 " fails: %s\n", seed, what);
+    }
+    if (!rvm_sim_linearize(sh.sim, &scn, !no_reduce, &lin)) {
         rvm_errorf("shrink: out of memory recording the run");
         goto out;
     }
@@ -299,13 +312,15 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     printf("recorded: %u operations and %u faults reproduce it without the seed\n", nops, nfaults);
 
     /* 2. delta debugging over the steps */
-    ddmin(&sh, units, &n);
+    if (!no_reduce) {
+        ddmin(&sh, units, &n);
+    }
 
     /* 3. optional arguments back to their defaults */
     if (!build(&sh, units, n, &best)) {
         goto out;
     }
-    for (uint32_t i = 0; i < best.nsteps && sh.runs < sh.max_runs; i++) {
+    for (uint32_t i = 0; i < best.nsteps && sh.runs < sh.max_runs && !no_reduce; i++) {
         struct scn_step *st = &best.steps[i];
         const struct rvm_sim_arg_spec *specs = NULL;
         uint32_t nargs = 0;
@@ -329,12 +344,13 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     char comment[1400], file[1024];
     simcli_quote(file, sizeof(file), path);
     snprintf(comment, sizeof(comment),
-             "Shrunk by: rvmsim shrink %s --seed %" PRIu64 " --faults %s\n"
-             "Fails with: %s [%s] (exit %d)\n"
+             "%s by: rvmsim shrink %s --seed %" PRIu64 " --faults %s%s\n"
+             "Result: %s%s%s%s (exit %d)\n"
              "Replays without a seed: every operation, time, CPU and fault is explicit.\n"
              "expect-exit: %d",
-             file, seed, rvm_sim_fault_mode_name(mode), rvm_sim_class_name(sh.cls), sh.invariant,
-             sh.cls, sh.cls);
+             no_reduce ? "Recorded" : "Shrunk", file, seed, rvm_sim_fault_mode_name(mode),
+             no_reduce ? " --no-reduce" : "", rvm_sim_class_name(sh.cls),
+             sh.invariant[0] ? " [" : "", sh.invariant, sh.invariant[0] ? "]" : "", sh.cls, sh.cls);
     FILE *f = fopen(out_path, "w");
     if (f == NULL) {
         rvm_errorf("shrink: cannot write '%s': %m", out_path);
@@ -356,9 +372,9 @@ int rvmsim_cmd_shrink(int argc, char **argv)
         rvm_errorf("shrink: internal error: %s does not reproduce the failure", out_path);
         goto out;
     }
-    printf("shrunk: %u operations, %u faults -> %u operations, %u faults (%" PRIu64 " runs)\n",
-           nops, nfaults, rvm_scenario_count(&best, SCN_OP), rvm_scenario_count(&best, SCN_FAULT),
-           sh.runs);
+    printf("%s: %u operations, %u faults -> %u operations, %u faults (%" PRIu64 " runs)\n",
+           no_reduce ? "recorded" : "shrunk", nops, nfaults, rvm_scenario_count(&best, SCN_OP),
+           rvm_scenario_count(&best, SCN_FAULT), sh.runs);
     char outq[1024], prog[512];
     simcli_quote(outq, sizeof(outq), out_path);
     simcli_quote(prog, sizeof(prog), program_invocation_name);

@@ -1584,7 +1584,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
 
     rvm_sim_faults_configure(t, opt->faults, scn->overrides, scn->noverrides, &sim->swarm,
                              sim->conf);
-    sim->faults_on = opt->faults != RVM_SIM_FAULTS_NONE;
+    sim->faults_on = false; /* the target starts fault-free; faults begin with the workload */
     sim->nambient = 0;
     for (uint32_t k = 0; k < sim->nkinds; k++) {
         const struct rvm_sim_fault_spec *s = kind_spec(sim, k);
@@ -1682,6 +1682,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     };
     enum rvm_err err = t->reset(sim->inst, &setup, sim);
     sim->log = t->witness(sim->inst);
+    sim->faults_on = opt->faults != RVM_SIM_FAULTS_NONE;
     if (err != RVM_OK || sim->log == NULL) {
         fail(sim, RVMSIM_EXIT_INTERNAL, "target.reset", "target %s could not start: %s", t->name,
              rvm_err_name(err));

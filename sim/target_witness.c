@@ -130,7 +130,7 @@ static const struct rvm_sim_op_spec ops[] = {
 
 static const char *const queries[] = {
     [Q_PENDING] = "pending",
-    [Q_REFUSED] = "refused",
+    [Q_REFUSED] = "refusals",
     [Q_RESERVED] = "reserved",
     [Q_RESERVATIONS] = "reservations",
     [Q_CHECKPOINTS_PENDING] = "checkpoints.pending",
