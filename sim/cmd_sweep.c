@@ -196,7 +196,9 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
     _exit(0);
 }
 
-static bool spawn(struct sweep *s, struct worker *w)
+/* `earlier` workers already run: a new worker closes its copies of their pipes and frees the
+ * parent's table, so it holds nothing but its own two pipe ends. */
+static bool spawn(struct sweep *s, struct worker *w, struct worker *earlier, uint32_t nearlier)
 {
     int cmd[2], res[2];
     if (pipe(cmd) != 0) {
@@ -216,6 +218,11 @@ static bool spawn(struct sweep *s, struct worker *w)
     if (pid == 0) {
         close(cmd[1]);
         close(res[0]);
+        for (uint32_t i = 0; i < nearlier; i++) {
+            close(earlier[i].cmd_fd);
+            close(earlier[i].res_fd);
+        }
+        free(earlier);
         worker_main(&s->o, s->scn, cmd[0], res[1]);
     }
     close(cmd[0]);
@@ -596,11 +603,6 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }
-    if (!rvm_run_sink_open(&s.sink, s.o.db, err, sizeof(err))) {
-        rvm_errorf("sweep: %s", err);
-        rc = RVMSIM_EXIT_USAGE;
-        goto out;
-    }
     s.have_sha = simcli_file_sha256(&s.crypto, s.o.path, s.sha);
 
     signal(SIGPIPE, SIG_IGN);
@@ -613,11 +615,17 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         goto out;
     }
     for (uint32_t i = 0; i < nworkers; i++) {
-        if (!spawn(&s, &workers[i])) {
+        if (!spawn(&s, &workers[i], workers, i)) {
             rvm_errorf("sweep: cannot start worker %u: %s", i, strerror(errno));
             nworkers = i;
             break;
         }
+    }
+    /* opened after the fork: a SQLite connection must not be carried into a child */
+    if (!rvm_run_sink_open(&s.sink, s.o.db, err, sizeof(err))) {
+        rvm_errorf("sweep: %s", err);
+        rc = RVMSIM_EXIT_USAGE;
+        goto out;
     }
     s.t0 = mono_ns();
     for (uint32_t i = 0; i < nworkers; i++) {

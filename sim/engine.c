@@ -1680,10 +1680,13 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         .hmac_key = sim->keys.hmac,
         .hmac_key_len = sizeof(sim->keys.hmac),
     };
+    sim->log = NULL;
     enum rvm_err err = t->reset(sim->inst, &setup, sim);
-    sim->log = t->witness(sim->inst);
+    struct rvm_witness_log *log = t->witness(sim->inst);
     sim->faults_on = opt->faults != RVM_SIM_FAULTS_NONE;
-    if (err != RVM_OK || sim->log == NULL) {
+    if (err == RVM_OK && log != NULL) {
+        sim->log = log; /* only a started system has a log worth judging */
+    } else {
         fail(sim, RVMSIM_EXIT_INTERNAL, "target.reset", "target %s could not start: %s", t->name,
              rvm_err_name(err));
         return true;

@@ -233,3 +233,23 @@ def test_targets_lists_operations_and_faults(rvmsim):
     out = rvmsim("targets", "witness").stdout
     assert "op reserve n=u64 -> reservation" in out
     assert "fault ring_bitflip bit=u64" in out and "explicit only" in out
+
+
+def test_sweep_progress_line(rvmsim):
+    proc = rvmsim("sweep", SMOKE, "--seeds", "1..500", "--jobs", "2", "--progress")
+    assert re.search(r"\x1b\[Ksweep: 500/500 \(100\.0%\)  \d+ runs/s  ETA 0:00:00  failures 0",
+                     proc.stderr), proc.stderr
+    # not on a pipe unless asked
+    assert "ETA" not in rvmsim("sweep", SMOKE, "--seeds", "1..50").stderr
+
+
+def test_unusable_db_and_target_parameters_are_usage_errors(rvmsim, tmp_path):
+    for cmd in ("run", "sweep"):
+        args = [cmd, SMOKE, "--db", tmp_path / "no" / "such" / "dir.db"]
+        if cmd == "sweep":
+            args += ["--seeds", "1..2"]
+        proc = rvmsim(*args, check=False)
+        assert proc.returncode == 2 and "cannot open database" in proc.stderr
+    p = write(tmp_path, "ring3.scn", "target witness ring=3\nappend\n")
+    proc = rvmsim("run", p, check=False)
+    assert proc.returncode == 2 and "cannot be created with these parameters" in proc.stderr
