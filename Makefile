@@ -4,6 +4,7 @@
 #   make bench  all benchmarks -> bench/results/ (report.md, latest.json/.csv, PNG charts)
 #   make bench-check     instruction-count regression gate against bench/baseline/ (also in make test)
 #   make bench-baseline  re-measure and rewrite the baseline, showing the diff
+#   make planted   build the planted-bug variant and prove a sweep finds and shrinks it
 # Both are idempotent: packages are installed only when missing, meson is configured once.
 
 BUILD      ?= build
@@ -12,7 +13,7 @@ MESON      ?= meson
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PY         := /usr/bin/python3
 
-.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help
+.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted
 
 all: build
 
@@ -35,10 +36,10 @@ build: $(BUILD)/build.ninja
 build-asan: $(ASAN_BUILD)/build.ninja
 	$(MESON) compile -C $(ASAN_BUILD)
 
+# The main job: sweep the smoke workload over the default seeds with swarm faults.
+SEEDS ?= 1..10000
 run: build
-	$(BUILD)/sim/rvmsim demo --records 10000 --seed 1 --export $(BUILD)/demo.witness
-	@echo "sha256sum of the exported records:"
-	@sha256sum $(BUILD)/demo.witness
+	$(BUILD)/sim/rvmsim sweep scenarios/smoke.scn --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
 
 test: deps-test build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
@@ -67,6 +68,16 @@ format:
 
 format-check:
 	scripts/check_format.sh .
+
+# A test-only defect compiled into its own build dir (the normal build stays clean); the
+# pytest suite runs the same check (tests/py/test_planted_bug.py).
+PLANTED ?= witness_refused_advances
+planted: build
+	@test -f $(BUILD)/planted/$(PLANTED)/build.ninja || \
+	  $(MESON) setup $(BUILD)/planted/$(PLANTED) --buildtype=debugoptimized -Dplanted_bug=$(PLANTED)
+	$(MESON) compile -C $(BUILD)/planted/$(PLANTED) sim/rvmsim
+	RVMSIM=$(BUILD)/sim/rvmsim RVM_BUILD_ROOT=$(abspath $(BUILD)) $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/py/test_planted_bug.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

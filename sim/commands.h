@@ -25,5 +25,9 @@ struct rvmsim_command {
 };
 
 int rvmsim_cmd_demo(int argc, char **argv);
+int rvmsim_cmd_run(int argc, char **argv);
+int rvmsim_cmd_sweep(int argc, char **argv);
+int rvmsim_cmd_shrink(int argc, char **argv);
+int rvmsim_cmd_targets(int argc, char **argv);
 
 #endif /* RVM_SIM_COMMANDS_H */

@@ -11,6 +11,12 @@
 
 static const struct rvmsim_command commands[] = {
     {"demo", "append witness records, verify them and print the log digest", rvmsim_cmd_demo},
+    {"run", "run one scenario file with one seed", rvmsim_cmd_run},
+    {"sweep", "run a scenario over a range of seeds in worker processes", rvmsim_cmd_sweep},
+    {"shrink", "reduce a failing run to a minimal scenario that fails the same way",
+     rvmsim_cmd_shrink},
+    {"targets", "list each target's operations, parameters, values and fault kinds",
+     rvmsim_cmd_targets},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -226,6 +226,15 @@ enum rvm_err rvm_witness_append(struct rvm_witness_log *log, const struct rvm_wi
     /* Fast path: a free ring slot and, if a checkpoint falls due, a free checkpoint slot. */
     if (log->appended - log->drained > log->ring_mask ||
         (checkpoint_due && log->pending_count == RVM_WITNESS_CHECKPOINT_SLOTS)) {
+#ifdef RVM_PLANTED_BUG_WITNESS_REFUSED_ADVANCES
+        /* Planted defect (test builds only, meson -Dplanted_bug=witness_refused_advances): the
+         * log's clock is advanced before the room check, so a refused append still mutates the
+         * log. The simulator's "no witness, no mutation" oracle must find this. */
+        uint64_t planted_now = rvm_hal_now(log->hal);
+        if (planted_now > log->last_timestamp) {
+            log->last_timestamp = planted_now;
+        }
+#endif
         enum rvm_err err = rvm_witness_reserve(log, 1);
         if (err != RVM_OK) {
             return err;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Seeds per second of a real sweep of the smoke workload (worker processes, pipes, determinism
+# re-runs included) and the projected time for 1,000,000 seeds. The figure is the best of REPEATS.
+#   bench/sweep_rate.sh [SEEDS=200000] [JOBS=2] [REPEATS=3] [--json FILE]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rvmsim=${RVMSIM:-$root/build/sim/rvmsim}
+seeds=${1:-200000}
+jobs=${2:-2}
+repeats=${3:-3}
+json=
+if [[ ${4:-} == --json ]]; then json=${5:?--json needs a file}; fi
+best=0
+for ((i = 0; i < repeats; i++)); do
+  start=$(date +%s.%N)
+  out=$("$rvmsim" sweep "$root/scenarios/smoke.scn" --seeds "1..$seeds" --jobs "$jobs" \
+        --faults swarm --no-progress 2>/dev/null)
+  end=$(date +%s.%N)
+  last=$(tail -1 <<<"$out")
+  [[ $last == "$seeds passed, 0 failed" ]] || { echo "sweep failed: $last" >&2; exit 1; }
+  rate=$(awk -v n="$seeds" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
+  ((rate > best)) && best=$rate
+done
+projected=$(awk -v r="$best" 'BEGIN { printf "%.1f", 1000000 / r }')
+echo "sweep_smoke: $best seeds/s with $jobs jobs (best of $repeats x $seeds seeds);" \
+     "1,000,000 seeds in ${projected} s (target <= 600 s)"
+if [[ -n $json ]]; then
+  printf '{"name":"sweep_smoke_seeds_per_s","jobs":%d,"seeds":%d,"seeds_per_s":%d,"projected_1M_s":%s}\n' \
+    "$jobs" "$seeds" "$best" "$projected" >>"$json"
+fi

@@ -1,0 +1,255 @@
+"""rvmsim run / sweep / targets from the outside: the output contracts, determinism across
+processes, the exit code of every failure class, what --db stores (checked with Python's own
+sqlite3 and hashlib), and sweep sharding."""
+import hashlib
+import os
+import re
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import SOURCE_ROOT
+
+SMOKE = SOURCE_ROOT / "scenarios" / "smoke.scn"
+LAST = re.compile(r"run=(\d+) seed=(\d+) records=(\d+) digest=([0-9a-f]{64}) result=(\w+)")
+
+
+def summary(proc):
+    m = LAST.fullmatch(proc.stdout.strip().splitlines()[-1])
+    assert m, proc.stdout
+    return {"run": int(m.group(1)), "seed": int(m.group(2)), "records": int(m.group(3)),
+            "digest": m.group(4), "result": m.group(5)}
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("faults", ["none", "default", "swarm"])
+def test_same_seed_same_digest_in_two_processes(rvmsim, faults):
+    for seed in (1, 7, 2**64 - 1):
+        a = summary(rvmsim("run", SMOKE, "--seed", seed, "--faults", faults))
+        b = summary(rvmsim("run", SMOKE, "--seed", seed, "--faults", faults))
+        assert a == b
+
+
+def test_different_seeds_give_different_runs(rvmsim):
+    digests = {summary(rvmsim("run", SMOKE, "--seed", s, "--faults", "default"))["digest"]
+               for s in range(1, 11)}
+    assert len(digests) == 10
+
+
+def test_digest_is_sha256_of_the_stored_records(rvmsim, tmp_path):
+    db = tmp_path / "runs.db"
+    proc = rvmsim("run", SMOKE, "--seed", 3, "--db", db)
+    s = summary(proc)
+    faults = int(re.search(r"faults=(\d+)", proc.stdout).group(1))
+    con = sqlite3.connect(db)
+    images = b"".join(r[0] for r in con.execute(
+        "SELECT image FROM sim_records WHERE run_id=? ORDER BY seq", (s["run"],)))
+    assert len(images) == 64 * s["records"]
+    assert hashlib.sha256(images).hexdigest() == s["digest"]
+    row = con.execute("SELECT seed, result, digest, records, faults_fired, target, faults "
+                      "FROM sim_runs WHERE id=?", (s["run"],)).fetchone()
+    assert row == (3, "pass", s["digest"], s["records"], faults, "witness", "default")
+    assert con.execute("SELECT count(*) FROM sim_faults WHERE run_id=?",
+                       (s["run"],)).fetchone()[0] == faults
+    # the last checkpoint seals the log: its digest is the log digest
+    last_cp = con.execute("SELECT seq, digest FROM sim_checkpoints WHERE run_id=? "
+                          "ORDER BY seq DESC LIMIT 1", (s["run"],)).fetchone()
+    assert last_cp[0] == s["records"] - 1 and last_cp[1].hex() == s["digest"]
+    # a second run in the same database gets the next id
+    assert summary(rvmsim("run", SMOKE, "--seed", 4, "--db", db))["run"] == s["run"] + 1
+
+
+def test_trace_prints_one_line_per_event(rvmsim):
+    out = rvmsim("run", SOURCE_ROOT / "scenarios" / "witness-stall.scn", "--trace").stdout
+    lines = out.splitlines()
+    assert any(re.match(r"t=\d+ step=1 cpu0 append .* -> OK$", l) for l in lines)
+    assert any(re.match(r"t=\d+ fault sink_stall duration=20000 \(scripted\)$", l) for l in lines)
+    assert any(re.match(r"t=20000 event irq cpu0 irq=1$", l) for l in lines)
+    assert any("-> WITNESS_FULL" in l for l in lines)
+    assert any("liveness phase" in l for l in lines)
+
+
+# --- exit codes by class -----------------------------------------------------------------------
+
+def test_exit_0_pass(rvmsim):
+    assert rvmsim("run", SMOKE, check=False).returncode == 0
+
+
+def test_exit_1_expectation(rvmsim, tmp_path):
+    p = write(tmp_path, "e.scn", "target witness\nfaults none\nappend\nexpect records == 2\n")
+    proc = rvmsim("run", p, check=False)
+    assert proc.returncode == 1
+    assert "FAIL expectation [expect.records] at step 1" in proc.stdout
+    assert f"({p}:4)" in proc.stdout
+    assert summary(proc)["result"] == "expectation"
+
+
+@pytest.mark.parametrize("text,where,message", [
+    ("target witness\nappend kind=NOPE\n", "2:13", "must be an action kind"),
+    ("target witness\nreserve n=1 as R\nappend res=Q\n", "3:12", "unknown object 'Q'"),
+    ("target witness\nappend\ncpus 2\n", "3:1", "must come before the first step"),
+    ("target witness\nrandom 3\n append 1\n", "4:1", "not closed"),
+    ("target witnes\n", "1:8", "unknown target"),
+])
+def test_exit_2_parse_error_with_position(rvmsim, tmp_path, text, where, message):
+    p = write(tmp_path, "bad.scn", text)
+    for cmd in (["run", p], ["sweep", p, "--seeds", "1..3"], ["shrink", p, "--seed", 1, "-o",
+                                                               tmp_path / "o.scn"]):
+        proc = rvmsim(*cmd, check=False)
+        assert proc.returncode == 2
+        assert proc.stderr.startswith(f"{p}:{where}: "), proc.stderr
+        assert message in proc.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run"], "missing scenario FILE"),
+    (["run", SMOKE, "--seed", "x"], "--seed"),
+    (["run", SMOKE, "--faults", "some"], "--faults"),
+    (["run", "/nonexistent.scn"], "cannot open"),
+    (["sweep", SMOKE], "--seeds A..B is required"),
+    (["sweep", SMOKE, "--seeds", "5..1"], "--seeds"),
+    (["sweep", SMOKE, "--seeds", "1..5", "--shard", "3/3"], "--shard"),
+    (["sweep", SMOKE, "--seeds", "1..5", "--jobs", "0"], "--jobs"),
+    (["shrink", SMOKE, "--seed", "1"], "-o OUT is required"),
+    (["targets", "nope"], "unknown target"),
+])
+def test_exit_2_usage(rvmsim, args, message):
+    proc = rvmsim(*args, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+def test_exit_3_safety(rvmsim):
+    proc = rvmsim("run", SOURCE_ROOT / "scenarios" / "oracle-ring-bitflip.scn", check=False)
+    assert proc.returncode == 3
+    assert "FAIL safety [witness.chain]" in proc.stdout
+
+
+def test_exit_4_liveness(rvmsim, tmp_path):
+    # records left in the ring and no liveness rounds to drain them
+    p = write(tmp_path, "l.scn", "target witness ring=8\nfaults none\nliveness 0\n"
+                                 "append\nappend\n")
+    proc = rvmsim("run", p, check=False)
+    assert proc.returncode == 4
+    assert "FAIL liveness [witness.drain] in the liveness phase" in proc.stdout
+    # one round is enough to drain them
+    p.write_text(p.read_text().replace("liveness 0", "liveness 1"))
+    assert rvmsim("run", p, check=False).returncode == 0
+
+
+def test_exit_5_nondeterminism(rvmsim, tmp_path):
+    env = dict(os.environ, RVMSIM_TEST_UNSEEDED="1")
+    proc = subprocess.run([rvmsim.path, "sweep", SMOKE, "--seeds", "1..6", "--jobs", "2",
+                           "--recheck-every", "1"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 5
+    assert "nondeterminism: the worker's run gave" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "0 passed, 6 failed"
+    # and without the hook the same sweep is clean
+    assert rvmsim("sweep", SMOKE, "--seeds", "1..6", "--jobs", "2",
+                  "--recheck-every", "1").stdout.strip().splitlines()[-1] == "6 passed, 0 failed"
+
+
+def test_exit_6_internal(rvmsim, tmp_path):
+    # more pending events than the engine's queue holds
+    p = write(tmp_path, "storm.scn", "target witness\nfaults none\n" +
+              "fault irq_spurious irq=3 cpu=0\n" * 9000 + "append\n")
+    proc = rvmsim("run", p, check=False)
+    assert proc.returncode == 6
+    assert "FAIL internal [engine.event-queue]" in proc.stdout
+
+
+# --- sweeps ------------------------------------------------------------------------------------
+
+def test_sweep_contract(rvmsim, tmp_path):
+    proc = rvmsim("sweep", SMOKE, "--seeds", "1..60", "--jobs", "2", "--faults", "swarm")
+    assert proc.stdout.strip().splitlines()[-1] == "60 passed, 0 failed"
+    assert re.search(r"sweep: 60 runs in .* re-run in another process", proc.stderr)
+
+
+def test_sweep_failures_print_reproducing_commands(rvmsim, tmp_path):
+    # corruption of pending records by chance: some seeds fail (safety), others pass
+    p = write(tmp_path, "flip.scn", SMOKE.read_text().replace(
+        "faults default", "faults default\nenable ring_bitflip 1/400"))
+    proc = rvmsim("sweep", p, "--seeds", "1..40", "--jobs", "2", check=False)
+    assert proc.returncode == 3
+    fails = re.findall(r"^FAIL seed=(\d+) safety \[(\S+)\].*\n  reproduce: (.*)$", proc.stdout,
+                       re.M)
+    assert fails
+    m = re.fullmatch(r"(\d+) passed, (\d+) failed", proc.stdout.strip().splitlines()[-1])
+    assert int(m.group(1)) + int(m.group(2)) == 40 and int(m.group(2)) == len(fails)
+    seed, invariant, command = fails[0]
+    argv = command.split()
+    assert argv[1:] == ["run", str(p), "--seed", seed, "--faults", "default"]
+    again = subprocess.run([rvmsim.path] + argv[1:], capture_output=True, text=True)
+    assert again.returncode == 3 and f"[{invariant}]" in again.stdout
+
+
+def test_sweep_db_and_shards(rvmsim, tmp_path):
+    full = tmp_path / "full.db"
+    rvmsim("sweep", SMOKE, "--seeds", "10..39", "--jobs", "2", "--db", full)
+    want = dict(sqlite3.connect(full).execute("SELECT seed, digest FROM sim_runs"))
+    assert sorted(want) == list(range(10, 40))
+    got = {}
+    for k in range(3):
+        db = tmp_path / f"shard{k}.db"
+        proc = rvmsim("sweep", SMOKE, "--seeds", "10..39", "--jobs", "1", "--shard", f"{k}/3",
+                      "--db", db)
+        assert proc.stdout.strip().splitlines()[-1] == "10 passed, 0 failed"
+        rows = dict(sqlite3.connect(db).execute("SELECT seed, digest FROM sim_runs"))
+        assert all((s - 10) % 3 == k for s in rows)
+        assert not set(rows) & set(got)
+        got.update(rows)
+    assert got == want  # same runs, whichever process and shard ran them
+
+
+def test_sweep_stores_failing_logs_in_full(rvmsim, tmp_path):
+    p = write(tmp_path, "flip.scn", SMOKE.read_text().replace(
+        "faults default", "faults default\nenable ring_bitflip 1/400"))
+    db = tmp_path / "s.db"
+    rvmsim("sweep", p, "--seeds", "1..30", "--jobs", "2", "--db", db, check=False)
+    con = sqlite3.connect(db)
+    failing = con.execute("SELECT id, records FROM sim_runs WHERE result='safety'").fetchall()
+    passing = con.execute("SELECT id FROM sim_runs WHERE result='pass'").fetchall()
+    assert failing and passing
+    for run_id, _ in failing:
+        assert con.execute("SELECT count(*) FROM sim_records WHERE run_id=?",
+                           (run_id,)).fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM sim_faults WHERE run_id=? AND "
+                           "kind='ring_bitflip'", (run_id,)).fetchone()[0] > 0
+    for (run_id,) in passing:
+        assert con.execute("SELECT count(*) FROM sim_records WHERE run_id=?",
+                           (run_id,)).fetchone()[0] == 0
+
+
+def test_targets_lists_operations_and_faults(rvmsim):
+    out = rvmsim("targets", "witness").stdout
+    assert "op reserve n=u64 -> reservation" in out
+    assert "fault ring_bitflip bit=u64" in out and "explicit only" in out
+
+
+def test_sweep_progress_line(rvmsim):
+    proc = rvmsim("sweep", SMOKE, "--seeds", "1..500", "--jobs", "2", "--progress")
+    assert re.search(r"\x1b\[Ksweep: 500/500 \(100\.0%\)  \d+ runs/s  ETA 0:00:00  failures 0",
+                     proc.stderr), proc.stderr
+    # not on a pipe unless asked
+    assert "ETA" not in rvmsim("sweep", SMOKE, "--seeds", "1..50").stderr
+
+
+def test_unusable_db_and_target_parameters_are_usage_errors(rvmsim, tmp_path):
+    for cmd in ("run", "sweep"):
+        args = [cmd, SMOKE, "--db", tmp_path / "no" / "such" / "dir.db"]
+        if cmd == "sweep":
+            args += ["--seeds", "1..2"]
+        proc = rvmsim(*args, check=False)
+        assert proc.returncode == 2 and "cannot open database" in proc.stderr
+    p = write(tmp_path, "ring3.scn", "target witness ring=3\nappend\n")
+    proc = rvmsim("run", p, check=False)
+    assert proc.returncode == 2 and "cannot be created with these parameters" in proc.stderr
