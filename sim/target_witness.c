@@ -419,8 +419,13 @@ static enum rvm_err w_apply(void *inst, const struct rvm_sim_call *c, uint64_t *
                                       w->ring_capacity, rvm_err_name(err));
                 }
             } else if (checkpoints_due(w, n) > RVM_WITNESS_CHECKPOINT_SLOTS) {
-                /* More checkpoints would fall due than the queue holds: the core refuses
-                 * (WITNESS_FULL) however healthy the sink is. Expected; see docs/simulator.md. */
+                /* More checkpoints would fall due than the queue holds: no drain could help. */
+                if (err != RVM_ERR_OUT_OF_RANGE) {
+                    rvm_sim_violation(sim, "witness.reserve-range",
+                                      "reserve(%" PRIu64
+                                      ") needing more than %u checkpoints gave %s",
+                                      n, RVM_WITNESS_CHECKPOINT_SLOTS, rvm_err_name(err));
+                }
             } else if (n <= w->guarantee) {
                 rvm_sim_violation(sim, "witness.reservation",
                                   "reserve(%" PRIu64 ") refused within an earlier reservation of "

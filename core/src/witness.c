@@ -204,7 +204,9 @@ enum rvm_err rvm_witness_flush(struct rvm_witness_log *log)
 
 enum rvm_err rvm_witness_reserve(struct rvm_witness_log *log, uint32_t count)
 {
-    if (count > log->ring_mask + 1) {
+    /* Requests no drain could ever satisfy: more records than the ring holds, or more periodic
+     * checkpoints falling due than the checkpoint queue holds. */
+    if (count > log->ring_mask + 1 || checkpoints_due(log, count) > RVM_WITNESS_CHECKPOINT_SLOTS) {
         return RVM_ERR_OUT_OF_RANGE;
     }
     if (has_room(log, count)) {

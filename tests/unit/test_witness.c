@@ -405,6 +405,15 @@ static void test_reserve(void **state)
     assert_int_equal(rvm_witness_reserve(&f->log, 8), RVM_OK);
     assert_int_equal(f->sink.count, 8);
     fixture_free(f);
+
+    /* A checkpoint every record: a reservation of more records than the checkpoint queue has
+     * slots can never be met, however healthy the sink, so it is out of range, not "full". */
+    f = fixture_new(16, 1);
+    assert_int_equal(rvm_witness_reserve(&f->log, RVM_WITNESS_CHECKPOINT_SLOTS), RVM_OK);
+    assert_int_equal(rvm_witness_reserve(&f->log, RVM_WITNESS_CHECKPOINT_SLOTS + 1),
+                     RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(f->log.refused, 0);
+    fixture_free(f);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------------

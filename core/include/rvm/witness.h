@@ -138,8 +138,11 @@ enum rvm_err rvm_witness_append(struct rvm_witness_log *log, const struct rvm_wi
 
 /*
  * Make room for `count` appends (draining if needed) so that the next `count` calls to
- * rvm_witness_append cannot fail. RVM_ERR_WITNESS_FULL when the room cannot be made,
- * RVM_ERR_OUT_OF_RANGE when count exceeds the ring's capacity.
+ * rvm_witness_append cannot fail. RVM_ERR_WITNESS_FULL when the room cannot be made now,
+ * RVM_ERR_OUT_OF_RANGE when it never could: count exceeds the ring's capacity, or more than
+ * RVM_WITNESS_CHECKPOINT_SLOTS periodic checkpoints would fall due within those `count` records.
+ * The guarantee covers appends only: rvm_witness_seal() in between queues a checkpoint and may
+ * use the room the reservation counted on, so reserve again after sealing.
  */
 enum rvm_err rvm_witness_reserve(struct rvm_witness_log *log, uint32_t count);
 
