@@ -858,10 +858,18 @@ enum rvm_err rvm_region_touch(struct rvm_region_table *rt, struct rvm_handle h)
 {
     uint32_t slot;
     enum rvm_err err = find(rt, h, &slot);
-    if (err == RVM_OK) {
-        rvm_tier_touch(&rt->slots[slot].tier);
+    if (err != RVM_OK) {
+        return err;
     }
-    return err;
+    struct rvm_region *r = &rt->slots[slot];
+    if (r->type == RVM_REGION_SHARED) {
+        r = &rt->slots[r->source]; /* a view in use keeps its source warm */
+    }
+    if (!is_ram(r->type)) {
+        return RVM_ERR_TIER;
+    }
+    rvm_tier_touch(&r->tier);
+    return RVM_OK;
 }
 
 enum rvm_err rvm_region_set_cut(struct rvm_region_table *rt, struct rvm_handle h, uint32_t cut)
@@ -873,6 +881,9 @@ enum rvm_err rvm_region_set_cut(struct rvm_region_table *rt, struct rvm_handle h
     }
     if (cut > RVM_TIER_BP_MAX) {
         return RVM_ERR_OUT_OF_RANGE;
+    }
+    if (!is_ram(rt->slots[slot].type)) {
+        return RVM_ERR_TIER;
     }
     rvm_tier_stage_cut(&rt->slots[slot].tier, (uint16_t)cut);
     return RVM_OK;

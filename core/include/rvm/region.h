@@ -22,12 +22,13 @@
  *     rvm_region_commit_X(...)   apply the plan; cannot fail
  *     rvm_region_X(...)          prepare -> witness -> commit, witnessing refusals too
  * The entry's actor is the requesting partition; a kernel may add proof_tier and cap_hash
- * before appending. Map and unmap also change the platform's tables, which can refuse, so
- * between prepare and commit they take one more step:
- *     prepare -> rvm_witness_reserve(log, 1) -> rvm_region_hal_X (may fail: witness the
- *     refusal, nothing changed) -> rvm_witness_append (cannot fail now) -> commit
- * After an unmap the kernel must invalidate the partition's VMID (it owns the VMIDs).
- * Between a prepare and its commit nothing else may touch the table or its allocator.
+ * before appending. A wrapper returns the reason for a refusal even when the log is too full to
+ * take the rejection record too (RVM_ERR_WITNESS_FULL only when the operation itself was valid).
+ * Map and unmap also change the platform's tables, which can refuse, so between prepare and commit
+ * they take one more step: prepare -> rvm_witness_reserve(log, 1) -> rvm_region_hal_X (may fail:
+ * witness the refusal, nothing changed) -> rvm_witness_append (cannot fail now) -> commit After an
+ * unmap the kernel must invalidate the partition's VMID (it owns the VMIDs). Between a prepare and
+ * its commit nothing else may touch the table or its allocator.
  *
  * Tier inputs (accesses, cut values) are cheap observations, not gated operations: they are
  * staged and applied at rvm_region_epoch(), which witnesses one RegionTierEpoch record.
@@ -311,11 +312,12 @@ enum rvm_err rvm_region_move(struct rvm_region_table *rt, uint32_t actor, struct
 /* ---- tier inputs and the epoch
  * -------------------------------------------------------------------- */
 
-/* Note an access to a region (applied at the next epoch). Lookup errors only. Not witnessed. */
+/* Note an access to a region (applied at the next epoch); touching a SHARED view touches its
+ * source. Lookup errors, RVM_ERR_TIER for a DEVICE region. Not witnessed on its own. */
 enum rvm_err rvm_region_touch(struct rvm_region_table *rt, struct rvm_handle h);
 
 /* Stage the coherence cut value (basis points, <= 10000, else RVM_ERR_OUT_OF_RANGE) for the next
- * epoch. Not witnessed on its own. */
+ * epoch; RVM_ERR_TIER for DEVICE and SHARED regions. Not witnessed on its own. */
 enum rvm_err rvm_region_set_cut(struct rvm_region_table *rt, struct rvm_handle h, uint32_t cut);
 
 /*
