@@ -788,6 +788,9 @@ enum rvm_err rvm_region_prepare_move(const struct rvm_region_table *rt, uint32_t
         err = prepare_to_dormant(rt, r, io, plan);
         aux = checkpoint_prefix(plan->checkpoint);
     } else if (plan->from == RVM_TIER_DORMANT && target == RVM_TIER_WARM) {
+        if (rt->ram == NULL) {
+            return RVM_ERR_INTERNAL; /* a RAM region without RAM: rvm_region_check says so too */
+        }
         err = rvm_buddy_prepare_alloc(rt->ram, r->order, &plan->alloc_plan);
         if (err == RVM_OK) {
             err = verify_image(rt, r, io);

@@ -335,7 +335,8 @@ struct rvm_region_advice {
 };
 
 /* Up to `cap` regions whose tier the thresholds want changed, in slot order; returns the number
- * written. Read-only: the kernel decides and calls rvm_region_move(). */
+ * written. Read-only: the kernel decides and calls rvm_region_move() (a region advised to go
+ * Dormant must first be unmapped and unshared). */
 uint32_t rvm_region_recommend(const struct rvm_region_table *rt, struct rvm_region_advice *out,
                               uint32_t cap);
 
