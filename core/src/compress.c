@@ -19,7 +19,7 @@ enum {
 #define MIN_MATCH 4u
 #define NIBBLE    15u
 
-/* ---- encoder ------------------------------------------------------------------------------- */
+/* ---- encoder --------------------------------------------------------------------------------- */
 
 /* Output cursor that refuses to run past its end; once full, every later put fails too. */
 struct sink {
@@ -168,7 +168,7 @@ enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_w
     return RVM_OK;
 }
 
-/* ---- decoder ------------------------------------------------------------------------------- */
+/* ---- decoder --------------------------------------------------------------------------------- */
 
 static inline bool get_varint(const uint8_t *in, size_t len, size_t *pos, uint32_t *out)
 {

@@ -8,8 +8,7 @@ _Static_assert(sizeof(struct rvm_region) == 96, "struct rvm_region must have no 
 #define PERM_ALL       (RVM_PERM_R | RVM_PERM_W | RVM_PERM_X)
 #define GENERATION_END UINT32_MAX /* a slot whose generation reaches this is retired */
 
-/* ---- helpers -----------------------------------------------------------------------------------
- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static inline bool valid_partition(rvm_partition_id p)
 {
@@ -540,8 +539,7 @@ enum rvm_err rvm_region_unmap(struct rvm_region_table *rt, uint32_t actor, struc
     return run_with_hal(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_UNMAP, &entry, &plan, false);
 }
 
-/* ---- share / unshare / transfer ---------------------------------------------------------------
- */
+/* ---- share / unshare / transfer -------------------------------------------------------------- */
 
 enum rvm_err rvm_region_prepare_share(const struct rvm_region_table *rt, uint32_t actor,
                                       struct rvm_handle source, rvm_partition_id borrower,
@@ -705,8 +703,7 @@ enum rvm_err rvm_region_transfer(struct rvm_region_table *rt, uint32_t actor, st
     return refuse(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_TRANSFER, err);
 }
 
-/* ---- tier moves --------------------------------------------------------------------------------
- */
+/* ---- tier moves ------------------------------------------------------------------------------ */
 
 static enum rvm_err prepare_to_dormant(const struct rvm_region_table *rt,
                                        const struct rvm_region *r, struct rvm_region_tier_io *io,
@@ -854,8 +851,7 @@ enum rvm_err rvm_region_move(struct rvm_region_table *rt, uint32_t actor, struct
     return refuse(rt, actor, rvm_handle_pack(h), kind, err);
 }
 
-/* ---- tier inputs and the epoch -----------------------------------------------------------------
- */
+/* ---- tier inputs and the epoch --------------------------------------------------------------- */
 
 enum rvm_err rvm_region_touch(struct rvm_region_table *rt, struct rvm_handle h)
 {
@@ -967,8 +963,7 @@ enum rvm_err rvm_region_translate(const struct rvm_region_table *rt, rvm_partiti
     return RVM_ERR_NOT_FOUND;
 }
 
-/* ---- oracles -----------------------------------------------------------------------------------
- */
+/* ---- oracles --------------------------------------------------------------------------------- */
 
 static bool zero_bytes(const uint8_t *p, size_t n)
 {

@@ -523,6 +523,35 @@ static void test_check_catches_corruption(void **state)
     free(h);
 }
 
+/* The state hash follows the state: equal states hash equal, any change shows. */
+static void test_hash_tracks_state(void **state)
+{
+    (void)state;
+    struct harness *a = harness_new(0x10000000, 100, 10);
+    struct harness *b = harness_new(0x10000000, 100, 10);
+    uint8_t ha[32], hb[32];
+    state_hash(a, ha);
+    state_hash(b, hb);
+    assert_memory_equal(ha, hb, 32);
+    rvm_hpa_t x;
+    assert_int_equal(rvm_buddy_alloc(&a->b, 0, &x), RVM_OK);
+    state_hash(a, ha);
+    assert_memory_not_equal(ha, hb, 32);
+    assert_int_equal(rvm_buddy_free(&a->b, x, 0), RVM_OK); /* merges back to the same blocks */
+    state_hash(a, ha);
+    assert_memory_equal(ha, hb, 32);
+    struct harness *c = harness_new(0x10001000, 100, 10); /* same shape, other base */
+    state_hash(c, ha);
+    assert_memory_not_equal(ha, hb, 32);
+    struct harness *d = harness_new(0x10000000, 100, 9); /* other max order */
+    state_hash(d, ha);
+    assert_memory_not_equal(ha, hb, 32);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
 static void test_ctz_portable(void **state)
 {
     (void)state;
@@ -563,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_hostile_frees_by_hand),
         cmocka_unit_test(test_prepare_commit_match_alloc),
         cmocka_unit_test(test_check_catches_corruption),
+        cmocka_unit_test(test_hash_tracks_state),
         cmocka_unit_test(test_ctz_portable),
         cmocka_unit_test(test_order_for_pages),
         cmocka_unit_test(test_random_against_model),

@@ -26,7 +26,7 @@ static void sha(const uint8_t *p, size_t n, uint8_t out[32])
     SHA256(p, n, out);
 }
 
-/* ---- reference decoder: byte at a time, straight from the format text --------------------- */
+/* ---- reference decoder: byte at a time, straight from the format text ------------------------ */
 
 static bool ref_varint(const uint8_t *in, size_t len, size_t *pos, uint64_t *v)
 {

@@ -66,8 +66,7 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
-/* ---- independent views ------------------------------------------------------------------------
- */
+/* ---- independent views ----------------------------------------------------------------------- */
 
 static uint64_t le(const uint8_t *p, int n)
 {
@@ -140,8 +139,7 @@ static struct rvm_handle mk(struct fx *f, uint32_t owner, uint32_t type, uint32_
         assert_int_equal(rvm_region_check(&(f)->rt), RVM_OK);                                      \
     } while (0)
 
-/* ---- create ------------------------------------------------------------------------------------
- */
+/* ---- create ---------------------------------------------------------------------------------- */
 
 static void test_create_record_and_backing(void **state)
 {
@@ -267,8 +265,7 @@ static void test_create_errors(void **state)
 #undef TRY
 }
 
-/* ---- map / unmap --------------------------------------------------------------------------------
- */
+/* ---- map / unmap ----------------------------------------------------------------------------- */
 
 static const struct hal_call *last_call(struct fx *f)
 {
@@ -403,8 +400,7 @@ static void test_witness_full_changes_nothing(void **state)
     fx_free(f);
 }
 
-/* ---- share / unshare / transfer / destroy
- * -------------------------------------------------------- */
+/* ---- share / unshare / transfer / destroy ---------------------------------------------------- */
 
 static void test_share_read_only(void **state)
 {
@@ -508,8 +504,7 @@ static void test_transfer(void **state)
     fx_free(f);
 }
 
-/* ---- tiers
- * ----------------------------------------------------------------------------------------- */
+/* ---- tiers ----------------------------------------------------------------------------------- */
 
 static void fill_contents(uint8_t *p, size_t n, uint32_t seed)
 {
@@ -712,8 +707,7 @@ static void test_epoch_and_recommend(void **state)
     fx_free(f);
 }
 
-/* ---- the oracle can fail ------------------------------------------------------------------------
- */
+/* ---- the oracle can fail --------------------------------------------------------------------- */
 
 static void test_check_catches_corruption(void **state)
 {
@@ -760,8 +754,7 @@ static void test_check_catches_corruption(void **state)
     fx_free(f);
 }
 
-/* ---- randomised run with a platform-side isolation oracle
- * ----------------------------------------- */
+/* ---- randomised run with a platform-side isolation oracle ------------------------------------ */
 
 struct mapping {
     uint32_t part;
@@ -1028,6 +1021,7 @@ static void random_step(struct world *wd, struct test_rng *r)
     } else if (witnessed) {
         assert_int_equal(rvm_witness_count(&f->log), nrec + 1);
         assert_int_equal(last_record(f).kind, kind);
+        assert_memory_not_equal(before, after, 32); /* the digest sees every change */
     } else {
         assert_int_equal(rvm_witness_count(&f->log), nrec);
     }

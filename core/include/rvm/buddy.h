@@ -97,7 +97,7 @@ static inline enum rvm_err rvm_buddy_alloc(struct rvm_buddy *b, uint32_t order, 
  */
 static inline enum rvm_err rvm_buddy_free(struct rvm_buddy *b, rvm_hpa_t addr, uint32_t order);
 
-/* ---- prepare/commit halves, for callers that must witness before they allocate -------------- */
+/* ---- prepare/commit halves, for callers that must witness before they allocate --------------- */
 
 /* Validate and pick the block rvm_buddy_alloc would return; changes nothing. Same errors. */
 enum rvm_err rvm_buddy_prepare_alloc(const struct rvm_buddy *b, uint32_t order,
@@ -113,8 +113,7 @@ enum rvm_err rvm_buddy_prepare_free(const struct rvm_buddy *b, rvm_hpa_t addr, u
 /* Free a block validated by rvm_buddy_prepare_free on the unchanged allocator. Cannot fail. */
 void rvm_buddy_commit_free(struct rvm_buddy *b, uint32_t page, uint32_t order);
 
-/* ---- queries ----------------------------------------------------------------------------------
- */
+/* ---- queries --------------------------------------------------------------------------------- */
 
 /* The order of the allocated block starting at addr; RVM_ERR_NOT_FOUND if there is none. */
 enum rvm_err rvm_buddy_allocation_order(const struct rvm_buddy *b, rvm_hpa_t addr, uint32_t *order);

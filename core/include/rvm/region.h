@@ -21,14 +21,15 @@
  *     rvm_region_prepare_X(...)  validate, fill the witness entry and a plan; changes nothing
  *     rvm_region_commit_X(...)   apply the plan; cannot fail
  *     rvm_region_X(...)          prepare -> witness -> commit, witnessing refusals too
- * The entry's actor is the requesting partition; a kernel may add proof_tier and cap_hash
- * before appending. A wrapper returns the reason for a refusal even when the log is too full to
- * take the rejection record too (RVM_ERR_WITNESS_FULL only when the operation itself was valid).
- * Map and unmap also change the platform's tables, which can refuse, so between prepare and commit
- * they take one more step: prepare -> rvm_witness_reserve(log, 1) -> rvm_region_hal_X (may fail:
- * witness the refusal, nothing changed) -> rvm_witness_append (cannot fail now) -> commit After an
- * unmap the kernel must invalidate the partition's VMID (it owns the VMIDs). Between a prepare and
- * its commit nothing else may touch the table or its allocator.
+ * Between a prepare and its commit nothing else may touch the table or its allocator. The
+ * entry's actor is the requesting partition; a kernel may add proof_tier and cap_hash before
+ * appending. A wrapper returns the reason for a refusal even when the log is too full to take
+ * the rejection record (RVM_ERR_WITNESS_FULL only when the operation itself was valid).
+ *
+ * Map and unmap also change the platform's tables, which can refuse, so they take one more step:
+ *     prepare -> rvm_witness_reserve(log, 1) -> rvm_region_hal_X (may fail: witness the refusal;
+ *     nothing changed) -> rvm_witness_append (cannot fail now) -> commit
+ * After an unmap the kernel must invalidate the partition's VMID (it owns the VMIDs).
  *
  * Tier inputs (accesses, cut values) are cheap observations, not gated operations: they are
  * staged and applied at rvm_region_epoch(), which witnesses one RegionTierEpoch record.
@@ -52,12 +53,11 @@
 #define RVM_REGION_MAX_PAGES 0xFFFFFu /* 4 GiB - 4 KiB: dormant images stay below 4 GiB */
 
 enum rvm_region_type {
-    RVM_REGION_DATA = 1, /* private RAM: R or RW */
-    RVM_REGION_CODE = 2, /* private RAM: R or RX (loaded by the hypervisor, never W) */
-    RVM_REGION_IMMUTABLE =
-        3,                 /* RAM its owner only reads: R or RX; the one type that can be shared */
-    RVM_REGION_DEVICE = 4, /* MMIO at an explicit host range outside RAM: R or RW; always Hot */
-    RVM_REGION_SHARED = 5, /* read-only view of another partition's IMMUTABLE region (share) */
+    RVM_REGION_DATA = 1,      /* private RAM: R or RW */
+    RVM_REGION_CODE = 2,      /* private RAM: R or RX (loaded by the hypervisor, never W) */
+    RVM_REGION_IMMUTABLE = 3, /* RAM its owner only reads: R or RX; the only shareable type */
+    RVM_REGION_DEVICE = 4,    /* MMIO at an explicit host range outside RAM: R or RW; always Hot */
+    RVM_REGION_SHARED = 5,    /* read-only view of another partition's IMMUTABLE region (share) */
 };
 
 /* One slot of the region table. Read through rvm_region_get(); change only through the ops.
@@ -112,8 +112,7 @@ const struct rvm_region *rvm_region_get(const struct rvm_region_table *rt, struc
 /* RVM_OK, or why a handle does not name a live region: RVM_ERR_NOT_FOUND or RVM_ERR_STALE. */
 enum rvm_err rvm_region_lookup(const struct rvm_region_table *rt, struct rvm_handle h);
 
-/* ---- create / destroy --------------------------------------------------------------------------
- */
+/* ---- create / destroy ------------------------------------------------------------------------ */
 
 struct rvm_region_create_req {
     rvm_partition_id owner; /* a guest partition: not 0, not RVM_PARTITION_INVALID */
@@ -168,8 +167,7 @@ void rvm_region_commit_destroy(struct rvm_region_table *rt,
                                const struct rvm_region_release_plan *plan);
 enum rvm_err rvm_region_destroy(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h);
 
-/* ---- map / unmap
- * --------------------------------------------------------------------------------- */
+/* ---- map / unmap ----------------------------------------------------------------------------- */
 
 struct rvm_region_map_plan {
     uint32_t slot;
@@ -208,8 +206,7 @@ enum rvm_err rvm_region_hal_unmap(const struct rvm_region_table *rt,
 void rvm_region_commit_unmap(struct rvm_region_table *rt, const struct rvm_region_map_plan *plan);
 enum rvm_err rvm_region_unmap(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h);
 
-/* ---- share / unshare / transfer
- * ------------------------------------------------------------------ */
+/* ---- share / unshare / transfer -------------------------------------------------------------- */
 
 /*
  * Give partition `borrower` a read-only view (perms R or R|X, within the source's) of a resident
@@ -254,8 +251,7 @@ void rvm_region_commit_transfer(struct rvm_region_table *rt,
 enum rvm_err rvm_region_transfer(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
                                  rvm_partition_id to);
 
-/* ---- tier moves
- * ------------------------------------------------------------------------------------ */
+/* ---- tier moves ------------------------------------------------------------------------------ */
 
 /*
  * Buffers for the moves that touch contents (all caller storage; the core never reads host
@@ -309,8 +305,7 @@ void rvm_region_commit_move(struct rvm_region_table *rt, const struct rvm_region
 enum rvm_err rvm_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
                              uint32_t target, struct rvm_region_tier_io *io);
 
-/* ---- tier inputs and the epoch
- * -------------------------------------------------------------------- */
+/* ---- tier inputs and the epoch --------------------------------------------------------------- */
 
 /* Note an access to a region (applied at the next epoch); touching a SHARED view touches its
  * source. Lookup errors, RVM_ERR_TIER for a DEVICE region. Not witnessed on its own. */
@@ -345,8 +340,7 @@ uint32_t rvm_region_recommend(const struct rvm_region_table *rt, struct rvm_regi
 enum rvm_err rvm_region_translate(const struct rvm_region_table *rt, rvm_partition_id part,
                                   rvm_ipa_t ipa, rvm_hpa_t *hpa, uint32_t *perms);
 
-/* ---- oracles
- * ---------------------------------------------------------------------------------------- */
+/* ---- oracles --------------------------------------------------------------------------------- */
 
 /*
  * Invariants (RVM_ERR_INTERNAL on a violation): per-slot consistency (type, perms, W^X, tier
