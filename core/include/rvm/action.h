@@ -46,6 +46,7 @@
     X(REGION_DEMOTE, 0x26, "RegionDemote")                                                         \
     X(REGION_MAP, 0x27, "RegionMap")                                                               \
     X(REGION_UNMAP, 0x28, "RegionUnmap")                                                           \
+    X(REGION_TIER_EPOCH, 0x29, "RegionTierEpoch")                                                  \
     /* 0x3_ communication */                                                                       \
     X(COMM_EDGE_CREATE, 0x30, "CommEdgeCreate")                                                    \
     X(COMM_EDGE_DESTROY, 0x31, "CommEdgeDestroy")                                                  \

@@ -171,4 +171,27 @@ static inline bool rvm_is_pow2_u64(uint64_t v)
     return v != 0 && (v & (v - 1)) == 0;
 }
 
+/*
+ * Count trailing zeros of a non-zero 32-bit value. The de Bruijn version is always available (and
+ * tested against the builtin); rvm_ctz32 uses the builtin only where the ISA has the instruction,
+ * because elsewhere (riscv64 without Zbb) GCC would call libgcc's __ctzsi2, which the freestanding
+ * core cannot link.
+ */
+static inline uint32_t rvm_ctz32_portable(uint32_t v)
+{
+    static const uint8_t debruijn[32] = {0,  1,  28, 2,  29, 14, 24, 3,  30, 22, 20,
+                                         15, 25, 17, 4,  8,  31, 27, 13, 23, 21, 19,
+                                         16, 7,  26, 12, 18, 6,  11, 5,  10, 9};
+    return debruijn[((v & (0u - v)) * 0x077CB531u) >> 27];
+}
+
+static inline uint32_t rvm_ctz32(uint32_t v)
+{
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__riscv_zbb)
+    return (uint32_t)__builtin_ctz(v);
+#else
+    return rvm_ctz32_portable(v);
+#endif
+}
+
 #endif /* RVM_BYTES_H */

@@ -78,6 +78,7 @@
     X(SHARE, 0x0A5, "host page is already mapped by another partition")                            \
     X(TIER, 0x0A6, "invalid memory tier transition")                                               \
     X(CORRUPT, 0x0A7, "stored data failed its integrity check")                                    \
+    X(RESIDENCY_LOW, 0x0A8, "residency below the tier's promotion threshold")                      \
                                                                                                    \
     /* 0x0C0 scheduler and CPUs */                                                                 \
     X(QUEUE_FULL, 0x0C0, "run queue is full")                                                      \

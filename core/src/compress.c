@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+#include "rvm/compress.h"
+
+#include "rvm/bytes.h"
+
+static const uint8_t magic[4] = {'R', 'V', 'M', 'Z'};
+
+enum {
+    OFF_MAGIC = 0,
+    OFF_VERSION = 4,
+    OFF_METHOD = 5,
+    OFF_RESERVED0 = 6,
+    OFF_RAW_LEN = 8,
+    OFF_BODY_LEN = 16,
+    OFF_CONTENT_HASH = 24,
+    OFF_RESERVED1 = 56,
+};
+
+#define MIN_MATCH 4u
+#define NIBBLE    15u
+
+/* ---- encoder --------------------------------------------------------------------------------- */
+
+/* Output cursor that refuses to run past its end; once full, every later put fails too. */
+struct sink {
+    uint8_t *p;
+    size_t pos;
+    size_t cap;
+};
+
+static inline bool put_byte(struct sink *s, uint8_t v)
+{
+    if (s->pos >= s->cap) {
+        return false;
+    }
+    s->p[s->pos++] = v;
+    return true;
+}
+
+static inline uint32_t varint_len(uint32_t v)
+{
+    uint32_t n = 1;
+    while (v >= 0x80u) { /* bound: 5 */
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static bool put_varint(struct sink *s, uint32_t v)
+{
+    while (v >= 0x80u) { /* bound: 5 */
+        if (!put_byte(s, (uint8_t)(v | 0x80u))) {
+            return false;
+        }
+        v >>= 7;
+    }
+    return put_byte(s, (uint8_t)v);
+}
+
+/* One sequence: literals, then (match_len != 0) a match. Lengths are <= RVM_COMPRESS_MAX_RAW. */
+static bool put_sequence(struct sink *s, const uint8_t *lit, size_t nlit, uint32_t offset,
+                         size_t match_len)
+{
+    uint32_t l = nlit >= NIBBLE ? NIBBLE : (uint32_t)nlit;
+    uint32_t m = 0;
+    if (match_len != 0) {
+        m = match_len - MIN_MATCH >= NIBBLE ? NIBBLE : (uint32_t)(match_len - MIN_MATCH);
+    }
+    if (!put_byte(s, (uint8_t)(l << 4 | m))) {
+        return false;
+    }
+    if (l == NIBBLE && !put_varint(s, (uint32_t)(nlit - NIBBLE))) {
+        return false;
+    }
+    if (nlit > s->cap - s->pos) {
+        return false;
+    }
+    rvm_memcpy(s->p + s->pos, lit, nlit);
+    s->pos += nlit;
+    if (match_len == 0) {
+        return true;
+    }
+    if (!put_varint(s, offset)) {
+        return false;
+    }
+    return m != NIBBLE || put_varint(s, (uint32_t)(match_len - MIN_MATCH - NIBBLE));
+}
+
+static inline uint32_t hash4(uint32_t key)
+{
+    return (key * 2654435761u) >> (32u - RVM_COMPRESS_HASH_BITS);
+}
+
+/*
+ * Greedy LZ77 with a one-entry-per-bucket hash of 4-byte keys. A match is taken only when it is
+ * shorter to encode than the literals it replaces; the step grows over long literal stretches so
+ * incompressible data costs little. Returns false when the body does not fit in s->cap.
+ */
+static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s)
+{
+    rvm_memset(work->table, 0, sizeof(work->table));
+    size_t anchor = 0;
+    size_t ip = 0;
+    while (n >= MIN_MATCH && ip <= n - MIN_MATCH) { /* bound: ip strictly increases, <= n */
+        uint32_t key = rvm_load_le32(raw + ip);
+        uint32_t h = hash4(key);
+        size_t cand = work->table[h];
+        work->table[h] = (uint32_t)ip;
+        if (cand < ip && rvm_load_le32(raw + cand) == key) {
+            size_t len = MIN_MATCH;
+            while (ip + len < n && raw[cand + len] == raw[ip + len]) { /* bound: n - ip */
+                len++;
+            }
+            uint32_t offset = (uint32_t)(ip - cand);
+            if (varint_len(offset) + 1u < len) {
+                if (!put_sequence(s, raw + anchor, ip - anchor, offset, len)) {
+                    return false;
+                }
+                ip += len;
+                anchor = ip;
+                if (ip >= 2 && ip - 2 <= n - MIN_MATCH) {
+                    work->table[hash4(rvm_load_le32(raw + ip - 2))] = (uint32_t)(ip - 2);
+                }
+                continue;
+            }
+        }
+        ip += 1u + ((ip - anchor) >> 6);
+    }
+    return put_sequence(s, raw + anchor, n - anchor, 0, 0);
+}
+
+enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_work *work,
+                          const uint8_t *raw, size_t raw_len, uint8_t *image, size_t image_cap,
+                          size_t *image_len, uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES])
+{
+    if (crypto == NULL || work == NULL || raw == NULL || image == NULL || image_len == NULL ||
+        checkpoint == NULL || raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    if ((uint64_t)raw_len > RVM_COMPRESS_MAX_RAW) {
+        return RVM_ERR_OUT_OF_RANGE;
+    }
+    if (image_cap < RVM_COMPRESS_HEADER_BYTES + 1u) {
+        return RVM_ERR_NO_SPACE;
+    }
+    /* LZ must beat storing, so its body gets at most raw_len - 1 bytes. */
+    size_t room = image_cap - RVM_COMPRESS_HEADER_BYTES;
+    struct sink s = {image + RVM_COMPRESS_HEADER_BYTES, 0, room < raw_len ? room : raw_len - 1u};
+    uint8_t method = RVM_COMPRESS_LZ;
+    if (!lz_encode(work, raw, raw_len, &s)) {
+        if (room < raw_len) {
+            return RVM_ERR_NO_SPACE;
+        }
+        method = RVM_COMPRESS_STORED;
+        rvm_memcpy(image + RVM_COMPRESS_HEADER_BYTES, raw, raw_len);
+        s.pos = raw_len;
+    }
+    rvm_memset(image, 0, RVM_COMPRESS_HEADER_BYTES);
+    rvm_memcpy(image + OFF_MAGIC, magic, sizeof(magic));
+    image[OFF_VERSION] = RVM_COMPRESS_VERSION;
+    image[OFF_METHOD] = method;
+    rvm_store_le64(image + OFF_RAW_LEN, (uint64_t)raw_len);
+    rvm_store_le64(image + OFF_BODY_LEN, (uint64_t)s.pos);
+    rvm_crypto_sha256(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
+    *image_len = RVM_COMPRESS_HEADER_BYTES + s.pos;
+    rvm_crypto_sha256(crypto, image, *image_len, checkpoint);
+    return RVM_OK;
+}
+
+/* ---- decoder --------------------------------------------------------------------------------- */
+
+static inline bool get_varint(const uint8_t *in, size_t len, size_t *pos, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (uint32_t i = 0; i < 5u; i++) {
+        if (*pos >= len) {
+            return false;
+        }
+        uint32_t byte = in[(*pos)++];
+        if (i == 4u && byte > 0x0Fu) {
+            return false; /* more than 32 bits */
+        }
+        v |= (byte & 0x7Fu) << (7u * i);
+        if ((byte & 0x80u) == 0) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* out[op..op+len) = the bytes `offset` back, which may overlap what is being written. The copy
+ * source is a whole number of periods back and never overlaps the destination chunk; the chunk
+ * doubles each round. Preconditions: 1 <= offset <= op, op + len <= size of out. */
+static void copy_match(uint8_t *out, size_t op, size_t offset, size_t len)
+{
+    uint8_t *dst = out + op;
+    if (offset == 1) {
+        rvm_memset(dst, dst[-1], len);
+        return;
+    }
+    size_t done = 0;
+    while (done < len) { /* bound: O(log2(len)) rounds; `span` at least doubles after the first */
+        size_t span = ((done + offset) / offset) * offset;
+        size_t chunk = len - done < span ? len - done : span;
+        rvm_memcpy(dst + done, dst + done - span, chunk);
+        done += chunk;
+    }
+}
+
+enum rvm_err rvm_compress_decode(const uint8_t *body, size_t body_len, uint8_t *out, size_t out_len)
+{
+    if (body == NULL || (out == NULL && out_len != 0)) {
+        return RVM_ERR_CORRUPT;
+    }
+    size_t ip = 0;
+    size_t op = 0;
+    for (;;) { /* bound: every round consumes at least its token byte; body_len rounds */
+        if (ip >= body_len) {
+            return RVM_ERR_CORRUPT;
+        }
+        uint32_t token = body[ip++];
+        uint32_t ext;
+        size_t lit = token >> 4;
+        if (lit == NIBBLE) {
+            if (!get_varint(body, body_len, &ip, &ext)) {
+                return RVM_ERR_CORRUPT;
+            }
+            lit += ext;
+        }
+        if (lit > body_len - ip || lit > out_len - op) {
+            return RVM_ERR_CORRUPT;
+        }
+        if (lit != 0) {
+            rvm_memcpy(out + op, body + ip, lit);
+        }
+        ip += lit;
+        op += lit;
+        if (ip == body_len) {
+            return (token & NIBBLE) == 0 && op == out_len ? RVM_OK : RVM_ERR_CORRUPT;
+        }
+        uint32_t offset;
+        if (!get_varint(body, body_len, &ip, &offset) || offset == 0 || offset > op) {
+            return RVM_ERR_CORRUPT;
+        }
+        size_t match = (token & NIBBLE) + MIN_MATCH;
+        if ((token & NIBBLE) == NIBBLE) {
+            if (!get_varint(body, body_len, &ip, &ext)) {
+                return RVM_ERR_CORRUPT;
+            }
+            match += ext;
+        }
+        if (match > out_len - op) {
+            return RVM_ERR_CORRUPT;
+        }
+        copy_match(out, op, offset, match);
+        op += match;
+    }
+}
+
+enum rvm_err rvm_compress_parse_header(const uint8_t *image, size_t image_len,
+                                       struct rvm_compress_header *h)
+{
+    if (image == NULL || h == NULL || image_len < RVM_COMPRESS_HEADER_BYTES) {
+        return RVM_ERR_CORRUPT;
+    }
+    h->version = image[OFF_VERSION];
+    h->method = image[OFF_METHOD];
+    h->raw_len = rvm_load_le64(image + OFF_RAW_LEN);
+    h->body_len = rvm_load_le64(image + OFF_BODY_LEN);
+    rvm_memcpy(h->content_hash, image + OFF_CONTENT_HASH, RVM_SHA256_DIGEST_BYTES);
+    bool ok = image[0] == magic[0] && image[1] == magic[1] && image[2] == magic[2] &&
+              image[3] == magic[3] && h->version == RVM_COMPRESS_VERSION &&
+              (h->method == RVM_COMPRESS_STORED || h->method == RVM_COMPRESS_LZ) &&
+              rvm_load_le16(image + OFF_RESERVED0) == 0 &&
+              rvm_load_le64(image + OFF_RESERVED1) == 0 && h->raw_len != 0 &&
+              h->raw_len <= RVM_COMPRESS_MAX_RAW &&
+              h->body_len == (uint64_t)(image_len - RVM_COMPRESS_HEADER_BYTES) &&
+              (h->method != RVM_COMPRESS_STORED || h->body_len == h->raw_len);
+    return ok ? RVM_OK : RVM_ERR_CORRUPT;
+}
+
+enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uint8_t *image,
+                                      size_t image_len,
+                                      const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                                      uint64_t expected_raw_len, uint8_t *out, size_t out_cap)
+{
+    if (crypto == NULL || image == NULL || checkpoint == NULL || out == NULL ||
+        expected_raw_len == 0 || expected_raw_len > (uint64_t)out_cap) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    size_t n = (size_t)expected_raw_len;
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    struct rvm_compress_header h;
+    rvm_crypto_sha256(crypto, image, image_len, digest);
+    enum rvm_err err = RVM_ERR_CORRUPT;
+    if (rvm_ct_equal(digest, checkpoint, sizeof(digest)) &&
+        rvm_compress_parse_header(image, image_len, &h) == RVM_OK &&
+        h.raw_len == expected_raw_len) {
+        const uint8_t *body = image + RVM_COMPRESS_HEADER_BYTES;
+        if (h.method == RVM_COMPRESS_STORED) {
+            rvm_memcpy(out, body, n);
+            err = RVM_OK;
+        } else {
+            err = rvm_compress_decode(body, (size_t)h.body_len, out, n);
+        }
+        if (err == RVM_OK) {
+            rvm_crypto_sha256(crypto, out, n, digest);
+            if (!rvm_ct_equal(digest, h.content_hash, sizeof(digest))) {
+                err = RVM_ERR_CORRUPT;
+            }
+        }
+    }
+    if (err != RVM_OK) {
+        rvm_memset(out, 0, n);
+    }
+    return err;
+}
