@@ -27,10 +27,14 @@
 #endif
 
 static struct bench_group (*const groups[])(void) = {
-    bench_witness_group, bench_platform_group, bench_coherence_group,
-    bench_cap_group,     bench_sim_group,
+    // clang-format off
     bench_witness_group,
+    bench_platform_group,
+    bench_coherence_group,
+    bench_cap_group,
+    bench_sim_group,
     bench_mem_group,
+    // clang-format on
 };
 
 static uint64_t now_ns(void)
