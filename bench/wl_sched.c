@@ -62,7 +62,8 @@ struct sched_ctx {
     uint8_t ring[BENCH_RING][RVM_WITNESS_RECORD_BYTES];
     struct rvm_sched sched;
     struct rvm_sched_part parts[BENCH_PARTITIONS];
-    struct rvm_sched_node queues[BENCH_CPUS * BENCH_QUEUE];
+    uint64_t queue_keys[BENCH_CPUS * BENCH_QUEUE];
+    rvm_partition_id queue_ids[BENCH_CPUS * BENCH_QUEUE];
     struct rvm_vmid_table vmids;
     struct rvm_vmid_binding bindings[BENCH_PARTITIONS];
     struct rvm_vcpu_cpu cpu0;
@@ -88,7 +89,8 @@ static void *sched_setup(void)
                                     .max_partitions = BENCH_PARTITIONS,
                                     .parts = c->parts,
                                     .queue_capacity = BENCH_QUEUE,
-                                    .queues = c->queues,
+                                    .queue_keys = c->queue_keys,
+                                    .queue_ids = c->queue_ids,
                                     .mode = RVM_SCHED_FLOW};
     struct rvm_vmid_config vcfg = {.nvmids = RVM_VMID_HW_MAX,
                                    .ncpus = BENCH_CPUS,

@@ -10,56 +10,90 @@
  * update-in-place and removal O(log n).
  * --------------------------------------------------------------------------------------------- */
 
-#define PRIO(n) rvm_sched__prio_of(n)
-#define PART(n) rvm_sched__part_of(n)
-
-static inline bool node_before(const struct rvm_sched *s, struct rvm_sched_node a,
-                               struct rvm_sched_node b)
+/* Put (key, id) at index i of a heap where only it may be out of order. */
+static void heap_fix(struct rvm_sched *s, uint32_t cpu, uint32_t i, uint64_t key,
+                     rvm_partition_id id)
 {
-    return rvm_sched__before(s->parts, a, b);
-}
-
-/* Put node n at index i of a heap of length len, where only n may be out of order. */
-static void heap_fix(struct rvm_sched *s, struct rvm_sched_node *h, uint32_t len, uint32_t i,
-                     struct rvm_sched_node n)
-{
-    if (i > 0 && node_before(s, n, h[(i - 1u) >> 1])) {
-        rvm_sched__sift_up(s->parts, h, i, n);
+    struct rvm_sched_cpu *c = &s->cpu[cpu];
+    if (i > 0 && key > c->keys[(i - 1u) >> 1]) {
+        rvm_sched__sift_up(s->parts, c->keys, c->ids, i, key, id);
     } else {
-        rvm_sched__sift_down(s->parts, h, len, i, n);
+        rvm_sched__sift_down(s->parts, c->keys, c->ids, c->len, i, key, id);
     }
 }
 
-static void heap_insert(struct rvm_sched *s, uint32_t cpu, struct rvm_sched_node n)
+static void heap_insert(struct rvm_sched *s, uint32_t cpu, uint64_t key, rvm_partition_id id)
 {
     struct rvm_sched_cpu *c = &s->cpu[cpu];
-    struct rvm_sched_part *p = &s->parts[PART(n) - 1u];
+    struct rvm_sched_part *p = &s->parts[id - 1u];
     p->state = (uint8_t)((p->state | RVM_SCHED_QUEUED) & ~RVM_SCHED_FORCED);
     p->qcpu = (uint8_t)cpu;
-    rvm_sched__sift_up(s->parts, c->heap, c->len++, n);
+    rvm_sched__sift_up(s->parts, c->keys, c->ids, c->len++, key, id);
 }
 
-/* Remove the node at index i; returns it. */
-static struct rvm_sched_node heap_remove_at(struct rvm_sched *s, uint32_t cpu, uint32_t i)
+/* Remove the entry at index i; returns its key. */
+static uint64_t heap_remove_at(struct rvm_sched *s, uint32_t cpu, uint32_t i)
 {
     struct rvm_sched_cpu *c = &s->cpu[cpu];
-    struct rvm_sched_node out = c->heap[i];
-    struct rvm_sched_part *p = &s->parts[PART(out) - 1u];
+    uint64_t key = c->keys[i];
+    struct rvm_sched_part *p = &s->parts[c->ids[i] - 1u];
     p->state &= (uint8_t) ~(RVM_SCHED_QUEUED | RVM_SCHED_FORCED);
     p->qcpu = NO_CPU;
     c->len--;
     if (i < c->len) {
-        heap_fix(s, c->heap, c->len, i, c->heap[c->len]);
+        heap_fix(s, cpu, i, c->keys[c->len], c->ids[c->len]);
     }
-    return out;
+    return key;
 }
 
 static void heapify(struct rvm_sched *s, uint32_t cpu)
 {
     struct rvm_sched_cpu *c = &s->cpu[cpu];
     for (uint32_t i = c->len / 2u; i-- > 0;) { /* bound: len / 2 */
-        rvm_sched__sift_down(s->parts, c->heap, c->len, i, c->heap[i]);
+        rvm_sched__sift_down(s->parts, c->keys, c->ids, c->len, i, c->keys[i], c->ids[i]);
     }
+}
+
+/*
+ * Sequence numbers. When the next one would reach the key's 46 bits, every queued partition's
+ * number is shifted down by the same amount (order kept exactly); entries older than 2^45
+ * enqueues are clamped to 0. The map is monotone, so every heap stays valid and only the keys
+ * are rewritten. Bounded: O(max_partitions + ncpus * queue_capacity), once per 2^45 enqueues.
+ */
+static void renumber(struct rvm_sched *s)
+{
+    const uint64_t span = RVM_SCHED_SEQ_LIMIT >> 1;
+    uint64_t base = s->next_seq;
+    for (uint32_t i = 0; i < s->max_partitions; i++) { /* bound: max_partitions */
+        if ((s->parts[i].state & RVM_SCHED_QUEUED) != 0 && s->parts[i].seq < base) {
+            base = s->parts[i].seq;
+        }
+    }
+    if (s->next_seq - base > span) {
+        base = s->next_seq - span;
+    }
+    for (uint32_t i = 0; i < s->max_partitions; i++) { /* bound: max_partitions */
+        struct rvm_sched_part *p = &s->parts[i];
+        if ((p->state & RVM_SCHED_QUEUED) != 0) {
+            p->seq = p->seq < base ? 0 : p->seq - base;
+        }
+    }
+    s->next_seq -= base;
+    for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
+        struct rvm_sched_cpu *q = &s->cpu[c];
+        for (uint32_t i = 0; i < q->len; i++) { /* bound: queue_capacity */
+            q->keys[i] =
+                rvm_sched__key(rvm_sched__key_prio(q->keys[i]), s->parts[q->ids[i] - 1u].seq);
+        }
+    }
+}
+
+static uint64_t take_seq(struct rvm_sched *s)
+{
+    if (s->next_seq >= RVM_SCHED_SEQ_LIMIT - 1u) {
+        renumber(s);
+    }
+    return s->next_seq++;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -95,9 +129,8 @@ static void reprioritise_all(struct rvm_sched *s)
     for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
         struct rvm_sched_cpu *q = &s->cpu[c];
         for (uint32_t i = 0; i < q->len; i++) { /* bound: queue_capacity */
-            rvm_partition_id id = PART(q->heap[i]);
-            const struct rvm_sched_part *p = &s->parts[id - 1u];
-            q->heap[i] = rvm_sched__node(prio_calc(s, p->urgency, p->pressure, p->flags), id);
+            const struct rvm_sched_part *p = &s->parts[q->ids[i] - 1u];
+            q->keys[i] = rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq);
         }
         heapify(s, c);
     }
@@ -155,10 +188,11 @@ static void part_reset(const struct rvm_sched *s, struct rvm_sched_part *p)
 enum rvm_err rvm_sched_init(struct rvm_sched *s, struct rvm_witness_log *log,
                             const struct rvm_sched_config *cfg)
 {
-    if (s == NULL || log == NULL || cfg == NULL || cfg->parts == NULL || cfg->queues == NULL ||
-        cfg->ncpus == 0 || cfg->ncpus > RVM_SCHED_MAX_CPUS || cfg->max_partitions == 0 ||
-        cfg->max_partitions > RVM_SCHED_MAX_PARTITIONS || cfg->queue_capacity == 0 ||
-        cfg->queue_capacity > RVM_SCHED_MAX_QUEUE || (uint32_t)cfg->mode > RVM_SCHED_RECOVERY) {
+    if (s == NULL || log == NULL || cfg == NULL || cfg->parts == NULL || cfg->queue_keys == NULL ||
+        cfg->queue_ids == NULL || cfg->ncpus == 0 || cfg->ncpus > RVM_SCHED_MAX_CPUS ||
+        cfg->max_partitions == 0 || cfg->max_partitions > RVM_SCHED_MAX_PARTITIONS ||
+        cfg->queue_capacity == 0 || cfg->queue_capacity > RVM_SCHED_MAX_QUEUE ||
+        (uint32_t)cfg->mode > RVM_SCHED_RECOVERY) {
         return RVM_ERR_INVALID_ARGUMENT;
     }
     uint64_t cpu_mask = cfg->ncpus == 64u ? UINT64_MAX : ((uint64_t)1 << cfg->ncpus) - 1u;
@@ -176,7 +210,8 @@ enum rvm_err rvm_sched_init(struct rvm_sched *s, struct rvm_witness_log *log,
     s->mode = (uint8_t)cfg->mode;
     derive(s);
     for (uint32_t c = 0; c < cfg->ncpus; c++) { /* bound: ncpus <= 64 */
-        s->cpu[c].heap = cfg->queues + (size_t)c * cfg->queue_capacity;
+        s->cpu[c].keys = cfg->queue_keys + (size_t)c * cfg->queue_capacity;
+        s->cpu[c].ids = cfg->queue_ids + (size_t)c * cfg->queue_capacity;
     }
     for (uint32_t i = 0; i < cfg->max_partitions; i++) { /* bound: max_partitions */
         part_reset(s, &s->parts[i]);
@@ -222,11 +257,9 @@ static enum rvm_err enqueue_at(struct rvm_sched *s, uint32_t cpu, rvm_partition_
                                struct rvm_sched_part *p, uint16_t urgency, uint32_t pressure)
 {
     uint32_t prio = prio_calc(s, urgency, pressure, p->flags);
-    struct rvm_sched_node n;
     if ((p->state & RVM_SCHED_QUEUED) != 0) {
         if (p->qcpu == cpu) {
-            struct rvm_sched_cpu *c = &s->cpu[cpu];
-            heap_fix(s, c->heap, c->len, p->pos, rvm_sched__node(prio, id));
+            heap_fix(s, cpu, p->pos, rvm_sched__key(prio, p->seq), id);
             p->urgency = urgency;
             p->pressure = (uint16_t)pressure;
             return RVM_OK;
@@ -239,12 +272,11 @@ static enum rvm_err enqueue_at(struct rvm_sched *s, uint32_t cpu, rvm_partition_
         if (s->cpu[cpu].len >= s->queue_capacity) {
             return refuse_enqueue(s, id, RVM_STAGE_PRECONDITION, RVM_ERR_QUEUE_FULL);
         }
-        p->seq = s->next_seq++;
+        p->seq = take_seq(s);
     }
-    n = rvm_sched__node(prio, id);
     p->urgency = urgency;
     p->pressure = (uint16_t)pressure;
-    heap_insert(s, cpu, n);
+    heap_insert(s, cpu, rvm_sched__key(prio, p->seq), id);
     return RVM_OK;
 }
 
@@ -316,7 +348,7 @@ enum rvm_err rvm_sched_prepare_switch(const struct rvm_sched *s, uint32_t cpu,
     const struct rvm_sched_cpu *c = &s->cpu[cpu];
     plan->cpu = cpu;
     plan->prev = c->current;
-    plan->next = c->len != 0 ? PART(c->heap[0]) : 0;
+    plan->next = c->len != 0 ? c->ids[0] : 0;
     return RVM_OK;
 }
 
@@ -332,8 +364,9 @@ static void stopped_outside_affinity(struct rvm_sched *s, uint32_t cpu, struct r
         p->state |= RVM_SCHED_FORCED;
         return;
     }
-    struct rvm_sched_node n = heap_remove_at(s, cpu, p->pos);
-    heap_insert(s, to, n);
+    rvm_partition_id id = s->cpu[cpu].ids[p->pos];
+    uint64_t key = heap_remove_at(s, cpu, p->pos);
+    heap_insert(s, to, key, id);
 }
 
 void rvm_sched_commit_switch(struct rvm_sched *s, const struct rvm_sched_switch *plan)
@@ -408,19 +441,20 @@ enum rvm_err rvm_sched_rebalance(struct rvm_sched *s, uint32_t max_moves, uint32
             const struct rvm_sched_cpu *src = &s->cpu[hi];
             uint32_t pick = UINT32_MAX;
             for (uint32_t i = 0; i < src->len; i++) { /* bound: queue_capacity */
-                const struct rvm_sched_part *p = &s->parts[PART(src->heap[i]) - 1u];
+                const struct rvm_sched_part *p = &s->parts[src->ids[i] - 1u];
                 if ((p->state & RVM_SCHED_RUNNING) != 0 || ((p->affinity >> lo) & 1u) == 0) {
                     continue;
                 }
-                if (pick == UINT32_MAX || node_before(s, src->heap[pick], src->heap[i])) {
+                if (pick == UINT32_MAX || src->keys[i] < src->keys[pick]) {
                     pick = i;
                 }
             }
             if (pick == UINT32_MAX) {
                 break;
             }
-            struct rvm_sched_node n = heap_remove_at(s, hi, pick);
-            heap_insert(s, lo, n);
+            rvm_partition_id id = src->ids[pick];
+            uint64_t key = heap_remove_at(s, hi, pick);
+            heap_insert(s, lo, key, id);
             done++;
         }
     }
@@ -504,16 +538,15 @@ void rvm_sched_commit_placement(struct rvm_sched *s, const struct rvm_sched_plac
         return;
     }
     uint32_t from = p->qcpu;
-    struct rvm_sched_node n =
-        rvm_sched__node(prio_calc(s, p->urgency, p->pressure, p->flags), plan->id);
+    uint64_t key = rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq);
     if (plan->move) {
         (void)heap_remove_at(s, from, p->pos);
-        heap_insert(s, plan->to_cpu, n);
+        heap_insert(s, plan->to_cpu, key, plan->id);
     } else {
         if (((p->affinity >> from) & 1u) != 0) {
             p->state &= (uint8_t)~RVM_SCHED_FORCED;
         }
-        heap_fix(s, s->cpu[from].heap, s->cpu[from].len, p->pos, n);
+        heap_fix(s, from, p->pos, key, plan->id);
     }
 }
 
@@ -667,10 +700,10 @@ enum rvm_err rvm_sched_exit_degraded(struct rvm_sched *s, uint32_t actor)
 static uint32_t evacuation_cpu(const struct rvm_sched *s, uint64_t remaining,
                                const struct rvm_sched_part *p, const uint32_t *extra);
 
-static void evacuate_one(struct rvm_sched *s, struct rvm_sched_part *p, struct rvm_sched_node n)
+static void evacuate_one(struct rvm_sched *s, struct rvm_sched_part *p, rvm_partition_id id)
 {
     uint32_t to = evacuation_cpu(s, s->online_mask, p, NULL);
-    heap_insert(s, to, n);
+    heap_insert(s, to, rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq), id);
     if (((p->affinity >> to) & 1u) == 0) {
         p->state |= RVM_SCHED_FORCED;
     }
@@ -761,9 +794,9 @@ void rvm_sched_commit_cpu(struct rvm_sched *s, const struct rvm_sched_cpu_plan *
         if ((p->state & RVM_SCHED_QUEUED) != 0) {
             (void)heap_remove_at(s, cpu, p->pos); /* keeps p->seq: its FIFO place */
         } else {
-            p->seq = s->next_seq++; /* it was running: queued afresh */
+            p->seq = take_seq(s); /* it was running: queued afresh */
         }
-        evacuate_one(s, p, rvm_sched__node(prio_calc(s, p->urgency, p->pressure, p->flags), id));
+        evacuate_one(s, p, id);
     }
 }
 
@@ -879,17 +912,18 @@ static bool check_cpus(const struct rvm_sched *s, uint32_t *queued_total)
             }
         }
         for (uint32_t i = 0; i < q->len; i++) { /* bound: queue_capacity */
-            struct rvm_sched_node n = q->heap[i];
-            if (PART(n) - 1u >= s->max_partitions) {
+            rvm_partition_id id = q->ids[i];
+            if (id - 1u >= s->max_partitions) {
                 return false;
             }
-            const struct rvm_sched_part *p = &s->parts[PART(n) - 1u];
+            const struct rvm_sched_part *p = &s->parts[id - 1u];
             if ((p->state & RVM_SCHED_QUEUED) == 0 || p->qcpu != c || p->pos != i ||
                 p->seq >= s->next_seq ||
-                PRIO(n) != prio_calc(s, p->urgency, p->pressure, p->flags)) {
+                q->keys[i] !=
+                    rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq)) {
                 return false;
             }
-            if (i > 0 && node_before(s, n, q->heap[(i - 1u) >> 1])) {
+            if (i > 0 && q->keys[i] > q->keys[(i - 1u) >> 1]) {
                 return false;
             }
             bool allowed = ((p->affinity >> c) & 1u) != 0;
@@ -907,7 +941,8 @@ static bool check_cpus(const struct rvm_sched *s, uint32_t *queued_total)
 enum rvm_err rvm_sched_check(const struct rvm_sched *s)
 {
     if (s->ncpus == 0 || s->ncpus > RVM_SCHED_MAX_CPUS || s->online_mask == 0 ||
-        (s->online_mask & ~s->cpu_mask) != 0 || s->mode > RVM_SCHED_RECOVERY ||
+        s->next_seq >= RVM_SCHED_SEQ_LIMIT || (s->online_mask & ~s->cpu_mask) != 0 ||
+        s->mode > RVM_SCHED_RECOVERY ||
         s->pressure_on != (s->mode == RVM_SCHED_FLOW && s->degraded == 0) ||
         s->crit_boost != (s->mode == RVM_SCHED_RECOVERY ? RVM_SCHED_CRITICAL_BOOST : 0u) ||
         s->pressure_mul != (s->pressure_on ? RVM_SCHED_PRESSURE_SCALE : 0u) ||
@@ -932,7 +967,7 @@ enum rvm_err rvm_sched_check(const struct rvm_sched *s)
         if ((p->state & RVM_SCHED_QUEUED) != 0) {
             /* The heap scan proved the node at (qcpu, pos) names it; check the reverse. */
             if (p->qcpu >= s->ncpus || p->pos >= s->cpu[p->qcpu].len ||
-                PART(s->cpu[p->qcpu].heap[p->pos]) != id) {
+                s->cpu[p->qcpu].ids[p->pos] != id) {
                 return RVM_ERR_INTERNAL;
             }
             queued_parts++;
@@ -982,8 +1017,7 @@ void rvm_sched_hash(const struct rvm_sched *s, struct rvm_sha256_ctx *ctx)
                             (uint64_t)(queued ? p->qcpu : NO_CPU) << 32 | (uint64_t)p->rcpu << 40 |
                             (uint64_t)p->state << 48 | (uint64_t)p->flags << 56);
         if (queued) {
-            absorb_u64(ctx, PRIO(s->cpu[p->qcpu].heap[p->pos]));
-            absorb_u64(ctx, p->seq);
+            absorb_u64(ctx, s->cpu[p->qcpu].keys[p->pos]); /* priority and sequence */
         }
     }
 }

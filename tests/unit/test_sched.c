@@ -31,7 +31,8 @@ struct fx {
     uint8_t ring[RING][RVM_WITNESS_RECORD_BYTES];
     struct rvm_sched s;
     struct rvm_sched_part parts[MAXP];
-    struct rvm_sched_node queues[MAXC * MAXQ];
+    uint64_t keys[MAXC * MAXQ];
+    rvm_partition_id ids[MAXC * MAXQ];
 };
 
 static struct fx *fx_new(uint32_t ncpus, uint64_t online, uint32_t maxp, uint32_t cap,
@@ -47,7 +48,8 @@ static struct fx *fx_new(uint32_t ncpus, uint64_t online, uint32_t maxp, uint32_
                                   .max_partitions = maxp,
                                   .parts = f->parts,
                                   .queue_capacity = cap,
-                                  .queues = f->queues,
+                                  .queue_keys = f->keys,
+                                  .queue_ids = f->ids,
                                   .mode = mode};
     assert_int_equal(rvm_sched_init(&f->s, &f->log, &sc), RVM_OK);
     return f;
@@ -136,7 +138,8 @@ static void test_init_rejects_bad_configuration(void **state)
                                   .max_partitions = 8,
                                   .parts = f->parts,
                                   .queue_capacity = 4,
-                                  .queues = f->queues,
+                                  .queue_keys = f->keys,
+                                  .queue_ids = f->ids,
                                   .mode = RVM_SCHED_FLOW};
     assert_int_equal(rvm_sched_init(&s, &f->log, &ok), RVM_OK);
     struct rvm_sched_config bad;
@@ -154,14 +157,17 @@ static void test_init_rejects_bad_configuration(void **state)
     assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
     bad = ok, bad.parts = NULL;
     assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
-    bad = ok, bad.queues = NULL;
+    bad = ok, bad.queue_keys = NULL;
+    assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
+    bad = ok, bad.queue_ids = NULL;
     assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
     bad = ok, bad.mode = (enum rvm_sched_mode)3;
     assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_sched_init(&s, NULL, &ok), RVM_ERR_INVALID_ARGUMENT);
     struct rvm_sched_config all64 = ok;
-    static struct rvm_sched_node q64[64 * 4];
-    all64.ncpus = 64, all64.online_mask = UINT64_MAX, all64.queues = q64;
+    static uint64_t k64[64 * 4];
+    static rvm_partition_id i64[64 * 4];
+    all64.ncpus = 64, all64.online_mask = UINT64_MAX, all64.queue_keys = k64, all64.queue_ids = i64;
     assert_int_equal(rvm_sched_init(&s, &f->log, &all64), RVM_OK);
     assert_int_equal(s.cpu_mask, UINT64_MAX);
     fx_free(f);
@@ -574,10 +580,14 @@ static void test_check_detects_corruption(void **state)
         assert_int_equal(rvm_sched_enqueue_on(&f->s, id % 2, id, (uint16_t)id, 0), RVM_OK);
     }
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
-    struct rvm_sched_node saved = f->s.cpu[0].heap[0];
-    f->s.cpu[0].heap[0] = f->s.cpu[0].heap[2]; /* duplicate, heap order broken */
+    uint64_t saved = f->s.cpu[0].keys[0];
+    f->s.cpu[0].keys[0] = f->s.cpu[0].keys[2]; /* heap order broken */
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
-    f->s.cpu[0].heap[0] = saved;
+    f->s.cpu[0].keys[0] = saved;
+    rvm_partition_id sid = f->s.cpu[0].ids[0];
+    f->s.cpu[0].ids[0] = f->s.cpu[0].ids[1]; /* duplicate id */
+    assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
+    f->s.cpu[0].ids[0] = sid;
     f->parts[2].pos ^= 1;
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
     f->parts[2].pos ^= 1;
@@ -594,6 +604,43 @@ static void test_check_detects_corruption(void **state)
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
     f->parts[0].seq = 0;
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
+    fx_free(f);
+}
+
+/* Sequence numbers near the key's 46 bits are renumbered without changing the order. */
+static void test_sequence_renumbering_keeps_fifo(void **state)
+{
+    (void)state;
+    const uint64_t limit = 1ull << 46;
+    struct fx *f = fx_new(1, 1, 8, 8, RVM_SCHED_FLOW);
+    f->s.next_seq = limit - 4; /* as if 7e13 enqueues had happened */
+    for (uint32_t id = 1; id <= 6; id++) {
+        assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, id, 50, 0), RVM_OK);
+        assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
+    }
+    /* Shifted down by the oldest queued number (limit - 4): 0, 1, 2, then 3, 4, 5. */
+    for (uint32_t id = 1; id <= 6; id++) {
+        assert_int_equal(f->parts[id - 1].seq, id - 1);
+    }
+    assert_int_equal(f->s.next_seq, 6);
+    for (uint32_t id = 1; id <= 6; id++) {
+        assert_int_equal(next_on(f, 0), id);
+    }
+    /* A partition queued since sequence 0 while 2^46 others went by: clamped, still first. */
+    assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 50, 0), RVM_OK);
+    assert_int_equal(f->parts[0].seq, 6);
+    f->s.next_seq = limit - 2;
+    assert_int_equal(rvm_sched_enqueue(&f->s, 2, 50, 0), RVM_OK); /* gets limit - 2 */
+    assert_int_equal(rvm_sched_enqueue(&f->s, 3, 50, 0), RVM_OK); /* renumbers first */
+    uint64_t base = (limit - 1) - (limit >> 1);                   /* next_seq - 2^45 */
+    assert_int_equal(f->parts[0].seq, 0);                         /* 6 < base: clamped */
+    assert_int_equal(f->parts[1].seq, limit - 2 - base);
+    assert_int_equal(f->parts[2].seq, limit - 1 - base);
+    assert_int_equal(f->s.next_seq, limit - base);
+    assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
+    assert_int_equal(next_on(f, 0), 1);
+    assert_int_equal(next_on(f, 0), 2);
+    assert_int_equal(next_on(f, 0), 3);
     fx_free(f);
 }
 
@@ -1022,17 +1069,17 @@ static void compare(const struct model *m, const struct fx *f)
         assert_int_equal(rvm_sched_current(s, c), m->current[c]);
         assert_int_equal(rvm_sched_queue_len(s, c), m->len[c]);
         for (uint32_t i = 0; i < s->cpu[c].len; i++) {
-            uint64_t key = s->cpu[c].heap[i].key;
-            uint32_t id = (uint32_t)key;
+            uint64_t key = s->cpu[c].keys[i];
+            uint32_t id = s->cpu[c].ids[i];
             assert_true(id >= 1 && id <= m->maxp);
             seen[id]++;
             assert_int_equal(m->p[id].qcpu, (int)c);
-            assert_int_equal(key >> 32, m->p[id].prio);
-            if (i > 0) { /* heap order, from the raw keys and the model's sequence numbers */
-                uint64_t pk = s->cpu[c].heap[(i - 1) / 2].key;
-                uint32_t pid = (uint32_t)pk;
-                assert_true((pk >> 32) > (key >> 32) ||
-                            ((pk >> 32) == (key >> 32) && m->p[pid].seq < m->p[id].seq));
+            assert_int_equal(key >> 46, m->p[id].prio); /* key layout from sched.h */
+            assert_int_equal(key & ((1ull << 46) - 1), (1ull << 46) - 1 - m->p[id].seq);
+            if (i > 0) { /* heap order, from the model's priorities and sequence numbers */
+                uint32_t pid = s->cpu[c].ids[(i - 1) / 2];
+                assert_true(m->p[pid].prio > m->p[id].prio ||
+                            (m->p[pid].prio == m->p[id].prio && m->p[pid].seq < m->p[id].seq));
             }
         }
     }
@@ -1254,7 +1301,7 @@ static void test_cpu_churn_loses_and_duplicates_nothing(void **state)
         uint32_t count[MAXP + 1] = {0};
         for (uint32_t c = 0; c < MAXC; c++) {
             for (uint32_t i = 0; i < f->s.cpu[c].len; i++) {
-                count[(uint32_t)f->s.cpu[c].heap[i].key]++;
+                count[f->s.cpu[c].ids[i]]++;
             }
             if (f->s.cpu[c].current != 0 &&
                 (f->parts[f->s.cpu[c].current - 1].state & RVM_SCHED_QUEUED) == 0) {
@@ -1289,6 +1336,7 @@ int main(void)
         cmocka_unit_test(test_rebalance_moves_lowest_priority_in_flow_only),
         cmocka_unit_test(test_affinity_change_while_running),
         cmocka_unit_test(test_check_detects_corruption),
+        cmocka_unit_test(test_sequence_renumbering_keeps_fifo),
         cmocka_unit_test(test_random_against_sorted_list_model),
         cmocka_unit_test(test_hash_is_deterministic_and_sensitive),
         cmocka_unit_test(test_cpu_churn_loses_and_duplicates_nothing),

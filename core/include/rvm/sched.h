@@ -79,19 +79,29 @@ enum rvm_sched_degraded_reason {
 #define RVM_SCHED_FORCED  0x04u
 
 /*
- * One run-queue element: priority << 32 | partition id, one 64-bit word so that every heap move
- * is a single load and store (a node written as several narrower stores and read back as one
- * wider load defeats store-to-load forwarding and cost 3x here). The heap orders by (priority
- * descending, the partition's enqueue sequence ascending).
+ * Run-queue keys. A queue is a max-heap of 64-bit keys with the partition ids in a parallel
+ * array (structure of arrays):
+ *
+ *   key = priority << 46 | (2^46 - 1 - seq)
+ *
+ * so one unsigned comparison orders by priority, then by enqueue sequence (older first): FIFO
+ * among equals. Every heap access is one load or store of one word size; a node written as
+ * several narrower stores and read back as one wider load defeats store-to-load forwarding (it
+ * cost 3x in partition_switch), and a two-step comparison with a tie-break lookup made the sift
+ * loops spill registers.
+ *
+ * Sequence numbers are global and unique. When the next one would reach 2^46 (after 7e13
+ * enqueues) every queued partition's sequence number is renumbered downwards by the same amount,
+ * which keeps the order exactly, unless a partition has stayed queued for more than 2^45
+ * enqueues: such long-starved entries are all given sequence 0 (equally old; their order among
+ * themselves is then the heap's). Priorities are < 2^18 (see above), so the key cannot overflow.
  */
-struct rvm_sched_node {
-    uint64_t key;
-};
+#define RVM_SCHED_SEQ_BITS  46u
+#define RVM_SCHED_SEQ_LIMIT ((uint64_t)1 << RVM_SCHED_SEQ_BITS)
 
 /* Scheduler state of one partition id (caller storage, max_partitions entries, index id - 1). */
 struct rvm_sched_part {
-    uint64_t seq;        /* enqueue sequence, valid while queued: global and unique, so the order
-                          * is total; 64 bits, one per enqueue, cannot wrap in any run */
+    uint64_t seq;        /* enqueue sequence, valid while queued (< RVM_SCHED_SEQ_LIMIT) */
     uint64_t affinity;   /* CPUs it may be placed on; all configured CPUs by default */
     uint64_t last_epoch; /* 1 + the epoch of its last dispatch (0: never), for the summary */
     uint32_t pos;        /* heap index while queued */
@@ -104,7 +114,8 @@ struct rvm_sched_part {
 };
 
 struct rvm_sched_cpu {
-    struct rvm_sched_node *heap; /* queue_capacity nodes of the caller's storage */
+    uint64_t *keys;        /* queue_capacity keys of the caller's storage */
+    rvm_partition_id *ids; /* the partition of each key */
     uint32_t len;
     rvm_partition_id current; /* running partition; 0 = idle */
 };
@@ -118,13 +129,14 @@ struct rvm_sched_epoch_stats {
 };
 
 struct rvm_sched_config {
-    uint32_t ncpus;                /* 1 .. RVM_SCHED_MAX_CPUS */
-    uint64_t online_mask;          /* CPUs online at start: non-empty subset of the ncpus */
-    uint32_t max_partitions;       /* ids 1 .. max_partitions; <= RVM_SCHED_MAX_PARTITIONS */
-    struct rvm_sched_part *parts;  /* max_partitions entries */
-    uint32_t queue_capacity;       /* per CPU, 1 .. RVM_SCHED_MAX_QUEUE */
-    struct rvm_sched_node *queues; /* ncpus * queue_capacity entries */
-    enum rvm_sched_mode mode;      /* initial mode */
+    uint32_t ncpus;               /* 1 .. RVM_SCHED_MAX_CPUS */
+    uint64_t online_mask;         /* CPUs online at start: non-empty subset of the ncpus */
+    uint32_t max_partitions;      /* ids 1 .. max_partitions; <= RVM_SCHED_MAX_PARTITIONS */
+    struct rvm_sched_part *parts; /* max_partitions entries */
+    uint32_t queue_capacity;      /* per CPU, 1 .. RVM_SCHED_MAX_QUEUE */
+    uint64_t *queue_keys;         /* ncpus * queue_capacity entries */
+    rvm_partition_id *queue_ids;  /* ncpus * queue_capacity entries */
+    enum rvm_sched_mode mode;     /* initial mode */
 };
 
 struct rvm_sched {
@@ -402,72 +414,66 @@ enum rvm_err rvm_sched__enqueue_on_general(struct rvm_sched *s, uint32_t cpu, rv
 enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
                                             struct rvm_sched_switch *out);
 
-static inline struct rvm_sched_node rvm_sched__node(uint32_t prio, rvm_partition_id id)
+static inline uint64_t rvm_sched__key(uint32_t prio, uint64_t seq)
 {
-    struct rvm_sched_node n = {(uint64_t)prio << 32 | id};
-    return n;
+    return (uint64_t)prio << RVM_SCHED_SEQ_BITS | (RVM_SCHED_SEQ_LIMIT - 1u - seq);
 }
 
-static inline uint32_t rvm_sched__prio_of(struct rvm_sched_node n)
+static inline uint32_t rvm_sched__key_prio(uint64_t key)
 {
-    return (uint32_t)(n.key >> 32);
+    return (uint32_t)(key >> RVM_SCHED_SEQ_BITS);
 }
 
-static inline rvm_partition_id rvm_sched__part_of(struct rvm_sched_node n)
-{
-    return (rvm_partition_id)n.key;
-}
+#define RVM_SCHED__HOT __attribute__((always_inline)) static inline
 
-/* a runs before b: higher priority, or equal priority and enqueued earlier. */
-static inline bool rvm_sched__before(const struct rvm_sched_part *parts, struct rvm_sched_node a,
-                                     struct rvm_sched_node b)
-{
-    if ((a.key ^ b.key) >> 32 != 0) {
-        return a.key > b.key;
-    }
-    return parts[(uint32_t)a.key - 1u].seq < parts[(uint32_t)b.key - 1u].seq;
-}
-
-/* Move node n up from hole i, keeping the position index. */
-static inline void rvm_sched__sift_up(struct rvm_sched_part *parts, struct rvm_sched_node *h,
-                                      uint32_t i, struct rvm_sched_node n)
+/* Move (key, id) up from hole i, keeping the position index. */
+RVM_SCHED__HOT void rvm_sched__sift_up(struct rvm_sched_part *parts, uint64_t *keys,
+                                       rvm_partition_id *ids, uint32_t i, uint64_t key,
+                                       rvm_partition_id id)
 {
     while (i > 0) { /* bound: log2(queue_capacity) + 1 levels */
         uint32_t parent = (i - 1u) >> 1;
-        struct rvm_sched_node up = h[parent];
-        if (!rvm_sched__before(parts, n, up)) {
+        uint64_t pk = keys[parent];
+        if (pk >= key) {
             break;
         }
-        h[i] = up;
-        parts[rvm_sched__part_of(up) - 1u].pos = i;
+        rvm_partition_id pid = ids[parent];
+        keys[i] = pk;
+        ids[i] = pid;
+        parts[pid - 1u].pos = i;
         i = parent;
     }
-    h[i] = n;
-    parts[rvm_sched__part_of(n) - 1u].pos = i;
+    keys[i] = key;
+    ids[i] = id;
+    parts[id - 1u].pos = i;
 }
 
-/* Move node n down from hole i in a heap of len nodes, keeping the position index. */
-static inline void rvm_sched__sift_down(struct rvm_sched_part *parts, struct rvm_sched_node *h,
-                                        uint32_t len, uint32_t i, struct rvm_sched_node n)
+/* Move (key, id) down from hole i in a heap of len entries, keeping the position index. */
+RVM_SCHED__HOT void rvm_sched__sift_down(struct rvm_sched_part *parts, uint64_t *keys,
+                                         rvm_partition_id *ids, uint32_t len, uint32_t i,
+                                         uint64_t key, rvm_partition_id id)
 {
     for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
         uint32_t c = 2u * i + 1u;
         if (c >= len) {
             break;
         }
-        struct rvm_sched_node child = h[c];
-        if (c + 1u < len && rvm_sched__before(parts, h[c + 1u], child)) {
-            child = h[++c];
+        uint64_t ck = keys[c];
+        if (c + 1u < len && keys[c + 1u] > ck) {
+            ck = keys[++c];
         }
-        if (!rvm_sched__before(parts, child, n)) {
+        if (ck <= key) {
             break;
         }
-        h[i] = child;
-        parts[rvm_sched__part_of(child) - 1u].pos = i;
+        rvm_partition_id cid = ids[c];
+        keys[i] = ck;
+        ids[i] = cid;
+        parts[cid - 1u].pos = i;
         i = c;
     }
-    h[i] = n;
-    parts[rvm_sched__part_of(n) - 1u].pos = i;
+    keys[i] = key;
+    ids[i] = id;
+    parts[id - 1u].pos = i;
 }
 
 static inline uint32_t rvm_sched__prio(const struct rvm_sched *s, uint32_t urgency,
@@ -477,8 +483,6 @@ static inline uint32_t rvm_sched__prio(const struct rvm_sched *s, uint32_t urgen
            (s->crit_boost & (0u - (flags & RVM_SCHED_F_CRITICAL)));
 }
 
-#define RVM_SCHED__HOT __attribute__((always_inline)) static inline
-
 RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t cpu,
                                                  rvm_partition_id id, uint16_t urgency,
                                                  uint32_t pressure_bp)
@@ -487,21 +491,23 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
         struct rvm_sched_part *p = &s->parts[id - 1u];
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         uint32_t st = p->state;
-        /* Fast case: not queued, not running elsewhere, allowed and online here, room. */
+        /* Fast case: not queued, not running elsewhere, allowed and online here, room, and
+         * no sequence renumbering due. */
         if ((st & RVM_SCHED_QUEUED) == 0 && c->len < s->queue_capacity &&
+            s->next_seq < RVM_SCHED_SEQ_LIMIT - 1u &&
             (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
             ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu)) {
             if (s->degraded) {
                 pressure_bp = 0;
             }
-            struct rvm_sched_node n =
-                rvm_sched__node(rvm_sched__prio(s, urgency, pressure_bp, p->flags), id);
-            p->seq = s->next_seq++;
+            uint64_t seq = s->next_seq++;
+            uint64_t key = rvm_sched__key(rvm_sched__prio(s, urgency, pressure_bp, p->flags), seq);
+            p->seq = seq;
             p->urgency = urgency;
             p->pressure = (uint16_t)pressure_bp;
             p->state = (uint8_t)(st | RVM_SCHED_QUEUED);
             p->qcpu = (uint8_t)cpu;
-            rvm_sched__sift_up(s->parts, c->heap, c->len++, n);
+            rvm_sched__sift_up(s->parts, c->keys, c->ids, c->len++, key, id);
             return RVM_OK;
         }
     }
@@ -523,10 +529,10 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t 
             if (pp != NULL) {
                 pp->state &= (uint8_t)~RVM_SCHED_RUNNING;
             }
-            rvm_partition_id next = rvm_sched__part_of(c->heap[0]);
+            rvm_partition_id next = c->ids[0];
             uint32_t len = --c->len;
             if (len != 0) {
-                rvm_sched__sift_down(parts, c->heap, len, 0, c->heap[len]);
+                rvm_sched__sift_down(parts, c->keys, c->ids, len, 0, c->keys[len], c->ids[len]);
             }
             struct rvm_sched_part *p = &parts[next - 1u];
             p->state = RVM_SCHED_RUNNING;
