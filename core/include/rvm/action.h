@@ -76,7 +76,6 @@
     X(SCHED_REMOVE, 0x69, "SchedulerRemove")                                                       \
     X(SCHED_ENQUEUE, 0x6A, "SchedulerEnqueue")                                                     \
     X(SCHED_SWITCH, 0x6B, "SchedulerSwitch")                                                       \
-    X(SCHED_REBALANCE, 0x6C, "SchedulerRebalance")                                                 \
     /* 0x7_ recovery */                                                                            \
     X(RECOVERY_ENTER, 0x70, "RecoveryEnter")                                                       \
     X(RECOVERY_EXIT, 0x71, "RecoveryExit")                                                         \

@@ -29,7 +29,8 @@
  * Witnessing (DC-10): run-queue operations (enqueue, dequeue, switch, rebalance) are the hot path
  * and are not witnessed one by one; rvm_sched_epoch_tick() witnesses one SchedulerEpoch summary per
  * epoch. A refused run-queue operation is witnessed (a ProofRejected record, attempted kind
- * SchedulerEnqueue / SchedulerSwitch / SchedulerRebalance). The administrative operations (mode,
+ * SchedulerEnqueue for enqueue/dequeue, SchedulerSwitch for a switch; these two kinds appear only
+ * in rejections). The administrative operations (mode,
  * degraded mode, CPU online/offline, placement attributes, removal) are prepare/commit pairs with a
  * witness record each, plus a convenience wrapper.
  */
@@ -383,8 +384,9 @@ int32_t rvm_sched_queue_cpu(const struct rvm_sched *s, rvm_partition_id id);
  * Every invariant: heap order on every queue, position index and queue CPU agree with the heaps,
  * each partition queued at most once, cached priorities equal the formula for the current mode,
  * running partitions agree with the CPUs, offline CPUs are empty and idle, a running partition
- * is queued (if at all) on its own CPU, queued partitions sit on an allowed CPU unless none is
- * online, sequence numbers are below next_seq, degraded mode has no stored pressure.
+ * is queued (if at all) on its own CPU, a queued partition sits on a CPU its affinity allows
+ * unless it runs there or is marked FORCED, keys equal priority and sequence, sequence numbers are
+ * below next_seq, degraded mode has no stored pressure, derived fields match.
  * RVM_ERR_INTERNAL when any is broken. Bounded: O(max_partitions + ncpus * queue_capacity).
  */
 enum rvm_err rvm_sched_check(const struct rvm_sched *s);
