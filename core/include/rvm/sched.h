@@ -489,7 +489,10 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
                                                  rvm_partition_id id, uint16_t urgency,
                                                  uint32_t pressure_bp)
 {
-    if (id - 1u < s->max_partitions && cpu < s->ncpus && pressure_bp <= RVM_SCHED_PRESSURE_MAX_BP) {
+    /* online_mask has no bit at or above ncpus, so the online test below also bounds cpu; the
+     * comparison with the constant folds away when the caller's cpu is a constant. */
+    if (id - 1u < s->max_partitions && cpu < RVM_SCHED_MAX_CPUS &&
+        pressure_bp <= RVM_SCHED_PRESSURE_MAX_BP) {
         struct rvm_sched_part *p = &s->parts[id - 1u];
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         uint32_t st = p->state;
@@ -519,16 +522,16 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
 RVM_SCHED__HOT enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t cpu,
                                                   struct rvm_sched_switch *out)
 {
-    if (cpu < s->ncpus && ((s->online_mask >> cpu) & 1u) != 0 && s->cpu[cpu].len != 0) {
+    /* cpu < 64 and online implies cpu < ncpus (see rvm_sched_enqueue_on). */
+    if (cpu < RVM_SCHED_MAX_CPUS && ((s->online_mask >> cpu) & 1u) != 0 && s->cpu[cpu].len != 0) {
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         struct rvm_sched_part *parts = s->parts;
         rvm_partition_id prev = c->current;
         struct rvm_sched_part *pp = prev != 0 ? &parts[prev - 1u] : NULL;
         /* Fast case: the previous partition (if any) is not left queued on a CPU its affinity
          * excludes (then it has to move: the general path does that). */
-        if (pp == NULL || (pp->state & RVM_SCHED_QUEUED) == 0 ||
-            ((pp->affinity >> cpu) & 1u) != 0) {
-            if (pp != NULL) {
+        if (prev == 0 || (pp->state & RVM_SCHED_QUEUED) == 0 || ((pp->affinity >> cpu) & 1u) != 0) {
+            if (prev != 0) {
                 pp->state &= (uint8_t)~RVM_SCHED_RUNNING;
             }
             rvm_partition_id next = c->ids[0];
