@@ -160,10 +160,8 @@ static void full_run(void *ctx, uint64_t iters)
         for (uint32_t k = 0; k < 2u; k++) {
             struct rvm_sched_switch plan;
             err |= rvm_sched_prepare_switch(s, 0, &plan);
-            struct rvm_vcpu_ctx *from = plan.prev != 0 ? &c->ctx[plan.prev] : NULL;
-            if (c->cpu0.loaded == 0) {
-                from = NULL;
-            }
+            /* The context the CPU frame holds (the scheduler's prev may have gone idle). */
+            struct rvm_vcpu_ctx *from = c->cpu0.loaded != 0 ? &c->ctx[c->cpu0.loaded] : NULL;
             err |= rvm_vcpu_switch(&c->cpu0, &c->vmids, 0, from, &c->ctx[plan.next], NULL, 0, NULL);
             rvm_sched_commit_switch(s, &plan);
         }
