@@ -34,6 +34,7 @@ static struct bench_group (*const groups[])(void) = {
     bench_cap_group,
     bench_sim_group,
     bench_mem_group,
+    bench_sched_group,
     // clang-format on
 };
 

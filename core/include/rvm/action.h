@@ -74,6 +74,10 @@
     X(STRUCTURAL_MERGE, 0x65, "StructuralMerge")                                                   \
     X(CPU_ONLINE, 0x66, "CpuOnline")                                                               \
     X(CPU_OFFLINE, 0x67, "CpuOffline")                                                             \
+    X(SCHED_PLACEMENT, 0x68, "SchedulerPlacement")                                                 \
+    X(SCHED_REMOVE, 0x69, "SchedulerRemove")                                                       \
+    X(SCHED_ENQUEUE, 0x6A, "SchedulerEnqueue")                                                     \
+    X(SCHED_SWITCH, 0x6B, "SchedulerSwitch")                                                       \
     /* 0x7_ recovery */                                                                            \
     X(RECOVERY_ENTER, 0x70, "RecoveryEnter")                                                       \
     X(RECOVERY_EXIT, 0x71, "RecoveryExit")                                                         \
@@ -101,6 +105,7 @@
     X(MIGRATION_TIMEOUT, 0xA1, "MigrationTimeout")                                                 \
     X(VMID_ASSIGN, 0xA2, "VmidAssign")                                                             \
     X(VMID_ROLLOVER, 0xA3, "VmidGenerationRollover")                                               \
+    X(VMID_RELEASE, 0xA4, "VmidRelease")                                                           \
     /* 0xF_ test and demo traffic (never produced by a kernel operation) */                        \
     X(DEMO, 0xF0, "Demo")
 

@@ -84,6 +84,10 @@
     X(QUEUE_FULL, 0x0C0, "run queue is full")                                                      \
     X(CPU_OFFLINE, 0x0C1, "CPU is offline")                                                        \
     X(AFFINITY, 0x0C2, "no online CPU allowed by the affinity mask")                               \
+    X(LAST_CPU, 0x0C3, "cannot take the last online CPU offline")                                  \
+    X(RUNNING_ELSEWHERE, 0x0C4, "partition is running on another CPU")                             \
+    X(VMID_BUSY, 0x0C5, "every VMID is loaded on a CPU: none can be reclaimed")                    \
+    X(BAD_ARCH, 0x0C6, "vCPU context is for another architecture or none")                         \
                                                                                                    \
     /* 0x0E0 communication */                                                                      \
     X(OVERLOAD, 0x0E0, "IPC queue full: message not accepted")                                     \
