@@ -35,5 +35,6 @@ struct bench_group {
 
 /* Workload groups; one per bench/wl_<area>.c. */
 struct bench_group bench_witness_group(void);
+struct bench_group bench_replay_group(void);
 
 #endif /* RVM_BENCH_HARNESS_H */

@@ -27,6 +27,7 @@
 
 static struct bench_group (*const groups[])(void) = {
     bench_witness_group,
+    bench_replay_group,
 };
 
 static uint64_t now_ns(void)
