@@ -123,7 +123,7 @@ int rvmsim_cmd_import(int argc, char **argv)
                    res.text_lines == 1 ? "is" : "are", res.first_text_line);
     }
     if (res.exit_code != RVMSIM_EXIT_PASS) {
-        rvm_errorf("import: %s", res.message);
+        rvm_errorf("import: %s; nothing imported", res.message);
     } else {
         char digest[65];
         rvm_hex(res.digest, sizeof(res.digest), digest);

@@ -180,9 +180,8 @@ static void import_raw(struct importer *im, FILE *f, uint64_t size)
             const uint8_t *image = buf + i * RVM_WITNESS_RECORD_BYTES;
             enum rvm_err err = rvm_witness_verify_record(&im->v, image);
             if (err != RVM_OK) {
-                set_error(im, RVMSIM_EXIT_EXPECTATION,
-                          "%s: record %llu (byte offset %llu): %s; nothing imported", im->path,
-                          (unsigned long long)(done + i),
+                set_error(im, RVMSIM_EXIT_EXPECTATION, "%s: record %llu (byte offset %llu): %s",
+                          im->path, (unsigned long long)(done + i),
                           (unsigned long long)((done + i) * RVM_WITNESS_RECORD_BYTES),
                           rvm_strerror(err));
                 free(buf);
@@ -379,8 +378,8 @@ static void import_serial(struct importer *im, FILE *f)
             continue;
         }
         if (pr == RVM_WIRE_ERROR) {
-            set_error(im, RVMSIM_EXIT_USAGE, "%s:%llu: %s; nothing imported", im->path,
-                      (unsigned long long)p.line, p.error);
+            set_error(im, RVMSIM_EXIT_USAGE, "%s:%llu: %s", im->path, (unsigned long long)p.line,
+                      p.error);
             goto out;
         }
         switch (fr->type) {
@@ -392,8 +391,8 @@ static void import_serial(struct importer *im, FILE *f)
         case 'R': {
             enum rvm_err err = rvm_witness_verify_record(&im->v, fr->image);
             if (err != RVM_OK) {
-                set_error(im, RVMSIM_EXIT_EXPECTATION, "%s:%llu: record %llu: %s; nothing imported",
-                          im->path, (unsigned long long)p.line, (unsigned long long)fr->seq,
+                set_error(im, RVMSIM_EXIT_EXPECTATION, "%s:%llu: record %llu: %s", im->path,
+                          (unsigned long long)p.line, (unsigned long long)fr->seq,
                           rvm_strerror(err));
                 goto out;
             }
@@ -413,7 +412,7 @@ static void import_serial(struct importer *im, FILE *f)
             if (memcmp(digest, fr->digest, sizeof(digest)) != 0) {
                 set_error(im, RVMSIM_EXIT_EXPECTATION,
                           "%s:%llu: the end frame's digest is not the digest of the records "
-                          "received; nothing imported",
+                          "received",
                           im->path, (unsigned long long)p.line);
                 goto out;
             }
@@ -427,22 +426,21 @@ static void import_serial(struct importer *im, FILE *f)
         goto out;
     }
     if (!ended && !rvm_wire_parser_finish(&p)) {
-        set_error(im, RVMSIM_EXIT_USAGE, "%s:%llu: %s; nothing imported", im->path,
-                  (unsigned long long)p.line, p.error);
+        set_error(im, RVMSIM_EXIT_USAGE, "%s:%llu: %s", im->path, (unsigned long long)p.line,
+                  p.error);
         goto out;
     }
     im->res->text_lines = p.text_lines;
     im->res->first_text_line = p.first_text_line;
     if (p.records == 0) {
-        set_error(im, RVMSIM_EXIT_USAGE, "%s: the capture holds no records; nothing imported",
-                  im->path);
+        set_error(im, RVMSIM_EXIT_USAGE, "%s: the capture holds no records", im->path);
         goto out;
     }
     im->res->sealed = p.checkpoints != 0 && p.last_checkpoint == p.records - 1;
     if (!im->res->sealed && !im->opt->allow_unsealed) {
         set_error(im, RVMSIM_EXIT_EXPECTATION,
-                  "%s: the log is not sealed: no checkpoint covers its last record (%llu); "
-                  "nothing imported (--allow-unsealed accepts it)",
+                  "%s: the log is not sealed: no checkpoint covers its last record (%llu) "
+                  "(--allow-unsealed accepts that)",
                   im->path, (unsigned long long)(p.records - 1));
         goto out;
     }

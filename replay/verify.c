@@ -428,18 +428,18 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
                    "the run's recorded digest disagrees with its records");
             goto out;
         }
-        if (run.checkpoint_count != ncps) {
-            report(rep, RVM_VERIFY_FAILED, false, 0,
-                   "the run records %llu checkpoints but the store holds %zu",
-                   (unsigned long long)run.checkpoint_count, ncps);
-            goto out;
-        }
     }
     rep->sealed = count != 0 && ncps != 0 && cps[ncps - 1].cp.sequence == count - 1;
     if (count != 0 && !rep->sealed && !opt->allow_unsealed) {
         report(rep, RVM_VERIFY_FAILED, true, count - 1,
                "record: the log is not sealed: no checkpoint covers the last record, so a change "
                "to it could not be detected (--allow-unsealed checks the chain alone)");
+        goto out;
+    }
+    if (complete && run.checkpoint_count != ncps) {
+        report(rep, RVM_VERIFY_FAILED, false, 0,
+               "the run records %llu checkpoints but the store holds %zu",
+               (unsigned long long)run.checkpoint_count, ncps);
         goto out;
     }
     if (!complete) {
