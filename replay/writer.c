@@ -21,7 +21,10 @@
 #define RVM_CORE_VERSION "unknown"
 #endif
 
-#define WRITER_BATCH 4096u /* records per INSERT (256 KiB of images) */
+/* Records per batch. Each commit rewrites the partly filled last leaf and the right edge of the
+ * tree, so larger batches write less: 16384 (1 MiB of images) measured 40% less system time
+ * than 4096. */
+#define WRITER_BATCH 16384u
 
 struct pending_checkpoint {
     struct rvm_witness_checkpoint cp;
@@ -63,8 +66,10 @@ struct rvm_store_writer {
     struct pending_event *invariants;
     size_t ninvariants, invariants_cap;
     uint64_t invariants_written;
-    bool failed; /* a write failed: nothing more is taken */
-    sqlite3_stmt *insert_records;
+    bool failed;                  /* a write failed: nothing more is taken */
+    sqlite3_stmt *insert_records; /* explicit keys */
+    sqlite3_stmt *append_records; /* keys assigned by SQLite as max(key) + 1 */
+    sqlite3_stmt *max_key;
     sqlite3_stmt *insert_checkpoint;
     sqlite3_stmt *insert_state;
     sqlite3_stmt *insert_fault;
@@ -114,7 +119,9 @@ static int batch_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info)
 {
     (void)vtab;
     info->estimatedCost = 1.0;
-    info->orderByConsumed = 0;
+    /* rows come in buffer order, which is rowid order: no sorter for ORDER BY rowid */
+    info->orderByConsumed =
+        info->nOrderBy == 1 && info->aOrderBy[0].iColumn == -1 && !info->aOrderBy[0].desc;
     return SQLITE_OK;
 }
 
@@ -230,6 +237,8 @@ static int exec(struct rvm_store_writer *w, const char *sql)
 static void finalize_all(struct rvm_store_writer *w)
 {
     sqlite3_finalize(w->insert_records);
+    sqlite3_finalize(w->append_records);
+    sqlite3_finalize(w->max_key);
     sqlite3_finalize(w->insert_checkpoint);
     sqlite3_finalize(w->insert_state);
     sqlite3_finalize(w->insert_fault);
@@ -266,9 +275,14 @@ static void writer_free(struct rvm_store_writer *w)
 static bool prepare_all(struct rvm_store_writer *w)
 {
     struct rvm_store *st = w->st;
-    w->insert_records =
-        rvm_store_prepare(st, "INSERT INTO records (key, kind, actor, target, image, chain) "
-                              "SELECT key, kind, actor, target, image, chain FROM rvm_batch");
+    w->insert_records = rvm_store_prepare(
+        st, "INSERT INTO records (key, kind, actor, target, image, chain) "
+            "SELECT key, kind, actor, target, image, chain FROM rvm_batch ORDER BY rowid");
+    w->append_records =
+        rvm_store_prepare(st, "INSERT INTO records (kind, actor, target, image, chain) "
+                              "SELECT kind, actor, target, image, chain FROM rvm_batch "
+                              "ORDER BY rowid");
+    w->max_key = rvm_store_prepare(st, "SELECT max(key) FROM records");
     w->insert_checkpoint =
         rvm_store_prepare(st, "INSERT INTO checkpoints (run, seq, digest, chain, hmac, "
                               "ed25519_pub, ed25519_sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -281,8 +295,9 @@ static bool prepare_all(struct rvm_store_writer *w)
                               "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     w->update_progress = rvm_store_prepare(
         st, "UPDATE runs SET record_count = ?2, checkpoint_count = ?3 WHERE id = ?1");
-    return w->insert_records != NULL && w->insert_checkpoint != NULL && w->insert_state != NULL &&
-           w->insert_fault != NULL && w->insert_invariant != NULL && w->update_progress != NULL;
+    return w->insert_records != NULL && w->append_records != NULL && w->max_key != NULL &&
+           w->insert_checkpoint != NULL && w->insert_state != NULL && w->insert_fault != NULL &&
+           w->insert_invariant != NULL && w->update_progress != NULL;
 }
 
 static int bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text)
@@ -457,23 +472,82 @@ static int write_events(struct rvm_store_writer *w, sqlite3_stmt *stmt, struct p
     return SQLITE_OK;
 }
 
+/* Largest key in the table (-1 when empty), inside the current transaction. */
+static int max_key(struct rvm_store_writer *w, int64_t *out)
+{
+    int rc = sqlite3_step(w->max_key);
+    *out = -1;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(w->max_key, 0) == SQLITE_INTEGER) {
+            *out = sqlite3_column_int64(w->max_key, 0);
+        }
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(w->max_key);
+    return rc;
+}
+
+/* Rows [from, from + count) of the buffer through `stmt`. */
+static int insert_rows(struct rvm_store_writer *w, sqlite3_stmt *stmt, size_t from, size_t count)
+{
+    if (count == 0) {
+        return SQLITE_OK;
+    }
+    struct rvm_store_batch_view view = {
+        .base_key = rvm_store_key(w->run, w->flushed + from),
+        .count = count,
+        .images = w->images + from * RVM_WITNESS_RECORD_BYTES,
+        .chains = w->chains + from * RVM_WITNESS_CHAIN_BYTES,
+    };
+    w->st->batch = &view;
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    w->st->batch = NULL;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * Insert the buffered records. When the run's previous record is the largest key in the table
+ * (always, unless another process is writing a later run into the same file), the rows are
+ * appended without keys: SQLite gives each max(key) + 1 (documented for tables without
+ * AUTOINCREMENT), which is exactly run << 40 | seq, and skips the per-row uniqueness search an
+ * explicit key needs (measured: a third less CPU per record). Otherwise, and for a run's first
+ * record, keys are explicit. The last row is checked afterwards either way.
+ */
+static int insert_records(struct rvm_store_writer *w)
+{
+    int64_t base = rvm_store_key(w->run, w->flushed);
+    int64_t last = base + (int64_t)w->buffered - 1;
+    int64_t top;
+    int rc = max_key(w, &top);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    size_t explicit_rows = top == base - 1 ? 0 : top < base ? 1 : w->buffered;
+    rc = insert_rows(w, w->insert_records, 0, explicit_rows);
+    if (rc == SQLITE_OK) {
+        rc = insert_rows(w, w->append_records, explicit_rows, w->buffered - explicit_rows);
+    }
+    if (rc == SQLITE_OK && explicit_rows < w->buffered) {
+        uint8_t image[RVM_WITNESS_RECORD_BYTES];
+        uint64_t seq = w->flushed + w->buffered - 1;
+        rc = max_key(w, &top);
+        if (rc == SQLITE_OK &&
+            (top != last || rvm_store_record_get(w->st, w->run, seq, image, NULL) != RVM_STORE_OK ||
+             rvm_load_le64(image + RVM_WOFF_SEQUENCE) != seq)) {
+            rvm_store_set_error(w->st, "appended records did not get the expected keys");
+            rc = SQLITE_INTERNAL;
+        }
+    }
+    return rc;
+}
+
 /* Write everything buffered, inside the current transaction. */
 static int write_buffered(struct rvm_store_writer *w)
 {
-    struct rvm_store *st = w->st;
     int rc = SQLITE_OK;
     if (w->buffered != 0) {
-        struct rvm_store_batch_view view = {
-            .base_key = rvm_store_key(w->run, w->flushed),
-            .count = w->buffered,
-            .images = w->images,
-            .chains = w->chains,
-        };
-        st->batch = &view;
-        rc = sqlite3_step(w->insert_records);
-        sqlite3_reset(w->insert_records);
-        st->batch = NULL;
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        rc = insert_records(w);
     }
     for (size_t i = 0; i < w->ncps && rc == SQLITE_OK; i++) {
         const struct pending_checkpoint *c = &w->cps[i];
@@ -546,7 +620,9 @@ enum rvm_store_status rvm_store_writer_flush(struct rvm_store_writer *w)
         rc = exec(w, "COMMIT");
     }
     if (rc != SQLITE_OK) {
-        enum rvm_store_status s = rvm_store_fail(w->st, rc, "writing witness records");
+        enum rvm_store_status s = rc == SQLITE_INTERNAL
+                                      ? RVM_STORE_ERROR /* our own check; the message is set */
+                                      : rvm_store_fail(w->st, rc, "writing witness records");
         if (w->tx == RVM_STORE_TX_BATCHES) {
             exec(w, "ROLLBACK");
         }

@@ -337,6 +337,52 @@ static void test_discard_leaves_nothing(void **state)
     rvm_memory_sink_free(&log);
 }
 
+/* Two writers (as two processes would) interleave their batches in one file: the later run's
+ * keys are above the earlier run's, so the earlier writer must fall back to explicit keys. */
+static void test_interleaved_writers(void **state)
+{
+    (void)state;
+    struct test_rng rng = test_rng_new(2);
+    const char *path = path_of("interleaved.db");
+    struct rvm_memory_sink la, lb;
+    demo_log(21, 3000, 0, &la, NULL);
+    demo_log(22, 3000, 0, &lb, NULL);
+    struct rvm_store *sa = open_ok(path, RVM_STORE_WRITE), *sb = open_ok(path, RVM_STORE_WRITE);
+    struct rvm_store_writer *wa = begin(sa, RVM_STORE_TX_BATCHES, 21);
+    struct rvm_store_writer *wb = begin(sb, RVM_STORE_TX_BATCHES, 22);
+    int64_t ra = rvm_store_writer_run(wa), rb = rvm_store_writer_run(wb);
+    assert_true(rb > ra);
+    for (uint64_t part = 0; part < 3; part++) {
+        feed(wa, la.records, part * 1000, part * 1000 + 1000, &rng);
+        assert_int_equal(rvm_store_writer_flush(wa), RVM_STORE_OK);
+        feed(wb, lb.records, part * 1000, part * 1000 + 1000, &rng);
+        assert_int_equal(rvm_store_writer_flush(wb), RVM_STORE_OK);
+    }
+    assert_int_equal(rvm_store_writer_finish(wa, "pass", 0, NULL, NULL), RVM_STORE_OK);
+    assert_int_equal(rvm_store_writer_finish(wb, "pass", 0, NULL, NULL), RVM_STORE_OK);
+    rvm_store_close(sb);
+    for (uint64_t seq = 0; seq < 3000; seq += 37) {
+        uint8_t image[64];
+        assert_int_equal(rvm_store_record_get(sa, ra, seq, image, NULL), RVM_STORE_OK);
+        assert_memory_equal(image, la.records + seq * 64, 64);
+        assert_int_equal(rvm_store_record_get(sa, rb, seq, image, NULL), RVM_STORE_OK);
+        assert_memory_equal(image, lb.records + seq * 64, 64);
+    }
+    for (int64_t run = ra; run <= rb; run++) {
+        struct rvm_verify_options opt = {.allow_unsealed = true};
+        struct rvm_verify_report rep;
+        rvm_verify_run(sa, run, &opt, &rep);
+        if (rep.verdict != RVM_VERIFY_OK) {
+            fail_msg("run %lld: %s", (long long)run, rep.reason);
+        }
+        assert_int_equal(rep.records, 3000);
+    }
+    rvm_store_close(sa);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM records"), 6000);
+    rvm_memory_sink_free(&la);
+    rvm_memory_sink_free(&lb);
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Bisection against a linear scan
  * --------------------------------------------------------------------------------------------- */
@@ -559,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_writer_stores_what_it_was_given),
         cmocka_unit_test(test_writer_refusals),
         cmocka_unit_test(test_discard_leaves_nothing),
+        cmocka_unit_test(test_interleaved_writers),
         cmocka_unit_test(test_diff_matches_linear_model),
         cmocka_unit_test(test_diff_refuses_inconsistent_chain_values),
         cmocka_unit_test(test_verify_segments_find_the_planted_fault),
