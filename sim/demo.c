@@ -155,6 +155,22 @@ static void state_digest(const struct rvm_crypto *crypto, const struct rvm_witne
     rvm_crypto_sha256(crypto, buf, n, out);
 }
 
+/* Flush until everything has reached the sink, as long as each pass makes progress: a sink may
+ * take only part of what it is offered, and one flush offers each span once. */
+static enum rvm_err drain_all(struct rvm_witness_log *log, enum rvm_err err)
+{
+    while (err == RVM_ERR_WITNESS_FULL) { /* bound: each pass drains something, or we stop */
+        uint64_t drained = log->drained;
+        uint32_t pending = log->pending_count;
+        err = rvm_witness_flush(log);
+        if (err == RVM_ERR_WITNESS_FULL && log->drained == drained &&
+            log->pending_count == pending) {
+            break;
+        }
+    }
+    return err;
+}
+
 enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_crypto *crypto,
                           const struct rvm_sim_sink_ops *sink, void *sink_ctx,
                           const struct rvm_demo_observer *observer, uint64_t stop_after,
@@ -206,7 +222,7 @@ enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_cryp
         if (boundary && observer != NULL) {
             uint8_t digest[RVM_SHA256_DIGEST_BYTES];
             /* the observer may look at the records, so they must have reached the sink */
-            err = rvm_witness_flush(&log);
+            err = drain_all(&log, rvm_witness_flush(&log));
             if (err != RVM_OK) {
                 snprintf(out->message, sizeof(out->message), "draining the log failed: %s",
                          rvm_strerror(err));
@@ -221,7 +237,20 @@ enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_cryp
             }
         }
     }
-    err = full ? rvm_witness_seal(&log, NULL) : rvm_witness_flush(&log);
+    if (full) {
+        uint64_t refused = log.refused;
+        err = rvm_witness_seal(&log, NULL);
+        if (err == RVM_ERR_WITNESS_FULL && log.refused != refused) {
+            /* the seal was not even queued (checkpoint queue full): make room, seal again */
+            err = drain_all(&log, err);
+            if (err == RVM_OK) {
+                err = rvm_witness_seal(&log, NULL);
+            }
+        }
+        err = drain_all(&log, err);
+    } else {
+        err = drain_all(&log, rvm_witness_flush(&log));
+    }
     if (err != RVM_OK) {
         snprintf(out->message, sizeof(out->message), "draining the log failed: %s",
                  rvm_strerror(err));

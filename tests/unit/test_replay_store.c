@@ -15,6 +15,7 @@
 #include "replayer.h"
 #include "run_keys.h"
 #include "sink_memory.h"
+#include "sink_tee.h"
 #include "store.h"
 #include "verify.h"
 
@@ -568,6 +569,78 @@ static void test_verify_segments_find_the_planted_fault(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * The tee: one branch taking only part of each drain makes the core offer records again; no
+ * branch may see a record twice or out of order, and all end up with the whole log.
+ * --------------------------------------------------------------------------------------------- */
+
+struct stingy {
+    struct rvm_memory_sink mem;
+    unsigned calls;
+    unsigned checkpoint_calls;
+};
+
+static size_t stingy_records(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count)
+{
+    struct stingy *s = ctx;
+    s->calls++;
+    /* half of what is offered (at least one, or the core would see a stalled sink) */
+    return rvm_memory_sink_ops.records(&s->mem, first_seq, records, (count + 1) / 2);
+}
+
+static bool stingy_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
+{
+    struct stingy *s = ctx;
+    /* refuses every other offer */
+    return (s->checkpoint_calls++ % 2) == 0 ? false : rvm_memory_sink_ops.checkpoint(&s->mem, cp);
+}
+
+static const struct rvm_sim_sink_ops stingy_ops = {stingy_records, stingy_checkpoint};
+
+static void test_tee_never_duplicates(void **state)
+{
+    (void)state;
+    struct rvm_memory_sink all, reference;
+    struct stingy part = {0};
+    struct rvm_tee_sink tee;
+    rvm_memory_sink_init(&all, NULL);
+    rvm_memory_sink_init(&part.mem, NULL);
+    rvm_tee_sink_init(&tee);
+    assert_true(rvm_tee_sink_add(&tee, &rvm_memory_sink_ops, &all));
+    assert_true(rvm_tee_sink_add(&tee, &stingy_ops, &part));
+
+    struct rvm_demo_params p;
+    struct rvm_demo_outcome o;
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    rvm_demo_params_default(&p);
+    p.records = 500;
+    p.ring = 8;
+    p.checkpoint_interval = 16;
+    assert_int_equal(rvm_demo_run(&p, &crypto, &rvm_tee_sink_ops, &tee, NULL, UINT64_MAX, &o),
+                     RVM_OK);
+    demo_log(p.seed, 500, 16, &reference, NULL); /* the same run into one plain sink */
+    for (int i = 0; i < 2; i++) {
+        const struct rvm_memory_sink *m = i == 0 ? &all : &part.mem;
+        assert_false(m->out_of_order);
+        assert_int_equal(m->count, 500);
+        assert_memory_equal(m->records, reference.records, 500 * 64);
+        assert_int_equal(m->ncheckpoints, reference.ncheckpoints);
+        assert_true(i == 0 || (part.calls > 250 && part.checkpoint_calls > 2 * 31));
+        for (uint64_t k = 0; k < m->ncheckpoints; k++) {
+            assert_memory_equal(&m->checkpoints[k].cp, &reference.checkpoints[k].cp,
+                                sizeof(struct rvm_witness_checkpoint));
+        }
+    }
+    for (unsigned b = 0; b < RVM_TEE_MAX - 2; b++) {
+        assert_true(rvm_tee_sink_add(&tee, &rvm_memory_sink_ops, &all));
+    }
+    assert_false(rvm_tee_sink_add(&tee, &rvm_memory_sink_ops, &all));
+    rvm_memory_sink_free(&all);
+    rvm_memory_sink_free(&part.mem);
+    rvm_memory_sink_free(&reference);
+}
+
+/* ------------------------------------------------------------------------------------------------
  * Replayers
  * --------------------------------------------------------------------------------------------- */
 
@@ -609,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_diff_matches_linear_model),
         cmocka_unit_test(test_diff_refuses_inconsistent_chain_values),
         cmocka_unit_test(test_verify_segments_find_the_planted_fault),
+        cmocka_unit_test(test_tee_never_duplicates),
         cmocka_unit_test(test_replayer_registry),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
