@@ -14,8 +14,10 @@
 #include "rvm/bytes.h"
 #include "rvm/sha256.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #ifndef RVM_CORE_VERSION
 #define RVM_CORE_VERSION "unknown"
@@ -66,9 +68,10 @@ struct rvm_store_writer {
     struct pending_event *invariants;
     size_t ninvariants, invariants_cap;
     uint64_t invariants_written;
-    bool failed;                  /* a write failed: nothing more is taken */
-    sqlite3_stmt *insert_records; /* explicit keys */
-    sqlite3_stmt *append_records; /* keys assigned by SQLite as max(key) + 1 */
+    bool failed;                       /* a write failed: nothing more is taken */
+    struct checkpointer *checkpointer; /* batch mode: WAL checkpoints off the writer thread */
+    sqlite3_stmt *insert_records;      /* explicit keys */
+    sqlite3_stmt *append_records;      /* keys assigned by SQLite as max(key) + 1 */
     sqlite3_stmt *max_key;
     sqlite3_stmt *insert_checkpoint;
     sqlite3_stmt *insert_state;
@@ -254,11 +257,107 @@ static void free_events(struct pending_event *ev, size_t n)
     }
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Checkpoints of the WAL on a helper thread (batch mode)
+ *
+ * With synchronous=NORMAL the only fsyncs of a WAL database are those of its checkpoints, which
+ * SQLite runs inside the commit that finds the WAL over 1000 pages: the writer then waits for the
+ * disk to copy and flush 64 MiB. A live run has a helper thread on its own connection run a
+ * PASSIVE checkpoint after each commit instead (what SQLite's WAL documentation suggests; it
+ * never blocks the writer), so the commit that crosses the threshold finds the pages already
+ * copied and flushed and only finishes the job. Measured: 400 instead of 700-1000 ns per record
+ * (bench: replay_ingest).
+ * --------------------------------------------------------------------------------------------- */
+
+struct checkpointer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool requested;
+    bool stop;
+    sqlite3 *db;
+};
+
+static void *checkpointer_main(void *arg)
+{
+    struct checkpointer *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->requested && !c->stop) {
+            pthread_cond_wait(&c->wake, &c->lock);
+        }
+        if (c->stop) {
+            break;
+        }
+        c->requested = false;
+        pthread_mutex_unlock(&c->lock);
+        (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* NULL when it cannot start: the writer's commits then checkpoint on their own, as usual. */
+static struct checkpointer *checkpointer_start(const char *path)
+{
+    struct checkpointer *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    /* the connection must have read the database once to know it is in WAL mode, or its
+     * checkpoints do nothing */
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    if (pthread_create(&c->thread, NULL, checkpointer_main, c) != 0) {
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void checkpointer_poke(struct checkpointer *c)
+{
+    if (c != NULL) {
+        pthread_mutex_lock(&c->lock);
+        c->requested = true;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+static void checkpointer_stop(struct checkpointer *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    sqlite3_close(c->db);
+    free(c);
+}
+
 static void writer_free(struct rvm_store_writer *w)
 {
     if (w == NULL) {
         return;
     }
+    checkpointer_stop(w->checkpointer);
     finalize_all(w);
     free_events(w->faults, w->nfaults);
     free_events(w->invariants, w->ninvariants);
@@ -402,6 +501,9 @@ enum rvm_store_status rvm_store_writer_begin(struct rvm_store *st,
         exec(w, "ROLLBACK");
         writer_free(w);
         return s;
+    }
+    if (tx == RVM_STORE_TX_BATCHES) {
+        w->checkpointer = checkpointer_start(st->path); /* NULL: SQLite checkpoints alone */
     }
     *out = w;
     return RVM_STORE_OK;
@@ -632,6 +734,7 @@ enum rvm_store_status rvm_store_writer_flush(struct rvm_store_writer *w)
         return s;
     }
     clear_buffered(w);
+    checkpointer_poke(w->checkpointer);
     return RVM_STORE_OK;
 }
 
