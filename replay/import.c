@@ -138,8 +138,23 @@ static bool finish(struct importer *im)
  * Raw
  * --------------------------------------------------------------------------------------------- */
 
+/* A hint for the common mistake of importing a serial capture as raw. */
+static const char *capture_hint(FILE *f)
+{
+    char head[4096];
+    size_t n = fread(head, 1, sizeof(head), f);
+    rewind(f);
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if (memcmp(head + i, "RVMW ", 5) == 0 && (i == 0 || head[i - 1] == '\n')) {
+            return " (it looks like a serial capture: --format serial)";
+        }
+    }
+    return "";
+}
+
 static void import_raw(struct importer *im, FILE *f, uint64_t size)
 {
+    const char *hint = capture_hint(f);
     if (size == 0) {
         set_error(im, RVMSIM_EXIT_USAGE, "%s: empty file: no records to import", im->path);
         return;
@@ -147,10 +162,10 @@ static void import_raw(struct importer *im, FILE *f, uint64_t size)
     if (size % RVM_WITNESS_RECORD_BYTES != 0) {
         set_error(im, RVMSIM_EXIT_USAGE,
                   "%s: size %llu is not a multiple of 64 bytes (%llu whole records and %llu "
-                  "stray bytes): not a raw witness log, or truncated",
+                  "stray bytes): not a raw witness log, or truncated%s",
                   im->path, (unsigned long long)size,
                   (unsigned long long)(size / RVM_WITNESS_RECORD_BYTES),
-                  (unsigned long long)(size % RVM_WITNESS_RECORD_BYTES));
+                  (unsigned long long)(size % RVM_WITNESS_RECORD_BYTES), hint);
         return;
     }
     uint64_t total = size / RVM_WITNESS_RECORD_BYTES;
@@ -180,10 +195,10 @@ static void import_raw(struct importer *im, FILE *f, uint64_t size)
             const uint8_t *image = buf + i * RVM_WITNESS_RECORD_BYTES;
             enum rvm_err err = rvm_witness_verify_record(&im->v, image);
             if (err != RVM_OK) {
-                set_error(im, RVMSIM_EXIT_EXPECTATION, "%s: record %llu (byte offset %llu): %s",
+                set_error(im, RVMSIM_EXIT_EXPECTATION, "%s: record %llu (byte offset %llu): %s%s",
                           im->path, (unsigned long long)(done + i),
                           (unsigned long long)((done + i) * RVM_WITNESS_RECORD_BYTES),
-                          rvm_strerror(err));
+                          rvm_strerror(err), hint);
                 free(buf);
                 return;
             }

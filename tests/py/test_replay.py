@@ -297,6 +297,9 @@ def test_import_serial_round_trip(rvmsim, tmp_path):
     strict = rvmsim("import", "--db", db2, "--format", "serial", "--strict", tmp_path / "cap.txt",
                     check=False)
     assert strict.returncode == 2 and ":1: not a frame" in strict.stderr
+    as_raw = rvmsim("import", "--db", db2, tmp_path / "cap.txt", check=False)
+    assert as_raw.returncode in (1, 2) and "looks like a serial capture: --format serial" in \
+        as_raw.stderr
 
 
 def test_serial_capture_matches_the_documented_framing(rvmsim, tmp_path):
