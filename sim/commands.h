@@ -30,4 +30,13 @@ int rvmsim_cmd_sweep(int argc, char **argv);
 int rvmsim_cmd_shrink(int argc, char **argv);
 int rvmsim_cmd_targets(int argc, char **argv);
 
+/* Replay store (replay/cmd_*.c, docs/replay-store.md). */
+int rvmsim_cmd_runs(int argc, char **argv);
+int rvmsim_cmd_verify(int argc, char **argv);
+int rvmsim_cmd_diff(int argc, char **argv);
+int rvmsim_cmd_show(int argc, char **argv);
+int rvmsim_cmd_export(int argc, char **argv);
+int rvmsim_cmd_import(int argc, char **argv);
+int rvmsim_cmd_reconstruct(int argc, char **argv);
+
 #endif /* RVM_SIM_COMMANDS_H */

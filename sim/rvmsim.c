@@ -17,6 +17,14 @@ static const struct rvmsim_command commands[] = {
      rvmsim_cmd_shrink},
     {"targets", "list each target's operations, parameters, values and fault kinds",
      rvmsim_cmd_targets},
+    {"runs", "list the runs of a replay store", rvmsim_cmd_runs},
+    {"verify", "re-verify stored runs: chain, checkpoints, signatures, digest", rvmsim_cmd_verify},
+    {"diff", "first divergence of two runs (bisection over chain values)", rvmsim_cmd_diff},
+    {"show", "decoded records of a run (table or JSON lines)", rvmsim_cmd_show},
+    {"export", "a run's records as raw images or JSON lines", rvmsim_cmd_export},
+    {"import", "store a raw log or a serial capture as a verified run", rvmsim_cmd_import},
+    {"reconstruct", "re-execute a run and compare records and state digests",
+     rvmsim_cmd_reconstruct},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+#include "cmd_common.h"
+
+#include "commands.h"
+#include "util.h"
+
+#include "rvm/action.h"
+#include "rvm/bytes.h"
+#include "rvm/error.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int rvm_cmd_exit_for(enum rvm_store_status s)
+{
+    switch (s) {
+    case RVM_STORE_OK:
+        return RVMSIM_EXIT_PASS;
+    case RVM_STORE_NOT_FOUND:
+    case RVM_STORE_BAD_FILE:
+        return RVMSIM_EXIT_USAGE;
+    case RVM_STORE_CORRUPT:
+        return RVMSIM_EXIT_EXPECTATION;
+    default:
+        return RVMSIM_EXIT_INTERNAL;
+    }
+}
+
+struct rvm_store *rvm_cmd_open_store(const char *cmd, const char *path, enum rvm_store_mode mode,
+                                     int *exit_code)
+{
+    struct rvm_store *st = NULL;
+    char err[600];
+    enum rvm_store_status s = rvm_store_open(path, mode, &st, err, sizeof(err));
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("%s: %s", cmd, err);
+        *exit_code = s == RVM_STORE_BAD_FILE ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+        return NULL;
+    }
+    *exit_code = RVMSIM_EXIT_PASS;
+    return st;
+}
+
+bool rvm_cmd_parse_run(const char *cmd, const char *text, int64_t *out)
+{
+    uint64_t v;
+    if (!rvm_parse_u64(text, &v) || v == 0 || v > (uint64_t)RVM_STORE_MAX_RUN) {
+        rvm_errorf("%s: a run id is a number from 1 to %lld, got '%s'", cmd,
+                   (long long)RVM_STORE_MAX_RUN, text);
+        return false;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+int rvm_cmd_get_run(const char *cmd, struct rvm_store *st, int64_t id, struct rvm_store_run *run)
+{
+    enum rvm_store_status s = rvm_store_run_get(st, id, run);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("%s: %s", cmd, rvm_store_error(st));
+        return rvm_cmd_exit_for(s);
+    }
+    return RVMSIM_EXIT_PASS;
+}
+
+bool rvm_cmd_parse_hex(const char *text, uint8_t *out, size_t len)
+{
+    if (strlen(text) != 2 * len) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char pair[3] = {text[2 * i], text[2 * i + 1], '\0'};
+        if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1])) {
+            return false;
+        }
+        out[i] = (uint8_t)strtoul(pair, NULL, 16);
+    }
+    return true;
+}
+
+bool rvm_cmd_parse_kind(const char *text, uint8_t *kind)
+{
+    uint64_t v;
+    if (rvm_parse_u64(text, &v)) {
+        if (v > 255) {
+            return false;
+        }
+        *kind = (uint8_t)v;
+        return true;
+    }
+    for (unsigned k = 0; k < 256; k++) {
+        const char *name = rvm_action_name((uint8_t)k);
+        if (name != NULL && strcasecmp(name, text) == 0) {
+            *kind = (uint8_t)k;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *rvm_cmd_kind_name(uint8_t kind, char buf[16])
+{
+    const char *name = rvm_action_name(kind);
+    if (name != NULL) {
+        return name;
+    }
+    snprintf(buf, 16, "Unknown(0x%02x)", kind);
+    return buf;
+}
+
+void rvm_cmd_record_detail(const uint8_t image[RVM_WITNESS_RECORD_BYTES], char *out, size_t cap)
+{
+    static const char *const stages[] = {"?", "decode", "P1", "P2", "P3", "precondition"};
+    out[0] = '\0';
+    if (image[RVM_WOFF_KIND] != RVM_ACT_PROOF_REJECTED) {
+        return;
+    }
+    uint64_t payload = rvm_load_le64(image + RVM_WOFF_PAYLOAD);
+    uint8_t stage = image[RVM_WOFF_FLAGS];
+    uint32_t code = (uint32_t)payload;
+    char kbuf[16];
+    snprintf(out, cap, "stage=%s err=%s tried=%s", stage < 6 ? stages[stage] : "?",
+             rvm_err_is_known(code) ? rvm_err_name((enum rvm_err)code) : "UNKNOWN",
+             rvm_cmd_kind_name((uint8_t)(payload >> 32), kbuf));
+}
+
+void rvm_cmd_table_header(FILE *out, const char *prefix)
+{
+    fprintf(out, "%s%10s %14s %-24s %4s %5s %10s %18s %10s %18s %18s  %s\n", prefix, "seq",
+            "time_ns", "kind", "tier", "flags", "actor", "target", "cap_hash", "payload", "aux",
+            "detail");
+}
+
+void rvm_cmd_table_row(FILE *out, const char *prefix, const uint8_t image[RVM_WITNESS_RECORD_BYTES])
+{
+    struct rvm_witness_record r;
+    char kbuf[16], detail[96];
+    rvm_witness_decode(image, &r);
+    rvm_cmd_record_detail(image, detail, sizeof(detail));
+    fprintf(out,
+            "%s%10" PRIu64 " %14" PRIu64 " %-24s %4u  0x%02x %10" PRIu32 " 0x%016" PRIx64
+            " 0x%08" PRIx32 " 0x%016" PRIx64 " 0x%016" PRIx64 "  %s\n",
+            prefix, r.sequence, r.timestamp_ns, rvm_cmd_kind_name(r.kind, kbuf), r.proof_tier,
+            r.flags, r.actor, r.target, r.cap_hash, r.payload, r.aux, detail);
+}
+
+void rvm_cmd_record_json(FILE *out, int64_t run, const uint8_t image[RVM_WITNESS_RECORD_BYTES],
+                         const uint8_t *chain)
+{
+    struct rvm_witness_record r;
+    char kbuf[16], detail[96], link[17], img[129], ch[65];
+    rvm_witness_decode(image, &r);
+    rvm_cmd_record_detail(image, detail, sizeof(detail));
+    rvm_hex(r.prev_link, sizeof(r.prev_link), link);
+    rvm_hex(image, RVM_WITNESS_RECORD_BYTES, img);
+    const char *name = rvm_action_name(r.kind);
+    (void)kbuf;
+    fprintf(out,
+            "{\"run\":%lld,\"seq\":%" PRIu64 ",\"timestamp_ns\":%" PRIu64 ",\"kind\":%s%s%s,"
+            "\"kind_code\":%u,\"proof_tier\":%u,\"flags\":%u,\"actor\":%" PRIu32
+            ",\"target\":%" PRIu64 ",\"cap_hash\":%" PRIu32 ",\"payload\":%" PRIu64
+            ",\"prev_link\":\"%s\",\"aux\":%" PRIu64,
+            (long long)run, r.sequence, r.timestamp_ns, name != NULL ? "\"" : "",
+            name != NULL ? name : "null", name != NULL ? "\"" : "", r.kind, r.proof_tier, r.flags,
+            r.actor, r.target, r.cap_hash, r.payload, link, r.aux);
+    if (detail[0] != '\0') {
+        fprintf(out, ",\"detail\":\"%s\"", detail);
+    }
+    if (chain != NULL) {
+        rvm_hex(chain, RVM_WITNESS_CHAIN_BYTES, ch);
+        fprintf(out, ",\"chain\":\"%s\"", ch);
+    }
+    fprintf(out, ",\"image\":\"%s\"}", img);
+}

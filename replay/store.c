@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: MIT */
+/* The replay store: opening, schema versions, and reading runs, records and checkpoints. */
+#include "store_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Every table of schema version 1. docs/replay-store.md explains each column. */
+static const char schema_v1[] =
+    "CREATE TABLE meta (\n"
+    "  key TEXT PRIMARY KEY NOT NULL,\n"
+    "  value TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE runs (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),\n"
+    "  status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'aborted')),\n"
+    "  source TEXT NOT NULL,\n"
+    "  key_source TEXT NOT NULL CHECK (key_source IN ('seed', 'external', 'none')),\n"
+    "  command TEXT,\n"
+    "  scenario TEXT,\n"
+    "  scenario_sha256 BLOB CHECK (scenario_sha256 IS NULL OR length(scenario_sha256) = 32),\n"
+    "  seed INTEGER,\n"
+    "  build_id TEXT,\n"
+    "  core_version TEXT,\n"
+    "  platform TEXT,\n"
+    "  options TEXT,\n"
+    "  result TEXT,\n"
+    "  exit_code INTEGER,\n"
+    "  record_count INTEGER NOT NULL DEFAULT 0,\n"
+    "  checkpoint_count INTEGER NOT NULL DEFAULT 0,\n"
+    "  digest BLOB CHECK (digest IS NULL OR length(digest) = 32),\n"
+    "  chain BLOB CHECK (chain IS NULL OR length(chain) = 32)\n"
+    ");\n"
+    "CREATE TABLE records (\n"
+    "  key INTEGER PRIMARY KEY,\n"
+    "  kind INTEGER NOT NULL,\n"
+    "  actor INTEGER NOT NULL,\n"
+    "  target INTEGER NOT NULL,\n"
+    "  image BLOB NOT NULL,\n"
+    "  chain BLOB NOT NULL\n"
+    ");\n"
+    "CREATE VIEW record_view AS\n"
+    "  SELECT key >> 40 AS run, key & 1099511627775 AS seq, kind, actor, target, image, chain\n"
+    "  FROM records;\n"
+    "CREATE TABLE checkpoints (\n"
+    "  run INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  digest BLOB NOT NULL,\n"
+    "  chain BLOB NOT NULL,\n"
+    "  hmac BLOB NOT NULL,\n"
+    "  ed25519_pub BLOB,\n"
+    "  ed25519_sig BLOB,\n"
+    "  PRIMARY KEY (run, seq)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE state_digests (\n"
+    "  run INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  digest BLOB NOT NULL,\n"
+    "  PRIMARY KEY (run, seq)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE faults (\n"
+    "  run INTEGER NOT NULL,\n"
+    "  id INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  time_ns INTEGER NOT NULL,\n"
+    "  site TEXT NOT NULL,\n"
+    "  detail TEXT,\n"
+    "  PRIMARY KEY (run, id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE invariant_failures (\n"
+    "  run INTEGER NOT NULL,\n"
+    "  id INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  time_ns INTEGER NOT NULL,\n"
+    "  oracle TEXT NOT NULL,\n"
+    "  message TEXT,\n"
+    "  PRIMARY KEY (run, id)\n"
+    ") WITHOUT ROWID;\n";
+
+/*
+ * Migrations: migrations[i] turns schema version i + 1 into i + 2 (one transaction, run by
+ * writers). Version 1 is the first schema, so there is nothing to migrate yet; a database
+ * whose version has no path here is refused with a message.
+ */
+static const char *const migrations[] = {NULL};
+
+void rvm_store_set_error(struct rvm_store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof(st->err), fmt, ap);
+    va_end(ap);
+}
+
+enum rvm_store_status rvm_store_fail(struct rvm_store *st, int rc, const char *what)
+{
+    rvm_store_set_error(st, "%s: %s", what,
+                        st->db != NULL ? sqlite3_errmsg(st->db) : "no database");
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_MISMATCH:
+        return RVM_STORE_CORRUPT;
+    case SQLITE_CONSTRAINT:
+        return RVM_STORE_REFUSED;
+    default:
+        return RVM_STORE_ERROR;
+    }
+}
+
+sqlite3_stmt *rvm_store_prepare(struct rvm_store *st, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        rvm_store_fail(st, rc, "preparing a statement");
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+const char *rvm_store_path(const struct rvm_store *st)
+{
+    return st->path;
+}
+
+const char *rvm_store_error(const struct rvm_store *st)
+{
+    return st->err;
+}
+
+const struct rvm_crypto *rvm_store_crypto(const struct rvm_store *st)
+{
+    return &st->crypto;
+}
+
+uint64_t rvm_store_lookups(const struct rvm_store *st)
+{
+    return st->lookups;
+}
+
+const char *rvm_store_result_name(int exit_code)
+{
+    static const char *const names[] = {"pass",     "expectation",    "usage",   "safety",
+                                        "liveness", "nondeterminism", "internal"};
+    if (exit_code < 0 || exit_code >= (int)(sizeof(names) / sizeof(names[0]))) {
+        return "unknown";
+    }
+    return names[exit_code];
+}
+
+/* One integer from a PRAGMA or query; false (error set) on failure. */
+static bool query_int(struct rvm_store *st, const char *sql, int64_t *out, int *rc_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(stmt, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(stmt);
+    *rc_out = rc;
+    return rc == SQLITE_OK;
+}
+
+static int exec(struct rvm_store *st, const char *sql)
+{
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
+static enum rvm_store_status create_schema(struct rvm_store *st)
+{
+    /* page_size only takes effect before the first table exists; 64 KiB pages measured 1.5x the
+     * insert rate of 4 KiB ones for 64-byte records (bench: replay_ingest). */
+    int rc = exec(st, "PRAGMA page_size = 65536");
+    if (rc == SQLITE_OK) {
+        rc = exec(st, "PRAGMA journal_mode = WAL");
+    }
+    if (rc == SQLITE_OK) {
+        rc = exec(st, "BEGIN IMMEDIATE");
+    }
+    if (rc != SQLITE_OK) {
+        return rvm_store_fail(st, rc, "creating the schema");
+    }
+    /* Another process may have created it between our check and the lock. */
+    int64_t tables = 0;
+    if (!query_int(st, "SELECT count(*) FROM sqlite_schema", &tables, &rc)) {
+        exec(st, "ROLLBACK");
+        return rvm_store_fail(st, rc, "creating the schema");
+    }
+    if (tables != 0) {
+        exec(st, "ROLLBACK");
+        return RVM_STORE_NOT_FOUND; /* caller re-reads the header */
+    }
+    char sql[256];
+    rc = exec(st, schema_v1);
+    if (rc == SQLITE_OK) {
+        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                 RVM_STORE_APPLICATION_ID, RVM_STORE_SCHEMA_VERSION);
+        rc = exec(st, sql);
+    }
+    if (rc == SQLITE_OK) {
+        rc = exec(st, "INSERT INTO meta (key, value) VALUES ('schema_version', '1'), "
+                      "('created_by', 'rvmsim " RVMSIM_VERSION "')");
+    }
+    if (rc == SQLITE_OK) {
+        rc = exec(st, "COMMIT");
+    }
+    if (rc != SQLITE_OK) {
+        enum rvm_store_status s = rvm_store_fail(st, rc, "creating the schema");
+        exec(st, "ROLLBACK");
+        return s;
+    }
+    return RVM_STORE_OK;
+}
+
+static enum rvm_store_status migrate(struct rvm_store *st, int64_t version)
+{
+    /* bound: one step per schema version */
+    for (int64_t v = version; v < RVM_STORE_SCHEMA_VERSION; v++) {
+        const char *step = v >= 1 && (size_t)v <= sizeof(migrations) / sizeof(migrations[0])
+                               ? migrations[v - 1]
+                               : NULL;
+        if (step == NULL || !st->writable) {
+            rvm_store_set_error(st,
+                                "%s: schema version %lld is older than this build's (%d) and %s",
+                                st->path, (long long)version, RVM_STORE_SCHEMA_VERSION,
+                                step == NULL ? "cannot be migrated"
+                                             : "must be migrated by a writing command first");
+            return RVM_STORE_BAD_FILE;
+        }
+        char sql[64];
+        snprintf(sql, sizeof(sql), "; PRAGMA user_version = %lld", (long long)(v + 1));
+        int rc = exec(st, "BEGIN IMMEDIATE");
+        if (rc == SQLITE_OK) {
+            rc = exec(st, step);
+        }
+        if (rc == SQLITE_OK) {
+            rc = exec(st, sql + 2);
+        }
+        if (rc == SQLITE_OK) {
+            rc = exec(st, "COMMIT");
+        }
+        if (rc != SQLITE_OK) {
+            enum rvm_store_status s = rvm_store_fail(st, rc, "migrating the schema");
+            exec(st, "ROLLBACK");
+            return s;
+        }
+    }
+    return RVM_STORE_OK;
+}
+
+/* Check (and, for writers, create or migrate) the schema. */
+static enum rvm_store_status check_schema(struct rvm_store *st)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int64_t app = 0, version = 0, tables = 0;
+        int rc;
+        if (!query_int(st, "PRAGMA application_id", &app, &rc) ||
+            !query_int(st, "PRAGMA user_version", &version, &rc) ||
+            !query_int(st, "SELECT count(*) FROM sqlite_schema", &tables, &rc)) {
+            rvm_store_set_error(st, "%s: %s", st->path,
+                                (rc & 0xff) == SQLITE_NOTADB ? "not an SQLite database"
+                                                             : sqlite3_errmsg(st->db));
+            return RVM_STORE_BAD_FILE;
+        }
+        if (app == 0 && version == 0 && tables == 0) {
+            if (!st->writable) {
+                rvm_store_set_error(st, "%s: empty database, not an rvmsim replay store", st->path);
+                return RVM_STORE_BAD_FILE;
+            }
+            enum rvm_store_status s = create_schema(st);
+            if (s == RVM_STORE_NOT_FOUND) {
+                continue; /* lost a creation race: look again */
+            }
+            return s;
+        }
+        if (app != RVM_STORE_APPLICATION_ID) {
+            rvm_store_set_error(st,
+                                "%s: not an rvmsim replay store (application_id 0x%08llx, expected "
+                                "0x%08x)",
+                                st->path, (unsigned long long)app, RVM_STORE_APPLICATION_ID);
+            return RVM_STORE_BAD_FILE;
+        }
+        if (version > RVM_STORE_SCHEMA_VERSION) {
+            rvm_store_set_error(st,
+                                "%s: written by a newer rvmsim (schema version %lld; this build "
+                                "reads versions up to %d)",
+                                st->path, (long long)version, RVM_STORE_SCHEMA_VERSION);
+            return RVM_STORE_BAD_FILE;
+        }
+        if (version < RVM_STORE_SCHEMA_VERSION) {
+            return migrate(st, version);
+        }
+        return RVM_STORE_OK;
+    }
+    rvm_store_set_error(st, "%s: the schema keeps changing under us", st->path);
+    return RVM_STORE_ERROR;
+}
+
+int rvm_store_batch_module_register(struct rvm_store *st); /* writer.c */
+
+enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
+                                     struct rvm_store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct rvm_store *st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        free(st);
+        snprintf(err, errlen, "out of memory");
+        return RVM_STORE_ERROR;
+    }
+    st->writable = mode == RVM_STORE_WRITE;
+    st->oc = rvm_openssl_crypto_new();
+    if (st->oc == NULL) {
+        snprintf(err, errlen, "OpenSSL could not provide SHA-256");
+        rvm_store_close(st);
+        return RVM_STORE_ERROR;
+    }
+    rvm_openssl_crypto_bind(st->oc, &st->crypto);
+
+    /* One handle per thread, so SQLite's own per-connection mutex is dead weight. */
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (st->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+        rvm_store_close(st);
+        return RVM_STORE_BAD_FILE;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, 60000);
+    /* Hostile databases: no triggers or views may call into our functions, and no schema-defined
+     * SQL runs with more trust than the schema. */
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    exec(st, "PRAGMA cache_size = -65536");
+
+    enum rvm_store_status s = check_schema(st);
+    if (s == RVM_STORE_OK && st->writable) {
+        rc = exec(st, "PRAGMA synchronous = NORMAL");
+        if (rc == SQLITE_OK) {
+            rc = rvm_store_batch_module_register(st);
+        }
+        if (rc != SQLITE_OK) {
+            s = rvm_store_fail(st, rc, "configuring the connection");
+        }
+    }
+    if (s == RVM_STORE_OK) {
+        st->get_record = rvm_store_prepare(st, "SELECT image, chain FROM records WHERE key = ?1");
+        if (st->get_record == NULL) {
+            /* A store whose tables are not what version 1 says. */
+            s = RVM_STORE_BAD_FILE;
+        }
+    }
+    if (s != RVM_STORE_OK) {
+        snprintf(err, errlen, "%s", st->err);
+        rvm_store_close(st);
+        return s == RVM_STORE_CORRUPT ? RVM_STORE_BAD_FILE : s;
+    }
+    *out = st;
+    return RVM_STORE_OK;
+}
+
+void rvm_store_close(struct rvm_store *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    sqlite3_finalize(st->get_record);
+    if (st->db != NULL) {
+        sqlite3_close_v2(st->db);
+    }
+    rvm_openssl_crypto_free(st->oc);
+    free(st->path);
+    free(st);
+}
+
+enum rvm_store_status rvm_store_read_begin(struct rvm_store *st)
+{
+    if (st->in_read_tx) {
+        return RVM_STORE_OK;
+    }
+    int rc = exec(st, "BEGIN");
+    if (rc == SQLITE_OK) {
+        /* BEGIN is deferred: touch the database so the snapshot is taken now */
+        int64_t ignored;
+        if (!query_int(st, "SELECT count(*) FROM sqlite_schema", &ignored, &rc)) {
+            exec(st, "ROLLBACK");
+        }
+    }
+    if (rc != SQLITE_OK) {
+        return rvm_store_fail(st, rc, "starting a read transaction");
+    }
+    st->in_read_tx = true;
+    return RVM_STORE_OK;
+}
+
+void rvm_store_read_end(struct rvm_store *st)
+{
+    if (st->in_read_tx) {
+        exec(st, "COMMIT");
+        st->in_read_tx = false;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Runs
+ * --------------------------------------------------------------------------------------------- */
+
+void rvm_store_run_free(struct rvm_store_run *run)
+{
+    free(run->created_at);
+    free(run->command);
+    free(run->scenario);
+    free(run->build_id);
+    free(run->core_version);
+    free(run->platform);
+    free(run->options);
+    free(run->result);
+    memset(run, 0, sizeof(*run));
+}
+
+static bool column_text(sqlite3_stmt *stmt, int col, char **out)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    if (text == NULL) {
+        *out = NULL;
+        return true;
+    }
+    *out = strdup((const char *)text);
+    return *out != NULL;
+}
+
+static bool column_text_fixed(sqlite3_stmt *stmt, int col, char *out, size_t cap)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    if (text == NULL || strlen((const char *)text) >= cap) {
+        return false;
+    }
+    strcpy(out, (const char *)text);
+    return true;
+}
+
+/* A 32-byte blob column: false when NULL or of another size. */
+static bool column_blob32(sqlite3_stmt *stmt, int col, uint8_t out[32])
+{
+    const void *b = sqlite3_column_blob(stmt, col);
+    if (b == NULL || sqlite3_column_bytes(stmt, col) != 32) {
+        return false;
+    }
+    memcpy(out, b, 32);
+    return true;
+}
+
+enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id, struct rvm_store_run *out)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt = rvm_store_prepare(
+        st, "SELECT id, status, source, key_source, created_at, command, scenario, build_id, "
+            "core_version, platform, options, result, scenario_sha256, seed, exit_code, "
+            "record_count, checkpoint_count, digest, chain FROM runs WHERE id = ?1");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    enum rvm_store_status s = RVM_STORE_OK;
+    if (rc == SQLITE_DONE) {
+        rvm_store_set_error(st, "%s: no run %lld", st->path, (long long)id);
+        s = RVM_STORE_NOT_FOUND;
+    } else if (rc != SQLITE_ROW) {
+        s = rvm_store_fail(st, rc, "reading a run");
+    } else {
+        out->id = sqlite3_column_int64(stmt, 0);
+        bool ok = column_text_fixed(stmt, 1, out->status, sizeof(out->status)) &&
+                  column_text_fixed(stmt, 2, out->source, sizeof(out->source)) &&
+                  column_text_fixed(stmt, 3, out->key_source, sizeof(out->key_source)) &&
+                  column_text(stmt, 4, &out->created_at) && column_text(stmt, 5, &out->command) &&
+                  column_text(stmt, 6, &out->scenario) && column_text(stmt, 7, &out->build_id) &&
+                  column_text(stmt, 8, &out->core_version) &&
+                  column_text(stmt, 9, &out->platform) && column_text(stmt, 10, &out->options) &&
+                  column_text(stmt, 11, &out->result);
+        out->has_scenario_sha256 = column_blob32(stmt, 12, out->scenario_sha256);
+        out->has_seed = sqlite3_column_type(stmt, 13) == SQLITE_INTEGER;
+        out->seed = rvm_store_u64(sqlite3_column_int64(stmt, 13));
+        out->has_exit_code = sqlite3_column_type(stmt, 14) == SQLITE_INTEGER;
+        out->exit_code = sqlite3_column_int(stmt, 14);
+        int64_t records = sqlite3_column_int64(stmt, 15);
+        int64_t checkpoints = sqlite3_column_int64(stmt, 16);
+        out->record_count = (uint64_t)(records < 0 ? 0 : records);
+        out->checkpoint_count = (uint64_t)(checkpoints < 0 ? 0 : checkpoints);
+        bool has_digest = column_blob32(stmt, 17, out->digest);
+        bool has_chain = column_blob32(stmt, 18, out->chain);
+        out->has_digest = has_digest && has_chain;
+        if (!ok || records < 0 || (uint64_t)records > RVM_STORE_MAX_RECORDS || checkpoints < 0) {
+            rvm_store_set_error(st, "%s: run %lld has malformed metadata", st->path, (long long)id);
+            s = RVM_STORE_CORRUPT;
+        } else if (strcmp(out->status, "complete") == 0 && !out->has_digest) {
+            rvm_store_set_error(st, "%s: complete run %lld has no digest", st->path, (long long)id);
+            s = RVM_STORE_CORRUPT;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (s != RVM_STORE_OK) {
+        rvm_store_run_free(out);
+    }
+    return s;
+}
+
+enum rvm_store_status rvm_store_run_ids(struct rvm_store *st, int64_t **ids, size_t *count)
+{
+    *ids = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt = rvm_store_prepare(st, "SELECT id FROM runs ORDER BY id");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap != 0 ? cap * 2 : 64;
+            int64_t *grown = realloc(*ids, cap * sizeof(**ids));
+            if (grown == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*count)++] = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *count = 0;
+        return rvm_store_fail(st, rc, "listing runs");
+    }
+    return RVM_STORE_OK;
+}
+
+enum rvm_store_status rvm_store_record_extent(struct rvm_store *st, int64_t run, uint64_t *count)
+{
+    *count = 0;
+    sqlite3_stmt *stmt =
+        rvm_store_prepare(st, "SELECT max(key) FROM records WHERE key >= ?1 AND key < ?2");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, rvm_store_key(run, 0));
+    sqlite3_bind_int64(stmt, 2, rvm_store_key(run + 1, 0));
+    int rc = sqlite3_step(stmt);
+    enum rvm_store_status s = RVM_STORE_OK;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
+            *count =
+                (rvm_store_u64(sqlite3_column_int64(stmt, 0)) & (RVM_STORE_MAX_RECORDS - 1)) + 1;
+        }
+    } else {
+        s = rvm_store_fail(st, rc, "reading the records of a run");
+    }
+    sqlite3_finalize(stmt);
+    return s;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Records
+ * --------------------------------------------------------------------------------------------- */
+
+enum rvm_store_status rvm_store_record_get(struct rvm_store *st, int64_t run, uint64_t seq,
+                                           uint8_t image[RVM_WITNESS_RECORD_BYTES],
+                                           uint8_t chain[RVM_WITNESS_CHAIN_BYTES])
+{
+    sqlite3_stmt *stmt = st->get_record;
+    enum rvm_store_status s = RVM_STORE_OK;
+    st->lookups++;
+    if (seq >= RVM_STORE_MAX_RECORDS) {
+        rvm_store_set_error(st, "%s: run %lld has no record %llu", st->path, (long long)run,
+                            (unsigned long long)seq);
+        return RVM_STORE_NOT_FOUND;
+    }
+    sqlite3_bind_int64(stmt, 1, rvm_store_key(run, seq));
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const void *img = sqlite3_column_blob(stmt, 0);
+        int img_len = sqlite3_column_bytes(stmt, 0);
+        const void *ch = sqlite3_column_blob(stmt, 1);
+        int ch_len = sqlite3_column_bytes(stmt, 1);
+        if (img == NULL || img_len != RVM_WITNESS_RECORD_BYTES || ch == NULL ||
+            ch_len != RVM_WITNESS_CHAIN_BYTES) {
+            rvm_store_set_error(st,
+                                "%s: run %lld record %llu is malformed (image %d bytes, chain %d "
+                                "bytes)",
+                                st->path, (long long)run, (unsigned long long)seq, img_len, ch_len);
+            s = RVM_STORE_CORRUPT;
+        } else {
+            if (image != NULL) {
+                memcpy(image, img, RVM_WITNESS_RECORD_BYTES);
+            }
+            if (chain != NULL) {
+                memcpy(chain, ch, RVM_WITNESS_CHAIN_BYTES);
+            }
+        }
+    } else if (rc == SQLITE_DONE) {
+        rvm_store_set_error(st, "%s: run %lld has no record %llu", st->path, (long long)run,
+                            (unsigned long long)seq);
+        s = RVM_STORE_NOT_FOUND;
+    } else {
+        s = rvm_store_fail(st, rc, "reading a record");
+    }
+    sqlite3_reset(stmt);
+    return s;
+}
+
+struct rvm_store_cursor {
+    struct rvm_store *st;
+    sqlite3_stmt *stmt;
+    int64_t run;
+};
+
+enum rvm_store_status rvm_store_cursor_open(struct rvm_store *st, int64_t run, uint64_t from,
+                                            uint64_t to, const struct rvm_store_filter *filter,
+                                            struct rvm_store_cursor **out)
+{
+    *out = NULL;
+    if (from > RVM_STORE_MAX_RECORDS) {
+        from = RVM_STORE_MAX_RECORDS;
+    }
+    if (to > RVM_STORE_MAX_RECORDS) {
+        to = RVM_STORE_MAX_RECORDS;
+    }
+    struct rvm_store_cursor *cur = calloc(1, sizeof(*cur));
+    if (cur == NULL) {
+        rvm_store_set_error(st, "out of memory");
+        return RVM_STORE_ERROR;
+    }
+    cur->st = st;
+    cur->run = run;
+    cur->stmt =
+        rvm_store_prepare(st, "SELECT key, kind, actor, target, image, chain FROM records "
+                              "WHERE key >= ?1 AND key < ?2 "
+                              "AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR actor = ?4) "
+                              "ORDER BY key");
+    if (cur->stmt == NULL) {
+        free(cur);
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(cur->stmt, 1, rvm_store_key(run, from));
+    sqlite3_bind_int64(cur->stmt, 2,
+                       to >= RVM_STORE_MAX_RECORDS ? rvm_store_key(run + 1, 0)
+                                                   : rvm_store_key(run, to));
+    if (filter != NULL && filter->by_kind) {
+        sqlite3_bind_int(cur->stmt, 3, filter->kind);
+    }
+    if (filter != NULL && filter->by_actor) {
+        sqlite3_bind_int64(cur->stmt, 4, filter->actor);
+    }
+    *out = cur;
+    return RVM_STORE_OK;
+}
+
+enum rvm_store_status rvm_store_cursor_next(struct rvm_store_cursor *cur, struct rvm_store_row *row)
+{
+    int rc = sqlite3_step(cur->stmt);
+    if (rc == SQLITE_DONE) {
+        return RVM_STORE_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        return rvm_store_fail(cur->st, rc, "reading records");
+    }
+    sqlite3_stmt *s = cur->stmt;
+    row->seq = rvm_store_u64(sqlite3_column_int64(s, 0)) & (RVM_STORE_MAX_RECORDS - 1);
+    int64_t kind = sqlite3_column_int64(s, 1);
+    int64_t actor = sqlite3_column_int64(s, 2);
+    row->target = rvm_store_u64(sqlite3_column_int64(s, 3));
+    const void *img = sqlite3_column_blob(s, 4);
+    int img_len = sqlite3_column_bytes(s, 4);
+    const void *ch = sqlite3_column_blob(s, 5);
+    int ch_len = sqlite3_column_bytes(s, 5);
+    if (kind < 0 || kind > 255 || actor < 0 || actor > UINT32_MAX || img == NULL ||
+        img_len != RVM_WITNESS_RECORD_BYTES || ch == NULL || ch_len != RVM_WITNESS_CHAIN_BYTES) {
+        rvm_store_set_error(cur->st, "%s: run %lld record %llu is malformed", cur->st->path,
+                            (long long)cur->run, (unsigned long long)row->seq);
+        return RVM_STORE_CORRUPT;
+    }
+    row->kind = (uint8_t)kind;
+    row->actor = (uint32_t)actor;
+    memcpy(row->image, img, RVM_WITNESS_RECORD_BYTES);
+    memcpy(row->chain, ch, RVM_WITNESS_CHAIN_BYTES);
+    return RVM_STORE_OK;
+}
+
+void rvm_store_cursor_close(struct rvm_store_cursor *cur)
+{
+    if (cur != NULL) {
+        sqlite3_finalize(cur->stmt);
+        free(cur);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Checkpoints and state digests
+ * --------------------------------------------------------------------------------------------- */
+
+static bool grow_array(void **array, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return true;
+    }
+    size_t n = *cap != 0 ? *cap * 2 : 64;
+    while (n < need) {
+        n *= 2;
+    }
+    void *p = realloc(*array, n * elem);
+    if (p == NULL) {
+        return false;
+    }
+    *array = p;
+    *cap = n;
+    return true;
+}
+
+enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
+                                            struct rvm_store_checkpoint **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt = rvm_store_prepare(st, "SELECT seq, digest, chain, hmac, ed25519_pub, "
+                                               "ed25519_sig FROM checkpoints WHERE run = ?1 "
+                                               "ORDER BY seq");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, run);
+    size_t cap = 0;
+    enum rvm_store_status s = RVM_STORE_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        void *arr = *out;
+        if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
+            rvm_store_set_error(st, "out of memory");
+            s = RVM_STORE_ERROR;
+            break;
+        }
+        *out = arr;
+        struct rvm_store_checkpoint *c = &(*out)[*count];
+        memset(c, 0, sizeof(*c));
+        int64_t seq = sqlite3_column_int64(stmt, 0);
+        const void *pub = sqlite3_column_blob(stmt, 4);
+        const void *sig = sqlite3_column_blob(stmt, 5);
+        bool has_pub = pub != NULL && sqlite3_column_bytes(stmt, 4) == RVM_ED25519_PUBLIC_BYTES;
+        bool has_sig = sig != NULL && sqlite3_column_bytes(stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
+        bool pub_null = sqlite3_column_type(stmt, 4) == SQLITE_NULL;
+        bool sig_null = sqlite3_column_type(stmt, 5) == SQLITE_NULL;
+        if (seq < 0 || !column_blob32(stmt, 1, c->cp.digest) ||
+            !column_blob32(stmt, 2, c->cp.chain) || !column_blob32(stmt, 3, c->cp.hmac) ||
+            !((has_pub && has_sig) || (pub_null && sig_null))) {
+            rvm_store_set_error(st, "%s: run %lld checkpoint at seq %lld is malformed", st->path,
+                                (long long)run, (long long)seq);
+            s = RVM_STORE_CORRUPT;
+            break;
+        }
+        c->cp.sequence = (uint64_t)seq;
+        c->has_ed25519 = has_pub && has_sig;
+        if (c->has_ed25519) {
+            memcpy(c->ed25519_pub, pub, RVM_ED25519_PUBLIC_BYTES);
+            memcpy(c->ed25519_sig, sig, RVM_ED25519_SIGNATURE_BYTES);
+        }
+        (*count)++;
+    }
+    if (s == RVM_STORE_OK && rc != SQLITE_DONE) {
+        s = rvm_store_fail(st, rc, "reading checkpoints");
+    }
+    sqlite3_finalize(stmt);
+    if (s != RVM_STORE_OK) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return s;
+}
+
+enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
+                                       struct rvm_store_state **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt =
+        rvm_store_prepare(st, "SELECT seq, digest FROM state_digests WHERE run = ?1 ORDER BY seq");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, run);
+    size_t cap = 0;
+    enum rvm_store_status s = RVM_STORE_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        void *arr = *out;
+        if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
+            rvm_store_set_error(st, "out of memory");
+            s = RVM_STORE_ERROR;
+            break;
+        }
+        *out = arr;
+        struct rvm_store_state *d = &(*out)[*count];
+        int64_t seq = sqlite3_column_int64(stmt, 0);
+        if (seq < 0 || !column_blob32(stmt, 1, d->digest)) {
+            rvm_store_set_error(st, "%s: run %lld state digest at seq %lld is malformed", st->path,
+                                (long long)run, (long long)seq);
+            s = RVM_STORE_CORRUPT;
+            break;
+        }
+        d->seq = (uint64_t)seq;
+        (*count)++;
+    }
+    if (s == RVM_STORE_OK && rc != SQLITE_DONE) {
+        s = rvm_store_fail(st, rc, "reading state digests");
+    }
+    sqlite3_finalize(stmt);
+    if (s != RVM_STORE_OK) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return s;
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The replay store: witness logs of runs in SQLite (schema and contracts: docs/replay-store.md).
+ *
+ * A store is one SQLite database in WAL mode. Records live in `records`, keyed by
+ * key = run << 40 | sequence (an INTEGER PRIMARY KEY, so a run's records are one contiguous,
+ * ordered key range and a lookup is one B-tree descent); every row holds the 64-byte image, the
+ * chain value after it (which makes bisection possible) and decoded kind/actor/target columns
+ * for queries. Runs, checkpoints (HMAC and Ed25519), state digests at epoch boundaries, fired
+ * faults and invariant failures have their own tables.
+ *
+ * Handles are not shared between threads; open one per thread (WAL lets readers run beside one
+ * writer, and writers of several processes take turns through SQLite's busy timeout).
+ */
+#ifndef RVM_REPLAY_STORE_H
+#define RVM_REPLAY_STORE_H
+
+#include "crypto_openssl.h"
+#include "hal_sim.h"
+
+#include "rvm/witness.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RVM_STORE_SCHEMA_VERSION 1
+#define RVM_STORE_APPLICATION_ID 0x52564d57 /* "RVMW" in PRAGMA application_id */
+#define RVM_STORE_SEQ_BITS       40
+#define RVM_STORE_MAX_RECORDS    ((uint64_t)1 << RVM_STORE_SEQ_BITS)
+#define RVM_STORE_MAX_RUN        ((int64_t)(((uint64_t)1 << (63 - RVM_STORE_SEQ_BITS)) - 1))
+
+static inline int64_t rvm_store_key(int64_t run, uint64_t seq)
+{
+    return (int64_t)((uint64_t)run << RVM_STORE_SEQ_BITS | seq);
+}
+
+enum rvm_store_status {
+    RVM_STORE_OK = 0,
+    RVM_STORE_NOT_FOUND, /* no such run, record or row */
+    RVM_STORE_BAD_FILE,  /* cannot open, not a database, not an rvmsim store, schema refused */
+    RVM_STORE_CORRUPT,   /* SQLite reports damage, or a stored value breaks the schema */
+    RVM_STORE_REFUSED,   /* the request breaks a rule (order, limits) and changed nothing */
+    RVM_STORE_ERROR,     /* any other failure: I/O, disk full, busy timeout, out of memory */
+};
+
+struct rvm_store;
+
+enum rvm_store_mode {
+    RVM_STORE_READ,  /* read-only; the file must exist and be a store */
+    RVM_STORE_WRITE, /* read-write; creates the file and the schema when missing */
+};
+
+/* On failure *out is NULL and `err` holds the reason. */
+enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
+                                     struct rvm_store **out, char *err, size_t errlen);
+void rvm_store_close(struct rvm_store *st);
+const char *rvm_store_path(const struct rvm_store *st);
+/* The reason for the last failure on this handle. */
+const char *rvm_store_error(const struct rvm_store *st);
+/* The host crypto provider the handle uses for chain values. */
+const struct rvm_crypto *rvm_store_crypto(const struct rvm_store *st);
+/* Point lookups (record_get) done through this handle, for `diff --stats` and the tests. */
+uint64_t rvm_store_lookups(const struct rvm_store *st);
+
+/* A consistent snapshot across several reads (BEGIN ... COMMIT of a read transaction). */
+enum rvm_store_status rvm_store_read_begin(struct rvm_store *st);
+void rvm_store_read_end(struct rvm_store *st);
+
+/* ------------------------------------------------------------------------------------------------
+ * Runs
+ * --------------------------------------------------------------------------------------------- */
+
+struct rvm_store_run {
+    int64_t id;
+    char status[16];     /* running | complete | aborted */
+    char source[32];     /* demo | run | import-raw | import-serial | ... */
+    char key_source[16]; /* seed | external | none: where the checkpoint keys come from */
+    char *created_at;    /* strings below: heap, NULL when absent; rvm_store_run_free */
+    char *command;
+    char *scenario;
+    char *build_id;
+    char *core_version;
+    char *platform;
+    char *options;
+    char *result;
+    bool has_scenario_sha256;
+    uint8_t scenario_sha256[32];
+    bool has_seed;
+    uint64_t seed;
+    bool has_exit_code;
+    int exit_code;
+    uint64_t record_count;
+    uint64_t checkpoint_count;
+    bool has_digest; /* digest and chain are set once the run is complete */
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+};
+
+void rvm_store_run_free(struct rvm_store_run *run);
+enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id,
+                                        struct rvm_store_run *out);
+/* Ids of every run, ascending. *ids is malloc'ed (free it), NULL when there are none. */
+enum rvm_store_status rvm_store_run_ids(struct rvm_store *st, int64_t **ids, size_t *count);
+
+/* Number of stored records of a run (1 + the highest stored sequence; 0 when none). */
+enum rvm_store_status rvm_store_record_extent(struct rvm_store *st, int64_t run, uint64_t *count);
+
+/* ------------------------------------------------------------------------------------------------
+ * Records
+ * --------------------------------------------------------------------------------------------- */
+
+/* One point lookup. `image` and `chain` may be NULL. NOT_FOUND when the row does not exist;
+ * CORRUPT when the row's blobs have the wrong size. */
+enum rvm_store_status rvm_store_record_get(struct rvm_store *st, int64_t run, uint64_t seq,
+                                           uint8_t image[RVM_WITNESS_RECORD_BYTES],
+                                           uint8_t chain[RVM_WITNESS_CHAIN_BYTES]);
+
+struct rvm_store_row {
+    uint64_t seq; /* from the key */
+    uint8_t kind; /* the decoded columns as stored (verify checks them against the image) */
+    uint32_t actor;
+    uint64_t target;
+    uint8_t image[RVM_WITNESS_RECORD_BYTES];
+    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+};
+
+struct rvm_store_filter {
+    bool by_kind;
+    uint8_t kind;
+    bool by_actor;
+    uint32_t actor;
+};
+
+struct rvm_store_cursor;
+
+/* Rows of `run` with from <= seq < to, ascending, optionally filtered on the stored columns. */
+enum rvm_store_status rvm_store_cursor_open(struct rvm_store *st, int64_t run, uint64_t from,
+                                            uint64_t to, const struct rvm_store_filter *filter,
+                                            struct rvm_store_cursor **out);
+/* RVM_STORE_OK with a row, RVM_STORE_NOT_FOUND at the end, or an error. */
+enum rvm_store_status rvm_store_cursor_next(struct rvm_store_cursor *cur,
+                                            struct rvm_store_row *row);
+void rvm_store_cursor_close(struct rvm_store_cursor *cur);
+
+/* ------------------------------------------------------------------------------------------------
+ * Checkpoints and state digests
+ * --------------------------------------------------------------------------------------------- */
+
+struct rvm_store_checkpoint {
+    struct rvm_witness_checkpoint cp;
+    bool has_ed25519;
+    uint8_t ed25519_pub[RVM_ED25519_PUBLIC_BYTES];
+    uint8_t ed25519_sig[RVM_ED25519_SIGNATURE_BYTES];
+};
+
+/* All checkpoints of a run, ascending by sequence; *out is malloc'ed. */
+enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
+                                            struct rvm_store_checkpoint **out, size_t *count);
+
+struct rvm_store_state {
+    uint64_t seq;
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+};
+
+/* All state digests of a run, ascending by sequence; *out is malloc'ed. */
+enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
+                                       struct rvm_store_state **out, size_t *count);
+
+/* ------------------------------------------------------------------------------------------------
+ * Writing a run
+ *
+ * A writer adds one run. Records are buffered and inserted in batches with one prepared INSERT
+ * ... SELECT over the buffer, which is what reaches >= 1 M records/s. Two modes:
+ *   - RVM_STORE_TX_BATCHES (live runs): the run row is committed at once with status 'running';
+ *     each batch is its own transaction, so the write lock is held only while a batch is
+ *     written and other processes can add runs in between;
+ *   - RVM_STORE_TX_SINGLE (imports): everything, run row included, is one transaction that
+ *     finish() commits; abort, a failure or a crash leaves the database exactly as it was.
+ * The writer computes every record's chain value itself from the images it is given.
+ * --------------------------------------------------------------------------------------------- */
+
+struct rvm_store_run_info {
+    const char *source;     /* required */
+    const char *key_source; /* seed | external | none; NULL = seed when has_seed, else none */
+    const char *command;
+    const char *scenario;
+    const char *options;
+    const char *platform;     /* NULL = "sim" */
+    const char *build_id;     /* NULL = this build (RVMSIM_VERSION) */
+    const char *core_version; /* NULL = this build's core version */
+    bool has_seed;
+    uint64_t seed;
+};
+
+enum rvm_store_tx {
+    RVM_STORE_TX_BATCHES,
+    RVM_STORE_TX_SINGLE,
+};
+
+struct rvm_store_writer;
+
+enum rvm_store_status rvm_store_writer_begin(struct rvm_store *st,
+                                             const struct rvm_store_run_info *info,
+                                             enum rvm_store_tx tx, struct rvm_store_writer **out);
+int64_t rvm_store_writer_run(const struct rvm_store_writer *w);
+uint64_t rvm_store_writer_count(const struct rvm_store_writer *w);
+
+/* Sign every checkpoint given to the writer with Ed25519 (host runs). `signer` must outlive w. */
+bool rvm_store_writer_set_signer(struct rvm_store_writer *w, const struct rvm_ed25519_key *signer);
+
+/*
+ * Take records first_seq .. first_seq+count-1. Returns how many were taken from the front: fewer
+ * than count when first_seq is not the next sequence, an image's own sequence disagrees, or a
+ * batch could not be written (the reason is in rvm_store_error).
+ */
+size_t rvm_store_writer_records(struct rvm_store_writer *w, uint64_t first_seq,
+                                const uint8_t *images, size_t count);
+
+/* A checkpoint over records already taken. `sig`/`pub` may be NULL: the writer's signer (if
+ * any) signs instead. False when refused (beyond the records, not ascending) or not written. */
+bool rvm_store_writer_checkpoint(struct rvm_store_writer *w,
+                                 const struct rvm_witness_checkpoint *cp,
+                                 const uint8_t *ed25519_pub, const uint8_t *ed25519_sig);
+
+/* A state digest after record `seq` (epoch boundaries, reconstruct). */
+bool rvm_store_writer_state(struct rvm_store_writer *w, uint64_t seq,
+                            const uint8_t digest[RVM_SHA256_DIGEST_BYTES]);
+
+/* A fault that fired / an invariant that failed, after `seq` records (witness position). */
+bool rvm_store_writer_fault(struct rvm_store_writer *w, uint64_t seq, uint64_t time_ns,
+                            const char *site, const char *detail);
+bool rvm_store_writer_invariant(struct rvm_store_writer *w, uint64_t seq, uint64_t time_ns,
+                                const char *oracle, const char *message);
+
+/* The chain value the writer computed after record `seq` (< count): from its buffer or, for
+ * records already written, from the database (inside the writer's own transaction). */
+enum rvm_store_status rvm_store_writer_chain_at(struct rvm_store_writer *w, uint64_t seq,
+                                                uint8_t chain[RVM_WITNESS_CHAIN_BYTES]);
+
+/* Write what is buffered (and commit it, in batch mode). */
+enum rvm_store_status rvm_store_writer_flush(struct rvm_store_writer *w);
+
+/*
+ * Flush, then mark the run complete with its result class (pass, expectation, usage, safety,
+ * liveness, nondeterminism, internal, unknown) and exit code (< 0: none), record count, checkpoint
+ * count, digest and chain value; commit. The writer is freed either way. digest/chain may be NULL.
+ */
+enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const char *result,
+                                              int exit_code,
+                                              uint8_t digest[RVM_SHA256_DIGEST_BYTES],
+                                              uint8_t chain[RVM_WITNESS_CHAIN_BYTES]);
+
+/* Give up: single mode rolls everything back; batch mode deletes what was written. Frees w. */
+void rvm_store_writer_discard(struct rvm_store_writer *w);
+
+/* The writer as a simulated-HAL witness sink (ctx = the writer). A record batch that cannot be
+ * written makes the sink stall (0 taken), so the core refuses the append: no witness, no
+ * mutation. */
+extern const struct rvm_sim_sink_ops rvm_store_sink_ops;
+
+/* Exit-code class names used in runs.result (index = enum rvmsim_exit value). */
+const char *rvm_store_result_name(int exit_code);
+
+#endif /* RVM_REPLAY_STORE_H */
