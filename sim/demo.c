@@ -238,10 +238,10 @@ enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_cryp
         }
     }
     if (full) {
-        uint64_t refused = log.refused;
         err = rvm_witness_seal(&log, NULL);
-        if (err == RVM_ERR_WITNESS_FULL && log.refused != refused) {
-            /* the seal was not even queued (checkpoint queue full): make room, seal again */
+        if (err == RVM_ERR_WITNESS_FULL) {
+            /* the sink took only part: drain, then seal again (a retried seal never queues a
+             * second checkpoint for the same end) */
             err = drain_all(&log, err);
             if (err == RVM_OK) {
                 err = rvm_witness_seal(&log, NULL);

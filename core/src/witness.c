@@ -272,8 +272,9 @@ enum rvm_err rvm_witness_seal(struct rvm_witness_log *log, struct rvm_witness_ch
         return RVM_ERR_WRONG_STATE;
     }
 
-    bool covered = log->checkpoint_interval != 0 &&
-                   log->appended + log->checkpoint_interval == log->next_checkpoint_at;
+    bool covered = (log->checkpoint_interval != 0 &&
+                    log->appended + log->checkpoint_interval == log->next_checkpoint_at) ||
+                   log->sealed_at == log->appended;
     if (!covered) {
         if (log->pending_count == RVM_WITNESS_CHECKPOINT_SLOTS) {
             (void)rvm_witness_flush(log);
@@ -283,6 +284,7 @@ enum rvm_err rvm_witness_seal(struct rvm_witness_log *log, struct rvm_witness_ch
             }
         }
         push_checkpoint(log);
+        log->sealed_at = log->appended;
     }
 
     if (out != NULL) {

@@ -483,6 +483,31 @@ static void test_checkpoint_waits_for_its_records(void **state)
 
 /* When the sink refuses checkpoints, the bounded checkpoint queue fills and appends that would
  * need another checkpoint are refused rather than dropping one. */
+/* A seal refused because the sink is stalled can be retried without duplicating the checkpoint,
+ * and a seal with nothing new to cover adds nothing. */
+static void test_seal_retry_is_idempotent(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(8, 0);
+    append_n(f, 3);
+    f->sim.checkpoint_stalled = true;
+    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(f->log.pending_count, 1);
+    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(f->log.pending_count, 1); /* not queued twice */
+    f->sim.checkpoint_stalled = false;
+    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_OK);
+    assert_int_equal(f->sink.ncheckpoints, 1);
+    expect_checkpoint(&f->sink, 0, 2);
+    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_OK);
+    assert_int_equal(f->sink.ncheckpoints, 1);
+    append_n(f, 1); /* a new record: the next seal covers it */
+    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_OK);
+    assert_int_equal(f->sink.ncheckpoints, 2);
+    expect_checkpoint(&f->sink, 1, 3);
+    fixture_free(f);
+}
+
 static void test_checkpoint_queue_full_refuses(void **state)
 {
     (void)state;
@@ -841,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_periodic_checkpoints_and_seal),
         cmocka_unit_test(test_checkpoint_waits_for_its_records),
+        cmocka_unit_test(test_seal_retry_is_idempotent),
         cmocka_unit_test(test_checkpoint_queue_full_refuses),
         cmocka_unit_test(test_verify_record_each_error),
         cmocka_unit_test(test_verify_checkpoint_each_error),

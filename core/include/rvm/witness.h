@@ -113,8 +113,8 @@ struct rvm_witness_log {
     uint64_t last_timestamp;
     uint32_t chain[RVM_SHA256_STATE_WORDS]; /* running SHA-256 state after `appended` records */
     uint64_t checkpoint_interval;
-    uint64_t
-        next_checkpoint_at; /* `appended` value at which the next periodic one is due; 0 = never */
+    uint64_t next_checkpoint_at; /* `appended` when the next periodic one is due; 0 = never */
+    uint64_t sealed_at;          /* `appended` when the last seal queued its checkpoint */
     struct rvm_witness_checkpoint pending[RVM_WITNESS_CHECKPOINT_SLOTS];
     uint32_t pending_head;
     uint32_t pending_count;
@@ -150,9 +150,11 @@ enum rvm_err rvm_witness_reserve(struct rvm_witness_log *log, uint32_t count);
 enum rvm_err rvm_witness_flush(struct rvm_witness_log *log);
 
 /*
- * Queue a checkpoint at the current end of the log (unless the last periodic one already ends
- * there), then flush. Used at the end of a run so that the last record is covered too.
- * RVM_ERR_WRONG_STATE on an empty log. `out` (may be NULL) receives the checkpoint.
+ * Queue a checkpoint at the current end of the log (unless a periodic one or an earlier seal
+ * already ends there), then flush. Used at the end of a run so that the last record is covered
+ * too. RVM_ERR_WRONG_STATE on an empty log. RVM_ERR_WITNESS_FULL when the sink could not take
+ * everything: calling seal again is always safe (it never queues a second checkpoint for the same
+ * end) and simply retries the flush. `out` (may be NULL) receives the checkpoint.
  */
 enum rvm_err rvm_witness_seal(struct rvm_witness_log *log, struct rvm_witness_checkpoint *out);
 
