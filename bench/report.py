@@ -161,7 +161,8 @@ def main():
         return 1
     targets = json.loads((ROOT / "bench" / "targets.json").read_text())
     peers = json.loads((ROOT / "bench" / "peers" / "rvm.json").read_text())["benchmarks"]
-    any_row = next(iter(rows.values()))
+    # Metadata from a row the harness wrote (system benchmarks carry less of it).
+    any_row = next((r for r in rows.values() if "compiler" in r), next(iter(rows.values())))
     meta = {k: any_row.get(k, "unknown") for k in ("build", "compiler", "flags", "cpu")}
 
     evaluated = [evaluate(n, rows[n], targets["workloads"], peers) for n in sorted(rows)]
