@@ -17,6 +17,7 @@
 
 #include "rvm/buddy.h"
 #include "rvm/compress.h"
+#include "rvm/tier.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,50 @@ static void reconstruct_run(void *ctx, uint64_t iters)
     }
 }
 
+/*
+ * RVM's ema_filter_update smooths a coherence score with an exponential moving average (one
+ * sample per call). rvmsim does not smooth scores (deviation CO12); its per-epoch exponential
+ * filter is the tier residency update: stage a new cut-value sample, mark or not an access, and
+ * run the epoch step (apply the sample, boost or decay recency in basis points).
+ */
+struct ema_ctx {
+    struct rvm_tier_policy policy;
+    struct rvm_tier_state state;
+};
+
+static void *ema_setup(void)
+{
+    struct ema_ctx *c = calloc(1, sizeof(*c));
+    rvm_tier_policy_default(&c->policy);
+    rvm_tier_state_init(&c->state, &c->policy, RVM_TIER_WARM);
+    return c;
+}
+
+static void ema_teardown(void *ctx)
+{
+    free(ctx);
+}
+
+static void ema_run(void *ctx, uint64_t iters)
+{
+    struct ema_ctx *c = ctx;
+    uint16_t sample = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        sample = (uint16_t)((sample + 100) % 10001);
+        rvm_tier_stage_cut(&c->state, sample);
+        if ((i & 3) == 0) {
+            rvm_tier_touch(&c->state);
+        }
+        rvm_tier_epoch(&c->policy, &c->state);
+        bench_keep(c->state.recency);
+    }
+}
+
 static const struct bench_workload workloads[] = {
+    {"ema_filter_update", "update",
+     "one tier residency epoch update with a new cut sample: our counterpart of RVM's "
+     "ema_filter_update (rvmsim does not smooth scores, deviation CO12)",
+     1, ema_setup, ema_run, ema_teardown},
     {"buddy_alloc_order0_256", "iteration",
      "fresh 256-page allocator + 256 order-0 allocs (RVM buddy_alloc_order0_256: 1904 ns)", 1,
      buddy_setup, order0_256_run, buddy_teardown},
