@@ -191,16 +191,22 @@ static void demo_teardown(void *ctx)
 static char big_path[600];
 static bool big_built;
 
-static bool build_big_run(struct rvm_store *st, uint64_t seed)
+/* Runs 1 and 2: 10 M records diverging at BIG_DIVERGENCE; runs 3 and 4: 1 M records diverging
+ * at SMALL_DIVERGENCE. */
+#define SMALL_RECORDS    1000000u
+#define SMALL_DIVERGENCE 654321u
+
+static bool build_big_run(struct rvm_store *st, uint64_t seed, uint64_t records,
+                          uint64_t divergence)
 {
     struct rvm_demo_params p;
     rvm_demo_params_default(&p);
-    p.records = BIG_RECORDS;
+    p.records = records;
     p.seed = seed;
     p.ring = 4096;
     p.checkpoint_interval = BIG_CHECKPOINTS;
     p.epoch = 65536;
-    p.shared_prefix = BIG_DIVERGENCE;
+    p.shared_prefix = divergence;
     p.prefix_seed = 1;
     char options[256];
     rvm_demo_params_format(&p, options, sizeof(options));
@@ -244,9 +250,14 @@ static bool ensure_big(void)
         rvm_store_open(big_path, RVM_STORE_WRITE, &st, err, sizeof(err)) != RVM_STORE_OK) {
         return false;
     }
-    fprintf(stderr, "rvmbench: building two %u-record runs in %s (set-up, not timed)\n",
-            BIG_RECORDS, big_path);
-    big_built = build_big_run(st, 1) && build_big_run(st, 2);
+    fprintf(stderr,
+            "rvmbench: building two %u-record and two %u-record runs in %s (set-up, "
+            "not timed)\n",
+            BIG_RECORDS, SMALL_RECORDS, big_path);
+    big_built = build_big_run(st, 1, BIG_RECORDS, BIG_DIVERGENCE) &&
+                build_big_run(st, 2, BIG_RECORDS, BIG_DIVERGENCE) &&
+                build_big_run(st, 3, SMALL_RECORDS, SMALL_DIVERGENCE) &&
+                build_big_run(st, 4, SMALL_RECORDS, SMALL_DIVERGENCE);
     rvm_store_close(st);
     return big_built;
 }
@@ -274,16 +285,22 @@ static void big_teardown(void *ctx)
     free(c);
 }
 
-static void diff_once(struct rvm_store *st)
+static void diff_pair(struct rvm_store *st, int64_t run_a, int64_t run_b, uint64_t records,
+                      uint64_t divergence)
 {
-    struct rvm_diff_side a = {st, 1, BIG_RECORDS}, b = {st, 2, BIG_RECORDS};
+    struct rvm_diff_side a = {st, run_a, records}, b = {st, run_b, records};
     struct rvm_diff_result res;
     char err[512];
     if (rvm_diff_first_divergence(&a, &b, &res, err, sizeof(err)) != RVM_DIFF_OK || res.identical ||
-        res.first != BIG_DIVERGENCE) {
+        res.first != divergence) {
         fprintf(stderr, "rvmbench: diff gave the wrong answer (%s)\n", err);
         exit(6);
     }
+}
+
+static void diff_once(struct rvm_store *st)
+{
+    diff_pair(st, 1, 2, BIG_RECORDS, BIG_DIVERGENCE);
 }
 
 /* Bisection on an open handle inside a read transaction, as `rvmsim diff` runs it. */
@@ -295,6 +312,18 @@ static void diff_run(void *ctx, uint64_t iters)
             exit(6);
         }
         diff_once(c->st);
+        rvm_store_read_end(c->st);
+    }
+}
+
+static void diff_1m_run(void *ctx, uint64_t iters)
+{
+    struct big_ctx *c = ctx;
+    for (uint64_t i = 0; i < iters; i++) {
+        if (rvm_store_read_begin(c->st) != RVM_STORE_OK) {
+            exit(6);
+        }
+        diff_pair(c->st, 3, 4, SMALL_RECORDS, SMALL_DIVERGENCE);
         rvm_store_read_end(c->st);
     }
 }
@@ -350,6 +379,9 @@ static const struct bench_workload replay_workloads[] = {
      "rvmsim demo --db end to end: core append, SQLite sink, checkpoint every 4096 (Ed25519 "
      "unsigned here), state digest every 65536",
      1, demo_setup, demo_run, demo_teardown},
+    {"replay_diff_1M", "diff",
+     "first divergence of two 1 M-record runs (at seq 654321) by bisection, open handle", 1,
+     big_setup, diff_1m_run, big_teardown},
     {"replay_diff_10M", "diff",
      "first divergence of two 10 M-record runs (at seq 7654321) by bisection, open handle, one "
      "read transaction; DESIGN target <= 1 ms",
