@@ -35,6 +35,7 @@ static struct bench_group (*const groups[])(void) = {
     bench_sim_group,
     bench_mem_group,
     bench_sched_group,
+    bench_kernel_group,
     // clang-format on
 };
 
