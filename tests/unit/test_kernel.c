@@ -964,6 +964,60 @@ static void test_fault_errors(void **state)
     kfx_free(f);
 }
 
+/* The checker itself: each kind of corruption is reported, and the state is fine once undone. */
+static void test_check_detects(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct everything e;
+    give_everything(f, &e);
+    struct rvm_handle susp = kfx_part(f, true);
+    assert_int_equal(rvm_kernel_partition_suspend(&f->k, 0, NULL, susp), RVM_OK);
+    struct rvm_handle dead = kfx_part(f, false);
+    assert_int_equal(rvm_kernel_partition_destroy(&f->k, 0, NULL, dead), RVM_OK);
+    const rvm_partition_id dead_id = dead.index + 1u;
+    kfx_check(f);
+    struct rvm_kernel *k = &f->k;
+#define CORRUPT(field, value)                                                                      \
+    do {                                                                                           \
+        __typeof__(field) saved_ = (field);                                                        \
+        (field) = (value);                                                                         \
+        assert_int_not_equal(rvm_kernel_check(k), RVM_OK);                                         \
+        (field) = saved_;                                                                          \
+        assert_int_equal(rvm_kernel_check(k), RVM_OK);                                             \
+    } while (0)
+    struct rvm_handle self = kfx_p(f, e.q)->self_cap;
+    const uint32_t q_gen = e.q.generation;
+    CORRUPT(k->caps.slots[self.index].owner, dead_id);                /* dead holder */
+    CORRUPT(k->caps.slots[self.index].object.generation, q_gen + 2u); /* dead object */
+    CORRUPT(k->regions.slots[e.region.index].owner, dead_id);
+    CORRUPT(k->chans[e.chan_in.index].b, dead_id);
+    CORRUPT(k->chans[e.chan_in.index].count, 0u);
+    CORRUPT(k->devs[e.dev.index].holder, e.q.index + 1u);
+    CORRUPT(k->parts[susp.index].state, (uint8_t)RVM_KPART_RUNNING); /* not queued */
+    CORRUPT(k->parts[e.child.index].creator, dead_id);
+    CORRUPT(k->cpus[0].loaded, e.q.index + 1u);
+    CORRUPT(k->store_used, k->store_used + 1u);
+    CORRUPT(k->kregs[e.region.index].home_ipa, 0x123000u);
+    CORRUPT(k->internal_error, (uint8_t)1);
+    CORRUPT(k->nonces.domains[dead_id].highest, 7u);
+#undef CORRUPT
+    /* Allocator conservation: a page the allocator gave out that no region holds. */
+    rvm_hpa_t leak = {0};
+    assert_int_equal(rvm_buddy_alloc(&k->ram, 0, &leak), RVM_OK);
+    assert_int_not_equal(rvm_kernel_check(k), RVM_OK);
+    assert_int_equal(rvm_buddy_free(&k->ram, leak, 0), RVM_OK);
+    kfx_check(f);
+    /* And refs finds what it should: a capability handed to the dead id. */
+    assert_int_equal(rvm_kernel_refs(k, dead_id, NULL), 0);
+    k->caps.slots[self.index].owner = dead_id;
+    uint32_t n = 0;
+    assert_int_equal(rvm_kernel_refs(k, dead_id, &n), RVM_KREF_CAP_HOLDER);
+    assert_int_equal(n, 1);
+    k->caps.slots[self.index].owner = e.q.index + 1u;
+    kfx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -983,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_f3_rollback),
         cmocka_unit_test(test_core_crash),
         cmocka_unit_test(test_fault_errors),
+        cmocka_unit_test(test_check_detects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,7 +398,7 @@ static void test_hostile(void **state)
     (void)state;
     uint64_t seed = test_seed("test_hostile", 0x5EED0006u);
     const char *env = getenv("RVM_HOSTILE_CALLS");
-    uint32_t calls = env != NULL ? (uint32_t)strtoul(env, NULL, 0) : 12000u;
+    uint32_t calls = env != NULL ? (uint32_t)strtoul(env, NULL, 0) : 8000u;
     hostile_run(RVM_SIM_ARCH_AARCH64, seed, calls);
     hostile_run(RVM_SIM_ARCH_RISCV, seed + 1u, calls);
 }
