@@ -795,6 +795,21 @@ static void test_leases(void **state)
     assert_int_equal(rvm_kernel_cap_revoke(&f->k, pid(ctl), cc, lc, NULL), RVM_OK);
     assert_false(f->k.devs[dev.index].leased);
     kfx_check(f);
+    /* Epoch revocation: every capability rooted in epoch 1 goes, leases with them. */
+    ca.nonce = 5;
+    assert_int_equal(rvm_kernel_lease_grant(&f->k, pid(ctl), &ca, dev, b, 5000, &lc), RVM_OK);
+    assert_int_equal(rvm_kernel_cap_epoch_advance(&f->k, 0), RVM_OK);
+    uint32_t released = 0;
+    UNCHANGED(f, rvm_kernel_cap_epoch_revoke(&f->k, 0, 7, NULL), RVM_ACT_CAP_EPOCH_REVOKE,
+              RVM_ERR_OUT_OF_RANGE, DEC);
+    assert_int_equal(rvm_kernel_cap_epoch_revoke(&f->k, 0, 1, &released), RVM_OK);
+    r = kfx_last(f);
+    assert_int_equal(r.kind, RVM_ACT_CAP_EPOCH_REVOKE);
+    assert_int_equal(r.payload, 1);
+    assert_int_equal(r.aux, released);
+    assert_int_equal(f->k.caps.live, 0);
+    assert_false(f->k.devs[dev.index].leased);
+    kfx_check(f);
     kfx_free(f);
 }
 
