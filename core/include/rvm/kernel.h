@@ -426,7 +426,7 @@ enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partitio
  * holds or that names one of its objects revoked, its images freed, its scheduler entry, VMID,
  * coherence node and nonce domain released; partitions it created are adopted by the hypervisor.
  * P2. Record PartitionDestroy (0x02): payload = regions | channels << 16 | messages dropped << 32,
- * aux = capabilities revoked.
+ * aux = capabilities it held.
  */
 enum rvm_err rvm_kernel_partition_destroy(struct rvm_kernel *k, rvm_partition_id actor,
                                           const struct rvm_kernel_auth *auth, struct rvm_handle p);
@@ -460,8 +460,9 @@ uint8_t rvm_kernel_partition_state(const struct rvm_kernel *k, struct rvm_handle
  * Create a RAM region (DATA: R or RW; CODE and IMMUTABLE: R or RX) of npages for partition
  * `owner` (the actor itself for a partition; any live partition for the hypervisor), unmapped,
  * and mint its root Region capability (READ | WRITE | EXECUTE as its perms allow, plus GRANT |
- * REVOKE | PROVE) for the owner. P1 (self capability). Record RegionCreate (0x20) as region.h,
- * except aux = owner | root cap index << 32... see docs; `cap` receives the root.
+ * REVOKE | PROVE) for the owner. P1 (self capability). Record RegionCreate (0x20) as region.h
+ * (flags = type | perms << 4, payload = host base, aux = owner | npages << 32); `cap` receives
+ * the root capability.
  */
 enum rvm_err rvm_kernel_region_create(struct rvm_kernel *k, rvm_partition_id actor,
                                       const struct rvm_kernel_auth *auth, struct rvm_handle owner,
@@ -541,7 +542,7 @@ enum rvm_err rvm_kernel_channel_destroy(struct rvm_kernel *k, rvm_partition_id a
  * Send `len` (<= msg_bytes) bytes and a tag. Only the sender endpoint, with WRITE (P1). The kernel
  * stamps sender and sequence. A full queue is OVERLOAD (witnessed) and nothing is dropped. Feeds
  * the coherence graph (weight 1 between the endpoints). Record IpcSend (0x32): target = channel,
- * payload = sequence, aux = len | tag-low32 << 32... (docs). `seq` may be NULL.
+ * payload = sequence, aux = len | receiver << 32. `seq` may be NULL.
  */
 enum rvm_err rvm_kernel_ipc_send(struct rvm_kernel *k, rvm_partition_id actor,
                                  const struct rvm_kernel_auth *auth, struct rvm_handle ch,
