@@ -31,7 +31,8 @@ BASELINE = ROOT / "bench" / "baseline" / "callgrind.json"
 # SQLite) are reported by `make bench` but not gated: their counts depend on the filesystem.
 GATED_PREFIXES = ("witness_", "sha256_compress_portable", "p1_", "p2_", "security_gate",
                   "partition_switch", "buddy_", "coherence_", "cut_pressure", "mincut_", "ema_",
-                  "cap_", "sched_", "region_", "tier_", "compress_", "graph_", "platform_", "sim_")
+                  "cap_", "sched_", "region_", "tier_", "compress_", "graph_", "platform_", "sim_",
+                  "kernel_")
 # Each measurement runs about this much native work, so a 300 µs min-cut and a 40 ns append both
 # cost a fraction of a second under callgrind (~50-100x slower than native).
 NATIVE_NS_PER_RUN = 200_000

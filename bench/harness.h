@@ -42,5 +42,6 @@ struct bench_group bench_sim_group(void);
 struct bench_group bench_mem_group(void);
 struct bench_group bench_sched_group(void);
 struct bench_group bench_replay_group(void);
+struct bench_group bench_kernel_group(void);
 
 #endif /* RVM_BENCH_HARNESS_H */

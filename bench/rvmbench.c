@@ -36,6 +36,7 @@ static struct bench_group (*const groups[])(void) = {
     bench_mem_group,
     bench_sched_group,
     bench_replay_group,
+    bench_kernel_group,
     // clang-format on
 };
 

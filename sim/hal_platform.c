@@ -516,6 +516,45 @@ static enum rvm_err plat_guest_write(void *ctx, rvm_partition_id part, rvm_ipa_t
     return guest_copy(plat(ctx), part, dst.v, (uint8_t *)(uintptr_t)src, len, true);
 }
 
+/* ---- hypervisor access to RAM -------------------------------------------------------------------
+ * Only the guest RAM the core's allocator manages; anything else is a core bug, counted for the
+ * tests and otherwise ignored (reads see zeros). */
+
+static uint8_t *phys_range(struct rvm_sim_platform *p, uint64_t hpa, uint64_t len)
+{
+    if (!guest_ram_range(p, hpa, len)) {
+        p->phys_violations++;
+        return NULL;
+    }
+    return p->ram + (hpa - p->cfg.ram_base);
+}
+
+static void plat_phys_read(void *ctx, rvm_hpa_t src, void *dst, size_t len)
+{
+    uint8_t *ram = phys_range(plat(ctx), src.v, len);
+    if (ram != NULL) {
+        memcpy(dst, ram, len);
+    } else {
+        memset(dst, 0, len);
+    }
+}
+
+static void plat_phys_write(void *ctx, rvm_hpa_t dst, const void *src, size_t len)
+{
+    uint8_t *ram = phys_range(plat(ctx), dst.v, len);
+    if (ram != NULL) {
+        memcpy(ram, src, len);
+    }
+}
+
+static void plat_phys_zero(void *ctx, rvm_hpa_t dst, uint64_t len)
+{
+    uint8_t *ram = phys_range(plat(ctx), dst.v, len);
+    if (ram != NULL) {
+        memset(ram, 0, (size_t)len);
+    }
+}
+
 /* ---- guest instructions -----------------------------------------------------------------------
  */
 
@@ -798,6 +837,9 @@ enum rvm_err rvm_sim_platform_init(struct rvm_sim_platform *p, const struct rvm_
     p->ops.tlb_invalidate_vmid = plat_tlb_invalidate_vmid;
     p->ops.guest_read = plat_guest_read;
     p->ops.guest_write = plat_guest_write;
+    p->ops.phys_read = plat_phys_read;
+    p->ops.phys_write = plat_phys_write;
+    p->ops.phys_zero = plat_phys_zero;
     p->sim.hal.ops = &p->ops;
     p->cfg = *cfg;
 

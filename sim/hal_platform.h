@@ -91,6 +91,7 @@ struct rvm_sim_platform {
     uint64_t tlb_hits;
     uint64_t tlb_misses;
     uint64_t guest_faults;
+    uint64_t phys_violations; /* phys_read/write/zero outside guest RAM: a core bug (tests) */
 };
 
 /*

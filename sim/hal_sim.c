@@ -98,6 +98,23 @@ static void sim_irq_complete(void *ctx, uint32_t irq)
     (void)ctx, (void)irq;
 }
 
+/* No RAM behind the plain simulated HAL: reads see zeros, writes and scrubs go nowhere. */
+static void sim_phys_read(void *ctx, rvm_hpa_t src, void *dst, size_t len)
+{
+    (void)ctx, (void)src;
+    memset(dst, 0, len);
+}
+
+static void sim_phys_write(void *ctx, rvm_hpa_t dst, const void *src, size_t len)
+{
+    (void)ctx, (void)dst, (void)src, (void)len;
+}
+
+static void sim_phys_zero(void *ctx, rvm_hpa_t dst, uint64_t len)
+{
+    (void)ctx, (void)dst, (void)len;
+}
+
 static const struct rvm_hal_ops sim_ops = {
     .clock_now_ns = sim_clock_now,
     .timer_arm = sim_timer_arm,
@@ -112,6 +129,9 @@ static const struct rvm_hal_ops sim_ops = {
     .guest_write = sim_guest_write,
     .irq_configure = sim_irq_configure,
     .irq_complete = sim_irq_complete,
+    .phys_read = sim_phys_read,
+    .phys_write = sim_phys_write,
+    .phys_zero = sim_phys_zero,
 };
 
 void rvm_sim_hal_init(struct rvm_sim_hal *sim, const struct rvm_crypto *crypto)

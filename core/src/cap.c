@@ -621,6 +621,139 @@ void rvm_cap_commit_epoch_revoke(struct rvm_cap_table *t, const struct rvm_cap_p
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * Attenuate and rehome
+ * --------------------------------------------------------------------------------------------- */
+
+enum rvm_err rvm_cap_prepare_attenuate(const struct rvm_cap_table *t, rvm_partition_id actor,
+                                       const struct rvm_cap_attenuate_args *a,
+                                       struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
+                                       struct rvm_witness_rejection *rej)
+{
+    rej_init(rej, actor, rvm_handle_pack(a->cap), RVM_ACT_CAP_ATTENUATE);
+    if ((a->rights & ~RVM_CAP_RIGHTS_ALL) != 0) {
+        return refuse(rej, RVM_STAGE_DECODE, RVM_PROOF_NONE, RVM_ERR_INVALID_ARGUMENT);
+    }
+    enum rvm_err err = rvm_cap_resolve(t, a->cap);
+    if (err != RVM_OK) {
+        return refuse(rej, RVM_STAGE_P1, RVM_PROOF_NONE, err);
+    }
+    const struct rvm_cap_slot *s = &t->slots[a->cap.index];
+    rej->cap_hash = s->cap_hash;
+    if (actor != RVM_PARTITION_HYPERVISOR && s->owner != actor) {
+        return refuse(rej, RVM_STAGE_P1, RVM_PROOF_NONE, RVM_ERR_CAP_HOLDER);
+    }
+    if ((a->rights & ~s->rights) != 0) {
+        return refuse(rej, RVM_STAGE_P1, RVM_PROOF_NONE, RVM_ERR_CAP_ESCALATION);
+    }
+    plan_init(plan, RVM_CAP_OP_ATTENUATE);
+    plan->index = a->cap.index;
+    plan->source_rights = a->rights;
+    plan->count = subtree_count(t, a->cap.index);
+    entry_init(entry, RVM_ACT_CAP_ATTENUATE,
+               actor == RVM_PARTITION_HYPERVISOR ? RVM_PROOF_NONE : RVM_PROOF_P1, actor);
+    entry->flags = a->rights;
+    entry->target = rvm_handle_pack(a->cap);
+    entry->cap_hash = s->cap_hash;
+    entry->payload = s->rights;
+    entry->aux = plan->count;
+    return RVM_OK;
+}
+
+void rvm_cap_commit_attenuate(struct rvm_cap_table *t, const struct rvm_cap_plan *plan)
+{
+    /* Pre-order walk as in subtree_count; a MAC covers the parent's cap_hash, which attenuation
+     * leaves alone, so the order of the updates does not matter. */
+    const uint32_t root = plan->index;
+    uint32_t cur = root;
+    for (uint32_t budget = t->capacity; budget != 0; budget--) { /* bound: capacity (each
+                                                                    iteration visits a new slot) */
+        struct rvm_cap_slot *s = &t->slots[cur];
+        s->rights &= plan->source_rights;
+        rvm_cap_link_mac(t, cur, s, parent_hash(t, s), s->mac);
+        uint32_t child = link_index(t, s->first_child);
+        if (child != RVM_CAP_NONE) {
+            cur = child;
+            continue;
+        }
+        for (uint32_t k = 0; k <= RVM_CAP_MAX_DEPTH; k++) { /* bound: depth */
+            if (cur == root || link_index(t, t->slots[cur].next_sibling) != RVM_CAP_NONE) {
+                break;
+            }
+            uint32_t up = link_index(t, t->slots[cur].parent);
+            if (up == RVM_CAP_NONE) {
+                return; /* corruption; rvm_cap_check reports it */
+            }
+            cur = up;
+        }
+        if (cur == root) {
+            return;
+        }
+        uint32_t next = link_index(t, t->slots[cur].next_sibling);
+        if (next == RVM_CAP_NONE) {
+            return; /* climbing budget exhausted: corruption */
+        }
+        cur = next;
+    }
+}
+
+enum rvm_err rvm_cap_attenuate(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                               rvm_partition_id actor, const struct rvm_cap_attenuate_args *a,
+                               uint32_t *changed)
+{
+    struct rvm_witness_entry e;
+    struct rvm_cap_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_cap_prepare_attenuate(t, actor, a, &e, &p, &r);
+    if (err != RVM_OK) {
+        (void)rvm_witness_reject(log, &r);
+        return err;
+    }
+    err = rvm_witness_append(log, &e, NULL);
+    if (err != RVM_OK) {
+        return err;
+    }
+    rvm_cap_commit_attenuate(t, &p);
+    if (changed != NULL) {
+        *changed = p.count;
+    }
+    return RVM_OK;
+}
+
+enum rvm_err rvm_cap_prepare_rehome(const struct rvm_cap_table *t, struct rvm_handle cap,
+                                    rvm_partition_id new_owner, struct rvm_cap_plan *plan)
+{
+    if (new_owner == RVM_PARTITION_INVALID) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    enum rvm_err err = rvm_cap_resolve(t, cap);
+    if (err != RVM_OK) {
+        return err;
+    }
+    plan_init(plan, RVM_CAP_OP_REHOME);
+    plan->index = cap.index;
+    plan->slot = t->slots[cap.index];
+    plan->slot.owner = new_owner;
+    plan->slot.cap_hash = rvm_cap_identity_hash(t->crypto, cap.index, &plan->slot);
+    rvm_cap_link_mac(t, cap.index, &plan->slot, parent_hash(t, &plan->slot), plan->slot.mac);
+    return RVM_OK;
+}
+
+void rvm_cap_commit_rehome(struct rvm_cap_table *t, const struct rvm_cap_plan *plan)
+{
+    struct rvm_cap_slot *s = &t->slots[plan->index];
+    s->owner = plan->slot.owner;
+    s->cap_hash = plan->slot.cap_hash;
+    rvm_memcpy(s->mac, plan->slot.mac, RVM_CAP_MAC_BYTES);
+    uint32_t child = link_index(t, s->first_child);
+    for (uint32_t budget = t->capacity; budget != 0 && child != RVM_CAP_NONE; budget--) {
+        /* bound: capacity (distinct children) */
+        struct rvm_cap_slot *c = &t->slots[child];
+        rvm_cap_link_mac(t, child, c, s->cap_hash, c->mac);
+        child = link_index(t, c->next_sibling);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
  * Wrappers: prepare -> witness -> commit, refusals witnessed
  * --------------------------------------------------------------------------------------------- */
 

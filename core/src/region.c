@@ -755,10 +755,10 @@ static uint64_t checkpoint_prefix(const uint8_t checkpoint[RVM_SHA256_DIGEST_BYT
     return rvm_load_le64(checkpoint);
 }
 
-enum rvm_err rvm_region_prepare_move(const struct rvm_region_table *rt, uint32_t actor,
-                                     struct rvm_handle h, uint32_t target,
-                                     struct rvm_region_tier_io *io, struct rvm_witness_entry *entry,
-                                     struct rvm_region_tier_plan *plan)
+static enum rvm_err prepare_move(const struct rvm_region_table *rt, uint32_t actor,
+                                 struct rvm_handle h, uint32_t target, bool restore,
+                                 struct rvm_region_tier_io *io, struct rvm_witness_entry *entry,
+                                 struct rvm_region_tier_plan *plan)
 {
     uint32_t slot;
     enum rvm_err err = find(rt, h, &slot);
@@ -766,11 +766,15 @@ enum rvm_err rvm_region_prepare_move(const struct rvm_region_table *rt, uint32_t
         return err;
     }
     const struct rvm_region *r = &rt->slots[slot];
-    if (!is_ram(r->type)) {
+    if (!is_ram(r->type) || (restore && r->tier.tier != RVM_TIER_DORMANT)) {
         return RVM_ERR_TIER;
     }
-    bool promote;
+    bool promote = false;
     err = rvm_tier_check_move(&rt->policy, &r->tier, target, &promote);
+    if (restore && err == RVM_ERR_RESIDENCY_LOW) {
+        err = RVM_OK; /* an explicit restore needs no residency, like Cold -> Dormant */
+        promote = true;
+    }
     if (err != RVM_OK) {
         return err;
     }
@@ -812,6 +816,22 @@ enum rvm_err rvm_region_prepare_move(const struct rvm_region_table *rt, uint32_t
                    (uint64_t)plan->image_len << 32,
                aux);
     return RVM_OK;
+}
+
+enum rvm_err rvm_region_prepare_move(const struct rvm_region_table *rt, uint32_t actor,
+                                     struct rvm_handle h, uint32_t target,
+                                     struct rvm_region_tier_io *io, struct rvm_witness_entry *entry,
+                                     struct rvm_region_tier_plan *plan)
+{
+    return prepare_move(rt, actor, h, target, false, io, entry, plan);
+}
+
+enum rvm_err rvm_region_prepare_restore(const struct rvm_region_table *rt, uint32_t actor,
+                                        struct rvm_handle h, struct rvm_region_tier_io *io,
+                                        struct rvm_witness_entry *entry,
+                                        struct rvm_region_tier_plan *plan)
+{
+    return prepare_move(rt, actor, h, RVM_TIER_WARM, true, io, entry, plan);
 }
 
 void rvm_region_commit_move(struct rvm_region_table *rt, const struct rvm_region_tier_plan *plan)

@@ -7,7 +7,9 @@
 static enum rvm_err record(struct hal_recorder *r, struct hal_call call)
 {
     call.result = RVM_OK;
-    if (r->fail_count[call.kind] != 0) {
+    if (r->fail_skip[call.kind] != 0) {
+        r->fail_skip[call.kind]--;
+    } else if (r->fail_count[call.kind] != 0) {
         r->fail_count[call.kind]--;
         call.result = r->fail_with[call.kind];
     }
@@ -68,6 +70,12 @@ static enum rvm_err rec_timer_arm(void *ctx, uint32_t cpu, uint64_t deadline_ns)
     return record(ctx, c);
 }
 
+static void rec_phys_zero(void *ctx, rvm_hpa_t dst, uint64_t len)
+{
+    struct hal_call c = {.kind = HAL_CALL_PHYS_ZERO, .hpa = dst.v, .size = len};
+    (void)record(ctx, c);
+}
+
 void hal_recorder_init(struct hal_recorder *r, const struct rvm_crypto *crypto)
 {
     memset(r, 0, sizeof(*r));
@@ -80,6 +88,7 @@ void hal_recorder_init(struct hal_recorder *r, const struct rvm_crypto *crypto)
     r->ops.irq_configure = rec_irq_configure;
     r->ops.irq_complete = rec_irq_complete;
     r->ops.timer_arm = rec_timer_arm;
+    r->ops.phys_zero = rec_phys_zero;
     r->sim.hal.ops = &r->ops;
     r->calls = calloc(HAL_RECORDER_MAX_CALLS, sizeof(*r->calls));
     rvm_memory_sink_init(&r->sink, NULL);
@@ -96,6 +105,14 @@ void hal_recorder_free(struct hal_recorder *r)
 void hal_recorder_fail(struct hal_recorder *r, enum hal_call_kind kind, uint32_t count,
                        enum rvm_err err)
 {
+    r->fail_count[kind] = count;
+    r->fail_with[kind] = err;
+}
+
+void hal_recorder_fail_after(struct hal_recorder *r, enum hal_call_kind kind, uint32_t skip,
+                             uint32_t count, enum rvm_err err)
+{
+    r->fail_skip[kind] = skip;
     r->fail_count[kind] = count;
     r->fail_with[kind] = err;
 }

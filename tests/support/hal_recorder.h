@@ -23,6 +23,7 @@ enum hal_call_kind {
     HAL_CALL_IRQ_CONFIGURE,
     HAL_CALL_IRQ_COMPLETE,
     HAL_CALL_TIMER_ARM,
+    HAL_CALL_PHYS_ZERO, /* a scrub: hpa, size (the recorder has no RAM: reads see zeros) */
     HAL_CALL_KINDS,
 };
 
@@ -53,6 +54,7 @@ struct hal_recorder {
     /* Failure injection: the next `fail_count[k]` calls of kind k return `fail_with[k]`. */
     uint32_t fail_count[HAL_CALL_KINDS];
     enum rvm_err fail_with[HAL_CALL_KINDS];
+    uint32_t fail_skip[HAL_CALL_KINDS]; /* calls of the kind let through before the failures */
 };
 
 /* A recorder whose witness records go to its own memory sink. Free with hal_recorder_free. */
@@ -67,6 +69,10 @@ static inline const struct rvm_hal *hal_recorder_hal(const struct hal_recorder *
 /* Make the next `count` calls of `kind` fail with `err`. */
 void hal_recorder_fail(struct hal_recorder *r, enum hal_call_kind kind, uint32_t count,
                        enum rvm_err err);
+
+/* Let the next `skip` calls of `kind` succeed, then make `count` fail with `err`. */
+void hal_recorder_fail_after(struct hal_recorder *r, enum hal_call_kind kind, uint32_t skip,
+                             uint32_t count, enum rvm_err err);
 
 /* Number of recorded calls of `kind`. */
 size_t hal_recorder_count(const struct hal_recorder *r, enum hal_call_kind kind);

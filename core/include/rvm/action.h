@@ -27,6 +27,7 @@
     X(PARTITION_RECONSTRUCT, 0x08, "PartitionReconstruct")                                         \
     X(PARTITION_MIGRATE, 0x09, "PartitionMigrate")                                                 \
     X(PARTITION_START, 0x0A, "PartitionStart")                                                     \
+    X(HYPERCALL, 0x0B, "Hypercall") /* attempted kind of a hypercall refused before decoding */    \
     /* 0x1_ capabilities */                                                                        \
     X(CAP_GRANT, 0x10, "CapabilityGrant")                                                          \
     X(CAP_REVOKE, 0x11, "CapabilityRevoke")                                                        \
@@ -59,6 +60,7 @@
     X(DEVICE_LEASE_REVOKE, 0x41, "DeviceLeaseRevoke")                                              \
     X(DEVICE_LEASE_EXPIRE, 0x42, "DeviceLeaseExpire")                                              \
     X(DEVICE_LEASE_RENEW, 0x43, "DeviceLeaseRenew")                                                \
+    X(DEVICE_REGISTER, 0x44, "DeviceRegister")                                                     \
     /* 0x5_ proofs and the security gate */                                                        \
     X(PROOF_VERIFIED_P1, 0x50, "ProofVerifiedP1")                                                  \
     X(PROOF_VERIFIED_P2, 0x51, "ProofVerifiedP2")                                                  \
@@ -90,6 +92,7 @@
     X(FAILURE_RECONSTRUCT, 0x78, "FailureReconstruct")                                             \
     X(FAILURE_ROLLBACK, 0x79, "FailureMemoryRollback")                                             \
     X(FAILURE_CORE_RESTART, 0x7A, "FailureCoreRestart")                                            \
+    X(STATE_DIGEST, 0x7B, "StateDigest") /* kernel epoch: SHA-256 prefix of the whole state */     \
     /* 0x8_ boot and attestation */                                                                \
     X(BOOT_ATTESTATION, 0x80, "BootAttestation")                                                   \
     X(BOOT_COMPLETE, 0x81, "BootComplete")                                                         \

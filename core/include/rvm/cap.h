@@ -212,6 +212,8 @@ enum rvm_cap_op {
     RVM_CAP_OP_REVOKE,
     RVM_CAP_OP_EPOCH_ADVANCE,
     RVM_CAP_OP_EPOCH_REVOKE,
+    RVM_CAP_OP_ATTENUATE,
+    RVM_CAP_OP_REHOME,
 };
 
 /* What a prepare decided; consumed by the matching commit. */
@@ -322,6 +324,47 @@ void rvm_cap_commit_revoke(struct rvm_cap_table *t, const struct rvm_cap_plan *p
 enum rvm_err rvm_cap_revoke(struct rvm_cap_table *t, struct rvm_witness_log *log,
                             rvm_partition_id actor, const struct rvm_cap_revoke_args *a,
                             uint32_t *released);
+
+/*
+ * Attenuate: lower the rights of a capability in place to `rights` (a subset of what it has), and
+ * with it every capability derived from it (each keeps `its rights & rights`, so children stay
+ * within their parents). The actor must hold it; the hypervisor (actor 0) may attenuate any.
+ * Identity and cap_hash are unchanged (rights are not part of the identity); link MACs are
+ * recomputed. The kernel uses it for DC-8 (shared objects become read-only on a split).
+ *   DECODE        INVALID_ARGUMENT (rights outside RVM_CAP_RIGHTS_ALL)
+ *   P1            OUT_OF_RANGE / CAP_STALE, CAP_HOLDER, CAP_ESCALATION (rights not a subset)
+ * Record CAP_ATTENUATE 0x14: actor, tier 1 (0 for the hypervisor), flags = new rights, target =
+ * the capability, cap_hash = its hash, payload = its previous rights, aux = capabilities changed
+ * (itself and its descendants). Bound: one pre-order walk of the subtree (<= capacity slots).
+ */
+struct rvm_cap_attenuate_args {
+    struct rvm_handle cap;
+    uint8_t rights;
+};
+
+enum rvm_err rvm_cap_prepare_attenuate(const struct rvm_cap_table *t, rvm_partition_id actor,
+                                       const struct rvm_cap_attenuate_args *a,
+                                       struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
+                                       struct rvm_witness_rejection *rej);
+void rvm_cap_commit_attenuate(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
+enum rvm_err rvm_cap_attenuate(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                               rvm_partition_id actor, const struct rvm_cap_attenuate_args *a,
+                               uint32_t *changed);
+
+/*
+ * Rehome (kernel only: DC-8 "capabilities follow the objects they name" on split and merge):
+ * the capability `cap` gets a new holder, keeping its slot, handle, rights and its place in the
+ * derivation tree (so capabilities derived from it survive). Its identity changes (the owner is
+ * part of it), so its cap_hash and link MAC are recomputed, and so are the link MACs of its direct
+ * children (they cover the parent's cap_hash). The old holder's P1 then fails CAP_HOLDER.
+ *   DECODE        INVALID_ARGUMENT (new_owner RVM_PARTITION_INVALID)
+ *   P1            OUT_OF_RANGE / CAP_STALE
+ * No record and no wrapper: the kernel operation that moves the object (PartitionSplit,
+ * PartitionMerge) covers it. Bound: the direct children (<= capacity).
+ */
+enum rvm_err rvm_cap_prepare_rehome(const struct rvm_cap_table *t, struct rvm_handle cap,
+                                    rvm_partition_id new_owner, struct rvm_cap_plan *plan);
+void rvm_cap_commit_rehome(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
 
 /*
  * Epochs (kernel operations, actor 0, tier 0).

@@ -117,10 +117,13 @@
     /* 0x140 recovery and boot */                                                                  \
     X(ESCALATED, 0x140, "failure escalated beyond recovery")                                       \
     X(BOOT_ORDER, 0x141, "boot phase out of order")                                                \
+    X(NOT_BOOTED, 0x142, "kernel has not completed its measured boot")                             \
+    X(NO_CHECKPOINT, 0x143, "partition has no usable checkpoint")                                  \
                                                                                                    \
     /* 0x160 hypercalls and guest memory */                                                        \
     X(BAD_HYPERCALL, 0x160, "unknown hypercall number")                                            \
-    X(GUEST_FAULT, 0x161, "guest address not mapped with the required rights")
+    X(GUEST_FAULT, 0x161, "guest address not mapped with the required rights")                     \
+    X(RESERVED_ARG, 0x162, "a hypercall register the call does not use is not zero")
 
 enum rvm_err {
 #define RVM_ERROR_ENUM_(name, value, msg) RVM_ERR_##name = value,

@@ -161,6 +161,22 @@ struct rvm_hal_ops {
 
     /* Signal end of handling for `irq` (GIC EOI / PLIC complete). */
     void (*irq_complete)(void *ctx, uint32_t irq);
+
+    /* ---- hypervisor access to host RAM (added for the kernel) ------------------------------- */
+
+    /*
+     * Copy out of / into / zero host-physical RAM as the hypervisor sees it (its own mapping of
+     * RAM on hardware, the simulated RAM in the simulator). The core uses these only for pages of
+     * the RAM range it manages with its allocator (the range the HAL handed it, e.g.
+     * rvm_sim_platform_guest_ram), never for hypervisor memory or MMIO: to copy a region's
+     * contents into a dormant image or checkpoint and back, and to scrub pages it takes back from
+     * a partition before they can be handed out again (the allocator does not zero them). Ranges
+     * the core passes never wrap and lie inside that RAM, so these hooks cannot fail; a HAL
+     * without RAM behind them (the plain simulated HAL) reads zeros and drops writes.
+     */
+    void (*phys_read)(void *ctx, rvm_hpa_t src, void *dst, size_t len);
+    void (*phys_write)(void *ctx, rvm_hpa_t dst, const void *src, size_t len);
+    void (*phys_zero)(void *ctx, rvm_hpa_t dst, uint64_t len);
 };
 
 struct rvm_hal {

@@ -302,6 +302,17 @@ enum rvm_err rvm_region_prepare_move(const struct rvm_region_table *rt, uint32_t
                                      struct rvm_region_tier_io *io, struct rvm_witness_entry *entry,
                                      struct rvm_region_tier_plan *plan);
 void rvm_region_commit_move(struct rvm_region_table *rt, const struct rvm_region_tier_plan *plan);
+
+/*
+ * An explicit restore Dormant -> Warm (the kernel reconstructing a hibernated partition, or
+ * recovery): exactly prepare_move to Warm, except that the residency threshold does not apply
+ * (like Cold -> Dormant, it is a decision, not a recommendation). RVM_ERR_TIER unless the region
+ * is a Dormant RAM region. Commit with rvm_region_commit_move; the record is RegionPromote.
+ */
+enum rvm_err rvm_region_prepare_restore(const struct rvm_region_table *rt, uint32_t actor,
+                                        struct rvm_handle h, struct rvm_region_tier_io *io,
+                                        struct rvm_witness_entry *entry,
+                                        struct rvm_region_tier_plan *plan);
 enum rvm_err rvm_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
                              uint32_t target, struct rvm_region_tier_io *io);
 

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal to the kernel's own sources (core/src/kernel*.c): the operation frame every entry point
+ * uses and helpers shared between the files. Not an API; names carry rvm_kernel__ (two
+ * underscores) like the scheduler's internal functions.
+ *
+ * An entry point is written as
+ *
+ *     struct rvm_kop op;
+ *     err = rvm_kernel__begin(&op, k, actor, KIND, target);          decode: booted, actor live
+ *     err = rvm_kernel__gate(&op, auth, tier, type, rights, object);  P1 (P2, P3); actor 0: none
+ *     ... validate everything; on failure return rvm_kernel__refuse(&op, stage, err) ...
+ *     ... fallible platform requests (after rvm_kernel__reserve), undone on a later refusal ...
+ *     err = rvm_kernel__append(&op, flags, payload, aux);             the one record; nonce spent
+ *     ... commit: subsystem prepare/commit pairs that cannot fail now ...
+ *
+ * Every refusal path appends exactly one ProofRejected record. A commit step that fails although
+ * everything was validated is a kernel bug: rvm_kernel__must() records it in k->internal_error,
+ * which rvm_kernel_check() reports.
+ */
+#ifndef RVM_KERNEL_IMPL_H
+#define RVM_KERNEL_IMPL_H
+
+#include "rvm/kernel.h"
+
+struct rvm_kop {
+    struct rvm_kernel *k;
+    rvm_partition_id actor;
+    uint8_t kind;
+    uint8_t tier; /* highest proof tier passed */
+    uint32_t cap_hash;
+    uint64_t target;
+    bool gated;
+    struct rvm_gate_plan gate;
+};
+
+enum rvm_err rvm_kernel__begin(struct rvm_kop *op, struct rvm_kernel *k, rvm_partition_id actor,
+                               uint8_t kind, uint64_t target);
+enum rvm_err rvm_kernel__gate(struct rvm_kop *op, const struct rvm_kernel_auth *auth, uint8_t tier,
+                              uint8_t cap_type, uint8_t rights, struct rvm_handle object);
+enum rvm_err rvm_kernel__refuse(struct rvm_kop *op, uint8_t stage, enum rvm_err err);
+enum rvm_err rvm_kernel__reserve(struct rvm_kop *op, uint32_t n);
+enum rvm_err rvm_kernel__append(struct rvm_kop *op, uint8_t flags, uint64_t payload, uint64_t aux);
+void rvm_kernel__must(struct rvm_kernel *k, enum rvm_err err);
+
+/* A record the kernel writes on its own (actor 0, tier 0): internal events. */
+enum rvm_err rvm_kernel__event(struct rvm_kernel *k, uint8_t kind, uint8_t flags, uint64_t target,
+                               uint64_t payload, uint64_t aux);
+
+static inline uint64_t rvm_kernel__now(const struct rvm_kernel *k)
+{
+    return rvm_hal_now(k->hal);
+}
+
+/* ---- objects ------------------------------------------------------------------------------- */
+
+enum rvm_err rvm_kernel__part_find(const struct rvm_kernel *k, struct rvm_handle h, uint32_t *slot);
+enum rvm_err rvm_kernel__chan_find(const struct rvm_kernel *k, struct rvm_handle h, uint32_t *slot);
+enum rvm_err rvm_kernel__dev_find(const struct rvm_kernel *k, struct rvm_handle h, uint32_t *slot);
+bool rvm_kernel__part_live_id(const struct rvm_kernel *k, rvm_partition_id id);
+struct rvm_handle rvm_kernel__part_handle(const struct rvm_kernel *k, uint32_t slot);
+struct rvm_handle rvm_kernel__region_handle(const struct rvm_kernel *k, uint32_t slot);
+/* Bump a slot's generation on release; false when it is exhausted (the slot is retired). */
+uint32_t rvm_kernel__next_generation(uint32_t generation);
+
+/* A new partition: a free slot (PARTITION_LIMIT), room for its two capabilities
+ * (CAP_TABLE_FULL) and its graph node (GRAPH_FULL); the affinity names configured CPUs. */
+enum rvm_err rvm_kernel__part_check_new(const struct rvm_kernel *k, uint64_t affinity,
+                                        uint32_t *slot);
+/* Create it (Created state): root capability for the creator, self capability, launch context,
+ * graph node, fresh nonce domain. */
+void rvm_kernel__part_commit_new(struct rvm_kernel *k, uint32_t slot, rvm_partition_id creator,
+                                 const struct rvm_kernel_partition_req *req, bool graph_node);
+
+/* The region slots (in slot order) owned by partition id, into k->order; returns how many. */
+uint32_t rvm_kernel__regions_of(struct rvm_kernel *k, rvm_partition_id id);
+
+/* Could the allocator back these regions (their orders), one after another, right now? */
+bool rvm_kernel__alloc_feasible(const struct rvm_kernel *k, const uint32_t *regions, uint32_t n);
+
+/* A register file as RVM_KERNEL_CTX_BYTES little-endian bytes (checkpoint images) and back. */
+#define RVM_KERNEL_CTX_BYTES (132u * 8u)
+void rvm_kernel__ctx_store(const struct rvm_vcpu_regs *r, uint8_t *out);
+void rvm_kernel__ctx_load(const uint8_t *in, struct rvm_vcpu_regs *r);
+
+/* ---- capabilities -------------------------------------------------------------------------- */
+
+/* The handle the next mint or derive will create (the head of the free list). */
+struct rvm_handle rvm_kernel__next_cap(const struct rvm_kernel *k);
+
+/* At least n free capability slots (a bounded walk of the free list). */
+bool rvm_kernel__caps_free(const struct rvm_kernel *k, uint32_t n);
+/* Mint (as the hypervisor) and return the handle; the slot is known to be free. */
+struct rvm_handle rvm_kernel__mint(struct rvm_kernel *k, uint8_t type, uint8_t rights,
+                                   rvm_partition_id owner, struct rvm_handle object);
+/* Derive from `source` (held by its owner) for `owner`; the table is known to have room. */
+struct rvm_handle rvm_kernel__derive(struct rvm_kernel *k, struct rvm_handle source, uint8_t rights,
+                                     rvm_partition_id owner);
+/* Revoke every capability naming the object (type, handle); returns how many went. */
+uint32_t rvm_kernel__revoke_object(struct rvm_kernel *k, uint8_t type, struct rvm_handle object);
+/* Revoke every capability held by partition id (with its subtree); returns how many went. */
+uint32_t rvm_kernel__revoke_held(struct rvm_kernel *k, rvm_partition_id id);
+/* The root capability naming (type, object), or an invalid handle. */
+struct rvm_handle rvm_kernel__root_cap(const struct rvm_kernel *k, uint8_t type,
+                                       struct rvm_handle object);
+/* End every lease whose capability is no longer live (after revocations). */
+void rvm_kernel__leases_sync(struct rvm_kernel *k);
+
+/* ---- scheduling and CPUs ------------------------------------------------------------------- */
+
+/* Take a partition off its queue and CPU (its registers saved from the frame). No record. */
+void rvm_kernel__stop(struct rvm_kernel *k, uint32_t slot);
+/* Make a partition runnable: its placement re-applied and queued. No record. */
+void rvm_kernel__run(struct rvm_kernel *k, uint32_t slot);
+uint16_t rvm_kernel__pressure(const struct rvm_kernel *k, rvm_partition_id id);
+/* A fresh vCPU context at the launch state (entry pc, own handle, self capability, args). */
+void rvm_kernel__launch_ctx(struct rvm_kernel *k, uint32_t slot, struct rvm_handle self_cap);
+/* Invalidate the TLB entries of a partition's VMID, if it has one. */
+void rvm_kernel__tlb_flush(struct rvm_kernel *k, rvm_partition_id id);
+
+/* ---- memory -------------------------------------------------------------------------------- */
+
+void rvm_kernel__scrub(struct rvm_kernel *k, uint64_t hpa, uint32_t order);
+/* Host pages a resident RAM region holds (2^order). */
+uint32_t rvm_kernel__region_pages(const struct rvm_region *r);
+bool rvm_kernel__region_is_ram(const struct rvm_region *r);
+
+/* Images: allocation at the end of the store, freeing moves the tail down. */
+uint32_t rvm_kernel__image_slot(const struct rvm_kernel *k);
+bool rvm_kernel__images_free(const struct rvm_kernel *k, uint32_t n);
+void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx);
+/* Compress `raw` into the store at store_used + offset (no state change: a tentative image). */
+enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
+                                        size_t raw_len, uint32_t *len,
+                                        uint8_t hash[RVM_SHA256_DIGEST_BYTES]);
+/* Record a tentative image at store_used as image `idx`. */
+void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, uint32_t part_slot,
+                              uint32_t region, uint32_t raw_len, uint32_t len,
+                              const uint8_t hash[RVM_SHA256_DIGEST_BYTES]);
+/* Verify and decode image idx into the scratch area (CORRUPT on any mismatch). */
+enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx);
+
+/* Undoable stage-2 changes: map / unmap through the HAL, remembered in k->undo so a later refusal
+ * can put everything back. */
+struct rvm_kernel_s2 {
+    uint32_t n;
+};
+enum rvm_err rvm_kernel__s2_unmap(struct rvm_kernel *k, struct rvm_kernel_s2 *u, uint32_t region);
+enum rvm_err rvm_kernel__s2_map(struct rvm_kernel *k, struct rvm_kernel_s2 *u, uint32_t region,
+                                rvm_partition_id part, uint64_t ipa, uint32_t perms);
+void rvm_kernel__s2_undo(struct rvm_kernel *k, struct rvm_kernel_s2 *u);
+
+/* Receive shared by the API and the hypercall, which writes the message into guest memory at
+ * `guest` before anything is dequeued (a guest buffer that cannot take it refuses the receive,
+ * GUEST_FAULT, and the message stays queued). */
+enum rvm_err rvm_kernel__ipc_receive(struct rvm_kernel *k, rvm_partition_id actor,
+                                     const struct rvm_kernel_auth *auth, struct rvm_handle ch,
+                                     void *buf, uint32_t cap, struct rvm_kernel_msg *msg,
+                                     bool to_guest, uint64_t guest);
+
+/* ---- composite commits shared by several operations ---------------------------------------- */
+
+/* The commit half of destroying a partition (validation and platform requests done). Returns the
+ * counts for the record. */
+struct rvm_kernel_destroy_counts {
+    uint32_t regions;
+    uint32_t channels;
+    uint32_t messages;
+    uint32_t caps;
+};
+/* Stage-2 removals a destroy needs (its own mappings, other partitions' views of its regions). */
+enum rvm_err rvm_kernel__destroy_unmap(struct rvm_kernel *k, struct rvm_kernel_s2 *u,
+                                       uint32_t slot);
+void rvm_kernel__destroy_commit(struct rvm_kernel *k, uint32_t slot,
+                                struct rvm_kernel_destroy_counts *c);
+
+/* Restore a partition's regions and vCPU from its checkpoint (F2 and F4). verify_only: check. */
+enum rvm_err rvm_kernel__ckpt_restore(struct rvm_kernel *k, uint32_t slot, bool verify_only);
+
+/* The hypervisor-driven split / merge of a coherence decision (the epoch pipeline). */
+enum rvm_err rvm_kernel__apply_decision(struct rvm_kernel *k,
+                                        const struct rvm_coherence_decision *d);
+
+#endif /* RVM_KERNEL_IMPL_H */

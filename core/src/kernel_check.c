@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel's oracles: rvm_kernel_check (every subsystem's invariants plus the ones that span
+ * subsystems), rvm_kernel_hash (a canonical encoding of the whole state, what StateDigest records
+ * carry and the replay store re-computes), and rvm_kernel_refs (what still names a partition).
+ * All read-only and bounded by the configured capacities.
+ */
+#include "rvm/action.h"
+#include "rvm/bytes.h"
+#include "rvm/kernel_impl.h"
+
+#define BAD RVM_ERR_INTERNAL
+
+static bool live_id(const struct rvm_kernel *k, rvm_partition_id id)
+{
+    return rvm_kernel__part_live_id(k, id);
+}
+
+static bool image_ok(const struct rvm_kernel *k, uint32_t idx, uint8_t kind, rvm_partition_id part,
+                     uint32_t region)
+{
+    if (idx >= k->cfg.max_images) {
+        return false;
+    }
+    const struct rvm_kimage *im = &k->images[idx];
+    return im->used && im->kind == kind && im->part == part && im->region == region;
+}
+
+/* Does a capability's object exist? */
+static bool object_live(const struct rvm_kernel *k, const struct rvm_cap_slot *s)
+{
+    uint32_t slot;
+    switch (s->type) {
+    case RVM_CAP_TYPE_PARTITION:
+        return rvm_kernel__part_find(k, s->object, &slot) == RVM_OK;
+    case RVM_CAP_TYPE_REGION:
+        return rvm_region_get(&k->regions, s->object) != NULL;
+    case RVM_CAP_TYPE_COMM_EDGE:
+        return rvm_kernel__chan_find(k, s->object, &slot) == RVM_OK;
+    case RVM_CAP_TYPE_DEVICE:
+        return rvm_kernel__dev_find(k, s->object, &slot) == RVM_OK;
+    default:
+        return false; /* the kernel makes no capability of another type */
+    }
+}
+
+static enum rvm_err check_partitions(const struct rvm_kernel *k)
+{
+    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
+        const struct rvm_kpart *p = &k->parts[i];
+        const rvm_partition_id id = i + 1u;
+        const uint8_t st = rvm_sched_state(&k->sched, id);
+        uint32_t g;
+        const bool node =
+            k->cfg.coherence_nodes != 0 && rvm_graph_find(&k->coh.graph, id, &g) == RVM_OK;
+        if (p->state == RVM_KPART_FREE) {
+            if (st != 0 || rvm_vmid_of(&k->vmids, id) != 0 || node ||
+                k->nonces.domains[id].highest != 0) {
+                return BAD;
+            }
+            continue;
+        }
+        if (p->state > RVM_KPART_HIBERNATED || (p->creator != 0 && !live_id(k, p->creator)) ||
+            p->ctx.owner != id || rvm_vcpu_check(&p->ctx) != RVM_OK) {
+            return BAD;
+        }
+        const bool scheduled = (st & (RVM_SCHED_QUEUED | RVM_SCHED_RUNNING)) != 0;
+        if ((p->state == RVM_KPART_RUNNING) != scheduled) {
+            return BAD;
+        }
+        if (p->ckpt != RVM_KERNEL_NONE &&
+            !image_ok(k, p->ckpt, RVM_KIMAGE_CKPT_VCPU, id, RVM_KERNEL_NONE)) {
+            return BAD;
+        }
+        if (k->cfg.coherence_nodes != 0 && !node) {
+            return BAD;
+        }
+    }
+    for (uint32_t c = 0; c < k->cfg.ncpus; c++) { /* bound: ncpus */
+        const rvm_partition_id loaded = k->cpus[c].loaded;
+        if (loaded != rvm_sched_current(&k->sched, c)) {
+            return BAD;
+        }
+        if (loaded != 0 &&
+            (!live_id(k, loaded) || k->parts[loaded - 1u].state != RVM_KPART_RUNNING)) {
+            return BAD;
+        }
+    }
+    return RVM_OK;
+}
+
+static enum rvm_err check_caps(const struct rvm_kernel *k)
+{
+    for (uint32_t i = 0; i < k->caps.capacity; i++) { /* bound: max_caps */
+        const struct rvm_cap_slot *s = &k->caps.slots[i];
+        if ((s->generation & 1u) == 0) {
+            continue;
+        }
+        if ((s->owner != 0 && !live_id(k, s->owner)) || !object_live(k, s)) {
+            return BAD; /* a capability naming a dead holder or object */
+        }
+    }
+    return RVM_OK;
+}
+
+static enum rvm_err check_regions(const struct rvm_kernel *k)
+{
+    uint64_t held = 0;
+    for (uint32_t i = 0; i < k->regions.capacity; i++) { /* bound: max_regions */
+        const struct rvm_region *r = &k->regions.slots[i];
+        const struct rvm_kreg *kr = &k->kregs[i];
+        if (!r->used) {
+            if (kr->image != RVM_KERNEL_NONE || kr->ckpt != RVM_KERNEL_NONE ||
+                kr->home_perms != 0) {
+                return BAD;
+            }
+            continue;
+        }
+        if (!live_id(k, r->owner)) {
+            return BAD;
+        }
+        const struct rvm_kpart *owner = &k->parts[r->owner - 1u];
+        if (r->mapped && (owner->state == RVM_KPART_HIBERNATED || kr->home_perms != r->map_perms ||
+                          kr->home_ipa != r->ipa)) {
+            return BAD;
+        }
+        const bool ram = rvm_kernel__region_is_ram(r);
+        const bool dormant = r->tier.tier == RVM_TIER_DORMANT || r->tier.tier == RVM_TIER_COLD;
+        if (ram && dormant != (kr->image != RVM_KERNEL_NONE)) {
+            return BAD;
+        }
+        if (kr->image != RVM_KERNEL_NONE &&
+            (!image_ok(k, kr->image, RVM_KIMAGE_DORMANT, r->owner, i) ||
+             !rvm_ct_equal(k->images[kr->image].hash, r->checkpoint, RVM_SHA256_DIGEST_BYTES))) {
+            return BAD;
+        }
+        if (kr->ckpt != RVM_KERNEL_NONE &&
+            !image_ok(k, kr->ckpt, RVM_KIMAGE_CKPT_REGION, r->owner, i)) {
+            return BAD;
+        }
+        if (owner->state == RVM_KPART_HIBERNATED && ram && !dormant) {
+            return BAD;
+        }
+        if (ram && r->hpa != 0) {
+            held += rvm_kernel__region_pages(r);
+        }
+    }
+    /* Allocator conservation: resident RAM regions hold exactly the allocated pages. */
+    return held == rvm_buddy_allocated_pages(&k->ram) ? RVM_OK : BAD;
+}
+
+static enum rvm_err check_channels(const struct rvm_kernel *k)
+{
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        const struct rvm_kchan *c = &k->chans[i];
+        if (!c->used) {
+            if (c->count != 0 || c->a != 0 || c->b != 0) {
+                return BAD;
+            }
+            continue;
+        }
+        if (!live_id(k, c->a) || !live_id(k, c->b) || c->count > k->cfg.queue_depth ||
+            c->head >= k->cfg.queue_depth || c->sent - c->received != c->count) {
+            return BAD;
+        }
+        uint64_t last = 0;
+        for (uint32_t j = 0; j < c->count; j++) { /* bound: queue_depth */
+            const struct rvm_kmsg *m =
+                &k->msgs[(size_t)i * k->cfg.queue_depth + (c->head + j) % k->cfg.queue_depth];
+            if ((m->sender != 0 && m->sender != c->a && !live_id(k, m->sender)) ||
+                m->len > k->cfg.msg_bytes || m->seq <= last || m->seq >= c->next_seq) {
+                return BAD;
+            }
+            last = m->seq;
+        }
+    }
+    return RVM_OK;
+}
+
+static enum rvm_err check_devices(const struct rvm_kernel *k)
+{
+    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
+        const struct rvm_kdev *d = &k->devs[i];
+        if (!d->leased) {
+            if (d->holder != 0) {
+                return BAD;
+            }
+            continue;
+        }
+        const struct rvm_cap_slot *s = rvm_cap_get(&k->caps, d->lease_cap);
+        struct rvm_handle dh = {i, d->generation};
+        if (!d->used || !live_id(k, d->holder) || s == NULL || s->owner != d->holder ||
+            s->type != RVM_CAP_TYPE_DEVICE || !rvm_cap_handle_eq(s->object, dh)) {
+            return BAD;
+        }
+    }
+    return RVM_OK;
+}
+
+static enum rvm_err check_images(const struct rvm_kernel *k)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
+        const struct rvm_kimage *im = &k->images[i];
+        if (!im->used) {
+            continue;
+        }
+        uint64_t end = (uint64_t)im->off + im->len;
+        if (end > k->store_used || im->len == 0 || !live_id(k, im->part)) {
+            return BAD;
+        }
+        /* Packed without overlap: no other image starts inside this one. */
+        for (uint32_t j = 0; j < k->cfg.max_images; j++) { /* bound: max_images */
+            const struct rvm_kimage *o = &k->images[j];
+            if (j != i && o->used && o->off >= im->off && o->off < end) {
+                return BAD;
+            }
+        }
+        total += im->len;
+    }
+    return total == k->store_used && k->store_used <= k->cfg.image_bytes ? RVM_OK : BAD;
+}
+
+enum rvm_err rvm_kernel_check(const struct rvm_kernel *k)
+{
+    if (k->internal_error) {
+        return BAD;
+    }
+    enum rvm_err err = rvm_cap_check(&k->caps);
+    if (err == RVM_OK) {
+        err = rvm_proof_check(&k->nonces);
+    }
+    if (err == RVM_OK) {
+        err = rvm_buddy_check(&k->ram);
+    }
+    if (err == RVM_OK) {
+        err = rvm_region_check(&k->regions);
+    }
+    if (err == RVM_OK) {
+        err = rvm_sched_check(&k->sched);
+    }
+    if (err == RVM_OK) {
+        err = rvm_vmid_check(&k->vmids);
+    }
+    if (err == RVM_OK && k->cfg.coherence_nodes != 0) {
+        err = rvm_coherence_check(&k->coh);
+    }
+    if (err == RVM_OK) {
+        err = check_partitions(k);
+    }
+    if (err == RVM_OK) {
+        err = check_caps(k);
+    }
+    if (err == RVM_OK) {
+        err = check_regions(k);
+    }
+    if (err == RVM_OK) {
+        err = check_channels(k);
+    }
+    if (err == RVM_OK) {
+        err = check_devices(k);
+    }
+    if (err == RVM_OK) {
+        err = check_images(k);
+    }
+    return err == RVM_OK ? RVM_OK : BAD;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Hash
+ * --------------------------------------------------------------------------------------------- */
+
+static void h32(struct rvm_sha256_ctx *c, uint32_t v)
+{
+    uint8_t b[4];
+    rvm_store_le32(b, v);
+    rvm_sha256_update(c, b, sizeof(b));
+}
+
+static void h64(struct rvm_sha256_ctx *c, uint64_t v)
+{
+    uint8_t b[8];
+    rvm_store_le64(b, v);
+    rvm_sha256_update(c, b, sizeof(b));
+}
+
+static void hh(struct rvm_sha256_ctx *c, struct rvm_handle h)
+{
+    h64(c, rvm_handle_pack(h));
+}
+
+static void hash_regs(struct rvm_sha256_ctx *c, const struct rvm_vcpu_regs *r)
+{
+    uint8_t buf[RVM_KERNEL_CTX_BYTES];
+    rvm_kernel__ctx_store(r, buf);
+    rvm_sha256_update(c, buf, sizeof(buf));
+}
+
+void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, uint32_t flags)
+{
+    const bool sched = (flags & RVM_KHASH_NO_SCHED) == 0;
+    static const uint8_t tag[] = "rvm-kernel-state-v1";
+    rvm_sha256_update(c, tag, sizeof(tag) - 1u);
+    /* The kernel's own scalars. */
+    rvm_sha256_update(c, &k->boot_next, 1);
+    rvm_sha256_update(c, k->attestation, sizeof(k->attestation));
+    h32(c, k->images_loaded);
+    h64(c, k->epoch);
+    h64(c, k->next_epoch_ns);
+    h32(c, k->recovery_left);
+    rvm_sha256_update(c, &k->mode_before_recovery, 1);
+    rvm_sha256_update(c, &k->internal_error, 1);
+    h32(c, k->store_used);
+    /* The log as far as it goes. */
+    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+    rvm_witness_chain_value(&k->log, chain);
+    h64(c, rvm_witness_count(&k->log));
+    rvm_sha256_update(c, chain, sizeof(chain));
+    /* Every subsystem. */
+    rvm_cap_hash(&k->caps, c);
+    rvm_proof_hash(&k->nonces, c);
+    rvm_buddy_hash(&k->ram, c);
+    rvm_region_hash(&k->regions, c);
+    if (sched) {
+        rvm_sched_hash(&k->sched, c);
+        rvm_vmid_hash(&k->vmids, c);
+    }
+    if (k->cfg.coherence_nodes != 0) {
+        rvm_coherence_hash(&k->coh, c);
+    }
+    /* The kernel's tables. */
+    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
+        const struct rvm_kpart *p = &k->parts[i];
+        h32(c, p->generation);
+        uint8_t sf[2] = {p->state,
+                         (uint8_t)(sched ? p->flags : (p->flags & ~(uint32_t)RVM_KPART_F_RAN))};
+        rvm_sha256_update(c, sf, sizeof(sf));
+        if (p->state == RVM_KPART_FREE) {
+            continue;
+        }
+        h32(c, p->urgency);
+        h32(c, p->creator);
+        h32(c, p->restarts);
+        h32(c, p->faults);
+        h32(c, p->ckpt);
+        h32(c, p->notifications);
+        h64(c, p->affinity);
+        hh(c, p->self_cap);
+        h64(c, p->entry_pc);
+        for (uint32_t j = 0; j < RVM_KERNEL_ARGS; j++) { /* bound: RVM_KERNEL_ARGS */
+            h64(c, p->args[j]);
+        }
+        if (sched) {
+            rvm_vcpu_hash(&p->ctx, c);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_regions; i++) { /* bound: max_regions */
+        const struct rvm_kreg *kr = &k->kregs[i];
+        h64(c, kr->home_ipa);
+        h32(c, kr->home_perms);
+        h32(c, kr->image);
+        h32(c, kr->ckpt);
+    }
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        const struct rvm_kchan *ch = &k->chans[i];
+        h32(c, ch->generation);
+        h32(c, ch->used);
+        if (!ch->used) {
+            continue;
+        }
+        h32(c, ch->a);
+        h32(c, ch->b);
+        h64(c, ch->next_seq);
+        h64(c, ch->sent);
+        h64(c, ch->received);
+        h32(c, ch->count);
+        for (uint32_t j = 0; j < ch->count; j++) { /* bound: queue_depth */
+            const uint32_t at = (ch->head + j) % k->cfg.queue_depth;
+            const struct rvm_kmsg *m = &k->msgs[(size_t)i * k->cfg.queue_depth + at];
+            h32(c, m->sender);
+            h32(c, m->len);
+            h64(c, m->seq);
+            h64(c, m->tag);
+            rvm_sha256_update(
+                c, k->msg_data + ((size_t)i * k->cfg.queue_depth + at) * k->cfg.msg_bytes, m->len);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
+        const struct rvm_kdev *d = &k->devs[i];
+        h32(c, d->generation);
+        uint8_t b[2] = {d->used, d->leased};
+        rvm_sha256_update(c, b, sizeof(b));
+        h32(c, d->irq);
+        h32(c, d->holder);
+        hh(c, d->lease_cap);
+        h64(c, d->expires_ns);
+        h64(c, d->delivered);
+    }
+    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
+        const struct rvm_kimage *im = &k->images[i];
+        h32(c, im->used);
+        if (!im->used) {
+            continue;
+        }
+        h32(c, im->off);
+        h32(c, im->len);
+        h32(c, im->kind);
+        h32(c, im->part);
+        h32(c, im->region);
+        h32(c, im->raw_len);
+        rvm_sha256_update(c, im->hash, sizeof(im->hash));
+    }
+    rvm_sha256_update(c, k->store, k->store_used);
+    if (sched) {
+        for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */
+            h32(c, k->cpus[i].loaded);
+            hash_regs(c, &k->cpus[i].frame);
+        }
+    }
+}
+
+void rvm_kernel_hash(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx)
+{
+    rvm_kernel_hash_ex(k, ctx, RVM_KHASH_ALL);
+}
+
+void rvm_kernel_digest(const struct rvm_kernel *k, uint8_t out[16])
+{
+    struct rvm_sha256_ctx c;
+    uint8_t d[RVM_SHA256_DIGEST_BYTES];
+    rvm_sha256_init(&c, &k->hal->crypto);
+    rvm_kernel_hash(k, &c);
+    rvm_sha256_final(&c, d);
+    rvm_memcpy(out, d, 16);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * References to a partition
+ * --------------------------------------------------------------------------------------------- */
+
+uint32_t rvm_kernel_refs(const struct rvm_kernel *k, rvm_partition_id id, uint32_t *count)
+{
+    uint32_t where = 0;
+    uint32_t n = 0;
+#define REF(bit)                                                                                   \
+    do {                                                                                           \
+        where |= (bit);                                                                            \
+        n++;                                                                                       \
+    } while (0)
+    if (id == 0 || id > k->cfg.max_partitions) {
+        if (count != NULL) {
+            *count = 0;
+        }
+        return 0;
+    }
+    const uint32_t slot = id - 1u;
+    if (k->parts[slot].state != RVM_KPART_FREE) {
+        REF(RVM_KREF_SLOT);
+    }
+    for (uint32_t i = 0; i < k->caps.capacity; i++) { /* bound: max_caps */
+        const struct rvm_cap_slot *s = &k->caps.slots[i];
+        if ((s->generation & 1u) == 0) {
+            continue;
+        }
+        if (s->owner == id) {
+            REF(RVM_KREF_CAP_HOLDER);
+        }
+        if (s->type == RVM_CAP_TYPE_PARTITION && s->object.index == slot) {
+            REF(RVM_KREF_CAP_OBJECT);
+        }
+    }
+    for (uint32_t i = 0; i < k->regions.capacity; i++) { /* bound: max_regions */
+        const struct rvm_region *r = &k->regions.slots[i];
+        if (r->used && r->owner == id) {
+            REF(RVM_KREF_REGION);
+            if (r->mapped) {
+                REF(RVM_KREF_MAPPING);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        const struct rvm_kchan *c = &k->chans[i];
+        if (c->used && (c->a == id || c->b == id)) {
+            REF(RVM_KREF_CHANNEL);
+        }
+        for (uint32_t j = 0; c->used && j < c->count; j++) { /* bound: queue_depth */
+            const struct rvm_kmsg *m =
+                &k->msgs[(size_t)i * k->cfg.queue_depth + (c->head + j) % k->cfg.queue_depth];
+            if (m->sender == id) {
+                REF(RVM_KREF_MESSAGE);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
+        if (k->devs[i].leased && k->devs[i].holder == id) {
+            REF(RVM_KREF_LEASE);
+        }
+    }
+    const struct rvm_sched_part *sp = &k->sched.parts[slot];
+    if (sp->state != 0 || sp->flags != 0 || sp->affinity != k->sched.cpu_mask) {
+        REF(RVM_KREF_SCHED);
+    }
+    for (uint32_t c = 0; c < k->cfg.ncpus; c++) { /* bound: ncpus */
+        if (k->cpus[c].loaded == id || k->sched.cpu[c].current == id) {
+            REF(RVM_KREF_CPU);
+        }
+    }
+    if (rvm_vmid_of(&k->vmids, id) != 0) {
+        REF(RVM_KREF_VMID);
+    }
+    for (uint32_t v = 0; v < RVM_VMID_HW_MAX; v++) { /* bound: 256 VMIDs */
+        if (k->vmids.slots[v].owner == id) {
+            REF(RVM_KREF_VMID);
+        }
+    }
+    uint32_t g;
+    if (k->cfg.coherence_nodes != 0 && rvm_graph_find(&k->coh.graph, id, &g) == RVM_OK) {
+        REF(RVM_KREF_GRAPH);
+    }
+    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
+        if (k->parts[i].state != RVM_KPART_FREE && k->parts[i].creator == id) {
+            REF(RVM_KREF_CREATOR);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
+        if (k->images[i].used && k->images[i].part == id) {
+            REF(RVM_KREF_IMAGE);
+        }
+    }
+    if (k->nonces.domains[id].highest != 0) {
+        REF(RVM_KREF_NONCE);
+    }
+#undef REF
+    if (count != NULL) {
+        *count = n;
+    }
+    return where;
+}
