@@ -16,6 +16,8 @@
  */
 #include "harness.h"
 
+#include "common.h"
+
 #include "crypto_openssl.h"
 #include "hal_sim.h"
 
@@ -34,22 +36,6 @@
 
 /* Hide a value from the optimiser: it must assume the value changed. */
 #define opaque(x) __asm__ volatile("" : "+r"(x))
-
-static size_t null_records(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count)
-{
-    (void)ctx, (void)first_seq;
-    bench_keep(records);
-    return count;
-}
-
-static bool null_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
-{
-    (void)ctx;
-    bench_keep(cp);
-    return true;
-}
-
-static const struct rvm_sim_sink_ops null_sink = {null_records, null_checkpoint};
 
 static const struct rvm_handle bench_region = {42, 1};
 
@@ -103,7 +89,7 @@ static void *cap_setup(void)
     }
     rvm_openssl_crypto_bind(c->oc, &c->crypto);
     rvm_sim_hal_init(&c->sim, &c->crypto);
-    rvm_sim_hal_set_sink(&c->sim, &null_sink, NULL);
+    rvm_sim_hal_set_sink(&c->sim, &bench_null_sink, NULL);
     struct rvm_witness_config wcfg = {.ring = c->ring, .ring_capacity = CAP_RING};
     struct rvm_cap_config ccfg = {
         .slots = c->slots, .capacity = CAP_SLOTS, .mac_key = key, .mac_key_len = sizeof(key)};

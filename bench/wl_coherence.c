@@ -9,6 +9,8 @@
  */
 #include "harness.h"
 
+#include "common.h"
+
 #include "crypto_openssl.h"
 #include "hal_sim.h"
 
@@ -115,22 +117,6 @@ struct engine_ctx {
     uint8_t ring[256][RVM_WITNESS_RECORD_BYTES];
 };
 
-static size_t null_records(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count)
-{
-    (void)ctx, (void)first_seq;
-    bench_keep(records);
-    return count;
-}
-
-static bool null_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
-{
-    (void)ctx;
-    bench_keep(cp);
-    return true;
-}
-
-static const struct rvm_sim_sink_ops null_sink = {null_records, null_checkpoint};
-
 static struct engine_ctx *engine_new(uint32_t cap, uint16_t decay)
 {
     struct engine_ctx *e = calloc(1, sizeof(*e));
@@ -154,7 +140,7 @@ static struct engine_ctx *engine_new(uint32_t cap, uint16_t decay)
     }
     rvm_openssl_crypto_bind(e->oc, &e->crypto);
     rvm_sim_hal_init(&e->sim, &e->crypto);
-    rvm_sim_hal_set_sink(&e->sim, &null_sink, NULL);
+    rvm_sim_hal_set_sink(&e->sim, &bench_null_sink, NULL);
     struct rvm_witness_config wc = {.ring = e->ring, .ring_capacity = 256};
     if (rvm_witness_init(&e->log, &e->sim.hal, &wc) != RVM_OK) {
         abort();

@@ -19,6 +19,8 @@
  */
 #include "harness.h"
 
+#include "common.h"
+
 #include "hal_platform.h"
 
 #include "rvm/crypto_portable.h"
@@ -26,22 +28,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static size_t null_records(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count)
-{
-    (void)ctx, (void)first_seq;
-    bench_keep(records);
-    return count;
-}
-
-static bool null_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
-{
-    (void)ctx;
-    bench_keep(cp);
-    return true;
-}
-
-static const struct rvm_sim_sink_ops null_sink = {null_records, null_checkpoint};
 
 struct kctx {
     struct rvm_crypto crypto;
@@ -67,7 +53,7 @@ static void *kernel_setup_n(uint32_t nparts)
         free(c);
         return NULL;
     }
-    rvm_sim_hal_set_sink(&c->plat.sim, &null_sink, NULL);
+    rvm_sim_hal_set_sink(&c->plat.sim, &bench_null_sink, NULL);
     uint64_t base, size;
     rvm_sim_platform_guest_ram(&c->plat, &base, &size);
     struct rvm_kernel_config cfg;

@@ -15,6 +15,8 @@
  */
 #include "harness.h"
 
+#include "common.h"
+
 #include "crypto_openssl.h"
 #include "hal_sim.h"
 
@@ -31,22 +33,6 @@
 #define BENCH_PARTITIONS 256u
 #define BENCH_QUEUE      32u
 #define BENCH_RING       64u
-
-static size_t null_records(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count)
-{
-    (void)ctx, (void)first_seq;
-    bench_keep(records);
-    return count;
-}
-
-static bool null_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
-{
-    (void)ctx;
-    bench_keep(cp);
-    return true;
-}
-
-static const struct rvm_sim_sink_ops null_sink = {null_records, null_checkpoint};
 
 static enum rvm_err stub_s2_activate(void *ctx, uint32_t cpu, rvm_partition_id part, uint16_t vmid)
 {
@@ -79,7 +65,7 @@ static void *sched_setup(void)
     memset(c, 0, sizeof(*c));
     rvm_crypto_portable(&c->crypto);
     rvm_sim_hal_init(&c->sim, &c->crypto);
-    rvm_sim_hal_set_sink(&c->sim, &null_sink, NULL);
+    rvm_sim_hal_set_sink(&c->sim, &bench_null_sink, NULL);
     c->ops = *c->sim.hal.ops;
     c->ops.s2_activate = stub_s2_activate;
     c->sim.hal.ops = &c->ops;

@@ -7,6 +7,8 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "harness.h"
 
+#include "common.h"
+
 #include "crypto_openssl.h"
 #include "hal_sim.h"
 
@@ -19,22 +21,6 @@
 #include <string.h>
 
 #define BENCH_RING 1024u
-
-static size_t null_records(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count)
-{
-    (void)ctx, (void)first_seq;
-    bench_keep(records);
-    return count;
-}
-
-static bool null_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
-{
-    (void)ctx;
-    bench_keep(cp);
-    return true;
-}
-
-static const struct rvm_sim_sink_ops null_sink = {null_records, null_checkpoint};
 
 struct append_ctx {
     struct rvm_openssl_crypto *oc;
@@ -59,7 +45,7 @@ static void *append_setup_with(bool portable, uint64_t interval)
         rvm_openssl_crypto_bind(c->oc, &c->crypto);
     }
     rvm_sim_hal_init(&c->sim, &c->crypto);
-    rvm_sim_hal_set_sink(&c->sim, &null_sink, NULL);
+    rvm_sim_hal_set_sink(&c->sim, &bench_null_sink, NULL);
     struct rvm_witness_config cfg = {.ring = c->ring,
                                      .ring_capacity = BENCH_RING,
                                      .checkpoint_interval = interval,
