@@ -85,16 +85,21 @@ static const char schema_v1[] =
  * transaction, so a new store and a migrated one have exactly the same tables. A database whose
  * version has no path here is refused with a message.
  *
- * Version 2 (summary-only runs of sweeps, the simulator target, outcome figures, and an index
- * for merging shards by seed): every column is added with a default that describes the runs a
- * version-1 store holds (content 'full'), so existing rows need no rewrite.
+ * Version 2 (summary-only runs of sweeps, the simulator target, outcome figures, an index for
+ * merging shards by seed, and each distinct scenario text stored once in `scenarios` instead
+ * of in every run row): every column is added with a default that describes the runs a
+ * version-1 store holds (content 'full', scenario inline), so existing rows need no rewrite.
  */
 static const char migrate_1_to_2[] =
     "ALTER TABLE runs ADD COLUMN content TEXT NOT NULL DEFAULT 'full'\n"
     "  CHECK (content IN ('full', 'summary'));\n"
     "ALTER TABLE runs ADD COLUMN target TEXT;\n"
     "ALTER TABLE runs ADD COLUMN outcome TEXT;\n"
-    "CREATE INDEX runs_by_seed ON runs (seed, scenario_sha256);\n"
+    "CREATE INDEX runs_by_seed ON runs (seed);\n"
+    "CREATE TABLE scenarios (\n"
+    "  sha256 BLOB PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),\n"
+    "  text TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2');\n";
 
 static const char *const migrations[] = {migrate_1_to_2};
@@ -414,6 +419,7 @@ void rvm_store_close(struct rvm_store *st)
     sqlite3_finalize(st->add_summary);
     sqlite3_finalize(st->get_events[0]);
     sqlite3_finalize(st->get_events[1]);
+    sqlite3_finalize(st->put_scenario);
     if (st->db != NULL) {
         sqlite3_close_v2(st->db);
     }
@@ -557,7 +563,9 @@ enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id, struct
         /* a version-1 store has no version-2 columns: they read as their defaults */
         st->get_run = rvm_store_prepare(
             st, st->version >= 2
-                    ? "SELECT id, status, source, key_source, created_at, command, scenario, "
+                    ? "SELECT id, status, source, key_source, created_at, command, "
+                      "coalesce(scenario, (SELECT text FROM scenarios WHERE sha256 = "
+                      "runs.scenario_sha256)), "
                       "build_id, core_version, platform, options, result, scenario_sha256, seed, "
                       "exit_code, record_count, checkpoint_count, digest, chain, content, target, "
                       "outcome FROM runs WHERE id = ?1"
@@ -1104,7 +1112,11 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
         }
     }
     sqlite3_stmt *stmt = st->add_summary;
-    rvm_store_bind_run_info(st, stmt, info, 1);
+    int rc = rvm_store_bind_run_info(st, stmt, info, 1);
+    if (rc != SQLITE_OK) {
+        sqlite3_clear_bindings(stmt);
+        return rvm_store_fail(st, rc, "adding a summary run");
+    }
     sqlite3_bind_text(stmt, 12, sum->result != NULL ? sum->result : "unknown", -1,
                       SQLITE_TRANSIENT);
     if (sum->exit_code >= 0) {
@@ -1123,7 +1135,7 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
         sqlite3_bind_text(stmt, 19, info->created_at, -1, SQLITE_TRANSIENT);
     }
     enum rvm_store_status s = RVM_STORE_OK;
-    int rc = sum->record_count > RVM_STORE_MAX_RECORDS ? SQLITE_CONSTRAINT : sqlite3_step(stmt);
+    rc = sum->record_count > RVM_STORE_MAX_RECORDS ? SQLITE_CONSTRAINT : sqlite3_step(stmt);
     if (rc != SQLITE_DONE) {
         s = rvm_store_fail(st, rc, "adding a summary run");
     } else {

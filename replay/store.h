@@ -244,6 +244,9 @@ struct rvm_store_run_info {
     uint64_t seed;
     const char *target;     /* the simulator target, or NULL */
     const char *created_at; /* NULL = now (merge keeps the original time) */
+    /* SHA-256 of `scenario` when the caller has it already (a sweep: one text, a million
+     * runs); NULL = computed here. */
+    const uint8_t *scenario_sha256;
 };
 
 enum rvm_store_tx {

@@ -424,8 +424,33 @@ static int bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text)
                         : sqlite3_bind_null(stmt, i);
 }
 
-void rvm_store_bind_run_info(struct rvm_store *st, sqlite3_stmt *stmt,
-                             const struct rvm_store_run_info *info, int first)
+/* Keep the scenario text once, in `scenarios` (schema version 2), and give its SHA-256. */
+static int put_scenario(struct rvm_store *st, const struct rvm_store_run_info *info,
+                        uint8_t sha[RVM_SHA256_DIGEST_BYTES])
+{
+    if (info->scenario_sha256 != NULL) {
+        memcpy(sha, info->scenario_sha256, RVM_SHA256_DIGEST_BYTES);
+    } else {
+        rvm_crypto_sha256(&st->crypto, (const uint8_t *)info->scenario, strlen(info->scenario),
+                          sha);
+    }
+    if (st->put_scenario == NULL) {
+        st->put_scenario =
+            rvm_store_prepare(st, "INSERT OR IGNORE INTO scenarios (sha256, text) VALUES (?1, ?2)");
+        if (st->put_scenario == NULL) {
+            return SQLITE_ERROR;
+        }
+    }
+    sqlite3_bind_blob(st->put_scenario, 1, sha, RVM_SHA256_DIGEST_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st->put_scenario, 2, info->scenario, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st->put_scenario);
+    sqlite3_reset(st->put_scenario);
+    sqlite3_clear_bindings(st->put_scenario);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int rvm_store_bind_run_info(struct rvm_store *st, sqlite3_stmt *stmt,
+                            const struct rvm_store_run_info *info, int first)
 {
     const char *key_source = info->key_source != NULL ? info->key_source
                              : info->has_seed         ? "seed"
@@ -433,12 +458,14 @@ void rvm_store_bind_run_info(struct rvm_store *st, sqlite3_stmt *stmt,
     sqlite3_bind_text(stmt, first, info->source, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(stmt, first + 1, key_source, -1, SQLITE_TRANSIENT);
     bind_text_or_null(stmt, first + 2, info->command);
-    bind_text_or_null(stmt, first + 3, info->scenario);
+    /* first + 3, the inline scenario column, stays NULL: the text is in `scenarios` */
     if (info->scenario != NULL) {
-        uint8_t digest[RVM_SHA256_DIGEST_BYTES];
-        rvm_crypto_sha256(&st->crypto, (const uint8_t *)info->scenario, strlen(info->scenario),
-                          digest);
-        sqlite3_bind_blob(stmt, first + 4, digest, sizeof(digest), SQLITE_TRANSIENT);
+        uint8_t sha[RVM_SHA256_DIGEST_BYTES];
+        int rc = put_scenario(st, info, sha);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+        sqlite3_bind_blob(stmt, first + 4, sha, sizeof(sha), SQLITE_TRANSIENT);
     }
     if (info->has_seed) {
         sqlite3_bind_int64(stmt, first + 5, rvm_store_i64(info->seed));
@@ -452,6 +479,7 @@ void rvm_store_bind_run_info(struct rvm_store *st, sqlite3_stmt *stmt,
                       SQLITE_TRANSIENT);
     bind_text_or_null(stmt, first + 9, info->options);
     bind_text_or_null(stmt, first + 10, info->target);
+    return SQLITE_OK;
 }
 
 static enum rvm_store_status insert_run(struct rvm_store_writer *w,
@@ -466,9 +494,11 @@ static enum rvm_store_status insert_run(struct rvm_store_writer *w,
     if (stmt == NULL) {
         return RVM_STORE_CORRUPT;
     }
-    rvm_store_bind_run_info(st, stmt, info, 1);
+    int rc = rvm_store_bind_run_info(st, stmt, info, 1);
     bind_text_or_null(stmt, 12, info->created_at);
-    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+    }
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {
         return rvm_store_fail(st, rc, "adding a run");
@@ -964,7 +994,8 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
     if (rc == SQLITE_OK) {
         sqlite3_stmt *stmt = rvm_store_prepare(
             st, "UPDATE runs SET status = 'complete', result = ?2, exit_code = ?3, "
-                "record_count = ?4, checkpoint_count = ?5, digest = ?6, chain = ?7 WHERE id = ?1");
+                "record_count = ?4, checkpoint_count = ?5, digest = ?6, chain = ?7, "
+                "outcome = ?8 WHERE id = ?1");
         if (stmt == NULL) {
             rc = SQLITE_ERROR;
         } else {

@@ -149,7 +149,8 @@ int rvmsim_cmd_run(int argc, char **argv)
         .faults = mode,
         .trace = trace ? stdout : NULL,
         .nwnm_every = (uint32_t)nwnm,
-        .epoch = db != NULL ? epoch : 0, /* state digests only matter to a store */
+        .states = db != NULL, /* state digests only matter to a store */
+        .epoch = epoch,
     };
     struct rvm_sim_outcome o;
     rc = rvm_sim_run(sim, &scn, &opt, &o);

@@ -344,7 +344,8 @@ static struct rvm_sim_options local_options(const struct sweep *s, uint64_t seed
     return (struct rvm_sim_options){.seed = seed,
                                     .faults = s->o.mode,
                                     .nwnm_every = 1,
-                                    .epoch = s->o.db != NULL ? s->o.epoch : 0};
+                                    .states = s->o.db != NULL,
+                                    .epoch = s->o.epoch};
 }
 
 static bool same_run(const struct rvm_sim_outcome *x, const struct rvm_sim_outcome *y)

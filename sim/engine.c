@@ -405,7 +405,7 @@ static void state_point(struct rvm_sim *sim)
         return;
     }
     uint64_t epoch = sim->opt.epoch;
-    bool boundary = epoch != 0 && n / epoch > sim->epochs_done;
+    bool boundary = sim->opt.states && epoch != 0 && n / epoch > sim->epochs_done;
     bool at = sim->opt.has_state_at && !sim->state_at_done && n - 1 >= sim->opt.state_at;
     if (!boundary && !at) {
         return;
@@ -1839,12 +1839,12 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         sim->target->hash(sim->inst, &ctx);
         rvm_sha256_final(&ctx, out->state);
         bool at = sim->opt.has_state_at && !sim->state_at_done && out->records > sim->opt.state_at;
-        if ((sim->opt.epoch != 0 || at) && out->records != 0) {
+        if ((sim->opt.states || at) && out->records != 0) {
             /* the end of the run is a boundary too, labelled with the last record (a failing
              * step ends the run without passing a boundary of its own) */
             uint8_t digest[32];
             state_digest(sim, out->records, digest);
-            if (sim->opt.epoch != 0) {
+            if (sim->opt.states) {
                 add_state(sim, out->records - 1, digest);
             }
             if (at) {

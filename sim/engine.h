@@ -36,10 +36,11 @@ struct rvm_sim_options {
     FILE *trace;         /* one line per event when non-NULL */
     bool linearize;      /* record the executed run for rvm_sim_linearize (the shrinker) */
     uint32_t nwnm_every; /* "no witness, no mutation" every N steps; 0 or 1 = every step */
-    /* State digests for the replay store (docs/simulator.md "Epoch boundaries"): at the end of
-     * the first step (or the reset) at which the appended record count reaches a multiple of
-     * `epoch` beyond the last boundary, and at the end of the run; 0: none. Read-only: the run
-     * is the same with or without them. */
+    /* State digests for the replay store (docs/simulator.md "Epoch boundaries"): with `states`,
+     * at the end of the first step (or the reset) at which the appended record count reaches a
+     * multiple of `epoch` (0: no such boundaries) beyond the last boundary, and at the end of
+     * the run. Read-only: the run is the same with or without them. */
+    bool states;
     uint64_t epoch;
     /* Also the state digest at the end of the step that appended record `state_at` (reconstruct
      * --at a sequence that is not an epoch boundary). */

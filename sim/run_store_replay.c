@@ -30,6 +30,8 @@
 struct replay_sink {
     struct rvm_store *st;
     uint32_t in_batch;
+    const char *text; /* the scenario text last hashed (a sweep stores one text many times) */
+    uint8_t text_sha[32];
     char err[700];
 };
 
@@ -224,7 +226,13 @@ static bool rs_store(void *ctx, const struct rvm_run_info *info, const struct rv
     rvm_run_options_format(options, sizeof(options), info->faults, info->nwnm_every, info->epoch);
     command_of(command, sizeof(command), info);
     outcome_of(outcome, sizeof(outcome), info, o);
+    if (info->scenario_text != r->text) {
+        rvm_crypto_sha256(rvm_store_crypto(r->st), (const uint8_t *)info->scenario_text,
+                          strlen(info->scenario_text), r->text_sha);
+        r->text = info->scenario_text;
+    }
     struct rvm_store_run_info ri = {
+        .scenario_sha256 = r->text_sha,
         .source = info->source,
         .key_source = "seed",
         .command = command,
