@@ -181,6 +181,19 @@ def test_run_db_stores_the_whole_run(rvmsim, tmp_path):
            f"Ed25519 signatures), sealed, digest {s['digest']}" in out
 
 
+@pytest.mark.parametrize("faults", ["none", "default", "swarm"])
+def test_storing_does_not_change_the_run(rvmsim, tmp_path, faults):
+    """State digests and the store are read-only: the same seed gives the same run with or
+    without --db, whatever the epoch."""
+    for seed in (2, 3, 2**63 + 5):
+        print(f"seed {seed}")
+        plain = rvmsim("run", SMOKE, "--seed", seed, "--faults", faults).stdout.splitlines()
+        stored = rvmsim("run", SMOKE, "--seed", seed, "--faults", faults, "--db",
+                        tmp_path / f"{faults}.db", "--epoch", 1).stdout.splitlines()
+        assert plain[:-1] == stored[:-1]
+        assert re.sub(r"^run=\d+ ", "", plain[-1]) == re.sub(r"^run=\d+ ", "", stored[-1])
+
+
 @pytest.mark.parametrize("epoch", [0, 1, 17])
 def test_epoch_option_places_state_digests(rvmsim, tmp_path, epoch):
     db = tmp_path / "e.db"
