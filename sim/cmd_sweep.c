@@ -734,7 +734,9 @@ int rvmsim_cmd_sweep(int argc, char **argv)
     progress_clear(&s);
 
     double secs = (double)(mono_ns() - s.t0) / 1e9;
-    qsort(s.fails, s.nfails, sizeof(*s.fails), cmp_fail);
+    if (s.nfails > 1) { /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(s.fails, s.nfails, sizeof(*s.fails), cmp_fail);
+    }
     uint64_t failed = s.nfails;
     fprintf(stderr,
             "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64

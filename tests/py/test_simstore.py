@@ -207,6 +207,15 @@ def test_epoch_option_places_state_digests(rvmsim, tmp_path, epoch):
     assert rvmsim("reconstruct", "--db", db, "--run", 1, "--at", n - 1).returncode == 0
 
 
+def test_sampled_oracle_option_is_stored_and_replayed(rvmsim, tmp_path):
+    db = tmp_path / "n.db"
+    s = run_db(rvmsim, SMOKE, db, 9, "--nwnm-every", 3, "--faults", "swarm")
+    assert sql(db, "SELECT options, command FROM runs") == \
+        [("faults=swarm nwnm_every=3 epoch=64",
+          f"rvmsim run {SMOKE} --seed 9 --faults swarm --nwnm-every 3")]
+    assert rvmsim("reconstruct", "--db", db, "--run", 1, "--at", s["records"] - 1).returncode == 0
+
+
 def test_commands_work_on_simulator_runs_as_on_demo_runs(rvmsim, tmp_path):
     db = tmp_path / "a.db"
     a = run_db(rvmsim, SMOKE, db, 21)
