@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Every table of schema version 1. docs/replay-store.md explains each column. */
 static const char schema_v1[] =
@@ -205,6 +206,12 @@ static enum rvm_store_status create_schema(struct rvm_store *st)
     if (rc == SQLITE_OK) {
         rc = exec(st, "BEGIN IMMEDIATE");
     }
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        /* another process is creating it right now (switching a new file to WAL does not wait
+         * for the busy handler): let it finish, then look again */
+        usleep(20000);
+        return RVM_STORE_NOT_FOUND;
+    }
     if (rc != SQLITE_OK) {
         return rvm_store_fail(st, rc, "creating the schema");
     }
@@ -297,7 +304,8 @@ static enum rvm_store_status migrate(struct rvm_store *st, int64_t version)
 /* Check (and, for writers, create or migrate) the schema. */
 static enum rvm_store_status check_schema(struct rvm_store *st)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    /* bound: a lost creation race is retried for up to about 60 s (20 ms apart) */
+    for (int attempt = 0; attempt < 3000; attempt++) {
         int64_t app = 0, version = 0, tables = 0;
         int rc;
         if (!query_int(st, "PRAGMA application_id", &app, &rc) ||

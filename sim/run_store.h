@@ -9,8 +9,9 @@
  * a database can never make a run behave differently, and a run is stored whole or not at all.
  *
  * `full` stores the witness log with the summary; otherwise only the summary row (a sweep's
- * passing runs). Summaries are batched: `commit` ends a batch (the sink also commits on its own
- * every few thousand runs and before a full run).
+ * passing runs). Summaries are buffered and written in batches: `commit` writes what is
+ * buffered (the sink also does every few thousand runs, every two seconds of a slow sweep, and
+ * before a full run, so rows keep the order of the calls).
  */
 #ifndef RVM_SIM_RUN_STORE_H
 #define RVM_SIM_RUN_STORE_H
@@ -35,7 +36,8 @@ struct rvm_run_info {
 
 struct rvm_run_sink_ops {
     /* Store one finished run. `sim` holds it (rvm_sim_records, ...) when `full`; the summary
-     * comes from `o` either way. *run_id receives the store's id. */
+     * comes from `o` either way. *run_id receives the store's id, or 0 for a summary that is
+     * buffered until its batch is written (commit, or a few thousand more). */
     bool (*store)(void *ctx, const struct rvm_run_info *info, const struct rvm_sim_outcome *o,
                   const struct rvm_sim *sim, bool full, uint64_t *run_id);
     bool (*commit)(void *ctx);

@@ -8,7 +8,9 @@
  * received (raw: a log a fault damaged is kept as it was, and `verify` names the damage),
  * checkpoints with their HMAC and an Ed25519 signature by the run's seed-derived key, state
  * digests at the engine's epoch boundaries, every fired fault and the failed invariant. A
- * summary is one row, added inside a transaction that spans many of them.
+ * summary is one row; summaries are buffered here and written a few thousand to a short
+ * transaction, so the store's write lock is held only while rows are inserted, never while the
+ * seeds behind them run (shards sharing one file take turns without stalling each other).
  */
 #include "run_store.h"
 
@@ -22,18 +24,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Summaries per transaction: large enough that the commit is noise (a commit costs about as
- * much as a few hundred rows), small enough that other writers of the file get their turn. */
+ * much as a few hundred rows), small enough that a crash loses little. Buffered summaries are
+ * also written once the oldest has waited this long (slow targets, long seeds). */
 #define SUMMARIES_PER_TRANSACTION 4096u
+#define SUMMARY_MAX_WAIT_NS       2000000000u
+
+/* A summary waiting to be written: everything it needs, copied. */
+struct pending {
+    const char *source; /* string literals of the commands ("run", "sweep") */
+    const char *target;
+    uint64_t seed;
+    int32_t cls;
+    uint64_t records, checkpoints, time_ns;
+    bool has_digest;
+    uint8_t digest[32], chain[32];
+    char *options, *command, *outcome;
+    char *invariant, *detail; /* failing runs only */
+};
 
 struct replay_sink {
     struct rvm_store *st;
-    uint32_t in_batch;
-    const char *text; /* the scenario text last hashed (a sweep stores one text many times) */
+    struct pending *pending;
+    size_t npending;
+    uint64_t first_pending_ns;
+    char *text; /* the scenario text last stored (a sweep stores one text many times) */
     uint8_t text_sha[32];
     char err[700];
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void pending_free(struct pending *p)
+{
+    free(p->options);
+    free(p->command);
+    free(p->outcome);
+    free(p->invariant);
+    free(p->detail);
+}
 
 static bool failed(struct replay_sink *r, const char *what)
 {
@@ -41,14 +77,61 @@ static bool failed(struct replay_sink *r, const char *what)
     return false;
 }
 
-static bool rs_commit(void *ctx)
+/* Write the buffered summaries in one short transaction. */
+static bool flush_summaries(struct replay_sink *r)
 {
-    struct replay_sink *r = ctx;
-    r->in_batch = 0;
-    if (!rvm_store_in_write(r->st)) {
+    if (r->npending == 0) {
         return true;
     }
-    return rvm_store_write_commit(r->st) == RVM_STORE_OK || failed(r, "committing runs");
+    bool ok = rvm_store_write_begin(r->st) == RVM_STORE_OK || failed(r, "starting a transaction");
+    for (size_t i = 0; ok && i < r->npending; i++) {
+        const struct pending *p = &r->pending[i];
+        struct rvm_store_run_info info = {
+            .source = p->source,
+            .key_source = "seed",
+            .command = p->command,
+            .scenario = r->text,
+            .scenario_sha256 = r->text_sha,
+            .options = p->options,
+            .platform = "sim",
+            .has_seed = true,
+            .seed = p->seed,
+            .target = p->target,
+        };
+        struct rvm_store_summary sum = {
+            .result = rvm_sim_class_name(p->cls),
+            .exit_code = p->cls,
+            .record_count = p->records,
+            .checkpoint_count = p->checkpoints,
+            .has_digest = p->has_digest,
+            .outcome = p->outcome,
+        };
+        memcpy(sum.digest, p->digest, sizeof(sum.digest));
+        memcpy(sum.chain, p->chain, sizeof(sum.chain));
+        int64_t id;
+        ok = rvm_store_summary_add(r->st, &info, &sum, &id) == RVM_STORE_OK &&
+             (p->invariant == NULL ||
+              rvm_store_event_add(r->st, id, RVM_STORE_INVARIANTS, p->records, p->time_ns,
+                                  p->invariant, p->detail) == RVM_STORE_OK);
+        if (!ok) {
+            failed(r, "adding a run");
+        }
+    }
+    if (ok) {
+        ok = rvm_store_write_commit(r->st) == RVM_STORE_OK || failed(r, "committing runs");
+    } else {
+        rvm_store_write_rollback(r->st);
+    }
+    for (size_t i = 0; i < r->npending; i++) {
+        pending_free(&r->pending[i]);
+    }
+    r->npending = 0;
+    return ok;
+}
+
+static bool rs_commit(void *ctx)
+{
+    return flush_summaries(ctx);
 }
 
 static void command_of(char *buf, size_t len, const struct rvm_run_info *info)
@@ -112,36 +195,55 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+static char *dup_or_null(const char *text)
+{
+    return text != NULL ? strdup(text) : NULL;
+}
+
 static bool store_summary(struct replay_sink *r, const struct rvm_store_run_info *info,
                           const struct rvm_sim_outcome *o, const char *outcome, uint64_t *run_id)
 {
-    if (!rvm_store_in_write(r->st) && rvm_store_write_begin(r->st) != RVM_STORE_OK) {
-        return failed(r, "starting a transaction");
+    if (r->npending == 0) {
+        free(r->pending);
+        r->pending = calloc(SUMMARIES_PER_TRANSACTION, sizeof(*r->pending));
+        if (r->pending == NULL) {
+            snprintf(r->err, sizeof(r->err), "out of memory");
+            return false;
+        }
+        r->first_pending_ns = mono_ns();
     }
-    struct rvm_store_summary sum = {
-        .result = rvm_sim_class_name(o->cls),
-        .exit_code = o->cls,
-        .record_count = o->records,
-        .checkpoint_count = o->checkpoints,
-        /* a target that never started has no log, hence no digest */
-        .has_digest = !all_zero(o->digest, sizeof(o->digest)),
-        .outcome = outcome,
-    };
-    memcpy(sum.digest, o->digest, sizeof(sum.digest));
-    memcpy(sum.chain, o->chain, sizeof(sum.chain));
-    int64_t id;
-    if (rvm_store_summary_add(r->st, info, &sum, &id) != RVM_STORE_OK) {
-        return failed(r, "adding a run");
+    struct pending *p = &r->pending[r->npending];
+    memset(p, 0, sizeof(*p));
+    p->source = info->source;
+    p->target = info->target;
+    p->seed = info->seed;
+    p->cls = o->cls;
+    p->records = o->records;
+    p->checkpoints = o->checkpoints;
+    p->time_ns = o->time_ns;
+    /* a target that never started has no log, hence no digest */
+    p->has_digest = !all_zero(o->digest, sizeof(o->digest));
+    memcpy(p->digest, o->digest, sizeof(p->digest));
+    memcpy(p->chain, o->chain, sizeof(p->chain));
+    p->options = dup_or_null(info->options);
+    p->command = dup_or_null(info->command);
+    p->outcome = dup_or_null(outcome);
+    bool ok = p->options != NULL && p->command != NULL && p->outcome != NULL;
+    if (o->cls != RVMSIM_EXIT_PASS) {
+        p->invariant = strdup(o->invariant[0] != '\0' ? o->invariant : "unknown");
+        p->detail = strdup(o->detail);
+        ok = ok && p->invariant != NULL && p->detail != NULL;
     }
-    if (o->cls != RVMSIM_EXIT_PASS &&
-        rvm_store_event_add(r->st, id, RVM_STORE_INVARIANTS, o->records, o->time_ns,
-                            o->invariant[0] != '\0' ? o->invariant : "unknown",
-                            o->detail) != RVM_STORE_OK) {
-        return failed(r, "adding a run");
+    if (!ok) {
+        pending_free(p);
+        snprintf(r->err, sizeof(r->err), "out of memory");
+        return false;
     }
-    *run_id = (uint64_t)id;
-    if (++r->in_batch >= SUMMARIES_PER_TRANSACTION) {
-        return rs_commit(r);
+    r->npending++;
+    *run_id = 0; /* assigned when the batch is written */
+    if (r->npending == SUMMARIES_PER_TRANSACTION ||
+        mono_ns() - r->first_pending_ns >= SUMMARY_MAX_WAIT_NS) {
+        return flush_summaries(r);
     }
     return true;
 }
@@ -150,7 +252,7 @@ static bool store_full(struct replay_sink *r, const struct rvm_store_run_info *i
                        const struct rvm_sim_outcome *o, const struct rvm_sim *sim,
                        const struct rvm_sim_target *target, const char *outcome, uint64_t *run_id)
 {
-    if (!rs_commit(r)) { /* the writer takes its own transaction */
+    if (!flush_summaries(r)) { /* in order, and the writer takes its own transaction */
         return false;
     }
     struct rvm_ed25519_key *signer = rvm_ed25519_from_seed(rvm_sim_ed25519_seed(sim));
@@ -226,17 +328,27 @@ static bool rs_store(void *ctx, const struct rvm_run_info *info, const struct rv
     rvm_run_options_format(options, sizeof(options), info->faults, info->nwnm_every, info->epoch);
     command_of(command, sizeof(command), info);
     outcome_of(outcome, sizeof(outcome), info, o);
-    if (info->scenario_text != r->text) {
-        rvm_crypto_sha256(rvm_store_crypto(r->st), (const uint8_t *)info->scenario_text,
-                          strlen(info->scenario_text), r->text_sha);
-        r->text = info->scenario_text;
+    if (r->text == NULL || strcmp(info->scenario_text, r->text) != 0) {
+        /* buffered summaries refer to the text they were stored with */
+        if (!flush_summaries(r)) {
+            return false;
+        }
+        char *copy = strdup(info->scenario_text);
+        if (copy == NULL) {
+            snprintf(r->err, sizeof(r->err), "out of memory");
+            return false;
+        }
+        free(r->text);
+        r->text = copy;
+        rvm_crypto_sha256(rvm_store_crypto(r->st), (const uint8_t *)r->text, strlen(r->text),
+                          r->text_sha);
     }
     struct rvm_store_run_info ri = {
         .scenario_sha256 = r->text_sha,
         .source = info->source,
         .key_source = "seed",
         .command = command,
-        .scenario = info->scenario_text,
+        .scenario = r->text,
         .options = options,
         .platform = "sim",
         .has_seed = true,
@@ -255,9 +367,11 @@ static void rs_close(void *ctx)
     if (r == NULL) {
         return;
     }
-    if (rvm_store_in_write(r->st)) {
-        rvm_store_write_rollback(r->st); /* close() after a failed commit */
+    for (size_t i = 0; i < r->npending; i++) {
+        pending_free(&r->pending[i]); /* close() after a failed commit */
     }
+    free(r->pending);
+    free(r->text);
     rvm_store_close(r->st);
     free(r);
 }

@@ -15,6 +15,7 @@ import re
 import shutil
 import sqlite3
 import struct
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
@@ -479,6 +480,21 @@ def test_merge_lists_every_seed_once(rvmsim, shards, tmp_path):
     assert sql(out, "SELECT count(*) FROM runs") == before
     proc = rvmsim("merge", "--db", out, out, check=False)
     assert proc.returncode == 2 and "is the output database itself" in proc.stderr
+
+
+def test_shards_can_share_one_store(rvmsim, tmp_path):
+    """Two shards writing into one new file at once: both create-or-open it, take turns through
+    SQLite's lock, and the store lists every seed once."""
+    db = tmp_path / "shared.db"
+    procs = [subprocess.Popen([rvmsim.path, "sweep", SMOKE, "--seeds", "1..3000", "--jobs", "1",
+                               "--shard", f"{k}/2", "--db", db, "--no-progress"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        assert out.strip().splitlines()[-1] == "1500 passed, 0 failed"
+    assert sorted(s for (s,) in sql(db, "SELECT seed FROM runs")) == list(range(1, 3001))
 
 
 def db_bytes(path):
