@@ -537,6 +537,28 @@ def test_merge_refuses_a_run_that_does_not_copy_faithfully(rvmsim, shards, tmp_p
     assert db_bytes(out) == before
 
 
+def test_merge_bad_inputs_are_usage_errors_and_change_nothing(rvmsim, shards, tmp_path):
+    _, parts = shards
+    out = tmp_path / "m.db"
+    rvmsim("merge", "--db", out, parts[0])
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(bytes((i * 89 + 7) % 256 for i in range(8192)))
+    foreign = tmp_path / "foreign.db"
+    sql(foreign, "CREATE TABLE t (x)")
+    before = db_bytes(out)
+    for bad, message in ((junk, "not an SQLite database"), (foreign, "not an rvmsim replay store"),
+                         (tmp_path / "missing.db", "cannot open")):
+        proc = rvmsim("merge", "--db", out, bad, check=False)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert db_bytes(out) == before
+    # a bad input among good ones: the good ones are merged, the exit code says what went wrong
+    proc = rvmsim("merge", "--db", out, junk, parts[1], check=False)
+    assert proc.returncode == 2 and "merged 1 of 2 inputs" in proc.stdout
+    assert sql(out, "SELECT count(*) FROM runs") == [(40,)]
+    for args in ([], ["--db", out]):
+        assert rvmsim("merge", *args, check=False).returncode == 2
+
+
 def test_merge_leaves_out_incomplete_runs(rvmsim, shards, tmp_path):
     _, parts = shards
     bad = tmp_path / "crashed.db"
