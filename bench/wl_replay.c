@@ -13,7 +13,10 @@
 
 #include "demo.h"
 #include "diff.h"
+#include "engine.h"
 #include "run_keys.h"
+#include "run_store.h"
+#include "scenario.h"
 #include "sink_memory.h"
 #include "store.h"
 #include "verify.h"
@@ -370,7 +373,139 @@ static void verify1_run(void *ctx, uint64_t iters)
     verify_with(ctx, iters, 1);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * The simulator's runs in the store (sim/run_store_replay.c): what --db adds to a sweep
+ * --------------------------------------------------------------------------------------------- */
+
+struct simdb_ctx {
+    struct rvm_openssl_crypto *oc;
+    struct rvm_crypto crypto;
+    struct rvm_scenario scn;
+    char *text;
+    struct rvm_sim *sim;
+    struct rvm_run_sink sink;
+    struct rvm_sim_outcome o; /* a smoke seed's outcome, stored again and again (summaries) */
+    uint64_t seed;
+};
+
+static void simdb_teardown(void *ctx)
+{
+    struct simdb_ctx *c = ctx;
+    if (c->sink.ops != NULL) {
+        rvm_run_sink_close(&c->sink);
+    }
+    rvm_sim_free(c->sim);
+    rvm_scenario_free(&c->scn);
+    free(c->text);
+    rvm_openssl_crypto_free(c->oc);
+    free(c);
+}
+
+static void *simdb_setup_named(const char *name)
+{
+    struct simdb_ctx *c = calloc(1, sizeof(*c));
+    char path[600], err[600];
+    const char *file = RVM_SOURCE_ROOT "/scenarios/smoke.scn";
+    FILE *f = fopen(file, "rb");
+    if (c == NULL || f == NULL) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        free(c);
+        return NULL;
+    }
+    c->text = calloc(1, 1u << 16);
+    size_t len = c->text != NULL ? fread(c->text, 1, (1u << 16) - 1, f) : 0;
+    fclose(f);
+    struct rvm_scn_error perr;
+    c->oc = rvm_openssl_crypto_new();
+    if (c->oc == NULL || len == 0 || !rvm_scenario_parse(file, c->text, len, &c->scn, &perr)) {
+        free(c->text);
+        rvm_openssl_crypto_free(c->oc);
+        free(c);
+        return NULL;
+    }
+    rvm_openssl_crypto_bind(c->oc, &c->crypto);
+    c->sim = rvm_sim_new(&c->scn, &c->crypto, err, sizeof(err));
+    if (c->sim == NULL || !make_path(path, sizeof(path), name) ||
+        !rvm_run_sink_open(&c->sink, path, err, sizeof(err))) {
+        simdb_teardown(c);
+        return NULL;
+    }
+    struct rvm_sim_options opt = {.seed = 5, .faults = RVM_SIM_FAULTS_SWARM};
+    rvm_sim_run(c->sim, &c->scn, &opt, &c->o);
+    c->seed = 1;
+    return c;
+}
+
+static void *simdb_summary_setup(void)
+{
+    return simdb_setup_named("sim-summary.db");
+}
+
+static void *simdb_full_setup(void)
+{
+    return simdb_setup_named("sim-full.db");
+}
+
+static struct rvm_run_info simdb_info(struct simdb_ctx *c, const char *source)
+{
+    return (struct rvm_run_info){.source = source,
+                                 .scenario_path = "scenarios/smoke.scn",
+                                 .scenario_text = c->text,
+                                 .target = c->scn.target,
+                                 .seed = c->seed++,
+                                 .faults = RVM_SIM_FAULTS_SWARM,
+                                 .nwnm_every = 1,
+                                 .epoch = RVM_RUN_DEFAULT_EPOCH,
+                                 .origin = "sweep"};
+}
+
+/* One summary row as a sweep's parent stores it for a passing seed (batched transactions). */
+static void simdb_summary_run(void *ctx, uint64_t iters)
+{
+    struct simdb_ctx *c = ctx;
+    for (uint64_t i = 0; i < iters; i++) {
+        struct rvm_run_info info = simdb_info(c, "sweep");
+        uint64_t id;
+        if (!rvm_run_store(&c->sink, &info, &c->o, NULL, false, &id)) {
+            fprintf(stderr, "rvmbench: %s\n", c->sink.ops->error(c->sink.ctx));
+            exit(6);
+        }
+    }
+    (void)c->sink.ops->commit(c->sink.ctx);
+}
+
+/* One smoke seed run with state digests and stored in full (`rvmsim run --db` minus the
+ * process): engine, records, Ed25519-signed checkpoints, states, faults, one transaction. */
+static void simdb_full_run(void *ctx, uint64_t iters)
+{
+    struct simdb_ctx *c = ctx;
+    for (uint64_t i = 0; i < iters; i++) {
+        struct rvm_run_info info = simdb_info(c, "run");
+        struct rvm_sim_options opt = {.seed = info.seed,
+                                      .faults = RVM_SIM_FAULTS_SWARM,
+                                      .states = true,
+                                      .epoch = RVM_RUN_DEFAULT_EPOCH};
+        struct rvm_sim_outcome o;
+        rvm_sim_run(c->sim, &c->scn, &opt, &o);
+        uint64_t id;
+        if (!rvm_run_store(&c->sink, &info, &o, c->sim, true, &id)) {
+            fprintf(stderr, "rvmbench: %s\n", c->sink.ops->error(c->sink.ctx));
+            exit(6);
+        }
+    }
+}
+
 static const struct bench_workload replay_workloads[] = {
+    {"replay_sim_summary", "run",
+     "one sweep summary row (a passing smoke seed) into the replay store, batched transactions: "
+     "what `sweep --db` adds per passing seed, in the parent",
+     1, simdb_summary_setup, simdb_summary_run, simdb_teardown},
+    {"replay_sim_full", "run",
+     "one smoke seed (swarm) run and stored in full: records, Ed25519-signed checkpoints, state "
+     "digests every 64 records, faults; one transaction (`rvmsim run --db` without the process)",
+     1, simdb_full_setup, simdb_full_run, simdb_teardown},
     {"replay_ingest", "record",
      "SQLite sink ingest of core-produced records in drain-sized calls (chain value computed, "
      "batched INSERT, one run and its commits per sample); DESIGN target >= 1 M records/s",

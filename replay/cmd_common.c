@@ -66,6 +66,26 @@ int rvm_cmd_get_run(const char *cmd, struct rvm_store *st, int64_t id, struct rv
     return RVMSIM_EXIT_PASS;
 }
 
+int rvm_cmd_need_records(const char *cmd, const struct rvm_store_run *run, const char *db)
+{
+    if (rvm_store_run_has_records(run)) {
+        return RVMSIM_EXIT_PASS;
+    }
+    char digest[65] = "none";
+    if (run->has_digest) {
+        rvm_hex(run->digest, sizeof(run->digest), digest);
+    }
+    rvm_errorf("%s: run %lld stores only a summary (result %s, %" PRIu64
+               " records, digest %s): its records were not stored (a sweep keeps the witness log "
+               "of failing runs only)",
+               cmd, (long long)run->id, run->result != NULL ? run->result : "unknown",
+               run->record_count, digest);
+    if (run->command != NULL && strncmp(run->command, "rvmsim run ", 11) == 0) {
+        rvm_errorf("%s: to store it in full: %s --db %s", cmd, run->command, db);
+    }
+    return RVMSIM_EXIT_USAGE;
+}
+
 bool rvm_cmd_parse_hex(const char *text, uint8_t *out, size_t len)
 {
     if (strlen(text) != 2 * len) {

@@ -22,6 +22,11 @@ bool rvm_cmd_parse_run(const char *cmd, const char *text, int64_t *out);
  * metadata, 6 other). */
 int rvm_cmd_get_run(const char *cmd, struct rvm_store *st, int64_t id, struct rvm_store_run *run);
 
+/* For commands that need a run's records: 0 when the run has them; for a summary-only run,
+ * prints what the summary holds, that its records were not stored and how to store it in full
+ * (for `what`: "verify", "show", ...), and returns 2. */
+int rvm_cmd_need_records(const char *cmd, const struct rvm_store_run *run, const char *db);
+
 /* Exit code for a store status of a failed read (NOT_FOUND/BAD_FILE 2, CORRUPT 1, else 6). */
 int rvm_cmd_exit_for(enum rvm_store_status s);
 

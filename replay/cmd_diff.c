@@ -22,6 +22,8 @@ static void diff_usage(FILE *out)
                  "divergent record of both runs field by field, and the records after it. The\n"
                  "divergence is found by bisection over stored chain values: about 2*log2(length)\n"
                  "lookups. Runs of different lengths diverge where the shorter one ends.\n"
+                 "A summary-only run (no stored records) is compared by record count and log\n"
+                 "digest: `identical` (exit 0) or `different` without a position (exit 1).\n"
                  "--context N: records shown on each side of the divergence (default 3).\n");
 }
 
@@ -168,6 +170,45 @@ static int open_side(struct side *s, int64_t id)
     return RVMSIM_EXIT_PASS;
 }
 
+/*
+ * At least one run stores only a summary: no records to bisect. Equal record counts and log
+ * digests still prove the logs identical (the digest is SHA-256 of every record); otherwise the
+ * runs differ but where cannot be said.
+ */
+static int summary_diff(const struct side *a, const struct side *b)
+{
+    const struct side *summary = !rvm_store_run_has_records(&a->run) ? a : b;
+    char da[65] = "none", db[65] = "none";
+    if (a->run.has_digest) {
+        rvm_hex(a->run.digest, sizeof(a->run.digest), da);
+    }
+    if (b->run.has_digest) {
+        rvm_hex(b->run.digest, sizeof(b->run.digest), db);
+    }
+    if (!a->run.has_digest || !b->run.has_digest) {
+        rvm_errorf("diff: run %lld in %s stores only a summary without a log digest (result %s): "
+                   "there is nothing to compare",
+                   (long long)summary->run.id, summary->db,
+                   summary->run.result != NULL ? summary->run.result : "unknown");
+        return RVMSIM_EXIT_USAGE;
+    }
+    if (a->count == b->count && strcmp(da, db) == 0) {
+        printf("identical: run %lld in %s and run %lld in %s, %" PRIu64 " records, digest %s "
+               "(compared by log digest: run %lld stores only a summary)\n",
+               (long long)a->run.id, a->db, (long long)b->run.id, b->db, a->count, da,
+               (long long)summary->run.id);
+        return RVMSIM_EXIT_PASS;
+    }
+    printf("different: run %lld in %s (%" PRIu64 " records, digest %s) and run %lld in %s (%" PRIu64
+           " records, digest %s)\n",
+           (long long)a->run.id, a->db, a->count, da, (long long)b->run.id, b->db, b->count, db);
+    printf("the first divergence cannot be located: run %lld stores only a summary, its records "
+           "were not stored\n",
+           (long long)summary->run.id);
+    (void)rvm_cmd_need_records("diff", &summary->run, summary->db);
+    return RVMSIM_EXIT_EXPECTATION;
+}
+
 int rvmsim_cmd_diff(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -242,6 +283,10 @@ int rvmsim_cmd_diff(int argc, char **argv)
         rc = open_side(&b, id_b);
     }
     if (rc != RVMSIM_EXIT_PASS) {
+        goto out;
+    }
+    if (!rvm_store_run_has_records(&a.run) || !rvm_store_run_has_records(&b.run)) {
+        rc = summary_diff(&a, &b);
         goto out;
     }
 

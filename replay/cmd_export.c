@@ -93,6 +93,13 @@ int rvmsim_cmd_export(int argc, char **argv)
         rvm_store_close(st);
         return rc;
     }
+    rc = rvm_cmd_need_records("export", &run, db);
+    if (rc != RVMSIM_EXIT_PASS) {
+        rvm_store_run_free(&run);
+        rvm_store_read_end(st);
+        rvm_store_close(st);
+        return rc;
+    }
     bool complete = strcmp(run.status, "complete") == 0;
     uint64_t count = run.record_count;
     if (!complete) {

@@ -46,6 +46,8 @@ struct compare {
     uint8_t final_state[RVM_SHA256_DIGEST_BYTES];
     bool failed;
     int fail_code;
+    bool has_fail_seq; /* a state digest's sequence; otherwise the record being compared */
+    uint64_t fail_seq;
     char reason[600];
 };
 
@@ -116,6 +118,8 @@ static bool on_state(void *ctx, uint64_t seq, const uint8_t digest[RVM_SHA256_DI
         return true;
     }
     if (c->next_state < c->nstates && c->states[c->next_state].seq < seq) {
+        c->has_fail_seq = true;
+        c->fail_seq = c->states[c->next_state].seq;
         return failf(c, RVMSIM_EXIT_EXPECTATION,
                      "the store has a state digest at seq %" PRIu64
                      " that the replay does not produce",
@@ -130,6 +134,8 @@ static bool on_state(void *ctx, uint64_t seq, const uint8_t digest[RVM_SHA256_DI
             char replayed[65], stored[65];
             rvm_hex(digest, RVM_SHA256_DIGEST_BYTES, replayed);
             rvm_hex(c->states[c->next_state].digest, RVM_SHA256_DIGEST_BYTES, stored);
+            c->has_fail_seq = true;
+            c->fail_seq = seq;
             return failf(c, RVMSIM_EXIT_EXPECTATION,
                          "state digest at seq %" PRIu64 " differs: replay %s, store %s", seq,
                          replayed, stored);
@@ -137,6 +143,8 @@ static bool on_state(void *ctx, uint64_t seq, const uint8_t digest[RVM_SHA256_DI
         c->next_state++;
         c->matched++;
     } else if (seq != c->at) {
+        c->has_fail_seq = true;
+        c->fail_seq = seq;
         return failf(c, RVMSIM_EXIT_EXPECTATION,
                      "the replay produces a state digest at seq %" PRIu64
                      " (an epoch boundary) that the store does not have",
@@ -213,6 +221,13 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
         rvm_store_close(st);
         return rc;
     }
+    rc = rvm_cmd_need_records("reconstruct", &run, db);
+    if (rc != RVMSIM_EXIT_PASS) {
+        rvm_store_run_free(&run);
+        rvm_store_read_end(st);
+        rvm_store_close(st);
+        return rc;
+    }
     const struct rvm_replayer *replayer = rvm_replayer_find(run.source);
     if (replayer == NULL) {
         rvm_errorf("reconstruct: run %lld comes from '%s', which this build cannot re-execute "
@@ -265,6 +280,8 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
               "the replay ended after %" PRIu64 " records, before seq %" PRIu64, c.records, at);
     }
     if (!c.failed && c.next_state < nstates && states[c.next_state].seq <= at) {
+        c.has_fail_seq = true;
+        c.fail_seq = states[c.next_state].seq;
         failf(&c, RVMSIM_EXIT_EXPECTATION,
               "the store has a state digest at seq %" PRIu64 " that the replay does not produce",
               states[c.next_state].seq);
@@ -275,7 +292,7 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
     }
     if (c.failed) {
         printf("run %lld: reconstruction FAILED at seq %" PRIu64 ": %s\n", (long long)run_id,
-               c.records, c.reason);
+               c.has_fail_seq ? c.fail_seq : c.records, c.reason);
         rc = c.fail_code;
         goto out;
     }

@@ -12,8 +12,9 @@
 static void runs_usage(FILE *out)
 {
     fprintf(out, "usage: rvmsim runs --db PATH [--json]\n\n"
-                 "Lists the runs stored in PATH: id, status, source, platform, result, seed,\n"
-                 "records, checkpoints and digest. --json prints one JSON object per run.\n");
+                 "Lists the runs stored in PATH: id, status, content (full, or summary: records\n"
+                 "not stored), source, platform, result, seed, records, checkpoints and digest.\n"
+                 "--json prints one JSON object per run.\n");
 }
 
 static void json_str(FILE *out, const char *key, const char *value)
@@ -89,8 +90,9 @@ int rvmsim_cmd_runs(int argc, char **argv)
         return rvm_cmd_exit_for(s);
     }
     if (!json) {
-        printf("%6s %-9s %-14s %-14s %-14s %20s %10s %6s  %-64s  %s\n", "run", "status", "source",
-               "platform", "result", "seed", "records", "ckpts", "digest", "created");
+        printf("%6s %-9s %-8s %-14s %-14s %-14s %20s %10s %6s  %-64s  %s\n", "run", "status",
+               "content", "source", "platform", "result", "seed", "records", "ckpts", "digest",
+               "created");
     }
     rc = RVMSIM_EXIT_PASS;
     for (size_t i = 0; i < n; i++) {
@@ -110,6 +112,7 @@ int rvmsim_cmd_runs(int argc, char **argv)
         if (json) {
             printf("{\"run\":%lld", (long long)run.id);
             json_str(stdout, "status", run.status);
+            json_str(stdout, "content", run.content);
             json_str(stdout, "source", run.source);
             json_str(stdout, "platform", run.platform);
             json_str(stdout, "result", run.result);
@@ -128,12 +131,14 @@ int rvmsim_cmd_runs(int argc, char **argv)
             json_str(stdout, "build_id", run.build_id);
             json_str(stdout, "core_version", run.core_version);
             json_str(stdout, "options", run.options);
+            json_str(stdout, "target", run.target);
+            json_str(stdout, "outcome", run.outcome);
             json_str(stdout, "command", run.command);
             json_str(stdout, "created_at", run.created_at);
             printf("}\n");
         } else {
-            printf("%6lld %-9s %-14s %-14s %-14s %20s %10" PRIu64 " %6" PRIu64 "  %-64s  %s\n",
-                   (long long)run.id, run.status, run.source,
+            printf("%6lld %-9s %-8s %-14s %-14s %-14s %20s %10" PRIu64 " %6" PRIu64 "  %-64s  %s\n",
+                   (long long)run.id, run.status, run.content, run.source,
                    run.platform != NULL ? run.platform : "-", run.result != NULL ? run.result : "-",
                    seed, run.record_count, run.checkpoint_count, digest,
                    run.created_at != NULL ? run.created_at : "-");

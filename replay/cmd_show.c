@@ -121,6 +121,13 @@ int rvmsim_cmd_show(int argc, char **argv)
         rvm_store_close(st);
         return rc;
     }
+    rc = rvm_cmd_need_records("show", &run, db);
+    if (rc != RVMSIM_EXIT_PASS) {
+        rvm_store_run_free(&run);
+        rvm_store_read_end(st);
+        rvm_store_close(st);
+        return rc;
+    }
     s = rvm_store_cursor_open(st, run_id, from, UINT64_MAX, &filter, &cur);
     if (s != RVM_STORE_OK) {
         rvm_errorf("show: %s", rvm_store_error(st));

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Every table of schema version 1. docs/replay-store.md explains each column. */
 static const char schema_v1[] =
@@ -81,10 +82,30 @@ static const char schema_v1[] =
 
 /*
  * Migrations: migrations[i] turns schema version i + 1 into i + 2 (one transaction, run by
- * writers). Version 1 is the first schema, so there is nothing to migrate yet; a database
- * whose version has no path here is refused with a message.
+ * writers). A new database is created as version 1 and then migrated step by step in the same
+ * transaction, so a new store and a migrated one have exactly the same tables. A database whose
+ * version has no path here is refused with a message.
+ *
+ * Version 2 (summary-only runs of sweeps, the simulator target, outcome figures, an index for
+ * merging shards by seed, and each distinct scenario text stored once in `scenarios` instead
+ * of in every run row): every column is added with a default that describes the runs a
+ * version-1 store holds (content 'full', scenario inline), so existing rows need no rewrite.
  */
-static const char *const migrations[] = {NULL};
+static const char migrate_1_to_2[] =
+    "ALTER TABLE runs ADD COLUMN content TEXT NOT NULL DEFAULT 'full'\n"
+    "  CHECK (content IN ('full', 'summary'));\n"
+    "ALTER TABLE runs ADD COLUMN target TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN outcome TEXT;\n"
+    "CREATE INDEX runs_by_seed ON runs (seed);\n"
+    "CREATE TABLE scenarios (\n"
+    "  sha256 BLOB PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),\n"
+    "  text TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2');\n";
+
+static const char *const migrations[] = {migrate_1_to_2};
+
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 void rvm_store_set_error(struct rvm_store *st, const char *fmt, ...)
 {
@@ -185,6 +206,12 @@ static enum rvm_store_status create_schema(struct rvm_store *st)
     if (rc == SQLITE_OK) {
         rc = exec(st, "BEGIN IMMEDIATE");
     }
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        /* another process is creating it right now (switching a new file to WAL does not wait
+         * for the busy handler): let it finish, then look again */
+        usleep(20000);
+        return RVM_STORE_NOT_FOUND;
+    }
     if (rc != SQLITE_OK) {
         return rvm_store_fail(st, rc, "creating the schema");
     }
@@ -200,14 +227,19 @@ static enum rvm_store_status create_schema(struct rvm_store *st)
     }
     char sql[256];
     rc = exec(st, schema_v1);
+    for (size_t i = 0; i < NMIGRATIONS && rc == SQLITE_OK; i++) { /* bound: NMIGRATIONS */
+        rc = exec(st, migrations[i]);
+    }
     if (rc == SQLITE_OK) {
         snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
                  RVM_STORE_APPLICATION_ID, RVM_STORE_SCHEMA_VERSION);
         rc = exec(st, sql);
     }
     if (rc == SQLITE_OK) {
-        rc = exec(st, "INSERT INTO meta (key, value) VALUES ('schema_version', '1'), "
-                      "('created_by', 'rvmsim " RVMSIM_VERSION "')");
+        rc = exec(
+            st,
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('created_by', 'rvmsim " RVMSIM_VERSION
+            "')");
     }
     if (rc == SQLITE_OK) {
         rc = exec(st, "COMMIT");
@@ -222,27 +254,39 @@ static enum rvm_store_status create_schema(struct rvm_store *st)
 
 static enum rvm_store_status migrate(struct rvm_store *st, int64_t version)
 {
+    /* Readers take a version-1 store as it is (it lacks only version 2's columns, which read as
+     * their defaults) and never modify it; writers migrate it first. */
+    if (!st->writable && version >= 1) {
+        st->version = (int)version;
+        return RVM_STORE_OK;
+    }
     /* bound: one step per schema version */
     for (int64_t v = version; v < RVM_STORE_SCHEMA_VERSION; v++) {
-        const char *step = v >= 1 && (size_t)v <= sizeof(migrations) / sizeof(migrations[0])
-                               ? migrations[v - 1]
-                               : NULL;
-        if (step == NULL || !st->writable) {
+        const char *step = v >= 1 && (size_t)v <= NMIGRATIONS ? migrations[v - 1] : NULL;
+        if (step == NULL) {
             rvm_store_set_error(st,
-                                "%s: schema version %lld is older than this build's (%d) and %s",
-                                st->path, (long long)version, RVM_STORE_SCHEMA_VERSION,
-                                step == NULL ? "cannot be migrated"
-                                             : "must be migrated by a writing command first");
+                                "%s: schema version %lld is older than this build's (%d) and "
+                                "cannot be migrated",
+                                st->path, (long long)version, RVM_STORE_SCHEMA_VERSION);
             return RVM_STORE_BAD_FILE;
         }
         char sql[64];
-        snprintf(sql, sizeof(sql), "; PRAGMA user_version = %lld", (long long)(v + 1));
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", (long long)(v + 1));
         int rc = exec(st, "BEGIN IMMEDIATE");
+        int64_t now = v;
+        if (rc == SQLITE_OK && !query_int(st, "PRAGMA user_version", &now, &rc)) {
+            now = v;
+        }
+        if (rc == SQLITE_OK && now != v) {
+            /* another writer migrated it between our look and the lock */
+            exec(st, "ROLLBACK");
+            continue;
+        }
         if (rc == SQLITE_OK) {
             rc = exec(st, step);
         }
         if (rc == SQLITE_OK) {
-            rc = exec(st, sql + 2);
+            rc = exec(st, sql);
         }
         if (rc == SQLITE_OK) {
             rc = exec(st, "COMMIT");
@@ -250,16 +294,18 @@ static enum rvm_store_status migrate(struct rvm_store *st, int64_t version)
         if (rc != SQLITE_OK) {
             enum rvm_store_status s = rvm_store_fail(st, rc, "migrating the schema");
             exec(st, "ROLLBACK");
-            return s;
+            return s == RVM_STORE_CORRUPT ? RVM_STORE_BAD_FILE : s;
         }
     }
+    st->version = RVM_STORE_SCHEMA_VERSION;
     return RVM_STORE_OK;
 }
 
 /* Check (and, for writers, create or migrate) the schema. */
 static enum rvm_store_status check_schema(struct rvm_store *st)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    /* bound: a lost creation race is retried for up to about 60 s (20 ms apart) */
+    for (int attempt = 0; attempt < 3000; attempt++) {
         int64_t app = 0, version = 0, tables = 0;
         int rc;
         if (!query_int(st, "PRAGMA application_id", &app, &rc) ||
@@ -279,6 +325,7 @@ static enum rvm_store_status check_schema(struct rvm_store *st)
             if (s == RVM_STORE_NOT_FOUND) {
                 continue; /* lost a creation race: look again */
             }
+            st->version = RVM_STORE_SCHEMA_VERSION;
             return s;
         }
         if (app != RVM_STORE_APPLICATION_ID) {
@@ -298,6 +345,7 @@ static enum rvm_store_status check_schema(struct rvm_store *st)
         if (version < RVM_STORE_SCHEMA_VERSION) {
             return migrate(st, version);
         }
+        st->version = RVM_STORE_SCHEMA_VERSION;
         return RVM_STORE_OK;
     }
     rvm_store_set_error(st, "%s: the schema keeps changing under us", st->path);
@@ -375,6 +423,11 @@ void rvm_store_close(struct rvm_store *st)
         return;
     }
     sqlite3_finalize(st->get_record);
+    sqlite3_finalize(st->get_run);
+    sqlite3_finalize(st->add_summary);
+    sqlite3_finalize(st->get_events[0]);
+    sqlite3_finalize(st->get_events[1]);
+    sqlite3_finalize(st->put_scenario);
     if (st->db != NULL) {
         sqlite3_close_v2(st->db);
     }
@@ -411,6 +464,55 @@ void rvm_store_read_end(struct rvm_store *st)
     }
 }
 
+int rvm_store_schema_version(const struct rvm_store *st)
+{
+    return st->version;
+}
+
+enum rvm_store_status rvm_store_write_begin(struct rvm_store *st)
+{
+    if (!st->writable || st->in_write_tx || st->in_read_tx || st->writer_active) {
+        rvm_store_set_error(st, "%s: the handle cannot start a write transaction now", st->path);
+        return RVM_STORE_REFUSED;
+    }
+    int rc = exec(st, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK) {
+        return rvm_store_fail(st, rc, "starting a write transaction");
+    }
+    st->in_write_tx = true;
+    return RVM_STORE_OK;
+}
+
+enum rvm_store_status rvm_store_write_commit(struct rvm_store *st)
+{
+    if (!st->in_write_tx || st->writer_active) {
+        rvm_store_set_error(st, "%s: no write transaction to commit", st->path);
+        return RVM_STORE_REFUSED;
+    }
+    int rc = exec(st, "COMMIT");
+    if (rc != SQLITE_OK) {
+        enum rvm_store_status s = rvm_store_fail(st, rc, "committing");
+        exec(st, "ROLLBACK");
+        st->in_write_tx = false;
+        return s;
+    }
+    st->in_write_tx = false;
+    return RVM_STORE_OK;
+}
+
+void rvm_store_write_rollback(struct rvm_store *st)
+{
+    if (st->in_write_tx) {
+        exec(st, "ROLLBACK");
+        st->in_write_tx = false;
+    }
+}
+
+bool rvm_store_in_write(const struct rvm_store *st)
+{
+    return st->in_write_tx;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Runs
  * --------------------------------------------------------------------------------------------- */
@@ -425,6 +527,8 @@ void rvm_store_run_free(struct rvm_store_run *run)
     free(run->platform);
     free(run->options);
     free(run->result);
+    free(run->target);
+    free(run->outcome);
     memset(run, 0, sizeof(*run));
 }
 
@@ -463,13 +567,25 @@ static bool column_blob32(sqlite3_stmt *stmt, int col, uint8_t out[32])
 enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id, struct rvm_store_run *out)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *stmt = rvm_store_prepare(
-        st, "SELECT id, status, source, key_source, created_at, command, scenario, build_id, "
-            "core_version, platform, options, result, scenario_sha256, seed, exit_code, "
-            "record_count, checkpoint_count, digest, chain FROM runs WHERE id = ?1");
-    if (stmt == NULL) {
-        return RVM_STORE_CORRUPT;
+    if (st->get_run == NULL) {
+        /* a version-1 store has no version-2 columns: they read as their defaults */
+        st->get_run = rvm_store_prepare(
+            st, st->version >= 2
+                    ? "SELECT id, status, source, key_source, created_at, command, "
+                      "coalesce(scenario, (SELECT text FROM scenarios WHERE sha256 = "
+                      "runs.scenario_sha256)), "
+                      "build_id, core_version, platform, options, result, scenario_sha256, seed, "
+                      "exit_code, record_count, checkpoint_count, digest, chain, content, target, "
+                      "outcome FROM runs WHERE id = ?1"
+                    : "SELECT id, status, source, key_source, created_at, command, scenario, "
+                      "build_id, core_version, platform, options, result, scenario_sha256, seed, "
+                      "exit_code, record_count, checkpoint_count, digest, chain, 'full', NULL, "
+                      "NULL FROM runs WHERE id = ?1");
+        if (st->get_run == NULL) {
+            return RVM_STORE_CORRUPT;
+        }
     }
+    sqlite3_stmt *stmt = st->get_run;
     sqlite3_bind_int64(stmt, 1, id);
     int rc = sqlite3_step(stmt);
     enum rvm_store_status s = RVM_STORE_OK;
@@ -487,7 +603,9 @@ enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id, struct
                   column_text(stmt, 6, &out->scenario) && column_text(stmt, 7, &out->build_id) &&
                   column_text(stmt, 8, &out->core_version) &&
                   column_text(stmt, 9, &out->platform) && column_text(stmt, 10, &out->options) &&
-                  column_text(stmt, 11, &out->result);
+                  column_text(stmt, 11, &out->result) &&
+                  column_text_fixed(stmt, 19, out->content, sizeof(out->content)) &&
+                  column_text(stmt, 20, &out->target) && column_text(stmt, 21, &out->outcome);
         out->has_scenario_sha256 = column_blob32(stmt, 12, out->scenario_sha256);
         out->has_seed = sqlite3_column_type(stmt, 13) == SQLITE_INTEGER;
         out->seed = rvm_store_u64(sqlite3_column_int64(stmt, 13));
@@ -500,29 +618,29 @@ enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id, struct
         bool has_digest = column_blob32(stmt, 17, out->digest);
         bool has_chain = column_blob32(stmt, 18, out->chain);
         out->has_digest = has_digest && has_chain;
-        if (!ok || records < 0 || (uint64_t)records > RVM_STORE_MAX_RECORDS || checkpoints < 0) {
+        bool summary = ok && strcmp(out->content, "summary") == 0;
+        if (!ok || records < 0 || (uint64_t)records > RVM_STORE_MAX_RECORDS || checkpoints < 0 ||
+            (!summary && strcmp(out->content, "full") != 0)) {
             rvm_store_set_error(st, "%s: run %lld has malformed metadata", st->path, (long long)id);
             s = RVM_STORE_CORRUPT;
-        } else if (strcmp(out->status, "complete") == 0 && !out->has_digest) {
+        } else if (strcmp(out->status, "complete") == 0 && !out->has_digest && !summary) {
+            /* a summary may lack a digest: a run whose worker died produced none */
             rvm_store_set_error(st, "%s: complete run %lld has no digest", st->path, (long long)id);
             s = RVM_STORE_CORRUPT;
         }
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
     if (s != RVM_STORE_OK) {
         rvm_store_run_free(out);
     }
     return s;
 }
 
-enum rvm_store_status rvm_store_run_ids(struct rvm_store *st, int64_t **ids, size_t *count)
+/* Ids from `stmt` (one integer column), ascending; finalizes stmt. */
+static enum rvm_store_status collect_ids(struct rvm_store *st, sqlite3_stmt *stmt, int64_t **ids,
+                                         size_t *count)
 {
-    *ids = NULL;
-    *count = 0;
-    sqlite3_stmt *stmt = rvm_store_prepare(st, "SELECT id FROM runs ORDER BY id");
-    if (stmt == NULL) {
-        return RVM_STORE_CORRUPT;
-    }
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -545,6 +663,58 @@ enum rvm_store_status rvm_store_run_ids(struct rvm_store *st, int64_t **ids, siz
         return rvm_store_fail(st, rc, "listing runs");
     }
     return RVM_STORE_OK;
+}
+
+enum rvm_store_status rvm_store_run_ids(struct rvm_store *st, int64_t **ids, size_t *count)
+{
+    *ids = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt = rvm_store_prepare(st, "SELECT id FROM runs ORDER BY id");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    return collect_ids(st, stmt, ids, count);
+}
+
+enum rvm_store_status rvm_store_run_ids_of(struct rvm_store *st, const char *content, int64_t **ids,
+                                           size_t *count)
+{
+    *ids = NULL;
+    *count = 0;
+    if (st->version < 2) {
+        /* every run of a version-1 store is stored in full */
+        return strcmp(content, "full") == 0 ? rvm_store_run_ids(st, ids, count) : RVM_STORE_OK;
+    }
+    sqlite3_stmt *stmt =
+        rvm_store_prepare(st, "SELECT id FROM runs WHERE content = ?1 ORDER BY id");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_text(stmt, 1, content, -1, SQLITE_TRANSIENT);
+    return collect_ids(st, stmt, ids, count);
+}
+
+enum rvm_store_status rvm_store_run_count_of(struct rvm_store *st, const char *content,
+                                             uint64_t *count)
+{
+    *count = 0;
+    sqlite3_stmt *stmt = rvm_store_prepare(
+        st, st->version >= 2 ? "SELECT count(*) FROM runs WHERE content = ?1"
+                             : "SELECT CASE WHEN ?1 = 'full' THEN count(*) ELSE 0 END FROM runs");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_text(stmt, 1, content, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(stmt);
+    enum rvm_store_status s = RVM_STORE_OK;
+    if (rc == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(stmt, 0);
+        *count = n < 0 ? 0 : (uint64_t)n;
+    } else {
+        s = rvm_store_fail(st, rc, "counting runs");
+    }
+    sqlite3_finalize(stmt);
+    return s;
 }
 
 enum rvm_store_status rvm_store_record_extent(struct rvm_store *st, int64_t run, uint64_t *count)
@@ -829,6 +999,168 @@ enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
         free(*out);
         *out = NULL;
         *count = 0;
+    }
+    return s;
+}
+
+static const char *const event_tables[] = {"faults", "invariant_failures"};
+static const char *const event_columns[] = {"site, detail", "oracle, message"};
+
+void rvm_store_events_free(struct rvm_store_event *ev, size_t count)
+{
+    for (size_t i = 0; ev != NULL && i < count; i++) {
+        free(ev[i].name);
+        free(ev[i].text);
+    }
+    free(ev);
+}
+
+enum rvm_store_status rvm_store_events(struct rvm_store *st, int64_t run,
+                                       enum rvm_store_event_table table,
+                                       struct rvm_store_event **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    int t = table != RVM_STORE_FAULTS;
+    if (st->get_events[t] == NULL) {
+        char sql[160];
+        snprintf(sql, sizeof(sql), "SELECT seq, time_ns, %s FROM %s WHERE run = ?1 ORDER BY id",
+                 event_columns[t], event_tables[t]);
+        st->get_events[t] = rvm_store_prepare(st, sql);
+        if (st->get_events[t] == NULL) {
+            return RVM_STORE_CORRUPT;
+        }
+    }
+    sqlite3_stmt *stmt = st->get_events[t];
+    sqlite3_bind_int64(stmt, 1, run);
+    size_t cap = 0;
+    enum rvm_store_status s = RVM_STORE_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        void *arr = *out;
+        if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
+            rvm_store_set_error(st, "out of memory");
+            s = RVM_STORE_ERROR;
+            break;
+        }
+        *out = arr;
+        struct rvm_store_event *e = &(*out)[*count];
+        memset(e, 0, sizeof(*e));
+        e->seq = rvm_store_u64(sqlite3_column_int64(stmt, 0));
+        e->time_ns = rvm_store_u64(sqlite3_column_int64(stmt, 1));
+        (*count)++;
+        if (!column_text(stmt, 2, &e->name) || e->name == NULL || !column_text(stmt, 3, &e->text)) {
+            rvm_store_set_error(st, "%s: run %lld has a malformed %s row", st->path, (long long)run,
+                                event_tables[table != RVM_STORE_FAULTS]);
+            s = RVM_STORE_CORRUPT;
+            break;
+        }
+    }
+    if (s == RVM_STORE_OK && rc != SQLITE_DONE) {
+        s = rvm_store_fail(st, rc, "reading faults or invariant failures");
+    }
+    sqlite3_reset(stmt);
+    if (s != RVM_STORE_OK) {
+        rvm_store_events_free(*out, *count);
+        *out = NULL;
+        *count = 0;
+    }
+    return s;
+}
+
+enum rvm_store_status rvm_store_event_add(struct rvm_store *st, int64_t run,
+                                          enum rvm_store_event_table table, uint64_t seq,
+                                          uint64_t time_ns, const char *name, const char *text)
+{
+    char sql[240];
+    const char *t = event_tables[table != RVM_STORE_FAULTS];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO %s (run, id, seq, time_ns, %s) VALUES (?1, (SELECT coalesce(max(id) "
+             "+ 1, 0) FROM %s WHERE run = ?1), ?2, ?3, ?4, ?5)",
+             t, event_columns[table != RVM_STORE_FAULTS], t);
+    if (!st->writable || name == NULL) {
+        rvm_store_set_error(st, "%s: cannot add a row to %s", st->path, t);
+        return RVM_STORE_REFUSED;
+    }
+    sqlite3_stmt *stmt = rvm_store_prepare(st, sql);
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, run);
+    sqlite3_bind_int64(stmt, 2, rvm_store_i64(seq));
+    sqlite3_bind_int64(stmt, 3, rvm_store_i64(time_ns));
+    sqlite3_bind_text(stmt, 4, name, -1, SQLITE_TRANSIENT);
+    if (text != NULL) {
+        sqlite3_bind_text(stmt, 5, text, -1, SQLITE_TRANSIENT);
+    }
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? RVM_STORE_OK : rvm_store_fail(st, rc, "adding a row");
+}
+
+enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
+                                            const struct rvm_store_run_info *info,
+                                            const struct rvm_store_summary *sum, int64_t *run_id)
+{
+    *run_id = 0;
+    if (!st->writable || st->writer_active || st->in_read_tx || info->source == NULL) {
+        rvm_store_set_error(st, "%s: cannot add a summary run now", st->path);
+        return RVM_STORE_REFUSED;
+    }
+    if (st->add_summary == NULL) {
+        st->add_summary = rvm_store_prepare(
+            st, "INSERT INTO runs (status, content, source, key_source, command, scenario, "
+                "scenario_sha256, seed, build_id, core_version, platform, options, target, "
+                "result, exit_code, record_count, checkpoint_count, digest, chain, outcome, "
+                "created_at) VALUES ('complete', 'summary', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                "coalesce(?19, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
+        if (st->add_summary == NULL) {
+            return RVM_STORE_CORRUPT;
+        }
+    }
+    sqlite3_stmt *stmt = st->add_summary;
+    int rc = rvm_store_bind_run_info(st, stmt, info, 1);
+    if (rc != SQLITE_OK) {
+        sqlite3_clear_bindings(stmt);
+        return rvm_store_fail(st, rc, "adding a summary run");
+    }
+    sqlite3_bind_text(stmt, 12, sum->result != NULL ? sum->result : "unknown", -1,
+                      SQLITE_TRANSIENT);
+    if (sum->exit_code >= 0) {
+        sqlite3_bind_int(stmt, 13, sum->exit_code);
+    }
+    sqlite3_bind_int64(stmt, 14, rvm_store_i64(sum->record_count));
+    sqlite3_bind_int64(stmt, 15, rvm_store_i64(sum->checkpoint_count));
+    if (sum->has_digest) {
+        sqlite3_bind_blob(stmt, 16, sum->digest, RVM_SHA256_DIGEST_BYTES, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 17, sum->chain, RVM_WITNESS_CHAIN_BYTES, SQLITE_STATIC);
+    }
+    if (sum->outcome != NULL) {
+        sqlite3_bind_text(stmt, 18, sum->outcome, -1, SQLITE_TRANSIENT);
+    }
+    if (info->created_at != NULL) {
+        sqlite3_bind_text(stmt, 19, info->created_at, -1, SQLITE_TRANSIENT);
+    }
+    enum rvm_store_status s = RVM_STORE_OK;
+    rc = sum->record_count > RVM_STORE_MAX_RECORDS ? SQLITE_CONSTRAINT : sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+        s = rvm_store_fail(st, rc, "adding a summary run");
+    } else {
+        *run_id = sqlite3_last_insert_rowid(st->db);
+        if (*run_id < 1 || *run_id > RVM_STORE_MAX_RUN) {
+            rvm_store_set_error(st, "%s: run id %lld is beyond the store's limit of %lld runs",
+                                st->path, (long long)*run_id, (long long)RVM_STORE_MAX_RUN);
+            s = RVM_STORE_REFUSED;
+        }
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (s == RVM_STORE_REFUSED && *run_id > 0) {
+        char sql[80];
+        snprintf(sql, sizeof(sql), "DELETE FROM runs WHERE id = %lld", (long long)*run_id);
+        exec(st, sql);
+        *run_id = 0;
     }
     return s;
 }

@@ -24,7 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RVM_STORE_SCHEMA_VERSION 1
+#define RVM_STORE_SCHEMA_VERSION                                                                   \
+    2 /* docs/replay-store.md §1; version 1 is read, and migrated by writers */
 #define RVM_STORE_APPLICATION_ID 0x52564d57 /* "RVMW" in PRAGMA application_id */
 #define RVM_STORE_SEQ_BITS       40
 #define RVM_STORE_MAX_RECORDS    ((uint64_t)1 << RVM_STORE_SEQ_BITS)
@@ -63,9 +64,23 @@ const struct rvm_crypto *rvm_store_crypto(const struct rvm_store *st);
 /* Point lookups (record_get) done through this handle, for `diff --stats` and the tests. */
 uint64_t rvm_store_lookups(const struct rvm_store *st);
 
+/* The schema version of the file as opened (readers accept 1 .. RVM_STORE_SCHEMA_VERSION;
+ * writers have migrated it to RVM_STORE_SCHEMA_VERSION). */
+int rvm_store_schema_version(const struct rvm_store *st);
+
 /* A consistent snapshot across several reads (BEGIN ... COMMIT of a read transaction). */
 enum rvm_store_status rvm_store_read_begin(struct rvm_store *st);
 void rvm_store_read_end(struct rvm_store *st);
+
+/*
+ * One write transaction around many additions (BEGIN IMMEDIATE ... COMMIT): summary runs of a
+ * sweep in batches, everything one merge input brings. Inside it, a writer in
+ * RVM_STORE_TX_SINGLE mode works in a savepoint of its own, so discarding it drops only its run.
+ */
+enum rvm_store_status rvm_store_write_begin(struct rvm_store *st);
+enum rvm_store_status rvm_store_write_commit(struct rvm_store *st);
+void rvm_store_write_rollback(struct rvm_store *st);
+bool rvm_store_in_write(const struct rvm_store *st);
 
 /* ------------------------------------------------------------------------------------------------
  * Runs
@@ -95,13 +110,30 @@ struct rvm_store_run {
     bool has_digest; /* digest and chain are set once the run is complete */
     uint8_t digest[RVM_SHA256_DIGEST_BYTES];
     uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+    /* schema version 2 (a version-1 store reads as content "full", target and outcome NULL) */
+    char content[16]; /* full | summary: whether records, checkpoints and states are stored */
+    char *target;     /* the simulator target ("witness", "kernel"); NULL for other sources */
+    char *outcome;    /* the producer's outcome figures, key=value pairs separated by spaces */
 };
+
+/* False for a summary-only run: its records, checkpoints and state digests were never stored
+ * (record_count and digest say what the run produced). */
+static inline bool rvm_store_run_has_records(const struct rvm_store_run *run)
+{
+    return run->content[0] != 's';
+}
 
 void rvm_store_run_free(struct rvm_store_run *run);
 enum rvm_store_status rvm_store_run_get(struct rvm_store *st, int64_t id,
                                         struct rvm_store_run *out);
 /* Ids of every run, ascending. *ids is malloc'ed (free it), NULL when there are none. */
 enum rvm_store_status rvm_store_run_ids(struct rvm_store *st, int64_t **ids, size_t *count);
+/* Ids of the runs whose content is `content` ("full" or "summary"), ascending. */
+enum rvm_store_status rvm_store_run_ids_of(struct rvm_store *st, const char *content, int64_t **ids,
+                                           size_t *count);
+/* Number of runs whose content is `content`. */
+enum rvm_store_status rvm_store_run_count_of(struct rvm_store *st, const char *content,
+                                             uint64_t *count);
 
 /* Number of stored records of a run (1 + the highest stored sequence; 0 when none). */
 enum rvm_store_status rvm_store_record_extent(struct rvm_store *st, int64_t run, uint64_t *count);
@@ -167,6 +199,25 @@ struct rvm_store_state {
 enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
                                        struct rvm_store_state **out, size_t *count);
 
+/* A row of `faults` (name = site, text = detail) or `invariant_failures` (oracle, message). */
+struct rvm_store_event {
+    uint64_t seq;
+    uint64_t time_ns;
+    char *name;
+    char *text; /* NULL when absent */
+};
+
+enum rvm_store_event_table {
+    RVM_STORE_FAULTS,
+    RVM_STORE_INVARIANTS,
+};
+
+/* All rows of one run in `table`, by id; free with rvm_store_events_free. */
+enum rvm_store_status rvm_store_events(struct rvm_store *st, int64_t run,
+                                       enum rvm_store_event_table table,
+                                       struct rvm_store_event **out, size_t *count);
+void rvm_store_events_free(struct rvm_store_event *ev, size_t count);
+
 /* ------------------------------------------------------------------------------------------------
  * Writing a run
  *
@@ -191,6 +242,11 @@ struct rvm_store_run_info {
     const char *core_version; /* NULL = this build's core version */
     bool has_seed;
     uint64_t seed;
+    const char *target;     /* the simulator target, or NULL */
+    const char *created_at; /* NULL = now (merge keeps the original time) */
+    /* SHA-256 of `scenario` when the caller has it already (a sweep: one text, a million
+     * runs); NULL = computed here. */
+    const uint8_t *scenario_sha256;
 };
 
 enum rvm_store_tx {
@@ -208,6 +264,17 @@ uint64_t rvm_store_writer_count(const struct rvm_store_writer *w);
 
 /* Sign every checkpoint given to the writer with Ed25519 (host runs). `signer` must outlive w. */
 bool rvm_store_writer_set_signer(struct rvm_store_writer *w, const struct rvm_ed25519_key *signer);
+
+/*
+ * Raw mode: store the images exactly as given, record i at sequence i, without the sink's check
+ * that each image carries its own sequence. For logs that are stored as evidence after the fact
+ * (a failing simulator run whose log a fault damaged; a merge copying such a run): `verify`
+ * then reports the damage at its sequence number instead of the store refusing the run.
+ */
+void rvm_store_writer_set_raw(struct rvm_store_writer *w, bool raw);
+
+/* The run's outcome column (key=value figures), written by finish. False when out of memory. */
+bool rvm_store_writer_set_outcome(struct rvm_store_writer *w, const char *outcome);
 
 /*
  * Take records first_seq .. first_seq+count-1. Returns how many were taken from the front: fewer
@@ -253,6 +320,37 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
 
 /* Give up: single mode rolls everything back; batch mode deletes what was written. Frees w. */
 void rvm_store_writer_discard(struct rvm_store_writer *w);
+
+/* ------------------------------------------------------------------------------------------------
+ * Summary-only runs (schema version 2)
+ *
+ * A sweep stores one row per run and the records only of failing runs. A summary run has
+ * content 'summary', status 'complete', its result, record count and (when known) the log
+ * digest and chain value the producer computed, and no records, checkpoints or state digests.
+ * verify, diff, show, export and reconstruct say so instead of reporting missing records.
+ * Inside rvm_store_write_begin/commit, many are added in one transaction.
+ * --------------------------------------------------------------------------------------------- */
+
+struct rvm_store_summary {
+    const char *result; /* class name, as for rvm_store_writer_finish */
+    int exit_code;      /* < 0: none */
+    uint64_t record_count;
+    uint64_t checkpoint_count;
+    bool has_digest; /* digest and chain of the producer's log */
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+    const char *outcome; /* may be NULL */
+};
+
+enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
+                                            const struct rvm_store_run_info *info,
+                                            const struct rvm_store_summary *sum, int64_t *run_id);
+
+/* Add a row to `faults` or `invariant_failures` of an existing run (summary runs; a writer's
+ * own run takes them through rvm_store_writer_fault/invariant). */
+enum rvm_store_status rvm_store_event_add(struct rvm_store *st, int64_t run,
+                                          enum rvm_store_event_table table, uint64_t seq,
+                                          uint64_t time_ns, const char *name, const char *text);
 
 /* The writer as a simulated-HAL witness sink (ctx = the writer). A record batch that cannot be
  * written makes the sink stall (0 taken), so the core refuses the append: no witness, no

@@ -285,6 +285,18 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
         return;
     }
 
+    if (!rvm_store_run_has_records(&run)) {
+        rep->records = run.record_count;
+        if (run.has_digest) {
+            memcpy(rep->digest, run.digest, sizeof(rep->digest));
+        }
+        report(rep, RVM_VERIFY_SUMMARY, false, 0,
+               "summary only: the run's %llu records were not stored (a sweep stores the log of "
+               "failing runs only), so there is nothing to verify",
+               (unsigned long long)run.record_count);
+        goto out;
+    }
+
     /* The checkpoint key and the Ed25519 key the signatures must be made with. */
     bool seed_keys = strcmp(run.key_source, "seed") == 0;
     if (seed_keys && !run.has_seed) {

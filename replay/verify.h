@@ -34,6 +34,7 @@ enum rvm_verify_verdict {
     RVM_VERIFY_FAILED,    /* the stored run does not verify: see seq and reason */
     RVM_VERIFY_NEEDS_KEY, /* the run's checkpoint key is external and none was given */
     RVM_VERIFY_ERROR,     /* the run could not be read (store_status says why) */
+    RVM_VERIFY_SUMMARY,   /* a summary-only run: no records to verify (reason says so) */
 };
 
 struct rvm_verify_report {

@@ -68,7 +68,10 @@ struct rvm_store_writer {
     struct pending_event *invariants;
     size_t ninvariants, invariants_cap;
     uint64_t invariants_written;
-    bool failed;                       /* a write failed: nothing more is taken */
+    bool failed;    /* a write failed: nothing more is taken */
+    bool raw;       /* store images as given (rvm_store_writer_set_raw) */
+    bool savepoint; /* single mode inside the store's write transaction */
+    char *outcome;
     struct checkpointer *checkpointer; /* batch mode: WAL checkpoints off the writer thread */
     sqlite3_stmt *insert_records;      /* explicit keys */
     sqlite3_stmt *append_records;      /* keys assigned by SQLite as max(key) + 1 */
@@ -237,6 +240,21 @@ static int exec(struct rvm_store_writer *w, const char *sql)
     return sqlite3_exec(w->st->db, sql, NULL, NULL, NULL);
 }
 
+/* Undo the writer's transaction, or only its savepoint inside the store's write transaction. */
+static void tx_abort(struct rvm_store_writer *w)
+{
+    if (w->savepoint) {
+        exec(w, "ROLLBACK TO rvm_writer; RELEASE rvm_writer");
+    } else {
+        exec(w, "ROLLBACK");
+    }
+}
+
+static int tx_end(struct rvm_store_writer *w)
+{
+    return exec(w, w->savepoint ? "RELEASE rvm_writer" : "COMMIT");
+}
+
 static void finalize_all(struct rvm_store_writer *w)
 {
     sqlite3_finalize(w->insert_records);
@@ -367,6 +385,7 @@ static void writer_free(struct rvm_store_writer *w)
     free(w->states);
     free(w->images);
     free(w->chains);
+    free(w->outcome);
     w->st->writer_active = false;
     free(w);
 }
@@ -405,41 +424,81 @@ static int bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text)
                         : sqlite3_bind_null(stmt, i);
 }
 
+/* Keep the scenario text once, in `scenarios` (schema version 2), and give its SHA-256. */
+static int put_scenario(struct rvm_store *st, const struct rvm_store_run_info *info,
+                        uint8_t sha[RVM_SHA256_DIGEST_BYTES])
+{
+    if (info->scenario_sha256 != NULL) {
+        memcpy(sha, info->scenario_sha256, RVM_SHA256_DIGEST_BYTES);
+    } else {
+        rvm_crypto_sha256(&st->crypto, (const uint8_t *)info->scenario, strlen(info->scenario),
+                          sha);
+    }
+    if (st->put_scenario == NULL) {
+        st->put_scenario =
+            rvm_store_prepare(st, "INSERT OR IGNORE INTO scenarios (sha256, text) VALUES (?1, ?2)");
+        if (st->put_scenario == NULL) {
+            return SQLITE_ERROR;
+        }
+    }
+    sqlite3_bind_blob(st->put_scenario, 1, sha, RVM_SHA256_DIGEST_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st->put_scenario, 2, info->scenario, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st->put_scenario);
+    sqlite3_reset(st->put_scenario);
+    sqlite3_clear_bindings(st->put_scenario);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int rvm_store_bind_run_info(struct rvm_store *st, sqlite3_stmt *stmt,
+                            const struct rvm_store_run_info *info, int first)
+{
+    const char *key_source = info->key_source != NULL ? info->key_source
+                             : info->has_seed         ? "seed"
+                                                      : "none";
+    sqlite3_bind_text(stmt, first, info->source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, first + 1, key_source, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(stmt, first + 2, info->command);
+    /* first + 3, the inline scenario column, stays NULL: the text is in `scenarios` */
+    if (info->scenario != NULL) {
+        uint8_t sha[RVM_SHA256_DIGEST_BYTES];
+        int rc = put_scenario(st, info, sha);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+        sqlite3_bind_blob(stmt, first + 4, sha, sizeof(sha), SQLITE_TRANSIENT);
+    }
+    if (info->has_seed) {
+        sqlite3_bind_int64(stmt, first + 5, rvm_store_i64(info->seed));
+    }
+    sqlite3_bind_text(stmt, first + 6, info->build_id != NULL ? info->build_id : RVMSIM_VERSION, -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, first + 7,
+                      info->core_version != NULL ? info->core_version : RVM_CORE_VERSION, -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, first + 8, info->platform != NULL ? info->platform : "sim", -1,
+                      SQLITE_TRANSIENT);
+    bind_text_or_null(stmt, first + 9, info->options);
+    bind_text_or_null(stmt, first + 10, info->target);
+    return SQLITE_OK;
+}
+
 static enum rvm_store_status insert_run(struct rvm_store_writer *w,
                                         const struct rvm_store_run_info *info)
 {
     struct rvm_store *st = w->st;
-    const char *key_source = info->key_source != NULL ? info->key_source
-                             : info->has_seed         ? "seed"
-                                                      : "none";
     sqlite3_stmt *stmt = rvm_store_prepare(
         st, "INSERT INTO runs (status, source, key_source, command, scenario, scenario_sha256, "
-            "seed, build_id, core_version, platform, options) "
-            "VALUES ('running', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+            "seed, build_id, core_version, platform, options, target, created_at) "
+            "VALUES ('running', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+            "coalesce(?12, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
     if (stmt == NULL) {
         return RVM_STORE_CORRUPT;
     }
-    sqlite3_bind_text(stmt, 1, info->source, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, key_source, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(stmt, 3, info->command);
-    bind_text_or_null(stmt, 4, info->scenario);
-    if (info->scenario != NULL) {
-        uint8_t digest[RVM_SHA256_DIGEST_BYTES];
-        rvm_crypto_sha256(&st->crypto, (const uint8_t *)info->scenario, strlen(info->scenario),
-                          digest);
-        sqlite3_bind_blob(stmt, 5, digest, sizeof(digest), SQLITE_TRANSIENT);
+    int rc = rvm_store_bind_run_info(st, stmt, info, 1);
+    bind_text_or_null(stmt, 12, info->created_at);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
     }
-    if (info->has_seed) {
-        sqlite3_bind_int64(stmt, 6, rvm_store_i64(info->seed));
-    }
-    sqlite3_bind_text(stmt, 7, info->build_id != NULL ? info->build_id : RVMSIM_VERSION, -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 8, info->core_version != NULL ? info->core_version : RVM_CORE_VERSION,
-                      -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 9, info->platform != NULL ? info->platform : "sim", -1,
-                      SQLITE_TRANSIENT);
-    bind_text_or_null(stmt, 10, info->options);
-    int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {
         return rvm_store_fail(st, rc, "adding a run");
@@ -458,7 +517,8 @@ enum rvm_store_status rvm_store_writer_begin(struct rvm_store *st,
                                              enum rvm_store_tx tx, struct rvm_store_writer **out)
 {
     *out = NULL;
-    if (!st->writable || st->writer_active || st->in_read_tx) {
+    if (!st->writable || st->writer_active || st->in_read_tx ||
+        (st->in_write_tx && tx != RVM_STORE_TX_SINGLE)) {
         rvm_store_set_error(st, "%s: the handle cannot start a writer now", st->path);
         return RVM_STORE_REFUSED;
     }
@@ -478,13 +538,14 @@ enum rvm_store_status rvm_store_writer_begin(struct rvm_store *st,
     }
     w->st = st;
     w->tx = tx;
+    w->savepoint = st->in_write_tx;
     st->writer_active = true;
     rvm_sha256_iv(w->chain);
     if (!prepare_all(w)) {
         writer_free(w);
         return RVM_STORE_CORRUPT;
     }
-    int rc = exec(w, "BEGIN IMMEDIATE");
+    int rc = exec(w, w->savepoint ? "SAVEPOINT rvm_writer" : "BEGIN IMMEDIATE");
     if (rc != SQLITE_OK) {
         enum rvm_store_status s = rvm_store_fail(st, rc, "starting a write transaction");
         writer_free(w);
@@ -498,7 +559,7 @@ enum rvm_store_status rvm_store_writer_begin(struct rvm_store *st,
         }
     }
     if (s != RVM_STORE_OK) {
-        exec(w, "ROLLBACK");
+        tx_abort(w);
         writer_free(w);
         return s;
     }
@@ -540,6 +601,23 @@ bool rvm_store_writer_set_signer(struct rvm_store_writer *w, const struct rvm_ed
         return false;
     }
     w->signer = signer;
+    return true;
+}
+
+void rvm_store_writer_set_raw(struct rvm_store_writer *w, bool raw)
+{
+    w->raw = raw;
+}
+
+bool rvm_store_writer_set_outcome(struct rvm_store_writer *w, const char *outcome)
+{
+    char *copy = NULL;
+    if (outcome != NULL && (copy = strdup(outcome)) == NULL) {
+        rvm_store_set_error(w->st, "out of memory");
+        return false;
+    }
+    free(w->outcome);
+    w->outcome = copy;
     return true;
 }
 
@@ -770,7 +848,7 @@ size_t rvm_store_writer_records(struct rvm_store_writer *w, uint64_t first_seq,
         size_t ok = 0;
         for (; ok < n; ok++) {
             const uint8_t *rec = src + ok * RVM_WITNESS_RECORD_BYTES;
-            if (rvm_load_le64(rec + RVM_WOFF_SEQUENCE) != w->next_seq + ok) {
+            if (!w->raw && rvm_load_le64(rec + RVM_WOFF_SEQUENCE) != w->next_seq + ok) {
                 rvm_store_set_error(st, "record offered as seq %llu carries seq %llu",
                                     (unsigned long long)(w->next_seq + ok),
                                     (unsigned long long)rvm_load_le64(rec + RVM_WOFF_SEQUENCE));
@@ -916,7 +994,8 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
     if (rc == SQLITE_OK) {
         sqlite3_stmt *stmt = rvm_store_prepare(
             st, "UPDATE runs SET status = 'complete', result = ?2, exit_code = ?3, "
-                "record_count = ?4, checkpoint_count = ?5, digest = ?6, chain = ?7 WHERE id = ?1");
+                "record_count = ?4, checkpoint_count = ?5, digest = ?6, chain = ?7, "
+                "outcome = ?8 WHERE id = ?1");
         if (stmt == NULL) {
             rc = SQLITE_ERROR;
         } else {
@@ -929,12 +1008,13 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
             sqlite3_bind_int64(stmt, 5, rvm_store_i64(w->checkpoints));
             bind_blob(stmt, 6, digest, sizeof(digest));
             bind_blob(stmt, 7, chain, sizeof(chain));
+            bind_text_or_null(stmt, 8, w->outcome);
             rc = step_reset(stmt);
             sqlite3_finalize(stmt);
         }
     }
     if (rc == SQLITE_OK) {
-        rc = exec(w, "COMMIT");
+        rc = w->tx == RVM_STORE_TX_SINGLE ? tx_end(w) : exec(w, "COMMIT");
     }
     enum rvm_store_status s = RVM_STORE_OK;
     if (rc != SQLITE_OK) {
@@ -943,7 +1023,11 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
         } else {
             s = RVM_STORE_ERROR; /* the reason of the earlier failure stays in st->err */
         }
-        exec(w, "ROLLBACK");
+        if (w->tx == RVM_STORE_TX_SINGLE) {
+            tx_abort(w);
+        } else {
+            exec(w, "ROLLBACK");
+        }
     }
     if (s == RVM_STORE_OK) {
         if (digest_out != NULL) {
@@ -963,7 +1047,7 @@ void rvm_store_writer_discard(struct rvm_store_writer *w)
         return;
     }
     if (w->tx == RVM_STORE_TX_SINGLE) {
-        exec(w, "ROLLBACK");
+        tx_abort(w);
     } else {
         char sql[512];
         snprintf(sql, sizeof(sql),

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rvmsim run FILE [--seed N] [--db PATH] [--faults none|default|swarm] [--trace]
+ *                 [--nwnm-every N] [--epoch K]
  *
  * Runs one scenario with one seed, prints the failure (if any) and, as its last line,
  * `run=<id> seed=<n> records=<n> digest=<64 hex> result=<class>`. The exit code is the class.
+ * With --db the run goes into the replay store in full (docs/simulator.md "Storage").
  */
 #include "commands.h"
 #include "engine.h"
@@ -21,10 +23,13 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: rvmsim run FILE [--seed N] [--db PATH] [--faults none|default|swarm] "
             "[--trace]\n"
-            "                  [--nwnm-every N]\n\n"
+            "                  [--nwnm-every N] [--epoch K]\n\n"
             "Runs the scenario FILE with seed N (default: the file's `seed`, else 1). Faults\n"
             "default to the file's `faults` line, else `default`. --trace prints one line per\n"
-            "event. --db stores the run, its witness log and its fired faults in SQLite.\n"
+            "event. --db stores the run in a replay store (created if needed): scenario, seed,\n"
+            "options, result, every record, signed checkpoints, fired faults, and a state\n"
+            "digest every K records (--epoch, default 64; 0: only at the end) for `rvmsim\n"
+            "reconstruct`; `rvmsim verify/diff/show/export` read it.\n"
             "The last line is `run=<id> seed=<n> records=<n> digest=<hex> result=<class>`;\n"
             "the exit code is the class: 0 pass, 1 expectation, 2 usage/parse, 3 safety,\n"
             "4 liveness, 6 internal.\n");
@@ -38,17 +43,18 @@ int rvmsim_cmd_run(int argc, char **argv)
         {"faults", required_argument, NULL, 'f'},
         {"trace", no_argument, NULL, 't'},
         {"nwnm-every", required_argument, NULL, 'n'},
+        {"epoch", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    uint64_t seed = 0, nwnm = 1;
+    uint64_t seed = 0, nwnm = 1, epoch = RVM_RUN_DEFAULT_EPOCH;
     bool has_seed = false, has_faults = false, trace = false;
     enum rvm_sim_fault_mode mode = RVM_SIM_FAULTS_DEFAULT;
     const char *db = NULL;
 
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:d:f:tn:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:d:f:tn:e:h", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -79,6 +85,12 @@ int rvmsim_cmd_run(int argc, char **argv)
                 return RVMSIM_EXIT_USAGE;
             }
             break;
+        case 'e':
+            if (!rvm_parse_u64(optarg, &epoch)) {
+                rvm_errorf("run: --epoch must be a record count, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            break;
         case 'h':
             run_usage(stdout);
             return RVMSIM_EXIT_PASS;
@@ -99,7 +111,8 @@ int rvmsim_cmd_run(int argc, char **argv)
     const char *path = argv[optind];
 
     struct rvm_scenario scn;
-    int rc = simcli_load(path, &scn);
+    char *text = NULL;
+    int rc = simcli_load_text(path, &scn, &text);
     if (rc != 0) {
         return rc;
     }
@@ -136,24 +149,27 @@ int rvmsim_cmd_run(int argc, char **argv)
         .faults = mode,
         .trace = trace ? stdout : NULL,
         .nwnm_every = (uint32_t)nwnm,
+        .states = db != NULL, /* state digests only matter to a store */
+        .epoch = epoch,
     };
     struct rvm_sim_outcome o;
     rc = rvm_sim_run(sim, &scn, &opt, &o);
 
-    char sha[65];
     struct rvm_run_info info = {
-        .scenario = path,
-        .scenario_sha256 = simcli_file_sha256(&crypto, path, sha) ? sha : NULL,
-        .target = scn.target->name,
+        .source = "run",
+        .scenario_path = path,
+        .scenario_text = text,
+        .target = scn.target,
         .seed = seed,
-        .faults = rvm_sim_fault_mode_name(mode),
-        .build = RVMSIM_VERSION,
+        .faults = mode,
+        .nwnm_every = (uint32_t)nwnm,
+        .epoch = epoch,
         .origin = "run",
     };
     uint64_t run_id = 0;
-    if (!rvm_run_store(&sink, &info, sim, scn.target, &o, true, &run_id) ||
-        !sink.ops->commit(sink.ctx)) {
-        rvm_errorf("run: storing the run in '%s' failed", db != NULL ? db : "memory");
+    if (!rvm_run_store(&sink, &info, &o, sim, true, &run_id) || !sink.ops->commit(sink.ctx)) {
+        rvm_errorf("run: storing the run in '%s' failed: %s", db != NULL ? db : "memory",
+                   sink.ops->error(sink.ctx));
         if (rc == RVMSIM_EXIT_PASS) {
             rc = RVMSIM_EXIT_INTERNAL;
         }
@@ -181,5 +197,6 @@ out:
     }
     rvm_openssl_crypto_free(oc);
     rvm_scenario_free(&scn);
+    free(text);
     return rc;
 }

@@ -8,13 +8,16 @@
  * of the passing ones in its own process (a different process, so state or address-space
  * dependence shows up) and compares class, invariant, record count, digest and final state: a
  * mismatch is a failure of its own class (non-determinism). The parent is the only writer of the
- * database: a summary for every run, and the full witness log of every failing run (from its own
- * re-run). A progress line (done/total, runs/s, ETA, failures) is drawn on stderr when it is a
- * terminal. The last line is `N passed, M failed`.
+ * replay store: a summary row for every run, batched thousands to a transaction, and the full
+ * witness log of every failing run (from its own re-run, with state digests at epoch boundaries).
+ * Workers never open the database: summaries are made from the fixed-size outcomes they already
+ * send, so --db costs the workers nothing (measured in docs/simulator.md). A progress line
+ * (done/total, runs/s, ETA, failures) is drawn on stderr when it is a terminal. The last line is `N
+ * passed, M failed`.
  *
  * --shard K/N (0 <= K < N) runs only the seeds s of A..B with (s - A) mod N == K, so N machines
- * (GNU parallel, Slurm array jobs, Kubernetes indexed jobs) can share one range; their
- * databases can be merged since every row carries its seed.
+ * (GNU parallel, Slurm array jobs, Kubernetes indexed jobs) can share one range; `rvmsim merge`
+ * joins their databases into one that lists every seed once.
  */
 #include "commands.h"
 #include "engine.h"
@@ -46,6 +49,7 @@ struct sweep_opts {
     const char *db;
     uint32_t shard_k, shard_n;
     uint32_t recheck_every; /* re-run 1 in N passing seeds; 0: none */
+    uint64_t epoch;         /* state digests of stored failing runs every N records */
     int progress;           /* -1 auto (stderr is a terminal), 0 off, 1 on */
 };
 
@@ -81,11 +85,10 @@ struct failure {
 struct sweep {
     struct sweep_opts o;
     const struct rvm_scenario *scn;
+    const char *text; /* the scenario file's bytes, stored with each run */
     struct rvm_crypto crypto;
     struct rvm_sim *local; /* the parent's engine for re-runs */
     struct rvm_run_sink sink;
-    char sha[65];
-    bool have_sha;
     uint64_t total, next, done, passed, rechecked;
     struct range *requeue;
     size_t nrequeue, requeue_cap;
@@ -316,27 +319,33 @@ static void store(struct sweep *s, uint64_t seed, const struct rvm_sim_outcome *
         return;
     }
     struct rvm_run_info info = {
-        .scenario = s->o.path,
-        .scenario_sha256 = s->have_sha ? s->sha : NULL,
-        .target = s->scn->target->name,
+        .source = "sweep",
+        .scenario_path = s->o.path,
+        .scenario_text = s->text,
+        .target = s->scn->target,
         .seed = seed,
-        .faults = rvm_sim_fault_mode_name(s->o.mode),
-        .build = RVMSIM_VERSION,
+        .faults = s->o.mode,
+        .nwnm_every = 1,
+        .epoch = s->o.epoch,
         .origin = origin,
     };
     uint64_t id;
-    bool ok;
-    if (full_from != NULL) {
-        ok = rvm_run_store(&s->sink, &info, full_from, s->scn->target, o, true, &id);
-    } else {
-        ok = s->sink.ops->begin_run(s->sink.ctx, &info, &id) &&
-             s->sink.ops->end_run(s->sink.ctx, id, o, s->scn->target, NULL, 0);
-    }
-    if (!ok && !s->store_error) {
+    if (!rvm_run_store(&s->sink, &info, o, full_from, full_from != NULL, &id) && !s->store_error) {
         progress_clear(s);
-        rvm_errorf("sweep: storing runs in '%s' failed", s->o.db);
+        rvm_errorf("sweep: storing runs in '%s' failed: %s", s->o.db,
+                   s->sink.ops->error(s->sink.ctx));
         s->store_error = true;
     }
+}
+
+/* The parent's engine for re-runs: state digests only when the run may be stored in full. */
+static struct rvm_sim_options local_options(const struct sweep *s, uint64_t seed)
+{
+    return (struct rvm_sim_options){.seed = seed,
+                                    .faults = s->o.mode,
+                                    .nwnm_every = 1,
+                                    .states = s->o.db != NULL,
+                                    .epoch = s->o.epoch};
 }
 
 static bool same_run(const struct rvm_sim_outcome *x, const struct rvm_sim_outcome *y)
@@ -350,7 +359,7 @@ static bool same_run(const struct rvm_sim_outcome *x, const struct rvm_sim_outco
 /* Re-run a seed in this process and compare with what the worker reported. */
 static void recheck(struct sweep *s, const struct res_msg *r)
 {
-    struct rvm_sim_options opt = {.seed = r->seed, .faults = s->o.mode, .nwnm_every = 1};
+    struct rvm_sim_options opt = local_options(s, r->seed);
     struct rvm_sim_outcome mine;
     rvm_sim_run(s->local, s->scn, &opt, &mine);
     s->rechecked++;
@@ -417,6 +426,14 @@ static void worker_lost(struct sweep *s, struct worker *w)
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
         s->done++;
+        struct rvm_sim_outcome crash;
+        memset(&crash, 0, sizeof(crash));
+        crash.cls = RVMSIM_EXIT_INTERNAL;
+        crash.phase = RVM_SIM_PHASE_SETUP;
+        snprintf(crash.invariant, sizeof(crash.invariant), "worker.crash");
+        snprintf(crash.detail, sizeof(crash.detail), "%s",
+                 what + strlen("internal [worker.crash] "));
+        store(s, seed, &crash, NULL, "sweep"); /* a summary without a digest: nothing ran to end */
         report_failure(s, seed, RVMSIM_EXIT_INTERNAL, what);
         struct range rest = {w->first + w->reported + 1, w->count - w->reported - 1};
         if (rest.count != 0) {
@@ -459,13 +476,15 @@ static void sweep_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim sweep FILE --seeds A..B [--jobs J] [--faults none|default|swarm]\n"
-            "                    [--db PATH] [--shard K/N] [--recheck-every N] "
-            "[--progress|--no-progress]\n\n"
+            "                    [--db PATH] [--shard K/N] [--recheck-every N] [--epoch K]\n"
+            "                    [--progress|--no-progress]\n\n"
             "Runs FILE for every seed A..B in J worker processes (default: one per CPU).\n"
             "Every failing seed, and 1 in N passing seeds (default 32; 0 = none), is re-run in\n"
             "another process to prove determinism. Each failure is printed with the command\n"
             "that reproduces it. --shard K/N (0 <= K < N) runs the seeds s with (s-A) mod N == K.\n"
-            "--db stores a summary of every run and the full witness log of failing runs.\n"
+            "--db stores a summary of every run and the full witness log of failing runs\n"
+            "(with a state digest every --epoch K records, default 64) in a replay store;\n"
+            "`rvmsim merge` joins the stores of several shards.\n"
             "The last line is `N passed, M failed`; the exit code is 0 when nothing failed, 5\n"
             "if a run was not deterministic, else the class of the lowest failing seed.\n");
 }
@@ -473,20 +492,29 @@ static void sweep_usage(FILE *out)
 static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_faults)
 {
     static const struct option longopts[] = {
-        {"seeds", required_argument, NULL, 's'},  {"jobs", required_argument, NULL, 'j'},
-        {"faults", required_argument, NULL, 'f'}, {"db", required_argument, NULL, 'd'},
-        {"shard", required_argument, NULL, 'k'},  {"recheck-every", required_argument, NULL, 'r'},
-        {"progress", no_argument, NULL, 'p'},     {"no-progress", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"seeds", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"faults", required_argument, NULL, 'f'},
+        {"db", required_argument, NULL, 'd'},
+        {"shard", required_argument, NULL, 'k'},
+        {"recheck-every", required_argument, NULL, 'r'},
+        {"progress", no_argument, NULL, 'p'},
+        {"no-progress", no_argument, NULL, 'P'},
+        {"epoch", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     bool has_seeds = false;
     uint64_t v;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (struct sweep_opts){
-        .jobs = ncpu > 0 ? (uint32_t)ncpu : 1, .shard_n = 1, .recheck_every = 32, .progress = -1};
+    *o = (struct sweep_opts){.jobs = ncpu > 0 ? (uint32_t)ncpu : 1,
+                             .shard_n = 1,
+                             .recheck_every = 32,
+                             .progress = -1,
+                             .epoch = RVM_RUN_DEFAULT_EPOCH};
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPh", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:h", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -530,6 +558,12 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
             break;
         case 'p':
             o->progress = 1;
+            break;
+        case 'e':
+            if (!rvm_parse_u64(optarg, &o->epoch)) {
+                rvm_errorf("sweep: --epoch must be a record count, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
             break;
         case 'P':
             o->progress = 0;
@@ -575,10 +609,12 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         return rc < 0 ? RVMSIM_EXIT_PASS : rc;
     }
     struct rvm_scenario scn;
-    rc = simcli_load(s.o.path, &scn);
+    char *text = NULL;
+    rc = simcli_load_text(s.o.path, &scn, &text);
     if (rc != 0) {
         return rc;
     }
+    s.text = text;
     if (!has_faults) {
         s.o.mode = scn.has_faults ? scn.faults : RVM_SIM_FAULTS_DEFAULT;
     }
@@ -603,7 +639,6 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }
-    s.have_sha = simcli_file_sha256(&s.crypto, s.o.path, s.sha);
 
     signal(SIGPIPE, SIG_IGN);
     nworkers = s.o.jobs;
@@ -667,7 +702,7 @@ int rvmsim_cmd_sweep(int argc, char **argv)
                 }
                 for (uint64_t k = 0; k < r.count; k++) {
                     struct res_msg m = {.seed = seed_at(&s.o, r.first + k)};
-                    struct rvm_sim_options opt = {.seed = m.seed, .faults = s.o.mode};
+                    struct rvm_sim_options opt = local_options(&s, m.seed);
                     rvm_sim_run(s.local, &scn, &opt, &m.o);
                     on_result(&s, &m);
                 }
@@ -699,7 +734,9 @@ int rvmsim_cmd_sweep(int argc, char **argv)
     progress_clear(&s);
 
     double secs = (double)(mono_ns() - s.t0) / 1e9;
-    qsort(s.fails, s.nfails, sizeof(*s.fails), cmp_fail);
+    if (s.nfails > 1) { /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(s.fails, s.nfails, sizeof(*s.fails), cmp_fail);
+    }
     uint64_t failed = s.nfails;
     fprintf(stderr,
             "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64
@@ -746,5 +783,6 @@ out:
     free(s.pending);
     free(s.fails);
     rvm_scenario_free(&scn);
+    free(text);
     return rc;
 }

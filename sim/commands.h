@@ -38,5 +38,6 @@ int rvmsim_cmd_show(int argc, char **argv);
 int rvmsim_cmd_export(int argc, char **argv);
 int rvmsim_cmd_import(int argc, char **argv);
 int rvmsim_cmd_reconstruct(int argc, char **argv);
+int rvmsim_cmd_merge(int argc, char **argv);
 
 #endif /* RVM_SIM_COMMANDS_H */

@@ -8,6 +8,7 @@
 #include "prng.h"
 #include "run_keys.h"
 
+#include "rvm/bytes.h"
 #include "rvm/sha256.h"
 
 #include <inttypes.h>
@@ -137,6 +138,13 @@ struct rvm_sim {
     bool ref_valid;
     bool nwnm_now;
     uint64_t nwnm_counter;
+
+    /* state digests at epoch boundaries (replay store) */
+    struct rvm_sim_state *states;
+    uint64_t nstates, states_cap;
+    uint64_t epochs_done; /* boundaries passed: appended / epoch at the last one */
+    bool state_at_done;
+    uint8_t state_at_digest[32];
 
     /* linearisation */
     struct lin_entry *lin;
@@ -356,6 +364,64 @@ static void engine_checks(struct rvm_sim *sim)
     }
 }
 
+static void state_digest(struct rvm_sim *sim, uint64_t appended, uint8_t out[32])
+{
+    static const char tag[] = "rvmsim sim state 1";
+    uint8_t count[8];
+    struct rvm_sha256_ctx ctx;
+    rvm_store_le64(count, appended);
+    rvm_sha256_init(&ctx, &sim->crypto);
+    rvm_sha256_update(&ctx, (const uint8_t *)tag, sizeof(tag) - 1);
+    rvm_sha256_update(&ctx, count, sizeof(count));
+    sim->target->hash(sim->inst, &ctx);
+    rvm_sha256_final(&ctx, out);
+}
+
+static void add_state(struct rvm_sim *sim, uint64_t seq, const uint8_t digest[32])
+{
+    if (sim->nstates != 0 && sim->states[sim->nstates - 1].seq == seq) {
+        memcpy(sim->states[sim->nstates - 1].digest, digest, 32); /* the end of the run */
+        return;
+    }
+    if (!grow((void **)&sim->states, &sim->states_cap, sim->nstates + 1, sizeof(*sim->states))) {
+        fail(sim, RVMSIM_EXIT_INTERNAL, "engine.memory", "out of memory recording a state digest");
+        return;
+    }
+    sim->states[sim->nstates].seq = seq;
+    memcpy(sim->states[sim->nstates].digest, digest, 32);
+    sim->nstates++;
+}
+
+/*
+ * Epoch boundaries (docs/simulator.md): at a step end, when the appended record count has
+ * reached the next multiple of opt.epoch since the last boundary, the state digest is taken and
+ * labelled with the last appended record's sequence. Steps are the unit because a step's records
+ * are witnessed together: no state between them is observable from outside.
+ */
+static void state_point(struct rvm_sim *sim)
+{
+    uint64_t n = sim->log != NULL ? sim->log->appended : 0;
+    if (n == 0) {
+        return;
+    }
+    uint64_t epoch = sim->opt.epoch;
+    bool boundary = sim->opt.states && epoch != 0 && n / epoch > sim->epochs_done;
+    bool at = sim->opt.has_state_at && !sim->state_at_done && n - 1 >= sim->opt.state_at;
+    if (!boundary && !at) {
+        return;
+    }
+    uint8_t digest[32];
+    state_digest(sim, n, digest);
+    if (boundary) {
+        sim->epochs_done = n / epoch;
+        add_state(sim, n - 1, digest);
+    }
+    if (at) {
+        sim->state_at_done = true;
+        memcpy(sim->state_at_digest, digest, sizeof(digest));
+    }
+}
+
 static void post_step(struct rvm_sim *sim, uint64_t appended_before, const char *what)
 {
     if (sim->failed) {
@@ -383,6 +449,7 @@ static void post_step(struct rvm_sim *sim, uint64_t appended_before, const char 
     } else {
         sim->ref_valid = false;
     }
+    state_point(sim);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -429,6 +496,7 @@ static bool record_fired(struct rvm_sim *sim, uint32_t kind, const uint64_t *arg
     f->nargs = s->nargs;
     f->after = after;
     f->scripted = scripted;
+    f->records = sim->log != NULL ? sim->log->appended : 0;
     memcpy(f->args, args, sizeof(uint64_t) * s->nargs);
     sim->fired_count[kind]++;
     sim->out->faults_fired++;
@@ -1556,6 +1624,7 @@ void rvm_sim_free(struct rvm_sim *sim)
     free(sim->block_total);
     free(sim->block_first);
     free(sim->lin);
+    free(sim->states);
     free(sim);
 }
 
@@ -1609,6 +1678,9 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     rvm_evq_clear(&sim->evq);
     sim->nrecords = 0;
     sim->ncps = 0;
+    sim->nstates = 0;
+    sim->epochs_done = 0;
+    sim->state_at_done = false;
 
     rvm_run_keys_derive(&sim->crypto, seed, &sim->keys);
     rvm_witness_verifier_init(&sim->ver, &sim->crypto, sim->keys.hmac, sizeof(sim->keys.hmac));
@@ -1685,7 +1757,8 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     struct rvm_witness_log *log = t->witness(sim->inst);
     sim->faults_on = opt->faults != RVM_SIM_FAULTS_NONE;
     if (err == RVM_OK && log != NULL) {
-        sim->log = log; /* only a started system has a log worth judging */
+        sim->log = log;   /* only a started system has a log worth judging */
+        state_point(sim); /* a target may witness its boot */
     } else {
         fail(sim, RVMSIM_EXIT_INTERNAL, "target.reset", "target %s could not start: %s", t->name,
              rvm_err_name(err));
@@ -1756,13 +1829,29 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     }
     out->steps = sim->step;
     out->time_ns = now_ns(sim);
+    out->checkpoints = sim->ncps;
     if (sim->log != NULL) {
         out->records = sim->log->appended;
         rvm_witness_digest(sim->log, out->digest);
+        rvm_sha256_state_bytes(sim->log->chain, out->chain);
         struct rvm_sha256_ctx ctx;
         rvm_sha256_init(&ctx, &sim->crypto);
         sim->target->hash(sim->inst, &ctx);
         rvm_sha256_final(&ctx, out->state);
+        bool at = sim->opt.has_state_at && !sim->state_at_done && out->records > sim->opt.state_at;
+        if ((sim->opt.states || at) && out->records != 0) {
+            /* the end of the run is a boundary too, labelled with the last record (a failing
+             * step ends the run without passing a boundary of its own) */
+            uint8_t digest[32];
+            state_digest(sim, out->records, digest);
+            if (sim->opt.states) {
+                add_state(sim, out->records - 1, digest);
+            }
+            if (at) {
+                sim->state_at_done = true;
+                memcpy(sim->state_at_digest, digest, sizeof(digest));
+            }
+        }
     }
     sim->out = NULL;
     return out->cls;
@@ -1790,6 +1879,26 @@ const uint8_t *rvm_sim_hmac_key(const struct rvm_sim *sim, uint32_t *len)
 {
     *len = sizeof(sim->keys.hmac);
     return sim->keys.hmac;
+}
+
+const uint8_t *rvm_sim_ed25519_seed(const struct rvm_sim *sim)
+{
+    return sim->keys.ed25519_seed;
+}
+
+const struct rvm_sim_state *rvm_sim_states(const struct rvm_sim *sim, uint64_t *count)
+{
+    *count = sim->nstates;
+    return sim->states;
+}
+
+bool rvm_sim_state_at(const struct rvm_sim *sim, uint8_t digest[32])
+{
+    if (!sim->state_at_done) {
+        return false;
+    }
+    memcpy(digest, sim->state_at_digest, 32);
+    return true;
 }
 
 /* ------------------------------------------------------------------------------------------------

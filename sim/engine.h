@@ -36,6 +36,23 @@ struct rvm_sim_options {
     FILE *trace;         /* one line per event when non-NULL */
     bool linearize;      /* record the executed run for rvm_sim_linearize (the shrinker) */
     uint32_t nwnm_every; /* "no witness, no mutation" every N steps; 0 or 1 = every step */
+    /* State digests for the replay store (docs/simulator.md "Epoch boundaries"): with `states`,
+     * at the end of the first step (or the reset) at which the appended record count reaches a
+     * multiple of `epoch` (0: no such boundaries) beyond the last boundary, and at the end of
+     * the run. Read-only: the run is the same with or without them. */
+    bool states;
+    uint64_t epoch;
+    /* Also the state digest at the end of the step that appended record `state_at` (reconstruct
+     * --at a sequence that is not an epoch boundary). */
+    bool has_state_at;
+    uint64_t state_at;
+};
+
+/* A state digest after record `seq`: SHA-256 of "rvmsim sim state 1", the appended record count
+ * (LE64) and the target's canonical state (its hash()). */
+struct rvm_sim_state {
+    uint64_t seq;
+    uint8_t digest[32];
 };
 
 /* A fault that fired. */
@@ -47,6 +64,7 @@ struct rvm_sim_fired {
     uint32_t after; /* site kinds: earlier visits of the same site in that step */
     bool scripted;  /* from a `fault` line rather than by chance */
     uint64_t args[RVM_SIM_MAX_ARGS];
+    uint64_t records; /* witness records appended when it fired */
 };
 
 enum rvm_sim_phase {
@@ -70,8 +88,10 @@ struct rvm_sim_outcome {
     uint64_t faults_fired;
     uint64_t events;
     uint64_t time_ns;
-    uint8_t digest[32]; /* witness log digest (DESIGN §3) */
-    uint8_t state[32];  /* SHA-256 of the target's canonical state at the end */
+    uint8_t digest[32];   /* witness log digest (DESIGN §3) */
+    uint8_t state[32];    /* SHA-256 of the target's canonical state at the end */
+    uint8_t chain[32];    /* the log's chain value after its last record */
+    uint64_t checkpoints; /* checkpoints the sink received */
 };
 
 const char *rvm_sim_class_name(int cls);
@@ -94,6 +114,12 @@ const struct rvm_witness_checkpoint *rvm_sim_checkpoints(const struct rvm_sim *s
                                                          uint64_t *count);
 const struct rvm_sim_fired *rvm_sim_fired(const struct rvm_sim *sim, uint64_t *count);
 const uint8_t *rvm_sim_hmac_key(const struct rvm_sim *sim, uint32_t *len);
+/* The run's Ed25519 private key seed (derived from its seed, like the HMAC key). */
+const uint8_t *rvm_sim_ed25519_seed(const struct rvm_sim *sim);
+/* State digests at the epoch boundaries of the last run (options.epoch), ascending by seq. */
+const struct rvm_sim_state *rvm_sim_states(const struct rvm_sim *sim, uint64_t *count);
+/* The digest requested with options.state_at: false when the run never appended that record. */
+bool rvm_sim_state_at(const struct rvm_sim *sim, uint8_t digest[32]);
 
 /*
  * The last run (made with opt.linearize) as a scenario that replays it without its seed: every

@@ -2,47 +2,47 @@
 /*
  * The run sink: where the simulator puts finished runs (`--db`).
  *
- * THIS IS THE SEAM to the replay store (replay/, DESIGN §5). The simulator only ever talks to
- * struct rvm_run_sink; two implementations live here: an in-memory one (the default: counts what
- * it is given, keeps nothing) and a deliberately small SQLite one (run_store_sqlite.c, tables
- * prefixed sim_). At merge, replay/'s store implements these five entry points (or
- * rvm_run_sink_open() is pointed at it) and run_store_sqlite.c can go; nothing else changes.
+ * Two implementations: an in-memory one (the default: numbers runs and keeps nothing) and the
+ * replay store (run_store_replay.c over replay/store.h, docs/replay-store.md), the only SQLite
+ * path. A run is stored after it has finished, from what the engine kept of it (records as the
+ * sink received them, checkpoints, state digests at epoch boundaries, fired faults, outcome), so
+ * a database can never make a run behave differently, and a run is stored whole or not at all.
  *
- * Order of calls for one run: begin_run, then (only for runs stored in full) records in order and
- * checkpoints, then end_run. `commit` ends a batch (sweeps store many runs per transaction).
+ * `full` stores the witness log with the summary; otherwise only the summary row (a sweep's
+ * passing runs). Summaries are buffered and written in batches: `commit` writes what is
+ * buffered (the sink also does every few thousand runs, every two seconds of a slow sweep, and
+ * before a full run, so rows keep the order of the calls).
  */
 #ifndef RVM_SIM_RUN_STORE_H
 #define RVM_SIM_RUN_STORE_H
 
 #include "engine.h"
 
-#include "rvm/witness.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct rvm_run_info {
-    const char *scenario;        /* path as given */
-    const char *scenario_sha256; /* hex of the file's bytes, or NULL */
-    const char *target;
+    const char *source;        /* "run" or "sweep": selects the replayer */
+    const char *scenario_path; /* as given, for the reproduction command */
+    const char *scenario_text; /* the scenario's bytes (NUL-terminated) */
+    const struct rvm_sim_target *target;
     uint64_t seed;
-    const char *faults; /* none|default|swarm */
-    const char *build;  /* rvmsim version and git describe */
-    const char *origin; /* "run", "sweep", "sweep-recheck", "shrink" */
+    enum rvm_sim_fault_mode faults;
+    uint32_t nwnm_every; /* 0 or 1: every step */
+    uint64_t epoch;      /* state digests every `epoch` records (options.epoch) */
+    const char *origin;  /* outcome detail: "run", "sweep", "sweep-recheck" */
 };
 
 struct rvm_run_sink_ops {
-    bool (*begin_run)(void *ctx, const struct rvm_run_info *info, uint64_t *run_id);
-    bool (*records)(void *ctx, uint64_t run_id, uint64_t first_seq, const uint8_t *images,
-                    uint64_t count);
-    bool (*checkpoint)(void *ctx, uint64_t run_id, const struct rvm_witness_checkpoint *cp);
-    /* The summary, and the faults that fired (names resolved through `target`). */
-    bool (*end_run)(void *ctx, uint64_t run_id, const struct rvm_sim_outcome *o,
-                    const struct rvm_sim_target *target, const struct rvm_sim_fired *faults,
-                    uint64_t nfaults);
+    /* Store one finished run. `sim` holds it (rvm_sim_records, ...) when `full`; the summary
+     * comes from `o` either way. *run_id receives the store's id, or 0 for a summary that is
+     * buffered until its batch is written (commit, or a few thousand more). */
+    bool (*store)(void *ctx, const struct rvm_run_info *info, const struct rvm_sim_outcome *o,
+                  const struct rvm_sim *sim, bool full, uint64_t *run_id);
     bool (*commit)(void *ctx);
     void (*close)(void *ctx);
+    const char *(*error)(void *ctx); /* why the last call failed */
 };
 
 struct rvm_run_sink {
@@ -50,19 +50,28 @@ struct rvm_run_sink {
     void *ctx;
 };
 
-/* db_path NULL: the in-memory sink. Otherwise a SQLite file (":memory:" works too). */
+/* db_path NULL: the in-memory sink. Otherwise a replay store (created if needed). */
 bool rvm_run_sink_open(struct rvm_run_sink *s, const char *db_path, char *err, size_t errlen);
 void rvm_run_sink_close(struct rvm_run_sink *s);
 
 bool rvm_run_sink_open_memory(struct rvm_run_sink *s);
-bool rvm_run_sink_open_sqlite(struct rvm_run_sink *s, const char *path, char *err, size_t errlen);
+bool rvm_run_sink_open_replay(struct rvm_run_sink *s, const char *path, char *err, size_t errlen);
+
+bool rvm_run_store(struct rvm_run_sink *s, const struct rvm_run_info *info,
+                   const struct rvm_sim_outcome *o, const struct rvm_sim *sim, bool full,
+                   uint64_t *run_id);
 
 /*
- * Store the run an engine just finished: begin, then (when `full`) every record the sink received
- * and every checkpoint, then the summary with the fired faults. *run_id receives the id.
+ * The metadata of a simulator run as the replay store keeps it, shared by the sink and the
+ * replayer so that what one writes the other reads:
+ *   options  "faults=<none|default|swarm> nwnm_every=<N> epoch=<K>"
+ *   command  "rvmsim run <file> --seed <n> --faults <mode> [--nwnm-every N] [--epoch K]"
  */
-bool rvm_run_store(struct rvm_run_sink *s, const struct rvm_run_info *info,
-                   const struct rvm_sim *sim, const struct rvm_sim_target *target,
-                   const struct rvm_sim_outcome *o, bool full, uint64_t *run_id);
+void rvm_run_options_format(char *buf, size_t len, enum rvm_sim_fault_mode faults,
+                            uint32_t nwnm_every, uint64_t epoch);
+bool rvm_run_options_parse(const char *text, enum rvm_sim_fault_mode *faults, uint32_t *nwnm_every,
+                           uint64_t *epoch, char *err, size_t errlen);
+
+#define RVM_RUN_DEFAULT_EPOCH 64u
 
 #endif /* RVM_SIM_RUN_STORE_H */

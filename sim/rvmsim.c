@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* rvmsim: command dispatcher. */
 #include "commands.h"
+#include "replay_sim.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static const struct rvmsim_command commands[] = {
     {"import", "store a raw log or a serial capture as a verified run", rvmsim_cmd_import},
     {"reconstruct", "re-execute a run and compare records and state digests",
      rvmsim_cmd_reconstruct},
+    {"merge", "merge stores (the shards of a sweep) into one, one transaction per input",
+     rvmsim_cmd_merge},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -48,6 +51,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
+    (void)rvm_sim_replayers_register(); /* reconstruct re-executes simulator runs */
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         if (argc >= 3) {

@@ -25,6 +25,58 @@ int simcli_load(const char *path, struct rvm_scenario *scn)
     return 2;
 }
 
+int simcli_load_text(const char *path, struct rvm_scenario *scn, char **text)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+        return 2;
+    }
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap + 1);
+    bool ok = buf != NULL;
+    while (ok) { /* bound: 64 MiB, like rvm_scenario_load */
+        if (len == cap) {
+            char *grown = cap < (64u << 20) ? realloc(buf, cap * 2 + 1) : NULL;
+            if (grown == NULL) {
+                ok = false;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    ok = ok && ferror(f) == 0;
+    fclose(f);
+    if (!ok) {
+        fprintf(stderr,
+                "%s: cannot read the file (read error, out of memory or larger than 64 "
+                "MiB)\n",
+                path);
+        free(buf);
+        return 2;
+    }
+    buf[len] = '\0';
+    struct rvm_scn_error err;
+    if (!rvm_scenario_parse(path, buf, len, scn, &err)) {
+        if (err.line == 0) {
+            fprintf(stderr, "%s: %s\n", path, err.msg);
+        } else {
+            fprintf(stderr, "%s:%u:%u: %s\n", path, err.line, err.col, err.msg);
+        }
+        free(buf);
+        return 2;
+    }
+    *text = buf;
+    return 0;
+}
+
 struct rvm_openssl_crypto *simcli_crypto(struct rvm_crypto *out)
 {
     struct rvm_openssl_crypto *oc = rvm_openssl_crypto_new();

@@ -14,6 +14,10 @@
 /* Parse FILE; on error print "FILE:LINE:COL: message" (or the I/O error) and return exit 2. */
 int simcli_load(const char *path, struct rvm_scenario *scn);
 
+/* Like simcli_load, and *text receives the file's bytes (NUL-terminated; free it): what the
+ * replay store keeps as the run's scenario, so the stored text is exactly what was parsed. */
+int simcli_load_text(const char *path, struct rvm_scenario *scn, char **text);
+
 /* The host crypto provider (OpenSSL 3). NULL on failure (message printed). */
 struct rvm_openssl_crypto *simcli_crypto(struct rvm_crypto *out);
 

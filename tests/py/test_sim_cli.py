@@ -44,23 +44,29 @@ def test_different_seeds_give_different_runs(rvmsim):
     assert len(digests) == 10
 
 
+def records_of_run(con, run):
+    """A run's record images from the replay store (key = run << 40 | seq), in order."""
+    return [r[0] for r in con.execute("SELECT image FROM records WHERE key >= ? AND key < ? "
+                                      "ORDER BY key", (run << 40, (run + 1) << 40))]
+
+
 def test_digest_is_sha256_of_the_stored_records(rvmsim, tmp_path):
     db = tmp_path / "runs.db"
     proc = rvmsim("run", SMOKE, "--seed", 3, "--db", db)
     s = summary(proc)
     faults = int(re.search(r"faults=(\d+)", proc.stdout).group(1))
     con = sqlite3.connect(db)
-    images = b"".join(r[0] for r in con.execute(
-        "SELECT image FROM sim_records WHERE run_id=? ORDER BY seq", (s["run"],)))
+    images = b"".join(records_of_run(con, s["run"]))
     assert len(images) == 64 * s["records"]
     assert hashlib.sha256(images).hexdigest() == s["digest"]
-    row = con.execute("SELECT seed, result, digest, records, faults_fired, target, faults "
-                      "FROM sim_runs WHERE id=?", (s["run"],)).fetchone()
-    assert row == (3, "pass", s["digest"], s["records"], faults, "witness", "default")
-    assert con.execute("SELECT count(*) FROM sim_faults WHERE run_id=?",
+    row = con.execute("SELECT seed, result, hex(digest), record_count, target, options, content, "
+                      "source, platform FROM runs WHERE id=?", (s["run"],)).fetchone()
+    assert row == (3, "pass", s["digest"].upper(), s["records"], "witness",
+                   "faults=default nwnm_every=1 epoch=64", "full", "run", "sim")
+    assert con.execute("SELECT count(*) FROM faults WHERE run=?",
                        (s["run"],)).fetchone()[0] == faults
     # the last checkpoint seals the log: its digest is the log digest
-    last_cp = con.execute("SELECT seq, digest FROM sim_checkpoints WHERE run_id=? "
+    last_cp = con.execute("SELECT seq, digest FROM checkpoints WHERE run=? "
                           "ORDER BY seq DESC LIMIT 1", (s["run"],)).fetchone()
     assert last_cp[0] == s["records"] - 1 and last_cp[1].hex() == s["digest"]
     # a second run in the same database gets the next id
@@ -195,7 +201,7 @@ def test_sweep_failures_print_reproducing_commands(rvmsim, tmp_path):
 def test_sweep_db_and_shards(rvmsim, tmp_path):
     full = tmp_path / "full.db"
     rvmsim("sweep", SMOKE, "--seeds", "10..39", "--jobs", "2", "--db", full)
-    want = dict(sqlite3.connect(full).execute("SELECT seed, digest FROM sim_runs"))
+    want = dict(sqlite3.connect(full).execute("SELECT seed, digest FROM runs"))
     assert sorted(want) == list(range(10, 40))
     got = {}
     for k in range(3):
@@ -203,7 +209,7 @@ def test_sweep_db_and_shards(rvmsim, tmp_path):
         proc = rvmsim("sweep", SMOKE, "--seeds", "10..39", "--jobs", "1", "--shard", f"{k}/3",
                       "--db", db)
         assert proc.stdout.strip().splitlines()[-1] == "10 passed, 0 failed"
-        rows = dict(sqlite3.connect(db).execute("SELECT seed, digest FROM sim_runs"))
+        rows = dict(sqlite3.connect(db).execute("SELECT seed, digest FROM runs"))
         assert all((s - 10) % 3 == k for s in rows)
         assert not set(rows) & set(got)
         got.update(rows)
@@ -216,17 +222,18 @@ def test_sweep_stores_failing_logs_in_full(rvmsim, tmp_path):
     db = tmp_path / "s.db"
     rvmsim("sweep", p, "--seeds", "1..30", "--jobs", "2", "--db", db, check=False)
     con = sqlite3.connect(db)
-    failing = con.execute("SELECT id, records FROM sim_runs WHERE result='safety'").fetchall()
-    passing = con.execute("SELECT id FROM sim_runs WHERE result='pass'").fetchall()
+    failing = con.execute("SELECT id, record_count FROM runs WHERE result='safety'").fetchall()
+    passing = con.execute("SELECT id FROM runs WHERE result='pass'").fetchall()
     assert failing and passing
     for run_id, _ in failing:
-        assert con.execute("SELECT count(*) FROM sim_records WHERE run_id=?",
-                           (run_id,)).fetchone()[0] > 0
-        assert con.execute("SELECT count(*) FROM sim_faults WHERE run_id=? AND "
-                           "kind='ring_bitflip'", (run_id,)).fetchone()[0] > 0
+        assert con.execute("SELECT content FROM runs WHERE id=?", (run_id,)).fetchone()[0] == "full"
+        assert records_of_run(con, run_id)
+        assert con.execute("SELECT count(*) FROM faults WHERE run=? AND "
+                           "site='ring_bitflip'", (run_id,)).fetchone()[0] > 0
     for (run_id,) in passing:
-        assert con.execute("SELECT count(*) FROM sim_records WHERE run_id=?",
-                           (run_id,)).fetchone()[0] == 0
+        assert con.execute("SELECT content FROM runs WHERE id=?", (run_id,)).fetchone()[0] == \
+            "summary"
+        assert not records_of_run(con, run_id)
 
 
 def test_targets_lists_operations_and_faults(rvmsim):
@@ -249,7 +256,7 @@ def test_unusable_db_and_target_parameters_are_usage_errors(rvmsim, tmp_path):
         if cmd == "sweep":
             args += ["--seeds", "1..2"]
         proc = rvmsim(*args, check=False)
-        assert proc.returncode == 2 and "cannot open database" in proc.stderr
+        assert proc.returncode == 2 and "cannot open" in proc.stderr
     p = write(tmp_path, "ring3.scn", "target witness ring=3\nappend\n")
     proc = rvmsim("run", p, check=False)
     assert proc.returncode == 2 and "cannot be created with these parameters" in proc.stderr

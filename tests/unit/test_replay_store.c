@@ -2,7 +2,8 @@
 /*
  * The replay store library: schema checks on open, the writer (batches, refusals, discard),
  * point lookups, bisection (against a linear-scan model), segmented verification (against the
- * position of a planted fault) and the replayer registry.
+ * position of a planted fault), the replayer registry, and schema version 2: summary-only runs,
+ * writers inside a store-wide write transaction (savepoints), raw mode, scenario texts kept once.
  *
  * Independent oracles: the database is inspected through a separate raw SQLite connection;
  * chain values are recomputed with the portable C provider and digests with OpenSSL's EVP
@@ -119,7 +120,7 @@ static void test_open_and_schema_rules(void **state)
     struct rvm_store *st = open_ok(path, RVM_STORE_WRITE);
     rvm_store_close(st);
     assert_int_equal(raw_int(path, "PRAGMA application_id"), 0x52564d57);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
     assert_int_equal(raw_int(path, "PRAGMA page_size"), 65536);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode "
                                    "= 'wal'"),
@@ -143,13 +144,13 @@ static void test_open_and_schema_rules(void **state)
     open_fails(path_of("foreign.db"), RVM_STORE_WRITE, "not an rvmsim replay store");
     assert_int_equal(raw_int(path_of("foreign.db"), "SELECT count(*) FROM sqlite_schema"), 1);
 
-    raw_exec(path, "PRAGMA user_version = 2");
+    raw_exec(path, "PRAGMA user_version = 3");
     open_fails(path, RVM_STORE_READ, "newer rvmsim");
     open_fails(path, RVM_STORE_WRITE, "newer rvmsim");
     raw_exec(path, "PRAGMA user_version = 0");
     open_fails(path, RVM_STORE_READ, "older");
     open_fails(path, RVM_STORE_WRITE, "cannot be migrated");
-    raw_exec(path, "PRAGMA user_version = 1");
+    raw_exec(path, "PRAGMA user_version = 2");
     rvm_store_close(open_ok(path, RVM_STORE_READ));
 }
 
@@ -652,6 +653,153 @@ static bool fake_replay(const struct rvm_store_run *run, uint64_t until,
     return false;
 }
 
+/* Schema version 2: summary runs in one write transaction, beside a full run in a savepoint. */
+static void test_summary_runs_and_savepoints(void **state)
+{
+    (void)state;
+    struct test_rng rng = test_rng_new(test_seed("summary_runs_and_savepoints", 23));
+    const char *path = path_of("summary.db");
+    struct rvm_memory_sink log;
+    demo_log(9, 300, 0, &log, NULL);
+    struct rvm_store *st = open_ok(path, RVM_STORE_WRITE);
+    static const char text[] = "target witness\nappend\n";
+    const struct rvm_store_run_info info = {
+        .source = "sweep", .scenario = text, .options = "o=1", .has_seed = true, .target = "w"};
+    struct rvm_store_summary sum = {.result = "pass",
+                                    .exit_code = 0,
+                                    .record_count = 300,
+                                    .checkpoint_count = 2,
+                                    .has_digest = true,
+                                    .outcome = "x=1"};
+    test_rng_fill(&rng, sum.digest, sizeof(sum.digest));
+    test_rng_fill(&rng, sum.chain, sizeof(sum.chain));
+
+    assert_int_equal(rvm_store_write_begin(st), RVM_STORE_OK);
+    assert_int_equal(rvm_store_write_begin(st), RVM_STORE_REFUSED); /* not nested */
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        struct rvm_store_run_info in = info;
+        in.seed = (uint64_t)i;
+        struct rvm_store_summary s2 = sum;
+        s2.has_digest = i != 2; /* a worker that died: no digest */
+        assert_int_equal(rvm_store_summary_add(st, &in, &s2, &ids[i]), RVM_STORE_OK);
+    }
+    assert_int_equal(
+        rvm_store_event_add(st, ids[2], RVM_STORE_INVARIANTS, 0, 5, "worker.crash", "signal 9"),
+        RVM_STORE_OK);
+    /* a batch-mode writer would commit the open transaction: refused; single mode nests */
+    struct rvm_store_writer *w = NULL;
+    assert_int_equal(rvm_store_writer_begin(st, &info, RVM_STORE_TX_BATCHES, &w),
+                     RVM_STORE_REFUSED);
+    w = begin(st, RVM_STORE_TX_SINGLE, 7);
+    int64_t discarded = rvm_store_writer_run(w);
+    feed(w, log.records, 0, log.count, &rng);
+    rvm_store_writer_discard(w); /* only its own run goes */
+    w = begin(st, RVM_STORE_TX_SINGLE, 8);
+    int64_t full = rvm_store_writer_run(w);
+    feed(w, log.records, 0, log.count, &rng);
+    assert_int_equal(rvm_store_writer_finish(w, "pass", 0, NULL, NULL), RVM_STORE_OK);
+    /* nothing is visible to another connection until the transaction commits */
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM runs"), 0);
+    assert_int_equal(rvm_store_write_commit(st), RVM_STORE_OK);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM runs"), 4);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM records"), 300);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM scenarios"), 1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM runs WHERE scenario IS NULL"), 4);
+
+    struct rvm_store_run r;
+    assert_int_equal(discarded, full); /* its id was never committed, so it is taken again */
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM runs WHERE seed = 7"), 0);
+    assert_int_equal(rvm_store_run_get(st, ids[1], &r), RVM_STORE_OK);
+    assert_false(rvm_store_run_has_records(&r));
+    assert_string_equal(r.content, "summary");
+    assert_string_equal(r.status, "complete");
+    assert_string_equal(r.scenario, text); /* from `scenarios` */
+    assert_string_equal(r.target, "w");
+    assert_string_equal(r.outcome, "x=1");
+    assert_int_equal(r.seed, 1);
+    assert_int_equal(r.record_count, 300);
+    assert_int_equal(r.checkpoint_count, 2);
+    assert_true(r.has_digest);
+    assert_memory_equal(r.digest, sum.digest, 32);
+    assert_memory_equal(r.chain, sum.chain, 32);
+    rvm_store_run_free(&r);
+    assert_int_equal(rvm_store_run_get(st, ids[2], &r), RVM_STORE_OK);
+    assert_false(r.has_digest);
+    rvm_store_run_free(&r);
+    struct rvm_store_event *ev;
+    size_t nev;
+    assert_int_equal(rvm_store_events(st, ids[2], RVM_STORE_INVARIANTS, &ev, &nev), RVM_STORE_OK);
+    assert_int_equal(nev, 1);
+    assert_string_equal(ev[0].name, "worker.crash");
+    assert_string_equal(ev[0].text, "signal 9");
+    assert_int_equal(ev[0].time_ns, 5);
+    rvm_store_events_free(ev, nev);
+    assert_int_equal(rvm_store_run_get(st, full, &r), RVM_STORE_OK);
+    assert_true(rvm_store_run_has_records(&r));
+    rvm_store_run_free(&r);
+
+    int64_t *list;
+    size_t n;
+    uint64_t count;
+    assert_int_equal(rvm_store_run_ids_of(st, "summary", &list, &n), RVM_STORE_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0], ids[0]);
+    free(list);
+    assert_int_equal(rvm_store_run_ids_of(st, "full", &list, &n), RVM_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0], full);
+    free(list);
+    assert_int_equal(rvm_store_run_count_of(st, "summary", &count), RVM_STORE_OK);
+    assert_int_equal(count, 3);
+
+    struct rvm_verify_options vo = {.jobs = 1};
+    struct rvm_verify_report rep;
+    rvm_verify_run(st, ids[0], &vo, &rep);
+    assert_int_equal(rep.verdict, RVM_VERIFY_SUMMARY);
+    assert_int_equal(rep.records, 300);
+    rvm_verify_run(st, full, &(struct rvm_verify_options){.jobs = 1, .allow_unsealed = true}, &rep);
+    assert_int_equal(rep.verdict, RVM_VERIFY_OK);
+
+    /* a rolled-back write transaction leaves nothing */
+    assert_int_equal(rvm_store_write_begin(st), RVM_STORE_OK);
+    int64_t gone;
+    assert_int_equal(rvm_store_summary_add(st, &info, &sum, &gone), RVM_STORE_OK);
+    rvm_store_write_rollback(st);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM runs"), 4);
+    assert_false(rvm_store_in_write(st));
+    rvm_store_close(st);
+    rvm_memory_sink_free(&log);
+}
+
+/* Raw mode keeps a damaged log as it is; verify then names the damage. */
+static void test_raw_writer_keeps_damage(void **state)
+{
+    (void)state;
+    struct test_rng rng = test_rng_new(test_seed("raw_writer_keeps_damage", 29));
+    struct rvm_memory_sink log;
+    demo_log(3, 200, 50, &log, NULL);
+    uint64_t bad = 1 + test_rng_below(&rng, 198);
+    log.records[bad * 64 + 0] ^= 0x40; /* the record's own sequence number */
+    struct rvm_store *st = open_ok(path_of("raw.db"), RVM_STORE_WRITE);
+    struct rvm_store_writer *w = begin(st, RVM_STORE_TX_SINGLE, 3);
+    assert_int_equal(rvm_store_writer_records(w, 0, log.records, 200), bad); /* strict: stops */
+    rvm_store_writer_discard(w);
+    w = begin(st, RVM_STORE_TX_SINGLE, 3);
+    rvm_store_writer_set_raw(w, true);
+    int64_t run = rvm_store_writer_run(w);
+    assert_int_equal(rvm_store_writer_records(w, 0, log.records, 200), 200);
+    assert_int_equal(rvm_store_writer_finish(w, "safety", 3, NULL, NULL), RVM_STORE_OK);
+    struct rvm_verify_report rep;
+    rvm_verify_run(st, run, &(struct rvm_verify_options){.jobs = 1, .allow_unsealed = true}, &rep);
+    assert_int_equal(rep.verdict, RVM_VERIFY_FAILED);
+    assert_true(rep.has_seq);
+    assert_int_equal(rep.seq, bad);
+    assert_non_null(strstr(rep.reason, "sequence"));
+    rvm_store_close(st);
+    rvm_memory_sink_free(&log);
+}
+
 static void test_replayer_registry(void **state)
 {
     (void)state;
@@ -684,6 +832,8 @@ int main(void)
         cmocka_unit_test(test_verify_segments_find_the_planted_fault),
         cmocka_unit_test(test_tee_never_duplicates),
         cmocka_unit_test(test_replayer_registry),
+        cmocka_unit_test(test_summary_runs_and_savepoints),
+        cmocka_unit_test(test_raw_writer_keeps_damage),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
