@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Seeds per second of a real sweep of the smoke workload (worker processes, pipes, determinism
-# re-runs included) and the projected time for 1,000,000 seeds. The figure is the best of REPEATS.
+# Seeds per second of a real sweep of the standard smoke workload (scenarios/kernel-smoke.scn,
+# what `make run` sweeps; SMOKE=FILE to measure another) with swarm faults (worker processes,
+# pipes, determinism re-runs included) and the projected time for 1,000,000 seeds. The figure is
+# the best of REPEATS.
 #   bench/sweep_rate.sh [SEEDS=200000] [JOBS=2] [REPEATS=3] [--json FILE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rvmsim=${RVMSIM:-$root/build/sim/rvmsim}
+smoke=${SMOKE:-$root/scenarios/kernel-smoke.scn}
 seeds=${1:-200000}
 jobs=${2:-2}
 repeats=${3:-3}
@@ -13,7 +16,7 @@ if [[ ${4:-} == --json ]]; then json=${5:?--json needs a file}; fi
 best=0
 for ((i = 0; i < repeats; i++)); do
   start=$(date +%s.%N)
-  out=$("$rvmsim" sweep "$root/scenarios/smoke.scn" --seeds "1..$seeds" --jobs "$jobs" \
+  out=$("$rvmsim" sweep "$smoke" --seeds "1..$seeds" --jobs "$jobs" \
         --faults swarm --no-progress 2>/dev/null)
   end=$(date +%s.%N)
   last=$(tail -1 <<<"$out")
