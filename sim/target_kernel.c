@@ -25,24 +25,24 @@
  * nobody can call as a partition that no longer exists. Values that do not fit the kernel API's
  * types are refused here too (INVALID_ARGUMENT); neither reaches the kernel.
  *
- * "No witness, no mutation" is checked here (own_nwnm), around every call into the kernel: the
- * witness tells which calls may leave no record (timer slices, interrupts, hypercalls, and every
- * call while the sink is not healthy, when a refusal may find the log full); for those the
- * protected state (rvm_kernel_hash_ex, RVM_KHASH_NO_SCHED, through the engine's fast
- * fingerprint compression) is fingerprinted before and after. Every other call must append a
- * record (witness.unrecorded): the kernel witnesses every refusal while the log has room, and
- * the sink being healthy means it has. So the full fingerprint is computed only where it can
- * matter, and the check is exact there.
+ * "No witness, no mutation" is checked here (own_nwnm), around every call into the kernel. A call
+ * that appended a record passes; while the sink takes everything, a call that appends nothing
+ * must be one that records nothing by design (witness.unrecorded: the kernel witnesses every
+ * refusal while the log has room). So the protected state is fingerprinted only around the calls
+ * that may leave no record (time slices, one in NWNM_SLICE; interrupts; hypercalls; every call
+ * while the sink is not healthy): a summary of every table a kernel operation changes each time,
+ * and one call in NWNM_FULL also the full rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the
+ * engine's fast fingerprint compression.
  *
- * Oracles after every step (check()): the ones a call made due (isolation through the
- * platform's oracle, stage-2 agreement with the kernel's mappings, the run queues' heap property),
- * then rvm_kernel_check every `check_every` steps (with the subsystem that broke named), and
- * slow obvious cross-checks every `cross_every` steps: the buddy allocator against a naive page
- * model of the region table, and the coherence engine's last cut against a brute-force minimum
- * over every bipartition. Transition invariants are judged in apply(): nothing stale or revoked
- * usable, capability monotonicity and depth, destroy leaves nothing behind, IPC FIFO order and
- * contents, a full queue drops nothing, hostile hypercalls refused, every successful guest access
- * explained by the kernel's own mappings.
+ * Oracles after every step (check()): the ones a call made due (isolation through the platform's
+ * oracle when stage-2, the TLB or a VMID's owner changed; stage-2 agreement with the kernel's
+ * mappings; the run queues' heap property; the coherence cut against a brute-force minimum over
+ * every bipartition after an epoch computed one), rvm_kernel_check every CHECK_EVERY steps (the
+ * subsystem that broke named) and the buddy allocator against a naive page model of the region
+ * table every CROSS_EVERY steps. Transition invariants are judged in apply(): nothing stale or
+ * revoked usable, capability monotonicity and depth, destroy leaves nothing behind, IPC FIFO
+ * order and contents, a full queue drops nothing, hostile hypercalls refused, every successful
+ * guest access explained by the kernel's own mappings.
  */
 #include "target.h"
 
