@@ -4,7 +4,7 @@
 #   make bench  all benchmarks -> bench/results/ (report.md, latest.json/.csv, PNG charts)
 #   make bench-check     instruction-count regression gate against bench/baseline/ (also in make test)
 #   make bench-baseline  re-measure and rewrite the baseline, showing the diff
-#   make planted   build the planted-bug variant and prove a sweep finds and shrinks it
+#   make planted   build the planted-bug variants and prove a sweep finds and shrinks each
 # Both are idempotent: packages are installed only when missing, meson is configured once.
 
 BUILD      ?= build
@@ -36,10 +36,11 @@ build: $(BUILD)/build.ninja
 build-asan: $(ASAN_BUILD)/build.ninja
 	$(MESON) compile -C $(ASAN_BUILD)
 
-# The main job: sweep the smoke workload over the default seeds with swarm faults.
+# The main job: sweep the standard kernel smoke workload over the default seeds with swarm faults.
 SEEDS ?= 1..10000
+SMOKE ?= scenarios/kernel-smoke.scn
 run: build
-	$(BUILD)/sim/rvmsim sweep scenarios/smoke.scn --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
+	$(BUILD)/sim/rvmsim sweep $(SMOKE) --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
 
 test: deps-test build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
@@ -70,14 +71,16 @@ format-check:
 	scripts/check_format.sh .
 
 # A test-only defect compiled into its own build dir (the normal build stays clean); the
-# pytest suite runs the same check (tests/py/test_planted_bug.py).
-PLANTED ?= witness_refused_advances
+# pytest suite runs the same checks (tests/py/test_planted_bug.py, test_planted_kernel.py).
+PLANTED ?= witness_refused_advances vmid_reuse_no_flush
 planted: build
-	@test -f $(BUILD)/planted/$(PLANTED)/build.ninja || \
-	  $(MESON) setup $(BUILD)/planted/$(PLANTED) --buildtype=debugoptimized -Dplanted_bug=$(PLANTED)
-	$(MESON) compile -C $(BUILD)/planted/$(PLANTED) sim/rvmsim
+	@for bug in $(PLANTED); do \
+	  test -f $(BUILD)/planted/$$bug/build.ninja || \
+	    $(MESON) setup $(BUILD)/planted/$$bug --buildtype=debugoptimized -Dplanted_bug=$$bug || exit 1; \
+	  $(MESON) compile -C $(BUILD)/planted/$$bug sim/rvmsim || exit 1; \
+	done
 	RVMSIM=$(BUILD)/sim/rvmsim RVM_BUILD_ROOT=$(abspath $(BUILD)) $(PY) -m pytest -q -p no:cacheprovider \
-	  tests/py/test_planted_bug.py
+	  tests/py/test_planted_bug.py tests/py/test_planted_kernel.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Seeds per second of a real sweep of the smoke workload (worker processes, pipes, determinism
-# re-runs included) and the projected time for 1,000,000 seeds. The figure is the best of REPEATS.
+# Seeds per second of a real sweep of the standard smoke workload (scenarios/kernel-smoke.scn,
+# what `make run` sweeps; SMOKE=FILE to measure another) with swarm faults (worker processes,
+# pipes, determinism re-runs included) and the projected time for 1,000,000 seeds. The figure is
+# the best of REPEATS.
 #   bench/sweep_rate.sh [SEEDS=200000] [JOBS=2] [REPEATS=3] [--json FILE]
 # With DB=1 in the environment every repeat stores its sweep in a new replay store (--db: a
 # summary row per seed, the full log of failing seeds) and the store's size per run is reported.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rvmsim=${RVMSIM:-$root/build/sim/rvmsim}
+smoke=${SMOKE:-$root/scenarios/kernel-smoke.scn}
 seeds=${1:-200000}
 jobs=${2:-2}
 repeats=${3:-3}
@@ -26,7 +29,7 @@ for ((i = 0; i < repeats; i++)); do
     dbargs=(--db "$dbdir/sweep.db")
   fi
   start=$(date +%s.%N)
-  out=$("$rvmsim" sweep "$root/scenarios/smoke.scn" --seeds "1..$seeds" --jobs "$jobs" \
+  out=$("$rvmsim" sweep "$smoke" --seeds "1..$seeds" --jobs "$jobs" \
         --faults swarm --no-progress "${dbargs[@]}" 2>/dev/null)
   end=$(date +%s.%N)
   last=$(tail -1 <<<"$out")

@@ -333,7 +333,7 @@ static void fingerprint(struct rvm_sim *sim, uint32_t out[RVM_SHA256_STATE_WORDS
 static uint64_t pre_step(struct rvm_sim *sim)
 {
     uint32_t every = sim->opt.nwnm_every;
-    sim->nwnm_now = every <= 1 || sim->nwnm_counter++ % every == 0;
+    sim->nwnm_now = !sim->target->own_nwnm && (every <= 1 || sim->nwnm_counter++ % every == 0);
     if (sim->nwnm_now && !sim->ref_valid) {
         fingerprint(sim, sim->ref_fp);
         sim->ref_valid = true;
@@ -768,6 +768,11 @@ static void advance_to(struct rvm_sim *sim, uint64_t t)
     sim->base.now_ns = t;
 }
 
+void rvm_sim_raise_irq(struct rvm_sim *sim, uint32_t irq, uint64_t delay_ns)
+{
+    raise_irq(sim, irq, now_ns(sim) + delay_ns);
+}
+
 void rvm_sim_schedule(struct rvm_sim *sim, uint64_t delay_ns, uint32_t cpu, uint32_t tag,
                       uint64_t arg)
 {
@@ -916,6 +921,11 @@ static int32_t add_object(struct rvm_sim *sim, uint32_t cls, uint64_t handle, in
         sim->name_obj[name] = (int32_t)idx;
     }
     return (int32_t)idx;
+}
+
+void rvm_sim_object_new(struct rvm_sim *sim, uint32_t cls, uint64_t handle)
+{
+    (void)add_object(sim, cls, handle, -1);
 }
 
 void rvm_sim_object_dead(struct rvm_sim *sim, uint32_t cls, uint64_t handle)
@@ -1133,6 +1143,9 @@ static void step_op(struct rvm_sim *sim, const struct scn_step *st)
 static uint64_t hostile_value(struct rvm_sim *sim, const struct rvm_sim_arg_spec *a)
 {
     struct rvm_prng *p = &sim->faults;
+    if (a->type == RVM_SIM_ARG_BOOL) {
+        return rvm_prng_below(p, 2); /* a flag has no other value (nor a spelling for one) */
+    }
     if (a->type == RVM_SIM_ARG_OBJECT) {
         const struct pool *own = &sim->pools[a->cls];
         switch (rvm_prng_below(p, 5)) {

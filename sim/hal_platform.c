@@ -633,6 +633,29 @@ enum rvm_err rvm_sim_platform_guest_access(struct rvm_sim_platform *p, uint32_t 
 /* ---- oracles ----------------------------------------------------------------------------------
  */
 
+uint64_t rvm_sim_platform_mapped_bytes(const struct rvm_sim_platform *p, rvm_partition_id part)
+{
+    uint32_t s = part_ok(part) ? slot_find(p, part) : SLOT_NONE;
+    if (s == SLOT_NONE) {
+        return 0;
+    }
+    const struct rvm_sim_pspace *sp = &p->spaces[s];
+    uint64_t total = 0;
+    if (is_a64(p)) {
+        struct rvm_a64_leaf leaf;
+        uint64_t from = 0;
+        while (rvm_a64_space_next_leaf(&p->pool, &sp->s2, from, &leaf)) {
+            total += leaf.size;
+            from = leaf.ipa + leaf.size;
+        }
+        return total;
+    }
+    for (uint32_t i = 0; i < sp->nregions; i++) {
+        total += sp->regions[i].size;
+    }
+    return total;
+}
+
 enum rvm_err rvm_sim_platform_check(const struct rvm_sim_platform *p)
 {
     if (is_a64(p)) {
@@ -815,6 +838,45 @@ void rvm_sim_platform_free(struct rvm_sim_platform *p)
     free(p->page_owner);
     free(p->page_flags);
     memset(p, 0, sizeof(*p));
+}
+
+void rvm_sim_platform_reset(struct rvm_sim_platform *p)
+{
+    for (uint32_t s = 0; s < p->cfg.max_partitions; s++) {
+        struct rvm_sim_pspace *sp = &p->spaces[s];
+        if (sp->part != RVM_PARTITION_INVALID && is_a64(p)) {
+            rvm_a64_space_destroy(&p->pool, &sp->s2);
+        }
+        sp->part = RVM_PARTITION_INVALID;
+        sp->s2.root = RVM_A64_NONE;
+        sp->nregions = 0;
+    }
+    if (is_a64(p)) {
+        /* Every table page is free and zeroed again; the free list goes back to the order a
+         * fresh pool has, so a run allocates the same pages whatever ran before it. */
+        for (uint32_t i = 0; i < p->pool.npages; i++) {
+            if (p->pool.info[i].level != 0) { /* not reachable from any space: clear it too */
+                memset(p->pool.pages[i], 0, RVM_A64_TABLE_BYTES);
+                memset(&p->pool.info[i], 0, sizeof(p->pool.info[i]));
+            }
+            p->pool.info[i].link = i + 1u < p->pool.npages ? i + 1u : RVM_A64_NONE;
+        }
+        p->pool.free_head = 0;
+        p->pool.nfree = p->pool.npages;
+        (void)rvm_a64_tlb_init(&p->tlb, p->tlb_entries, p->cfg.tlb_entries);
+    }
+    for (uint32_t c = 0; c < RVM_SIM_PLATFORM_MAX_CPUS; c++) {
+        memset(&p->cpu[c], 0, sizeof(p->cpu[c]));
+        p->cpu[c].part = RVM_PARTITION_INVALID;
+        if (!is_a64(p)) {
+            rvm_rv_pmp_init(&p->cpu[c].pmp, p->cfg.pmp_entries);
+        }
+    }
+    for (uint32_t v = 0; v < RVM_A64_VMID_COUNT; v++) {
+        p->vmid_owner[v] = RVM_PARTITION_INVALID;
+    }
+    p->tlb_hits = p->tlb_misses = p->guest_faults = p->phys_violations = 0;
+    p->sim.now_ns = 0;
 }
 
 enum rvm_err rvm_sim_platform_init(struct rvm_sim_platform *p, const struct rvm_crypto *crypto,

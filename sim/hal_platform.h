@@ -104,6 +104,15 @@ enum rvm_err rvm_sim_platform_init(struct rvm_sim_platform *p, const struct rvm_
                                    const struct rvm_sim_platform_config *cfg);
 void rvm_sim_platform_free(struct rvm_sim_platform *p);
 
+/*
+ * Back to the state rvm_sim_platform_init left, without allocating: every address space
+ * destroyed (its table pages back in the pool), the TLB, CPUs, VMID owners and counters cleared,
+ * the clock at 0. RAM contents are the caller's business (a simulator target zeroes the pages it
+ * let the guest or the core write), except the stage-2 table pages, which are zeroed as they are
+ * handed out again.
+ */
+void rvm_sim_platform_reset(struct rvm_sim_platform *p);
+
 /* The HAL to hand to the core. */
 static inline const struct rvm_hal *rvm_sim_platform_hal(const struct rvm_sim_platform *p)
 {
@@ -149,6 +158,10 @@ enum rvm_err rvm_sim_platform_guest_access(struct rvm_sim_platform *p, uint32_t 
  */
 enum rvm_err rvm_sim_platform_translate(const struct rvm_sim_platform *p, rvm_partition_id part,
                                         uint64_t ipa, enum rvm_sim_access kind, uint64_t *hpa);
+
+/* Bytes `part` has mapped in its current tables / PMP regions (0 when it has no address space):
+ * what an oracle compares with the core's own account of the partition's mappings. */
+uint64_t rvm_sim_platform_mapped_bytes(const struct rvm_sim_platform *p, rvm_partition_id part);
 
 /* Structural invariants: the table pool (rvm_a64_pool_check), PMP images, slot bookkeeping. */
 enum rvm_err rvm_sim_platform_check(const struct rvm_sim_platform *p);

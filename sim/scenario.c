@@ -475,7 +475,7 @@ static bool parse_args(struct parser *p, uint32_t from, uint32_t to,
                        const struct rvm_sim_arg_spec *specs, uint32_t nspecs, const char *what,
                        bool allow_range, bool require, struct scn_value *out, uint32_t *after)
 {
-    for (uint32_t i = 0; i < RVM_SIM_MAX_ARGS; i++) {
+    for (uint32_t i = 0; i < RVM_SIM_MAX_ARGS || i < nspecs; i++) {
         out[i] = (struct scn_value){.kind = SCN_V_DEFAULT};
     }
     for (uint32_t i = from; i < to; i++) {
@@ -575,8 +575,8 @@ static bool parse_target(struct parser *p)
     for (uint32_t i = 0; i < t->nparams; i++) {
         s->params[i] = t->params[i].def;
     }
-    struct scn_value vals[RVM_SIM_MAX_ARGS];
-    if (t->nparams > RVM_SIM_MAX_ARGS) {
+    struct scn_value vals[RVM_SIM_MAX_PARAMS];
+    if (t->nparams > RVM_SIM_MAX_PARAMS) {
         return perr(p, 1, "internal: target has too many parameters");
     }
     char what[80];

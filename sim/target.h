@@ -187,6 +187,13 @@ struct rvm_sim_target {
     /* Optional: records as they reach the sink, after the engine verified their chain. */
     void (*drained)(void *inst, uint64_t first_seq, const uint8_t *records, size_t count,
                     struct rvm_sim *sim);
+    /*
+     * The target checks "no witness, no mutation" itself around every call it makes into the
+     * system (reporting "no-witness-no-mutation" with rvm_sim_violation), so the engine does not
+     * fingerprint hash() after every step. For a large state (the kernel) where a per-step
+     * fingerprint would cost more than the step; hash() then only gives the final state digest.
+     */
+    bool own_nwnm;
 };
 
 /* ------------------------------------------------------------------------------------------------
@@ -220,6 +227,16 @@ bool rvm_sim_sink_healthy(const struct rvm_sim *sim);
 
 bool rvm_sim_cpu_online(const struct rvm_sim *sim, uint32_t cpu);
 
+/* An object of class `cls` that an operation created besides the one its spec `creates` (a root
+ * capability minted with a partition, a channel's endpoint capabilities): random workloads may
+ * choose it from now on. Scenario lines cannot name it (only `as NAME` binds names). */
+void rvm_sim_object_new(struct rvm_sim *sim, uint32_t cls, uint64_t handle);
+
+/* A simulated device raises interrupt `irq` `delay_ns` from now: delivered (to the CPU it is
+ * routed to, if enabled) through the engine's interrupt path, so lost / delayed / duplicated
+ * interrupt faults apply to it. */
+void rvm_sim_raise_irq(struct rvm_sim *sim, uint32_t irq, uint64_t delay_ns);
+
 /* One --trace line (no-op when tracing is off; check rvm_sim_tracing() before formatting). */
 bool rvm_sim_tracing(const struct rvm_sim *sim);
 void rvm_sim_tracef(struct rvm_sim *sim, const char *fmt, ...)
@@ -230,6 +247,7 @@ void rvm_sim_tracef(struct rvm_sim *sim, const char *fmt, ...)
  * --------------------------------------------------------------------------------------------- */
 
 extern const struct rvm_sim_target rvm_sim_target_witness;
+extern const struct rvm_sim_target rvm_sim_target_kernel;
 
 /* NULL when there is no target of that name. */
 const struct rvm_sim_target *rvm_sim_target_find(const char *name);

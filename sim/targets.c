@@ -9,6 +9,7 @@
 
 static const struct rvm_sim_target *const targets[] = {
     &rvm_sim_target_witness,
+    &rvm_sim_target_kernel,
 };
 
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))

@@ -410,6 +410,8 @@ static enum rvm_err prepare_derive(const struct rvm_cap_table *t, rvm_partition_
     return RVM_OK;
 }
 
+static void and_subtree(struct rvm_cap_table *t, uint32_t root, uint8_t mask);
+
 static void commit_derive(struct rvm_cap_table *t, const struct rvm_cap_plan *plan)
 {
     const uint32_t index = plan->index;
@@ -422,10 +424,16 @@ static void commit_derive(struct rvm_cap_table *t, const struct rvm_cap_plan *pl
         t->slots[old_first].prev_sibling = child;
     }
     src->first_child = child;
+    const bool consumed = src->rights != plan->source_rights;
     src->rights = plan->source_rights;
     src->flags = plan->source_flags;
     rvm_memcpy(src->mac, plan->source_mac, RVM_CAP_MAC_BYTES);
     t->live++;
+    if (consumed) {
+        /* The source gave up GRANT_ONCE: so does everything derived from it earlier (children it
+         * granted while it still held GRANT), or they would hold a right their parent lacks. */
+        and_subtree(t, plan->source, plan->source_rights);
+    }
 }
 
 enum rvm_err rvm_cap_prepare_grant(const struct rvm_cap_table *t, rvm_partition_id actor,
@@ -659,16 +667,17 @@ enum rvm_err rvm_cap_prepare_attenuate(const struct rvm_cap_table *t, rvm_partit
     return RVM_OK;
 }
 
-void rvm_cap_commit_attenuate(struct rvm_cap_table *t, const struct rvm_cap_plan *plan)
+/* Every capability of the subtree at `root` (the root included) keeps only the rights in `mask`,
+ * its MAC recomputed. */
+static void and_subtree(struct rvm_cap_table *t, uint32_t root, uint8_t mask)
 {
     /* Pre-order walk as in subtree_count; a MAC covers the parent's cap_hash, which attenuation
      * leaves alone, so the order of the updates does not matter. */
-    const uint32_t root = plan->index;
     uint32_t cur = root;
     for (uint32_t budget = t->capacity; budget != 0; budget--) { /* bound: capacity (each
                                                                     iteration visits a new slot) */
         struct rvm_cap_slot *s = &t->slots[cur];
-        s->rights &= plan->source_rights;
+        s->rights &= mask;
         rvm_cap_link_mac(t, cur, s, parent_hash(t, s), s->mac);
         uint32_t child = link_index(t, s->first_child);
         if (child != RVM_CAP_NONE) {
@@ -694,6 +703,11 @@ void rvm_cap_commit_attenuate(struct rvm_cap_table *t, const struct rvm_cap_plan
         }
         cur = next;
     }
+}
+
+void rvm_cap_commit_attenuate(struct rvm_cap_table *t, const struct rvm_cap_plan *plan)
+{
+    and_subtree(t, plan->index, plan->source_rights);
 }
 
 enum rvm_err rvm_cap_attenuate(struct rvm_cap_table *t, struct rvm_witness_log *log,

@@ -418,6 +418,15 @@ enum rvm_err rvm_kernel_partition_split(struct rvm_kernel *k, rvm_partition_id a
             } else {
                 c->b = cid;
             }
+            /* Messages the source sent on it go with it: they now come from the child (a
+             * queued message names its channel's sender, or a live partition). */
+            for (uint32_t j = 0; j < c->count; j++) { /* bound: queue_depth */
+                struct rvm_kmsg *m =
+                    &k->msgs[(size_t)i * k->cfg.queue_depth + (c->head + j) % k->cfg.queue_depth];
+                if (m->sender == src) {
+                    m->sender = cid;
+                }
+            }
         }
     }
     for (uint32_t i = 0; i < n; i++) { /* bound: regions of the source */
@@ -679,6 +688,15 @@ enum rvm_err rvm_kernel_partition_merge(struct rvm_kernel *k, rvm_partition_id a
         }
         if (c->used && c->b == b) {
             c->b = a;
+        }
+        /* Messages b sent and still queued now come from the absorber, like everything else of
+         * b's: b's id must not survive the merge (rvm_kernel_refs, rvm_kernel_check). */
+        for (uint32_t j = 0; c->used && j < c->count; j++) { /* bound: queue_depth */
+            struct rvm_kmsg *m =
+                &k->msgs[(size_t)i * k->cfg.queue_depth + (c->head + j) % k->cfg.queue_depth];
+            if (m->sender == b) {
+                m->sender = a;
+            }
         }
     }
     for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */

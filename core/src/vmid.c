@@ -79,11 +79,23 @@ __attribute__((noinline)) static enum rvm_err bind_new(struct rvm_vmid_table *t,
     rvm_partition_id old = sl->owner;
     bool flush = sl->dirty != 0;
     uint32_t gen = sl->generation + 1u;
+#ifdef RVM_PLANTED_BUG_VMID_REUSE_NO_FLUSH
+    /* Planted defect (test builds only, meson -Dplanted_bug=vmid_reuse_no_flush): a VMID changes
+     * hands without the TLB invalidation, so the new owner can hit the previous owner's cached
+     * translations. The simulator's isolation oracle (the platform's stale-TLB check) must find
+     * this; the record still claims the invalidation happened. */
+    bool planted_skip = flush;
+    flush = false;
+#endif
 
     const struct rvm_witness_entry e = {
         .kind = old != 0 ? RVM_ACT_VMID_RECLAIM : RVM_ACT_VMID_ASSIGN,
         .proof_tier = RVM_PROOF_NONE,
+#ifdef RVM_PLANTED_BUG_VMID_REUSE_NO_FLUSH
+        .flags = planted_skip ? RVM_VMID_FLAG_INVALIDATED : 0,
+#else
         .flags = flush ? RVM_VMID_FLAG_INVALIDATED : 0,
+#endif
         .actor = 0,
         .target = (uint64_t)gen << 32 | v,
         .cap_hash = 0,
@@ -99,6 +111,12 @@ __attribute__((noinline)) static enum rvm_err bind_new(struct rvm_vmid_table *t,
         sl->dirty = 0;
         t->stats.invalidations++;
     }
+#ifdef RVM_PLANTED_BUG_VMID_REUSE_NO_FLUSH
+    if (planted_skip) {
+        sl->dirty = 0;
+        t->stats.invalidations++;
+    }
+#endif
     if (old != 0) {
         t->bindings[old - 1u].vmid = 0;
         t->bindings[old - 1u].generation = 0;

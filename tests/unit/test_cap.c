@@ -227,6 +227,45 @@ static void test_grant_once_is_consumed_and_not_transitive(void **state)
     fx_free(f);
 }
 
+/* Found by the kernel target of rvmsim: a source that had granted GRANT_ONCE onwards while it
+ * still held GRANT, then lost GRANT, then used its own GRANT_ONCE, left its earlier children with
+ * a right it no longer had (rvm_cap_check: rights within the parent's). They lose it with it. */
+static void test_grant_once_consumption_reaches_earlier_children(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(8, true);
+    const uint8_t GO = RVM_CAP_GRANT_ONCE;
+    struct rvm_handle root = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
+    struct rvm_handle child = fx_grant(f, 1, root, RW | RVM_CAP_GRANT | GO, 2);
+    struct rvm_handle grand = fx_grant(f, 2, child, RW | GO, 3); /* through GRANT: child keeps GO */
+    struct rvm_handle other = fx_grant(f, 1, root, GO, 4);
+    /* root gives up GRANT (its subtree with it) but keeps GRANT_ONCE */
+    uint32_t changed = 0;
+    struct rvm_cap_attenuate_args at = {root, (uint8_t)(RW | GO | RVM_CAP_PROVE)};
+    assert_int_equal(rvm_cap_attenuate(&f->t, &f->log, 1, &at, &changed), RVM_OK);
+    assert_int_equal(rvm_cap_get(&f->t, child)->rights, RW | GO);
+    assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
+    /* root now derives through GRANT_ONCE and loses it: so does everything below it */
+    struct rvm_handle late = fx_grant(f, 1, root, RW, 5);
+    assert_int_equal(rvm_cap_get(&f->t, root)->rights, RW | RVM_CAP_PROVE);
+    assert_int_equal(rvm_cap_get(&f->t, child)->rights, RW);
+    assert_int_equal(rvm_cap_get(&f->t, grand)->rights, RW);
+    assert_int_equal(rvm_cap_get(&f->t, other)->rights, 0);
+    assert_int_equal(rvm_cap_get(&f->t, late)->rights, RW);
+    assert_int_equal(rvm_cap_get(&f->t, child)->flags, 0); /* only the source is consumed */
+    /* every changed capability's MAC was recomputed over its new rights */
+    uint8_t mac[16];
+    const uint32_t root_hash = rvm_cap_get(&f->t, root)->cap_hash;
+    expect_mac(child.index, rvm_cap_get(&f->t, child), root_hash, mac);
+    assert_memory_equal(rvm_cap_get(&f->t, child)->mac, mac, 16);
+    expect_mac(grand.index, rvm_cap_get(&f->t, grand), rvm_cap_get(&f->t, child)->cap_hash, mac);
+    assert_memory_equal(rvm_cap_get(&f->t, grand)->mac, mac, 16);
+    expect_mac(other.index, rvm_cap_get(&f->t, other), root_hash, mac);
+    assert_memory_equal(rvm_cap_get(&f->t, other)->mac, mac, 16);
+    assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
+    fx_free(f);
+}
+
 static void derive_refused(struct fx *f, bool delegate, uint32_t actor,
                            struct rvm_cap_derive_args a, uint8_t stage, uint8_t tier,
                            uint32_t cap_hash, enum rvm_err err)
@@ -1036,7 +1075,12 @@ static void test_random_sequences_against_model(void **state)
                     .root_epoch = p->root_epoch,
                     .object = p->object};
                 if (once) {
-                    p->rights &= (uint8_t)~RVM_CAP_GRANT_ONCE;
+                    /* The source gives up GRANT_ONCE, and so does all it derived earlier. */
+                    for (uint32_t i = 0; i < M_CAP; i++) {
+                        if (m->c[i].live && m_is_ancestor_or_self(m, src.index, i)) {
+                            m->c[i].rights &= (uint8_t)~RVM_CAP_GRANT_ONCE;
+                        }
+                    }
                     p->consumed = true;
                 }
                 m_remember(m, h);
@@ -1144,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_grant_record_links_and_hash),
         cmocka_unit_test(test_delegate_record),
         cmocka_unit_test(test_grant_once_is_consumed_and_not_transitive),
+        cmocka_unit_test(test_grant_once_consumption_reaches_earlier_children),
         cmocka_unit_test(test_grant_refusals),
         cmocka_unit_test(test_revoke_removes_exactly_the_subtree),
         cmocka_unit_test(test_revoke_by_ancestor_and_by_hypervisor),

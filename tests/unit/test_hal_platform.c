@@ -463,6 +463,55 @@ static void test_vmid_reuse_without_invalidation(void **state)
     }
 }
 
+/* Mapped bytes as the platform counts them, and a reset back to the state init leaves: the
+ * simulator's kernel target resets one platform per run instead of allocating a new one. */
+static void test_mapped_bytes_and_reset(void **state)
+{
+    (void)state;
+    for (int ai = 0; ai < NAR; ai++) {
+        struct rvm_sim_platform *p = plat_new(arches[ai], NULL);
+        uint64_t hpa = guest_base(p);
+        struct rvm_sim_guest_fault f;
+        struct rvm_sim_isolation_report rep;
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 1), 0);
+        assert_int_equal(map(p, 1, ipa_for(p, hpa), hpa, 2 * PG, R | W), RVM_OK);
+        assert_int_equal(map(p, 1, ipa_for(p, hpa + 4 * PG), hpa + 4 * PG, PG, R), RVM_OK);
+        assert_int_equal(map(p, 2, ipa_for(p, hpa + 8 * PG), hpa + 8 * PG, 3 * PG, R), RVM_OK);
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 1), 3 * PG);
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 2), 3 * PG);
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 3), 0);
+        assert_int_equal(unmap(p, 1, ipa_for(p, hpa), 2 * PG), RVM_OK);
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 1), PG);
+        assert_int_equal(ops(p)->s2_activate(ctx(p), 1, 2, 5), RVM_OK);
+        uint64_t v = 0;
+        assert_int_equal(
+            rvm_sim_platform_guest_access(p, 1, RVM_SIM_READ, ipa_for(p, hpa + 8 * PG), &v, 8, &f),
+            RVM_OK);
+        rvm_sim_platform_reset(p);
+        /* nothing mapped, nothing running, nothing cached, every table page free again */
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 1), 0);
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 2), 0);
+        assert_int_equal(gread(p, 2, ipa_for(p, hpa + 8 * PG), &v, 8), RVM_ERR_GUEST_FAULT);
+        assert_int_equal(
+            rvm_sim_platform_guest_access(p, 1, RVM_SIM_READ, ipa_for(p, hpa + 8 * PG), &v, 8, &f),
+            RVM_ERR_WRONG_STATE);
+        assert_int_equal(rvm_sim_platform_check(p), RVM_OK);
+        assert_int_equal(rvm_sim_platform_check_isolation(p, &rep), RVM_OK);
+        if (arches[ai] == RVM_SIM_ARCH_AARCH64) {
+            assert_int_equal(p->pool.nfree, p->pool.npages);
+            assert_int_equal(p->pool.free_head, 0);
+            for (uint32_t i = 0; i < p->tlb.capacity; i++) {
+                assert_int_equal(p->tlb.entries[i].valid, 0);
+            }
+        }
+        /* and it works as before */
+        assert_int_equal(map(p, 1, ipa_for(p, hpa), hpa, PG, R | W), RVM_OK);
+        assert_int_equal(rvm_sim_platform_mapped_bytes(p, 1), PG);
+        assert_int_equal(p->tlb_hits + p->tlb_misses, 0);
+        plat_del(p);
+    }
+}
+
 /* The level-3 descriptor of `ipa` in slot s, found by following the tables by hand. */
 static uint64_t *leaf_desc(struct rvm_sim_platform *p, uint32_t s, uint64_t ipa)
 {
@@ -698,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_missing_invalidation_is_observable),
         cmocka_unit_test(test_vmid_reuse_without_invalidation),
         cmocka_unit_test(test_isolation_oracle_sharing),
+        cmocka_unit_test(test_mapped_bytes_and_reset),
         cmocka_unit_test(test_random_against_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -828,6 +828,24 @@ static void traffic(struct kfx *f, struct rvm_handle from, struct rvm_handle to,
     }
 }
 
+/* A channel from -> to with one message `from` itself sent (so the kernel stamped it `from`). */
+static struct rvm_handle queued(struct kfx *f, struct rvm_handle from, struct rvm_handle to)
+{
+    struct rvm_handle ch, sc;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, &sc, NULL), RVM_OK);
+    struct rvm_kernel_auth au = kfx_auth(sc, 0);
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, pid(from), &au, ch, "queued", 6, 7, NULL), RVM_OK);
+    return ch;
+}
+
+/* The sender stamped on the oldest message queued on channel `ch`. */
+static rvm_partition_id oldest_sender(const struct kfx *f, struct rvm_handle ch)
+{
+    const struct rvm_kchan *c = &f->k.chans[ch.index];
+    assert_true(c->used && c->count > 0);
+    return f->k.msgs[(size_t)ch.index * f->cfg.queue_depth + c->head].sender;
+}
+
 /* DC-9 as documented, written out independently. */
 static bool model_moves(double local_b, double residency, double pages_a, double pages_b,
                         double npages, double total)
@@ -862,6 +880,9 @@ static void test_split(void **state)
     traffic(f, y1, y2, 100);
     traffic(f, s, x1, 30);
     traffic(f, s, y1, 30);
+    /* s has sent a message on each side that is still queued */
+    struct rvm_handle qx = queued(f, s, x1);
+    struct rvm_handle qy = queued(f, s, y1);
     /* s's memory: two equal DATA regions and an IMMUTABLE one it runs code from. */
     struct rvm_handle d1 = kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x100000);
     struct rvm_handle d2 = kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x200000);
@@ -905,8 +926,15 @@ static void test_split(void **state)
     assert_int_equal(r.target, rvm_handle_pack(s));
     assert_int_equal(r.payload, rvm_handle_pack(child));
     assert_int_equal(r.aux & 0xFFFF, (uint64_t)m1 + (uint64_t)m2);
-    assert_int_equal((r.aux >> 16) & 0xFFFF, 1); /* the channel to the other side */
+    assert_int_equal((r.aux >> 16) & 0xFFFF, 2); /* the two channels to the other side */
     assert_int_equal(rvm_kernel_partition_state(&f->k, child), RVM_KPART_RUNNING);
+    /* The channel that moved to the child carries s's queued message as the child's (found by
+     * rvmsim: stamped s, it outlived s and named a dead partition); the other still says s. */
+    const bool qy_moved = f->k.chans[qy.index].a == pid(child);
+    const struct rvm_handle qm = qy_moved ? qy : qx, qs = qy_moved ? qx : qy;
+    assert_int_equal(f->k.chans[qm.index].a, pid(child));
+    assert_int_equal(oldest_sender(f, qm), pid(child));
+    assert_int_equal(oldest_sender(f, qs), pid(s));
     const struct rvm_handle moved = m2 ? d2 : d1;
     const struct rvm_region *mr = rvm_region_get(&f->k.regions, moved);
     assert_int_equal(mr->owner, pid(child));
@@ -939,9 +967,12 @@ static void test_split(void **state)
     struct rvm_sim_isolation_report rep;
     assert_int_equal(rvm_sim_platform_check_isolation(&f->plat, &rep), RVM_OK);
     kfx_check(f);
-    /* Lifecycle path: both halves destroyed leave nothing. */
-    assert_int_equal(rvm_kernel_partition_destroy(&f->k, 0, NULL, child), RVM_OK);
+    /* Lifecycle path: both halves destroyed leave nothing (s first: the child's channel and the
+     * message on it stay, and must not name s). */
     assert_int_equal(rvm_kernel_partition_destroy(&f->k, 0, NULL, s), RVM_OK);
+    assert_int_equal(rvm_kernel_refs(&f->k, pid(s), NULL), 0);
+    kfx_check(f);
+    assert_int_equal(rvm_kernel_partition_destroy(&f->k, 0, NULL, child), RVM_OK);
     assert_int_equal(rvm_kernel_refs(&f->k, pid(child), NULL), 0);
     assert_int_equal(rvm_kernel_refs(&f->k, pid(s), NULL), 0);
     kfx_check(f);
@@ -1008,6 +1039,8 @@ static void test_merge(void **state)
     (void)bcaps;
     struct rvm_handle bself = kfx_p(f, b)->self_cap;
     (void)bself;
+    /* b has sent a message to a that is still queued */
+    struct rvm_handle qb = queued(f, b, a);
     uint64_t n0 = kfx_count(f);
     aa.nonce = 2;
     assert_int_equal(rvm_kernel_partition_merge(&f->k, pid(c), &aa, a, &ab, b), RVM_OK);
@@ -1021,6 +1054,8 @@ static void test_merge(void **state)
     /* b is gone; its region is a's, mapped at the same address in a's space. */
     assert_int_equal(rvm_kernel_partition_state(&f->k, b), RVM_KPART_FREE);
     assert_int_equal(rvm_kernel_refs(&f->k, pid(b), NULL), 0);
+    /* its queued message is the absorber's now (found by rvmsim: it named b after b was gone) */
+    assert_int_equal(oldest_sender(f, qb), pid(a));
     assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, pid(a));
     const struct rvm_hal *hal = rvm_sim_platform_hal(&f->plat);
     char buf[6];

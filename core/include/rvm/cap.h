@@ -33,7 +33,8 @@
  * Rights and attenuation. A child is derived (grant / delegate) from a source that holds GRANT or
  * GRANT_ONCE; its rights are a subset of the source's; its depth is the source's + 1. When the
  * source lacks GRANT, the derivation goes through GRANT_ONCE: the source loses GRANT_ONCE (and is
- * marked RVM_CAP_FLAG_CONSUMED) and the child never carries GRANT or GRANT_ONCE (those bits are
+ * marked RVM_CAP_FLAG_CONSUMED; capabilities derived from it earlier lose GRANT_ONCE with it, as in
+ * an attenuation) and the child never carries GRANT or GRANT_ONCE (those bits are
  * removed from the requested rights). A source holding GRANT derives through GRANT and keeps
  * GRANT_ONCE.
  *
