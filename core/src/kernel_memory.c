@@ -165,7 +165,13 @@ enum rvm_err rvm_kernel_region_unmap(struct rvm_kernel *k, rvm_partition_id acto
     if (err != RVM_OK) {
         return err;
     }
-    err = rvm_kernel__gate(&op, auth, RVM_PROOF_P1, RVM_CAP_TYPE_REGION, RVM_CAP_READ, region);
+    /* REVOKE, not READ: READ only names the region, and a partition that was granted a read
+     * capability must not be able to tear down its owner's mapping. Every region root carries
+     * REVOKE; the owner can delegate it on purpose. A borrower unmaps its own read-only view
+     * (whose capability is READ (| EXECUTE)) with READ. */
+    const bool view = rvm_region_get(&k->regions, region)->type == RVM_REGION_SHARED;
+    err = rvm_kernel__gate(&op, auth, RVM_PROOF_P1, RVM_CAP_TYPE_REGION,
+                           view ? RVM_CAP_READ : RVM_CAP_REVOKE, region);
     if (err != RVM_OK) {
         return err;
     }
@@ -208,8 +214,10 @@ enum rvm_err rvm_kernel_region_destroy(struct rvm_kernel *k, rvm_partition_id ac
     if (view) {
         op.kind = RVM_ACT_REGION_UNSHARE;
     }
+    /* A borrower releases its own read-only view with READ; destroying the region itself is an
+     * administrative act on the object and needs REVOKE (see region_unmap). */
     err = rvm_kernel__gate(&op, auth, view ? RVM_PROOF_P1 : RVM_PROOF_P2, RVM_CAP_TYPE_REGION,
-                           RVM_CAP_READ, region);
+                           view ? RVM_CAP_READ : RVM_CAP_REVOKE, region);
     if (err != RVM_OK) {
         return err;
     }

@@ -423,6 +423,43 @@ static void test_region_ops(void **state)
     kfx_free(f);
 }
 
+/* A read capability granted on someone else's region names it but gives no authority over the
+ * owner's address space: unmap and destroy by the grantee are refused at P1 (REVOKE missing),
+ * witnessed, and change nothing. Authority that the owner delegates on purpose (REVOKE) works. */
+static void test_region_unmap_destroy_need_revoke(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle p = kfx_part(f, true);
+    struct rvm_handle q = kfx_part(f, true);
+    struct rvm_kernel_auth sp = self_auth(f, p, 0);
+    struct rvm_handle r, rc, qread, qrevoke;
+    assert_int_equal(
+        rvm_kernel_region_create(&f->k, pid(p), &sp, p, RVM_REGION_DATA, R | W, 1, &r, &rc),
+        RVM_OK);
+    struct rvm_kernel_auth ra = kfx_auth(rc, 1);
+    assert_int_equal(rvm_kernel_region_map(&f->k, pid(p), &ra, r, 0x10000000, R | W), RVM_OK);
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(p), rc, q, RVM_CAP_READ, 0, &qread), RVM_OK);
+
+    struct rvm_kernel_auth qa = kfx_auth(qread, 1);
+    UNCHANGED(f, rvm_kernel_region_unmap(&f->k, pid(q), &qa, r), RVM_ACT_REGION_UNMAP,
+              RVM_ERR_CAP_RIGHTS, P1);
+    qa.nonce = 2;
+    UNCHANGED(f, rvm_kernel_region_destroy(&f->k, pid(q), &qa, r), RVM_ACT_REGION_DESTROY,
+              RVM_ERR_CAP_RIGHTS, P1);
+    assert_true(rvm_region_get(&f->k.regions, r)->mapped);
+
+    assert_int_equal(
+        rvm_kernel_cap_grant(&f->k, pid(p), rc, q, RVM_CAP_READ | RVM_CAP_REVOKE, 0, &qrevoke),
+        RVM_OK);
+    struct rvm_kernel_auth qr = kfx_auth(qrevoke, 3);
+    assert_int_equal(rvm_kernel_region_unmap(&f->k, pid(q), &qr, r), RVM_OK);
+    assert_int_equal(kfx_last(f).kind, RVM_ACT_REGION_UNMAP);
+    assert_false(rvm_region_get(&f->k.regions, r)->mapped);
+    kfx_check(f);
+    kfx_free(f);
+}
+
 static void test_region_share(void **state)
 {
     (void)state;
@@ -466,6 +503,13 @@ static void test_region_share(void **state)
     assert_memory_equal(buf, "shared", 6);
     UNCHANGED(f, rvm_kernel_region_destroy(&f->k, 0, NULL, imm), RVM_ACT_REGION_DESTROY,
               RVM_ERR_WRONG_STATE, PRE);
+    /* The borrower unmaps and releases its own view with the view's READ capability. */
+    va.nonce = 2;
+    assert_int_equal(rvm_kernel_region_unmap(&f->k, pid(q), &va, view), RVM_OK);
+    assert_int_equal(kfx_last(f).kind, RVM_ACT_REGION_UNMAP);
+    va.nonce = 3;
+    assert_int_equal(rvm_kernel_region_destroy(&f->k, pid(q), &va, view), RVM_OK);
+    assert_int_equal(kfx_last(f).kind, RVM_ACT_REGION_UNSHARE);
     kfx_check(f);
     kfx_free(f);
 }
@@ -1142,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_reconstruct_no_memory),
         cmocka_unit_test(test_checkpoint_errors),
         cmocka_unit_test(test_region_ops),
+        cmocka_unit_test(test_region_unmap_destroy_need_revoke),
         cmocka_unit_test(test_region_share),
         cmocka_unit_test(test_hal_refusals),
         cmocka_unit_test(test_cap_ops),

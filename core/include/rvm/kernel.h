@@ -476,13 +476,15 @@ enum rvm_err rvm_kernel_region_map(struct rvm_kernel *k, rvm_partition_id actor,
                                    const struct rvm_kernel_auth *auth, struct rvm_handle region,
                                    uint64_t ipa, uint32_t perms);
 
-/* Unmap (and forget the home mapping), then invalidate the owner's VMID. P1 (WRITE). RegionUnmap.
- */
+/* Unmap (and forget the home mapping), then invalidate the owner's VMID. P1 (Region, REVOKE:
+ * every region root carries it, a read grant does not; READ for the borrower's own read-only
+ * view). RegionUnmap. */
 enum rvm_err rvm_kernel_region_unmap(struct rvm_kernel *k, rvm_partition_id actor,
                                      const struct rvm_kernel_auth *auth, struct rvm_handle region);
 
 /* Destroy an unmapped, unshared region: its capabilities revoked, its pages scrubbed and freed,
- * its images freed. P2 (WRITE). RegionDestroy. */
+ * its images freed. P2 (Region, REVOKE). A shared view is released by its borrower instead:
+ * P1 (Region, READ), RegionUnshare. */
 enum rvm_err rvm_kernel_region_destroy(struct rvm_kernel *k, rvm_partition_id actor,
                                        const struct rvm_kernel_auth *auth,
                                        struct rvm_handle region);
