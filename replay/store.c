@@ -117,8 +117,12 @@ void rvm_store_set_error(struct rvm_store *st, const char *fmt, ...)
 
 enum rvm_store_status rvm_store_fail(struct rvm_store *st, int rc, const char *what)
 {
-    rvm_store_set_error(st, "%s: %s", what,
-                        st->db != NULL ? sqlite3_errmsg(st->db) : "no database");
+    /* A statement reset or finalised after the failure clears the connection's message; the
+     * code the caller kept still names the failure. */
+    const char *why = st->db == NULL                         ? "no database"
+                      : sqlite3_errcode(st->db) != SQLITE_OK ? sqlite3_errmsg(st->db)
+                                                             : sqlite3_errstr(rc);
+    rvm_store_set_error(st, "%s: %s", what, why);
     switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:

@@ -712,9 +712,13 @@ static int insert_records(struct rvm_store_writer *w)
         uint8_t image[RVM_WITNESS_RECORD_BYTES];
         uint64_t seq = w->flushed + w->buffered - 1;
         rc = max_key(w, &top);
+        /* The row at the last key must hold our last image, byte for byte: its sequence field
+         * is not enough, because a failing run's records may be corrupted (that is often why it
+         * failed) and are stored as received. */
         if (rc == SQLITE_OK &&
             (top != last || rvm_store_record_get(w->st, w->run, seq, image, NULL) != RVM_STORE_OK ||
-             rvm_load_le64(image + RVM_WOFF_SEQUENCE) != seq)) {
+             memcmp(image, w->images + (w->buffered - 1u) * RVM_WITNESS_RECORD_BYTES,
+                    RVM_WITNESS_RECORD_BYTES) != 0)) {
             rvm_store_set_error(w->st, "appended records did not get the expected keys");
             rc = SQLITE_INTERNAL;
         }
@@ -1018,10 +1022,11 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
     }
     enum rvm_store_status s = RVM_STORE_OK;
     if (rc != SQLITE_OK) {
-        if (!w->failed) {
+        if (!w->failed && rc != SQLITE_INTERNAL) {
             s = rvm_store_fail(st, rc, "finishing a run");
         } else {
-            s = RVM_STORE_ERROR; /* the reason of the earlier failure stays in st->err */
+            /* an earlier failure, or our own check (SQLITE_INTERNAL): the reason is in st->err */
+            s = RVM_STORE_ERROR;
         }
         if (w->tx == RVM_STORE_TX_SINGLE) {
             tx_abort(w);

@@ -15,6 +15,12 @@
  * (done/total, runs/s, ETA, failures) is drawn on stderr when it is a terminal. The last line is `N
  * passed, M failed`.
  *
+ * SIGINT or SIGTERM (Ctrl-C) stops a sweep cleanly: no new batch is handed out, the batches in
+ * flight finish and are reported, the failures found so far are re-run and stored, the store is
+ * committed and closed, and the summary says how far it got. A second signal kills at once.
+ * Workers ignore both signals (a Ctrl-C reaches the whole process group); the parent tells them
+ * to stop.
+ *
  * --shard K/N (0 <= K < N) runs only the seeds s of A..B with (s - A) mod N == K, so N machines
  * (GNU parallel, Slurm array jobs, Kubernetes indexed jobs) can share one range; `rvmsim merge`
  * joins their databases into one that lists every seed once.
@@ -101,6 +107,31 @@ struct sweep {
     bool drawn;
 };
 
+/* Set by the signal handler: the one piece of state a handler may touch. */
+static volatile sig_atomic_t sweep_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    sweep_stop_signal = sig;
+    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void restore_stop_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
@@ -178,6 +209,9 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
         _exit(RVMSIM_EXIT_INTERNAL);
     }
     struct rvm_sim_options opt = {.faults = o->mode, .nwnm_every = 1};
+    /* The parent decides when to stop; a batch in flight is finished and reported. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     for (;;) {
         struct cmd_msg cmd;
         if (!read_all(cmd_fd, &cmd, sizeof(cmd)) || cmd.count == 0) {
@@ -237,6 +271,9 @@ static bool spawn(struct sweep *s, struct worker *w, struct worker *earlier, uin
 static bool assign(struct sweep *s, struct worker *w, uint32_t nworkers)
 {
     struct range r = {0, 0};
+    if (sweep_stop_signal != 0) {
+        return false;
+    }
     if (s->nrequeue != 0) {
         r = s->requeue[--s->nrequeue];
     } else if (s->next < s->total) {
@@ -486,7 +523,10 @@ static void sweep_usage(FILE *out)
             "(with a state digest every --epoch K records, default 64) in a replay store;\n"
             "`rvmsim merge` joins the stores of several shards.\n"
             "The last line is `N passed, M failed`; the exit code is 0 when nothing failed, 5\n"
-            "if a run was not deterministic, else the class of the lowest failing seed.\n");
+            "if a run was not deterministic, else the class of the lowest failing seed.\n"
+            "Ctrl-C (SIGINT) or SIGTERM stops cleanly: batches in flight finish, failures found\n"
+            "so far are re-run and stored, and the summary follows; with no failure the exit\n"
+            "code is then 128 + the signal number (130, 143). A second Ctrl-C kills at once.\n");
 }
 
 static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_faults)
@@ -641,6 +681,8 @@ int rvmsim_cmd_sweep(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    sweep_stop_signal = 0;
+    catch_stop_signals();
     nworkers = s.o.jobs;
     if (s.total < nworkers) {
         nworkers = s.total == 0 ? 1 : (uint32_t)s.total;
@@ -693,7 +735,7 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         }
         if (!busy) {
             /* every worker is idle (or gone): whatever is left runs here */
-            while (s.nrequeue != 0 || s.next < s.total) {
+            while (sweep_stop_signal == 0 && (s.nrequeue != 0 || s.next < s.total)) {
                 struct range r = {s.next, 1};
                 if (s.nrequeue != 0) {
                     r = s.requeue[--s.nrequeue];
@@ -738,6 +780,14 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         qsort(s.fails, s.nfails, sizeof(*s.fails), cmp_fail);
     }
     uint64_t failed = s.nfails;
+    const int stopped_by = sweep_stop_signal;
+    if (stopped_by != 0) {
+        fprintf(stderr,
+                "sweep: interrupted by %s after %" PRIu64 " of %" PRIu64
+                " seeds; the runs reported below are complete%s\n",
+                stopped_by == SIGINT ? "SIGINT" : "SIGTERM", s.done, s.total,
+                s.o.db != NULL ? " and stored" : "");
+    }
     fprintf(stderr,
             "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64
             " re-run in another process to check determinism\n",
@@ -752,7 +802,9 @@ int rvmsim_cmd_sweep(int argc, char **argv)
     printf("%" PRIu64 " passed, %" PRIu64 " failed\n", s.done - failed, failed);
     fflush(stdout);
     if (failed == 0) {
-        rc = s.store_error ? RVMSIM_EXIT_INTERNAL : RVMSIM_EXIT_PASS;
+        rc = s.store_error     ? RVMSIM_EXIT_INTERNAL
+             : stopped_by != 0 ? RVMSIM_EXIT_SIGNAL_BASE + stopped_by
+                               : RVMSIM_EXIT_PASS;
     } else if (s.nondeterminism) {
         rc = RVMSIM_EXIT_NONDETERMINISM;
     } else {
@@ -784,5 +836,6 @@ out:
     free(s.fails);
     rvm_scenario_free(&scn);
     free(text);
+    restore_stop_signals();
     return rc;
 }

@@ -260,3 +260,123 @@ def test_unusable_db_and_target_parameters_are_usage_errors(rvmsim, tmp_path):
     p = write(tmp_path, "ring3.scn", "target witness ring=3\nappend\n")
     proc = rvmsim("run", p, check=False)
     assert proc.returncode == 2 and "cannot be created with these parameters" in proc.stderr
+
+
+def interrupted_sweep(rvmsim, scenario, db, sig, group):
+    """Start a long sweep, wait for its first progress line, send `sig` (to the whole process
+    group, as Ctrl-C does, or to the parent only) and return (exit code, stdout, stderr)."""
+    import signal
+    proc = subprocess.Popen([rvmsim.path, "sweep", scenario, "--seeds", "1..100000000", "--jobs",
+                             "2", "--progress", "--db", db], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    seen = b""
+    while b"runs/s" not in seen:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        assert chunk, "the sweep ended before its first progress line"
+        seen += chunk
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out.decode(), (seen + err).decode()
+
+
+@pytest.mark.parametrize("sig_name,group,code", [("SIGINT", True, 130), ("SIGTERM", False, 143)])
+def test_sweep_interrupted_by_a_signal_stops_cleanly(rvmsim, tmp_path, sig_name, group, code):
+    import signal
+    db = tmp_path / "s.db"
+    rc, out, err = interrupted_sweep(rvmsim, SMOKE, db, getattr(signal, sig_name), group)
+    assert rc == code, (rc, out, err)
+    m = re.fullmatch(r"(\d+) passed, 0 failed", out.strip().splitlines()[-1])
+    assert m, out
+    done = int(m.group(1))
+    assert 0 < done < 100000000
+    assert f"interrupted by {sig_name} after {done} of 100000000 seeds" in err
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT seed, status, result FROM runs").fetchall()
+    assert len(rows) == done == len({seed for seed, _, _ in rows})  # every reported run, once
+    assert all(status == "complete" and result == "pass" for _, status, result in rows)
+
+
+def test_sweep_interrupted_keeps_its_failures(rvmsim, tmp_path):
+    import signal
+    p = write(tmp_path, "flip.scn", SMOKE.read_text().replace(
+        "faults default", "faults default\nenable ring_bitflip 1/400"))
+    db = tmp_path / "s.db"
+    rc, out, err = interrupted_sweep(rvmsim, p, db, signal.SIGINT, True)
+    assert rc == 3, (rc, out, err)  # the class of the failures found, not the signal
+    fails = re.findall(r"^FAIL seed=(\d+) safety", out, re.M)
+    m = re.fullmatch(r"(\d+) passed, (\d+) failed", out.strip().splitlines()[-1])
+    assert fails and int(m.group(2)) == len(fails)
+    con = sqlite3.connect(db)
+    stored = {seed for (seed,) in con.execute(
+        "SELECT seed FROM runs WHERE result='safety' AND content='full'")}
+    assert stored == {int(s) for s in fails}
+
+
+def test_sweep_stores_every_failing_log_even_when_its_last_record_is_corrupted(rvmsim, tmp_path):
+    # Seeds 1..2000 of this scenario include runs whose corrupted record is the last one the
+    # store receives in a batch; the store once took that for a key mismatch and lost the run.
+    p = write(tmp_path, "flip.scn", SMOKE.read_text().replace(
+        "faults default", "faults default\nenable ring_bitflip 1/400"))
+    db = tmp_path / "s.db"
+    proc = rvmsim("sweep", p, "--seeds", "1..2000", "--jobs", "2", "--db", db, check=False)
+    assert proc.returncode == 3 and "storing runs" not in proc.stderr, proc.stderr
+    fails = {int(s) for s in re.findall(r"^FAIL seed=(\d+) ", proc.stdout, re.M)}
+    con = sqlite3.connect(db)
+    full = dict(con.execute("SELECT seed, id FROM runs WHERE content='full'"))
+    assert set(full) == fails
+    for seed, run_id in full.items():
+        count = con.execute("SELECT record_count FROM runs WHERE id=?", (run_id,)).fetchone()[0]
+        assert len(records_of_run(con, run_id)) == count > 0, seed
+
+
+def test_a_damaged_failing_run_can_be_shown_and_exported(rvmsim, tmp_path):
+    p = write(tmp_path, "flip.scn", SMOKE.read_text().replace(
+        "faults default", "faults default\nenable ring_bitflip 1/400"))
+    db = tmp_path / "s.db"
+    out = rvmsim("sweep", p, "--seeds", "1..300", "--jobs", "2", "--db", db, check=False).stdout
+    # a run whose damage is in a record's own sequence number
+    m = re.search(r"^FAIL seed=(\d+) safety .*record (\d+) as received by the sink fails "
+                  r"verification: WITNESS_SEQUENCE", out, re.M)
+    assert m, out
+    seed, bad = int(m.group(1)), int(m.group(2))
+    con = sqlite3.connect(db)
+    run_id, digest = con.execute("SELECT id, digest FROM runs WHERE seed=? AND content='full'",
+                                 (seed,)).fetchone()
+    images = records_of_run(con, run_id)
+    own = int.from_bytes(images[bad][0:8], "little")
+    assert own != bad  # the damage the failure names
+    # show prints every requested row, names the damaged one, and exits 1
+    proc = rvmsim("show", "--db", db, "--run", run_id, "--from", bad - 1, "--count", 3,
+                  check=False)
+    assert proc.returncode == 1
+    rows = proc.stdout.strip().splitlines()[1:]
+    assert [int(r.split()[0]) for r in rows] == [bad - 1, own, bad + 1][:len(rows)]
+    assert len(rows) == min(3, len(images) - bad + 1)
+    assert f"stored at seq {bad} says it is seq {own} (damaged)" in proc.stderr
+    # export keeps the bytes as stored: their SHA-256 is the run's recorded digest
+    raw = tmp_path / "run.raw"
+    rvmsim("export", "--db", db, "--run", run_id, "--format", "raw", "-o", raw)
+    assert raw.read_bytes() == b"".join(images)
+    assert hashlib.sha256(raw.read_bytes()).digest() == digest
+    # and diff finds the damage: against the same records up to it, with that one repaired
+    repaired = tmp_path / "repaired.raw"
+    repaired.write_bytes(b"".join(images[:bad]) + bad.to_bytes(8, "little") + images[bad][8:])
+    imported = rvmsim("import", "--db", db, repaired, "--allow-unsealed")
+    clean = int(re.search(r"run (\d+)", imported.stdout).group(1))
+    proc = rvmsim("diff", "--db", db, run_id, clean, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith(f"first divergence at seq {bad}\n"), proc.stdout
+
+
+def test_show_refuses_a_store_whose_columns_were_altered(rvmsim, tmp_path):
+    db = tmp_path / "runs.db"
+    run_id = summary(rvmsim("run", SMOKE, "--seed", 3, "--db", db))["run"]
+    con = sqlite3.connect(db)
+    con.execute("UPDATE records SET kind = (kind + 1) % 256 WHERE key = ?", ((run_id << 40) | 5,))
+    con.commit()
+    proc = rvmsim("show", "--db", db, "--run", run_id, check=False)
+    assert proc.returncode == 1
+    assert "record 5: the stored columns disagree with the record image" in proc.stderr

@@ -800,6 +800,38 @@ static void test_raw_writer_keeps_damage(void **state)
     rvm_memory_sink_free(&log);
 }
 
+/* A damaged record that is the last one a flush writes is stored as given too: the writer's
+ * check that appended rows got the expected keys must not read the damaged sequence field. */
+static void test_raw_writer_keeps_damage_in_the_last_record(void **state)
+{
+    (void)state;
+    static const enum rvm_store_tx modes[] = {RVM_STORE_TX_SINGLE, RVM_STORE_TX_BATCHES};
+    struct rvm_memory_sink log;
+    demo_log(4, 100, 0, &log, NULL);
+    log.records[99 * 64 + 0] ^= 0x01; /* the last record's own sequence number */
+    struct rvm_store *st = open_ok(path_of("raw_last.db"), RVM_STORE_WRITE);
+    for (size_t m = 0; m < RVM_ARRAY_LEN(modes); m++) {
+        for (uint64_t split = 1; split <= 100; split += 99) { /* a first flush, then the rest */
+            struct rvm_store_writer *w = begin(st, modes[m], 4);
+            rvm_store_writer_set_raw(w, true);
+            int64_t run = rvm_store_writer_run(w);
+            assert_int_equal(rvm_store_writer_records(w, 0, log.records, split), split);
+            assert_int_equal(rvm_store_writer_flush(w), RVM_STORE_OK);
+            if (split < 100) {
+                assert_int_equal(
+                    rvm_store_writer_records(w, split, log.records + split * 64, 100 - split),
+                    100 - split);
+            }
+            assert_int_equal(rvm_store_writer_finish(w, "safety", 3, NULL, NULL), RVM_STORE_OK);
+            uint8_t image[64];
+            assert_int_equal(rvm_store_record_get(st, run, 99, image, NULL), RVM_STORE_OK);
+            assert_memory_equal(image, log.records + 99 * 64, 64);
+        }
+    }
+    rvm_store_close(st);
+    rvm_memory_sink_free(&log);
+}
+
 static void test_replayer_registry(void **state)
 {
     (void)state;
@@ -834,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_replayer_registry),
         cmocka_unit_test(test_summary_runs_and_savepoints),
         cmocka_unit_test(test_raw_writer_keeps_damage),
+        cmocka_unit_test(test_raw_writer_keeps_damage_in_the_last_record),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
