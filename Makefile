@@ -47,7 +47,7 @@ test: deps-test build build-asan
 	@status=0; \
 	$(MESON) test -C $(BUILD) --print-errorlogs --num-processes $(JOBS) || status=1; \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  $(MESON) test -C $(ASAN_BUILD) --suite unit --print-errorlogs --num-processes $(JOBS) || status=1; \
+	  $(MESON) test -C $(ASAN_BUILD) --suite unit --suite fuzz --print-errorlogs --num-processes $(JOBS) || status=1; \
 	$(PY) scripts/test_summary.py $(BUILD) $(ASAN_BUILD) || status=1; \
 	exit $$status
 

@@ -46,6 +46,7 @@ static void describe(const struct rvm_sim_target *t)
         printf(" %s=%" PRIu64 " (%" PRIu64 "..%" PRIu64 ")", t->params[i].name, t->params[i].def,
                t->params[i].lo, t->params[i].hi);
     }
+    printf("\n  cpus: 1..%u", t->max_cpus != 0 ? t->max_cpus : RVM_SIM_MAX_CPUS);
     printf("\n  objects:");
     for (uint32_t i = 0; i < t->nclasses; i++) {
         printf(" %s", t->classes[i]);

@@ -17,12 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EVQ_CAPACITY      8192u
-#define CHAIN_HISTORY     1024u /* chain values kept to compare checkpoints against */
-#define MAX_ARMED         64u
-#define MAX_EVENTS_PER_GO 100000u /* events one clock advance may deliver before it is a storm */
-#define DEAD_RING         16u     /* recently dead handles per class, for stale-handle faults */
-#define GEN_ATTEMPTS      16u     /* tries to generate a random op whose objects exist */
+#define EVQ_CAPACITY       8192u
+#define CHAIN_HISTORY      1024u /* chain values kept to compare checkpoints against */
+#define MAX_ARMED          64u
+#define MAX_EVENTS_PER_GO  100000u /* events one clock advance may deliver (a scenario limit) */
+#define MAX_EVENTS_AT_ONCE 10000u  /* events due at one instant before it is a storm (a bug) */
+#define DEAD_RING          16u     /* recently dead handles per class, for stale-handle faults */
+#define GEN_ATTEMPTS       16u     /* tries to generate a random op whose objects exist */
 
 struct sim_obj {
     uint64_t handle;
@@ -65,6 +66,7 @@ struct rvm_sim {
     const struct rvm_sim_target *target;
     void *inst;
     uint32_t ncpus;
+    enum rvm_err reset_err; /* what the target's reset returned, for the start check */
     uint64_t params[RVM_SIM_MAX_PARAMS];
     struct rvm_crypto crypto; /* SHA-256: the log, checkpoints, final digests */
     struct rvm_crypto fp;     /* fingerprint: per-step state comparison */
@@ -746,16 +748,32 @@ static void advance_to(struct rvm_sim *sim, uint64_t t)
     if (t < now_ns(sim)) {
         t = now_ns(sim);
     }
-    uint32_t delivered = 0;
+    const uint64_t from = now_ns(sim);
+    uint32_t delivered = 0, at_once = 0;
+    uint64_t instant = from;
     for (;;) { /* bound: MAX_EVENTS_PER_GO */
         const struct rvm_evq_item *top = rvm_evq_peek(&sim->evq);
         if (top == NULL || top->time > t || sim->failed) {
             break;
         }
-        if (++delivered > MAX_EVENTS_PER_GO) {
+        /* Events that keep time still are a defect (an event re-scheduling itself at once);
+         * events that move time on are the system working, and too many of them in one
+         * advance is a clock jump the scenario should make in smaller steps. */
+        at_once = top->time > instant ? 1 : at_once + 1;
+        instant = top->time > instant ? top->time : instant;
+        if (at_once > MAX_EVENTS_AT_ONCE) {
             fail(sim, RVMSIM_EXIT_INTERNAL, "engine.event-storm",
-                 "more than %u events due at once (an event re-schedules itself at once?)",
-                 MAX_EVENTS_PER_GO);
+                 "more than %u events due at %" PRIu64
+                 " ns (an event re-schedules itself at once?)",
+                 MAX_EVENTS_AT_ONCE, instant);
+            return;
+        }
+        if (++delivered > MAX_EVENTS_PER_GO) {
+            fail(sim, RVMSIM_EXIT_USAGE, "scenario.clock-jump",
+                 "advancing the clock from %" PRIu64 " ns to %" PRIu64 " ns delivers more than %u "
+                 "events (%" PRIu64 " ns in): advance it in smaller steps, or lengthen the "
+                 "target's timer periods",
+                 from, t, MAX_EVENTS_PER_GO, instant - from);
             return;
         }
         struct rvm_evq_item it;
@@ -1559,10 +1577,18 @@ static void final_phase(struct rvm_sim *sim)
  * Engine life cycle
  * --------------------------------------------------------------------------------------------- */
 
+static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
+                      const struct rvm_sim_options *opt);
+
 struct rvm_sim *rvm_sim_new(const struct rvm_scenario *scn, const struct rvm_crypto *crypto,
                             char *err, size_t errlen)
 {
     const struct rvm_sim_target *t = scn->target;
+    if (t->max_cpus != 0 && scn->ncpus > t->max_cpus) {
+        snprintf(err, errlen, "target %s runs on at most %u CPUs, the scenario says cpus %u",
+                 t->name, t->max_cpus, scn->ncpus);
+        return NULL;
+    }
     struct rvm_sim *sim = calloc(1, sizeof(*sim));
     if (sim == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -1602,6 +1628,25 @@ struct rvm_sim *rvm_sim_new(const struct rvm_scenario *scn, const struct rvm_cry
     sim->inst = t->create(scn->params);
     if (sim->inst == NULL) {
         snprintf(err, errlen, "target %s cannot be created with these parameters", t->name);
+        rvm_sim_free(sim);
+        return NULL;
+    }
+    /* Start the system once (seed 0, no faults, nothing run): parameters that are each in range
+     * but cannot start together (more boot images than partitions, more CPUs than the platform
+     * has) are the scenario's error, a usage error here, not an internal failure of every seed. */
+    struct rvm_sim_outcome probe;
+    memset(&probe, 0, sizeof(probe));
+    const struct rvm_sim_options start_only = {.faults = RVM_SIM_FAULTS_NONE, .nwnm_every = 1};
+    sim->out = &probe;
+    sim->reset_err = RVM_OK;
+    const bool set_up = setup_run(sim, scn, &start_only);
+    sim->out = NULL;
+    if (!set_up || sim->failed) {
+        snprintf(err, errlen, "target %s cannot start with these parameters and cpus %u: %s",
+                 t->name, sim->ncpus,
+                 !set_up                    ? "out of memory"
+                 : sim->reset_err != RVM_OK ? rvm_err_name(sim->reset_err)
+                                            : probe.detail);
         rvm_sim_free(sim);
         return NULL;
     }
@@ -1767,6 +1812,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     };
     sim->log = NULL;
     enum rvm_err err = t->reset(sim->inst, &setup, sim);
+    sim->reset_err = err;
     struct rvm_witness_log *log = t->witness(sim->inst);
     sim->faults_on = opt->faults != RVM_SIM_FAULTS_NONE;
     if (err == RVM_OK && log != NULL) {

@@ -189,7 +189,11 @@ void simcli_repro(char *buf, size_t len, const char *path, uint64_t seed,
 
 void simcli_describe(char *buf, size_t len, const struct rvm_sim_outcome *o, const char *path)
 {
-    if (o->phase == RVM_SIM_PHASE_WORKLOAD && o->fail_step != 0) {
+    if (o->phase == RVM_SIM_PHASE_WORKLOAD && o->fail_step == 0 && o->fail_line != 0) {
+        snprintf(buf, len, "%s [%s] before the first operation (%s:%u), t=%" PRIu64 "ns: %s",
+                 rvm_sim_class_name(o->cls), o->invariant, path, o->fail_line, o->time_ns,
+                 o->detail);
+    } else if (o->phase == RVM_SIM_PHASE_WORKLOAD && o->fail_step != 0) {
         if (o->fail_line != 0) {
             snprintf(buf, len, "%s [%s] at step %" PRIu64 " (%s:%u), t=%" PRIu64 "ns: %s",
                      rvm_sim_class_name(o->cls), o->invariant, o->fail_step, path, o->fail_line,

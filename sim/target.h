@@ -194,6 +194,8 @@ struct rvm_sim_target {
      * fingerprint would cost more than the step; hash() then only gives the final state digest.
      */
     bool own_nwnm;
+    /* The most CPUs a run may have (`cpus N` in a scenario); 0: RVM_SIM_MAX_CPUS. */
+    uint32_t max_cpus;
 };
 
 /* ------------------------------------------------------------------------------------------------

@@ -2976,4 +2976,5 @@ const struct rvm_sim_target rvm_sim_target_kernel = {
     .query = kt_query,
     .drained = NULL,
     .own_nwnm = true,
+    .max_cpus = RVM_SIM_PLATFORM_MAX_CPUS,
 };

@@ -260,6 +260,20 @@ def test_unusable_db_and_target_parameters_are_usage_errors(rvmsim, tmp_path):
     p = write(tmp_path, "ring3.scn", "target witness ring=3\nappend\n")
     proc = rvmsim("run", p, check=False)
     assert proc.returncode == 2 and "cannot be created with these parameters" in proc.stderr
+    # parameters each in range that cannot start together (found by tests/fuzz/fuzz_scenarios.py:
+    # these were internal errors of every seed)
+    p = write(tmp_path, "images.scn", "target kernel partitions=2 images=3\n")
+    for cmd in (["run", p], ["sweep", p, "--seeds", "1..4"], ["shrink", p, "--seed", "1", "-o",
+                                                                 tmp_path / "out.scn"]):
+        proc = rvmsim(*cmd, check=False)
+        assert proc.returncode == 2, (cmd, proc.stdout, proc.stderr)
+        assert f"{p}: target kernel cannot start with these parameters and cpus 1: " \
+               "PARTITION_LIMIT" in proc.stderr, proc.stderr
+    p = write(tmp_path, "cpus.scn", "target kernel\ncpus 9\n")
+    proc = rvmsim("run", p, check=False)
+    assert proc.returncode == 2
+    assert f"{p}: target kernel runs on at most 8 CPUs, the scenario says cpus 9" in proc.stderr
+    assert "cpus: 1..8" in rvmsim("targets", "kernel").stdout
 
 
 def interrupted_sweep(rvmsim, scenario, db, sig, group):
@@ -380,3 +394,17 @@ def test_show_refuses_a_store_whose_columns_were_altered(rvmsim, tmp_path):
     proc = rvmsim("show", "--db", db, "--run", run_id, check=False)
     assert proc.returncode == 1
     assert "record 5: the stored columns disagree with the record image" in proc.stderr
+
+
+def test_a_clock_jump_too_far_is_a_usage_error(rvmsim, tmp_path):
+    # 100 s of 20 us time slices in one advance: found by tests/fuzz/fuzz_scenarios.py, once an
+    # internal error; a shorter jump of the same file runs
+    text = "target kernel slice=20us\ncpus 1\n@{}\n"
+    proc = rvmsim("run", write(tmp_path, "jump.scn", text.format("100s")), check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert re.search(r"^FAIL usage \[scenario\.clock-jump\] before the first operation "
+                     r"\(\S*jump\.scn:3\).*advance it in smaller steps", proc.stdout, re.M), \
+        proc.stdout
+    assert summary(proc)["result"] == "usage"
+    assert summary(rvmsim("run", write(tmp_path, "ok.scn", text.format("100ms"))))["result"] == \
+        "pass"
