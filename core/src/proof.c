@@ -168,14 +168,28 @@ enum rvm_err rvm_proof_check(const struct rvm_proof_nonces *n)
         if (d->highest != 0 && !nonce_bit(d, d->highest)) {
             return RVM_ERR_INTERNAL;
         }
-        const uint32_t top = (uint32_t)(d->highest % RVM_PROOF_NONCE_WINDOW);
-        for (uint32_t pos = 0; pos < RVM_PROOF_NONCE_WINDOW; pos++) { /* bound: W */
-            if (((d->seen[pos / 64u] >> (pos % 64u)) & 1u) == 0) {
-                continue;
+        /* A set bit stands for the value highest - ((highest - pos) mod W), which must be >= 1.
+         * With highest >= W every position stands for such a value. Below that, position p
+         * stands for p itself, so exactly the positions 1..highest may be set: checked a word at
+         * a time. */
+        if (d->highest >= RVM_PROOF_NONCE_WINDOW) {
+            continue;
+        }
+        const uint32_t hi = (uint32_t)d->highest;
+        for (uint32_t w = 0; w < RVM_PROOF_NONCE_WORDS; w++) { /* bound: W / 64 */
+            const uint32_t first = w * 64u;                    /* positions first .. first + 63 */
+            uint64_t allowed;
+            if (hi < first) {
+                allowed = 0;
+            } else if (hi - first >= 63u) {
+                allowed = ~(uint64_t)0;
+            } else {
+                allowed = ((uint64_t)1 << (hi - first + 1u)) - 1u;
             }
-            /* The value this bit stands for is highest - ((top - pos) mod W); it must be >= 1. */
-            const uint32_t below = (top + RVM_PROOF_NONCE_WINDOW - pos) % RVM_PROOF_NONCE_WINDOW;
-            if (below >= d->highest) {
+            if (w == 0) {
+                allowed &= ~(uint64_t)1; /* position 0 would stand for the value 0 */
+            }
+            if ((d->seen[w] & ~allowed) != 0) {
                 return RVM_ERR_INTERNAL;
             }
         }

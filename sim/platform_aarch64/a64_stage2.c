@@ -604,6 +604,30 @@ static bool leaf_out(struct rvm_a64_leaf *out, uint64_t ipa, uint32_t level, uin
     return true;
 }
 
+/* The first index >= k whose entry has the valid bit, or RVM_A64_ENTRIES. Most of a table is
+ * empty, so empty stretches are skipped eight entries at a time. */
+static uint32_t next_valid(const uint64_t *table, uint32_t k)
+{
+    for (; k < RVM_A64_ENTRIES && (k & 7u) != 0; k++) { /* bound: 7 */
+        if ((table[k] & RVM_A64_DESC_VALID) != 0) {
+            return k;
+        }
+    }
+    for (; k < RVM_A64_ENTRIES; k += 8u) { /* bound: RVM_A64_ENTRIES / 8 */
+        const uint64_t any = table[k] | table[k + 1u] | table[k + 2u] | table[k + 3u] |
+                             table[k + 4u] | table[k + 5u] | table[k + 6u] | table[k + 7u];
+        if ((any & RVM_A64_DESC_VALID) != 0) {
+            break;
+        }
+    }
+    for (; k < RVM_A64_ENTRIES; k++) { /* bound: 8 (a group with a valid entry) */
+        if ((table[k] & RVM_A64_DESC_VALID) != 0) {
+            return k;
+        }
+    }
+    return RVM_A64_ENTRIES;
+}
+
 bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a64_space *space,
                              uint64_t from, struct rvm_a64_leaf *out)
 {
@@ -613,7 +637,8 @@ bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a
     const uint64_t(*pages)[RVM_A64_ENTRIES] = (const uint64_t(*)[RVM_A64_ENTRIES])pool->pages;
     uint32_t root = space->root;
     uint32_t i0 = level_index(from, 1u);
-    for (uint32_t i = i0; i < RVM_A64_ENTRIES; i++) {
+    for (uint32_t i = next_valid(pages[root], i0); i < RVM_A64_ENTRIES;
+         i = next_valid(pages[root], i + 1u)) { /* bound: RVM_A64_ENTRIES */
         uint64_t e1 = pages[root][i];
         uint64_t ipa1 = (uint64_t)i << RVM_A64_LEVEL_SHIFT(1u);
         if (is_leaf(e1, 1u)) {
@@ -626,7 +651,8 @@ bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a
         }
         /* Only the table that contains `from` is entered part-way. */
         uint32_t j0 = i == i0 ? level_index(from, 2u) : 0;
-        for (uint32_t j = j0; j < RVM_A64_ENTRIES; j++) {
+        for (uint32_t j = next_valid(pages[l2], j0); j < RVM_A64_ENTRIES;
+             j = next_valid(pages[l2], j + 1u)) { /* bound: RVM_A64_ENTRIES */
             uint64_t e2 = pages[l2][j];
             uint64_t ipa2 = ipa1 | (uint64_t)j << RVM_A64_LEVEL_SHIFT(2u);
             if (is_leaf(e2, 2u)) {
@@ -637,8 +663,9 @@ bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a
             if (l3 == RVM_A64_NONE) {
                 continue;
             }
-            uint32_t k0 = i == i0 && j == j0 ? level_index(from, 3u) : 0;
-            for (uint32_t k = k0; k < RVM_A64_ENTRIES; k++) {
+            uint32_t k0 = i == i0 && j == level_index(from, 2u) ? level_index(from, 3u) : 0;
+            for (uint32_t k = next_valid(pages[l3], k0); k < RVM_A64_ENTRIES;
+                 k = next_valid(pages[l3], k + 1u)) { /* bound: RVM_A64_ENTRIES */
                 if (is_leaf(pages[l3][k], 3u)) {
                     return leaf_out(out, ipa2 | (uint64_t)k << RVM_A64_LEVEL_SHIFT(3u), 3u,
                                     pages[l3][k]);

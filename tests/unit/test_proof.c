@@ -269,6 +269,65 @@ static void test_nonce_store_matches_exact_model(void **state)
     }
 }
 
+/* The invariant rvm_proof_check states, position by position, as the model. */
+static bool nonce_domain_model_ok(const struct rvm_proof_nonce_domain *d)
+{
+    if (d->highest != 0 &&
+        ((d->seen[(d->highest % W) / 64] >> ((d->highest % W) % 64)) & 1u) == 0) {
+        return false;
+    }
+    for (uint64_t pos = 0; pos < W; pos++) {
+        if (((d->seen[pos / 64] >> (pos % 64)) & 1u) == 0) {
+            continue;
+        }
+        uint64_t below = (d->highest % W + W - pos) % W; /* the bit stands for highest - below */
+        if (below >= d->highest) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void test_nonce_check_against_model(void **state)
+{
+    (void)state;
+    const uint64_t seed = test_seed("nonce_check_against_model", 41);
+    struct test_rng rng = test_rng_new(seed);
+    struct rvm_proof_nonce_domain dom[1];
+    struct rvm_proof_nonces n;
+    assert_int_equal(rvm_proof_nonces_init(&n, dom, 1), RVM_OK);
+    uint32_t bad = 0;
+    for (int round = 0; round < 20000; round++) {
+        memset(dom, 0, sizeof(dom));
+        /* highest near the interesting edges: 0, small, word boundaries, W */
+        static const uint64_t edges[] = {0,   1,    2,    62,   63,   64,   65,  127,
+                                         128, 1022, 1023, 1024, 1025, 2047, 5000};
+        dom[0].highest =
+            test_rng_below(&rng, 2) ? edges[test_rng_below(&rng, 15)] : test_rng_below(&rng, 3 * W);
+        /* a legal set of marks, then sometimes one stray bit anywhere */
+        if (dom[0].highest != 0) {
+            uint64_t h = dom[0].highest;
+            dom[0].seen[(h % W) / 64] |= 1ull << ((h % W) % 64);
+            for (int k = 0; k < 8; k++) {
+                uint64_t v = h - test_rng_below(&rng, h < W ? h : W);
+                dom[0].seen[(v % W) / 64] |= 1ull << ((v % W) % 64);
+            }
+        }
+        if (test_rng_below(&rng, 2)) {
+            uint64_t pos = test_rng_below(&rng, W);
+            dom[0].seen[pos / 64] ^= 1ull << (pos % 64);
+        }
+        const bool ok = nonce_domain_model_ok(&dom[0]);
+        bad += !ok;
+        if ((rvm_proof_check(&n) == RVM_OK) != ok) {
+            fail_msg("round %d: highest %llu, model says %s (seed %llu)", round,
+                     (unsigned long long)dom[0].highest, ok ? "ok" : "bad",
+                     (unsigned long long)seed);
+        }
+    }
+    assert_true(bad > 1000 && bad < 19000); /* both verdicts were exercised */
+}
+
 static void test_nonce_check_and_hash(void **state)
 {
     (void)state;
@@ -698,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_nonce_fill_whole_window),
         cmocka_unit_test(test_nonce_store_matches_exact_model),
         cmocka_unit_test(test_nonce_check_and_hash),
+        cmocka_unit_test(test_nonce_check_against_model),
         cmocka_unit_test(test_p2_ctx_init_rejects_bad_arguments),
         cmocka_unit_test(test_p2_passes_and_consumes_only_on_commit),
         cmocka_unit_test(test_p2_rule_ownership),
