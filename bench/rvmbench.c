@@ -19,9 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef RVMSIM_VERSION
-#define RVMSIM_VERSION "unknown"
-#endif
+#include "build_version.h"
 #ifndef RVM_BENCH_CFLAGS
 #define RVM_BENCH_CFLAGS "unknown"
 #endif

@@ -16,9 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef RVMSIM_VERSION
-#define RVMSIM_VERSION "unknown"
-#endif
+#include "build_version.h"
 
 static void reconstruct_usage(FILE *out)
 {

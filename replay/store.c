@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The replay store: opening, schema versions, and reading runs, records and checkpoints. */
+#include "build_version.h"
 #include "store_internal.h"
 
 #include <stdarg.h>

@@ -9,6 +9,7 @@
  * append-at-end path instead of a root-to-leaf search per row) and avoids a bind/step/reset per
  * row: measured 1.4-1.5 M rows/s instead of 1.1 M on this machine (bench: replay_ingest).
  */
+#include "build_version.h"
 #include "store_internal.h"
 
 #include "rvm/bytes.h"

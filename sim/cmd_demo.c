@@ -7,6 +7,7 @@
  * through one tee so each sees every record exactly once. Prints the log digest; with --export
  * the raw records are written so that `sha256sum FILE` prints the same digest.
  */
+#include "build_version.h"
 #include "commands.h"
 #include "crypto_openssl.h"
 #include "demo.h"

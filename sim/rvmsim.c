@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef RVMSIM_VERSION
-#define RVMSIM_VERSION "unknown"
-#endif
+#include "build_version.h"
 
 static const struct rvmsim_command commands[] = {
     {"demo", "append witness records, verify them and print the log digest", rvmsim_cmd_demo},

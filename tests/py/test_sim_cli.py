@@ -408,3 +408,15 @@ def test_a_clock_jump_too_far_is_a_usage_error(rvmsim, tmp_path):
     assert summary(proc)["result"] == "usage"
     assert summary(rvmsim("run", write(tmp_path, "ok.scn", text.format("100ms"))))["result"] == \
         "pass"
+
+
+def test_version_names_the_commit_that_was_built(rvmsim):
+    # regenerated at every build (meson vcs_tag), not frozen when the build directory was set up
+    head = subprocess.run(["git", "-C", str(SOURCE_ROOT), "rev-parse", "--short=12", "HEAD"],
+                          capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    out = rvmsim("--version").stdout.strip()
+    assert re.fullmatch(r"rvmsim \d+\.\d+\.\d+ \(([0-9a-f]{12}|[\w.-]+-g[0-9a-f]{12})(-dirty)?\)",
+                        out), out
+    assert head.stdout.strip() in out, (out, head.stdout)
