@@ -727,6 +727,13 @@ static int insert_records(struct rvm_store_writer *w)
     return rc;
 }
 
+/* The status for a failed write: SQLITE_INTERNAL is the writer's own check (insert_records),
+ * which has already set the message; anything else is SQLite's. */
+static enum rvm_store_status write_failure(struct rvm_store_writer *w, int rc, const char *what)
+{
+    return rc == SQLITE_INTERNAL ? RVM_STORE_ERROR : rvm_store_fail(w->st, rc, what);
+}
+
 /* Write everything buffered, inside the current transaction. */
 static int write_buffered(struct rvm_store_writer *w)
 {
@@ -805,9 +812,7 @@ enum rvm_store_status rvm_store_writer_flush(struct rvm_store_writer *w)
         rc = exec(w, "COMMIT");
     }
     if (rc != SQLITE_OK) {
-        enum rvm_store_status s = rc == SQLITE_INTERNAL
-                                      ? RVM_STORE_ERROR /* our own check; the message is set */
-                                      : rvm_store_fail(w->st, rc, "writing witness records");
+        enum rvm_store_status s = write_failure(w, rc, "writing witness records");
         if (w->tx == RVM_STORE_TX_BATCHES) {
             exec(w, "ROLLBACK");
         }
@@ -1023,12 +1028,8 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
     }
     enum rvm_store_status s = RVM_STORE_OK;
     if (rc != SQLITE_OK) {
-        if (!w->failed && rc != SQLITE_INTERNAL) {
-            s = rvm_store_fail(st, rc, "finishing a run");
-        } else {
-            /* an earlier failure, or our own check (SQLITE_INTERNAL): the reason is in st->err */
-            s = RVM_STORE_ERROR;
-        }
+        /* after an earlier failure its reason stays in st->err */
+        s = w->failed ? RVM_STORE_ERROR : write_failure(w, rc, "finishing a run");
         if (w->tx == RVM_STORE_TX_SINGLE) {
             tx_abort(w);
         } else {

@@ -113,7 +113,6 @@ static volatile sig_atomic_t sweep_stop_signal;
 static void on_stop_signal(int sig)
 {
     sweep_stop_signal = sig;
-    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
 }
 
 static void catch_stop_signals(void)
@@ -121,6 +120,7 @@ static void catch_stop_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

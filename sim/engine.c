@@ -759,9 +759,11 @@ static void advance_to(struct rvm_sim *sim, uint64_t t)
         /* Events that keep time still are a defect (an event re-scheduling itself at once);
          * events that move time on are the system working, and too many of them in one
          * advance is a clock jump the scenario should make in smaller steps. */
-        at_once = top->time > instant ? 1 : at_once + 1;
-        instant = top->time > instant ? top->time : instant;
-        if (at_once > MAX_EVENTS_AT_ONCE) {
+        if (top->time > instant) {
+            instant = top->time;
+            at_once = 0;
+        }
+        if (++at_once > MAX_EVENTS_AT_ONCE) {
             fail(sim, RVMSIM_EXIT_INTERNAL, "engine.event-storm",
                  "more than %u events due at %" PRIu64
                  " ns (an event re-schedules itself at once?)",

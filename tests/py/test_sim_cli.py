@@ -4,6 +4,7 @@ sqlite3 and hashlib), and sweep sharding."""
 import hashlib
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 
@@ -279,7 +280,6 @@ def test_unusable_db_and_target_parameters_are_usage_errors(rvmsim, tmp_path):
 def interrupted_sweep(rvmsim, scenario, db, sig, group):
     """Start a long sweep, wait for its first progress line, send `sig` (to the whole process
     group, as Ctrl-C does, or to the parent only) and return (exit code, stdout, stderr)."""
-    import signal
     proc = subprocess.Popen([rvmsim.path, "sweep", scenario, "--seeds", "1..100000000", "--jobs",
                              "2", "--progress", "--db", db], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -298,7 +298,6 @@ def interrupted_sweep(rvmsim, scenario, db, sig, group):
 
 @pytest.mark.parametrize("sig_name,group,code", [("SIGINT", True, 130), ("SIGTERM", False, 143)])
 def test_sweep_interrupted_by_a_signal_stops_cleanly(rvmsim, tmp_path, sig_name, group, code):
-    import signal
     db = tmp_path / "s.db"
     rc, out, err = interrupted_sweep(rvmsim, SMOKE, db, getattr(signal, sig_name), group)
     assert rc == code, (rc, out, err)
@@ -314,7 +313,6 @@ def test_sweep_interrupted_by_a_signal_stops_cleanly(rvmsim, tmp_path, sig_name,
 
 
 def test_sweep_interrupted_keeps_its_failures(rvmsim, tmp_path):
-    import signal
     p = write(tmp_path, "flip.scn", SMOKE.read_text().replace(
         "faults default", "faults default\nenable ring_bitflip 1/400"))
     db = tmp_path / "s.db"
