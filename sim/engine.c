@@ -1003,7 +1003,7 @@ static void lin_faults(struct rvm_sim *sim, uint64_t from, uint64_t to)
         e->kind = SCN_FAULT;
         e->index = f->kind;
         e->after = (s->flags & RVM_SIM_FAULT_SITE) ? f->after : 0;
-        for (uint32_t a = 0; a < f->nargs; a++) {
+        for (uint32_t a = 0; a < f->nargs && a < RVM_SIM_MAX_ARGS; a++) {
             e->argk[a] = SCN_V_LIT;
             e->args[a] = f->args[a];
         }

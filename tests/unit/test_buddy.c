@@ -533,7 +533,7 @@ static void test_hash_tracks_state(void **state)
     state_hash(a, ha);
     state_hash(b, hb);
     assert_memory_equal(ha, hb, 32);
-    rvm_hpa_t x;
+    rvm_hpa_t x = {0};
     assert_int_equal(rvm_buddy_alloc(&a->b, 0, &x), RVM_OK);
     state_hash(a, ha);
     assert_memory_not_equal(ha, hb, 32);
