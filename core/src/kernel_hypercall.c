@@ -289,6 +289,17 @@ static enum rvm_err invoke(struct hc *h, uint64_t n)
     }
 }
 
+void rvm_kernel_trap_args(struct rvm_kernel *k, uint32_t cpu, const uint64_t regs[8])
+{
+    if (cpu >= k->cfg.ncpus || k->cpus[cpu].loaded == 0) {
+        return;
+    }
+    const uint32_t base = rvm_kernel_arg_reg(k->cfg.arch);
+    for (uint32_t i = 0; i < 8; i++) { /* bound: 8 argument registers */
+        k->cpus[cpu].frame.gpr[base + i] = regs[i];
+    }
+}
+
 enum rvm_err rvm_kernel_hypercall(struct rvm_kernel *k, uint32_t cpu)
 {
     struct hc h;

@@ -754,6 +754,12 @@ static inline uint32_t rvm_kernel_arg_reg(uint8_t arch)
  */
 enum rvm_err rvm_kernel_hypercall(struct rvm_kernel *k, uint32_t cpu);
 
+/* The partition running on `cpu` trapped with `regs` in its argument registers x0..x7 / a0..a7:
+ * they go into its live register frame, where rvm_kernel_hypercall decodes them. The trap
+ * handler's (or the simulator's) way in, so nothing outside the kernel writes its frames. Does
+ * nothing when no partition runs there (the hypercall is then refused as WRONG_STATE). */
+void rvm_kernel_trap_args(struct rvm_kernel *k, uint32_t cpu, const uint64_t regs[8]);
+
 /* Fault injection from outside (the simulator): flip one bit of the image store (dormant or
  * checkpoint memory, which the core does not trust). Not a kernel operation: nothing is
  * witnessed. OUT_OF_RANGE beyond the used store. */
