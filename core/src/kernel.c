@@ -4,9 +4,9 @@
  * helpers the other kernel files share, measured boot, and time (timer, time slice, the epoch
  * pipeline, interrupts, CPU hot-plug). Design: rvm/kernel.h and docs/architecture.md.
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define PAGE         RVM_PAGE_SIZE
 #define ALIGN8(x)    (((x) + 7u) & ~(size_t)7u)
