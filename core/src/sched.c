@@ -408,63 +408,6 @@ enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
     return RVM_OK;
 }
 
-enum rvm_err rvm_sched_rebalance(struct rvm_sched *s, uint32_t max_moves, uint32_t *moved)
-{
-    uint32_t done = 0;
-    if (s->mode == RVM_SCHED_FLOW) {
-        uint32_t limit = s->ncpus * s->queue_capacity;
-        if (max_moves > limit) {
-            max_moves = limit;
-        }
-        for (uint32_t k = 0; k < max_moves; k++) { /* bound: ncpus * queue_capacity */
-            uint32_t hi = NO_CPU;
-            uint32_t lo = NO_CPU;
-            uint32_t hi_load = 0;
-            uint32_t lo_load = UINT32_MAX;
-            for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
-                if (((s->online_mask >> c) & 1u) == 0) {
-                    continue;
-                }
-                uint32_t load = cpu_load(s, c, 0);
-                if (hi == NO_CPU || load > hi_load) {
-                    hi = c;
-                    hi_load = load;
-                }
-                if (load < lo_load) {
-                    lo = c;
-                    lo_load = load;
-                }
-            }
-            if (hi == NO_CPU || hi_load < lo_load + 2u || s->cpu[lo].len >= s->queue_capacity) {
-                break;
-            }
-            const struct rvm_sched_cpu *src = &s->cpu[hi];
-            uint32_t pick = UINT32_MAX;
-            for (uint32_t i = 0; i < src->len; i++) { /* bound: queue_capacity */
-                const struct rvm_sched_part *p = &s->parts[src->ids[i] - 1u];
-                if ((p->state & RVM_SCHED_RUNNING) != 0 || ((p->affinity >> lo) & 1u) == 0) {
-                    continue;
-                }
-                if (pick == UINT32_MAX || src->keys[i] < src->keys[pick]) {
-                    pick = i;
-                }
-            }
-            if (pick == UINT32_MAX) {
-                break;
-            }
-            rvm_partition_id id = src->ids[pick];
-            uint64_t key = heap_remove_at(s, hi, pick);
-            heap_insert(s, lo, key, id);
-            done++;
-        }
-    }
-    s->stats.rebalance_moves += done;
-    if (moved != NULL) {
-        *moved = done;
-    }
-    return RVM_OK;
-}
-
 /* ------------------------------------------------------------------------------------------------
  * Administrative operations
  * --------------------------------------------------------------------------------------------- */
@@ -851,12 +794,11 @@ enum rvm_err rvm_sched_epoch_tick(struct rvm_sched *s, struct rvm_sched_epoch_su
         distinct += s->parts[i].last_epoch == s->epoch_tag ? 1u : 0u;
     }
 
-    uint32_t moves = s->stats.rebalance_moves > 0xFFFFu ? 0xFFFFu : s->stats.rebalance_moves;
     struct rvm_witness_entry e;
     entry_init(&e, RVM_ACT_SCHED_EPOCH, 0, s->epoch);
     e.flags = (uint8_t)(s->mode | (s->degraded != 0 ? 4u : 0u));
     e.payload = (uint64_t)s->stats.switches | (uint64_t)runnable << 32;
-    e.aux = (uint64_t)distinct | (uint64_t)moves << 32 | (uint64_t)online << 48;
+    e.aux = (uint64_t)distinct | (uint64_t)online << 48;
     enum rvm_err err = rvm_witness_append(s->log, &e, NULL);
     if (err != RVM_OK) {
         return err;
@@ -1004,7 +946,7 @@ void rvm_sched_hash(const struct rvm_sched *s, struct rvm_sha256_ctx *ctx)
     absorb_u64(ctx,
                (uint64_t)s->mode | (uint64_t)s->degraded << 8 | (uint64_t)s->degraded_reason << 16);
     absorb_u64(ctx, (uint64_t)s->stats.switches | (uint64_t)s->stats.idle << 32);
-    absorb_u64(ctx, (uint64_t)s->stats.distinct | (uint64_t)s->stats.rebalance_moves << 32);
+    absorb_u64(ctx, s->stats.distinct);
     for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
         absorb_u64(ctx, (uint64_t)s->cpu[c].current | (uint64_t)s->cpu[c].len << 32);
     }

@@ -525,33 +525,6 @@ static void test_prepare_commit_switch_and_stale_plan(void **state)
     fx_free(f);
 }
 
-static void test_rebalance_moves_lowest_priority_in_flow_only(void **state)
-{
-    (void)state;
-    struct fx *f = fx_new(2, 3, 8, 8, RVM_SCHED_FLOW);
-    for (uint32_t id = 1; id <= 5; id++) {
-        assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, id, (uint16_t)(id * 10), 0), RVM_OK);
-    }
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 1, 0), RVM_OK); /* 1 pinned to CPU 0 */
-    uint32_t moved = 99;
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_REFLEX), RVM_OK);
-    assert_int_equal(rvm_sched_rebalance(&f->s, 10, &moved), RVM_OK);
-    assert_int_equal(moved, 0);
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_FLOW), RVM_OK);
-    /* Loads 5 / 0: move 2 (lowest movable), then 3; 3 / 2 stops. */
-    assert_int_equal(rvm_sched_rebalance(&f->s, 10, &moved), RVM_OK);
-    assert_int_equal(moved, 2);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 1), 0);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 2), 1);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 3), 1);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 4), 0);
-    assert_int_equal(f->s.stats.rebalance_moves, 2);
-    assert_int_equal(next_on(f, 1), 3);
-    assert_int_equal(rvm_sched_rebalance(&f->s, 1, NULL), RVM_OK);
-    assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
-    fx_free(f);
-}
-
 /* A partition whose affinity changes while it runs stays queued where it runs, then moves. */
 static void test_affinity_change_while_running(void **state)
 {
@@ -894,46 +867,6 @@ static enum rvm_err m_switch(struct model *m, uint32_t cpu, rvm_partition_id *pr
     return RVM_OK;
 }
 
-static uint32_t m_rebalance(struct model *m, uint32_t max)
-{
-    if (m->mode != RVM_SCHED_FLOW) {
-        return 0;
-    }
-    uint32_t done = 0;
-    for (uint32_t k = 0; k < max && k < m->ncpus * m->cap; k++) {
-        int hi = NONE, lo = NONE;
-        for (uint32_t c = 0; c < m->ncpus; c++) {
-            if (!(m->online >> c & 1)) {
-                continue;
-            }
-            if (hi == NONE || m_load(m, c) > m_load(m, (uint32_t)hi)) {
-                hi = (int)c;
-            }
-            if (lo == NONE || m_load(m, c) < m_load(m, (uint32_t)lo)) {
-                lo = (int)c;
-            }
-        }
-        if (m_load(m, (uint32_t)hi) < m_load(m, (uint32_t)lo) + 2 || m->len[lo] >= m->cap) {
-            break;
-        }
-        /* The last eligible entry of the sorted list is the lowest priority one. */
-        uint32_t pick = 0;
-        for (uint32_t i = 0; i < m->len[hi]; i++) {
-            uint32_t id = m->list[hi][i];
-            if (m->p[id].rcpu == NONE && (m->p[id].aff >> lo & 1)) {
-                pick = id;
-            }
-        }
-        if (pick == 0) {
-            break;
-        }
-        m_remove(m, pick);
-        m_insert(m, (uint32_t)lo, pick);
-        done++;
-    }
-    return done;
-}
-
 static enum rvm_err m_placement(struct model *m, uint32_t id, uint64_t aff, uint32_t flags)
 {
     if (id == 0 || id > m->maxp) {
@@ -1149,11 +1082,6 @@ static void run_random(uint64_t seed, uint32_t steps)
             if (want == RVM_OK) {
                 m_remove(&m, id);
             }
-        } else if (op < 80) {
-            uint32_t max = (uint32_t)test_rng_below(&rng, 4);
-            uint32_t moved = 0;
-            got = rvm_sched_rebalance(s, max, &moved);
-            assert_int_equal(moved, m_rebalance(&m, max));
         } else if (op < 86) {
             uint64_t aff =
                 test_rng_below(&rng, 8) == 0 ? test_rng_next(&rng) : test_rng_next(&rng) & all;
@@ -1279,12 +1207,12 @@ static void test_cpu_churn_loses_and_duplicates_nothing(void **state)
     }
     for (int step = 0; step < 5000; step++) {
         uint32_t cpu = (uint32_t)test_rng_below(&rng, MAXC);
-        uint32_t what = (uint32_t)test_rng_below(&rng, 4);
+        uint32_t what = (uint32_t)test_rng_below(&rng, 3);
         if (what == 0) {
             (void)rvm_sched_cpu_offline(&f->s, 0, cpu);
         } else if (what == 1) {
             (void)rvm_sched_cpu_online(&f->s, 0, cpu);
-        } else if (what == 2) {
+        } else {
             /* A tick: the running partition stays runnable (re-queued where it runs), then the
              * CPU switches. */
             struct rvm_sched_switch sw;
@@ -1294,8 +1222,6 @@ static void test_cpu_churn_loses_and_duplicates_nothing(void **state)
                     rvm_sched_enqueue(&f->s, cur, (uint16_t)test_rng_below(&rng, 9), 0), RVM_OK);
             }
             (void)rvm_sched_switch_next(&f->s, cpu, &sw);
-        } else {
-            (void)rvm_sched_rebalance(&f->s, 2, NULL);
         }
         assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
         uint32_t count[MAXP + 1] = {0};
@@ -1333,7 +1259,6 @@ int main(void)
         cmocka_unit_test(test_admin_refusals_and_records),
         cmocka_unit_test(test_witness_full_changes_nothing),
         cmocka_unit_test(test_prepare_commit_switch_and_stale_plan),
-        cmocka_unit_test(test_rebalance_moves_lowest_priority_in_flow_only),
         cmocka_unit_test(test_affinity_change_while_running),
         cmocka_unit_test(test_check_detects_corruption),
         cmocka_unit_test(test_sequence_renumbering_keeps_fifo),

@@ -18,15 +18,15 @@
  *
  *   Flow      urgency + boost          (boost is 0 while degraded: no coherence signal)
  *   Reflex    urgency                  (hard real time: latency never depends on the coherence
- *                                       engine; no rebalancing, partitions stay where they are)
+ *                                       engine)
  *   Recovery  urgency + critical_boost (critical_boost = 2^17 for partitions the kernel marked
  *                                       RVM_SCHED_F_CRITICAL, e.g. the ones being reconstructed,
  *                                       so they always run first; pressure is ignored because the
- *                                       coherence state is being rebuilt; no rebalancing)
+ *                                       coherence state is being rebuilt)
  *
  * The maximum priority is 65535 + 65535 + 2^17 < 2^18.
  *
- * Witnessing (DC-10): run-queue operations (enqueue, dequeue, switch, rebalance) are the hot path
+ * Witnessing (DC-10): run-queue operations (enqueue, dequeue, switch) are the hot path
  * and are not witnessed one by one; rvm_sched_epoch_tick() witnesses one SchedulerEpoch summary per
  * epoch. A refused run-queue operation is witnessed (a ProofRejected record, attempted kind
  * SchedulerEnqueue for enqueue/dequeue, SchedulerSwitch for a switch; these two kinds appear only
@@ -123,10 +123,9 @@ struct rvm_sched_cpu {
 
 /* Per-epoch counters, reported and reset by rvm_sched_epoch_tick. */
 struct rvm_sched_epoch_stats {
-    uint32_t switches;        /* dispatches of a partition */
-    uint32_t idle;            /* switches that found an empty queue */
-    uint32_t distinct;        /* different partitions dispatched (computed by the tick) */
-    uint32_t rebalance_moves; /* queue entries moved by rvm_sched_rebalance */
+    uint32_t switches; /* dispatches of a partition */
+    uint32_t idle;     /* switches that found an empty queue */
+    uint32_t distinct; /* different partitions dispatched (computed by the tick) */
 };
 
 struct rvm_sched_config {
@@ -224,15 +223,6 @@ void rvm_sched_commit_switch(struct rvm_sched *s, const struct rvm_sched_switch 
 /* prepare + commit. Errors: OUT_OF_RANGE (cpu), CPU_OFFLINE. */
 static inline enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t cpu,
                                                  struct rvm_sched_switch *out);
-
-/*
- * One rebalance step, Flow mode only (Reflex and Recovery keep partitions where they are: moved is
- * 0). Up to `max_moves` times: take the busiest and the least-loaded online CPU; if their loads
- * differ by 2 or more, move the lowest-priority queued partition of the busiest that is not
- * running and whose affinity allows the other CPU (keeping its sequence number). `moved` may be
- * NULL.
- */
-enum rvm_err rvm_sched_rebalance(struct rvm_sched *s, uint32_t max_moves, uint32_t *moved);
 
 /* ------------------------------------------------------------------------------------------------
  * Administrative operations: prepare (validates, fills the witness entry, changes nothing) /
@@ -350,7 +340,7 @@ struct rvm_sched_epoch_summary {
 /*
  * End the current epoch: append one SchedulerEpoch (0x60) record, then reset the counters and
  * advance the epoch. Record: target = epoch, flags = mode | degraded << 2, payload = switches |
- * runnable << 32, aux = distinct | min(rebalance_moves, 0xFFFF) << 32 | online_cpus << 48.
+ * runnable << 32, aux = distinct | online_cpus << 48 (bits 32..47 are zero).
  * RVM_ERR_WITNESS_FULL: nothing changes (the counters keep running). `out` may be NULL.
  */
 enum rvm_err rvm_sched_epoch_tick(struct rvm_sched *s, struct rvm_sched_epoch_summary *out);
