@@ -650,7 +650,7 @@ static void test_full_witness_log_changes_nothing(void **state)
     (void)state;
     struct fx *f = fx_new(16, true);
     struct tree t = build_tree(f);
-    f->rec.sim.drain_limit = 0; /* the sink stalls */
+    f->rec.drain_limit = 0; /* the sink stalls */
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
@@ -672,7 +672,7 @@ static void test_full_witness_log_changes_nothing(void **state)
     assert_memory_equal(before, after, 32);
     assert_int_equal(fx_records(f), n);
     /* Once the sink drains again, the same operations go through. */
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
     assert_null(rvm_cap_get(&f->t, t.a));
     fx_free(f);

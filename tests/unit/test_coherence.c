@@ -227,7 +227,7 @@ static void test_mutations_witnessed_and_refused(void **state)
     assert_int_equal(rvm_coherence_check(&f->c), RVM_OK);
 
     /* with the witness log unable to take a record, the mutation does not happen */
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     uint64_t appended = f->log.appended;
     for (uint64_t i = appended; i < RING + appended; i++) {
         if (rvm_coherence_record_ipc(&f->c, &f->log, 0, 1, 5, 1) != RVM_OK) {
@@ -240,7 +240,7 @@ static void test_mutations_witnessed_and_refused(void **state)
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 5), w);
     digest(&f->c, &f->crypto, after);
     assert_memory_equal(before, after, 32);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     fx_free(f);
 }
 
@@ -476,7 +476,7 @@ static void test_epoch_all_or_nothing(void **state)
     add(f, 1);
     add(f, 2);
     ipc(f, 1, 2, 1000);
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     /* fill the ring up to one free record: fewer than the three an epoch reserves */
     while (rvm_witness_pending(&f->log) < RING - 1) {
         ipc(f, 1, 1, 1);
@@ -488,7 +488,7 @@ static void test_epoch_all_or_nothing(void **state)
     assert_memory_equal(before, after, 32);
     assert_int_equal(f->c.epoch, 0);
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 2), 1000);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     epoch(f, true);
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 2), 950);
     fx_free(f);

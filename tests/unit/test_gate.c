@@ -55,7 +55,7 @@ static struct gfx *gfx_new(bool keyed)
     g->root = fx_mint(g->f, RVM_CAP_TYPE_REGION, ALL, 1, region, 0);
     g->child = fx_grant(g->f, 1, g->root, RW | RVM_CAP_PROVE | RVM_CAP_GRANT, 2);
     g->child_hash = rvm_cap_get(&g->f->t, g->child)->cap_hash;
-    g->f->rec.sim.now_ns = 1000;
+    g->f->rec.now_ns = 1000;
     g->req = (struct rvm_gate_request){
         .actor = 2,
         .action = RVM_ACT_REGION_MAP,
@@ -257,7 +257,7 @@ static void test_nothing_consumed_unless_witnessed(void **state)
     assert_int_equal(e.proof_tier, 2);
     assert_int_equal(e.cap_hash, g->child_hash);
     /* A full log: the success record cannot be appended, so the nonce is not spent. */
-    g->f->rec.sim.drain_limit = 0;
+    g->f->rec.drain_limit = 0;
     struct rvm_witness_entry demo = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&g->f->log, &demo, NULL) == RVM_OK) {
     }
@@ -269,7 +269,7 @@ static void test_nothing_consumed_unless_witnessed(void **state)
     struct rvm_gate_request bad = g->req;
     bad.tier = 0;
     assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &bad, NULL), RVM_ERR_INVALID_ARGUMENT);
-    g->f->rec.sim.drain_limit = UINT64_MAX;
+    g->f->rec.drain_limit = UINT64_MAX;
     assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
     assert_int_equal(rvm_proof_nonce_fresh(&g->nonces, 2, 1), RVM_ERR_PROOF_NONCE);
     gfx_free(g);
@@ -279,9 +279,9 @@ static void test_gate_uses_the_log_clock(void **state)
 {
     (void)state;
     struct gfx *g = gfx_new(false);
-    g->f->rec.sim.now_ns = 1101; /* after not_after */
+    g->f->rec.now_ns = 1101; /* after not_after */
     refused(g, g->req, RVM_STAGE_P2, 1, g->child_hash, RVM_ERR_PROOF_TIME);
-    g->f->rec.sim.now_ns = 1100;
+    g->f->rec.now_ns = 1100;
     assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
     gfx_free(g);
 }
@@ -335,7 +335,7 @@ static void test_random_hostile_requests(void **state)
                 r.p2.not_after_ns = test_rng_next(&rng) >> test_rng_below(&rng, 64);
             }
         }
-        g->f->rec.sim.now_ns = 1000 + test_rng_below(&rng, 50);
+        g->f->rec.now_ns = 1000 + test_rng_below(&rng, 50);
         uint64_t n = fx_records(g->f);
         enum rvm_err err = rvm_gate_check(&g->ctx, &g->f->log, &r, NULL);
         assert_int_equal(fx_records(g->f), n + 1);

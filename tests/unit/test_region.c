@@ -375,7 +375,7 @@ static void test_witness_full_changes_nothing(void **state)
     (void)state;
     struct fx *f = fx_new(true);
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 1, 0);
-    f->rec.sim.drain_limit = 0; /* the sink stalls */
+    f->rec.drain_limit = 0; /* the sink stalls */
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
@@ -395,7 +395,7 @@ static void test_witness_full_changes_nothing(void **state)
     assert_memory_equal(before, after, 32);
     assert_int_equal(f->rec.ncalls, calls);
     assert_int_equal(rvm_witness_count(&f->log), n);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     assert_int_equal(rvm_region_map(&f->rt, 1, a, rvm_ipa(0), R), RVM_OK);
     fx_free(f);
 }

@@ -474,7 +474,7 @@ static void test_witness_full_changes_nothing(void **state)
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 5, 100), RVM_OK);
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 1, 2, 5, 100), RVM_OK);
     assert_int_equal(next_on(f, 1), 2);
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
@@ -491,7 +491,7 @@ static void test_witness_full_changes_nothing(void **state)
     assert_memory_equal(before, after, 32);
     assert_int_equal(f->s.mode, RVM_SCHED_FLOW);
     assert_int_equal(f->s.epoch, 0);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     assert_int_equal(rvm_sched_epoch_tick(&f->s, NULL), RVM_OK);
     fx_free(f);
 }

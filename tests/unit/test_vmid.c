@@ -241,7 +241,7 @@ static void test_refusals_change_nothing(void **state)
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 0, NULL), RVM_ERR_OUT_OF_RANGE);
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 9, NULL), RVM_ERR_OUT_OF_RANGE);
     /* Witness full: a reclaim is refused before any invalidation or activation. */
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
@@ -253,7 +253,7 @@ static void test_refusals_change_nothing(void **state)
     assert_int_equal(f->rec.ncalls, 0);
     /* A hit needs no record and still works. */
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 2, NULL), RVM_OK);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     /* The HAL refuses the activation: the new binding stays, this CPU's VMID does not change. */
     hal_recorder_fail(&f->rec, HAL_CALL_ACTIVATE, 1, RVM_ERR_HAL);
     uint16_t before = f->t.loaded[0];
