@@ -194,7 +194,7 @@ static void test_p1_refusals(void **state)
     refused(g, r, S, 0, g->child_hash, RVM_ERR_CAP_RIGHTS);
     /* A revoked capability is refused as stale. */
     struct rvm_cap_revoke_args rv = {.authority = g->root, .target = g->child};
-    assert_int_equal(rvm_cap_revoke(&g->f->t, &g->f->log, 1, &rv, NULL), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&g->f->t, &g->f->log, 1, &rv, NULL), RVM_OK);
     r = g->req;
     refused(g, r, S, 0, 0, RVM_ERR_CAP_STALE);
     gfx_free(g);

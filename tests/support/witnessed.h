@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests drive one subsystem on its own through the same prepare and commit halves the kernel
+ * uses, joined by one rule: "no witness, no mutation". witnessed_commit() takes what the prepare
+ * half returned, its record and its plan: a refused prepare appends the refusal record (when one
+ * is given) and changes nothing; otherwise the record is appended and only then is the plan
+ * committed. If the log cannot take the record, nothing is committed.
+ *
+ * The witnessed_<subsystem>_<operation>() functions below are that rule applied to each
+ * operation (prepare, witnessed_commit, then the handle or count the plan produced), so a test
+ * reads as one call per operation. The kernel does not use them: it joins the same halves in its
+ * own operation frame (core/src/kernel_impl.h), with its own refusal records.
+ */
+#ifndef RVM_TESTS_WITNESSED_H
+#define RVM_TESTS_WITNESSED_H
+
+#include "rvm/cap.h"
+#include "rvm/coherence.h"
+#include "rvm/region.h"
+#include "rvm/sched.h"
+#include "rvm/vmid.h"
+#include "rvm/witness.h"
+
+/* Apply a prepared plan to its subsystem's state; cannot fail (everything was validated). */
+typedef void (*witnessed_commit_fn)(void *state, const void *plan);
+
+/*
+ * prepared != RVM_OK: append `refusal` (if not NULL; the refusal stands even if it cannot be
+ * recorded) and return `prepared`. Otherwise append `entry` (NULL: the plan changes nothing
+ * that is witnessed) and, only if that succeeded, commit(state, plan).
+ */
+enum rvm_err witnessed_commit(struct rvm_witness_log *log, enum rvm_err prepared,
+                              const struct rvm_witness_entry *entry,
+                              const struct rvm_witness_rejection *refusal,
+                              witnessed_commit_fn commit, void *state, const void *plan);
+
+/* ---- capabilities (rvm/cap.h): the refusal record is the one the prepare half filled in ---- */
+
+/* `out` (may be NULL) receives the new handle. */
+enum rvm_err witnessed_cap_mint(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                                rvm_partition_id actor, const struct rvm_cap_mint_args *a,
+                                struct rvm_handle *out);
+enum rvm_err witnessed_cap_grant(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                                 rvm_partition_id actor, const struct rvm_cap_derive_args *a,
+                                 struct rvm_handle *out);
+enum rvm_err witnessed_cap_delegate(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                                    rvm_partition_id actor, const struct rvm_cap_derive_args *a,
+                                    struct rvm_handle *out);
+/* `released` (may be NULL): capabilities released. */
+enum rvm_err witnessed_cap_revoke(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                                  rvm_partition_id actor, const struct rvm_cap_revoke_args *a,
+                                  uint32_t *released);
+/* `changed` (may be NULL): capabilities whose rights changed. */
+enum rvm_err witnessed_cap_attenuate(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                                     rvm_partition_id actor, const struct rvm_cap_attenuate_args *a,
+                                     uint32_t *changed);
+enum rvm_err witnessed_cap_epoch_advance(struct rvm_cap_table *t, struct rvm_witness_log *log);
+enum rvm_err witnessed_cap_epoch_revoke(struct rvm_cap_table *t, struct rvm_witness_log *log,
+                                        uint32_t epoch, uint32_t *released);
+
+#endif /* RVM_TESTS_WITNESSED_H */
