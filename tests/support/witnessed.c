@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "witnessed.h"
 
+#include "rvm/action.h"
+
 #include <stddef.h>
 
 enum rvm_err witnessed_commit(struct rvm_witness_log *log, enum rvm_err prepared,
@@ -131,4 +133,194 @@ enum rvm_err witnessed_cap_epoch_revoke(struct rvm_cap_table *t, struct rvm_witn
     struct rvm_witness_rejection r;
     enum rvm_err err = rvm_cap_prepare_epoch_revoke(t, epoch, &e, &p, &r);
     return cap_count_out(witnessed_commit(log, err, &e, &r, cap_epoch_revoke, t, &p), &p, released);
+}
+
+/* ---- regions -----------------------------------------------------------------------------------
+ */
+
+static const struct rvm_witness_rejection *region_refusal(struct rvm_witness_rejection *r,
+                                                          uint32_t actor, uint64_t target,
+                                                          uint8_t kind, enum rvm_err err)
+{
+    if (err == RVM_OK || err == RVM_ERR_WITNESS_FULL) {
+        return NULL;
+    }
+    bool decode = err == RVM_ERR_INVALID_ARGUMENT || err == RVM_ERR_OUT_OF_RANGE ||
+                  err == RVM_ERR_ALIGNMENT || err == RVM_ERR_OVERFLOW || err == RVM_ERR_NOT_FOUND ||
+                  err == RVM_ERR_STALE;
+    *r = (struct rvm_witness_rejection){.actor = actor,
+                                        .target = target,
+                                        .attempted_kind = kind,
+                                        .stage = decode ? RVM_STAGE_DECODE : RVM_STAGE_PRECONDITION,
+                                        .passed_tier = RVM_PROOF_NONE,
+                                        .cap_hash = 0,
+                                        .err = err};
+    return r;
+}
+
+/* The commits that create a region hand back its handle. */
+struct region_made {
+    struct rvm_region_table *rt;
+    struct rvm_handle handle;
+};
+
+static void region_create(void *state, const void *plan)
+{
+    struct region_made *m = state;
+    m->handle = rvm_region_commit_create(m->rt, plan);
+}
+
+static void region_share(void *state, const void *plan)
+{
+    struct region_made *m = state;
+    m->handle = rvm_region_commit_share(m->rt, plan);
+}
+
+COMMIT_FN(region_destroy, rvm_region_commit_destroy, struct rvm_region_table,
+          struct rvm_region_release_plan)
+COMMIT_FN(region_unshare, rvm_region_commit_unshare, struct rvm_region_table,
+          struct rvm_region_release_plan)
+COMMIT_FN(region_transfer, rvm_region_commit_transfer, struct rvm_region_table,
+          struct rvm_region_transfer_plan)
+COMMIT_FN(region_map, rvm_region_commit_map, struct rvm_region_table, struct rvm_region_map_plan)
+COMMIT_FN(region_unmap, rvm_region_commit_unmap, struct rvm_region_table,
+          struct rvm_region_map_plan)
+COMMIT_FN(region_move, rvm_region_commit_move, struct rvm_region_table, struct rvm_region_tier_plan)
+
+enum rvm_err witnessed_region_create(struct rvm_region_table *rt, uint32_t actor,
+                                     const struct rvm_region_create_req *req,
+                                     struct rvm_handle *out)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_create_plan p;
+    struct rvm_witness_rejection r;
+    struct region_made m = {rt, {0, 0}};
+    enum rvm_err err = rvm_region_prepare_create(rt, actor, req, &e, &p);
+    err =
+        witnessed_commit(rt->log, err, &e, region_refusal(&r, actor, 0, RVM_ACT_REGION_CREATE, err),
+                         region_create, &m, &p);
+    if (err == RVM_OK && out != NULL) {
+        *out = m.handle;
+    }
+    return err;
+}
+
+enum rvm_err witnessed_region_destroy(struct rvm_region_table *rt, uint32_t actor,
+                                      struct rvm_handle h)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_release_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_region_prepare_destroy(rt, actor, h, &e, &p);
+    return witnessed_commit(
+        rt->log, err, &e,
+        region_refusal(&r, actor, rvm_handle_pack(h), RVM_ACT_REGION_DESTROY, err), region_destroy,
+        rt, &p);
+}
+
+/* prepare -> reserve one record -> the platform change (may refuse) -> append -> commit. */
+static enum rvm_err region_map_op(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
+                                  uint8_t kind, enum rvm_err prepared,
+                                  const struct rvm_witness_entry *e,
+                                  const struct rvm_region_map_plan *p, bool map)
+{
+    enum rvm_err err = prepared;
+    bool platform_changed = false;
+    if (err == RVM_OK) {
+        err = rvm_witness_reserve(rt->log, 1);
+        if (err != RVM_OK) {
+            return err;
+        }
+        err = map ? rvm_region_hal_map(rt, p) : rvm_region_hal_unmap(rt, p);
+        platform_changed = err == RVM_OK;
+    }
+    struct rvm_witness_rejection r;
+    err =
+        witnessed_commit(rt->log, err, e, region_refusal(&r, actor, rvm_handle_pack(h), kind, err),
+                         map ? region_map : region_unmap, rt, p);
+    if (err != RVM_OK && platform_changed) {
+        /* Cannot happen after a successful reserve; put the platform back to stay closed. */
+        (void)(map ? rvm_region_hal_unmap(rt, p) : rvm_region_hal_map(rt, p));
+    }
+    return err;
+}
+
+enum rvm_err witnessed_region_map(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
+                                  rvm_ipa_t ipa, uint32_t perms)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_map_plan p;
+    enum rvm_err err = rvm_region_prepare_map(rt, actor, h, ipa, perms, &e, &p);
+    return region_map_op(rt, actor, h, RVM_ACT_REGION_MAP, err, &e, &p, true);
+}
+
+enum rvm_err witnessed_region_unmap(struct rvm_region_table *rt, uint32_t actor,
+                                    struct rvm_handle h)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_map_plan p;
+    enum rvm_err err = rvm_region_prepare_unmap(rt, actor, h, &e, &p);
+    return region_map_op(rt, actor, h, RVM_ACT_REGION_UNMAP, err, &e, &p, false);
+}
+
+enum rvm_err witnessed_region_share(struct rvm_region_table *rt, uint32_t actor,
+                                    struct rvm_handle source, rvm_partition_id borrower,
+                                    uint32_t perms, struct rvm_handle *out)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_create_plan p;
+    struct rvm_witness_rejection r;
+    struct region_made m = {rt, {0, 0}};
+    enum rvm_err err = rvm_region_prepare_share(rt, actor, source, borrower, perms, &e, &p);
+    err = witnessed_commit(
+        rt->log, err, &e,
+        region_refusal(&r, actor, rvm_handle_pack(source), RVM_ACT_REGION_SHARE, err), region_share,
+        &m, &p);
+    if (err == RVM_OK && out != NULL) {
+        *out = m.handle;
+    }
+    return err;
+}
+
+enum rvm_err witnessed_region_unshare(struct rvm_region_table *rt, uint32_t actor,
+                                      struct rvm_handle h)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_release_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_region_prepare_unshare(rt, actor, h, &e, &p);
+    return witnessed_commit(
+        rt->log, err, &e,
+        region_refusal(&r, actor, rvm_handle_pack(h), RVM_ACT_REGION_UNSHARE, err), region_unshare,
+        rt, &p);
+}
+
+enum rvm_err witnessed_region_transfer(struct rvm_region_table *rt, uint32_t actor,
+                                       struct rvm_handle h, rvm_partition_id to)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_transfer_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_region_prepare_transfer(rt, actor, h, to, &e, &p);
+    return witnessed_commit(
+        rt->log, err, &e,
+        region_refusal(&r, actor, rvm_handle_pack(h), RVM_ACT_REGION_TRANSFER, err),
+        region_transfer, rt, &p);
+}
+
+enum rvm_err witnessed_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
+                                   uint32_t target, struct rvm_region_tier_io *io)
+{
+    struct rvm_witness_entry e;
+    struct rvm_region_tier_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_region_prepare_move(rt, actor, h, target, io, &e, &p);
+    uint8_t kind = RVM_ACT_REGION_DEMOTE;
+    const struct rvm_region *region = rvm_region_get(rt, h);
+    if (err != RVM_OK && region != NULL && target < region->tier.tier) {
+        kind = RVM_ACT_REGION_PROMOTE;
+    }
+    return witnessed_commit(rt->log, err, &e,
+                            region_refusal(&r, actor, rvm_handle_pack(h), kind, err), region_move,
+                            rt, &p);
 }

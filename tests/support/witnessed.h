@@ -58,4 +58,31 @@ enum rvm_err witnessed_cap_epoch_advance(struct rvm_cap_table *t, struct rvm_wit
 enum rvm_err witnessed_cap_epoch_revoke(struct rvm_cap_table *t, struct rvm_witness_log *log,
                                         uint32_t epoch, uint32_t *released);
 
+/*
+ * ---- regions (rvm/region.h) ----
+ * A refusal is recorded as the region table's own: stage DECODE for malformed or unknown input
+ * (INVALID_ARGUMENT, OUT_OF_RANGE, ALIGNMENT, OVERFLOW, NOT_FOUND, STALE), PRECONDITION otherwise;
+ * none when the log is full. Map and unmap change the platform's tables too: a record is reserved
+ * first, a platform refusal is recorded and changes nothing.
+ */
+enum rvm_err witnessed_region_create(struct rvm_region_table *rt, uint32_t actor,
+                                     const struct rvm_region_create_req *req,
+                                     struct rvm_handle *out);
+enum rvm_err witnessed_region_destroy(struct rvm_region_table *rt, uint32_t actor,
+                                      struct rvm_handle h);
+enum rvm_err witnessed_region_map(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
+                                  rvm_ipa_t ipa, uint32_t perms);
+enum rvm_err witnessed_region_unmap(struct rvm_region_table *rt, uint32_t actor,
+                                    struct rvm_handle h);
+enum rvm_err witnessed_region_share(struct rvm_region_table *rt, uint32_t actor,
+                                    struct rvm_handle source, rvm_partition_id borrower,
+                                    uint32_t perms, struct rvm_handle *out);
+enum rvm_err witnessed_region_unshare(struct rvm_region_table *rt, uint32_t actor,
+                                      struct rvm_handle h);
+enum rvm_err witnessed_region_transfer(struct rvm_region_table *rt, uint32_t actor,
+                                       struct rvm_handle h, rvm_partition_id to);
+/* A tier move; a refusal names RegionPromote when `target` is a hotter tier, else RegionDemote. */
+enum rvm_err witnessed_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
+                                   uint32_t target, struct rvm_region_tier_io *io);
+
 #endif /* RVM_TESTS_WITNESSED_H */
