@@ -324,3 +324,110 @@ enum rvm_err witnessed_region_move(struct rvm_region_table *rt, uint32_t actor, 
                             region_refusal(&r, actor, rvm_handle_pack(h), kind, err), region_move,
                             rt, &p);
 }
+
+/* ---- the coherence engine ----------------------------------------------------------------------
+ */
+
+static const struct rvm_witness_rejection *coherence_refusal(struct rvm_witness_rejection *r,
+                                                             uint32_t actor, uint64_t target,
+                                                             uint8_t kind, enum rvm_err err,
+                                                             bool proof_gated, uint32_t cap_hash)
+{
+    uint8_t stage = RVM_STAGE_PRECONDITION;
+    if (err == RVM_ERR_INVALID_ARGUMENT || err == RVM_ERR_NOT_FOUND || err == RVM_ERR_EXISTS ||
+        err == RVM_ERR_OUT_OF_RANGE) {
+        stage = RVM_STAGE_DECODE;
+    } else if (err == RVM_ERR_COHERENCE_PROOF) {
+        stage = RVM_STAGE_P2;
+    }
+    *r = (struct rvm_witness_rejection){
+        .actor = actor,
+        .target = target,
+        .attempted_kind = kind,
+        .stage = stage,
+        .passed_tier =
+            (proof_gated && stage == RVM_STAGE_PRECONDITION) ? RVM_PROOF_P2 : RVM_PROOF_NONE,
+        .cap_hash = cap_hash,
+        .err = err,
+    };
+    return r;
+}
+
+COMMIT_FN(coherence_graph, rvm_coherence_commit_graph, struct rvm_coherence,
+          struct rvm_coherence_graph_plan)
+COMMIT_FN(coherence_split, rvm_coherence_commit_split, struct rvm_coherence,
+          struct rvm_coherence_split_plan)
+COMMIT_FN(coherence_merge, rvm_coherence_commit_merge, struct rvm_coherence,
+          struct rvm_coherence_merge_plan)
+
+static enum rvm_err coherence_graph_op(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                       uint32_t actor, enum rvm_err err,
+                                       struct rvm_witness_entry *e,
+                                       const struct rvm_coherence_graph_plan *p,
+                                       rvm_partition_id target)
+{
+    struct rvm_witness_rejection r;
+    e->actor = actor;
+    return witnessed_commit(
+        log, err, e, coherence_refusal(&r, actor, target, RVM_ACT_GRAPH_MUTATION, err, false, 0),
+        coherence_graph, c, p);
+}
+
+enum rvm_err witnessed_coherence_add_partition(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                               uint32_t actor, rvm_partition_id id)
+{
+    struct rvm_witness_entry e;
+    struct rvm_coherence_graph_plan p;
+    enum rvm_err err = rvm_coherence_prepare_add(c, id, &e, &p);
+    return coherence_graph_op(c, log, actor, err, &e, &p, id);
+}
+
+enum rvm_err witnessed_coherence_remove_partition(struct rvm_coherence *c,
+                                                  struct rvm_witness_log *log, uint32_t actor,
+                                                  rvm_partition_id id)
+{
+    struct rvm_witness_entry e;
+    struct rvm_coherence_graph_plan p;
+    enum rvm_err err = rvm_coherence_prepare_remove(c, id, &e, &p);
+    return coherence_graph_op(c, log, actor, err, &e, &p, id);
+}
+
+enum rvm_err witnessed_coherence_record_ipc(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                            uint32_t actor, rvm_partition_id from,
+                                            rvm_partition_id to, uint64_t weight)
+{
+    struct rvm_witness_entry e;
+    struct rvm_coherence_graph_plan p;
+    enum rvm_err err = rvm_coherence_prepare_ipc(c, from, to, weight, &e, &p);
+    return coherence_graph_op(c, log, actor, err, &e, &p, from);
+}
+
+enum rvm_err witnessed_coherence_split(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                       uint32_t actor,
+                                       const struct rvm_coherence_split_request *req)
+{
+    struct rvm_witness_entry e;
+    struct rvm_coherence_split_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_coherence_prepare_split(c, actor, req, &e, &p);
+    return witnessed_commit(log, err, &e,
+                            coherence_refusal(&r, actor, req != NULL ? req->source : 0,
+                                              RVM_ACT_STRUCTURAL_SPLIT, err, true,
+                                              req != NULL ? req->cap_hash : 0),
+                            coherence_split, c, &p);
+}
+
+enum rvm_err witnessed_coherence_merge(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                       uint32_t actor,
+                                       const struct rvm_coherence_merge_request *req)
+{
+    struct rvm_witness_entry e;
+    struct rvm_coherence_merge_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_coherence_prepare_merge(c, actor, req, &e, &p);
+    return witnessed_commit(log, err, &e,
+                            coherence_refusal(&r, actor, req != NULL ? req->absorber : 0,
+                                              RVM_ACT_STRUCTURAL_MERGE, err, true,
+                                              req != NULL ? req->cap_hash : 0),
+                            coherence_merge, c, &p);
+}

@@ -85,4 +85,26 @@ enum rvm_err witnessed_region_transfer(struct rvm_region_table *rt, uint32_t act
 enum rvm_err witnessed_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
                                    uint32_t target, struct rvm_region_tier_io *io);
 
+/*
+ * ---- the coherence engine (rvm/coherence.h) ----
+ * Graph mutations are recorded with `actor` as the actor. A refusal's stage: DECODE for
+ * INVALID_ARGUMENT, NOT_FOUND, EXISTS and OUT_OF_RANGE, P2 for COHERENCE_PROOF, PRECONDITION
+ * otherwise; split and merge check their P2 proof right after decoding, so a precondition refusal
+ * of theirs has passed P2 and carries the request's cap_hash.
+ */
+enum rvm_err witnessed_coherence_add_partition(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                               uint32_t actor, rvm_partition_id id);
+enum rvm_err witnessed_coherence_remove_partition(struct rvm_coherence *c,
+                                                  struct rvm_witness_log *log, uint32_t actor,
+                                                  rvm_partition_id id);
+enum rvm_err witnessed_coherence_record_ipc(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                            uint32_t actor, rvm_partition_id from,
+                                            rvm_partition_id to, uint64_t weight);
+enum rvm_err witnessed_coherence_split(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                       uint32_t actor,
+                                       const struct rvm_coherence_split_request *req);
+enum rvm_err witnessed_coherence_merge(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                       uint32_t actor,
+                                       const struct rvm_coherence_merge_request *req);
+
 #endif /* RVM_TESTS_WITNESSED_H */
