@@ -421,22 +421,6 @@ static void entry_init(struct rvm_witness_entry *e, uint8_t kind, uint32_t actor
 }
 
 /* Runs prepare's result through the log: on refusal a rejection record, else the entry. */
-static enum rvm_err wrap(struct rvm_sched *s, enum rvm_err err, uint8_t stage, uint32_t actor,
-                         uint64_t target, const struct rvm_witness_entry *e)
-{
-    if (err != RVM_OK) {
-        return refuse(s, actor, target, e->kind, stage, err);
-    }
-    return rvm_witness_append(s->log, e, NULL);
-}
-
-static uint8_t stage_of(enum rvm_err err)
-{
-    return (err == RVM_ERR_OUT_OF_RANGE || err == RVM_ERR_INVALID_ARGUMENT)
-               ? RVM_STAGE_DECODE
-               : RVM_STAGE_PRECONDITION;
-}
-
 enum rvm_err rvm_sched_prepare_placement(const struct rvm_sched *s, uint32_t actor,
                                          rvm_partition_id id, uint64_t affinity, uint32_t flags,
                                          struct rvm_witness_entry *e,
@@ -493,19 +477,6 @@ void rvm_sched_commit_placement(struct rvm_sched *s, const struct rvm_sched_plac
     }
 }
 
-enum rvm_err rvm_sched_set_placement(struct rvm_sched *s, uint32_t actor, rvm_partition_id id,
-                                     uint64_t affinity, uint32_t flags)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_placement_plan plan;
-    enum rvm_err err = rvm_sched_prepare_placement(s, actor, id, affinity, flags, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, id, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_placement(s, &plan);
-    }
-    return err;
-}
-
 enum rvm_err rvm_sched_prepare_remove(const struct rvm_sched *s, uint32_t actor,
                                       rvm_partition_id id, struct rvm_witness_entry *e,
                                       struct rvm_sched_remove_plan *plan)
@@ -533,18 +504,6 @@ void rvm_sched_commit_remove(struct rvm_sched *s, const struct rvm_sched_remove_
     part_reset(s, p);
 }
 
-enum rvm_err rvm_sched_remove(struct rvm_sched *s, uint32_t actor, rvm_partition_id id)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_remove_plan plan;
-    enum rvm_err err = rvm_sched_prepare_remove(s, actor, id, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, id, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_remove(s, &plan);
-    }
-    return err;
-}
-
 enum rvm_err rvm_sched_prepare_mode(const struct rvm_sched *s, uint32_t actor, uint32_t mode,
                                     struct rvm_witness_entry *e, struct rvm_sched_mode_plan *plan)
 {
@@ -566,18 +525,6 @@ void rvm_sched_commit_mode(struct rvm_sched *s, const struct rvm_sched_mode_plan
     s->mode = plan->mode;
     derive(s);
     reprioritise_all(s);
-}
-
-enum rvm_err rvm_sched_set_mode(struct rvm_sched *s, uint32_t actor, uint32_t mode)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_mode_plan plan;
-    enum rvm_err err = rvm_sched_prepare_mode(s, actor, mode, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, 0, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_mode(s, &plan);
-    }
-    return err;
 }
 
 enum rvm_err rvm_sched_prepare_degraded(const struct rvm_sched *s, uint32_t actor, bool enter,
@@ -616,28 +563,6 @@ void rvm_sched_commit_degraded(struct rvm_sched *s, const struct rvm_sched_degra
         s->degraded_reason = 0;
         derive(s);
     }
-}
-
-static enum rvm_err degraded_op(struct rvm_sched *s, uint32_t actor, bool enter, uint32_t reason)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_degraded_plan plan;
-    enum rvm_err err = rvm_sched_prepare_degraded(s, actor, enter, reason, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, 0, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_degraded(s, &plan);
-    }
-    return err;
-}
-
-enum rvm_err rvm_sched_enter_degraded(struct rvm_sched *s, uint32_t actor, uint32_t reason)
-{
-    return degraded_op(s, actor, true, reason);
-}
-
-enum rvm_err rvm_sched_exit_degraded(struct rvm_sched *s, uint32_t actor)
-{
-    return degraded_op(s, actor, false, 0);
 }
 
 static uint32_t evacuation_cpu(const struct rvm_sched *s, uint64_t remaining,
@@ -741,28 +666,6 @@ void rvm_sched_commit_cpu(struct rvm_sched *s, const struct rvm_sched_cpu_plan *
         }
         evacuate_one(s, p, id);
     }
-}
-
-static enum rvm_err cpu_op(struct rvm_sched *s, uint32_t actor, uint32_t cpu, bool online)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_cpu_plan plan;
-    enum rvm_err err = rvm_sched_prepare_cpu(s, actor, cpu, online, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, cpu, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_cpu(s, &plan);
-    }
-    return err;
-}
-
-enum rvm_err rvm_sched_cpu_online(struct rvm_sched *s, uint32_t actor, uint32_t cpu)
-{
-    return cpu_op(s, actor, cpu, true);
-}
-
-enum rvm_err rvm_sched_cpu_offline(struct rvm_sched *s, uint32_t actor, uint32_t cpu)
-{
-    return cpu_op(s, actor, cpu, false);
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -431,3 +431,128 @@ enum rvm_err witnessed_coherence_merge(struct rvm_coherence *c, struct rvm_witne
                                               req != NULL ? req->cap_hash : 0),
                             coherence_merge, c, &p);
 }
+
+/* ---- the scheduler -----------------------------------------------------------------------------
+ */
+
+static const struct rvm_witness_rejection *sched_refusal(struct rvm_witness_rejection *r,
+                                                         uint32_t actor, uint64_t target,
+                                                         const struct rvm_witness_entry *e,
+                                                         enum rvm_err err)
+{
+    bool decode = err == RVM_ERR_OUT_OF_RANGE || err == RVM_ERR_INVALID_ARGUMENT;
+    *r = (struct rvm_witness_rejection){
+        .actor = actor,
+        .target = target,
+        .attempted_kind = e->kind,
+        .stage = decode ? RVM_STAGE_DECODE : RVM_STAGE_PRECONDITION,
+        .passed_tier = RVM_PROOF_NONE,
+        .cap_hash = 0,
+        .err = err,
+    };
+    return r;
+}
+
+COMMIT_FN(sched_placement, rvm_sched_commit_placement, struct rvm_sched,
+          struct rvm_sched_placement_plan)
+COMMIT_FN(sched_remove, rvm_sched_commit_remove, struct rvm_sched, struct rvm_sched_remove_plan)
+COMMIT_FN(sched_mode, rvm_sched_commit_mode, struct rvm_sched, struct rvm_sched_mode_plan)
+COMMIT_FN(sched_degraded, rvm_sched_commit_degraded, struct rvm_sched,
+          struct rvm_sched_degraded_plan)
+COMMIT_FN(sched_cpu, rvm_sched_commit_cpu, struct rvm_sched, struct rvm_sched_cpu_plan)
+
+enum rvm_err witnessed_sched_set_placement(struct rvm_sched *s, uint32_t actor, rvm_partition_id id,
+                                           uint64_t affinity, uint32_t flags)
+{
+    struct rvm_witness_entry e;
+    struct rvm_sched_placement_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_sched_prepare_placement(s, actor, id, affinity, flags, &e, &p);
+    return witnessed_commit(s->log, err, &e, sched_refusal(&r, actor, id, &e, err), sched_placement,
+                            s, &p);
+}
+
+enum rvm_err witnessed_sched_remove(struct rvm_sched *s, uint32_t actor, rvm_partition_id id)
+{
+    struct rvm_witness_entry e;
+    struct rvm_sched_remove_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_sched_prepare_remove(s, actor, id, &e, &p);
+    return witnessed_commit(s->log, err, &e, sched_refusal(&r, actor, id, &e, err), sched_remove, s,
+                            &p);
+}
+
+enum rvm_err witnessed_sched_set_mode(struct rvm_sched *s, uint32_t actor, uint32_t mode)
+{
+    struct rvm_witness_entry e;
+    struct rvm_sched_mode_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_sched_prepare_mode(s, actor, mode, &e, &p);
+    return witnessed_commit(s->log, err, &e, sched_refusal(&r, actor, 0, &e, err), sched_mode, s,
+                            &p);
+}
+
+static enum rvm_err sched_degraded_op(struct rvm_sched *s, uint32_t actor, bool enter,
+                                      uint32_t reason)
+{
+    struct rvm_witness_entry e;
+    struct rvm_sched_degraded_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_sched_prepare_degraded(s, actor, enter, reason, &e, &p);
+    return witnessed_commit(s->log, err, &e, sched_refusal(&r, actor, 0, &e, err), sched_degraded,
+                            s, &p);
+}
+
+enum rvm_err witnessed_sched_enter_degraded(struct rvm_sched *s, uint32_t actor, uint32_t reason)
+{
+    return sched_degraded_op(s, actor, true, reason);
+}
+
+enum rvm_err witnessed_sched_exit_degraded(struct rvm_sched *s, uint32_t actor)
+{
+    return sched_degraded_op(s, actor, false, 0);
+}
+
+static enum rvm_err sched_cpu_op(struct rvm_sched *s, uint32_t actor, uint32_t cpu, bool online)
+{
+    struct rvm_witness_entry e;
+    struct rvm_sched_cpu_plan p;
+    struct rvm_witness_rejection r;
+    enum rvm_err err = rvm_sched_prepare_cpu(s, actor, cpu, online, &e, &p);
+    return witnessed_commit(s->log, err, &e, sched_refusal(&r, actor, cpu, &e, err), sched_cpu, s,
+                            &p);
+}
+
+enum rvm_err witnessed_sched_cpu_online(struct rvm_sched *s, uint32_t actor, uint32_t cpu)
+{
+    return sched_cpu_op(s, actor, cpu, true);
+}
+
+enum rvm_err witnessed_sched_cpu_offline(struct rvm_sched *s, uint32_t actor, uint32_t cpu)
+{
+    return sched_cpu_op(s, actor, cpu, false);
+}
+
+/* ---- VMIDs -------------------------------------------------------------------------------------
+ */
+
+COMMIT_FN(vmid_release, rvm_vmid_commit_release, struct rvm_vmid_table,
+          struct rvm_vmid_release_plan)
+
+enum rvm_err witnessed_vmid_release(struct rvm_vmid_table *t, uint32_t actor, rvm_partition_id id)
+{
+    struct rvm_witness_entry e;
+    struct rvm_vmid_release_plan p;
+    enum rvm_err err = rvm_vmid_prepare_release(t, actor, id, &e, &p);
+    const struct rvm_witness_rejection r = {
+        .actor = actor,
+        .target = id,
+        .attempted_kind = RVM_ACT_VMID_RELEASE,
+        .stage = RVM_STAGE_DECODE,
+        .passed_tier = RVM_PROOF_NONE,
+        .cap_hash = 0,
+        .err = err,
+    };
+    return witnessed_commit(t->log, err, err == RVM_OK && p.noop ? NULL : &e, &r, vmid_release, t,
+                            &p);
+}

@@ -107,4 +107,26 @@ enum rvm_err witnessed_coherence_merge(struct rvm_coherence *c, struct rvm_witne
                                        uint32_t actor,
                                        const struct rvm_coherence_merge_request *req);
 
+/*
+ * ---- the scheduler's administrative operations (rvm/sched.h) ----
+ * A refusal names the kind the prepare half put in the entry; stage DECODE for OUT_OF_RANGE and
+ * INVALID_ARGUMENT, PRECONDITION otherwise. Target: the partition (placement, remove), the CPU
+ * (online, offline) or 0 (mode, degraded mode).
+ */
+enum rvm_err witnessed_sched_set_placement(struct rvm_sched *s, uint32_t actor, rvm_partition_id id,
+                                           uint64_t affinity, uint32_t flags);
+enum rvm_err witnessed_sched_remove(struct rvm_sched *s, uint32_t actor, rvm_partition_id id);
+enum rvm_err witnessed_sched_set_mode(struct rvm_sched *s, uint32_t actor, uint32_t mode);
+enum rvm_err witnessed_sched_enter_degraded(struct rvm_sched *s, uint32_t actor, uint32_t reason);
+enum rvm_err witnessed_sched_exit_degraded(struct rvm_sched *s, uint32_t actor);
+enum rvm_err witnessed_sched_cpu_online(struct rvm_sched *s, uint32_t actor, uint32_t cpu);
+enum rvm_err witnessed_sched_cpu_offline(struct rvm_sched *s, uint32_t actor, uint32_t cpu);
+
+/*
+ * ---- VMIDs (rvm/vmid.h) ----
+ * Release a partition's VMID binding. A refusal is recorded at stage DECODE; releasing a partition
+ * that holds no VMID commits without a record.
+ */
+enum rvm_err witnessed_vmid_release(struct rvm_vmid_table *t, uint32_t actor, rvm_partition_id id);
+
 #endif /* RVM_TESTS_WITNESSED_H */

@@ -3,10 +3,10 @@
  * The scheduler: per-CPU bounded binary max-heap run queues of partitions.
  *
  * The scheduler knows partitions only by id (1 .. max_partitions; the kernel owns the partition
- * table and must call rvm_sched_remove when it destroys one). Each CPU has one run queue, a binary
- * max-heap in caller storage, ordered by (priority descending, enqueue sequence ascending): FIFO
- * among equal priorities. A per-partition position index makes re-enqueueing a queued partition
- * an update in place (never a duplicate) and makes removal O(log n).
+ * table and must remove one from the scheduler when it destroys it). Each CPU has one run queue, a
+ * binary max-heap in caller storage, ordered by (priority descending, enqueue sequence ascending):
+ * FIFO among equal priorities. A per-partition position index makes re-enqueueing a queued
+ * partition an update in place (never a duplicate) and makes removal O(log n).
  *
  * Priority (docs/architecture.md "Scheduler" has the table):
  *
@@ -32,7 +32,7 @@
  * SchedulerEnqueue for enqueue/dequeue, SchedulerSwitch for a switch; these two kinds appear only
  * in rejections). The administrative operations (mode,
  * degraded mode, CPU online/offline, placement attributes, removal) are prepare/commit pairs with a
- * witness record each, plus a convenience wrapper.
+ * witness record each, which the caller appends between the two.
  */
 #ifndef RVM_SCHED_H
 #define RVM_SCHED_H
@@ -67,7 +67,7 @@ enum rvm_sched_degraded_reason {
     RVM_SCHED_DEGRADED_RECOVERY = 3,
 };
 
-/* Per-partition attribute flags (rvm_sched_set_placement). */
+/* Per-partition attribute flags (rvm_sched_prepare_placement). */
 #define RVM_SCHED_F_CRITICAL 0x01u /* dispatched first in Recovery mode */
 #define RVM_SCHED_F_ALL      0x01u
 
@@ -226,7 +226,7 @@ static inline enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t c
 
 /* ------------------------------------------------------------------------------------------------
  * Administrative operations: prepare (validates, fills the witness entry, changes nothing) /
- * commit (cannot fail) / wrapper (prepare, append, commit; a rejection record on refusal).
+ * commit (cannot fail); the caller appends the record between them and witnesses a refusal.
  * `actor` is the partition that asked (0: the hypervisor).
  * --------------------------------------------------------------------------------------------- */
 
@@ -250,8 +250,6 @@ enum rvm_err rvm_sched_prepare_placement(const struct rvm_sched *s, uint32_t act
                                          struct rvm_witness_entry *e,
                                          struct rvm_sched_placement_plan *plan);
 void rvm_sched_commit_placement(struct rvm_sched *s, const struct rvm_sched_placement_plan *plan);
-enum rvm_err rvm_sched_set_placement(struct rvm_sched *s, uint32_t actor, rvm_partition_id id,
-                                     uint64_t affinity, uint32_t flags);
 
 /*
  * SchedulerRemove (0x69): forget a partition (its destruction): off its queue, off its CPU, and
@@ -266,7 +264,6 @@ enum rvm_err rvm_sched_prepare_remove(const struct rvm_sched *s, uint32_t actor,
                                       rvm_partition_id id, struct rvm_witness_entry *e,
                                       struct rvm_sched_remove_plan *plan);
 void rvm_sched_commit_remove(struct rvm_sched *s, const struct rvm_sched_remove_plan *plan);
-enum rvm_err rvm_sched_remove(struct rvm_sched *s, uint32_t actor, rvm_partition_id id);
 
 /*
  * SchedulerModeSwitch (0x61): change mode; every queued priority is recomputed and every queue
@@ -279,7 +276,6 @@ struct rvm_sched_mode_plan {
 enum rvm_err rvm_sched_prepare_mode(const struct rvm_sched *s, uint32_t actor, uint32_t mode,
                                     struct rvm_witness_entry *e, struct rvm_sched_mode_plan *plan);
 void rvm_sched_commit_mode(struct rvm_sched *s, const struct rvm_sched_mode_plan *plan);
-enum rvm_err rvm_sched_set_mode(struct rvm_sched *s, uint32_t actor, uint32_t mode);
 
 /*
  * DegradedModeEntered (0x75) / DegradedModeExited (0x76). Entering drops the pressure signal: every
@@ -297,8 +293,6 @@ enum rvm_err rvm_sched_prepare_degraded(const struct rvm_sched *s, uint32_t acto
                                         uint32_t reason, struct rvm_witness_entry *e,
                                         struct rvm_sched_degraded_plan *plan);
 void rvm_sched_commit_degraded(struct rvm_sched *s, const struct rvm_sched_degraded_plan *plan);
-enum rvm_err rvm_sched_enter_degraded(struct rvm_sched *s, uint32_t actor, uint32_t reason);
-enum rvm_err rvm_sched_exit_degraded(struct rvm_sched *s, uint32_t actor);
 
 /*
  * CpuOnline (0x66) / CpuOffline (0x67). Offline moves everything queued on the CPU, and the
@@ -321,8 +315,6 @@ enum rvm_err rvm_sched_prepare_cpu(const struct rvm_sched *s, uint32_t actor, ui
                                    bool online, struct rvm_witness_entry *e,
                                    struct rvm_sched_cpu_plan *plan);
 void rvm_sched_commit_cpu(struct rvm_sched *s, const struct rvm_sched_cpu_plan *plan);
-enum rvm_err rvm_sched_cpu_online(struct rvm_sched *s, uint32_t actor, uint32_t cpu);
-enum rvm_err rvm_sched_cpu_offline(struct rvm_sched *s, uint32_t actor, uint32_t cpu);
 
 /* ------------------------------------------------------------------------------------------------
  * Epoch summary (internal event, actor 0)
