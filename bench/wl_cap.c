@@ -203,7 +203,7 @@ static void gate_p1_run(void *ctx, uint64_t iters)
                                  .object = rvm_cap_handle(1, 1)};
     for (uint64_t i = 0; i < iters; i++) {
         c->sim.now_ns++;
-        if (rvm_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
+        if (witnessed_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
             abort();
         }
     }
@@ -227,7 +227,7 @@ static void gate_p2_run(void *ctx, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         c->sim.now_ns++;
         r.p2.nonce = ++c->nonce;
-        if (rvm_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
+        if (witnessed_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
             abort();
         }
     }

@@ -10,6 +10,15 @@ enum rvm_err witnessed_commit(struct rvm_witness_log *log, enum rvm_err prepared
                               const struct rvm_witness_rejection *refusal,
                               witnessed_commit_fn commit, void *state, const void *plan)
 {
+    return witnessed_commit_seq(log, prepared, entry, refusal, commit, state, plan, NULL);
+}
+
+enum rvm_err witnessed_commit_seq(struct rvm_witness_log *log, enum rvm_err prepared,
+                                  const struct rvm_witness_entry *entry,
+                                  const struct rvm_witness_rejection *refusal,
+                                  witnessed_commit_fn commit, void *state, const void *plan,
+                                  uint64_t *seq_out)
+{
     if (prepared != RVM_OK) {
         if (refusal != NULL) {
             (void)rvm_witness_reject(log, refusal);
@@ -17,7 +26,7 @@ enum rvm_err witnessed_commit(struct rvm_witness_log *log, enum rvm_err prepared
         return prepared;
     }
     if (entry != NULL) {
-        enum rvm_err err = rvm_witness_append(log, entry, NULL);
+        enum rvm_err err = rvm_witness_append(log, entry, seq_out);
         if (err != RVM_OK) {
             return err;
         }
@@ -32,6 +41,22 @@ enum rvm_err witnessed_commit(struct rvm_witness_log *log, enum rvm_err prepared
     {                                                                                              \
         commit_half((state_type *)state, (const plan_type *)plan);                                 \
     }
+
+/* ---- the gate ----------------------------------------------------------------------------------
+ */
+
+COMMIT_FN(gate, rvm_gate_commit, const struct rvm_proof_ctx, struct rvm_gate_plan)
+
+enum rvm_err witnessed_gate_check(const struct rvm_proof_ctx *ctx, struct rvm_witness_log *log,
+                                  const struct rvm_gate_request *req, uint64_t *seq_out)
+{
+    struct rvm_witness_entry e;
+    struct rvm_gate_plan p;
+    struct rvm_witness_rejection r;
+    const uint64_t now = req->tier >= RVM_PROOF_P2 ? rvm_hal_now(log->hal) : 0;
+    enum rvm_err err = rvm_gate_prepare(ctx, req, now, &e, &p, &r);
+    return witnessed_commit_seq(log, err, &e, &r, gate, (void *)ctx, &p, seq_out);
+}
 
 /* ---- capabilities ---------------------------------------------------------------------------- */
 

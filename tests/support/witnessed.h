@@ -16,6 +16,7 @@
 
 #include "rvm/cap.h"
 #include "rvm/coherence.h"
+#include "rvm/gate.h"
 #include "rvm/region.h"
 #include "rvm/sched.h"
 #include "rvm/vmid.h"
@@ -33,6 +34,16 @@ enum rvm_err witnessed_commit(struct rvm_witness_log *log, enum rvm_err prepared
                               const struct rvm_witness_entry *entry,
                               const struct rvm_witness_rejection *refusal,
                               witnessed_commit_fn commit, void *state, const void *plan);
+/* The same, and `seq_out` (may be NULL) receives the appended record's sequence number. */
+enum rvm_err witnessed_commit_seq(struct rvm_witness_log *log, enum rvm_err prepared,
+                                  const struct rvm_witness_entry *entry,
+                                  const struct rvm_witness_rejection *refusal,
+                                  witnessed_commit_fn commit, void *state, const void *plan,
+                                  uint64_t *seq_out);
+
+/* ---- the gate (rvm/gate.h): prepare at the log's clock; P1-only requests do not read it ---- */
+enum rvm_err witnessed_gate_check(const struct rvm_proof_ctx *ctx, struct rvm_witness_log *log,
+                                  const struct rvm_gate_request *req, uint64_t *seq_out);
 
 /* ---- capabilities (rvm/cap.h): the refusal record is the one the prepare half filled in ---- */
 
