@@ -20,6 +20,7 @@
 
 #include "crypto_openssl.h"
 #include "hal_sim.h"
+#include "witnessed.h"
 
 #include "rvm/cap.h"
 #include "rvm/gate.h"
@@ -72,7 +73,7 @@ static struct rvm_handle mint(struct cap_ctx *c, uint8_t type, uint8_t rights,
 {
     struct rvm_cap_mint_args a = {.type = type, .rights = rights, .owner = 1, .object = object};
     struct rvm_handle h = {0, 0};
-    if (rvm_cap_mint(&c->table, &c->log, 0, &a, &h) != RVM_OK) {
+    if (witnessed_cap_mint(&c->table, &c->log, 0, &a, &h) != RVM_OK) {
         abort();
     }
     return h;
@@ -107,7 +108,7 @@ static void *cap_setup(void)
     for (uint32_t d = 1; d <= 8; d++) { /* chain[d-1] is held by partition d */
         struct rvm_cap_derive_args a = {
             .source = c->chain[d - 1], .rights = ALL_BUT_ONCE, .new_owner = d + 1};
-        if (rvm_cap_grant(&c->table, &c->log, d, &a, &c->chain[d]) != RVM_OK) {
+        if (witnessed_cap_grant(&c->table, &c->log, d, &a, &c->chain[d]) != RVM_OK) {
             abort();
         }
     }
@@ -202,7 +203,7 @@ static void gate_p1_run(void *ctx, uint64_t iters)
                                  .object = rvm_cap_handle(1, 1)};
     for (uint64_t i = 0; i < iters; i++) {
         c->sim.now_ns++;
-        if (rvm_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
+        if (witnessed_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
             abort();
         }
     }
@@ -226,7 +227,7 @@ static void gate_p2_run(void *ctx, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         c->sim.now_ns++;
         r.p2.nonce = ++c->nonce;
-        if (rvm_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
+        if (witnessed_gate_check(&c->proof, &c->log, &r, NULL) != RVM_OK) {
             abort();
         }
     }
@@ -242,8 +243,8 @@ static void grant_revoke_run(void *ctx, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         c->sim.now_ns++;
         g.badge = i;
-        if (rvm_cap_grant(&c->table, &c->log, 1, &g, &r.target) != RVM_OK ||
-            rvm_cap_revoke(&c->table, &c->log, 1, &r, NULL) != RVM_OK) {
+        if (witnessed_cap_grant(&c->table, &c->log, 1, &g, &r.target) != RVM_OK ||
+            witnessed_cap_revoke(&c->table, &c->log, 1, &r, NULL) != RVM_OK) {
             abort();
         }
     }

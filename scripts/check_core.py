@@ -9,8 +9,8 @@ linked and checked together with the core's; its sources may also include header
 directory by bare name ("a64_stage2.h").
 
 For the target's compiler it:
-  1. checks every #include in core/ names only rvm/* headers or <stdint.h> <stddef.h> <stdbool.h>
-     <stdalign.h>;
+  1. checks every #include in core/ names only rvm/* headers, the private headers in core/src, or
+     <stdint.h> <stddef.h> <stdbool.h> <stdalign.h>;
   2. compiles every core/src/*.c with -ffreestanding -nostdlib -nostdinc (only the compiler's own
      headers visible) -Wall -Wextra -Werror (and -mgeneral-regs-only on aarch64);
   3. links the objects with `ld -r` and requires that the only undefined symbols are the mem*
@@ -46,7 +46,8 @@ def run(cmd, **kw):
 
 
 def check_includes(core, extra_dirs=()):
-    local = {h.name for d in extra_dirs for h in d.glob("*.h")}
+    # A module's private header sits next to its sources (core/src/*.h) and is included by name.
+    local = {h.name for d in (core / "src", *extra_dirs) for h in d.glob("*.h")}
     paths = sorted(core.rglob("*.[ch]"))
     for d in extra_dirs:
         paths += sorted(d.glob("*.[ch]"))

@@ -253,43 +253,6 @@ static void free_slot_state(struct rvm_coherence *c, uint32_t slot)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Rejections
- * --------------------------------------------------------------------------------------------- */
-
-static uint8_t stage_of(enum rvm_err err)
-{
-    switch (err) {
-    case RVM_ERR_INVALID_ARGUMENT:
-    case RVM_ERR_NOT_FOUND:
-    case RVM_ERR_EXISTS:
-    case RVM_ERR_OUT_OF_RANGE:
-        return RVM_STAGE_DECODE;
-    case RVM_ERR_COHERENCE_PROOF:
-        return RVM_STAGE_P2;
-    default:
-        return RVM_STAGE_PRECONDITION;
-    }
-}
-
-static void reject(struct rvm_witness_log *log, uint32_t actor, uint64_t target, uint8_t kind,
-                   enum rvm_err err, bool proof_gated, uint32_t cap_hash)
-{
-    uint8_t stage = stage_of(err);
-    struct rvm_witness_rejection r = {
-        .actor = actor,
-        .target = target,
-        .attempted_kind = kind,
-        .stage = stage,
-        /* split and merge check their P2 proof right after decoding */
-        .passed_tier =
-            (proof_gated && stage == RVM_STAGE_PRECONDITION) ? RVM_PROOF_P2 : RVM_PROOF_NONE,
-        .cap_hash = cap_hash,
-        .err = err,
-    };
-    (void)rvm_witness_reject(log, &r); /* the operation stays refused either way */
-}
-
-/* ------------------------------------------------------------------------------------------------
  * Graph mutations
  * --------------------------------------------------------------------------------------------- */
 
@@ -373,52 +336,6 @@ void rvm_coherence_commit_graph(struct rvm_coherence *c,
     default:
         break;
     }
-}
-
-static enum rvm_err graph_op(struct rvm_coherence *c, struct rvm_witness_log *log, uint32_t actor,
-                             enum rvm_err err, const struct rvm_witness_entry *entry,
-                             const struct rvm_coherence_graph_plan *plan, rvm_partition_id target)
-{
-    if (err != RVM_OK) {
-        reject(log, actor, target, RVM_ACT_GRAPH_MUTATION, err, false, 0);
-        return err;
-    }
-    struct rvm_witness_entry e = *entry;
-    e.actor = actor;
-    err = rvm_witness_append(log, &e, NULL);
-    if (err != RVM_OK) {
-        return err;
-    }
-    rvm_coherence_commit_graph(c, plan);
-    return RVM_OK;
-}
-
-enum rvm_err rvm_coherence_add_partition(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                         uint32_t actor, rvm_partition_id id)
-{
-    struct rvm_witness_entry e;
-    struct rvm_coherence_graph_plan p;
-    enum rvm_err err = rvm_coherence_prepare_add(c, id, &e, &p);
-    return graph_op(c, log, actor, err, &e, &p, id);
-}
-
-enum rvm_err rvm_coherence_remove_partition(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                            uint32_t actor, rvm_partition_id id)
-{
-    struct rvm_witness_entry e;
-    struct rvm_coherence_graph_plan p;
-    enum rvm_err err = rvm_coherence_prepare_remove(c, id, &e, &p);
-    return graph_op(c, log, actor, err, &e, &p, id);
-}
-
-enum rvm_err rvm_coherence_record_ipc(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                      uint32_t actor, rvm_partition_id from, rvm_partition_id to,
-                                      uint64_t weight)
-{
-    struct rvm_witness_entry e;
-    struct rvm_coherence_graph_plan p;
-    enum rvm_err err = rvm_coherence_prepare_ipc(c, from, to, weight, &e, &p);
-    return graph_op(c, log, actor, err, &e, &p, from);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -738,25 +655,6 @@ void rvm_coherence_commit_split(struct rvm_coherence *c,
     c->node[plan->source_slot].hold_until = until;
 }
 
-enum rvm_err rvm_coherence_split(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                 uint32_t actor, const struct rvm_coherence_split_request *req)
-{
-    struct rvm_witness_entry e;
-    struct rvm_coherence_split_plan p;
-    enum rvm_err err = rvm_coherence_prepare_split(c, actor, req, &e, &p);
-    if (err != RVM_OK) {
-        reject(log, actor, req != NULL ? req->source : 0, RVM_ACT_STRUCTURAL_SPLIT, err, true,
-               req != NULL ? req->cap_hash : 0);
-        return err;
-    }
-    err = rvm_witness_append(log, &e, NULL);
-    if (err != RVM_OK) {
-        return err;
-    }
-    rvm_coherence_commit_split(c, &p);
-    return RVM_OK;
-}
-
 /* ------------------------------------------------------------------------------------------------
  * Merge (DC-11)
  * --------------------------------------------------------------------------------------------- */
@@ -838,25 +736,6 @@ void rvm_coherence_commit_merge(struct rvm_coherence *c,
     k->hold_until = hold_until(c);
     /* The scheduler must not see the survivor's pre-merge pressure until the next epoch. */
     rvm_coherence_recompute(c);
-}
-
-enum rvm_err rvm_coherence_merge(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                 uint32_t actor, const struct rvm_coherence_merge_request *req)
-{
-    struct rvm_witness_entry e;
-    struct rvm_coherence_merge_plan p;
-    enum rvm_err err = rvm_coherence_prepare_merge(c, actor, req, &e, &p);
-    if (err != RVM_OK) {
-        reject(log, actor, req != NULL ? req->absorber : 0, RVM_ACT_STRUCTURAL_MERGE, err, true,
-               req != NULL ? req->cap_hash : 0);
-        return err;
-    }
-    err = rvm_witness_append(log, &e, NULL);
-    if (err != RVM_OK) {
-        return err;
-    }
-    rvm_coherence_commit_merge(c, &p);
-    return RVM_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -105,24 +105,3 @@ void rvm_gate_commit(const struct rvm_proof_ctx *ctx, const struct rvm_gate_plan
         rvm_proof_p2_commit(ctx, &plan->nonce);
     }
 }
-
-enum rvm_err rvm_gate_check(const struct rvm_proof_ctx *ctx, struct rvm_witness_log *log,
-                            const struct rvm_gate_request *req, uint64_t *seq_out)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_gate_plan plan;
-    struct rvm_witness_rejection rej;
-    /* Only P2 reads the clock; a P1-only request leaves that to the witness append. */
-    const uint64_t now = req->tier >= RVM_PROOF_P2 ? rvm_hal_now(log->hal) : 0;
-    enum rvm_err err = prepare(ctx, req, now, &entry, &plan, &rej);
-    if (err != RVM_OK) {
-        (void)rvm_witness_reject(log, &rej); /* the refusal stands even if it cannot be recorded */
-        return err;
-    }
-    err = rvm_witness_append(log, &entry, seq_out);
-    if (err != RVM_OK) {
-        return err;
-    }
-    rvm_gate_commit(ctx, &plan);
-    return RVM_OK;
-}

@@ -5,9 +5,9 @@
  * carry and the replay store re-computes), and rvm_kernel_refs (what still names a partition).
  * All read-only and bounded by the configured capacities.
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define BAD RVM_ERR_INTERNAL
 

@@ -10,9 +10,9 @@
  * caller is still loaded on the CPU, its saved context otherwise (it suspended or hibernated
  * itself), nowhere if it destroyed itself.
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 struct hc_spec {
     uint8_t kind;  /* attempted kind of a refusal at decode */

@@ -6,9 +6,9 @@
  * message with OVERLOAD and drops nothing; every message adds weight 1 to the coherence graph
  * between the endpoints (a self-channel adds internal weight).
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define SEND_RIGHTS ((uint8_t)(RVM_CAP_READ | RVM_CAP_WRITE | RVM_CAP_GRANT | RVM_CAP_REVOKE))
 #define RECV_RIGHTS ((uint8_t)RVM_CAP_READ)

@@ -8,9 +8,9 @@
  * when that capability is revoked any other way, when its holder is destroyed, or at the first
  * epoch tick at or after its expiry (DeviceLeaseExpire, kernel.c).
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define LEASE_RIGHTS ((uint8_t)(RVM_CAP_READ | RVM_CAP_WRITE))
 

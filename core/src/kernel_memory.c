@@ -5,9 +5,9 @@
  * recipient exists, capabilities for new objects, scrubbing, leases that end with their
  * capability).
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 static uint8_t perm_rights(uint32_t perms)
 {

@@ -7,9 +7,9 @@
  *   Running | Suspended --hibernate--> Hibernated --reconstruct--> Suspended
  *   any --destroy--> (free slot; the handle is stale for ever)
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define PAGE RVM_PAGE_SIZE
 

@@ -20,9 +20,9 @@
  * F3 -> F4 if rollback fails; every attempted step is one record (a failed one with flags = 1 and
  * its error in aux), all reserved before anything happens.
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define STEP_FAILED 0x01u
 

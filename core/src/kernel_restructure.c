@@ -17,9 +17,9 @@
  * A, its capabilities are rehomed to A except those naming B itself, which go with every other
  * capability naming B, and B is removed.
  */
+#include "kernel_impl.h"
 #include "rvm/action.h"
 #include "rvm/bytes.h"
-#include "rvm/kernel_impl.h"
 
 #define PAGE RVM_PAGE_SIZE
 

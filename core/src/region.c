@@ -111,39 +111,6 @@ static void entry_fill(struct rvm_witness_entry *e, uint8_t kind, uint32_t actor
     e->aux = aux;
 }
 
-static enum rvm_reject_stage stage_for(enum rvm_err err)
-{
-    switch (err) {
-    case RVM_ERR_INVALID_ARGUMENT:
-    case RVM_ERR_OUT_OF_RANGE:
-    case RVM_ERR_ALIGNMENT:
-    case RVM_ERR_OVERFLOW:
-    case RVM_ERR_NOT_FOUND:
-    case RVM_ERR_STALE:
-        return RVM_STAGE_DECODE;
-    default:
-        return RVM_STAGE_PRECONDITION;
-    }
-}
-
-/* Witness a refusal (best effort: a full log cannot take it either) and return the reason. */
-static enum rvm_err refuse(struct rvm_region_table *rt, uint32_t actor, uint64_t target,
-                           uint8_t kind, enum rvm_err err)
-{
-    if (err == RVM_ERR_WITNESS_FULL) {
-        return err;
-    }
-    struct rvm_witness_rejection r = {.actor = actor,
-                                      .target = target,
-                                      .attempted_kind = kind,
-                                      .stage = (uint8_t)stage_for(err),
-                                      .passed_tier = RVM_PROOF_NONE,
-                                      .cap_hash = 0,
-                                      .err = err};
-    (void)rvm_witness_reject(rt->log, &r);
-    return err;
-}
-
 /* Empty a slot, bumping its generation so old handles go stale; retire it at the end. */
 static void release_slot(struct rvm_region_table *rt, uint32_t slot)
 {
@@ -295,25 +262,6 @@ struct rvm_handle rvm_region_commit_create(struct rvm_region_table *rt,
     return handle_of(rt, plan->slot);
 }
 
-enum rvm_err rvm_region_create(struct rvm_region_table *rt, uint32_t actor,
-                               const struct rvm_region_create_req *req, struct rvm_handle *out)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_create_plan plan;
-    enum rvm_err err = rvm_region_prepare_create(rt, actor, req, &entry, &plan);
-    if (err == RVM_OK) {
-        err = rvm_witness_append(rt->log, &entry, NULL);
-        if (err == RVM_OK) {
-            struct rvm_handle h = rvm_region_commit_create(rt, &plan);
-            if (out != NULL) {
-                *out = h;
-            }
-            return RVM_OK;
-        }
-    }
-    return refuse(rt, actor, 0, RVM_ACT_REGION_CREATE, err);
-}
-
 static enum rvm_err prepare_release(const struct rvm_region_table *rt, uint32_t slot,
                                     struct rvm_region_release_plan *plan)
 {
@@ -364,21 +312,6 @@ void rvm_region_commit_destroy(struct rvm_region_table *rt,
         rvm_buddy_commit_free(rt->ram, plan->page, plan->order);
     }
     release_slot(rt, plan->slot);
-}
-
-enum rvm_err rvm_region_destroy(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_release_plan plan;
-    enum rvm_err err = rvm_region_prepare_destroy(rt, actor, h, &entry, &plan);
-    if (err == RVM_OK) {
-        err = rvm_witness_append(rt->log, &entry, NULL);
-        if (err == RVM_OK) {
-            rvm_region_commit_destroy(rt, &plan);
-            return RVM_OK;
-        }
-    }
-    return refuse(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_DESTROY, err);
 }
 
 /* ---- map / unmap ----------------------------------------------------------------------------- */
@@ -486,59 +419,6 @@ void rvm_region_commit_unmap(struct rvm_region_table *rt, const struct rvm_regio
 
 /* reserve -> platform -> witness -> commit. A platform refusal is witnessed in the reserved
  * record and changes nothing. */
-static enum rvm_err run_with_hal(struct rvm_region_table *rt, uint32_t actor, uint64_t target,
-                                 uint8_t kind, const struct rvm_witness_entry *entry,
-                                 const struct rvm_region_map_plan *plan, bool map)
-{
-    enum rvm_err err = rvm_witness_reserve(rt->log, 1);
-    if (err != RVM_OK) {
-        return err;
-    }
-    err = map ? rvm_region_hal_map(rt, plan) : rvm_region_hal_unmap(rt, plan);
-    if (err != RVM_OK) {
-        return refuse(rt, actor, target, kind, err);
-    }
-    err = rvm_witness_append(rt->log, entry, NULL);
-    if (err != RVM_OK) {
-        /* Cannot happen after a successful reserve; undo the platform change to stay closed. */
-        if (map) {
-            (void)rvm_region_hal_unmap(rt, plan);
-        } else {
-            (void)rvm_region_hal_map(rt, plan);
-        }
-        return err;
-    }
-    if (map) {
-        rvm_region_commit_map(rt, plan);
-    } else {
-        rvm_region_commit_unmap(rt, plan);
-    }
-    return RVM_OK;
-}
-
-enum rvm_err rvm_region_map(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
-                            rvm_ipa_t ipa, uint32_t perms)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_map_plan plan;
-    enum rvm_err err = rvm_region_prepare_map(rt, actor, h, ipa, perms, &entry, &plan);
-    if (err != RVM_OK) {
-        return refuse(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_MAP, err);
-    }
-    return run_with_hal(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_MAP, &entry, &plan, true);
-}
-
-enum rvm_err rvm_region_unmap(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_map_plan plan;
-    enum rvm_err err = rvm_region_prepare_unmap(rt, actor, h, &entry, &plan);
-    if (err != RVM_OK) {
-        return refuse(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_UNMAP, err);
-    }
-    return run_with_hal(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_UNMAP, &entry, &plan, false);
-}
-
 /* ---- share / unshare / transfer -------------------------------------------------------------- */
 
 enum rvm_err rvm_region_prepare_share(const struct rvm_region_table *rt, uint32_t actor,
@@ -593,25 +473,6 @@ struct rvm_handle rvm_region_commit_share(struct rvm_region_table *rt,
     return handle_of(rt, plan->slot);
 }
 
-enum rvm_err rvm_region_share(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle source,
-                              rvm_partition_id borrower, uint32_t perms, struct rvm_handle *out)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_create_plan plan;
-    enum rvm_err err = rvm_region_prepare_share(rt, actor, source, borrower, perms, &entry, &plan);
-    if (err == RVM_OK) {
-        err = rvm_witness_append(rt->log, &entry, NULL);
-        if (err == RVM_OK) {
-            struct rvm_handle h = rvm_region_commit_share(rt, &plan);
-            if (out != NULL) {
-                *out = h;
-            }
-            return RVM_OK;
-        }
-    }
-    return refuse(rt, actor, rvm_handle_pack(source), RVM_ACT_REGION_SHARE, err);
-}
-
 enum rvm_err rvm_region_prepare_unshare(const struct rvm_region_table *rt, uint32_t actor,
                                         struct rvm_handle h, struct rvm_witness_entry *entry,
                                         struct rvm_region_release_plan *plan)
@@ -642,21 +503,6 @@ void rvm_region_commit_unshare(struct rvm_region_table *rt,
     release_slot(rt, plan->slot);
 }
 
-enum rvm_err rvm_region_unshare(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_release_plan plan;
-    enum rvm_err err = rvm_region_prepare_unshare(rt, actor, h, &entry, &plan);
-    if (err == RVM_OK) {
-        err = rvm_witness_append(rt->log, &entry, NULL);
-        if (err == RVM_OK) {
-            rvm_region_commit_unshare(rt, &plan);
-            return RVM_OK;
-        }
-    }
-    return refuse(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_UNSHARE, err);
-}
-
 enum rvm_err rvm_region_prepare_transfer(const struct rvm_region_table *rt, uint32_t actor,
                                          struct rvm_handle h, rvm_partition_id to,
                                          struct rvm_witness_entry *entry,
@@ -685,22 +531,6 @@ void rvm_region_commit_transfer(struct rvm_region_table *rt,
                                 const struct rvm_region_transfer_plan *plan)
 {
     rt->slots[plan->slot].owner = plan->to;
-}
-
-enum rvm_err rvm_region_transfer(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
-                                 rvm_partition_id to)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_transfer_plan plan;
-    enum rvm_err err = rvm_region_prepare_transfer(rt, actor, h, to, &entry, &plan);
-    if (err == RVM_OK) {
-        err = rvm_witness_append(rt->log, &entry, NULL);
-        if (err == RVM_OK) {
-            rvm_region_commit_transfer(rt, &plan);
-            return RVM_OK;
-        }
-    }
-    return refuse(rt, actor, rvm_handle_pack(h), RVM_ACT_REGION_TRANSFER, err);
 }
 
 /* ---- tier moves ------------------------------------------------------------------------------ */
@@ -847,28 +677,6 @@ void rvm_region_commit_move(struct rvm_region_table *rt, const struct rvm_region
     r->image_len = plan->image_len;
     rvm_memcpy(r->checkpoint, plan->checkpoint, sizeof(r->checkpoint));
     r->tier.tier = plan->to;
-}
-
-enum rvm_err rvm_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
-                             uint32_t target, struct rvm_region_tier_io *io)
-{
-    struct rvm_witness_entry entry;
-    struct rvm_region_tier_plan plan;
-    enum rvm_err err = rvm_region_prepare_move(rt, actor, h, target, io, &entry, &plan);
-    uint8_t kind = RVM_ACT_REGION_DEMOTE;
-    if (err == RVM_OK) {
-        err = rvm_witness_append(rt->log, &entry, NULL);
-        if (err == RVM_OK) {
-            rvm_region_commit_move(rt, &plan);
-            return RVM_OK;
-        }
-    } else {
-        const struct rvm_region *r = rvm_region_get(rt, h);
-        if (r != NULL && target < r->tier.tier) {
-            kind = RVM_ACT_REGION_PROMOTE;
-        }
-    }
-    return refuse(rt, actor, rvm_handle_pack(h), kind, err);
 }
 
 /* ---- tier inputs and the epoch --------------------------------------------------------------- */

@@ -408,63 +408,6 @@ enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
     return RVM_OK;
 }
 
-enum rvm_err rvm_sched_rebalance(struct rvm_sched *s, uint32_t max_moves, uint32_t *moved)
-{
-    uint32_t done = 0;
-    if (s->mode == RVM_SCHED_FLOW) {
-        uint32_t limit = s->ncpus * s->queue_capacity;
-        if (max_moves > limit) {
-            max_moves = limit;
-        }
-        for (uint32_t k = 0; k < max_moves; k++) { /* bound: ncpus * queue_capacity */
-            uint32_t hi = NO_CPU;
-            uint32_t lo = NO_CPU;
-            uint32_t hi_load = 0;
-            uint32_t lo_load = UINT32_MAX;
-            for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
-                if (((s->online_mask >> c) & 1u) == 0) {
-                    continue;
-                }
-                uint32_t load = cpu_load(s, c, 0);
-                if (hi == NO_CPU || load > hi_load) {
-                    hi = c;
-                    hi_load = load;
-                }
-                if (load < lo_load) {
-                    lo = c;
-                    lo_load = load;
-                }
-            }
-            if (hi == NO_CPU || hi_load < lo_load + 2u || s->cpu[lo].len >= s->queue_capacity) {
-                break;
-            }
-            const struct rvm_sched_cpu *src = &s->cpu[hi];
-            uint32_t pick = UINT32_MAX;
-            for (uint32_t i = 0; i < src->len; i++) { /* bound: queue_capacity */
-                const struct rvm_sched_part *p = &s->parts[src->ids[i] - 1u];
-                if ((p->state & RVM_SCHED_RUNNING) != 0 || ((p->affinity >> lo) & 1u) == 0) {
-                    continue;
-                }
-                if (pick == UINT32_MAX || src->keys[i] < src->keys[pick]) {
-                    pick = i;
-                }
-            }
-            if (pick == UINT32_MAX) {
-                break;
-            }
-            rvm_partition_id id = src->ids[pick];
-            uint64_t key = heap_remove_at(s, hi, pick);
-            heap_insert(s, lo, key, id);
-            done++;
-        }
-    }
-    s->stats.rebalance_moves += done;
-    if (moved != NULL) {
-        *moved = done;
-    }
-    return RVM_OK;
-}
-
 /* ------------------------------------------------------------------------------------------------
  * Administrative operations
  * --------------------------------------------------------------------------------------------- */
@@ -478,22 +421,6 @@ static void entry_init(struct rvm_witness_entry *e, uint8_t kind, uint32_t actor
 }
 
 /* Runs prepare's result through the log: on refusal a rejection record, else the entry. */
-static enum rvm_err wrap(struct rvm_sched *s, enum rvm_err err, uint8_t stage, uint32_t actor,
-                         uint64_t target, const struct rvm_witness_entry *e)
-{
-    if (err != RVM_OK) {
-        return refuse(s, actor, target, e->kind, stage, err);
-    }
-    return rvm_witness_append(s->log, e, NULL);
-}
-
-static uint8_t stage_of(enum rvm_err err)
-{
-    return (err == RVM_ERR_OUT_OF_RANGE || err == RVM_ERR_INVALID_ARGUMENT)
-               ? RVM_STAGE_DECODE
-               : RVM_STAGE_PRECONDITION;
-}
-
 enum rvm_err rvm_sched_prepare_placement(const struct rvm_sched *s, uint32_t actor,
                                          rvm_partition_id id, uint64_t affinity, uint32_t flags,
                                          struct rvm_witness_entry *e,
@@ -550,19 +477,6 @@ void rvm_sched_commit_placement(struct rvm_sched *s, const struct rvm_sched_plac
     }
 }
 
-enum rvm_err rvm_sched_set_placement(struct rvm_sched *s, uint32_t actor, rvm_partition_id id,
-                                     uint64_t affinity, uint32_t flags)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_placement_plan plan;
-    enum rvm_err err = rvm_sched_prepare_placement(s, actor, id, affinity, flags, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, id, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_placement(s, &plan);
-    }
-    return err;
-}
-
 enum rvm_err rvm_sched_prepare_remove(const struct rvm_sched *s, uint32_t actor,
                                       rvm_partition_id id, struct rvm_witness_entry *e,
                                       struct rvm_sched_remove_plan *plan)
@@ -590,18 +504,6 @@ void rvm_sched_commit_remove(struct rvm_sched *s, const struct rvm_sched_remove_
     part_reset(s, p);
 }
 
-enum rvm_err rvm_sched_remove(struct rvm_sched *s, uint32_t actor, rvm_partition_id id)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_remove_plan plan;
-    enum rvm_err err = rvm_sched_prepare_remove(s, actor, id, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, id, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_remove(s, &plan);
-    }
-    return err;
-}
-
 enum rvm_err rvm_sched_prepare_mode(const struct rvm_sched *s, uint32_t actor, uint32_t mode,
                                     struct rvm_witness_entry *e, struct rvm_sched_mode_plan *plan)
 {
@@ -623,18 +525,6 @@ void rvm_sched_commit_mode(struct rvm_sched *s, const struct rvm_sched_mode_plan
     s->mode = plan->mode;
     derive(s);
     reprioritise_all(s);
-}
-
-enum rvm_err rvm_sched_set_mode(struct rvm_sched *s, uint32_t actor, uint32_t mode)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_mode_plan plan;
-    enum rvm_err err = rvm_sched_prepare_mode(s, actor, mode, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, 0, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_mode(s, &plan);
-    }
-    return err;
 }
 
 enum rvm_err rvm_sched_prepare_degraded(const struct rvm_sched *s, uint32_t actor, bool enter,
@@ -673,28 +563,6 @@ void rvm_sched_commit_degraded(struct rvm_sched *s, const struct rvm_sched_degra
         s->degraded_reason = 0;
         derive(s);
     }
-}
-
-static enum rvm_err degraded_op(struct rvm_sched *s, uint32_t actor, bool enter, uint32_t reason)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_degraded_plan plan;
-    enum rvm_err err = rvm_sched_prepare_degraded(s, actor, enter, reason, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, 0, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_degraded(s, &plan);
-    }
-    return err;
-}
-
-enum rvm_err rvm_sched_enter_degraded(struct rvm_sched *s, uint32_t actor, uint32_t reason)
-{
-    return degraded_op(s, actor, true, reason);
-}
-
-enum rvm_err rvm_sched_exit_degraded(struct rvm_sched *s, uint32_t actor)
-{
-    return degraded_op(s, actor, false, 0);
 }
 
 static uint32_t evacuation_cpu(const struct rvm_sched *s, uint64_t remaining,
@@ -800,28 +668,6 @@ void rvm_sched_commit_cpu(struct rvm_sched *s, const struct rvm_sched_cpu_plan *
     }
 }
 
-static enum rvm_err cpu_op(struct rvm_sched *s, uint32_t actor, uint32_t cpu, bool online)
-{
-    struct rvm_witness_entry e;
-    struct rvm_sched_cpu_plan plan;
-    enum rvm_err err = rvm_sched_prepare_cpu(s, actor, cpu, online, &e, &plan);
-    err = wrap(s, err, stage_of(err), actor, cpu, &e);
-    if (err == RVM_OK) {
-        rvm_sched_commit_cpu(s, &plan);
-    }
-    return err;
-}
-
-enum rvm_err rvm_sched_cpu_online(struct rvm_sched *s, uint32_t actor, uint32_t cpu)
-{
-    return cpu_op(s, actor, cpu, true);
-}
-
-enum rvm_err rvm_sched_cpu_offline(struct rvm_sched *s, uint32_t actor, uint32_t cpu)
-{
-    return cpu_op(s, actor, cpu, false);
-}
-
 /* ------------------------------------------------------------------------------------------------
  * Epoch summary
  * --------------------------------------------------------------------------------------------- */
@@ -851,12 +697,11 @@ enum rvm_err rvm_sched_epoch_tick(struct rvm_sched *s, struct rvm_sched_epoch_su
         distinct += s->parts[i].last_epoch == s->epoch_tag ? 1u : 0u;
     }
 
-    uint32_t moves = s->stats.rebalance_moves > 0xFFFFu ? 0xFFFFu : s->stats.rebalance_moves;
     struct rvm_witness_entry e;
     entry_init(&e, RVM_ACT_SCHED_EPOCH, 0, s->epoch);
     e.flags = (uint8_t)(s->mode | (s->degraded != 0 ? 4u : 0u));
     e.payload = (uint64_t)s->stats.switches | (uint64_t)runnable << 32;
-    e.aux = (uint64_t)distinct | (uint64_t)moves << 32 | (uint64_t)online << 48;
+    e.aux = (uint64_t)distinct | (uint64_t)online << 48;
     enum rvm_err err = rvm_witness_append(s->log, &e, NULL);
     if (err != RVM_OK) {
         return err;
@@ -1004,7 +849,7 @@ void rvm_sched_hash(const struct rvm_sched *s, struct rvm_sha256_ctx *ctx)
     absorb_u64(ctx,
                (uint64_t)s->mode | (uint64_t)s->degraded << 8 | (uint64_t)s->degraded_reason << 16);
     absorb_u64(ctx, (uint64_t)s->stats.switches | (uint64_t)s->stats.idle << 32);
-    absorb_u64(ctx, (uint64_t)s->stats.distinct | (uint64_t)s->stats.rebalance_moves << 32);
+    absorb_u64(ctx, s->stats.distinct);
     for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
         absorb_u64(ctx, (uint64_t)s->cpu[c].current | (uint64_t)s->cpu[c].len << 32);
     }

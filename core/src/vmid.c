@@ -214,34 +214,6 @@ void rvm_vmid_commit_release(struct rvm_vmid_table *t, const struct rvm_vmid_rel
     b->generation = 0;
 }
 
-enum rvm_err rvm_vmid_release(struct rvm_vmid_table *t, uint32_t actor, rvm_partition_id id)
-{
-    struct rvm_witness_entry e;
-    struct rvm_vmid_release_plan plan;
-    enum rvm_err err = rvm_vmid_prepare_release(t, actor, id, &e, &plan);
-    if (err != RVM_OK) {
-        const struct rvm_witness_rejection r = {
-            .actor = actor,
-            .target = id,
-            .attempted_kind = RVM_ACT_VMID_RELEASE,
-            .stage = RVM_STAGE_DECODE,
-            .passed_tier = RVM_PROOF_NONE,
-            .cap_hash = 0,
-            .err = err,
-        };
-        (void)rvm_witness_reject(t->log, &r);
-        return err;
-    }
-    if (!plan.noop) {
-        err = rvm_witness_append(t->log, &e, NULL);
-        if (err != RVM_OK) {
-            return err;
-        }
-    }
-    rvm_vmid_commit_release(t, &plan);
-    return RVM_OK;
-}
-
 enum rvm_err rvm_vmid_check(const struct rvm_vmid_table *t)
 {
     if (t->nvmids < 2 || t->nvmids > RVM_VMID_HW_MAX || t->ncpus == 0 ||

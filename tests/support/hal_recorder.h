@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A HAL test double: the simulated HAL (virtual clock, console, witness sink) plus a log of every
- * platform call the core makes (stage-2/PMP map, unmap, activate, TLB invalidation, interrupt
- * configuration, timer), with per-kind failure injection. Tests assert on the recorded calls, e.g.
- * "no partition ran under a VMID without an invalidation in between".
+ * A HAL test double for core unit tests: a virtual clock, a witness sink in memory, no console and
+ * no RAM (reads see zeros), plus a log of every platform call the core makes (stage-2/PMP map,
+ * unmap, activate, TLB invalidation, interrupt configuration, timer, scrub), with per-kind failure
+ * injection. Tests assert on the recorded calls, e.g. "no partition ran under a VMID without an
+ * invalidation in between". It needs nothing but the core, so a core test links neither the
+ * simulator nor its host libraries.
  */
 #ifndef RVM_TESTS_HAL_RECORDER_H
 #define RVM_TESTS_HAL_RECORDER_H
 
-#include "hal_sim.h"
-#include "sink_memory.h"
+#include "rvm/hal.h"
+#include "rvm/witness.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,10 +46,23 @@ struct hal_call {
 
 #define HAL_RECORDER_MAX_CALLS 65536u
 
+/* Every record the core drained, in sequence order (count * RVM_WITNESS_RECORD_BYTES). */
+struct hal_recorder_sink {
+    uint8_t *records;
+    uint64_t count;
+    uint64_t capacity;
+    uint64_t ncheckpoints;
+    bool out_of_order; /* set if a drain ever skipped or repeated a sequence number */
+};
+
 struct hal_recorder {
-    struct rvm_sim_hal sim; /* first member: the sim hooks and ours share the context pointer */
-    struct rvm_hal_ops ops;
-    struct rvm_memory_sink sink;
+    struct rvm_hal hal; /* hand hal_recorder_hal() to the core */
+    uint64_t now_ns;
+    /* Sink stalls: at most this many records are accepted per drain (0 = stalled); checkpoints
+     * refused while checkpoint_stalled. */
+    uint64_t drain_limit;
+    bool checkpoint_stalled;
+    struct hal_recorder_sink sink;
     struct hal_call *calls; /* HAL_RECORDER_MAX_CALLS entries; older calls are not overwritten */
     size_t ncalls;
     bool overflowed; /* more calls than fit: assertions about "all calls" are void */
@@ -57,13 +72,13 @@ struct hal_recorder {
     uint32_t fail_skip[HAL_CALL_KINDS]; /* calls of the kind let through before the failures */
 };
 
-/* A recorder whose witness records go to its own memory sink. Free with hal_recorder_free. */
+/* A recorder at time 0 whose witness records go to its own sink. Free with hal_recorder_free. */
 void hal_recorder_init(struct hal_recorder *r, const struct rvm_crypto *crypto);
 void hal_recorder_free(struct hal_recorder *r);
 
 static inline const struct rvm_hal *hal_recorder_hal(const struct hal_recorder *r)
 {
-    return &r->sim.hal;
+    return &r->hal;
 }
 
 /* Make the next `count` calls of `kind` fail with `err`. */

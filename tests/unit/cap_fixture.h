@@ -11,6 +11,7 @@
 #include "test_support.h"
 
 #include "hal_recorder.h"
+#include "witnessed.h"
 
 #include "rvm/cap.h"
 #include "rvm/crypto_portable.h"
@@ -175,7 +176,7 @@ static inline struct rvm_handle fx_mint(struct fx *f, uint8_t type, uint8_t righ
     struct rvm_cap_mint_args a = {
         .type = type, .rights = rights, .owner = owner, .object = object, .badge = badge};
     struct rvm_handle h = {0, 0};
-    assert_int_equal(rvm_cap_mint(&f->t, &f->log, 0, &a, &h), RVM_OK);
+    assert_int_equal(witnessed_cap_mint(&f->t, &f->log, 0, &a, &h), RVM_OK);
     return h;
 }
 
@@ -185,8 +186,8 @@ static inline struct rvm_handle fx_grant(struct fx *f, uint32_t actor, struct rv
     struct rvm_cap_derive_args a = {
         .source = src, .rights = rights, .badge = 0x77, .new_owner = new_owner};
     struct rvm_handle h = {0, 0};
-    enum rvm_err err = new_owner == actor ? rvm_cap_delegate(&f->t, &f->log, actor, &a, &h)
-                                          : rvm_cap_grant(&f->t, &f->log, actor, &a, &h);
+    enum rvm_err err = new_owner == actor ? witnessed_cap_delegate(&f->t, &f->log, actor, &a, &h)
+                                          : witnessed_cap_grant(&f->t, &f->log, actor, &a, &h);
     assert_int_equal(err, RVM_OK);
     return h;
 }

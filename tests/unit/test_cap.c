@@ -96,7 +96,7 @@ static void mint_refused(struct fx *f, uint32_t actor, struct rvm_cap_mint_args 
     fx_table_digest(f, before);
     uint64_t n = fx_records(f);
     struct rvm_handle h = {123, 456};
-    assert_int_equal(rvm_cap_mint(&f->t, &f->log, actor, &a, &h), err);
+    assert_int_equal(witnessed_cap_mint(&f->t, &f->log, actor, &a, &h), err);
     assert_int_equal(h.index, 123); /* output untouched */
     assert_int_equal(fx_records(f), n + 1);
     expect_reject(f, actor, hpack(a.object), stage, 0, 0, err, 0x16);
@@ -141,7 +141,7 @@ static void test_grant_record_links_and_hash(void **state)
     struct rvm_cap_derive_args a = {
         .source = root, .rights = RW | RVM_CAP_GRANT_ONCE, .badge = 42, .new_owner = 2};
     struct rvm_handle c = {0, 0};
-    assert_int_equal(rvm_cap_grant(&f->t, &f->log, 1, &a, &c), RVM_OK);
+    assert_int_equal(witnessed_cap_grant(&f->t, &f->log, 1, &a, &c), RVM_OK);
     assert_int_equal(c.index, 1);
     assert_int_equal(c.generation, 1);
     const struct rvm_cap_slot *s = rvm_cap_get(&f->t, c);
@@ -183,7 +183,7 @@ static void test_delegate_record(void **state)
     struct rvm_handle root = fx_mint(f, RVM_CAP_TYPE_COMM_EDGE, RW | RVM_CAP_GRANT, 4, obj_b, 0);
     struct rvm_cap_derive_args a = {.source = root, .rights = RVM_CAP_READ, .new_owner = 4};
     struct rvm_handle c;
-    assert_int_equal(rvm_cap_delegate(&f->t, &f->log, 4, &a, &c), RVM_OK);
+    assert_int_equal(witnessed_cap_delegate(&f->t, &f->log, 4, &a, &c), RVM_OK);
     const struct rvm_cap_slot *s = rvm_cap_get(&f->t, c);
     expect_record(f, 0x12, 1, RVM_CAP_READ, 4, hpack(c), rvm_cap_get(&f->t, root)->cap_hash,
                   hpack(root), 4 | (uint64_t)s->cap_hash << 32);
@@ -203,7 +203,7 @@ static void test_grant_once_is_consumed_and_not_transitive(void **state)
     struct rvm_cap_derive_args a = {
         .source = mid, .rights = RW | RVM_CAP_GRANT_ONCE | RVM_CAP_REVOKE, .new_owner = 3};
     struct rvm_handle c;
-    assert_int_equal(rvm_cap_grant(&f->t, &f->log, 2, &a, &c), RVM_OK);
+    assert_int_equal(witnessed_cap_grant(&f->t, &f->log, 2, &a, &c), RVM_OK);
     const struct rvm_cap_slot *cs = rvm_cap_get(&f->t, c);
     assert_int_equal(cs->rights, RW | RVM_CAP_REVOKE);
     expect_record(f, 0x10, 1, (RW | RVM_CAP_REVOKE) | 0x80, 2, hpack(c), mid_hash, hpack(mid),
@@ -218,11 +218,11 @@ static void test_grant_once_is_consumed_and_not_transitive(void **state)
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
     /* Used once: a second grant fails CAP_CONSUMED; the child cannot grant at all. */
     a.rights = RVM_CAP_READ;
-    assert_int_equal(rvm_cap_grant(&f->t, &f->log, 2, &a, NULL), RVM_ERR_CAP_CONSUMED);
+    assert_int_equal(witnessed_cap_grant(&f->t, &f->log, 2, &a, NULL), RVM_ERR_CAP_CONSUMED);
     expect_reject(f, 2, hpack(mid), RVM_STAGE_P1, 0, mid_hash, RVM_ERR_CAP_CONSUMED, 0x10);
     a.source = c;
     a.new_owner = 4;
-    assert_int_equal(rvm_cap_grant(&f->t, &f->log, 3, &a, NULL), RVM_ERR_CAP_RIGHTS);
+    assert_int_equal(witnessed_cap_grant(&f->t, &f->log, 3, &a, NULL), RVM_ERR_CAP_RIGHTS);
     expect_reject(f, 3, hpack(c), RVM_STAGE_P1, 0, cs->cap_hash, RVM_ERR_CAP_RIGHTS, 0x10);
     fx_free(f);
 }
@@ -242,7 +242,7 @@ static void test_grant_once_consumption_reaches_earlier_children(void **state)
     /* root gives up GRANT (its subtree with it) but keeps GRANT_ONCE */
     uint32_t changed = 0;
     struct rvm_cap_attenuate_args at = {root, (uint8_t)(RW | GO | RVM_CAP_PROVE)};
-    assert_int_equal(rvm_cap_attenuate(&f->t, &f->log, 1, &at, &changed), RVM_OK);
+    assert_int_equal(witnessed_cap_attenuate(&f->t, &f->log, 1, &at, &changed), RVM_OK);
     assert_int_equal(rvm_cap_get(&f->t, child)->rights, RW | GO);
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
     /* root now derives through GRANT_ONCE and loses it: so does everything below it */
@@ -273,8 +273,8 @@ static void derive_refused(struct fx *f, bool delegate, uint32_t actor,
     uint8_t before[32], after[32];
     fx_table_digest(f, before);
     uint64_t n = fx_records(f);
-    enum rvm_err got = delegate ? rvm_cap_delegate(&f->t, &f->log, actor, &a, NULL)
-                                : rvm_cap_grant(&f->t, &f->log, actor, &a, NULL);
+    enum rvm_err got = delegate ? witnessed_cap_delegate(&f->t, &f->log, actor, &a, NULL)
+                                : witnessed_cap_grant(&f->t, &f->log, actor, &a, NULL);
     assert_int_equal(got, err);
     assert_int_equal(fx_records(f), n + 1);
     expect_reject(f, actor, hpack(a.source), stage, tier, cap_hash, err, delegate ? 0x12 : 0x10);
@@ -381,7 +381,7 @@ static void test_revoke_removes_exactly_the_subtree(void **state)
     const uint32_t ah = rvm_cap_get(&f->t, t.a)->cap_hash;
     struct rvm_cap_revoke_args r = {.authority = t.a, .target = t.a};
     uint32_t released = 0;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, &released), RVM_OK);
     assert_int_equal(released, 4);
     expect_record(f, 0x11, 1, 0, 2, hpack(t.a), ah, hpack(t.a), 4);
     assert_null(rvm_cap_get(&f->t, t.a));
@@ -408,7 +408,7 @@ static void test_revoke_by_ancestor_and_by_hypervisor(void **state)
     struct tree t = build_tree(f);
     /* Partition 2 revokes a1x (owned by 5) through its ancestor a. */
     struct rvm_cap_revoke_args r = {.authority = t.a, .target = t.a1x};
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
     expect_record(f, 0x11, 1, 0, 2, hpack(t.a1x), rvm_cap_get(&f->t, t.a)->cap_hash, hpack(t.a), 1);
     assert_null(rvm_cap_get(&f->t, t.a1x));
     assert_non_null(rvm_cap_get(&f->t, t.a1));
@@ -416,7 +416,7 @@ static void test_revoke_by_ancestor_and_by_hypervisor(void **state)
     r.authority = rvm_cap_handle(999, 999);
     r.target = t.root;
     uint32_t released;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_OK);
     assert_int_equal(released, 5);
     expect_record(f, 0x11, 0, 0, 0, hpack(t.root), 0, 0, 5);
     assert_int_equal(f->t.live, 1);
@@ -431,7 +431,7 @@ static void revoke_refused(struct fx *f, uint32_t actor, struct rvm_cap_revoke_a
     uint8_t before[32], after[32];
     fx_table_digest(f, before);
     uint64_t n = fx_records(f);
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, actor, &a, NULL), err);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, actor, &a, NULL), err);
     assert_int_equal(fx_records(f), n + 1);
     expect_reject(f, actor, hpack(a.target), RVM_STAGE_P1, 0, cap_hash, err, 0x11);
     fx_table_digest(f, after);
@@ -483,7 +483,7 @@ static void test_slot_reuse_never_joins_an_old_subtree(void **state)
     struct fx *f = fx_new(16, false);
     struct tree t = build_tree(f);
     struct rvm_cap_revoke_args r = {.authority = t.a, .target = t.a1};
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
     /* The freed slots are reused by an unrelated root and its child. */
     struct rvm_handle n1 = fx_mint(f, RVM_CAP_TYPE_DEVICE, ALL, 7, obj_b, 0);
     struct rvm_handle n2 = fx_grant(f, 7, n1, RW, 8);
@@ -496,11 +496,11 @@ static void test_slot_reuse_never_joins_an_old_subtree(void **state)
     assert_null(rvm_cap_get(&f->t, t.a1x));
     r.authority = t.a;
     r.target = t.a1;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_ERR_CAP_STALE);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_ERR_CAP_STALE);
     /* Revoking the old parent's tree leaves the new capabilities alone. */
     r.target = t.a;
     uint32_t released;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, &released), RVM_OK);
     assert_int_equal(released, 2); /* a and a2 */
     assert_non_null(rvm_cap_get(&f->t, n1));
     assert_non_null(rvm_cap_get(&f->t, n2));
@@ -520,14 +520,14 @@ static void test_generation_exhaustion_retires_the_slot(void **state)
     assert_int_equal(h.index, 0);
     assert_int_equal(h.generation, 0xFFFFFFFDu);
     struct rvm_cap_revoke_args r = {.target = h};
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 0, &r, NULL), RVM_OK);
     assert_int_equal(f->slots[0].generation, RVM_CAP_GEN_RETIRED);
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
     /* Slot 0 is never handed out again: one mint fits (slot 1), the next finds the table full. */
     struct rvm_handle h2 = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
     assert_int_equal(h2.index, 1);
     struct rvm_cap_mint_args a = {.type = 1, .rights = 1, .owner = 1, .object = obj_a};
-    assert_int_equal(rvm_cap_mint(&f->t, &f->log, 0, &a, NULL), RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(witnessed_cap_mint(&f->t, &f->log, 0, &a, NULL), RVM_ERR_CAP_TABLE_FULL);
     /* No handle with any generation names slot 0. */
     for (uint32_t g = 0xFFFFFFF0u; g != 0; g++) {
         assert_null(rvm_cap_get(&f->t, rvm_cap_handle(0, g)));
@@ -546,7 +546,7 @@ static void test_revoke_is_bounded(void **state)
     }
     struct rvm_cap_revoke_args r = {.authority = root, .target = root};
     uint32_t released = 0;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 1, &r, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 1, &r, &released), RVM_OK);
     assert_int_equal(released, FX_CAP_MAX);
     assert_int_equal(f->t.live, 0);
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
@@ -560,9 +560,9 @@ static void test_revoke_is_bounded(void **state)
             fx_grant(f, 1, level[d - 1], RVM_CAP_READ, 5);
         }
     }
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_ERR_CAP_STALE);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_ERR_CAP_STALE);
     r.target = root;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 0, &r, &released), RVM_OK);
     assert_int_equal(released, made);
     assert_int_equal(f->t.live, 0);
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
@@ -593,7 +593,7 @@ static void test_epoch_advance_and_revoke(void **state)
     (void)state;
     struct fx *f = fx_new(16, false);
     struct rvm_handle r5 = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
-    assert_int_equal(rvm_cap_epoch_advance(&f->t, &f->log), RVM_OK);
+    assert_int_equal(witnessed_cap_epoch_advance(&f->t, &f->log), RVM_OK);
     expect_record(f, 0x17, 0, 0, 0, 0, 0, 6, 5);
     assert_int_equal(f->t.epoch, 6);
     /* A child made in epoch 6 from the epoch-5 root, and a root of epoch 6. */
@@ -601,11 +601,11 @@ static void test_epoch_advance_and_revoke(void **state)
     assert_int_equal(rvm_cap_get(&f->t, c6)->epoch, 6);
     assert_int_equal(rvm_cap_get(&f->t, c6)->root_epoch, 5);
     struct rvm_handle r6 = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
-    assert_int_equal(rvm_cap_epoch_advance(&f->t, &f->log), RVM_OK);
+    assert_int_equal(witnessed_cap_epoch_advance(&f->t, &f->log), RVM_OK);
     struct rvm_handle r7 = fx_mint(f, RVM_CAP_TYPE_REGION, ALL, 1, obj_a, 0);
     /* Revoking epoch 5 takes r5 and its epoch-6 child, nothing else. */
     uint32_t released;
-    assert_int_equal(rvm_cap_epoch_revoke(&f->t, &f->log, 5, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_epoch_revoke(&f->t, &f->log, 5, &released), RVM_OK);
     assert_int_equal(released, 2);
     expect_record(f, 0x15, 0, 0, 0, 0, 0, 5, 2);
     assert_null(rvm_cap_get(&f->t, r5));
@@ -616,16 +616,16 @@ static void test_epoch_advance_and_revoke(void **state)
     assert_int_equal(f->t.epoch, 7);
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
     /* Revoking the current epoch moves the current epoch on. */
-    assert_int_equal(rvm_cap_epoch_revoke(&f->t, &f->log, 7, &released), RVM_OK);
+    assert_int_equal(witnessed_cap_epoch_revoke(&f->t, &f->log, 7, &released), RVM_OK);
     assert_int_equal(released, 2);
     assert_int_equal(f->t.epoch_floor, 8);
     assert_int_equal(f->t.epoch, 8);
     assert_int_equal(f->t.live, 0);
     /* Out of range: already revoked, and the future. */
     uint64_t n = fx_records(f);
-    assert_int_equal(rvm_cap_epoch_revoke(&f->t, &f->log, 7, NULL), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_cap_epoch_revoke(&f->t, &f->log, 7, NULL), RVM_ERR_OUT_OF_RANGE);
     expect_reject(f, 0, 0, RVM_STAGE_DECODE, 0, 0, RVM_ERR_OUT_OF_RANGE, 0x15);
-    assert_int_equal(rvm_cap_epoch_revoke(&f->t, &f->log, 9, NULL), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_cap_epoch_revoke(&f->t, &f->log, 9, NULL), RVM_ERR_OUT_OF_RANGE);
     assert_int_equal(fx_records(f), n + 2);
     assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
     fx_free(f);
@@ -635,9 +635,10 @@ static void test_epoch_overflow(void **state)
 {
     (void)state;
     struct fx *f = fx_new_epoch(4, false, UINT32_MAX);
-    assert_int_equal(rvm_cap_epoch_advance(&f->t, &f->log), RVM_ERR_OVERFLOW);
+    assert_int_equal(witnessed_cap_epoch_advance(&f->t, &f->log), RVM_ERR_OVERFLOW);
     expect_reject(f, 0, 0, RVM_STAGE_PRECONDITION, 0, 0, RVM_ERR_OVERFLOW, 0x17);
-    assert_int_equal(rvm_cap_epoch_revoke(&f->t, &f->log, UINT32_MAX, NULL), RVM_ERR_OVERFLOW);
+    assert_int_equal(witnessed_cap_epoch_revoke(&f->t, &f->log, UINT32_MAX, NULL),
+                     RVM_ERR_OVERFLOW);
     expect_reject(f, 0, 0, RVM_STAGE_PRECONDITION, 0, 0, RVM_ERR_OVERFLOW, 0x15);
     assert_int_equal(f->t.epoch, UINT32_MAX);
     fx_free(f);
@@ -650,7 +651,7 @@ static void test_full_witness_log_changes_nothing(void **state)
     (void)state;
     struct fx *f = fx_new(16, true);
     struct tree t = build_tree(f);
-    f->rec.sim.drain_limit = 0; /* the sink stalls */
+    f->rec.drain_limit = 0; /* the sink stalls */
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
@@ -658,22 +659,22 @@ static void test_full_witness_log_changes_nothing(void **state)
     fx_table_digest(f, before);
     uint64_t n = fx_records(f);
     struct rvm_cap_mint_args m = {.type = 1, .rights = 1, .owner = 1, .object = obj_a};
-    assert_int_equal(rvm_cap_mint(&f->t, &f->log, 0, &m, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_cap_mint(&f->t, &f->log, 0, &m, NULL), RVM_ERR_WITNESS_FULL);
     struct rvm_cap_derive_args d = {.source = t.a, .rights = 1, .new_owner = 9};
-    assert_int_equal(rvm_cap_grant(&f->t, &f->log, 2, &d, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_cap_grant(&f->t, &f->log, 2, &d, NULL), RVM_ERR_WITNESS_FULL);
     d.new_owner = 2;
-    assert_int_equal(rvm_cap_delegate(&f->t, &f->log, 2, &d, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_cap_delegate(&f->t, &f->log, 2, &d, NULL), RVM_ERR_WITNESS_FULL);
     struct rvm_cap_revoke_args r = {.authority = t.a, .target = t.a};
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_cap_epoch_advance(&f->t, &f->log), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_cap_epoch_revoke(&f->t, &f->log, 5, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_cap_epoch_advance(&f->t, &f->log), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_cap_epoch_revoke(&f->t, &f->log, 5, NULL), RVM_ERR_WITNESS_FULL);
     /* Refusals could not be recorded either (the log is full); they are refused all the same. */
     fx_table_digest(f, after);
     assert_memory_equal(before, after, 32);
     assert_int_equal(fx_records(f), n);
     /* Once the sink drains again, the same operations go through. */
-    f->rec.sim.drain_limit = UINT64_MAX;
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
+    f->rec.drain_limit = UINT64_MAX;
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 2, &r, NULL), RVM_OK);
     assert_null(rvm_cap_get(&f->t, t.a));
     fx_free(f);
 }
@@ -988,7 +989,7 @@ static void test_random_sequences_against_model(void **state)
                 expect = RVM_ERR_CAP_TABLE_FULL;
             }
             struct rvm_handle h = {0, 0};
-            got = rvm_cap_mint(&f->t, &f->log, actor, &a, &h);
+            got = witnessed_cap_mint(&f->t, &f->log, actor, &a, &h);
             assert_int_equal(got, expect);
             if (got == RVM_OK) {
                 struct mcap *c = &m->c[h.index];
@@ -1053,8 +1054,8 @@ static void test_random_sequences_against_model(void **state)
                 expect = RVM_ERR_CAP_TABLE_FULL;
             }
             struct rvm_handle h = {0, 0};
-            got = delegate ? rvm_cap_delegate(&f->t, &f->log, actor, &a, &h)
-                           : rvm_cap_grant(&f->t, &f->log, actor, &a, &h);
+            got = delegate ? witnessed_cap_delegate(&f->t, &f->log, actor, &a, &h)
+                           : witnessed_cap_grant(&f->t, &f->log, actor, &a, &h);
             assert_int_equal(got, expect);
             if (got == RVM_OK) {
                 struct mcap *c = &m->c[h.index];
@@ -1106,7 +1107,7 @@ static void test_random_sequences_against_model(void **state)
             }
             struct rvm_cap_revoke_args a = {.authority = auth, .target = target};
             uint32_t released = 0;
-            got = rvm_cap_revoke(&f->t, &f->log, actor, &a, &released);
+            got = witnessed_cap_revoke(&f->t, &f->log, actor, &a, &released);
             assert_int_equal(got, expect);
             if (got == RVM_OK) {
                 expect_n = m_revoke(m, target.index);
@@ -1115,7 +1116,7 @@ static void test_random_sequences_against_model(void **state)
             }
         } else if (op < 96) { /* epoch advance */
             kind = 0x17;
-            got = rvm_cap_epoch_advance(&f->t, &f->log);
+            got = witnessed_cap_epoch_advance(&f->t, &f->log);
             assert_int_equal(got, RVM_OK);
             m->epoch++;
         } else { /* epoch revoke, sometimes out of range */
@@ -1128,7 +1129,7 @@ static void test_random_sequences_against_model(void **state)
                 expect = RVM_ERR_OUT_OF_RANGE;
             }
             uint32_t released = 0;
-            got = rvm_cap_epoch_revoke(&f->t, &f->log, e, &released);
+            got = witnessed_cap_epoch_revoke(&f->t, &f->log, e, &released);
             assert_int_equal(got, expect);
             if (got == RVM_OK) {
                 uint32_t n = 0;

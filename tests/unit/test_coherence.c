@@ -12,6 +12,7 @@
 #include "test_support.h"
 
 #include "hal_recorder.h"
+#include "witnessed.h"
 
 #include "rvm/coherence.h"
 #include "rvm/crypto_portable.h"
@@ -88,12 +89,12 @@ static uint64_t count_kind(struct fx *f, uint8_t kind)
 
 static void add(struct fx *f, rvm_partition_id id)
 {
-    assert_int_equal(rvm_coherence_add_partition(&f->c, &f->log, 0, id), RVM_OK);
+    assert_int_equal(witnessed_coherence_add_partition(&f->c, &f->log, 0, id), RVM_OK);
 }
 
 static void ipc(struct fx *f, rvm_partition_id a, rvm_partition_id b, uint64_t w)
 {
-    assert_int_equal(rvm_coherence_record_ipc(&f->c, &f->log, a, a, b, w), RVM_OK);
+    assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, a, a, b, w), RVM_OK);
 }
 
 static struct rvm_coherence_epoch_report epoch(struct fx *f, bool available)
@@ -188,7 +189,7 @@ static void test_mutations_witnessed_and_refused(void **state)
     assert_int_equal(r.flags, RVM_COH_OP_ADD);
     assert_int_equal(r.target, 1);
     add(f, 2);
-    assert_int_equal(rvm_coherence_record_ipc(&f->c, &f->log, 7, 1, 2, 33), RVM_OK);
+    assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 7, 1, 2, 33), RVM_OK);
     r = last_rec(f);
     assert_int_equal(r.kind, RVM_ACT_GRAPH_MUTATION);
     assert_int_equal(r.flags, RVM_COH_OP_IPC);
@@ -201,46 +202,50 @@ static void test_mutations_witnessed_and_refused(void **state)
     /* refusals: a rejection record each, nothing changes */
     uint8_t before[32], after[32];
     digest(&f->c, &f->crypto, before);
-    assert_int_equal(rvm_coherence_add_partition(&f->c, &f->log, 3, 1), RVM_ERR_EXISTS);
+    assert_int_equal(witnessed_coherence_add_partition(&f->c, &f->log, 3, 1), RVM_ERR_EXISTS);
     assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_DECODE, RVM_ERR_EXISTS, 1);
-    assert_int_equal(rvm_coherence_add_partition(&f->c, &f->log, 3, 0), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_coherence_add_partition(&f->c, &f->log, 3, 0),
+                     RVM_ERR_INVALID_ARGUMENT);
     assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
-    assert_int_equal(rvm_coherence_record_ipc(&f->c, &f->log, 3, 1, 9, 1), RVM_ERR_NOT_FOUND);
+    assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 3, 1, 9, 1), RVM_ERR_NOT_FOUND);
     assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_DECODE, RVM_ERR_NOT_FOUND, 1);
-    assert_int_equal(rvm_coherence_record_ipc(&f->c, &f->log, 3, 1, 2, 0), RVM_ERR_OUT_OF_RANGE);
-    assert_int_equal(rvm_coherence_record_ipc(&f->c, &f->log, 3, 1, 2, RVM_GRAPH_WEIGHT_MAX + 1),
+    assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 3, 1, 2, 0),
                      RVM_ERR_OUT_OF_RANGE);
-    assert_int_equal(rvm_coherence_remove_partition(&f->c, &f->log, 3, 9), RVM_ERR_NOT_FOUND);
+    assert_int_equal(
+        witnessed_coherence_record_ipc(&f->c, &f->log, 3, 1, 2, RVM_GRAPH_WEIGHT_MAX + 1),
+        RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_coherence_remove_partition(&f->c, &f->log, 3, 9), RVM_ERR_NOT_FOUND);
     add(f, 3);
     add(f, 4);
     digest(&f->c, &f->crypto, before);
-    assert_int_equal(rvm_coherence_add_partition(&f->c, &f->log, 3, 5), RVM_ERR_GRAPH_FULL);
+    assert_int_equal(witnessed_coherence_add_partition(&f->c, &f->log, 3, 5), RVM_ERR_GRAPH_FULL);
     assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_PRECONDITION, RVM_ERR_GRAPH_FULL, 5);
     digest(&f->c, &f->crypto, after);
     assert_memory_equal(before, after, 32);
 
     /* removal frees the slot for a new partition */
-    assert_int_equal(rvm_coherence_remove_partition(&f->c, &f->log, 0, 2), RVM_OK);
+    assert_int_equal(witnessed_coherence_remove_partition(&f->c, &f->log, 0, 2), RVM_OK);
     assert_int_equal(last_rec(f).flags, RVM_COH_OP_REMOVE);
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 2), 0);
     add(f, 5);
     assert_int_equal(rvm_coherence_check(&f->c), RVM_OK);
 
     /* with the witness log unable to take a record, the mutation does not happen */
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     uint64_t appended = f->log.appended;
     for (uint64_t i = appended; i < RING + appended; i++) {
-        if (rvm_coherence_record_ipc(&f->c, &f->log, 0, 1, 5, 1) != RVM_OK) {
+        if (witnessed_coherence_record_ipc(&f->c, &f->log, 0, 1, 5, 1) != RVM_OK) {
             break;
         }
     }
     digest(&f->c, &f->crypto, before);
     uint64_t w = rvm_graph_weight(&f->c.graph, 1, 5);
-    assert_int_equal(rvm_coherence_record_ipc(&f->c, &f->log, 0, 1, 5, 1), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 0, 1, 5, 1),
+                     RVM_ERR_WITNESS_FULL);
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 5), w);
     digest(&f->c, &f->crypto, after);
     assert_memory_equal(before, after, 32);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     fx_free(f);
 }
 
@@ -374,7 +379,7 @@ static void test_budget_exhaustion_keeps_last_good_cut(void **state)
     assert_int_equal(rvm_coherence_pressure(&f->c, 5), 10000);
 
     /* removing the fifth brings the cut back within budget */
-    assert_int_equal(rvm_coherence_remove_partition(&f->c, &f->log, 0, 5), RVM_OK);
+    assert_int_equal(witnessed_coherence_remove_partition(&f->c, &f->log, 0, 5), RVM_OK);
     rep = epoch(f, true);
     assert_true(rep.cut_computed);
     assert_int_equal(f->c.cut_epoch, 3);
@@ -424,7 +429,7 @@ static void test_degraded_mode(void **state)
         .absorber = 1, .absorbed = 2, .facts = RVM_COH_MERGE_FACTS_ALL};
     ipc(f, 1, 1, 1000);
     epoch(f, false);
-    assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 0, &mr), RVM_ERR_COHERENCE_DEGRADED);
+    assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 0, &mr), RVM_ERR_COHERENCE_DEGRADED);
     assert_rejected(f, RVM_ACT_STRUCTURAL_MERGE, RVM_STAGE_PRECONDITION, RVM_ERR_COHERENCE_DEGRADED,
                     1);
     /* staying bad does not witness again; one good epoch is not enough to leave */
@@ -476,7 +481,7 @@ static void test_epoch_all_or_nothing(void **state)
     add(f, 1);
     add(f, 2);
     ipc(f, 1, 2, 1000);
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     /* fill the ring up to one free record: fewer than the three an epoch reserves */
     while (rvm_witness_pending(&f->log) < RING - 1) {
         ipc(f, 1, 1, 1);
@@ -488,7 +493,7 @@ static void test_epoch_all_or_nothing(void **state)
     assert_memory_equal(before, after, 32);
     assert_int_equal(f->c.epoch, 0);
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 2), 1000);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     epoch(f, true);
     assert_int_equal(rvm_graph_weight(&f->c.graph, 1, 2), 950);
     fx_free(f);
@@ -611,7 +616,7 @@ static void test_lone_leaf_is_not_split(void **state)
     assert_int_equal(rvm_coherence_pressure(&f->c, 8), 10000);
     struct rvm_coherence_split_request q = {
         .source = 8, .child = 100, .facts = RVM_COH_SPLIT_FACTS_ALL};
-    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 0, &q), RVM_ERR_SPLIT_NOT_JUSTIFIED);
+    assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 0, &q), RVM_ERR_SPLIT_NOT_JUSTIFIED);
     fx_free(f);
 }
 
@@ -634,7 +639,7 @@ static void test_split_preconditions(void **state)
     struct rvm_coherence_split_request q = split_req(7, 100);
 
     /* no cut yet */
-    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 9, &q), RVM_ERR_CUT_STALE);
+    assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 9, &q), RVM_ERR_CUT_STALE);
     assert_rejected(f, RVM_ACT_STRUCTURAL_SPLIT, RVM_STAGE_PRECONDITION, RVM_ERR_CUT_STALE, 7);
     assert_int_equal(last_rec(f).proof_tier, RVM_PROOF_P2);
     assert_int_equal(last_rec(f).cap_hash, 0xC0FFEE);
@@ -648,7 +653,7 @@ static void test_split_preconditions(void **state)
     do {                                                                                           \
         b = q;                                                                                     \
         stmt;                                                                                      \
-        assert_int_equal(rvm_coherence_split(&f->c, &f->log, 9, &b), err);                         \
+        assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 9, &b), err);                   \
         assert_rejected(f, RVM_ACT_STRUCTURAL_SPLIT, stage, err, b.source);                        \
     } while (0)
     EXPECT_SPLIT(b.facts |= 1u << 5, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
@@ -667,7 +672,7 @@ static void test_split_preconditions(void **state)
     assert_memory_equal(before, after, 32);
 
     /* the good one: witnessed with the child, the pressure and the cut */
-    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 9, &q), RVM_OK);
+    assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 9, &q), RVM_OK);
     struct rvm_witness_record r = last_rec(f);
     assert_int_equal(r.kind, RVM_ACT_STRUCTURAL_SPLIT);
     assert_int_equal(r.actor, 9);
@@ -692,9 +697,9 @@ static void test_split_preconditions(void **state)
     /* the graph bound (9 = 8 live + 1) comes first when the graph is full */
     add(f, 200);
     EXPECT_SPLIT(b.child = 101, RVM_ERR_GRAPH_FULL, RVM_STAGE_PRECONDITION);
-    assert_int_equal(rvm_coherence_remove_partition(&f->c, &f->log, 0, 200), RVM_OK);
+    assert_int_equal(witnessed_coherence_remove_partition(&f->c, &f->log, 0, 200), RVM_OK);
     /* removing the child frees its split allowance */
-    assert_int_equal(rvm_coherence_remove_partition(&f->c, &f->log, 0, 100), RVM_OK);
+    assert_int_equal(witnessed_coherence_remove_partition(&f->c, &f->log, 0, 100), RVM_OK);
     assert_int_equal(f->c.split_created, 0);
     /* a cut older than cut_max_age (1) justifies nothing: two epochs without the engine */
     epoch(f, false);
@@ -703,7 +708,7 @@ static void test_split_preconditions(void **state)
     epoch(f, true);
     b = q;
     b.child = 101;
-    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 9, &b), RVM_OK);
+    assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 9, &b), RVM_OK);
 #undef EXPECT_SPLIT
     fx_free(f);
 }
@@ -792,13 +797,13 @@ static void test_merge_preconditions(void **state)
     do {                                                                                           \
         b = q;                                                                                     \
         stmt;                                                                                      \
-        assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 5, &b), err);                         \
+        assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 5, &b), err);                   \
         assert_rejected(f, RVM_ACT_STRUCTURAL_MERGE, stage, err, b.absorber);                      \
     } while (0)
     const uint32_t all = RVM_COH_MERGE_FACTS_ALL;
-    assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
     assert_rejected(f, RVM_ACT_STRUCTURAL_MERGE, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
-    assert_int_equal(rvm_coherence_split(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
     assert_rejected(f, RVM_ACT_STRUCTURAL_SPLIT, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
     EXPECT_MERGE(b.facts = all | 0x80u, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
     EXPECT_MERGE(b.absorbed = 1, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
@@ -826,7 +831,7 @@ static void test_merge_preconditions(void **state)
     digest(&f->c, &f->crypto, after);
     assert_memory_equal(before, after, 32);
 
-    assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 5, &q), RVM_OK);
+    assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 5, &q), RVM_OK);
     struct rvm_witness_record r = last_rec(f);
     assert_int_equal(r.kind, RVM_ACT_STRUCTURAL_MERGE);
     assert_int_equal(r.actor, 5);
@@ -852,7 +857,7 @@ static void test_merge_preconditions(void **state)
     }
     b = q;
     b.absorbed = 3;
-    assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 5, &b), RVM_OK);
+    assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 5, &b), RVM_OK);
 #undef EXPECT_MERGE
     fx_free(f);
 }
@@ -916,7 +921,7 @@ static void run_pattern(struct fx *f, struct model *m, uint32_t epochs, bool app
             assert_int_equal(rvm_graph_find(&f->c.graph, src, &ss), RVM_OK);
             uint8_t side = f->c.cut_side[ss];
             struct rvm_coherence_split_request q = split_req(src, child);
-            assert_int_equal(rvm_coherence_split(&f->c, &f->log, 0, &q), RVM_OK);
+            assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 0, &q), RVM_OK);
             log->child[log->n - 1] = child;
             for (uint32_t i = 0; i < m->nflows; i++) {
                 struct flow *fl = &m->flows[i];
@@ -934,7 +939,7 @@ static void run_pattern(struct fx *f, struct model *m, uint32_t epochs, bool app
             }
         } else {
             struct rvm_coherence_merge_request q = merge_req(rep.decision.a, rep.decision.b);
-            assert_int_equal(rvm_coherence_merge(&f->c, &f->log, 0, &q), RVM_OK);
+            assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 0, &q), RVM_OK);
             for (uint32_t i = 0; i < m->nflows; i++) {
                 if (m->flows[i].a == rep.decision.b) {
                     m->flows[i].a = rep.decision.a;

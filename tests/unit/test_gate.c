@@ -55,7 +55,7 @@ static struct gfx *gfx_new(bool keyed)
     g->root = fx_mint(g->f, RVM_CAP_TYPE_REGION, ALL, 1, region, 0);
     g->child = fx_grant(g->f, 1, g->root, RW | RVM_CAP_PROVE | RVM_CAP_GRANT, 2);
     g->child_hash = rvm_cap_get(&g->f->t, g->child)->cap_hash;
-    g->f->rec.sim.now_ns = 1000;
+    g->f->rec.now_ns = 1000;
     g->req = (struct rvm_gate_request){
         .actor = 2,
         .action = RVM_ACT_REGION_MAP,
@@ -90,7 +90,7 @@ static void test_success_records_per_tier(void **state)
     struct rvm_gate_request r = g->req;
     uint64_t seq = 0;
     /* Tier 2. */
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, &seq), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, &seq), RVM_OK);
     assert_int_equal(seq, fx_records(g->f) - 1);
     expect_record(g->f, RVM_ACT_REGION_MAP, 2, 0x5A, 2, pack(7, 3), g->child_hash,
                   0x1122334455667788ull, 0x99);
@@ -99,7 +99,7 @@ static void test_success_records_per_tier(void **state)
     r.tier = RVM_PROOF_P1;
     r.p2 = (struct rvm_proof_p2_args){0};
     r.action = RVM_ACT_PROOF_VERIFIED_P1;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
     expect_record(g->f, RVM_ACT_PROOF_VERIFIED_P1, 1, 0x5A, 2, pack(7, 3), g->child_hash,
                   0x1122334455667788ull, 0x99);
     /* Tier 3, plain and signed. */
@@ -107,12 +107,12 @@ static void test_success_records_per_tier(void **state)
     r.tier = RVM_PROOF_P3;
     r.p2.nonce = 2;
     r.action = RVM_ACT_PROOF_VERIFIED_P3;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
     expect_record(g->f, RVM_ACT_PROOF_VERIFIED_P3, 3, 0x5A, 2, pack(7, 3), g->child_hash,
                   0x1122334455667788ull, 0x99);
     r.p2.nonce = 3;
     r.options = RVM_GATE_SIGNED;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
     expect_record(g->f, RVM_ACT_PROOF_VERIFIED_P3, 3, 0x5A, 2, pack(7, 3), g->child_hash,
                   0x1122334455667788ull, 0x99);
     gfx_free(g);
@@ -129,7 +129,7 @@ static void refused(struct gfx *g, struct rvm_gate_request r, uint8_t stage, uin
     rvm_proof_hash(&g->nonces, &h);
     rvm_sha256_final(&h, nbefore);
     fx_table_digest(g->f, tbefore);
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, NULL), err);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL), err);
     assert_int_equal(fx_records(g->f), n + 1);
     expect_reject(g->f, r.actor, hpack(r.object), stage, tier, cap_hash, err, r.action);
     rvm_sha256_init(&h, &g->f->crypto);
@@ -170,7 +170,7 @@ static void test_decode_refusals(void **state)
     refused(g, r, D, 0, 0, RVM_ERR_UNSUPPORTED);
     /* Tier 1 does not look at the P2 fields at all. */
     r = g->req, r.tier = RVM_PROOF_P1, r.p2.nonce_domain = UINT32_MAX;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK);
     gfx_free(g);
 }
 
@@ -194,7 +194,7 @@ static void test_p1_refusals(void **state)
     refused(g, r, S, 0, g->child_hash, RVM_ERR_CAP_RIGHTS);
     /* A revoked capability is refused as stale. */
     struct rvm_cap_revoke_args rv = {.authority = g->root, .target = g->child};
-    assert_int_equal(rvm_cap_revoke(&g->f->t, &g->f->log, 1, &rv, NULL), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&g->f->t, &g->f->log, 1, &rv, NULL), RVM_OK);
     r = g->req;
     refused(g, r, S, 0, 0, RVM_ERR_CAP_STALE);
     gfx_free(g);
@@ -226,7 +226,7 @@ static void test_p2_and_p3_refusals(void **state)
     r = g->req, r.p2.not_after_ns = 999;
     refused(g, r, S2, 1, ch, RVM_ERR_PROOF_TIME);
     /* Replay: the first use passes, the second is refused at P2. */
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
     refused(g, g->req, S2, 1, ch, RVM_ERR_PROOF_NONCE);
     rvm_proof_nonce_mark(&g->nonces, 2, 5000);
     r = g->req, r.p2.nonce = 2;
@@ -237,7 +237,7 @@ static void test_p2_and_p3_refusals(void **state)
     refused(g, r, S3, 2, ch, RVM_ERR_PROOF_CHAIN);
     g->f->slots[g->child.index].epoch = 5;
     g->f->slots[g->root.index].badge = 1;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK); /* plain: fine */
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL), RVM_OK); /* plain: fine */
     r.p2.nonce = 6001, r.options = RVM_GATE_SIGNED;
     refused(g, r, S3, 2, ch, RVM_ERR_PROOF_SIGNATURE);
     gfx_free(g);
@@ -257,20 +257,22 @@ static void test_nothing_consumed_unless_witnessed(void **state)
     assert_int_equal(e.proof_tier, 2);
     assert_int_equal(e.cap_hash, g->child_hash);
     /* A full log: the success record cannot be appended, so the nonce is not spent. */
-    g->f->rec.sim.drain_limit = 0;
+    g->f->rec.drain_limit = 0;
     struct rvm_witness_entry demo = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&g->f->log, &demo, NULL) == RVM_OK) {
     }
     uint64_t n = fx_records(g->f);
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &g->req, NULL),
+                     RVM_ERR_WITNESS_FULL);
     assert_int_equal(fx_records(g->f), n);
     assert_int_equal(rvm_proof_nonce_fresh(&g->nonces, 2, 1), RVM_OK);
     /* A refusal on a full log is still a refusal. */
     struct rvm_gate_request bad = g->req;
     bad.tier = 0;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &bad, NULL), RVM_ERR_INVALID_ARGUMENT);
-    g->f->rec.sim.drain_limit = UINT64_MAX;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &bad, NULL),
+                     RVM_ERR_INVALID_ARGUMENT);
+    g->f->rec.drain_limit = UINT64_MAX;
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
     assert_int_equal(rvm_proof_nonce_fresh(&g->nonces, 2, 1), RVM_ERR_PROOF_NONCE);
     gfx_free(g);
 }
@@ -279,10 +281,10 @@ static void test_gate_uses_the_log_clock(void **state)
 {
     (void)state;
     struct gfx *g = gfx_new(false);
-    g->f->rec.sim.now_ns = 1101; /* after not_after */
+    g->f->rec.now_ns = 1101; /* after not_after */
     refused(g, g->req, RVM_STAGE_P2, 1, g->child_hash, RVM_ERR_PROOF_TIME);
-    g->f->rec.sim.now_ns = 1100;
-    assert_int_equal(rvm_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
+    g->f->rec.now_ns = 1100;
+    assert_int_equal(witnessed_gate_check(&g->ctx, &g->f->log, &g->req, NULL), RVM_OK);
     gfx_free(g);
 }
 
@@ -335,9 +337,9 @@ static void test_random_hostile_requests(void **state)
                 r.p2.not_after_ns = test_rng_next(&rng) >> test_rng_below(&rng, 64);
             }
         }
-        g->f->rec.sim.now_ns = 1000 + test_rng_below(&rng, 50);
+        g->f->rec.now_ns = 1000 + test_rng_below(&rng, 50);
         uint64_t n = fx_records(g->f);
-        enum rvm_err err = rvm_gate_check(&g->ctx, &g->f->log, &r, NULL);
+        enum rvm_err err = witnessed_gate_check(&g->ctx, &g->f->log, &r, NULL);
         assert_int_equal(fx_records(g->f), n + 1);
         struct rvm_witness_record rec = fx_last(g->f);
         if (err == RVM_OK) {

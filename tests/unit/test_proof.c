@@ -96,7 +96,7 @@ static void test_p1_matches_model_on_random_inputs(void **state)
                           rvm_cap_handle((uint32_t)test_rng_below(&rng, 3), 1), 0);
     }
     struct rvm_cap_revoke_args r = {.target = live[3]};
-    assert_int_equal(rvm_cap_revoke(&f->t, &f->log, 0, &r, NULL), RVM_OK);
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 0, &r, NULL), RVM_OK);
     uint32_t outcomes[7] = {0};
     for (int n = 0; n < 200000; n++) {
         struct rvm_handle h;
@@ -651,7 +651,7 @@ static struct rvm_handle chain8(struct fx *f, struct rvm_handle *all)
     all[0] = cur;
     for (int d = 1; d <= 8; d++) {
         if (d == 4) {
-            assert_int_equal(rvm_cap_epoch_advance(&f->t, &f->log), RVM_OK);
+            assert_int_equal(witnessed_cap_epoch_advance(&f->t, &f->log), RVM_OK);
         }
         cur = fx_grant(f, (uint32_t)d, cur, (uint8_t)(ALL >> (d / 3)) | RVM_CAP_GRANT,
                        (uint32_t)d + 1);

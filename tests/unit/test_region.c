@@ -18,6 +18,7 @@
 #include "test_support.h"
 
 #include "hal_recorder.h"
+#include "witnessed.h"
 
 #include "rvm/buddy.h"
 #include "rvm/crypto_portable.h"
@@ -121,7 +122,7 @@ static struct rvm_handle mk(struct fx *f, uint32_t owner, uint32_t type, uint32_
 {
     struct rvm_region_create_req req = {owner, type, perms, npages, rvm_hpa(hpa)};
     struct rvm_handle h = {UINT32_MAX, 0};
-    assert_int_equal(rvm_region_create(&f->rt, 0, &req, &h), RVM_OK);
+    assert_int_equal(witnessed_region_create(&f->rt, 0, &req, &h), RVM_OK);
     return h;
 }
 
@@ -197,23 +198,23 @@ static void test_perms_by_type(void **state)
             int want = table[type - 1][perms];
             if (want == O) {
                 struct rvm_handle h;
-                assert_int_equal(rvm_region_create(&f->rt, 0, &req, &h), RVM_OK);
-                assert_int_equal(rvm_region_destroy(&f->rt, 0, h), RVM_OK);
+                assert_int_equal(witnessed_region_create(&f->rt, 0, &req, &h), RVM_OK);
+                assert_int_equal(witnessed_region_destroy(&f->rt, 0, h), RVM_OK);
                 dev += 4096;
             } else {
                 REFUSED(f, RVM_ACT_REGION_CREATE, (enum rvm_err)want,
-                        rvm_region_create(&f->rt, 0, &req, NULL));
+                        witnessed_region_create(&f->rt, 0, &req, NULL));
             }
         }
     }
     struct rvm_region_create_req req = {3, RVM_REGION_DATA, 8 | R, 1, rvm_hpa(0)};
     REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_create(&f->rt, 0, &req, NULL));
+            witnessed_region_create(&f->rt, 0, &req, NULL));
     for (uint32_t type = 0; type < 8; type += 5) { /* 0 and 5 (SHARED: only through share) */
         req.type = type;
         req.perms = R;
         REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_INVALID_ARGUMENT,
-                rvm_region_create(&f->rt, 0, &req, NULL));
+                witnessed_region_create(&f->rt, 0, &req, NULL));
     }
     fx_free(f);
 }
@@ -227,7 +228,7 @@ static void test_create_errors(void **state)
     do {                                                                                           \
         struct rvm_region_create_req q2 = q;                                                       \
         q2.field = value;                                                                          \
-        REFUSED(f, RVM_ACT_REGION_CREATE, err, rvm_region_create(&f->rt, 0, &q2, NULL));           \
+        REFUSED(f, RVM_ACT_REGION_CREATE, err, witnessed_region_create(&f->rt, 0, &q2, NULL));     \
     } while (0)
     TRY(owner, 0, RVM_ERR_INVALID_ARGUMENT);
     TRY(owner, UINT32_MAX, RVM_ERR_INVALID_ARGUMENT);
@@ -249,17 +250,20 @@ static void test_create_errors(void **state)
     struct rvm_handle big = mk(f, 2, RVM_REGION_DATA, R, 1024, 0);
     q.type = RVM_REGION_DATA;
     q.npages = 1;
-    REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_NO_MEMORY, rvm_region_create(&f->rt, 0, &q, NULL));
-    assert_int_equal(rvm_region_destroy(&f->rt, 0, big), RVM_OK);
+    REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_NO_MEMORY,
+            witnessed_region_create(&f->rt, 0, &q, NULL));
+    assert_int_equal(witnessed_region_destroy(&f->rt, 0, big), RVM_OK);
     /* Table full. */
     for (uint32_t i = 0; i < SLOTS - 2; i++) {
         mk(f, 2, RVM_REGION_DATA, R, 1, 0);
     }
-    REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_NO_SPACE, rvm_region_create(&f->rt, 0, &q, NULL));
+    REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_NO_SPACE,
+            witnessed_region_create(&f->rt, 0, &q, NULL));
     fx_free(f);
     /* Without an allocator only device regions exist. */
     f = fx_new(false);
-    REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_UNSUPPORTED, rvm_region_create(&f->rt, 0, &q, NULL));
+    REFUSED(f, RVM_ACT_REGION_CREATE, RVM_ERR_UNSUPPORTED,
+            witnessed_region_create(&f->rt, 0, &q, NULL));
     mk(f, 1, RVM_REGION_DEVICE, R, 1, RAM_BASE); /* no RAM range to collide with */
     fx_free(f);
 #undef TRY
@@ -280,7 +284,7 @@ static void test_map_unmap(void **state)
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 2, 0);
     struct rvm_handle b = mk(f, 1, RVM_REGION_CODE, R | X, 1, 0);
     const struct rvm_region *ra = rvm_region_get(&f->rt, a);
-    assert_int_equal(rvm_region_map(&f->rt, 1, a, rvm_ipa(0x40000000), R | W), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 1, a, rvm_ipa(0x40000000), R | W), RVM_OK);
     const struct hal_call *c = last_call(f);
     assert_int_equal(c->kind, HAL_CALL_MAP);
     assert_int_equal(c->partition, 1);
@@ -305,29 +309,29 @@ static void test_map_unmap(void **state)
                      RVM_ERR_NOT_FOUND);
     size_t calls = f->rec.ncalls;
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_WRONG_STATE,
-            rvm_region_map(&f->rt, 1, a, rvm_ipa(0x50000000), R));
+            witnessed_region_map(&f->rt, 1, a, rvm_ipa(0x50000000), R));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_OVERLAP,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40001000), R));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40001000), R));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_ALIGNMENT,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40002800), R));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40002800), R));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_OVERFLOW,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(UINT64_MAX & ~0xFFFull), R));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(UINT64_MAX & ~0xFFFull), R));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_PERMISSION,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R | W));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R | W));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_PERMISSION,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), X));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), X));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_WX,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R | W | X));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R | W | X));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R | 16));
+            witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R | 16));
     assert_int_equal(f->rec.ncalls, calls); /* refusals never reach the platform */
     /* Adjacent is fine, and so is the same guest address in another partition's space. */
-    assert_int_equal(rvm_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 1, b, rvm_ipa(0x40002000), R), RVM_OK);
     struct rvm_handle c2 = mk(f, 2, RVM_REGION_DATA, R | W, 2, 0);
-    assert_int_equal(rvm_region_map(&f->rt, 2, c2, rvm_ipa(0x40000000), R | W), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 2, c2, rvm_ipa(0x40000000), R | W), RVM_OK);
     assert_int_equal(rvm_region_check(&f->rt), RVM_OK);
     /* Unmap goes through the HAL with the mapping's range. */
-    assert_int_equal(rvm_region_unmap(&f->rt, 1, a), RVM_OK);
+    assert_int_equal(witnessed_region_unmap(&f->rt, 1, a), RVM_OK);
     c = last_call(f);
     assert_int_equal(c->kind, HAL_CALL_UNMAP);
     assert_int_equal(c->partition, 1);
@@ -336,10 +340,11 @@ static void test_map_unmap(void **state)
     w = last_record(f);
     assert_int_equal(w.kind, 0x28);
     assert_int_equal(w.payload, 0x40000000);
-    REFUSED(f, RVM_ACT_REGION_UNMAP, RVM_ERR_WRONG_STATE, rvm_region_unmap(&f->rt, 1, a));
+    REFUSED(f, RVM_ACT_REGION_UNMAP, RVM_ERR_WRONG_STATE, witnessed_region_unmap(&f->rt, 1, a));
     /* Mapped regions cannot be destroyed or transferred. */
-    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_WRONG_STATE, rvm_region_destroy(&f->rt, 1, b));
-    REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_WRONG_STATE, rvm_region_transfer(&f->rt, 1, b, 3));
+    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_WRONG_STATE, witnessed_region_destroy(&f->rt, 1, b));
+    REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_WRONG_STATE,
+            witnessed_region_transfer(&f->rt, 1, b, 3));
     fx_free(f);
 }
 
@@ -351,7 +356,7 @@ static void test_hal_refusal_leaves_nothing(void **state)
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 4, 0);
     hal_recorder_fail(&f->rec, HAL_CALL_MAP, 1, RVM_ERR_HAL);
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_HAL,
-            rvm_region_map(&f->rt, 1, a, rvm_ipa(0x1000000), R | W));
+            witnessed_region_map(&f->rt, 1, a, rvm_ipa(0x1000000), R | W));
     assert_int_equal(last_call(f)->result, RVM_ERR_HAL);
     assert_int_equal(hal_recorder_count(&f->rec, HAL_CALL_MAP), 1);
     assert_false(rvm_region_get(&f->rt, a)->mapped);
@@ -360,12 +365,12 @@ static void test_hal_refusal_leaves_nothing(void **state)
     /* The HAL's own code is what the record carries (the simulator says UNSUPPORTED). */
     hal_recorder_fail(&f->rec, HAL_CALL_MAP, 1, RVM_ERR_UNSUPPORTED);
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_UNSUPPORTED,
-            rvm_region_map(&f->rt, 1, a, rvm_ipa(0x1000000), R | W));
-    assert_int_equal(rvm_region_map(&f->rt, 1, a, rvm_ipa(0x1000000), R | W), RVM_OK);
+            witnessed_region_map(&f->rt, 1, a, rvm_ipa(0x1000000), R | W));
+    assert_int_equal(witnessed_region_map(&f->rt, 1, a, rvm_ipa(0x1000000), R | W), RVM_OK);
     hal_recorder_fail(&f->rec, HAL_CALL_UNMAP, 1, RVM_ERR_HAL);
-    REFUSED(f, RVM_ACT_REGION_UNMAP, RVM_ERR_HAL, rvm_region_unmap(&f->rt, 1, a));
+    REFUSED(f, RVM_ACT_REGION_UNMAP, RVM_ERR_HAL, witnessed_region_unmap(&f->rt, 1, a));
     assert_true(rvm_region_get(&f->rt, a)->mapped);
-    assert_int_equal(rvm_region_unmap(&f->rt, 1, a), RVM_OK);
+    assert_int_equal(witnessed_region_unmap(&f->rt, 1, a), RVM_OK);
     fx_free(f);
 }
 
@@ -375,7 +380,7 @@ static void test_witness_full_changes_nothing(void **state)
     (void)state;
     struct fx *f = fx_new(true);
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 1, 0);
-    f->rec.sim.drain_limit = 0; /* the sink stalls */
+    f->rec.drain_limit = 0; /* the sink stalls */
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
@@ -384,19 +389,20 @@ static void test_witness_full_changes_nothing(void **state)
     size_t calls = f->rec.ncalls;
     uint64_t n = rvm_witness_count(&f->log);
     struct rvm_region_create_req q = {1, RVM_REGION_DATA, R, 1, rvm_hpa(0)};
-    assert_int_equal(rvm_region_create(&f->rt, 0, &q, NULL), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_region_map(&f->rt, 1, a, rvm_ipa(0), R), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_region_destroy(&f->rt, 1, a), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_region_transfer(&f->rt, 1, a, 2), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_region_create(&f->rt, 0, &q, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_region_map(&f->rt, 1, a, rvm_ipa(0), R), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_region_destroy(&f->rt, 1, a), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_region_transfer(&f->rt, 1, a, 2), RVM_ERR_WITNESS_FULL);
     /* A refusal is still reported, though its rejection record cannot be written either. */
-    assert_int_equal(rvm_region_move(&f->rt, 1, a, RVM_TIER_HOT, NULL), RVM_ERR_RESIDENCY_LOW);
+    assert_int_equal(witnessed_region_move(&f->rt, 1, a, RVM_TIER_HOT, NULL),
+                     RVM_ERR_RESIDENCY_LOW);
     assert_int_equal(rvm_region_epoch(&f->rt), RVM_ERR_WITNESS_FULL);
     digest(f, after);
     assert_memory_equal(before, after, 32);
     assert_int_equal(f->rec.ncalls, calls);
     assert_int_equal(rvm_witness_count(&f->log), n);
-    f->rec.sim.drain_limit = UINT64_MAX;
-    assert_int_equal(rvm_region_map(&f->rt, 1, a, rvm_ipa(0), R), RVM_OK);
+    f->rec.drain_limit = UINT64_MAX;
+    assert_int_equal(witnessed_region_map(&f->rt, 1, a, rvm_ipa(0), R), RVM_OK);
     fx_free(f);
 }
 
@@ -410,16 +416,16 @@ static void test_share_read_only(void **state)
     struct rvm_handle data = mk(f, 1, RVM_REGION_DATA, R, 1, 0);
     struct rvm_handle view;
     REFUSED(f, RVM_ACT_REGION_SHARE, RVM_ERR_SHARE,
-            rvm_region_share(&f->rt, 1, data, 2, R, NULL)); /* only IMMUTABLE is shareable */
+            witnessed_region_share(&f->rt, 1, data, 2, R, NULL)); /* only IMMUTABLE is shareable */
     REFUSED(f, RVM_ACT_REGION_SHARE, RVM_ERR_SHARE,
-            rvm_region_share(&f->rt, 1, lib, 2, R | W, NULL)); /* never writable */
+            witnessed_region_share(&f->rt, 1, lib, 2, R | W, NULL)); /* never writable */
     REFUSED(f, RVM_ACT_REGION_SHARE, RVM_ERR_PERMISSION,
-            rvm_region_share(&f->rt, 1, lib, 2, X, NULL)); /* needs R */
+            witnessed_region_share(&f->rt, 1, lib, 2, X, NULL)); /* needs R */
     REFUSED(f, RVM_ACT_REGION_SHARE, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_share(&f->rt, 1, lib, 1, R, NULL)); /* with its own owner */
+            witnessed_region_share(&f->rt, 1, lib, 1, R, NULL)); /* with its own owner */
     REFUSED(f, RVM_ACT_REGION_SHARE, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_share(&f->rt, 1, lib, 0, R, NULL)); /* with the hypervisor id */
-    assert_int_equal(rvm_region_share(&f->rt, 1, lib, 2, R, &view), RVM_OK);
+            witnessed_region_share(&f->rt, 1, lib, 0, R, NULL)); /* with the hypervisor id */
+    assert_int_equal(witnessed_region_share(&f->rt, 1, lib, 2, R, &view), RVM_OK);
     struct rec w = last_record(f);
     assert_int_equal(w.kind, 0x23);
     assert_int_equal(w.target, (uint64_t)view.generation << 32 | view.index);
@@ -432,46 +438,51 @@ static void test_share_read_only(void **state)
     assert_int_equal(rv->hpa, rl->hpa);
     assert_int_equal(rl->shares, 1);
     /* Both map the same host pages, read-only in the borrower. */
-    assert_int_equal(rvm_region_map(&f->rt, 1, lib, rvm_ipa(0x10000), R | X), RVM_OK);
-    assert_int_equal(rvm_region_map(&f->rt, 2, view, rvm_ipa(0x20000), R), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 1, lib, rvm_ipa(0x10000), R | X), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 2, view, rvm_ipa(0x20000), R), RVM_OK);
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_WRONG_STATE,
-            rvm_region_map(&f->rt, 2, view, rvm_ipa(0x30000), R));
+            witnessed_region_map(&f->rt, 2, view, rvm_ipa(0x30000), R));
     assert_int_equal(rvm_region_check(&f->rt), RVM_OK);
     /* A shared source stays put: no destroy, transfer or dormancy while views exist. */
-    assert_int_equal(rvm_region_unmap(&f->rt, 1, lib), RVM_OK);
-    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_WRONG_STATE, rvm_region_destroy(&f->rt, 1, lib));
+    assert_int_equal(witnessed_region_unmap(&f->rt, 1, lib), RVM_OK);
+    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_WRONG_STATE,
+            witnessed_region_destroy(&f->rt, 1, lib));
     REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_WRONG_STATE,
-            rvm_region_transfer(&f->rt, 1, lib, 3));
+            witnessed_region_transfer(&f->rt, 1, lib, 3));
     static uint8_t contents[2 * 4096], image[RVM_COMPRESS_BOUND(2 * 4096)];
     struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0, NULL, 0};
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_WRONG_STATE,
-            rvm_region_move(&f->rt, 1, lib, RVM_TIER_DORMANT, &io));
+            witnessed_region_move(&f->rt, 1, lib, RVM_TIER_DORMANT, &io));
     /* Views are removed with unshare, never destroy or transfer, and only when unmapped. */
     REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_destroy(&f->rt, 2, view));
+            witnessed_region_destroy(&f->rt, 2, view));
     REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_transfer(&f->rt, 2, view, 3));
-    REFUSED(f, RVM_ACT_REGION_UNSHARE, RVM_ERR_WRONG_STATE, rvm_region_unshare(&f->rt, 2, view));
+            witnessed_region_transfer(&f->rt, 2, view, 3));
+    REFUSED(f, RVM_ACT_REGION_UNSHARE, RVM_ERR_WRONG_STATE,
+            witnessed_region_unshare(&f->rt, 2, view));
     REFUSED(f, RVM_ACT_REGION_UNSHARE, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_unshare(&f->rt, 1, lib));
-    assert_int_equal(rvm_region_unmap(&f->rt, 2, view), RVM_OK);
-    assert_int_equal(rvm_region_unshare(&f->rt, 2, view), RVM_OK);
+            witnessed_region_unshare(&f->rt, 1, lib));
+    assert_int_equal(witnessed_region_unmap(&f->rt, 2, view), RVM_OK);
+    assert_int_equal(witnessed_region_unshare(&f->rt, 2, view), RVM_OK);
     w = last_record(f);
     assert_int_equal(w.kind, 0x24);
     assert_int_equal(w.payload, (uint64_t)lib.generation << 32 | lib.index);
     assert_int_equal(rvm_region_get(&f->rt, lib)->shares, 0);
-    assert_int_equal(rvm_region_destroy(&f->rt, 1, lib), RVM_OK);
+    assert_int_equal(witnessed_region_destroy(&f->rt, 1, lib), RVM_OK);
     w = last_record(f);
     assert_int_equal(w.kind, 0x21);
     assert_int_equal(w.flags, RVM_REGION_IMMUTABLE | RVM_TIER_WARM << 4);
     assert_int_equal(w.aux, 1 | (2ull << 32));
     /* Stale handles: the slot's generation moved on. */
-    REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_STALE, rvm_region_map(&f->rt, 1, lib, rvm_ipa(0), R));
-    REFUSED(f, RVM_ACT_REGION_UNSHARE, RVM_ERR_STALE, rvm_region_unshare(&f->rt, 2, view));
+    REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_STALE,
+            witnessed_region_map(&f->rt, 1, lib, rvm_ipa(0), R));
+    REFUSED(f, RVM_ACT_REGION_UNSHARE, RVM_ERR_STALE, witnessed_region_unshare(&f->rt, 2, view));
     struct rvm_handle bogus = {SLOTS, 1};
-    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_NOT_FOUND, rvm_region_destroy(&f->rt, 1, bogus));
+    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_NOT_FOUND,
+            witnessed_region_destroy(&f->rt, 1, bogus));
     struct rvm_handle future = {lib.index, lib.generation + 5};
-    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_NOT_FOUND, rvm_region_destroy(&f->rt, 1, future));
+    REFUSED(f, RVM_ACT_REGION_DESTROY, RVM_ERR_NOT_FOUND,
+            witnessed_region_destroy(&f->rt, 1, future));
     /* A new region reuses the slot with a new generation. */
     struct rvm_handle again = mk(f, 4, RVM_REGION_DATA, R, 1, 0);
     assert_int_equal(again.index, lib.index < view.index ? lib.index : view.index);
@@ -487,19 +498,19 @@ static void test_transfer(void **state)
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 1, 0);
     struct rvm_handle b = mk(f, 2, RVM_REGION_DATA, R | W, 1, 0);
     REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_transfer(&f->rt, 1, a, 1));
+            witnessed_region_transfer(&f->rt, 1, a, 1));
     REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_transfer(&f->rt, 1, a, 0));
-    assert_int_equal(rvm_region_transfer(&f->rt, 1, a, 2), RVM_OK);
+            witnessed_region_transfer(&f->rt, 1, a, 0));
+    assert_int_equal(witnessed_region_transfer(&f->rt, 1, a, 2), RVM_OK);
     struct rec w = last_record(f);
     assert_int_equal(w.kind, 0x22);
     assert_int_equal(w.payload, 1 | (2ull << 32));
     assert_int_equal(rvm_region_get(&f->rt, a)->owner, 2);
     /* Now partition 2's guest ranges must not collide. */
-    assert_int_equal(rvm_region_map(&f->rt, 2, b, rvm_ipa(0x8000), R), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 2, b, rvm_ipa(0x8000), R), RVM_OK);
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_OVERLAP,
-            rvm_region_map(&f->rt, 2, a, rvm_ipa(0x8000), R));
-    assert_int_equal(rvm_region_map(&f->rt, 2, a, rvm_ipa(0x9000), R | W), RVM_OK);
+            witnessed_region_map(&f->rt, 2, a, rvm_ipa(0x8000), R));
+    assert_int_equal(witnessed_region_map(&f->rt, 2, a, rvm_ipa(0x9000), R | W), RVM_OK);
     assert_int_equal(last_call(f)->partition, 2);
     fx_free(f);
 }
@@ -526,41 +537,42 @@ static void test_tier_moves(void **state)
     uint64_t hpa0 = rvm_region_get(&f->rt, a)->hpa;
     /* Warm -> Hot needs residency 8000; a new region has 5000. */
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_RESIDENCY_LOW,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_HOT, NULL));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_HOT, NULL));
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_TIER, /* Hot -> Hot is no promotion */
-            rvm_region_move(&f->rt, 5, dev, RVM_TIER_HOT, NULL));
+            witnessed_region_move(&f->rt, 5, dev, RVM_TIER_HOT, NULL));
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_TIER,
-            rvm_region_move(&f->rt, 5, dev, RVM_TIER_WARM, NULL));
+            witnessed_region_move(&f->rt, 5, dev, RVM_TIER_WARM, NULL));
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_TIER,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_COLD, NULL));
-    REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_OUT_OF_RANGE, rvm_region_move(&f->rt, 5, a, 7, NULL));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_COLD, NULL));
+    REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_OUT_OF_RANGE,
+            witnessed_region_move(&f->rt, 5, a, 7, NULL));
     /* A cut value of 4000 staged, one touched epoch: 4000 + 6000 = 10000. */
     assert_int_equal(rvm_region_set_cut(&f->rt, a, 4000), RVM_OK);
     assert_int_equal(rvm_region_set_cut(&f->rt, a, 10001), RVM_ERR_OUT_OF_RANGE);
     assert_int_equal(rvm_region_touch(&f->rt, a), RVM_OK);
     assert_int_equal(rvm_region_epoch(&f->rt), RVM_OK);
     assert_int_equal(rvm_region_get(&f->rt, a)->tier.recency, 6000);
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_HOT, NULL), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_HOT, NULL), RVM_OK);
     struct rec w = last_record(f);
     assert_int_equal(w.kind, 0x25);
     assert_int_equal(w.payload, RVM_TIER_WARM | RVM_TIER_HOT << 8 | 10000ull << 16);
     assert_int_equal(w.aux, 0);
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, NULL), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, NULL), RVM_OK);
     assert_int_equal(last_record(f).kind, 0x26);
     /* Warm -> Dormant: only unmapped, and it needs the contents and room for the image. */
-    assert_int_equal(rvm_region_map(&f->rt, 5, a, rvm_ipa(0), R | W), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 5, a, rvm_ipa(0), R | W), RVM_OK);
     struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0, out, sizeof(out)};
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_WRONG_STATE,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
-    assert_int_equal(rvm_region_unmap(&f->rt, 5, a), RVM_OK);
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
+    assert_int_equal(witnessed_region_unmap(&f->rt, 5, a), RVM_OK);
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, NULL));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, NULL));
     io.image_cap = 100;
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_NO_SPACE,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
     io.image_cap = sizeof(image);
     uint32_t allocated = rvm_buddy_allocated_pages(&f->ram);
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
     size_t image_len = io.image_len;
     assert_int_equal(rvm_buddy_allocated_pages(&f->ram), allocated - 4); /* order-2 block back */
     const struct rvm_region *r = rvm_region_get(&f->rt, a);
@@ -576,46 +588,46 @@ static void test_tier_moves(void **state)
     assert_int_equal(w.payload >> 32, image_len);
     assert_int_equal(w.aux, le(cp, 8));
     REFUSED(f, RVM_ACT_REGION_MAP, RVM_ERR_WRONG_STATE,
-            rvm_region_map(&f->rt, 5, a, rvm_ipa(0), R));
+            witnessed_region_map(&f->rt, 5, a, rvm_ipa(0), R));
     assert_int_equal(rvm_region_check(&f->rt), RVM_OK);
     /* Dormant -> Warm fails closed on a corrupted image, a wrong length, or low residency. */
     image[image_len / 2] ^= 0x10;
     memset(out, 0xAB, sizeof(out));
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_CORRUPT,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
     for (size_t i = 0; i < sizeof(out); i++) {
         assert_int_equal(out[i], 0); /* nothing half-decoded escapes */
     }
     image[image_len / 2] ^= 0x10;
     io.image_len = image_len - 1;
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_CORRUPT,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
     io.image_len = image_len;
     io.out_cap = sizeof(out) - 1;
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_INVALID_ARGUMENT,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
     io.out_cap = sizeof(out);
     assert_int_equal(rvm_region_set_cut(&f->rt, a, 0), RVM_OK);
     for (int i = 0; i < 10; i++) {
         assert_int_equal(rvm_region_epoch(&f->rt), RVM_OK); /* 6000 decays below 5000 */
     }
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_RESIDENCY_LOW,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
     assert_int_equal(rvm_region_set_cut(&f->rt, a, 5000), RVM_OK);
     assert_int_equal(rvm_region_epoch(&f->rt), RVM_OK);
     /* Dormant -> Cold and back: Cold -> Dormant verifies the image too. */
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_COLD, NULL), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_COLD, NULL), RVM_OK);
     assert_int_equal(last_record(f).aux, le(cp, 8));
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_TIER,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io));
     image[3] ^= 1;
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_CORRUPT,
-            rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
+            witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
     image[3] ^= 1;
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
     /* Reconstruction: fresh pages, the original bytes, a record naming the new host base. */
     memset(out, 0, sizeof(out));
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io), RVM_OK);
     assert_memory_equal(out, contents, sizeof(contents));
     r = rvm_region_get(&f->rt, a);
     assert_int_equal(r->tier.tier, RVM_TIER_WARM);
@@ -626,13 +638,13 @@ static void test_tier_moves(void **state)
     assert_int_equal(w.aux, hpa0);
     assert_int_equal(w.payload & 0xFFFF, RVM_TIER_DORMANT | RVM_TIER_WARM << 8);
     assert_int_equal(rvm_buddy_allocated_pages(&f->ram), allocated);
-    assert_int_equal(rvm_region_map(&f->rt, 5, a, rvm_ipa(0), R | W), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 5, a, rvm_ipa(0), R | W), RVM_OK);
     assert_int_equal(rvm_region_check(&f->rt), RVM_OK);
     /* A dormant region can be destroyed; nothing goes back to the allocator. */
-    assert_int_equal(rvm_region_unmap(&f->rt, 5, a), RVM_OK);
-    assert_int_equal(rvm_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
+    assert_int_equal(witnessed_region_unmap(&f->rt, 5, a), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
     allocated = rvm_buddy_allocated_pages(&f->ram);
-    assert_int_equal(rvm_region_destroy(&f->rt, 5, a), RVM_OK);
+    assert_int_equal(witnessed_region_destroy(&f->rt, 5, a), RVM_OK);
     assert_int_equal(rvm_buddy_allocated_pages(&f->ram), allocated);
     assert_int_equal(last_record(f).flags, RVM_REGION_DATA | RVM_TIER_DORMANT << 4);
     fx_free(f);
@@ -647,12 +659,12 @@ static void test_reconstruct_needs_memory(void **state)
     fill_contents(contents, sizeof(contents), 1);
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 1, 0);
     struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0, out, sizeof(out)};
-    assert_int_equal(rvm_region_move(&f->rt, 1, a, RVM_TIER_DORMANT, &io), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 1, a, RVM_TIER_DORMANT, &io), RVM_OK);
     struct rvm_handle all = mk(f, 2, RVM_REGION_DATA, R, 1024, 0);
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_NO_MEMORY,
-            rvm_region_move(&f->rt, 1, a, RVM_TIER_WARM, &io));
-    assert_int_equal(rvm_region_destroy(&f->rt, 2, all), RVM_OK);
-    assert_int_equal(rvm_region_move(&f->rt, 1, a, RVM_TIER_WARM, &io), RVM_OK);
+            witnessed_region_move(&f->rt, 1, a, RVM_TIER_WARM, &io));
+    assert_int_equal(witnessed_region_destroy(&f->rt, 2, all), RVM_OK);
+    assert_int_equal(witnessed_region_move(&f->rt, 1, a, RVM_TIER_WARM, &io), RVM_OK);
     assert_memory_equal(out, contents, sizeof(out));
     fx_free(f);
 }
@@ -665,7 +677,7 @@ static void test_epoch_and_recommend(void **state)
     struct rvm_handle b = mk(f, 1, RVM_REGION_IMMUTABLE, R, 1, 0);
     struct rvm_handle d = mk(f, 1, RVM_REGION_DEVICE, R | W, 1, DEV_BASE);
     struct rvm_handle v;
-    assert_int_equal(rvm_region_share(&f->rt, 1, b, 2, R, &v), RVM_OK);
+    assert_int_equal(witnessed_region_share(&f->rt, 1, b, 2, R, &v), RVM_OK);
     /* Epoch 1: a touched with cut 3000 (5000 + 1000 + 3000 = 9000 -> advice Hot), b untouched
      * (4750: stays Warm). */
     assert_int_equal(rvm_region_touch(&f->rt, a), RVM_OK);
@@ -716,9 +728,9 @@ static void test_check_catches_corruption(void **state)
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 1, 0);
     struct rvm_handle b = mk(f, 2, RVM_REGION_IMMUTABLE, R, 1, 0);
     struct rvm_handle v;
-    assert_int_equal(rvm_region_share(&f->rt, 2, b, 3, R, &v), RVM_OK);
-    assert_int_equal(rvm_region_map(&f->rt, 1, a, rvm_ipa(0x1000), R | W), RVM_OK);
-    assert_int_equal(rvm_region_map(&f->rt, 3, v, rvm_ipa(0x1000), R), RVM_OK);
+    assert_int_equal(witnessed_region_share(&f->rt, 2, b, 3, R, &v), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 1, a, rvm_ipa(0x1000), R | W), RVM_OK);
+    assert_int_equal(witnessed_region_map(&f->rt, 3, v, rvm_ipa(0x1000), R), RVM_OK);
     assert_int_equal(rvm_region_check(&f->rt), RVM_OK);
     struct rvm_region saved[SLOTS];
     memcpy(saved, f->slots, sizeof(saved));
@@ -928,7 +940,7 @@ static void random_step(struct world *wd, struct test_rng *r)
         struct rvm_region_create_req q = {part, type, perms, 1 + (uint32_t)test_rng_below(r, 8),
                                           rvm_hpa(DEV_BASE + 4096 * test_rng_below(r, 56))};
         struct rvm_handle nh;
-        err = rvm_region_create(&f->rt, actor, &q, &nh);
+        err = witnessed_region_create(&f->rt, actor, &q, &nh);
         if (err == RVM_OK) {
             remember(wd, nh);
             const struct rvm_region *reg = rvm_region_get(&f->rt, nh);
@@ -939,26 +951,26 @@ static void random_step(struct world *wd, struct test_rng *r)
         }
     } else if (op < 23) {
         kind = RVM_ACT_REGION_DESTROY;
-        err = rvm_region_destroy(&f->rt, actor, h);
+        err = witnessed_region_destroy(&f->rt, actor, h);
     } else if (op < 40) {
         kind = RVM_ACT_REGION_MAP;
-        err = rvm_region_map(&f->rt, actor, h, rvm_ipa(ipa), perms);
+        err = witnessed_region_map(&f->rt, actor, h, rvm_ipa(ipa), perms);
     } else if (op < 50) {
         kind = RVM_ACT_REGION_UNMAP;
-        err = rvm_region_unmap(&f->rt, actor, h);
+        err = witnessed_region_unmap(&f->rt, actor, h);
     } else if (op < 58) {
         kind = RVM_ACT_REGION_SHARE;
         struct rvm_handle nh;
-        err = rvm_region_share(&f->rt, actor, h, part, perms & (R | X), &nh);
+        err = witnessed_region_share(&f->rt, actor, h, part, perms & (R | X), &nh);
         if (err == RVM_OK) {
             remember(wd, nh);
         }
     } else if (op < 63) {
         kind = RVM_ACT_REGION_UNSHARE;
-        err = rvm_region_unshare(&f->rt, actor, h);
+        err = witnessed_region_unshare(&f->rt, actor, h);
     } else if (op < 68) {
         kind = RVM_ACT_REGION_TRANSFER;
-        err = rvm_region_transfer(&f->rt, actor, h, part);
+        err = witnessed_region_transfer(&f->rt, actor, h, part);
     } else if (op < 85) {
         const struct rvm_region *reg = cur;
         uint32_t target = (uint32_t)test_rng_below(r, 4);
@@ -980,7 +992,7 @@ static void random_step(struct world *wd, struct test_rng *r)
                 img[test_rng_below(r, io.image_len)] ^= (uint8_t)(1u << test_rng_below(r, 8));
             }
         }
-        err = rvm_region_move(&f->rt, actor, h, target, &io);
+        err = witnessed_region_move(&f->rt, actor, h, target, &io);
         if (err == RVM_OK && reg != NULL) {
             if (target == RVM_TIER_DORMANT && !from_dormant) {
                 free(wd->images[s]);

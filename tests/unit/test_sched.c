@@ -12,6 +12,7 @@
 #include "test_support.h"
 
 #include "hal_recorder.h"
+#include "witnessed.h"
 
 #include "rvm/bytes.h"
 #include "rvm/crypto_portable.h"
@@ -244,11 +245,11 @@ static void test_no_pressure_in_reflex_and_degraded_critical_in_recovery(void **
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 2, 101, 0), RVM_OK);
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 3, 90, 0), RVM_OK);
     /* Flow: the stored pressure of 1 counts again, and the queue is re-ordered. */
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_FLOW), RVM_OK);
+    assert_int_equal(witnessed_sched_set_mode(&f->s, 0, RVM_SCHED_FLOW), RVM_OK);
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
     /* Recovery: 3 is critical and runs first whatever its urgency. */
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 3, 1, RVM_SCHED_F_CRITICAL), RVM_OK);
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_RECOVERY), RVM_OK);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 3, 1, RVM_SCHED_F_CRITICAL), RVM_OK);
+    assert_int_equal(witnessed_sched_set_mode(&f->s, 0, RVM_SCHED_RECOVERY), RVM_OK);
     assert_int_equal(rvm_sched_priority_of(&f->s, 90, 0, RVM_SCHED_F_CRITICAL), 90 + 131072);
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
     assert_int_equal(next_on(f, 0), 3);
@@ -266,7 +267,7 @@ static void test_flow_order_then_reflex_order(void **state)
     struct rvm_sched_switch sw;
     assert_int_equal(rvm_sched_prepare_switch(&f->s, 0, &sw), RVM_OK);
     assert_int_equal(sw.next, 1); /* pressure wins in Flow */
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_REFLEX), RVM_OK);
+    assert_int_equal(witnessed_sched_set_mode(&f->s, 0, RVM_SCHED_REFLEX), RVM_OK);
     assert_int_equal(rvm_sched_prepare_switch(&f->s, 0, &sw), RVM_OK);
     assert_int_equal(sw.next, 2); /* deadline only in Reflex */
     struct rvm_witness_record r = last_record(f);
@@ -274,10 +275,10 @@ static void test_flow_order_then_reflex_order(void **state)
     assert_int_equal(r.payload, RVM_SCHED_REFLEX);
     assert_int_equal(r.aux, RVM_SCHED_FLOW);
     /* Same mode again: refused and witnessed. */
-    assert_int_equal(rvm_sched_set_mode(&f->s, 7, RVM_SCHED_REFLEX), RVM_ERR_WRONG_STATE);
+    assert_int_equal(witnessed_sched_set_mode(&f->s, 7, RVM_SCHED_REFLEX), RVM_ERR_WRONG_STATE);
     assert_rejection(f, RVM_ACT_SCHED_MODE_SWITCH, RVM_STAGE_PRECONDITION, RVM_ERR_WRONG_STATE, 0);
     assert_int_equal(last_record(f).actor, 7);
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, 3), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_sched_set_mode(&f->s, 0, 3), RVM_ERR_INVALID_ARGUMENT);
     assert_rejection(f, RVM_ACT_SCHED_MODE_SWITCH, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
     fx_free(f);
 }
@@ -290,7 +291,8 @@ static void test_degraded_mode_zeroes_pressure_and_is_witnessed(void **state)
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 2, 150, 0), RVM_OK);
     assert_int_equal(rvm_sched_epoch_tick(&f->s, NULL), RVM_OK);
     assert_int_equal(rvm_sched_epoch_tick(&f->s, NULL), RVM_OK);
-    assert_int_equal(rvm_sched_enter_degraded(&f->s, 0, RVM_SCHED_DEGRADED_MINCUT_BUDGET), RVM_OK);
+    assert_int_equal(witnessed_sched_enter_degraded(&f->s, 0, RVM_SCHED_DEGRADED_MINCUT_BUDGET),
+                     RVM_OK);
     struct rvm_witness_record r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_DEGRADED_ENTER);
     assert_int_equal(r.payload, RVM_SCHED_DEGRADED_MINCUT_BUDGET);
@@ -304,18 +306,18 @@ static void test_degraded_mode_zeroes_pressure_and_is_witnessed(void **state)
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 3, 120, 10000), RVM_OK);
     assert_int_equal(f->parts[2].pressure, 0);
     assert_int_equal(next_on(f, 0), 3);
-    assert_int_equal(rvm_sched_enter_degraded(&f->s, 0, RVM_SCHED_DEGRADED_RECOVERY),
+    assert_int_equal(witnessed_sched_enter_degraded(&f->s, 0, RVM_SCHED_DEGRADED_RECOVERY),
                      RVM_ERR_WRONG_STATE);
     assert_rejection(f, RVM_ACT_DEGRADED_ENTER, RVM_STAGE_PRECONDITION, RVM_ERR_WRONG_STATE, 0);
-    assert_int_equal(rvm_sched_enter_degraded(&f->s, 0, 0), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_sched_enter_degraded(&f->s, 0, 0), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_sched_epoch_tick(&f->s, NULL), RVM_OK);
-    assert_int_equal(rvm_sched_exit_degraded(&f->s, 0), RVM_OK);
+    assert_int_equal(witnessed_sched_exit_degraded(&f->s, 0), RVM_OK);
     r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_DEGRADED_EXIT);
     assert_int_equal(r.payload, RVM_SCHED_DEGRADED_MINCUT_BUDGET);
     assert_int_equal(r.aux, 1); /* one epoch spent degraded */
     assert_false(f->s.degraded);
-    assert_int_equal(rvm_sched_exit_degraded(&f->s, 0), RVM_ERR_WRONG_STATE);
+    assert_int_equal(witnessed_sched_exit_degraded(&f->s, 0), RVM_ERR_WRONG_STATE);
     assert_rejection(f, RVM_ACT_DEGRADED_EXIT, RVM_STAGE_PRECONDITION, RVM_ERR_WRONG_STATE, 0);
     /* Pressure counts again after exit. */
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 4, 0, 10000), RVM_OK);
@@ -358,7 +360,7 @@ static void test_one_epoch_record_per_epoch(void **state)
     assert_int_equal(f->s.epoch, 1);
     assert_int_equal(f->s.stats.switches, 0);
     /* An empty epoch still gets its one record; degraded shows in the flags. */
-    assert_int_equal(rvm_sched_enter_degraded(&f->s, 0, 1), RVM_OK);
+    assert_int_equal(witnessed_sched_enter_degraded(&f->s, 0, 1), RVM_OK);
     assert_int_equal(rvm_sched_epoch_tick(&f->s, &sum), RVM_OK);
     r = last_record(f);
     assert_int_equal(r.target, 1);
@@ -395,13 +397,13 @@ static void test_hot_path_refusals_are_witnessed(void **state)
     assert_int_equal(rvm_sched_switch_next(&f->s, 64, &sw), RVM_ERR_OUT_OF_RANGE);
     assert_rejection(f, RVM_ACT_SCHED_SWITCH, RVM_STAGE_DECODE, RVM_ERR_OUT_OF_RANGE, 64);
     /* Affinity: partition 4 may only use CPU 1, which is offline. */
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 4, 2, 0), RVM_OK);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 4, 2, 0), RVM_OK);
     assert_int_equal(rvm_sched_enqueue(&f->s, 4, 1, 0), RVM_ERR_AFFINITY);
     assert_rejection(f, RVM_ACT_SCHED_ENQUEUE, RVM_STAGE_PRECONDITION, RVM_ERR_AFFINITY, 4);
     assert_int_equal(rvm_sched_dequeue(&f->s, 1), RVM_OK);
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 4, 1, 0), RVM_ERR_AFFINITY);
     /* Running on CPU 0, cannot be queued on CPU 1. */
-    assert_int_equal(rvm_sched_cpu_online(&f->s, 0, 1), RVM_OK);
+    assert_int_equal(witnessed_sched_cpu_online(&f->s, 0, 1), RVM_OK);
     assert_int_equal(next_on(f, 0), 2);
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 1, 2, 1, 0), RVM_ERR_RUNNING_ELSEWHERE);
     assert_rejection(f, RVM_ACT_SCHED_ENQUEUE, RVM_STAGE_PRECONDITION, RVM_ERR_RUNNING_ELSEWHERE,
@@ -414,16 +416,16 @@ static void test_admin_refusals_and_records(void **state)
 {
     (void)state;
     struct fx *f = fx_new(3, 7, 4, 4, RVM_SCHED_FLOW);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 9, 0, 1, 0), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 9, 0, 1, 0), RVM_ERR_OUT_OF_RANGE);
     assert_rejection(f, RVM_ACT_SCHED_PLACEMENT, RVM_STAGE_DECODE, RVM_ERR_OUT_OF_RANGE, 0);
     assert_int_equal(last_record(f).actor, 9);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 0, 0), RVM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 8, 0), RVM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 1, 2), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 1, 0, 0), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 1, 8, 0), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 1, 1, 2), RVM_ERR_INVALID_ARGUMENT);
     assert_rejection(f, RVM_ACT_SCHED_PLACEMENT, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 1);
     /* A move: 1 queued on CPU 0, affinity becomes {2}. */
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 1, 0), RVM_OK);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 3, 1, 4, RVM_SCHED_F_CRITICAL), RVM_OK);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 3, 1, 4, RVM_SCHED_F_CRITICAL), RVM_OK);
     struct rvm_witness_record r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_SCHED_PLACEMENT);
     assert_int_equal(r.actor, 3);
@@ -432,26 +434,26 @@ static void test_admin_refusals_and_records(void **state)
     assert_int_equal(r.aux, RVM_SCHED_F_CRITICAL | (0 + 1) << 8 | (2 + 1) << 16);
     assert_int_equal(rvm_sched_queue_cpu(&f->s, 1), 2);
     /* CPU records. */
-    assert_int_equal(rvm_sched_cpu_online(&f->s, 0, 3), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_sched_cpu_online(&f->s, 0, 3), RVM_ERR_OUT_OF_RANGE);
     assert_rejection(f, RVM_ACT_CPU_ONLINE, RVM_STAGE_DECODE, RVM_ERR_OUT_OF_RANGE, 3);
-    assert_int_equal(rvm_sched_cpu_online(&f->s, 0, 1), RVM_ERR_WRONG_STATE);
-    assert_int_equal(rvm_sched_cpu_offline(&f->s, 0, 2), RVM_OK);
+    assert_int_equal(witnessed_sched_cpu_online(&f->s, 0, 1), RVM_ERR_WRONG_STATE);
+    assert_int_equal(witnessed_sched_cpu_offline(&f->s, 0, 2), RVM_OK);
     r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_CPU_OFFLINE);
     assert_int_equal(r.target, 2);
     assert_int_equal(r.payload, 1);
     assert_int_equal(r.aux, 0);
     assert_int_equal(f->parts[0].state, RVM_SCHED_QUEUED | RVM_SCHED_FORCED);
-    assert_int_equal(rvm_sched_cpu_offline(&f->s, 0, 2), RVM_ERR_WRONG_STATE);
+    assert_int_equal(witnessed_sched_cpu_offline(&f->s, 0, 2), RVM_ERR_WRONG_STATE);
     assert_rejection(f, RVM_ACT_CPU_OFFLINE, RVM_STAGE_PRECONDITION, RVM_ERR_WRONG_STATE, 2);
-    assert_int_equal(rvm_sched_cpu_offline(&f->s, 0, 1), RVM_OK);
-    assert_int_equal(rvm_sched_cpu_offline(&f->s, 0, 0), RVM_ERR_LAST_CPU);
+    assert_int_equal(witnessed_sched_cpu_offline(&f->s, 0, 1), RVM_OK);
+    assert_int_equal(witnessed_sched_cpu_offline(&f->s, 0, 0), RVM_ERR_LAST_CPU);
     assert_rejection(f, RVM_ACT_CPU_OFFLINE, RVM_STAGE_PRECONDITION, RVM_ERR_LAST_CPU, 0);
-    assert_int_equal(rvm_sched_cpu_online(&f->s, 0, 2), RVM_OK);
+    assert_int_equal(witnessed_sched_cpu_online(&f->s, 0, 2), RVM_OK);
     assert_int_equal(last_record(f).kind, RVM_ACT_CPU_ONLINE);
     /* Remove. */
     assert_int_equal(next_on(f, 0), 1);
-    assert_int_equal(rvm_sched_remove(&f->s, 5, 1), RVM_OK);
+    assert_int_equal(witnessed_sched_remove(&f->s, 5, 1), RVM_OK);
     r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_SCHED_REMOVE);
     assert_int_equal(r.actor, 5);
@@ -460,7 +462,7 @@ static void test_admin_refusals_and_records(void **state)
     assert_int_equal(r.aux, 1);
     assert_int_equal(rvm_sched_current(&f->s, 0), 0);
     assert_int_equal(f->parts[0].affinity, 7);
-    assert_int_equal(rvm_sched_remove(&f->s, 0, 5), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_sched_remove(&f->s, 0, 5), RVM_ERR_OUT_OF_RANGE);
     assert_rejection(f, RVM_ACT_SCHED_REMOVE, RVM_STAGE_DECODE, RVM_ERR_OUT_OF_RANGE, 5);
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
     fx_free(f);
@@ -474,24 +476,24 @@ static void test_witness_full_changes_nothing(void **state)
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 5, 100), RVM_OK);
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 1, 2, 5, 100), RVM_OK);
     assert_int_equal(next_on(f, 1), 2);
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
     uint8_t before[32];
     uint8_t after[32];
     state_digest(&f->s, &f->crypto, before);
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_REFLEX), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_sched_enter_degraded(&f->s, 0, 1), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_sched_cpu_offline(&f->s, 0, 1), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 2, 0), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_sched_remove(&f->s, 0, 2), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_sched_set_mode(&f->s, 0, RVM_SCHED_REFLEX), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_sched_enter_degraded(&f->s, 0, 1), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_sched_cpu_offline(&f->s, 0, 1), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 1, 2, 0), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_sched_remove(&f->s, 0, 2), RVM_ERR_WITNESS_FULL);
     assert_int_equal(rvm_sched_epoch_tick(&f->s, NULL), RVM_ERR_WITNESS_FULL);
     state_digest(&f->s, &f->crypto, after);
     assert_memory_equal(before, after, 32);
     assert_int_equal(f->s.mode, RVM_SCHED_FLOW);
     assert_int_equal(f->s.epoch, 0);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     assert_int_equal(rvm_sched_epoch_tick(&f->s, NULL), RVM_OK);
     fx_free(f);
 }
@@ -525,33 +527,6 @@ static void test_prepare_commit_switch_and_stale_plan(void **state)
     fx_free(f);
 }
 
-static void test_rebalance_moves_lowest_priority_in_flow_only(void **state)
-{
-    (void)state;
-    struct fx *f = fx_new(2, 3, 8, 8, RVM_SCHED_FLOW);
-    for (uint32_t id = 1; id <= 5; id++) {
-        assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, id, (uint16_t)(id * 10), 0), RVM_OK);
-    }
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 1, 0), RVM_OK); /* 1 pinned to CPU 0 */
-    uint32_t moved = 99;
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_REFLEX), RVM_OK);
-    assert_int_equal(rvm_sched_rebalance(&f->s, 10, &moved), RVM_OK);
-    assert_int_equal(moved, 0);
-    assert_int_equal(rvm_sched_set_mode(&f->s, 0, RVM_SCHED_FLOW), RVM_OK);
-    /* Loads 5 / 0: move 2 (lowest movable), then 3; 3 / 2 stops. */
-    assert_int_equal(rvm_sched_rebalance(&f->s, 10, &moved), RVM_OK);
-    assert_int_equal(moved, 2);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 1), 0);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 2), 1);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 3), 1);
-    assert_int_equal(rvm_sched_queue_cpu(&f->s, 4), 0);
-    assert_int_equal(f->s.stats.rebalance_moves, 2);
-    assert_int_equal(next_on(f, 1), 3);
-    assert_int_equal(rvm_sched_rebalance(&f->s, 1, NULL), RVM_OK);
-    assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
-    fx_free(f);
-}
-
 /* A partition whose affinity changes while it runs stays queued where it runs, then moves. */
 static void test_affinity_change_while_running(void **state)
 {
@@ -559,7 +534,7 @@ static void test_affinity_change_while_running(void **state)
     struct fx *f = fx_new(2, 3, 4, 4, RVM_SCHED_FLOW);
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 5, 0), RVM_OK);
     assert_int_equal(next_on(f, 0), 1);
-    assert_int_equal(rvm_sched_set_placement(&f->s, 0, 1, 2, 0), RVM_OK);
+    assert_int_equal(witnessed_sched_set_placement(&f->s, 0, 1, 2, 0), RVM_OK);
     assert_int_equal(rvm_sched_enqueue(&f->s, 1, 5, 0), RVM_OK);
     assert_int_equal(rvm_sched_queue_cpu(&f->s, 1), 0); /* where it runs, never elsewhere */
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 6, 0), RVM_OK);
@@ -894,46 +869,6 @@ static enum rvm_err m_switch(struct model *m, uint32_t cpu, rvm_partition_id *pr
     return RVM_OK;
 }
 
-static uint32_t m_rebalance(struct model *m, uint32_t max)
-{
-    if (m->mode != RVM_SCHED_FLOW) {
-        return 0;
-    }
-    uint32_t done = 0;
-    for (uint32_t k = 0; k < max && k < m->ncpus * m->cap; k++) {
-        int hi = NONE, lo = NONE;
-        for (uint32_t c = 0; c < m->ncpus; c++) {
-            if (!(m->online >> c & 1)) {
-                continue;
-            }
-            if (hi == NONE || m_load(m, c) > m_load(m, (uint32_t)hi)) {
-                hi = (int)c;
-            }
-            if (lo == NONE || m_load(m, c) < m_load(m, (uint32_t)lo)) {
-                lo = (int)c;
-            }
-        }
-        if (m_load(m, (uint32_t)hi) < m_load(m, (uint32_t)lo) + 2 || m->len[lo] >= m->cap) {
-            break;
-        }
-        /* The last eligible entry of the sorted list is the lowest priority one. */
-        uint32_t pick = 0;
-        for (uint32_t i = 0; i < m->len[hi]; i++) {
-            uint32_t id = m->list[hi][i];
-            if (m->p[id].rcpu == NONE && (m->p[id].aff >> lo & 1)) {
-                pick = id;
-            }
-        }
-        if (pick == 0) {
-            break;
-        }
-        m_remove(m, pick);
-        m_insert(m, (uint32_t)lo, pick);
-        done++;
-    }
-    return done;
-}
-
 static enum rvm_err m_placement(struct model *m, uint32_t id, uint64_t aff, uint32_t flags)
 {
     if (id == 0 || id > m->maxp) {
@@ -1149,20 +1084,15 @@ static void run_random(uint64_t seed, uint32_t steps)
             if (want == RVM_OK) {
                 m_remove(&m, id);
             }
-        } else if (op < 80) {
-            uint32_t max = (uint32_t)test_rng_below(&rng, 4);
-            uint32_t moved = 0;
-            got = rvm_sched_rebalance(s, max, &moved);
-            assert_int_equal(moved, m_rebalance(&m, max));
         } else if (op < 86) {
             uint64_t aff =
                 test_rng_below(&rng, 8) == 0 ? test_rng_next(&rng) : test_rng_next(&rng) & all;
             uint32_t flags = test_rng_below(&rng, 5) == 0 ? 2u : (uint32_t)test_rng_below(&rng, 2);
-            got = rvm_sched_set_placement(s, 0, id, aff, flags);
+            got = witnessed_sched_set_placement(s, 0, id, aff, flags);
             want = m_placement(&m, id, aff, flags);
         } else if (op < 89) {
             uint32_t mode2 = (uint32_t)test_rng_below(&rng, 4);
-            got = rvm_sched_set_mode(s, 0, mode2);
+            got = witnessed_sched_set_mode(s, 0, mode2);
             want = mode2 > 2              ? RVM_ERR_INVALID_ARGUMENT
                    : (int)mode2 == m.mode ? RVM_ERR_WRONG_STATE
                                           : RVM_OK;
@@ -1172,18 +1102,20 @@ static void run_random(uint64_t seed, uint32_t steps)
             }
         } else if (op < 91) {
             bool enter = test_rng_below(&rng, 2) != 0;
-            got = enter ? rvm_sched_enter_degraded(s, 0, 1 + (uint32_t)test_rng_below(&rng, 3))
-                        : rvm_sched_exit_degraded(s, 0);
+            got = enter
+                      ? witnessed_sched_enter_degraded(s, 0, 1 + (uint32_t)test_rng_below(&rng, 3))
+                      : witnessed_sched_exit_degraded(s, 0);
             want = enter == m.degraded ? RVM_ERR_WRONG_STATE : RVM_OK;
             if (want == RVM_OK) {
                 m_degraded(&m, enter);
             }
         } else if (op < 96) {
             bool on = test_rng_below(&rng, 2) != 0;
-            got = on ? rvm_sched_cpu_online(s, 0, cpu) : rvm_sched_cpu_offline(s, 0, cpu);
+            got =
+                on ? witnessed_sched_cpu_online(s, 0, cpu) : witnessed_sched_cpu_offline(s, 0, cpu);
             want = m_cpu(&m, cpu, on);
         } else if (op < 98) {
-            got = rvm_sched_remove(s, 0, id);
+            got = witnessed_sched_remove(s, 0, id);
             want = (id == 0 || id > maxp) ? RVM_ERR_OUT_OF_RANGE : RVM_OK;
             if (want == RVM_OK) {
                 m_remove_part(&m, id);
@@ -1271,20 +1203,20 @@ static void test_cpu_churn_loses_and_duplicates_nothing(void **state)
     struct fx *f = fx_new(MAXC, (1u << MAXC) - 1, MAXP, MAXP, RVM_SCHED_FLOW);
     bool runnable[MAXP + 1] = {false};
     for (uint32_t id = 1; id <= 40; id++) {
-        assert_int_equal(rvm_sched_set_placement(&f->s, 0, id, 1 + test_rng_below(&rng, 63), 0),
-                         RVM_OK);
+        assert_int_equal(
+            witnessed_sched_set_placement(&f->s, 0, id, 1 + test_rng_below(&rng, 63), 0), RVM_OK);
         assert_int_equal(rvm_sched_enqueue(&f->s, id, (uint16_t)test_rng_below(&rng, 9), 0),
                          RVM_OK);
         runnable[id] = true;
     }
     for (int step = 0; step < 5000; step++) {
         uint32_t cpu = (uint32_t)test_rng_below(&rng, MAXC);
-        uint32_t what = (uint32_t)test_rng_below(&rng, 4);
+        uint32_t what = (uint32_t)test_rng_below(&rng, 3);
         if (what == 0) {
-            (void)rvm_sched_cpu_offline(&f->s, 0, cpu);
+            (void)witnessed_sched_cpu_offline(&f->s, 0, cpu);
         } else if (what == 1) {
-            (void)rvm_sched_cpu_online(&f->s, 0, cpu);
-        } else if (what == 2) {
+            (void)witnessed_sched_cpu_online(&f->s, 0, cpu);
+        } else {
             /* A tick: the running partition stays runnable (re-queued where it runs), then the
              * CPU switches. */
             struct rvm_sched_switch sw;
@@ -1294,8 +1226,6 @@ static void test_cpu_churn_loses_and_duplicates_nothing(void **state)
                     rvm_sched_enqueue(&f->s, cur, (uint16_t)test_rng_below(&rng, 9), 0), RVM_OK);
             }
             (void)rvm_sched_switch_next(&f->s, cpu, &sw);
-        } else {
-            (void)rvm_sched_rebalance(&f->s, 2, NULL);
         }
         assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
         uint32_t count[MAXP + 1] = {0};
@@ -1333,7 +1263,6 @@ int main(void)
         cmocka_unit_test(test_admin_refusals_and_records),
         cmocka_unit_test(test_witness_full_changes_nothing),
         cmocka_unit_test(test_prepare_commit_switch_and_stale_plan),
-        cmocka_unit_test(test_rebalance_moves_lowest_priority_in_flow_only),
         cmocka_unit_test(test_affinity_change_while_running),
         cmocka_unit_test(test_check_detects_corruption),
         cmocka_unit_test(test_sequence_renumbering_keeps_fifo),

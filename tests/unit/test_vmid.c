@@ -8,6 +8,7 @@
 #include "test_support.h"
 
 #include "hal_recorder.h"
+#include "witnessed.h"
 
 #include "rvm/crypto_portable.h"
 #include "rvm/sha256.h"
@@ -185,7 +186,7 @@ static void test_release(void **state)
     struct fx *f = fx_new(8, 1, 8);
     assert_int_equal(activate(f, 0, 1), 1);
     assert_int_equal(activate(f, 0, 2), 2); /* CPU 0 no longer holds 1 */
-    assert_int_equal(rvm_vmid_release(&f->t, 9, 1), RVM_OK);
+    assert_int_equal(witnessed_vmid_release(&f->t, 9, 1), RVM_OK);
     struct rvm_witness_record r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_VMID_RELEASE);
     assert_int_equal(r.actor, 9);
@@ -195,10 +196,10 @@ static void test_release(void **state)
     assert_int_equal(rvm_vmid_check(&f->t), RVM_OK);
     /* Nothing to release: no record. */
     uint64_t n = rvm_witness_count(&f->log);
-    assert_int_equal(rvm_vmid_release(&f->t, 0, 1), RVM_OK);
-    assert_int_equal(rvm_vmid_release(&f->t, 0, 7), RVM_OK);
+    assert_int_equal(witnessed_vmid_release(&f->t, 0, 1), RVM_OK);
+    assert_int_equal(witnessed_vmid_release(&f->t, 0, 7), RVM_OK);
     assert_int_equal(rvm_witness_count(&f->log), n);
-    assert_int_equal(rvm_vmid_release(&f->t, 0, 0), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(witnessed_vmid_release(&f->t, 0, 0), RVM_ERR_OUT_OF_RANGE);
     r = last_record(f);
     assert_int_equal(r.kind, RVM_ACT_PROOF_REJECTED);
     assert_int_equal(r.payload,
@@ -241,19 +242,19 @@ static void test_refusals_change_nothing(void **state)
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 0, NULL), RVM_ERR_OUT_OF_RANGE);
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 9, NULL), RVM_ERR_OUT_OF_RANGE);
     /* Witness full: a reclaim is refused before any invalidation or activation. */
-    f->rec.sim.drain_limit = 0;
+    f->rec.drain_limit = 0;
     struct rvm_witness_entry e = {.kind = RVM_ACT_DEMO};
     while (rvm_witness_append(&f->log, &e, NULL) == RVM_OK) {
     }
     hash_of(f, a);
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 4, NULL), RVM_ERR_WITNESS_FULL);
-    assert_int_equal(rvm_vmid_release(&f->t, 0, 1), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(witnessed_vmid_release(&f->t, 0, 1), RVM_ERR_WITNESS_FULL);
     hash_of(f, b);
     assert_memory_equal(a, b, 32);
     assert_int_equal(f->rec.ncalls, 0);
     /* A hit needs no record and still works. */
     assert_int_equal(rvm_vmid_activate(&f->t, 0, 2, NULL), RVM_OK);
-    f->rec.sim.drain_limit = UINT64_MAX;
+    f->rec.drain_limit = UINT64_MAX;
     /* The HAL refuses the activation: the new binding stays, this CPU's VMID does not change. */
     hal_recorder_fail(&f->rec, HAL_CALL_ACTIVATE, 1, RVM_ERR_HAL);
     uint16_t before = f->t.loaded[0];
@@ -373,7 +374,7 @@ static void run_random(uint64_t seed, uint32_t nvmids, uint32_t ncpus, uint32_t 
             assert_true(err == RVM_OK || err == RVM_ERR_HAL);
             hal_recorder_fail(&f->rec, HAL_CALL_ACTIVATE, 0, RVM_OK);
         } else if (what < 95) {
-            assert_int_equal(rvm_vmid_release(&f->t, 0, id), RVM_OK);
+            assert_int_equal(witnessed_vmid_release(&f->t, 0, id), RVM_OK);
         } else {
             assert_int_equal(rvm_vmid_cpu_offline(&f->t, cpu), RVM_OK);
         }

@@ -56,8 +56,10 @@
  *
  * Operations are prepare / commit pairs (see docs/architecture.md): prepare validates and fills
  * the witness entry and a plan, changing nothing; commit applies the plan and cannot fail. Between
- * a prepare and its commit no other operation may touch the table. The wrappers rvm_cap_mint()
- * etc. run prepare -> rvm_witness_append -> commit and witness refusals with rvm_witness_reject().
+ * a prepare and its commit no other operation may touch the table. The caller appends the entry
+ * (rvm_witness_append) between the two and, on a refusal, the rejection prepare filled in
+ * (rvm_witness_reject): the kernel does it in its operation frame, unit tests through
+ * tests/support/witnessed.h.
  * What each record holds is in docs/architecture.md ("Capabilities, proofs and the gate").
  */
 #ifndef RVM_CAP_H
@@ -258,10 +260,6 @@ enum rvm_err rvm_cap_prepare_mint(const struct rvm_cap_table *t, rvm_partition_i
                                   struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
                                   struct rvm_witness_rejection *rej);
 void rvm_cap_commit_mint(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-/* `out` (may be NULL) receives the new handle. */
-enum rvm_err rvm_cap_mint(struct rvm_cap_table *t, struct rvm_witness_log *log,
-                          rvm_partition_id actor, const struct rvm_cap_mint_args *a,
-                          struct rvm_handle *out);
 
 /*
  * Grant (to another partition, record CAP_GRANT) and delegate (to the holder itself, e.g. a
@@ -289,18 +287,12 @@ enum rvm_err rvm_cap_prepare_grant(const struct rvm_cap_table *t, rvm_partition_
                                    struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
                                    struct rvm_witness_rejection *rej);
 void rvm_cap_commit_grant(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-enum rvm_err rvm_cap_grant(struct rvm_cap_table *t, struct rvm_witness_log *log,
-                           rvm_partition_id actor, const struct rvm_cap_derive_args *a,
-                           struct rvm_handle *out);
 
 enum rvm_err rvm_cap_prepare_delegate(const struct rvm_cap_table *t, rvm_partition_id actor,
                                       const struct rvm_cap_derive_args *a,
                                       struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
                                       struct rvm_witness_rejection *rej);
 void rvm_cap_commit_delegate(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-enum rvm_err rvm_cap_delegate(struct rvm_cap_table *t, struct rvm_witness_log *log,
-                              rvm_partition_id actor, const struct rvm_cap_derive_args *a,
-                              struct rvm_handle *out);
 
 /*
  * Revoke: release `target` and its whole subtree. The actor must hold `authority`, which must
@@ -322,9 +314,6 @@ enum rvm_err rvm_cap_prepare_revoke(const struct rvm_cap_table *t, rvm_partition
                                     struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
                                     struct rvm_witness_rejection *rej);
 void rvm_cap_commit_revoke(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-enum rvm_err rvm_cap_revoke(struct rvm_cap_table *t, struct rvm_witness_log *log,
-                            rvm_partition_id actor, const struct rvm_cap_revoke_args *a,
-                            uint32_t *released);
 
 /*
  * Attenuate: lower the rights of a capability in place to `rights` (a subset of what it has), and
@@ -348,9 +337,6 @@ enum rvm_err rvm_cap_prepare_attenuate(const struct rvm_cap_table *t, rvm_partit
                                        struct rvm_witness_entry *entry, struct rvm_cap_plan *plan,
                                        struct rvm_witness_rejection *rej);
 void rvm_cap_commit_attenuate(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-enum rvm_err rvm_cap_attenuate(struct rvm_cap_table *t, struct rvm_witness_log *log,
-                               rvm_partition_id actor, const struct rvm_cap_attenuate_args *a,
-                               uint32_t *changed);
 
 /*
  * Rehome (kernel only: DC-8 "capabilities follow the objects they name" on split and merge):
@@ -383,15 +369,12 @@ enum rvm_err rvm_cap_prepare_epoch_advance(const struct rvm_cap_table *t,
                                            struct rvm_cap_plan *plan,
                                            struct rvm_witness_rejection *rej);
 void rvm_cap_commit_epoch_advance(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-enum rvm_err rvm_cap_epoch_advance(struct rvm_cap_table *t, struct rvm_witness_log *log);
 
 enum rvm_err rvm_cap_prepare_epoch_revoke(const struct rvm_cap_table *t, uint32_t epoch,
                                           struct rvm_witness_entry *entry,
                                           struct rvm_cap_plan *plan,
                                           struct rvm_witness_rejection *rej);
 void rvm_cap_commit_epoch_revoke(struct rvm_cap_table *t, const struct rvm_cap_plan *plan);
-enum rvm_err rvm_cap_epoch_revoke(struct rvm_cap_table *t, struct rvm_witness_log *log,
-                                  uint32_t epoch, uint32_t *released);
 
 /* ------------------------------------------------------------------------------------------------
  * Oracles

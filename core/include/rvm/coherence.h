@@ -9,7 +9,8 @@
  * is entered or left, and at most one split or merge is recommended. The scheduler reads
  * rvm_coherence_pressure() (0 in degraded mode) and rvm_coherence_degraded().
  *
- * Operations the kernel gates come as prepare/commit pairs plus a witnessed convenience wrapper:
+ * Operations the kernel gates come as prepare/commit pairs (the caller appends the record in
+ * between; unit tests join them through tests/support/witnessed.h):
  *   add / remove partition, record IPC traffic   (GRAPH_MUTATION)
  *   split                                         (STRUCTURAL_SPLIT)
  *   merge, with every DC-11 precondition checked  (STRUCTURAL_MERGE)
@@ -175,7 +176,7 @@ uint16_t rvm_coherence_score(const struct rvm_coherence *c, rvm_partition_id id)
 /* ------------------------------------------------------------------------------------------------
  * Graph mutations (GRAPH_MUTATION records: flags = op, target = partition, payload = peer,
  * aux = weight). The kernel composes the prepare/commit pairs into its own operations (partition
- * create/destroy, IPC send), whose records cover them; the wrappers witness on their own.
+ * create/destroy, IPC send), whose records cover them.
  * --------------------------------------------------------------------------------------------- */
 
 enum rvm_coherence_graph_op {
@@ -204,15 +205,6 @@ enum rvm_err rvm_coherence_prepare_ipc(const struct rvm_coherence *c, rvm_partit
                                        struct rvm_coherence_graph_plan *plan);
 void rvm_coherence_commit_graph(struct rvm_coherence *c,
                                 const struct rvm_coherence_graph_plan *plan);
-
-/* Wrappers: prepare, append, commit; a refusal is witnessed (stage DECODE or PRECONDITION). */
-enum rvm_err rvm_coherence_add_partition(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                         uint32_t actor, rvm_partition_id id);
-enum rvm_err rvm_coherence_remove_partition(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                            uint32_t actor, rvm_partition_id id);
-enum rvm_err rvm_coherence_record_ipc(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                      uint32_t actor, rvm_partition_id from, rvm_partition_id to,
-                                      uint64_t weight);
 
 /* ------------------------------------------------------------------------------------------------
  * The epoch
@@ -301,8 +293,6 @@ enum rvm_err rvm_coherence_prepare_split(const struct rvm_coherence *c, uint32_t
                                          struct rvm_coherence_split_plan *plan);
 void rvm_coherence_commit_split(struct rvm_coherence *c,
                                 const struct rvm_coherence_split_plan *plan);
-enum rvm_err rvm_coherence_split(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                 uint32_t actor, const struct rvm_coherence_split_request *req);
 
 /* DC-11 facts (every bit must be set). The coherence threshold is the engine's own check. */
 enum {
@@ -345,8 +335,6 @@ enum rvm_err rvm_coherence_prepare_merge(const struct rvm_coherence *c, uint32_t
                                          struct rvm_coherence_merge_plan *plan);
 void rvm_coherence_commit_merge(struct rvm_coherence *c,
                                 const struct rvm_coherence_merge_plan *plan);
-enum rvm_err rvm_coherence_merge(struct rvm_coherence *c, struct rvm_witness_log *log,
-                                 uint32_t actor, const struct rvm_coherence_merge_request *req);
 
 /* ------------------------------------------------------------------------------------------------
  * Oracles

@@ -5,8 +5,7 @@
  * rvm_gate_prepare() runs the checks and, when they pass, fills the witness entry of the
  * operation and a plan; it changes nothing. The caller appends the entry and then calls
  * rvm_gate_commit() (which consumes the P2 nonce) together with its own subsystem's commit, so a
- * nonce is spent exactly when the operation is witnessed. rvm_gate_check() is that sequence for
- * callers with nothing else to apply, and witnesses refusals.
+ * nonce is spent exactly when the operation is witnessed.
  *
  * Records. On success the gate emits ONE record of the requested operation's kind (req->action):
  * proof_tier = the tier required and passed, actor, target = req->object (packed), cap_hash = the
@@ -65,13 +64,5 @@ enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_
 
 /* Apply a passed gate (after its record was appended): consume the P2 nonce. Cannot fail. */
 void rvm_gate_commit(const struct rvm_proof_ctx *ctx, const struct rvm_gate_plan *plan);
-
-/*
- * prepare (at the log's clock) -> append -> commit. On a refusal the rejection record is appended
- * and the stage's error returned; RVM_ERR_WITNESS_FULL when the success record cannot be appended
- * (nothing consumed). `seq_out` (may be NULL) receives the success record's sequence number.
- */
-enum rvm_err rvm_gate_check(const struct rvm_proof_ctx *ctx, struct rvm_witness_log *log,
-                            const struct rvm_gate_request *req, uint64_t *seq_out);
 
 #endif /* RVM_GATE_H */

@@ -682,7 +682,7 @@ enum rvm_err rvm_kernel_guest_fault(struct rvm_kernel *k, uint32_t cpu, uint64_t
 enum rvm_err rvm_kernel_core_crash(struct rvm_kernel *k);
 
 /* ------------------------------------------------------------------------------------------------
- * Platform events
+ * Platform events (kernel_tick.c)
  * --------------------------------------------------------------------------------------------- */
 
 /* A CPU's timer: the epoch pipeline if due, a time slice, and the timer re-armed. */

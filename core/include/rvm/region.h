@@ -20,11 +20,11 @@
  * business (capabilities, the gate). Every mutating operation comes as
  *     rvm_region_prepare_X(...)  validate, fill the witness entry and a plan; changes nothing
  *     rvm_region_commit_X(...)   apply the plan; cannot fail
- *     rvm_region_X(...)          prepare -> witness -> commit, witnessing refusals too
+ * and the caller appends the entry between the two (prepare -> witness -> commit) and records a
+ * refusal: the kernel in its operation frame, unit tests through tests/support/witnessed.h.
  * Between a prepare and its commit nothing else may touch the table or its allocator. The
  * entry's actor is the requesting partition; a kernel may add proof_tier and cap_hash before
- * appending. A wrapper returns the reason for a refusal even when the log is too full to take
- * the rejection record (RVM_ERR_WITNESS_FULL only when the operation itself was valid).
+ * appending.
  *
  * Map and unmap also change the platform's tables, which can refuse, so they take one more step:
  *     prepare -> rvm_witness_reserve(log, 1) -> rvm_region_hal_X (may fail: witness the refusal;
@@ -143,8 +143,6 @@ enum rvm_err rvm_region_prepare_create(const struct rvm_region_table *rt, uint32
                                        struct rvm_region_create_plan *plan);
 struct rvm_handle rvm_region_commit_create(struct rvm_region_table *rt,
                                            const struct rvm_region_create_plan *plan);
-enum rvm_err rvm_region_create(struct rvm_region_table *rt, uint32_t actor,
-                               const struct rvm_region_create_req *req, struct rvm_handle *out);
 
 struct rvm_region_release_plan {
     uint32_t slot;
@@ -165,7 +163,6 @@ enum rvm_err rvm_region_prepare_destroy(const struct rvm_region_table *rt, uint3
                                         struct rvm_region_release_plan *plan);
 void rvm_region_commit_destroy(struct rvm_region_table *rt,
                                const struct rvm_region_release_plan *plan);
-enum rvm_err rvm_region_destroy(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h);
 
 /* ---- map / unmap ----------------------------------------------------------------------------- */
 
@@ -193,8 +190,6 @@ enum rvm_err rvm_region_prepare_map(const struct rvm_region_table *rt, uint32_t 
 enum rvm_err rvm_region_hal_map(const struct rvm_region_table *rt,
                                 const struct rvm_region_map_plan *plan);
 void rvm_region_commit_map(struct rvm_region_table *rt, const struct rvm_region_map_plan *plan);
-enum rvm_err rvm_region_map(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
-                            rvm_ipa_t ipa, uint32_t perms);
 
 /* Unmap a mapped region (RVM_ERR_WRONG_STATE if it is not). Witness RegionUnmap: target =
  * handle, flags = perms, payload = ipa, aux = hpa. */
@@ -204,7 +199,6 @@ enum rvm_err rvm_region_prepare_unmap(const struct rvm_region_table *rt, uint32_
 enum rvm_err rvm_region_hal_unmap(const struct rvm_region_table *rt,
                                   const struct rvm_region_map_plan *plan);
 void rvm_region_commit_unmap(struct rvm_region_table *rt, const struct rvm_region_map_plan *plan);
-enum rvm_err rvm_region_unmap(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h);
 
 /* ---- share / unshare / transfer -------------------------------------------------------------- */
 
@@ -223,8 +217,6 @@ enum rvm_err rvm_region_prepare_share(const struct rvm_region_table *rt, uint32_
                                       struct rvm_region_create_plan *plan);
 struct rvm_handle rvm_region_commit_share(struct rvm_region_table *rt,
                                           const struct rvm_region_create_plan *plan);
-enum rvm_err rvm_region_share(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle source,
-                              rvm_partition_id borrower, uint32_t perms, struct rvm_handle *out);
 
 /* Remove an unmapped SHARED region. Witness RegionUnshare: target = handle, payload = source
  * handle, aux = borrower. RVM_ERR_INVALID_ARGUMENT if it is not SHARED. */
@@ -233,7 +225,6 @@ enum rvm_err rvm_region_prepare_unshare(const struct rvm_region_table *rt, uint3
                                         struct rvm_region_release_plan *plan);
 void rvm_region_commit_unshare(struct rvm_region_table *rt,
                                const struct rvm_region_release_plan *plan);
-enum rvm_err rvm_region_unshare(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h);
 
 struct rvm_region_transfer_plan {
     uint32_t slot;
@@ -248,8 +239,6 @@ enum rvm_err rvm_region_prepare_transfer(const struct rvm_region_table *rt, uint
                                          struct rvm_region_transfer_plan *plan);
 void rvm_region_commit_transfer(struct rvm_region_table *rt,
                                 const struct rvm_region_transfer_plan *plan);
-enum rvm_err rvm_region_transfer(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
-                                 rvm_partition_id to);
 
 /* ---- tier moves ------------------------------------------------------------------------------ */
 
@@ -313,8 +302,6 @@ enum rvm_err rvm_region_prepare_restore(const struct rvm_region_table *rt, uint3
                                         struct rvm_handle h, struct rvm_region_tier_io *io,
                                         struct rvm_witness_entry *entry,
                                         struct rvm_region_tier_plan *plan);
-enum rvm_err rvm_region_move(struct rvm_region_table *rt, uint32_t actor, struct rvm_handle h,
-                             uint32_t target, struct rvm_region_tier_io *io);
 
 /* ---- tier inputs and the epoch --------------------------------------------------------------- */
 
@@ -341,8 +328,8 @@ struct rvm_region_advice {
 };
 
 /* Up to `cap` regions whose tier the thresholds want changed, in slot order; returns the number
- * written. Read-only: the kernel decides and calls rvm_region_move() (a region advised to go
- * Dormant must first be unmapped and unshared). */
+ * written. Read-only: the kernel decides and moves the region with rvm_region_prepare_move; a
+ * region advised to go Dormant must first be unmapped and unshared. */
 uint32_t rvm_region_recommend(const struct rvm_region_table *rt, struct rvm_region_advice *out,
                               uint32_t cap);
 

@@ -3,10 +3,10 @@
  * The scheduler: per-CPU bounded binary max-heap run queues of partitions.
  *
  * The scheduler knows partitions only by id (1 .. max_partitions; the kernel owns the partition
- * table and must call rvm_sched_remove when it destroys one). Each CPU has one run queue, a binary
- * max-heap in caller storage, ordered by (priority descending, enqueue sequence ascending): FIFO
- * among equal priorities. A per-partition position index makes re-enqueueing a queued partition
- * an update in place (never a duplicate) and makes removal O(log n).
+ * table and must remove one from the scheduler when it destroys it). Each CPU has one run queue, a
+ * binary max-heap in caller storage, ordered by (priority descending, enqueue sequence ascending):
+ * FIFO among equal priorities. A per-partition position index makes re-enqueueing a queued
+ * partition an update in place (never a duplicate) and makes removal O(log n).
  *
  * Priority (docs/architecture.md "Scheduler" has the table):
  *
@@ -18,21 +18,21 @@
  *
  *   Flow      urgency + boost          (boost is 0 while degraded: no coherence signal)
  *   Reflex    urgency                  (hard real time: latency never depends on the coherence
- *                                       engine; no rebalancing, partitions stay where they are)
+ *                                       engine)
  *   Recovery  urgency + critical_boost (critical_boost = 2^17 for partitions the kernel marked
  *                                       RVM_SCHED_F_CRITICAL, e.g. the ones being reconstructed,
  *                                       so they always run first; pressure is ignored because the
- *                                       coherence state is being rebuilt; no rebalancing)
+ *                                       coherence state is being rebuilt)
  *
  * The maximum priority is 65535 + 65535 + 2^17 < 2^18.
  *
- * Witnessing (DC-10): run-queue operations (enqueue, dequeue, switch, rebalance) are the hot path
+ * Witnessing (DC-10): run-queue operations (enqueue, dequeue, switch) are the hot path
  * and are not witnessed one by one; rvm_sched_epoch_tick() witnesses one SchedulerEpoch summary per
  * epoch. A refused run-queue operation is witnessed (a ProofRejected record, attempted kind
  * SchedulerEnqueue for enqueue/dequeue, SchedulerSwitch for a switch; these two kinds appear only
  * in rejections). The administrative operations (mode,
  * degraded mode, CPU online/offline, placement attributes, removal) are prepare/commit pairs with a
- * witness record each, plus a convenience wrapper.
+ * witness record each, which the caller appends between the two.
  */
 #ifndef RVM_SCHED_H
 #define RVM_SCHED_H
@@ -67,7 +67,7 @@ enum rvm_sched_degraded_reason {
     RVM_SCHED_DEGRADED_RECOVERY = 3,
 };
 
-/* Per-partition attribute flags (rvm_sched_set_placement). */
+/* Per-partition attribute flags (rvm_sched_prepare_placement). */
 #define RVM_SCHED_F_CRITICAL 0x01u /* dispatched first in Recovery mode */
 #define RVM_SCHED_F_ALL      0x01u
 
@@ -123,10 +123,9 @@ struct rvm_sched_cpu {
 
 /* Per-epoch counters, reported and reset by rvm_sched_epoch_tick. */
 struct rvm_sched_epoch_stats {
-    uint32_t switches;        /* dispatches of a partition */
-    uint32_t idle;            /* switches that found an empty queue */
-    uint32_t distinct;        /* different partitions dispatched (computed by the tick) */
-    uint32_t rebalance_moves; /* queue entries moved by rvm_sched_rebalance */
+    uint32_t switches; /* dispatches of a partition */
+    uint32_t idle;     /* switches that found an empty queue */
+    uint32_t distinct; /* different partitions dispatched (computed by the tick) */
 };
 
 struct rvm_sched_config {
@@ -225,18 +224,9 @@ void rvm_sched_commit_switch(struct rvm_sched *s, const struct rvm_sched_switch 
 static inline enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t cpu,
                                                  struct rvm_sched_switch *out);
 
-/*
- * One rebalance step, Flow mode only (Reflex and Recovery keep partitions where they are: moved is
- * 0). Up to `max_moves` times: take the busiest and the least-loaded online CPU; if their loads
- * differ by 2 or more, move the lowest-priority queued partition of the busiest that is not
- * running and whose affinity allows the other CPU (keeping its sequence number). `moved` may be
- * NULL.
- */
-enum rvm_err rvm_sched_rebalance(struct rvm_sched *s, uint32_t max_moves, uint32_t *moved);
-
 /* ------------------------------------------------------------------------------------------------
  * Administrative operations: prepare (validates, fills the witness entry, changes nothing) /
- * commit (cannot fail) / wrapper (prepare, append, commit; a rejection record on refusal).
+ * commit (cannot fail); the caller appends the record between them and witnesses a refusal.
  * `actor` is the partition that asked (0: the hypervisor).
  * --------------------------------------------------------------------------------------------- */
 
@@ -260,8 +250,6 @@ enum rvm_err rvm_sched_prepare_placement(const struct rvm_sched *s, uint32_t act
                                          struct rvm_witness_entry *e,
                                          struct rvm_sched_placement_plan *plan);
 void rvm_sched_commit_placement(struct rvm_sched *s, const struct rvm_sched_placement_plan *plan);
-enum rvm_err rvm_sched_set_placement(struct rvm_sched *s, uint32_t actor, rvm_partition_id id,
-                                     uint64_t affinity, uint32_t flags);
 
 /*
  * SchedulerRemove (0x69): forget a partition (its destruction): off its queue, off its CPU, and
@@ -276,7 +264,6 @@ enum rvm_err rvm_sched_prepare_remove(const struct rvm_sched *s, uint32_t actor,
                                       rvm_partition_id id, struct rvm_witness_entry *e,
                                       struct rvm_sched_remove_plan *plan);
 void rvm_sched_commit_remove(struct rvm_sched *s, const struct rvm_sched_remove_plan *plan);
-enum rvm_err rvm_sched_remove(struct rvm_sched *s, uint32_t actor, rvm_partition_id id);
 
 /*
  * SchedulerModeSwitch (0x61): change mode; every queued priority is recomputed and every queue
@@ -289,7 +276,6 @@ struct rvm_sched_mode_plan {
 enum rvm_err rvm_sched_prepare_mode(const struct rvm_sched *s, uint32_t actor, uint32_t mode,
                                     struct rvm_witness_entry *e, struct rvm_sched_mode_plan *plan);
 void rvm_sched_commit_mode(struct rvm_sched *s, const struct rvm_sched_mode_plan *plan);
-enum rvm_err rvm_sched_set_mode(struct rvm_sched *s, uint32_t actor, uint32_t mode);
 
 /*
  * DegradedModeEntered (0x75) / DegradedModeExited (0x76). Entering drops the pressure signal: every
@@ -307,8 +293,6 @@ enum rvm_err rvm_sched_prepare_degraded(const struct rvm_sched *s, uint32_t acto
                                         uint32_t reason, struct rvm_witness_entry *e,
                                         struct rvm_sched_degraded_plan *plan);
 void rvm_sched_commit_degraded(struct rvm_sched *s, const struct rvm_sched_degraded_plan *plan);
-enum rvm_err rvm_sched_enter_degraded(struct rvm_sched *s, uint32_t actor, uint32_t reason);
-enum rvm_err rvm_sched_exit_degraded(struct rvm_sched *s, uint32_t actor);
 
 /*
  * CpuOnline (0x66) / CpuOffline (0x67). Offline moves everything queued on the CPU, and the
@@ -331,8 +315,6 @@ enum rvm_err rvm_sched_prepare_cpu(const struct rvm_sched *s, uint32_t actor, ui
                                    bool online, struct rvm_witness_entry *e,
                                    struct rvm_sched_cpu_plan *plan);
 void rvm_sched_commit_cpu(struct rvm_sched *s, const struct rvm_sched_cpu_plan *plan);
-enum rvm_err rvm_sched_cpu_online(struct rvm_sched *s, uint32_t actor, uint32_t cpu);
-enum rvm_err rvm_sched_cpu_offline(struct rvm_sched *s, uint32_t actor, uint32_t cpu);
 
 /* ------------------------------------------------------------------------------------------------
  * Epoch summary (internal event, actor 0)
@@ -350,7 +332,7 @@ struct rvm_sched_epoch_summary {
 /*
  * End the current epoch: append one SchedulerEpoch (0x60) record, then reset the counters and
  * advance the epoch. Record: target = epoch, flags = mode | degraded << 2, payload = switches |
- * runnable << 32, aux = distinct | min(rebalance_moves, 0xFFFF) << 32 | online_cpus << 48.
+ * runnable << 32, aux = distinct | online_cpus << 48 (bits 32..47 are zero).
  * RVM_ERR_WITNESS_FULL: nothing changes (the counters keep running). `out` may be NULL.
  */
 enum rvm_err rvm_sched_epoch_tick(struct rvm_sched *s, struct rvm_sched_epoch_summary *out);

@@ -108,8 +108,8 @@ uint16_t rvm_vmid_of(const struct rvm_vmid_table *t, rvm_partition_id id);
 /*
  * VmidRelease (0xA4): the partition is being destroyed; its slot becomes free (and stays dirty, so
  * the next owner, even one reusing this id, gets an invalidation first). A partition without a
- * valid binding has nothing to release: prepare sets plan->noop, commit does nothing and the
- * wrapper appends nothing. Record: actor, target = generation << 32 | vmid, payload = id.
+ * valid binding has nothing to release: prepare sets plan->noop, commit does nothing and nothing
+ * is witnessed. Record: actor, target = generation << 32 | vmid, payload = id.
  */
 struct rvm_vmid_release_plan {
     rvm_partition_id id;
@@ -120,7 +120,6 @@ enum rvm_err rvm_vmid_prepare_release(const struct rvm_vmid_table *t, uint32_t a
                                       rvm_partition_id id, struct rvm_witness_entry *e,
                                       struct rvm_vmid_release_plan *plan);
 void rvm_vmid_commit_release(struct rvm_vmid_table *t, const struct rvm_vmid_release_plan *plan);
-enum rvm_err rvm_vmid_release(struct rvm_vmid_table *t, uint32_t actor, rvm_partition_id id);
 
 /*
  * Invariants: slot 0 unused; each owned slot's owner has a binding to it with its generation, and

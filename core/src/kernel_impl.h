@@ -39,6 +39,10 @@ enum rvm_err rvm_kernel__begin(struct rvm_kop *op, struct rvm_kernel *k, rvm_par
 enum rvm_err rvm_kernel__gate(struct rvm_kop *op, const struct rvm_kernel_auth *auth, uint8_t tier,
                               uint8_t cap_type, uint8_t rights, struct rvm_handle object);
 enum rvm_err rvm_kernel__refuse(struct rvm_kop *op, uint8_t stage, enum rvm_err err);
+/* Refuse an event the platform delivered (timer, interrupt, CPU hot-plug) at the decode stage, as
+ * the hypervisor: there is no requesting partition and no gate. */
+enum rvm_err rvm_kernel__refuse_event(struct rvm_kernel *k, uint8_t kind, uint64_t target,
+                                      enum rvm_err err);
 enum rvm_err rvm_kernel__reserve(struct rvm_kop *op, uint32_t n);
 enum rvm_err rvm_kernel__append(struct rvm_kop *op, uint8_t flags, uint64_t payload, uint64_t aux);
 void rvm_kernel__must(struct rvm_kernel *k, enum rvm_err err);
@@ -96,6 +100,8 @@ struct rvm_handle rvm_kernel__mint(struct rvm_kernel *k, uint8_t type, uint8_t r
 /* Derive from `source` (held by its owner) for `owner`; the table is known to have room. */
 struct rvm_handle rvm_kernel__derive(struct rvm_kernel *k, struct rvm_handle source, uint8_t rights,
                                      rvm_partition_id owner);
+/* Revoke one capability (with its subtree) if it is still live; returns how many went. */
+uint32_t rvm_kernel__revoke_cap(struct rvm_kernel *k, struct rvm_handle cap);
 /* Revoke every capability naming the object (type, handle); returns how many went. */
 uint32_t rvm_kernel__revoke_object(struct rvm_kernel *k, uint8_t type, struct rvm_handle object);
 /* Revoke every capability held by partition id (with its subtree); returns how many went. */
