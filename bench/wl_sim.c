@@ -8,7 +8,7 @@
  *                   operations (default faults), so per-run costs are included but amortised
  *   sim_smoke_seed  one seed of scenarios/smoke.scn with swarm faults: what a sweep does per seed
  *
- * The kernel target (sim/target_kernel.c: the whole core on the simulated AArch64 platform):
+ * The kernel target (sim/target_kernel/: the whole core on the simulated AArch64 platform):
  *
  *   sim_kernel_op        simulated kernel operations per second with every oracle on: runs of
  *                        10,000 random operations (the smoke workload's mix, default faults)

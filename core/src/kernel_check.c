@@ -434,6 +434,106 @@ void rvm_kernel_digest(const struct rvm_kernel *k, uint8_t out[16])
     rvm_memcpy(out, d, 16);
 }
 
+/* One word into the summary: each word is multiplied on its own (the products do not depend on
+ * each other, so they overlap in the pipeline) and salted with its position, so moving a value
+ * from one field to another changes the sum. */
+struct summary_acc {
+    uint64_t acc;
+    uint64_t pos;
+};
+
+static inline void summary_mix(struct summary_acc *s, uint64_t v)
+{
+    uint64_t x = (v ^ (s->pos++ * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
+    s->acc += x ^ (x >> 31);
+}
+
+uint64_t rvm_kernel_summary(const struct rvm_kernel *k)
+{
+    struct summary_acc sm = {0x243f6a8885a308d3u, 0};
+    struct summary_acc *h = &sm;
+    summary_mix(h, k->boot_next | (uint64_t)k->images_loaded << 8 |
+                       (uint64_t)k->internal_error << 40 | (uint64_t)k->mode_before_recovery << 48);
+    summary_mix(h, k->epoch);
+    summary_mix(h, k->next_epoch_ns);
+    summary_mix(h, k->recovery_left | (uint64_t)k->store_used << 32);
+    summary_mix(h, k->log.appended);
+    summary_mix(h, k->log.chain[0] | (uint64_t)k->log.chain[7] << 32);
+    const struct rvm_cap_table *ct = &k->caps;
+    summary_mix(h, ct->live | (uint64_t)ct->free_head << 32);
+    summary_mix(h, ct->epoch | (uint64_t)ct->epoch_floor << 32);
+    for (uint32_t i = 0; i < ct->capacity; i++) { /* bound: max_caps */
+        const struct rvm_cap_slot *c = &ct->slots[i];
+        summary_mix(h, c->generation | (uint64_t)c->owner << 32);
+        if ((c->generation & 1u) != 0) {
+            summary_mix(h, c->type | (uint64_t)c->rights << 8 | (uint64_t)c->depth << 16 |
+                               (uint64_t)c->flags << 24 | (uint64_t)c->object.index << 32);
+            summary_mix(h, c->object.generation | (uint64_t)c->parent.index << 32);
+            summary_mix(h, c->first_child.index | (uint64_t)c->next_sibling.index << 32);
+            summary_mix(h, c->badge ^ c->epoch);
+        }
+    }
+    for (uint32_t i = 0; i < k->nonces.count; i++) { /* bound: max_partitions + 1 */
+        summary_mix(h, k->nonces.domains[i].highest);
+    }
+    const struct rvm_buddy *b = &k->ram;
+    summary_mix(h, b->free_pages | (uint64_t)b->nonempty << 32);
+    for (uint32_t o = 0; o <= b->max_order; o++) { /* bound: max_order */
+        summary_mix(h, b->head[o]);
+    }
+    const struct rvm_region_table *rt = &k->regions;
+    summary_mix(h, rt->count | (uint64_t)rt->epoch << 32);
+    for (uint32_t i = 0; i < rt->capacity; i++) { /* bound: max_regions */
+        const struct rvm_region *r = &rt->slots[i];
+        summary_mix(h, r->generation | (uint64_t)r->used << 32 | (uint64_t)r->mapped << 40 |
+                           (uint64_t)r->map_perms << 48 | (uint64_t)r->tier.tier << 56);
+        if (r->used) {
+            summary_mix(h, r->owner | (uint64_t)r->npages << 32);
+            summary_mix(h, r->hpa ^ r->ipa << 1);
+            summary_mix(h, r->shares | (uint64_t)r->image_len << 32);
+            summary_mix(h, r->tier.cut | (uint64_t)r->tier.recency << 16 |
+                               (uint64_t)r->tier.pending_cut << 32 | (uint64_t)r->perms << 48);
+            const struct rvm_kreg *kr = &k->kregs[i];
+            summary_mix(h, kr->home_ipa ^ ((uint64_t)kr->home_perms << 56));
+            summary_mix(h, kr->image | (uint64_t)kr->ckpt << 32);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
+        const struct rvm_kpart *p = &k->parts[i];
+        summary_mix(h, p->generation | (uint64_t)p->state << 32 |
+                           (uint64_t)(p->flags & ~(uint32_t)RVM_KPART_F_RAN) << 40 |
+                           (uint64_t)p->urgency << 48);
+        if (p->state != RVM_KPART_FREE) {
+            summary_mix(h, p->creator | (uint64_t)p->restarts << 32);
+            summary_mix(h, p->faults | (uint64_t)p->ckpt << 32);
+            summary_mix(h,
+                        p->notifications ^ p->affinity << 8 ^ rvm_handle_pack(p->self_cap) << 16);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        const struct rvm_kchan *c = &k->chans[i];
+        summary_mix(h, c->generation | (uint64_t)c->used << 32);
+        if (c->used) {
+            summary_mix(h, c->a | (uint64_t)c->b << 32);
+            summary_mix(h, c->head | (uint64_t)c->count << 32);
+            summary_mix(h, c->next_seq ^ c->sent << 20 ^ c->received << 40);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
+        const struct rvm_kdev *d = &k->devs[i];
+        summary_mix(h, d->generation | (uint64_t)d->used << 32 | (uint64_t)d->leased << 40);
+        summary_mix(h, d->holder | (uint64_t)d->irq << 32);
+        summary_mix(h, d->expires_ns ^ d->delivered << 32 ^ rvm_handle_pack(d->lease_cap) << 7);
+    }
+    if (k->cfg.coherence_nodes != 0) {
+        const struct rvm_coherence *c = &k->coh;
+        summary_mix(h, c->graph.live | (uint64_t)c->graph.edges << 32);
+        summary_mix(h, c->epoch ^ (uint64_t)c->degraded << 63 ^ (uint64_t)c->have_cut << 62);
+        summary_mix(h, c->cut.value ^ c->cut_epoch << 32);
+    }
+    return sm.acc ^ sm.pos;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * References to a partition
  * --------------------------------------------------------------------------------------------- */

@@ -797,6 +797,21 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx, 
 /* The first 16 bytes of SHA-256 over rvm_kernel_hash: what StateDigest records carry. */
 void rvm_kernel_digest(const struct rvm_kernel *k, uint8_t out[16]);
 
+/*
+ * A 64-bit summary of the state a kernel operation changes and must therefore witness: the
+ * kernel's scalars, the log's position (count and chain), every capability slot, the nonce
+ * high-water marks, the allocator's free lists, every region (placement, mapping, tier, image),
+ * partition life cycle, channel queue counters, devices and leases, and the coherence engine's
+ * counters. It leaves out what rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) leaves out (scheduler,
+ * frames, VMID LRU, the "ran" flag) and, to stay cheap, some of what that hash covers: message
+ * and image bytes and the image table, capability MACs, partitions' entry points and arguments,
+ * the attestation, the graph's weights. Not collision resistant: a "no witness, no mutation"
+ * oracle compares it before and after a call that appended no record (and the full hash now and
+ * then). A field added to a kernel table that an operation changes belongs here as well as in
+ * rvm_kernel_hash_ex.
+ */
+uint64_t rvm_kernel_summary(const struct rvm_kernel *k);
+
 /* Where references to a partition id were found (rvm_kernel_refs). */
 #define RVM_KREF_CAP_HOLDER 0x0001u /* a capability held by it */
 #define RVM_KREF_CAP_OBJECT 0x0002u /* a capability naming its partition object */

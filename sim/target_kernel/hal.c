@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HAL the kernel sees. The engine's HAL gives the clock, timers, interrupts and the witness
+ * sink; the platform gives stage-2 / PMP, the TLB, guest memory and the hypervisor's view of RAM.
+ * The target composes the two, and watches what passes: a stage-2 change, a TLB invalidation or a
+ * VMID changing hands marks the isolation oracles due; the allocation-failure fault fires at
+ * s2_map (the platform refusing a mapping for lack of table memory, the one allocation the kernel
+ * asks the platform for); every RAM write is noted so a reset clears exactly those pages.
+ */
+#include "target_kernel_internal.h"
+
+static void *pctx(struct kt *t)
+{
+    return t->plat.sim.hal.ctx;
+}
+
+void kt_note_ram(struct kt *t, uint64_t hpa, uint64_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    if (hpa < t->guest_base || hpa - t->guest_base >= (uint64_t)t->guest_pages * PAGE) {
+        t->ram_all_dirty = true; /* outside the managed RAM: clear everything next time */
+        return;
+    }
+    uint64_t first = (hpa - t->guest_base) / PAGE;
+    uint64_t last = (hpa - t->guest_base + len - 1u) / PAGE;
+    for (uint64_t p = first; p <= last && p < t->guest_pages; p++) {
+        t->ram_dirty[p] = 1;
+    }
+}
+
+static uint64_t h_now(void *ctx)
+{
+    struct kt *t = KT(ctx);
+    return t->eng->ops->clock_now_ns(t->eng->ctx);
+}
+
+static enum rvm_err h_timer_arm(void *ctx, uint32_t cpu, uint64_t deadline)
+{
+    struct kt *t = KT(ctx);
+    return t->eng->ops->timer_arm(t->eng->ctx, cpu, deadline);
+}
+
+static void h_console(void *ctx, const char *text, size_t len)
+{
+    struct kt *t = KT(ctx);
+    t->eng->ops->console_write(t->eng->ctx, text, len);
+}
+
+static size_t h_drain(void *ctx, uint64_t first, const uint8_t *rec, size_t n)
+{
+    struct kt *t = KT(ctx);
+    return t->eng->ops->witness_drain(t->eng->ctx, first, rec, n);
+}
+
+static bool h_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
+{
+    struct kt *t = KT(ctx);
+    return t->eng->ops->witness_checkpoint(t->eng->ctx, cp);
+}
+
+static enum rvm_err h_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rvm_hpa_t hpa,
+                             uint64_t size, uint32_t perms)
+{
+    struct kt *t = KT(ctx);
+    t->dirty |= D_ISO | D_MAP;
+    t->touched |= part - 1u < 64u ? (uint64_t)1 << (part - 1u) : ~(uint64_t)0;
+    /* Putting back what this call just unmapped reuses the table pages the unmap released: only
+     * a mapping that needs new memory can find none (a kernel undoing a refused operation must
+     * be able to rely on that, or nothing could ever be undone). */
+    bool restore = false;
+    for (uint32_t i = 0; i < t->nunmapped && !restore; i++) {
+        restore = t->unmapped[i].part == part && t->unmapped[i].ipa == ipa.v &&
+                  t->unmapped[i].size == size;
+    }
+    if (!restore && t->sim != NULL && rvm_sim_alloc_fails(t->sim)) {
+        return RVM_ERR_HAL; /* no table page (AArch64) / PMP slot (RISC-V) for the mapping */
+    }
+    return t->plat.ops.s2_map(pctx(t), part, ipa, hpa, size, perms);
+}
+
+static enum rvm_err h_s2_unmap(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, uint64_t size)
+{
+    struct kt *t = KT(ctx);
+    t->dirty |= D_ISO | D_MAP;
+    t->touched |= part - 1u < 64u ? (uint64_t)1 << (part - 1u) : ~(uint64_t)0;
+    enum rvm_err err = t->plat.ops.s2_unmap(pctx(t), part, ipa, size);
+    if (err == RVM_OK) {
+        uint32_t i = t->nunmapped < 16u ? t->nunmapped++ : 15u;
+        t->unmapped[i].part = part;
+        t->unmapped[i].ipa = ipa.v;
+        t->unmapped[i].size = size;
+    }
+    return err;
+}
+
+static enum rvm_err h_s2_activate(void *ctx, uint32_t cpu, rvm_partition_id part, uint16_t vmid)
+{
+    struct kt *t = KT(ctx);
+    if (vmid < RVM_A64_VMID_COUNT && t->plat.vmid_owner[vmid] != part) {
+        /* The VMID changes hands: translations the TLB still holds for it would show now (on
+         * RISC-V activation reloads the hart's PMP; the oracle compares it all the same). */
+        bool cached = t->riscv;
+        for (uint32_t i = 0; i < t->plat.tlb.capacity && !cached; i++) {
+            cached = t->plat.tlb.entries[i].valid != 0 && t->plat.tlb.entries[i].vmid == vmid;
+        }
+        t->dirty |= cached ? D_ISO : 0u;
+    }
+    return t->plat.ops.s2_activate(pctx(t), cpu, part, vmid);
+}
+
+static void h_tlb_invalidate(void *ctx, uint16_t vmid)
+{
+    struct kt *t = KT(ctx);
+    t->dirty |= D_ISO;
+    t->plat.ops.tlb_invalidate_vmid(pctx(t), vmid);
+}
+
+static enum rvm_err h_guest_read(void *ctx, rvm_partition_id part, rvm_ipa_t src, void *dst,
+                                 size_t len)
+{
+    struct kt *t = KT(ctx);
+    return t->plat.ops.guest_read(pctx(t), part, src, dst, len);
+}
+
+static enum rvm_err h_guest_write(void *ctx, rvm_partition_id part, rvm_ipa_t dst, const void *src,
+                                  size_t len)
+{
+    struct kt *t = KT(ctx);
+    enum rvm_err err = t->plat.ops.guest_write(pctx(t), part, dst, src, len);
+    if (err == RVM_OK) {
+        for (uint64_t off = 0; off < len; off += PAGE) { /* bound: pages of the buffer */
+            uint64_t hpa;
+            if (rvm_sim_platform_translate(&t->plat, part, dst.v + off, RVM_SIM_WRITE, &hpa) ==
+                RVM_OK) {
+                kt_note_ram(t, hpa, 1);
+            }
+        }
+        uint64_t hpa;
+        if (rvm_sim_platform_translate(&t->plat, part, dst.v + len - 1u, RVM_SIM_WRITE, &hpa) ==
+            RVM_OK) {
+            kt_note_ram(t, hpa, 1);
+        }
+    }
+    return err;
+}
+
+static enum rvm_err h_irq_configure(void *ctx, uint32_t irq, uint32_t cpu, bool enabled)
+{
+    struct kt *t = KT(ctx);
+    return t->eng->ops->irq_configure(t->eng->ctx, irq, cpu, enabled);
+}
+
+static void h_irq_complete(void *ctx, uint32_t irq)
+{
+    struct kt *t = KT(ctx);
+    t->eng->ops->irq_complete(t->eng->ctx, irq);
+}
+
+static void h_phys_read(void *ctx, rvm_hpa_t src, void *dst, size_t len)
+{
+    struct kt *t = KT(ctx);
+    t->plat.ops.phys_read(pctx(t), src, dst, len);
+}
+
+static void h_phys_write(void *ctx, rvm_hpa_t dst, const void *src, size_t len)
+{
+    struct kt *t = KT(ctx);
+    kt_note_ram(t, dst.v, len);
+    t->plat.ops.phys_write(pctx(t), dst, src, len);
+}
+
+static void h_phys_zero(void *ctx, rvm_hpa_t dst, uint64_t len)
+{
+    struct kt *t = KT(ctx);
+    t->plat.ops.phys_zero(pctx(t), dst, len);
+}
+
+void kt_hal_init(struct kt *t)
+{
+    t->ops = (struct rvm_hal_ops){
+        .clock_now_ns = h_now,
+        .timer_arm = h_timer_arm,
+        .console_write = h_console,
+        .witness_drain = h_drain,
+        .witness_checkpoint = h_checkpoint,
+        .s2_map = h_s2_map,
+        .s2_unmap = h_s2_unmap,
+        .s2_activate = h_s2_activate,
+        .tlb_invalidate_vmid = h_tlb_invalidate,
+        .guest_read = h_guest_read,
+        .guest_write = h_guest_write,
+        .irq_configure = h_irq_configure,
+        .irq_complete = h_irq_complete,
+        .phys_read = h_phys_read,
+        .phys_write = h_phys_write,
+        .phys_zero = h_phys_zero,
+    };
+    t->hal.ops = &t->ops;
+    t->hal.ctx = t;
+}

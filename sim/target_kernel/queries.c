@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* What the engine reads of the kernel target: the state hash, the witness log, the queries. */
+#include "target_kernel_internal.h"
+
+void kt_hash(const void *inst, struct rvm_sha256_ctx *ctx)
+{
+    const struct kt *t = inst;
+    rvm_kernel_hash(&t->k, ctx);
+}
+
+struct rvm_witness_log *kt_witness(void *inst)
+{
+    struct kt *t = inst;
+    return &t->k.log;
+}
+
+uint64_t kt_query(const void *inst, uint32_t q)
+{
+    const struct kt *t = inst;
+    const struct rvm_kernel *k = &t->k;
+    uint64_t n = 0;
+    switch (q) {
+    case Q_PARTITIONS:
+    case Q_RUNNING:
+    case Q_SUSPENDED:
+    case Q_HIBERNATED:
+    case Q_FAULTS:
+        for (uint32_t i = 0; i < t->cfg.max_partitions; i++) {
+            uint8_t st = k->parts[i].state;
+            n += q == Q_PARTITIONS   ? st != RVM_KPART_FREE
+                 : q == Q_RUNNING    ? st == RVM_KPART_RUNNING
+                 : q == Q_SUSPENDED  ? st == RVM_KPART_SUSPENDED
+                 : q == Q_HIBERNATED ? st == RVM_KPART_HIBERNATED
+                                     : (st != RVM_KPART_FREE ? k->parts[i].faults : 0);
+        }
+        return n;
+    case Q_REGIONS:
+        return k->regions.count;
+    case Q_MAPPED:
+        for (uint32_t i = 0; i < k->regions.capacity; i++) {
+            n += k->regions.slots[i].used && k->regions.slots[i].mapped;
+        }
+        return n;
+    case Q_CHANNELS:
+    case Q_MESSAGES:
+        for (uint32_t i = 0; i < t->cfg.max_channels; i++) {
+            n += q == Q_CHANNELS ? k->chans[i].used : (k->chans[i].used ? k->chans[i].count : 0);
+        }
+        return n;
+    case Q_DEVICES:
+    case Q_LEASES:
+    case Q_NOTIFICATIONS:
+        for (uint32_t i = 0; i < t->cfg.max_devices; i++) {
+            n += q == Q_DEVICES  ? k->devs[i].used
+                 : q == Q_LEASES ? k->devs[i].leased
+                                 : k->devs[i].delivered;
+        }
+        return n;
+    case Q_CAPS:
+        return k->caps.live;
+    case Q_CAP_EPOCH:
+        return k->caps.epoch;
+    case Q_EPOCHS:
+        return k->epoch;
+    case Q_RECOVERY:
+        return k->recovery_left;
+    case Q_FREE_PAGES:
+        return rvm_buddy_free_pages(&k->ram);
+    case Q_STORE:
+        return k->store_used;
+    case Q_HYPERCALLS:
+        return k->hypercalls;
+    case Q_GUEST_FAULTS:
+        return t->plat.guest_faults;
+    case Q_GUEST_ACCESSES:
+        return t->guest_accesses;
+    case Q_TLB_FLUSHES:
+        return k->vmids.stats.invalidations;
+    case Q_VMID_RECLAIMS:
+        return k->vmids.stats.reclaims;
+    case Q_DISPATCHES:
+        for (uint32_t c = 0; c < t->ncpus; c++) {
+            n += k->cpus[c].switches;
+        }
+        return n;
+    case Q_LAST_CLASS:
+        return t->last_class;
+    case Q_LAST_RELEASED:
+        return t->last_released;
+    case Q_BOOTED:
+        return rvm_kernel_booted(k);
+    case Q_CHECKS:
+        return t->checks;
+    case Q_FINGERPRINTS:
+        return t->fingerprints;
+    case Q_HOSTILE:
+        return t->hostile;
+    default:
+        return 0;
+    }
+}
