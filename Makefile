@@ -65,7 +65,7 @@ unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
 
 format:
-	clang-format -i $$(find core sim tests bench replay firmware -name "*.[ch]" 2>/dev/null)
+	clang-format -i $$(find core platform host replay sim cli tests bench firmware -name "*.[ch]" 2>/dev/null)
 
 format-check:
 	scripts/check_format.sh .

@@ -40,7 +40,7 @@ static bool replay_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp
     return true;
 }
 
-static const struct rvm_sim_sink_ops replay_sink = {replay_records, replay_checkpoint};
+static const struct rvm_sink_ops replay_sink = {replay_records, replay_checkpoint};
 
 static bool replay_state(void *ctx, uint64_t seq, const uint8_t digest[RVM_SHA256_DIGEST_BYTES])
 {

@@ -73,7 +73,7 @@ struct rvm_demo_outcome {
  * Returns RVM_OK, or the error that stopped it (message in out->message).
  */
 enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_crypto *crypto,
-                          const struct rvm_sim_sink_ops *sink, void *sink_ctx,
+                          const struct rvm_sink_ops *sink, void *sink_ctx,
                           const struct rvm_demo_observer *observer, uint64_t stop_after,
                           struct rvm_demo_outcome *out);
 

@@ -14,8 +14,8 @@
  */
 #include "run_store.h"
 
-#include "commands.h"
 #include "crypto_openssl.h"
+#include "exit_codes.h"
 #include "simcli.h"
 #include "store.h"
 #include "util.h"

@@ -595,7 +595,7 @@ static bool stingy_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp
     return (s->checkpoint_calls++ % 2) == 0 ? false : rvm_memory_sink_ops.checkpoint(&s->mem, cp);
 }
 
-static const struct rvm_sim_sink_ops stingy_ops = {stingy_records, stingy_checkpoint};
+static const struct rvm_sink_ops stingy_ops = {stingy_records, stingy_checkpoint};
 
 static void test_tee_never_duplicates(void **state)
 {

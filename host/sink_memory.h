@@ -4,11 +4,11 @@
  * with Ed25519 when given a key. Used by tests, the demo and `rvmsim run` before records reach
  * SQLite.
  */
-#ifndef RVM_SIM_SINK_MEMORY_H
-#define RVM_SIM_SINK_MEMORY_H
+#ifndef RVM_HOST_SINK_MEMORY_H
+#define RVM_HOST_SINK_MEMORY_H
 
 #include "crypto_openssl.h"
-#include "hal_sim.h"
+#include "sink.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,9 +29,9 @@ struct rvm_memory_sink {
     bool out_of_order; /* set if a drain ever skipped or repeated a sequence number */
 };
 
-extern const struct rvm_sim_sink_ops rvm_memory_sink_ops;
+extern const struct rvm_sink_ops rvm_memory_sink_ops;
 
 void rvm_memory_sink_init(struct rvm_memory_sink *sink, const struct rvm_ed25519_key *signer);
 void rvm_memory_sink_free(struct rvm_memory_sink *sink);
 
-#endif /* RVM_SIM_SINK_MEMORY_H */
+#endif /* RVM_HOST_SINK_MEMORY_H */

@@ -59,7 +59,7 @@ static bool memory_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp
     return true;
 }
 
-const struct rvm_sim_sink_ops rvm_memory_sink_ops = {
+const struct rvm_sink_ops rvm_memory_sink_ops = {
     .records = memory_records,
     .checkpoint = memory_checkpoint,
 };

@@ -7,8 +7,8 @@
  * SHA-256("rvmsim ed25519 key" || LE64(seed)). These authenticate a log's origin within the
  * tool chain; real deployments provision their own secret keys (docs/witness-format.md).
  */
-#ifndef RVM_SIM_RUN_KEYS_H
-#define RVM_SIM_RUN_KEYS_H
+#ifndef RVM_HOST_RUN_KEYS_H
+#define RVM_HOST_RUN_KEYS_H
 
 #include "rvm/hal.h"
 
@@ -21,4 +21,4 @@ struct rvm_run_keys {
 
 void rvm_run_keys_derive(const struct rvm_crypto *crypto, uint64_t seed, struct rvm_run_keys *out);
 
-#endif /* RVM_SIM_RUN_KEYS_H */
+#endif /* RVM_HOST_RUN_KEYS_H */

@@ -7,8 +7,8 @@
  * one-shot digest and HMAC use EVP with algorithms fetched once and contexts reused, which
  * bench/bench_crypto measures against the alternatives.
  */
-#ifndef RVM_SIM_CRYPTO_OPENSSL_H
-#define RVM_SIM_CRYPTO_OPENSSL_H
+#ifndef RVM_HOST_CRYPTO_OPENSSL_H
+#define RVM_HOST_CRYPTO_OPENSSL_H
 
 #include "rvm/hal.h"
 #include "rvm/witness.h"
@@ -46,4 +46,4 @@ bool rvm_ed25519_verify_checkpoint(const uint8_t pub[RVM_ED25519_PUBLIC_BYTES],
                                    const struct rvm_witness_checkpoint *cp,
                                    const uint8_t sig[RVM_ED25519_SIGNATURE_BYTES]);
 
-#endif /* RVM_SIM_CRYPTO_OPENSSL_H */
+#endif /* RVM_HOST_CRYPTO_OPENSSL_H */

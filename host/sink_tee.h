@@ -5,10 +5,10 @@
  * the tee remembers how far each branch got, so no branch ever sees a record twice or out of
  * order, and it reports only what every branch has taken.
  */
-#ifndef RVM_SIM_SINK_TEE_H
-#define RVM_SIM_SINK_TEE_H
+#ifndef RVM_HOST_SINK_TEE_H
+#define RVM_HOST_SINK_TEE_H
 
-#include "hal_sim.h"
+#include "sink.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@
 
 struct rvm_tee_sink {
     struct {
-        const struct rvm_sim_sink_ops *ops;
+        const struct rvm_sink_ops *ops;
         void *ctx;
         uint64_t next_seq;        /* first record this branch has not taken */
         uint64_t checkpoints_fed; /* checkpoints this branch has taken */
@@ -26,10 +26,10 @@ struct rvm_tee_sink {
     uint64_t checkpoints_offered; /* checkpoints every branch has taken */
 };
 
-extern const struct rvm_sim_sink_ops rvm_tee_sink_ops;
+extern const struct rvm_sink_ops rvm_tee_sink_ops;
 
 void rvm_tee_sink_init(struct rvm_tee_sink *tee);
 /* False when RVM_TEE_MAX branches are already attached. */
-bool rvm_tee_sink_add(struct rvm_tee_sink *tee, const struct rvm_sim_sink_ops *ops, void *ctx);
+bool rvm_tee_sink_add(struct rvm_tee_sink *tee, const struct rvm_sink_ops *ops, void *ctx);
 
-#endif /* RVM_SIM_SINK_TEE_H */
+#endif /* RVM_HOST_SINK_TEE_H */

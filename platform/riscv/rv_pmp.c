@@ -329,6 +329,19 @@ enum rvm_err rvm_rv_pmp_build(struct rvm_rv_pmp *out, uint32_t count,
     return RVM_OK;
 }
 
+bool rvm_rv_pmp_equal(const struct rvm_rv_pmp *a, const struct rvm_rv_pmp *b)
+{
+    if (a->count != b->count) {
+        return false;
+    }
+    for (uint32_t i = 0; i < RVM_RV_PMP_MAX; i++) { /* bound: RVM_RV_PMP_MAX */
+        if (a->cfg[i] != b->cfg[i] || a->addr[i] != b->addr[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 enum rvm_err rvm_rv_pmp_check(const struct rvm_rv_pmp *pmp)
 {
     if (pmp == NULL || !count_ok(pmp->count)) {

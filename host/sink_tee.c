@@ -8,7 +8,7 @@ void rvm_tee_sink_init(struct rvm_tee_sink *tee)
     memset(tee, 0, sizeof(*tee));
 }
 
-bool rvm_tee_sink_add(struct rvm_tee_sink *tee, const struct rvm_sim_sink_ops *ops, void *ctx)
+bool rvm_tee_sink_add(struct rvm_tee_sink *tee, const struct rvm_sink_ops *ops, void *ctx)
 {
     if (tee->count == RVM_TEE_MAX) {
         return false;
@@ -69,7 +69,7 @@ static bool tee_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
     return all;
 }
 
-const struct rvm_sim_sink_ops rvm_tee_sink_ops = {
+const struct rvm_sink_ops rvm_tee_sink_ops = {
     .records = tee_records,
     .checkpoint = tee_checkpoint,
 };

@@ -193,6 +193,10 @@ enum rvm_err rvm_rv_pmp_build(struct rvm_rv_pmp *out, uint32_t count,
  */
 enum rvm_err rvm_rv_pmp_check(const struct rvm_rv_pmp *pmp);
 
+/* Same count and the same cfg and pmpaddr in every slot (implemented or not), field by field:
+ * struct assignment need not copy padding, so comparing two images' bytes can differ. */
+bool rvm_rv_pmp_equal(const struct rvm_rv_pmp *a, const struct rvm_rv_pmp *b);
+
 /* Absorb count (u32 LE) and each implemented entry's cfg (u8) and pmpaddr (u64 LE). */
 void rvm_rv_pmp_hash(const struct rvm_rv_pmp *pmp, struct rvm_sha256_ctx *ctx);
 

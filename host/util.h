@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small host-side helpers shared by the rvmsim commands. */
-#ifndef RVM_SIM_UTIL_H
-#define RVM_SIM_UTIL_H
+#ifndef RVM_HOST_UTIL_H
+#define RVM_HOST_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,4 +19,4 @@ bool rvm_write_file(const char *path, const void *data, size_t len);
 /* Print "rvmsim: <message>\n" to stderr, printf-style. */
 void rvm_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#endif /* RVM_SIM_UTIL_H */
+#endif /* RVM_HOST_UTIL_H */
