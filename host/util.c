@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void rvm_hex(const uint8_t *bytes, size_t len, char *out)
 {
@@ -53,4 +54,34 @@ void rvm_errorf(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+void rvm_shell_quote(char *buf, size_t len, const char *word)
+{
+    bool plain = *word != '\0';
+    for (const char *c = word; *c != '\0'; c++) {
+        if (!(isalnum((unsigned char)*c) || strchr("_./-+:=,@%", *c) != NULL)) {
+            plain = false;
+        }
+    }
+    if (plain) {
+        snprintf(buf, len, "%s", word);
+        return;
+    }
+    size_t o = 0;
+    if (o + 1 < len) {
+        buf[o++] = '\'';
+    }
+    for (const char *c = word; *c != '\0' && o + 5 < len; c++) {
+        if (*c == '\'') {
+            memcpy(buf + o, "'\\''", 4);
+            o += 4;
+        } else {
+            buf[o++] = *c;
+        }
+    }
+    if (o + 1 < len) {
+        buf[o++] = '\'';
+    }
+    buf[o < len ? o : len - 1] = '\0';
 }

@@ -19,4 +19,7 @@ bool rvm_write_file(const char *path, const void *data, size_t len);
 /* Print "rvmsim: <message>\n" to stderr, printf-style. */
 void rvm_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Quote a word for a POSIX shell when it needs it (into buf, always NUL-terminated). */
+void rvm_shell_quote(char *buf, size_t len, const char *word);
+
 #endif /* RVM_HOST_UTIL_H */

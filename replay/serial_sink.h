@@ -8,7 +8,7 @@
 #define RVM_REPLAY_SERIAL_SINK_H
 
 #include "crypto_openssl.h"
-#include "hal_sim.h"
+#include "sink.h"
 
 #include "rvm/wire.h"
 

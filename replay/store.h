@@ -16,7 +16,7 @@
 #define RVM_REPLAY_STORE_H
 
 #include "crypto_openssl.h"
-#include "hal_sim.h"
+#include "sink.h"
 
 #include "rvm/witness.h"
 

@@ -2,7 +2,7 @@
 /*
  * The demo workload: seeded pseudo-random witness records appended through the core's witness
  * log on the simulated HAL. `rvmsim demo` runs it once into its sinks; the replay store's demo
- * replayer (replay/replay_demo.c) runs it again from the stored parameters to reconstruct a run.
+ * replayer (sim/replay_demo.c) runs it again from the stored parameters to reconstruct a run.
  *
  * Its "state" is everything that decides what comes next: the log's chain and length, the
  * virtual clock and the PRNG streams. rvm_demo_run() reports a digest of that state at every

@@ -12,6 +12,7 @@
 #include "crypto_openssl.h"
 #include "demo.h"
 #include "hal_sim.h"
+#include "options.h"
 #include "run_keys.h"
 #include "serial_sink.h"
 #include "sink_memory.h"
@@ -51,15 +52,6 @@ static void demo_usage(FILE *out)
             "N records from seed S's stream, so runs of different seeds share a prefix.\n");
 }
 
-static bool parse_u64_opt(const char *name, const char *text, uint64_t *out)
-{
-    if (!rvm_parse_u64(text, out)) {
-        rvm_errorf("demo: --%s must be an unsigned 64-bit integer, got '%s'", name, text);
-        return false;
-    }
-    return true;
-}
-
 static int parse_demo_options(int argc, char **argv, struct demo_options *o)
 {
     static const struct option longopts[] = {
@@ -95,7 +87,7 @@ static int parse_demo_options(int argc, char **argv, struct demo_options *o)
             }
             break;
         case 's':
-            if (!parse_u64_opt("seed", optarg, &p->seed)) {
+            if (!cli_option_u64("demo", "seed", optarg, &p->seed)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;
@@ -139,12 +131,12 @@ static int parse_demo_options(int argc, char **argv, struct demo_options *o)
             }
             break;
         case 'p':
-            if (!parse_u64_opt("shared-prefix", optarg, &p->shared_prefix)) {
+            if (!cli_option_u64("demo", "shared-prefix", optarg, &p->shared_prefix)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'P':
-            if (!parse_u64_opt("prefix-seed", optarg, &p->prefix_seed)) {
+            if (!cli_option_u64("demo", "prefix-seed", optarg, &p->prefix_seed)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;

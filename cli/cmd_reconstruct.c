@@ -5,6 +5,7 @@
  */
 #include "cmd_common.h"
 #include "commands.h"
+#include "options.h"
 #include "replayer.h"
 #include "util.h"
 
@@ -187,11 +188,9 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
             has_at = true;
             break;
         case 'h':
-            reconstruct_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(reconstruct_usage, true);
         default:
-            reconstruct_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(reconstruct_usage, false);
         }
     }
     if (db == NULL || run_id == 0 || !has_at || optind != argc) {

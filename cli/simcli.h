@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Pieces shared by `rvmsim run`, `sweep` and `shrink`. */
-#ifndef RVM_SIM_SIMCLI_H
-#define RVM_SIM_SIMCLI_H
+#ifndef RVM_CLI_SIMCLI_H
+#define RVM_CLI_SIMCLI_H
 
 #include "crypto_openssl.h"
 #include "engine.h"
@@ -35,7 +35,4 @@ void simcli_repro(char *buf, size_t len, const char *path, uint64_t seed,
 /* One line describing a failed run (no newline). */
 void simcli_describe(char *buf, size_t len, const struct rvm_sim_outcome *o, const char *path);
 
-/* Quote a word for a POSIX shell when it needs it. */
-void simcli_quote(char *buf, size_t len, const char *word);
-
-#endif /* RVM_SIM_SIMCLI_H */
+#endif /* RVM_CLI_SIMCLI_H */

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rvmsim subcommands. Each lives in its own sim/cmd_<name>.c (or replay/cmd_<name>.c) and is
- * listed in the table in rvmsim.c. A command gets argv with argv[0] = its own name and returns
- * the process exit code.
+ * rvmsim subcommands. Each lives in its own cli/cmd_<name>.c and is listed in the table in
+ * rvmsim.c. A command gets argv with argv[0] = its own name and returns the process exit code.
  */
-#ifndef RVM_SIM_COMMANDS_H
-#define RVM_SIM_COMMANDS_H
+#ifndef RVM_CLI_COMMANDS_H
+#define RVM_CLI_COMMANDS_H
 
 #include "exit_codes.h"
 
@@ -21,7 +20,7 @@ int rvmsim_cmd_sweep(int argc, char **argv);
 int rvmsim_cmd_shrink(int argc, char **argv);
 int rvmsim_cmd_targets(int argc, char **argv);
 
-/* Replay store (replay/cmd_*.c, docs/replay-store.md). */
+/* Over the replay store (docs/replay-store.md). */
 int rvmsim_cmd_runs(int argc, char **argv);
 int rvmsim_cmd_verify(int argc, char **argv);
 int rvmsim_cmd_diff(int argc, char **argv);
@@ -31,4 +30,4 @@ int rvmsim_cmd_import(int argc, char **argv);
 int rvmsim_cmd_reconstruct(int argc, char **argv);
 int rvmsim_cmd_merge(int argc, char **argv);
 
-#endif /* RVM_SIM_COMMANDS_H */
+#endif /* RVM_CLI_COMMANDS_H */

@@ -6,6 +6,7 @@
 #include "cmd_common.h"
 #include "commands.h"
 #include "merge.h"
+#include "options.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -47,11 +48,9 @@ int rvmsim_cmd_merge(int argc, char **argv)
             db = optarg;
             break;
         case 'h':
-            merge_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(merge_usage, true);
         default:
-            merge_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(merge_usage, false);
         }
     }
     if (db == NULL || optind == argc) {

@@ -27,6 +27,7 @@
  */
 #include "commands.h"
 #include "engine.h"
+#include "options.h"
 #include "prng.h"
 #include "run_store.h"
 #include "simcli.h"
@@ -574,8 +575,7 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
             o->jobs = (uint32_t)v;
             break;
         case 'f':
-            if (!rvm_sim_fault_mode_parse(optarg, &o->mode)) {
-                rvm_errorf("sweep: --faults must be none, default or swarm, got '%s'", optarg);
+            if (!cli_option_faults("sweep", optarg, &o->mode)) {
                 return RVMSIM_EXIT_USAGE;
             }
             *has_faults = true;

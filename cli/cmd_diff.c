@@ -3,6 +3,7 @@
 #include "cmd_common.h"
 #include "commands.h"
 #include "diff.h"
+#include "options.h"
 #include "util.h"
 
 #include "rvm/bytes.h"
@@ -240,11 +241,9 @@ int rvmsim_cmd_diff(int argc, char **argv)
             }
             break;
         case 'h':
-            diff_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(diff_usage, true);
         default:
-            diff_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(diff_usage, false);
         }
     }
     if (db == NULL || argc - optind != 2) {

@@ -147,42 +147,12 @@ bool simcli_parse_shard(const char *text, uint32_t *k, uint32_t *n)
     return true;
 }
 
-void simcli_quote(char *buf, size_t len, const char *word)
-{
-    bool plain = *word != '\0';
-    for (const char *c = word; *c != '\0'; c++) {
-        if (!(isalnum((unsigned char)*c) || strchr("_./-+:=,@%", *c) != NULL)) {
-            plain = false;
-        }
-    }
-    if (plain) {
-        snprintf(buf, len, "%s", word);
-        return;
-    }
-    size_t o = 0;
-    if (o + 1 < len) {
-        buf[o++] = '\'';
-    }
-    for (const char *c = word; *c != '\0' && o + 5 < len; c++) {
-        if (*c == '\'') {
-            memcpy(buf + o, "'\\''", 4);
-            o += 4;
-        } else {
-            buf[o++] = *c;
-        }
-    }
-    if (o + 1 < len) {
-        buf[o++] = '\'';
-    }
-    buf[o < len ? o : len - 1] = '\0';
-}
-
 void simcli_repro(char *buf, size_t len, const char *path, uint64_t seed,
                   enum rvm_sim_fault_mode mode)
 {
     char prog[512], file[1024];
-    simcli_quote(prog, sizeof(prog), program_invocation_name);
-    simcli_quote(file, sizeof(file), path);
+    rvm_shell_quote(prog, sizeof(prog), program_invocation_name);
+    rvm_shell_quote(file, sizeof(file), path);
     snprintf(buf, len, "%s run %s --seed %" PRIu64 " --faults %s", prog, file, seed,
              rvm_sim_fault_mode_name(mode));
 }

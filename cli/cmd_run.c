@@ -9,6 +9,7 @@
  */
 #include "commands.h"
 #include "engine.h"
+#include "options.h"
 #include "run_store.h"
 #include "simcli.h"
 #include "util.h"
@@ -60,8 +61,7 @@ int rvmsim_cmd_run(int argc, char **argv)
         }
         switch (c) {
         case 's':
-            if (!rvm_parse_u64(optarg, &seed)) {
-                rvm_errorf("run: --seed must be an unsigned 64-bit integer, got '%s'", optarg);
+            if (!cli_option_u64("run", "seed", optarg, &seed)) {
                 return RVMSIM_EXIT_USAGE;
             }
             has_seed = true;
@@ -70,8 +70,7 @@ int rvmsim_cmd_run(int argc, char **argv)
             db = optarg;
             break;
         case 'f':
-            if (!rvm_sim_fault_mode_parse(optarg, &mode)) {
-                rvm_errorf("run: --faults must be none, default or swarm, got '%s'", optarg);
+            if (!cli_option_faults("run", optarg, &mode)) {
                 return RVMSIM_EXIT_USAGE;
             }
             has_faults = true;
@@ -92,11 +91,9 @@ int rvmsim_cmd_run(int argc, char **argv)
             }
             break;
         case 'h':
-            run_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(run_usage, true);
         default:
-            run_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(run_usage, false);
         }
     }
     if (optind + 1 != argc) {

@@ -2,6 +2,7 @@
 /* rvmsim runs: list the runs of a store. */
 #include "cmd_common.h"
 #include "commands.h"
+#include "options.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -61,11 +62,9 @@ int rvmsim_cmd_runs(int argc, char **argv)
             json = true;
             break;
         case 'h':
-            runs_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(runs_usage, true);
         default:
-            runs_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(runs_usage, false);
         }
     }
     if (db == NULL || optind != argc) {

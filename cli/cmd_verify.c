@@ -2,6 +2,7 @@
 /* rvmsim verify: re-check every stored run (or one) end to end. */
 #include "cmd_common.h"
 #include "commands.h"
+#include "options.h"
 #include "util.h"
 #include "verify.h"
 
@@ -83,11 +84,9 @@ int rvmsim_cmd_verify(int argc, char **argv)
             opt.jobs = (unsigned)v;
             break;
         case 'h':
-            verify_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(verify_usage, true);
         default:
-            verify_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(verify_usage, false);
         }
     }
     if (db == NULL || optind != argc) {

@@ -2,6 +2,7 @@
 /* rvmsim export: a run's records as raw 64-byte images or JSON lines. */
 #include "cmd_common.h"
 #include "commands.h"
+#include "options.h"
 #include "util.h"
 
 #include "rvm/bytes.h"
@@ -55,11 +56,9 @@ int rvmsim_cmd_export(int argc, char **argv)
             path = optarg;
             break;
         case 'h':
-            export_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(export_usage, true);
         default:
-            export_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(export_usage, false);
         }
     }
     if (db == NULL || run_id == 0 || format == NULL || path == NULL || optind != argc) {

@@ -2,6 +2,7 @@
 /* rvmsim show: decoded records of a run, as a table or JSON lines. */
 #include "cmd_common.h"
 #include "commands.h"
+#include "options.h"
 #include "util.h"
 
 #include "rvm/bytes.h"
@@ -89,11 +90,9 @@ int rvmsim_cmd_show(int argc, char **argv)
             json = true;
             break;
         case 'h':
-            show_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(show_usage, true);
         default:
-            show_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(show_usage, false);
         }
     }
     if (db == NULL || run_id == 0 || optind != argc) {

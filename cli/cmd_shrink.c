@@ -18,6 +18,7 @@
  */
 #include "commands.h"
 #include "engine.h"
+#include "options.h"
 #include "simcli.h"
 #include "util.h"
 
@@ -201,8 +202,7 @@ int rvmsim_cmd_shrink(int argc, char **argv)
         }
         switch (c) {
         case 's':
-            if (!rvm_parse_u64(optarg, &seed)) {
-                rvm_errorf("shrink: --seed must be an unsigned 64-bit integer, got '%s'", optarg);
+            if (!cli_option_u64("shrink", "seed", optarg, &seed)) {
                 return RVMSIM_EXIT_USAGE;
             }
             has_seed = true;
@@ -211,8 +211,7 @@ int rvmsim_cmd_shrink(int argc, char **argv)
             out_path = optarg;
             break;
         case 'f':
-            if (!rvm_sim_fault_mode_parse(optarg, &mode)) {
-                rvm_errorf("shrink: --faults must be none, default or swarm, got '%s'", optarg);
+            if (!cli_option_faults("shrink", optarg, &mode)) {
                 return RVMSIM_EXIT_USAGE;
             }
             has_faults = true;
@@ -227,11 +226,9 @@ int rvmsim_cmd_shrink(int argc, char **argv)
             no_reduce = true;
             break;
         case 'h':
-            shrink_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(shrink_usage, true);
         default:
-            shrink_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(shrink_usage, false);
         }
     }
     if (optind + 1 != argc || out_path == NULL || !has_seed) {
@@ -342,7 +339,7 @@ int rvmsim_cmd_shrink(int argc, char **argv)
 
     /* 4. write, read back, and replay with another seed */
     char comment[1400], file[1024];
-    simcli_quote(file, sizeof(file), path);
+    rvm_shell_quote(file, sizeof(file), path);
     snprintf(comment, sizeof(comment),
              "%s by: rvmsim shrink %s --seed %" PRIu64 " --faults %s%s\n"
              "Result: %s%s%s%s (exit %d)\n"
@@ -376,8 +373,8 @@ int rvmsim_cmd_shrink(int argc, char **argv)
            no_reduce ? "recorded" : "shrunk", nops, nfaults, rvm_scenario_count(&best, SCN_OP),
            rvm_scenario_count(&best, SCN_FAULT), sh.runs);
     char outq[1024], prog[512];
-    simcli_quote(outq, sizeof(outq), out_path);
-    simcli_quote(prog, sizeof(prog), program_invocation_name);
+    rvm_shell_quote(outq, sizeof(outq), out_path);
+    rvm_shell_quote(prog, sizeof(prog), program_invocation_name);
     printf("wrote %s; reproduce with: %s run %s\n", out_path, prog, outq);
     rc = RVMSIM_EXIT_PASS;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the replay store's rvmsim commands (replay/cmd_*.c). */
-#ifndef RVM_REPLAY_CMD_COMMON_H
-#define RVM_REPLAY_CMD_COMMON_H
+/* Helpers shared by the rvmsim commands over the replay store (runs, verify, diff, show, ...). */
+#ifndef RVM_CLI_CMD_COMMON_H
+#define RVM_CLI_CMD_COMMON_H
 
 #include "store.h"
 
@@ -51,4 +51,4 @@ void rvm_cmd_table_row(FILE *out, const char *prefix,
 void rvm_cmd_record_json(FILE *out, int64_t run, const uint8_t image[RVM_WITNESS_RECORD_BYTES],
                          const uint8_t *chain);
 
-#endif /* RVM_REPLAY_CMD_COMMON_H */
+#endif /* RVM_CLI_CMD_COMMON_H */

@@ -3,6 +3,7 @@
 #include "cmd_common.h"
 #include "commands.h"
 #include "import.h"
+#include "options.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -59,8 +60,7 @@ int rvmsim_cmd_import(int argc, char **argv)
             }
             break;
         case 's':
-            if (!rvm_parse_u64(optarg, &opt.seed)) {
-                rvm_errorf("import: --seed must be an unsigned 64-bit integer, got '%s'", optarg);
+            if (!cli_option_u64("import", "seed", optarg, &opt.seed)) {
                 return RVMSIM_EXIT_USAGE;
             }
             opt.has_seed = true;
@@ -92,11 +92,9 @@ int rvmsim_cmd_import(int argc, char **argv)
             opt.allow_unsealed = true;
             break;
         case 'h':
-            import_usage(stdout);
-            return RVMSIM_EXIT_PASS;
+            return cli_option_usage(import_usage, true);
         default:
-            import_usage(stderr);
-            return RVMSIM_EXIT_USAGE;
+            return cli_option_usage(import_usage, false);
         }
     }
     if (db == NULL || argc - optind != 1) {
