@@ -40,7 +40,7 @@ build-asan: $(ASAN_BUILD)/build.ninja
 SEEDS ?= 1..10000
 SMOKE ?= scenarios/kernel-smoke.scn
 run: build
-	$(BUILD)/sim/rvmsim sweep $(SMOKE) --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
+	$(BUILD)/cli/rvmsim sweep $(SMOKE) --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
 
 test: deps-test build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
@@ -65,21 +65,22 @@ unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
 
 format:
-	clang-format -i $$(find core sim tests bench replay firmware -name "*.[ch]" 2>/dev/null)
+	clang-format -i $$(find core platform host replay sim cli tests bench firmware -name "*.[ch]" 2>/dev/null)
 
 format-check:
 	scripts/check_format.sh .
 
-# A test-only defect compiled into its own build dir (the normal build stays clean); the
+# A test-only defect compiled into its own build dir (the normal build stays clean); ninja rather
+# than meson compile, which looks the target up before re-running meson on a changed tree. The
 # pytest suite runs the same checks (tests/py/test_planted_bug.py, test_planted_kernel.py).
 PLANTED ?= witness_refused_advances vmid_reuse_no_flush
 planted: build
 	@for bug in $(PLANTED); do \
 	  test -f $(BUILD)/planted/$$bug/build.ninja || \
 	    $(MESON) setup $(BUILD)/planted/$$bug --buildtype=debugoptimized -Dplanted_bug=$$bug || exit 1; \
-	  $(MESON) compile -C $(BUILD)/planted/$$bug sim/rvmsim || exit 1; \
+	  ninja -C $(BUILD)/planted/$$bug cli/rvmsim || exit 1; \
 	done
-	RVMSIM=$(BUILD)/sim/rvmsim RVM_BUILD_ROOT=$(abspath $(BUILD)) $(PY) -m pytest -q -p no:cacheprovider \
+	RVMSIM=$(BUILD)/cli/rvmsim RVM_BUILD_ROOT=$(abspath $(BUILD)) $(PY) -m pytest -q -p no:cacheprovider \
 	  tests/py/test_planted_bug.py tests/py/test_planted_kernel.py
 
 clean:

@@ -17,4 +17,4 @@ static bool null_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
     return true;
 }
 
-const struct rvm_sim_sink_ops bench_null_sink = {null_records, null_checkpoint};
+const struct rvm_sink_ops bench_null_sink = {null_records, null_checkpoint};

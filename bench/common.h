@@ -9,6 +9,6 @@
  * A witness sink that takes every record and checkpoint without copying, so a workload measures
  * the core's own cost (encoding, chaining, ring bookkeeping, amortised drain calls).
  */
-extern const struct rvm_sim_sink_ops bench_null_sink;
+extern const struct rvm_sink_ops bench_null_sink;
 
 #endif /* RVM_BENCH_COMMON_H */

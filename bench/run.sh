@@ -18,7 +18,7 @@ shopt -s nullglob
 for sys_bench in "$root"/bench/system/*.sh; do
   name=$(basename "$sys_bench" .sh)
   echo "== $name"
-  RVMSIM="$build/sim/rvmsim" RVMBENCH="$build/bench/rvmbench" bash "$sys_bench" --json "$out/$name.jsonl"
+  RVMSIM="$build/cli/rvmsim" RVMBENCH="$build/bench/rvmbench" bash "$sys_bench" --json "$out/$name.jsonl"
 done
 
 /usr/bin/python3 "$root/bench/report.py" "$out" "$out"/*.jsonl

@@ -8,7 +8,7 @@
 # summary row per seed, the full log of failing seeds) and the store's size per run is reported.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rvmsim=${RVMSIM:-$root/build/sim/rvmsim}
+rvmsim=${RVMSIM:-$root/build/cli/rvmsim}
 smoke=${SMOKE:-$root/scenarios/kernel-smoke.scn}
 seeds=${1:-200000}
 jobs=${2:-2}

@@ -76,7 +76,7 @@ static void a64_walk_run(void *ctx, uint64_t iters)
     struct plat_ctx *c = ctx;
     struct rvm_a64_walk w;
     for (uint64_t i = 0; i < iters; i++) {
-        rvm_a64_walk(&c->p.pool, c->vttbr, c->ipa + (i & 15) * PG + 8, RVM_A64_READ, &w);
+        rvm_a64_walk(&c->p.as.pool, c->vttbr, c->ipa + (i & 15) * PG + 8, RVM_A64_READ, &w);
         bench_keep(w.oa);
     }
 }
@@ -86,8 +86,8 @@ static void a64_tlb_run(void *ctx, uint64_t iters)
     struct plat_ctx *c = ctx;
     struct rvm_a64_walk w;
     for (uint64_t i = 0; i < iters; i++) {
-        rvm_a64_tlb_translate(&c->p.tlb, &c->p.pool, c->vttbr, c->ipa + (i & 15) * PG, RVM_A64_READ,
-                              &w, NULL);
+        rvm_a64_tlb_translate(&c->p.tlb, &c->p.as.pool, c->vttbr, c->ipa + (i & 15) * PG,
+                              RVM_A64_READ, &w, NULL);
         bench_keep(w.oa);
     }
 }
@@ -99,9 +99,9 @@ static void a64_map_unmap_run(void *ctx, uint64_t iters)
      * them. */
     const struct rvm_a64_space *s = &c->p.spaces[0].s2;
     for (uint64_t i = 0; i < iters; i++) {
-        rvm_a64_map(&c->p.pool, s, 0x40000000ull, 0x40F00000ull, PG, RVM_PERM_R,
+        rvm_a64_map(&c->p.as.pool, s, 0x40000000ull, 0x40F00000ull, PG, RVM_PERM_R,
                     RVM_A64_MEM_NORMAL);
-        rvm_a64_unmap(&c->p.pool, s, 0x40000000ull, PG);
+        rvm_a64_unmap(&c->p.as.pool, s, 0x40000000ull, PG);
     }
 }
 

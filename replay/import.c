@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "import.h"
 
-#include "commands.h"
+#include "exit_codes.h"
 #include "util.h"
 #include "verify.h"
 #include "wire_parse.h"

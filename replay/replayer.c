@@ -3,11 +3,6 @@
 
 #include <string.h>
 
-/* Replayers compiled into rvmsim. */
-static const struct rvm_replayer *const builtin[] = {
-    &rvm_demo_replayer,
-};
-
 #define REGISTERED_MAX 8
 
 /* Host-side registry (not core code): filled before commands run, read afterwards. */
@@ -31,11 +26,6 @@ const struct rvm_replayer *rvm_replayer_find(const char *source)
     for (size_t i = nregistered; i > 0; i--) {
         if (strcmp(registered[i - 1]->source, source) == 0) {
             return registered[i - 1];
-        }
-    }
-    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-        if (strcmp(builtin[i]->source, source) == 0) {
-            return builtin[i];
         }
     }
     return NULL;

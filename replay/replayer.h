@@ -10,8 +10,9 @@
  * including a stored digest the replay does not reproduce and a runs whose source has no
  * replayer.
  *
- * Adding one (the scenario simulator): define a `const struct rvm_replayer` and list it in
- * `builtin[]` in replay/replayer.c, or call rvm_replayer_register() before the command runs.
+ * The replay store knows no producer: each one (the demo, the scenario simulator) defines a
+ * `const struct rvm_replayer` and registers it with rvm_replayer_register() before the command
+ * runs (rvmsim's main registers the simulator's, sim/replay_sim.h).
  */
 #ifndef RVM_REPLAY_REPLAYER_H
 #define RVM_REPLAY_REPLAYER_H
@@ -50,7 +51,5 @@ const struct rvm_replayer *rvm_replayer_find(const char *source);
 /* Add a replayer (tests, other front ends); a later one for the same source wins.
  * False when the table (8 entries) is full. */
 bool rvm_replayer_register(const struct rvm_replayer *r);
-
-extern const struct rvm_replayer rvm_demo_replayer;
 
 #endif /* RVM_REPLAY_REPLAYER_H */

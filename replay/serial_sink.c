@@ -57,7 +57,7 @@ static bool serial_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp
     return put(s, line, rvm_wire_checkpoint(line, cp, NULL, NULL));
 }
 
-const struct rvm_sim_sink_ops rvm_serial_sink_ops = {
+const struct rvm_sink_ops rvm_serial_sink_ops = {
     .records = serial_records,
     .checkpoint = serial_checkpoint,
 };

@@ -8,7 +8,7 @@
 #define RVM_REPLAY_SERIAL_SINK_H
 
 #include "crypto_openssl.h"
-#include "hal_sim.h"
+#include "sink.h"
 
 #include "rvm/wire.h"
 
@@ -24,7 +24,7 @@ struct rvm_serial_sink {
     bool failed;
 };
 
-extern const struct rvm_sim_sink_ops rvm_serial_sink_ops;
+extern const struct rvm_sink_ops rvm_serial_sink_ops;
 
 /* Writes the header frame. False if a field is invalid or the write fails. */
 bool rvm_serial_sink_open(struct rvm_serial_sink *s, FILE *f, const struct rvm_wire_field *fields,

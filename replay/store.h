@@ -16,7 +16,7 @@
 #define RVM_REPLAY_STORE_H
 
 #include "crypto_openssl.h"
-#include "hal_sim.h"
+#include "sink.h"
 
 #include "rvm/witness.h"
 
@@ -355,7 +355,7 @@ enum rvm_store_status rvm_store_event_add(struct rvm_store *st, int64_t run,
 /* The writer as a simulated-HAL witness sink (ctx = the writer). A record batch that cannot be
  * written makes the sink stall (0 taken), so the core refuses the append: no witness, no
  * mutation. */
-extern const struct rvm_sim_sink_ops rvm_store_sink_ops;
+extern const struct rvm_sink_ops rvm_store_sink_ops;
 
 /* Exit-code class names used in runs.result (index = enum rvmsim_exit value). */
 const char *rvm_store_result_name(int exit_code);

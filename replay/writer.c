@@ -1088,7 +1088,7 @@ static bool sink_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
     return rvm_store_writer_checkpoint(ctx, cp, NULL, NULL);
 }
 
-const struct rvm_sim_sink_ops rvm_store_sink_ops = {
+const struct rvm_sink_ops rvm_store_sink_ops = {
     .records = sink_records,
     .checkpoint = sink_checkpoint,
 };

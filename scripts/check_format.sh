@@ -10,7 +10,7 @@ bad=() n=0
 while IFS= read -r f; do
   n=$((n + 1))
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
-done < <(find core sim tests bench replay firmware -name '*.[ch]' 2>/dev/null | sort)
+done < <(find core platform host replay sim cli tests bench firmware -name '*.[ch]' 2>/dev/null | sort)
 if ((${#bad[@]} == 0)); then
   echo "ok 1 - $n C files match .clang-format"
   exit 0

@@ -172,7 +172,7 @@ static enum rvm_err drain_all(struct rvm_witness_log *log, enum rvm_err err)
 }
 
 enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_crypto *crypto,
-                          const struct rvm_sim_sink_ops *sink, void *sink_ctx,
+                          const struct rvm_sink_ops *sink, void *sink_ctx,
                           const struct rvm_demo_observer *observer, uint64_t stop_after,
                           struct rvm_demo_outcome *out)
 {

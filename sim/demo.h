@@ -2,7 +2,7 @@
 /*
  * The demo workload: seeded pseudo-random witness records appended through the core's witness
  * log on the simulated HAL. `rvmsim demo` runs it once into its sinks; the replay store's demo
- * replayer (replay/replay_demo.c) runs it again from the stored parameters to reconstruct a run.
+ * replayer (sim/replay_demo.c) runs it again from the stored parameters to reconstruct a run.
  *
  * Its "state" is everything that decides what comes next: the log's chain and length, the
  * virtual clock and the PRNG streams. rvm_demo_run() reports a digest of that state at every
@@ -73,7 +73,7 @@ struct rvm_demo_outcome {
  * Returns RVM_OK, or the error that stopped it (message in out->message).
  */
 enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_crypto *crypto,
-                          const struct rvm_sim_sink_ops *sink, void *sink_ctx,
+                          const struct rvm_sink_ops *sink, void *sink_ctx,
                           const struct rvm_demo_observer *observer, uint64_t stop_after,
                           struct rvm_demo_outcome *out);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "engine.h"
 
-#include "commands.h"
 #include "events.h"
+#include "exit_codes.h"
 #include "fingerprint.h"
 #include "hal_sim.h"
 #include "prng.h"

@@ -9,6 +9,11 @@
  * guest_write with a simulated AArch64 EL2 platform (VMSAv8-64 stage-2 tables, VMID-tagged TLB)
  * or a simulated RISC-V M-mode platform (PMP), chosen by the configuration.
  *
+ * The address spaces themselves (slots, region sets, refusal order, translation, guest copy) are
+ * platform/common/aspace.h, the implementation firmware uses too; this file adds what only a
+ * simulation has: host memory as RAM, the CPUs' translation registers, the TLB model, the
+ * isolation oracles.
+ *
  * Physical memory is host memory: `ram_size` bytes at host-physical `ram_base`. Its first
  * `hyp_size` bytes belong to the hypervisor (on AArch64 the stage-2 table pool lives there) and
  * can never be mapped into a partition; guests get pages from [ram_base + hyp_size, ram_base +
@@ -19,10 +24,11 @@
 #ifndef RVM_SIM_HAL_PLATFORM_H
 #define RVM_SIM_HAL_PLATFORM_H
 
+#include "a64_stage2.h"
+#include "a64_tlb.h"
+#include "aspace.h"
 #include "hal_sim.h"
-#include "platform_aarch64/a64_stage2.h"
-#include "platform_aarch64/a64_tlb.h"
-#include "platform_riscv/rv_pmp.h"
+#include "rv_pmp.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,15 +60,7 @@ struct rvm_sim_platform_config {
  * entries and 32 regions per partition. */
 void rvm_sim_platform_default_config(struct rvm_sim_platform_config *cfg, enum rvm_sim_arch arch);
 
-/* One partition's address space (internal; visible for oracles and tests). */
-struct rvm_sim_pspace {
-    rvm_partition_id part; /* RVM_PARTITION_INVALID when the slot is free */
-    struct rvm_a64_space s2;
-    struct rvm_rv_region *regions; /* RISC-V: sorted, max_regions of storage */
-    uint32_t nregions;
-    struct rvm_rv_pmp image; /* RISC-V: the PMP image built from regions */
-};
-
+/* A simulated CPU's translation registers. */
 struct rvm_sim_cpu {
     bool active;
     rvm_partition_id part;
@@ -76,14 +74,15 @@ struct rvm_sim_platform {
     struct rvm_hal_ops ops; /* the plain simulated hooks with the platform's replacing six */
     struct rvm_sim_platform_config cfg;
     uint8_t *ram; /* ram_size bytes of host memory backing [ram_base, ram_base + ram_size) */
-    struct rvm_a64_pool pool;
+    struct rvm_aspace as; /* the partitions' address spaces, over the storage below */
     struct rvm_a64_page_info *pool_info;
     struct rvm_a64_tlb tlb;
     struct rvm_a64_tlb_entry *tlb_entries;
-    struct rvm_sim_pspace *spaces;
+    struct rvm_aspace_space *spaces;    /* max_partitions: as.spaces, for oracles and tests */
     struct rvm_rv_region *region_store; /* max_partitions * max_regions */
     struct rvm_rv_region *scratch;      /* max_regions + 1 */
-    uint32_t *page_owner;               /* isolation check scratch, one per RAM page */
+    rvm_partition_id running[RVM_SIM_PLATFORM_MAX_CPUS];
+    uint32_t *page_owner; /* isolation check scratch, one per RAM page */
     uint8_t *page_flags;
     struct rvm_sim_cpu cpu[RVM_SIM_PLATFORM_MAX_CPUS];
     rvm_partition_id vmid_owner[RVM_A64_VMID_COUNT]; /* last partition activated per VMID */
@@ -127,9 +126,9 @@ void rvm_sim_platform_guest_ram(const struct rvm_sim_platform *p, uint64_t *base
 uint8_t *rvm_sim_platform_ram(const struct rvm_sim_platform *p, uint64_t hpa, uint64_t len);
 
 enum rvm_sim_access {
-    RVM_SIM_READ = 0,
-    RVM_SIM_WRITE = 1,
-    RVM_SIM_EXEC = 2,
+    RVM_SIM_READ = RVM_ASPACE_READ,
+    RVM_SIM_WRITE = RVM_ASPACE_WRITE,
+    RVM_SIM_EXEC = RVM_ASPACE_EXEC,
 };
 
 /* What the hardware reports for a guest access that faults into the hypervisor. */
@@ -163,7 +162,7 @@ enum rvm_err rvm_sim_platform_translate(const struct rvm_sim_platform *p, rvm_pa
  * what an oracle compares with the core's own account of the partition's mappings. */
 uint64_t rvm_sim_platform_mapped_bytes(const struct rvm_sim_platform *p, rvm_partition_id part);
 
-/* Structural invariants: the table pool (rvm_a64_pool_check), PMP images, slot bookkeeping. */
+/* Structural invariants: rvm_aspace_check and the simulated harts' live PMP images. */
 enum rvm_err rvm_sim_platform_check(const struct rvm_sim_platform *p);
 
 /* The first isolation violation found by rvm_sim_platform_check_isolation. */

@@ -12,6 +12,8 @@
 #ifndef RVM_SIM_HAL_SIM_H
 #define RVM_SIM_HAL_SIM_H
 
+#include "sink.h"
+
 #include "rvm/hal.h"
 #include "rvm/witness.h"
 
@@ -19,17 +21,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Where drained witness records and checkpoints go. Same contract as the HAL hooks. */
-struct rvm_sim_sink_ops {
-    size_t (*records)(void *ctx, uint64_t first_seq, const uint8_t *records, size_t count);
-    bool (*checkpoint)(void *ctx, const struct rvm_witness_checkpoint *cp);
-};
-
 struct rvm_sim_hal {
     struct rvm_hal hal; /* hand &sim->hal to the core */
     uint64_t now_ns;
     FILE *console; /* NULL: console output is dropped */
-    const struct rvm_sim_sink_ops *sink;
+    const struct rvm_sink_ops *sink;
     void *sink_ctx;
     /* Fault knob: at most this many records are accepted per drain call (0 = sink stalled). */
     uint64_t drain_limit;
@@ -39,7 +35,7 @@ struct rvm_sim_hal {
 /* A HAL with time 0, no console, no sink (drains are refused) and the given crypto provider. */
 void rvm_sim_hal_init(struct rvm_sim_hal *sim, const struct rvm_crypto *crypto);
 
-static inline void rvm_sim_hal_set_sink(struct rvm_sim_hal *sim, const struct rvm_sim_sink_ops *ops,
+static inline void rvm_sim_hal_set_sink(struct rvm_sim_hal *sim, const struct rvm_sink_ops *ops,
                                         void *ctx)
 {
     sim->sink = ops;

@@ -121,6 +121,7 @@ const struct rvm_replayer rvm_sim_sweep_replayer = {
 
 bool rvm_sim_replayers_register(void)
 {
-    return rvm_replayer_register(&rvm_sim_run_replayer) &&
+    return rvm_replayer_register(&rvm_demo_replayer) &&
+           rvm_replayer_register(&rvm_sim_run_replayer) &&
            rvm_replayer_register(&rvm_sim_sweep_replayer);
 }

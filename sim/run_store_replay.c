@@ -14,9 +14,8 @@
  */
 #include "run_store.h"
 
-#include "commands.h"
 #include "crypto_openssl.h"
-#include "simcli.h"
+#include "exit_codes.h"
 #include "store.h"
 #include "util.h"
 
@@ -137,7 +136,7 @@ static bool rs_commit(void *ctx)
 static void command_of(char *buf, size_t len, const struct rvm_run_info *info)
 {
     char file[1024];
-    simcli_quote(file, sizeof(file), info->scenario_path);
+    rvm_shell_quote(file, sizeof(file), info->scenario_path);
     int n = snprintf(buf, len, "rvmsim run %s --seed %" PRIu64 " --faults %s", file, info->seed,
                      rvm_sim_fault_mode_name(info->faults));
     size_t used = n > 0 && (size_t)n < len ? (size_t)n : len - 1;

@@ -10,7 +10,7 @@ json=$2
 seeds=${3:-100000}
 build=$(cat "$root/build/meson-info/intro-projectinfo.json" 2>/dev/null | grep -o '"version": "[^"]*"' | cut -d'"' -f4 || echo unknown)
 for jobs in 1 2; do
-  line=$(RVMSIM=${RVMSIM:-$root/build/sim/rvmsim} bash "$root/bench/sweep_rate.sh" "$seeds" "$jobs" 3)
+  line=$(RVMSIM=${RVMSIM:-$root/build/cli/rvmsim} bash "$root/bench/sweep_rate.sh" "$seeds" "$jobs" 3)
   echo "$line"
   rate=$(sed -n 's/^sweep_smoke: \([0-9]*\) seeds\/s.*/\1/p' <<<"$line")
   projected=$(sed -n 's/.*1,000,000 seeds in \([0-9.]*\) s.*/\1/p' <<<"$line")

@@ -9,7 +9,7 @@ truncated or spliced lines; numbers replaced by boundary values; names swapped; 
 and run with a seed and a fault mode drawn from the same seeded generator. One in four mutants
 that run is run a second time and must give the same last line (determinism).
 
-    fuzz_scenarios.py --rvmsim build-asan/sim/rvmsim [--mutants 24] [--seed 1] [--jobs 2]
+    fuzz_scenarios.py --rvmsim build-asan/cli/rvmsim [--mutants 24] [--seed 1] [--jobs 2]
 
 Every mutant is reproducible from the printed seed; a failing mutant is kept in --keep DIR
 (default: a temporary directory that is left in place on failure) with the command that fails.

@@ -1,7 +1,7 @@
 """Shared fixtures for the pytest suite: where the rvmsim binary and the source tree are.
 
 Run through meson (`meson test -C build --suite py`), which sets RVMSIM, or by hand:
-    RVMSIM=build/sim/rvmsim /usr/bin/python3 -m pytest tests/py
+    RVMSIM=build/cli/rvmsim /usr/bin/python3 -m pytest tests/py
 """
 import os
 import pathlib
@@ -15,7 +15,7 @@ SOURCE_ROOT = pathlib.Path(os.environ.get("RVM_SOURCE_ROOT",
 
 @pytest.fixture(scope="session")
 def rvmsim():
-    path = os.environ.get("RVMSIM") or str(SOURCE_ROOT / "build" / "sim" / "rvmsim")
+    path = os.environ.get("RVMSIM") or str(SOURCE_ROOT / "build" / "cli" / "rvmsim")
     if not os.path.exists(path):
         pytest.fail(f"rvmsim binary not found at {path}; build first or set RVMSIM")
 

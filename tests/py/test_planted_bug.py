@@ -26,10 +26,11 @@ def planted():
     if not (bdir / "build.ninja").exists():
         subprocess.run(["meson", "setup", str(bdir), str(SOURCE_ROOT), "--buildtype=debugoptimized",
                         f"-Dplanted_bug={BUG}"], check=True, capture_output=True)
-    proc = subprocess.run(["meson", "compile", "-C", str(bdir), "sim/rvmsim"], capture_output=True,
+    # ninja, not meson compile: it re-runs meson on a changed tree before it looks the target up.
+    proc = subprocess.run(["ninja", "-C", str(bdir), "cli/rvmsim"], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return bdir / "sim" / "rvmsim"
+    return bdir / "cli" / "rvmsim"
 
 
 def test_sweep_finds_and_shrink_reduces_the_planted_bug(planted, rvmsim, tmp_path):

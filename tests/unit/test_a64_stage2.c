@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VMSAv8-64 stage-2 tables, walker and TLB model (sim/platform_aarch64).
+ * VMSAv8-64 stage-2 tables, walker and TLB model (platform/aarch64, sim/tlb).
  *
  * Expected values come from the Arm ARM (DDI 0487), computed by hand here, never from the code:
  *   VTCR_EL2: T0SZ [5:0], SL0 [7:6], IRGN0 [9:8], ORGN0 [11:10], SH0 [13:12], TG0 [15:14],
@@ -18,8 +18,8 @@
  */
 #include "test_support.h"
 
-#include "platform_aarch64/a64_stage2.h"
-#include "platform_aarch64/a64_tlb.h"
+#include "a64_stage2.h"
+#include "a64_tlb.h"
 
 #include "rvm/crypto_portable.h"
 #include "rvm/sha256.h"

@@ -305,10 +305,10 @@ static void test_capacity_refusals_change_nothing(void **state)
     assert_int_equal(map(p, 1, 0x1000, b, PG, R), RVM_OK);
     assert_int_equal(map(p, 2, 0x1000, b + PG, PG, R), RVM_ERR_HAL); /* no root for 2 */
     assert_int_equal(map(p, 1, 0x40000000, b + PG, PG, R), RVM_ERR_HAL);
-    assert_int_equal(p->pool.nfree, 0);
+    assert_int_equal(p->as.pool.nfree, 0);
     assert_int_equal(gread(p, 1, 0x1000, x, 8), RVM_OK);
     assert_int_equal(unmap(p, 1, 0x1000, PG), RVM_OK);
-    assert_int_equal(p->pool.nfree, 3); /* empty and not running: the slot is recycled */
+    assert_int_equal(p->as.pool.nfree, 3); /* empty and not running: the slot is recycled */
     assert_int_equal(map(p, 2, 0x1000, b + PG, PG, R), RVM_OK);
     assert_int_equal(rvm_sim_platform_check(p), RVM_OK);
     plat_del(p);
@@ -498,8 +498,8 @@ static void test_mapped_bytes_and_reset(void **state)
         assert_int_equal(rvm_sim_platform_check(p), RVM_OK);
         assert_int_equal(rvm_sim_platform_check_isolation(p, &rep), RVM_OK);
         if (arches[ai] == RVM_SIM_ARCH_AARCH64) {
-            assert_int_equal(p->pool.nfree, p->pool.npages);
-            assert_int_equal(p->pool.free_head, 0);
+            assert_int_equal(p->as.pool.nfree, p->as.pool.npages);
+            assert_int_equal(p->as.pool.free_head, 0);
             for (uint32_t i = 0; i < p->tlb.capacity; i++) {
                 assert_int_equal(p->tlb.entries[i].valid, 0);
             }
@@ -515,11 +515,11 @@ static void test_mapped_bytes_and_reset(void **state)
 /* The level-3 descriptor of `ipa` in slot s, found by following the tables by hand. */
 static uint64_t *leaf_desc(struct rvm_sim_platform *p, uint32_t s, uint64_t ipa)
 {
-    uint64_t *t = p->pool.pages[p->spaces[s].s2.root];
+    uint64_t *t = p->as.pool.pages[p->spaces[s].s2.root];
     for (unsigned l = 1; l < 3; l++) {
         uint64_t d = t[(ipa >> (12 + 9 * (3 - l))) & 511];
         assert_int_equal(d & 3, 3);
-        t = p->pool.pages[((d & RVM_A64_DESC_OA_MASK) - p->pool.base_pa) / PG];
+        t = p->as.pool.pages[((d & RVM_A64_DESC_OA_MASK) - p->as.pool.base_pa) / PG];
     }
     return &t[(ipa >> 12) & 511];
 }

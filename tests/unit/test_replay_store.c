@@ -13,6 +13,7 @@
 
 #include "demo.h"
 #include "diff.h"
+#include "replay_sim.h"
 #include "replayer.h"
 #include "run_keys.h"
 #include "sink_memory.h"
@@ -595,7 +596,7 @@ static bool stingy_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp
     return (s->checkpoint_calls++ % 2) == 0 ? false : rvm_memory_sink_ops.checkpoint(&s->mem, cp);
 }
 
-static const struct rvm_sim_sink_ops stingy_ops = {stingy_records, stingy_checkpoint};
+static const struct rvm_sink_ops stingy_ops = {stingy_records, stingy_checkpoint};
 
 static void test_tee_never_duplicates(void **state)
 {
@@ -836,7 +837,9 @@ static void test_replayer_registry(void **state)
 {
     (void)state;
     static const struct rvm_replayer fake = {"fake", "a test double", fake_replay};
-    static const struct rvm_replayer demo2 = {"demo", "overrides the built-in", fake_replay};
+    static const struct rvm_replayer demo2 = {"demo", "overrides the first", fake_replay};
+    assert_null(rvm_replayer_find("demo")); /* the store knows no producer by itself */
+    assert_true(rvm_replayer_register(&rvm_demo_replayer));
     assert_ptr_equal(rvm_replayer_find("demo"), &rvm_demo_replayer);
     assert_null(rvm_replayer_find("fake"));
     assert_null(rvm_replayer_find(NULL));
@@ -844,7 +847,7 @@ static void test_replayer_registry(void **state)
     assert_ptr_equal(rvm_replayer_find("fake"), &fake);
     assert_true(rvm_replayer_register(&demo2));
     assert_ptr_equal(rvm_replayer_find("demo"), &demo2);
-    int added = 2;
+    int added = 3;
     while (rvm_replayer_register(&fake)) {
         added++;
     }

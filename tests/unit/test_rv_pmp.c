@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RISC-V PMP, trap causes and mstatus (sim/platform_riscv).
+ * RISC-V PMP, trap causes and mstatus (platform/riscv).
  *
  * Expected values are computed by hand from the RISC-V Privileged Architecture 1.12:
  *   pmpNcfg: R bit 0, W bit 1, X bit 2, A [4:3] (0 OFF, 1 TOR, 2 NA4, 3 NAPOT), [6:5] reserved,
@@ -16,7 +16,7 @@
  */
 #include "test_support.h"
 
-#include "platform_riscv/rv_pmp.h"
+#include "rv_pmp.h"
 
 #define R RVM_PERM_R
 #define W RVM_PERM_W

@@ -7,10 +7,10 @@
  */
 #include "test_support.h"
 
-#include "commands.h"
 #include "crypto_openssl.h"
 #include "engine.h"
 #include "events.h"
+#include "exit_codes.h"
 #include "faults.h"
 #include "scenario.h"
 #include "target.h"

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* rvmsim export: a run's records as raw 64-byte images or JSON lines. */
+#include "cmd_common.h"
+#include "commands.h"
+#include "options.h"
+#include "util.h"
+
+#include "rvm/bytes.h"
+#include "rvm/sha256.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void export_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rvmsim export --db PATH --run ID --format raw|jsonl -o FILE\n\n"
+            "raw: the run's 64-byte record images concatenated, so `sha256sum FILE` prints the\n"
+            "run's digest. jsonl: one JSON object per record (decoded fields, chain value and\n"
+            "image). FILE '-' is standard output. The export is checked while it is written:\n"
+            "records must be consecutive and their SHA-256 must be the run's recorded digest,\n"
+            "else nothing is left behind and the exit code is 1.\n");
+}
+
+int rvmsim_cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'},     {"run", required_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *format = NULL, *path = NULL;
+    int64_t run_id = 0;
+    optind = 1;
+    for (;;) {
+        int c = getopt_long(argc, argv, "d:r:f:o:h", longopts, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'r':
+            if (!rvm_cmd_parse_run("export", optarg, &run_id)) {
+                return RVMSIM_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            path = optarg;
+            break;
+        case 'h':
+            return cli_option_usage(export_usage, true);
+        default:
+            return cli_option_usage(export_usage, false);
+        }
+    }
+    if (db == NULL || run_id == 0 || format == NULL || path == NULL || optind != argc) {
+        rvm_errorf("export: --db, --run, --format and -o are required (and nothing else)");
+        export_usage(stderr);
+        return RVMSIM_EXIT_USAGE;
+    }
+    bool raw = strcmp(format, "raw") == 0;
+    if (!raw && strcmp(format, "jsonl") != 0) {
+        rvm_errorf("export: --format must be raw or jsonl, got '%s'", format);
+        return RVMSIM_EXIT_USAGE;
+    }
+    int rc;
+    struct rvm_store *st = rvm_cmd_open_store("export", db, RVM_STORE_READ, &rc);
+    if (st == NULL) {
+        return rc;
+    }
+    struct rvm_store_run run;
+    struct rvm_store_cursor *cur = NULL;
+    FILE *out = NULL;
+    char *tmp = NULL;
+    bool to_stdout = strcmp(path, "-") == 0;
+    enum rvm_store_status s = rvm_store_read_begin(st);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("export: %s", rvm_store_error(st));
+        rvm_store_close(st);
+        return rvm_cmd_exit_for(s);
+    }
+    rc = rvm_cmd_get_run("export", st, run_id, &run);
+    if (rc != RVMSIM_EXIT_PASS) {
+        rvm_store_close(st);
+        return rc;
+    }
+    rc = rvm_cmd_need_records("export", &run, db);
+    if (rc != RVMSIM_EXIT_PASS) {
+        rvm_store_run_free(&run);
+        rvm_store_read_end(st);
+        rvm_store_close(st);
+        return rc;
+    }
+    bool complete = strcmp(run.status, "complete") == 0;
+    uint64_t count = run.record_count;
+    if (!complete) {
+        s = rvm_store_record_extent(st, run_id, &count);
+        if (s != RVM_STORE_OK) {
+            rvm_errorf("export: %s", rvm_store_error(st));
+            rc = rvm_cmd_exit_for(s);
+            goto out;
+        }
+        rvm_errorf("export: warning: run %lld is incomplete (status %s): it has no recorded "
+                   "digest to check the export against",
+                   (long long)run_id, run.status);
+    }
+    if (to_stdout) {
+        out = stdout;
+    } else {
+        /* Written next to FILE and renamed at the end: a failed export leaves nothing. */
+        size_t len = strlen(path) + 32;
+        tmp = malloc(len);
+        if (tmp == NULL) {
+            rc = RVMSIM_EXIT_INTERNAL;
+            goto out;
+        }
+        snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+        out = fopen(tmp, "wb");
+        if (out == NULL) {
+            rvm_errorf("export: cannot write '%s': %m", path);
+            rc = RVMSIM_EXIT_USAGE;
+            goto out;
+        }
+    }
+    s = rvm_store_cursor_open(st, run_id, 0, count, NULL, &cur);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("export: %s", rvm_store_error(st));
+        rc = rvm_cmd_exit_for(s);
+        goto out;
+    }
+    uint32_t state[RVM_SHA256_STATE_WORDS];
+    rvm_sha256_iv(state);
+    uint64_t expected = 0;
+    struct rvm_store_row row;
+    while ((s = rvm_store_cursor_next(cur, &row)) == RVM_STORE_OK) {
+        /* Gaps are refused; a damaged image is exported as stored (the run's digest, checked
+         * below, was computed over the same bytes: a failing run keeps what its sink received). */
+        if (row.seq != expected) {
+            rvm_errorf("export: run %lld: record %" PRIu64 " is missing or out of place; run "
+                       "`rvmsim verify`",
+                       (long long)run_id, expected);
+            rc = RVMSIM_EXIT_EXPECTATION;
+            goto out;
+        }
+        rvm_crypto_compress(rvm_store_crypto(st), state, row.image, 1);
+        if (raw) {
+            fwrite(row.image, 1, RVM_WITNESS_RECORD_BYTES, out);
+        } else {
+            rvm_cmd_record_json(out, run_id, row.image, row.chain);
+            fputc('\n', out);
+        }
+        expected++;
+    }
+    if (s != RVM_STORE_NOT_FOUND) {
+        rvm_errorf("export: %s", rvm_store_error(st));
+        rc = rvm_cmd_exit_for(s);
+        goto out;
+    }
+    if (expected != count) {
+        rvm_errorf("export: run %lld: record %" PRIu64 " is missing (the run has %" PRIu64
+                   " records); run `rvmsim verify`",
+                   (long long)run_id, expected, count);
+        rc = RVMSIM_EXIT_EXPECTATION;
+        goto out;
+    }
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    char hex[65];
+    rvm_sha256_finish_aligned(rvm_store_crypto(st), state, count * RVM_WITNESS_RECORD_BYTES,
+                              digest);
+    rvm_hex(digest, sizeof(digest), hex);
+    if (complete && memcmp(digest, run.digest, sizeof(digest)) != 0) {
+        rvm_errorf("export: run %lld: the records' SHA-256 %s is not the run's recorded digest; "
+                   "run `rvmsim verify`",
+                   (long long)run_id, hex);
+        rc = RVMSIM_EXIT_EXPECTATION;
+        goto out;
+    }
+    if (fflush(out) != 0 || ferror(out) || (!to_stdout && fclose(out) != 0)) {
+        if (!to_stdout) {
+            out = NULL;
+        }
+        rvm_errorf("export: writing '%s' failed: %m", path);
+        rc = RVMSIM_EXIT_INTERNAL;
+        goto out;
+    }
+    if (!to_stdout) {
+        out = NULL;
+        if (rename(tmp, path) != 0) {
+            rvm_errorf("export: cannot create '%s': %m", path);
+            rc = RVMSIM_EXIT_USAGE;
+            goto out;
+        }
+        free(tmp);
+        tmp = NULL;
+    }
+    char size[48];
+    if (raw) {
+        snprintf(size, sizeof(size), " (%" PRIu64 " bytes)", count * RVM_WITNESS_RECORD_BYTES);
+    } else {
+        snprintf(size, sizeof(size), " as JSON lines");
+    }
+    fprintf(to_stdout ? stderr : stdout,
+            "exported run %lld: %" PRIu64 " records%s to %s; sha256 of the images %s\n",
+            (long long)run_id, count, size, path, hex);
+    rc = RVMSIM_EXIT_PASS;
+out:
+    if (out != NULL && !to_stdout) {
+        fclose(out);
+    }
+    if (tmp != NULL) {
+        unlink(tmp);
+        free(tmp);
+    }
+    rvm_store_cursor_close(cur);
+    rvm_store_run_free(&run);
+    rvm_store_read_end(st);
+    rvm_store_close(st);
+    return rc;
+}

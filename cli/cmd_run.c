@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rvmsim run FILE [--seed N] [--db PATH] [--faults none|default|swarm] [--trace]
+ *                 [--nwnm-every N] [--epoch K]
+ *
+ * Runs one scenario with one seed, prints the failure (if any) and, as its last line,
+ * `run=<id> seed=<n> records=<n> digest=<64 hex> result=<class>`. The exit code is the class.
+ * With --db the run goes into the replay store in full (docs/simulator.md "Storage").
+ */
+#include "commands.h"
+#include "engine.h"
+#include "options.h"
+#include "run_store.h"
+#include "simcli.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rvmsim run FILE [--seed N] [--db PATH] [--faults none|default|swarm] "
+            "[--trace]\n"
+            "                  [--nwnm-every N] [--epoch K]\n\n"
+            "Runs the scenario FILE with seed N (default: the file's `seed`, else 1). Faults\n"
+            "default to the file's `faults` line, else `default`. --trace prints one line per\n"
+            "event. --db stores the run in a replay store (created if needed): scenario, seed,\n"
+            "options, result, every record, signed checkpoints, fired faults, and a state\n"
+            "digest every K records (--epoch, default 64; 0: only at the end) for `rvmsim\n"
+            "reconstruct`; `rvmsim verify/diff/show/export` read it.\n"
+            "The last line is `run=<id> seed=<n> records=<n> digest=<hex> result=<class>`;\n"
+            "the exit code is the class: 0 pass, 1 expectation, 2 usage/parse, 3 safety,\n"
+            "4 liveness, 6 internal.\n");
+}
+
+int rvmsim_cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, 's'},
+        {"db", required_argument, NULL, 'd'},
+        {"faults", required_argument, NULL, 'f'},
+        {"trace", no_argument, NULL, 't'},
+        {"nwnm-every", required_argument, NULL, 'n'},
+        {"epoch", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    uint64_t seed = 0, nwnm = 1, epoch = RVM_RUN_DEFAULT_EPOCH;
+    bool has_seed = false, has_faults = false, trace = false;
+    enum rvm_sim_fault_mode mode = RVM_SIM_FAULTS_DEFAULT;
+    const char *db = NULL;
+
+    optind = 1;
+    for (;;) {
+        int c = getopt_long(argc, argv, "s:d:f:tn:e:h", longopts, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case 's':
+            if (!cli_option_u64("run", "seed", optarg, &seed)) {
+                return RVMSIM_EXIT_USAGE;
+            }
+            has_seed = true;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'f':
+            if (!cli_option_faults("run", optarg, &mode)) {
+                return RVMSIM_EXIT_USAGE;
+            }
+            has_faults = true;
+            break;
+        case 't':
+            trace = true;
+            break;
+        case 'n':
+            if (!rvm_parse_u64(optarg, &nwnm) || nwnm == 0 || nwnm > UINT32_MAX) {
+                rvm_errorf("run: --nwnm-every must be 1..2^32-1, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            break;
+        case 'e':
+            if (!rvm_parse_u64(optarg, &epoch)) {
+                rvm_errorf("run: --epoch must be a record count, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            return cli_option_usage(run_usage, true);
+        default:
+            return cli_option_usage(run_usage, false);
+        }
+    }
+    if (optind + 1 != argc) {
+        if (optind == argc) {
+            rvm_errorf("run: missing scenario FILE");
+        } else {
+            rvm_errorf("run: unexpected argument '%s'", argv[optind + 1]);
+        }
+        run_usage(stderr);
+        return RVMSIM_EXIT_USAGE;
+    }
+    const char *path = argv[optind];
+
+    struct rvm_scenario scn;
+    char *text = NULL;
+    int rc = simcli_load_text(path, &scn, &text);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!has_seed) {
+        seed = scn.has_seed ? scn.seed : 1;
+    }
+    if (!has_faults) {
+        mode = scn.has_faults ? scn.faults : RVM_SIM_FAULTS_DEFAULT;
+    }
+
+    struct rvm_crypto crypto;
+    struct rvm_openssl_crypto *oc = simcli_crypto(&crypto);
+    struct rvm_run_sink sink = {0};
+    struct rvm_sim *sim = NULL;
+    char err[256] = "";
+    rc = RVMSIM_EXIT_INTERNAL;
+    if (oc == NULL) {
+        goto out;
+    }
+    if (!rvm_run_sink_open(&sink, db, err, sizeof(err))) {
+        rvm_errorf("run: %s", err);
+        rc = RVMSIM_EXIT_USAGE;
+        goto out;
+    }
+    sim = rvm_sim_new(&scn, &crypto, err, sizeof(err));
+    if (sim == NULL) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        rc = RVMSIM_EXIT_USAGE;
+        goto out;
+    }
+
+    struct rvm_sim_options opt = {
+        .seed = seed,
+        .faults = mode,
+        .trace = trace ? stdout : NULL,
+        .nwnm_every = (uint32_t)nwnm,
+        .states = db != NULL, /* state digests only matter to a store */
+        .epoch = epoch,
+    };
+    struct rvm_sim_outcome o;
+    rc = rvm_sim_run(sim, &scn, &opt, &o);
+
+    struct rvm_run_info info = {
+        .source = "run",
+        .scenario_path = path,
+        .scenario_text = text,
+        .target = scn.target,
+        .seed = seed,
+        .faults = mode,
+        .nwnm_every = (uint32_t)nwnm,
+        .epoch = epoch,
+        .origin = "run",
+    };
+    uint64_t run_id = 0;
+    if (!rvm_run_store(&sink, &info, &o, sim, true, &run_id) || !sink.ops->commit(sink.ctx)) {
+        rvm_errorf("run: storing the run in '%s' failed: %s", db != NULL ? db : "memory",
+                   sink.ops->error(sink.ctx));
+        if (rc == RVMSIM_EXIT_PASS) {
+            rc = RVMSIM_EXIT_INTERNAL;
+        }
+    }
+
+    if (o.cls != RVMSIM_EXIT_PASS) {
+        char line[600], repro[1600];
+        simcli_describe(line, sizeof(line), &o, path);
+        simcli_repro(repro, sizeof(repro), path, seed, mode);
+        printf("FAIL %s\n", line);
+        printf("reproduce: %s\n", repro);
+    }
+    char digest[65];
+    rvm_hex(o.digest, sizeof(o.digest), digest);
+    printf("steps=%" PRIu64 " faults=%" PRIu64 " events=%" PRIu64 " time_ns=%" PRIu64 "\n", o.steps,
+           o.faults_fired, o.events, o.time_ns);
+    printf("run=%" PRIu64 " seed=%" PRIu64 " records=%" PRIu64 " digest=%s result=%s\n", run_id,
+           seed, o.records, digest, rvm_sim_class_name(o.cls));
+    fflush(stdout);
+
+out:
+    rvm_sim_free(sim);
+    if (sink.ops != NULL) {
+        rvm_run_sink_close(&sink);
+    }
+    rvm_openssl_crypto_free(oc);
+    rvm_scenario_free(&scn);
+    free(text);
+    return rc;
+}
