@@ -26,9 +26,13 @@ MAY_USE = {
     "sim": {"core", "platform", "host", "replay", "sim"},
     "cli": {"core", "platform", "host", "replay", "sim", "cli"},
     "firmware": {"core", "platform", "firmware"},
-    "bench": {"core", "platform", "host", "replay", "sim", "bench"},
-    "tests": {"core", "platform", "host", "replay", "sim", "cli", "firmware", "tests"},
+    "support": {"core", "support"},
+    "bench": {"core", "platform", "host", "replay", "sim", "support", "bench"},
+    "tests": {"core", "platform", "host", "replay", "sim", "cli", "firmware", "support", "tests"},
 }
+# Layers that live below another layer's folder: the test doubles and witnessed wrappers the
+# unit tests and the benchmarks share (they use the core only).
+NESTED = {"support": ("tests", "support")}
 # Files generated into the build directory; the root meson.build provides them to everyone.
 GENERATED = {"build_version.h"}
 # Dependency objects each layer's meson.build declares.
@@ -44,7 +48,17 @@ DEP_RE = re.compile(r"\b(rvm_[a-z]+_dep)\b")
 
 def layer_of(root, path):
     rel = path.resolve().relative_to(root)
+    for name, parts in NESTED.items():
+        if rel.parts[:len(parts)] == parts:
+            return name
     return rel.parts[0] if rel.parts and rel.parts[0] in MAY_USE else None
+
+
+def layer_files(root, name):
+    top = root.joinpath(*NESTED.get(name, (name,)))
+    if not top.is_dir():
+        return []
+    return [p for p in sorted(top.rglob("*.[ch]")) if layer_of(root, p) == name]
 
 
 def meson_include_dirs(meson):
@@ -84,7 +98,7 @@ def main():
     search = list(dict.fromkeys(search))
 
     for name in MAY_USE:
-        for path in sorted((root / name).rglob("*.[ch]")) if (root / name).is_dir() else []:
+        for path in layer_files(root, name):
             counts[name] += 1
             rel = path.relative_to(root)
             for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
