@@ -28,5 +28,10 @@ const struct fw_board fw_board = {
     .irqchip_base1 = 0x08010000u,
     .timer_hz = 62500000u,
     .exit_method = QEMU_VIRT_EXIT,
-    .mmio = {{0x00000000u, 0x40000000u}}, /* flash, GIC, UART, RTC, virtio, PCIe windows */
+    /* with -device pvpanic-pci; the ECAM is the high one (highmem, QEMU's default), BAR 0 goes
+     * to the start of the 32-bit PCI memory window */
+    .panic_ecam_base = 0x4010000000u,
+    .panic_bar_base = 0x10000000u,
+    .mmio = {{0x00000000u, 0x40000000u},    /* flash, GIC, UART, RTC, virtio, PCI windows */
+             {0x4000000000u, 0x40000000u}}, /* GICv3 redistributors, PCI ECAM */
 };

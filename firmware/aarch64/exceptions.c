@@ -5,8 +5,8 @@
  * instead of hanging the run until a timeout.
  *
  * One exception is expected: the semihosting `hlt` trapping as an undefined instruction when
- * QEMU runs without -semihosting (exit.c); it powers off through PSCI instead. An exception
- * taken while reporting one powers off at once (the console itself may be what faults).
+ * QEMU runs without -semihosting (exit.c); that exit continues through PSCI instead. An
+ * exception taken while reporting one exits at once (the console itself may be what faults).
  */
 #include "arch.h"
 #include "console.h"
@@ -34,10 +34,10 @@ void fw_a64_exception(uint64_t entry)
 
     if ((esr >> ESR_EC_SHIFT) == ESR_EC_UNKNOWN &&
         elr == (uint64_t)(uintptr_t)fw_a64_semihosting_hlt) {
-        fw_a64_psci_system_off(); /* semihosting is not enabled: exit the other way */
+        fw_a64_exit_fallback(); /* semihosting is not enabled: exit the other way */
     }
     if (reporting) {
-        fw_a64_psci_system_off();
+        fw_a64_exit_without_semihosting(FW_EXIT_EXCEPTION);
     }
     reporting = true;
 
@@ -60,7 +60,7 @@ void fw_a64_exception(uint64_t entry)
 
 void fw_arch_trigger_fault(void)
 {
-    /* Above the 4 GiB the identity map covers (T0SZ 32): a level-0/1 translation fault at EL2,
+    /* Above the 512 GiB the identity map covers (T0SZ 25): a level-0/1 translation fault at EL2,
      * with FAR_EL2 naming the address. With the MMU off it is beyond the physical address range
      * instead: an address size fault, just as unhandled. */
     const volatile uint64_t *outside = (const volatile uint64_t *)(uintptr_t)0x0000ff0000000000u;

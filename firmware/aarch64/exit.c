@@ -2,8 +2,10 @@
 /*
  * Ending the run on AArch64 (fw_board.exit_method):
  *   PSCI SYSTEM_OFF (function 0x84000008 through `smc #0`): QEMU exits with status 0. PSCI has
- *     no way to pass a status, so a failure is only visible on the console (the line printed
- *     before the exit, and the missing end frame of the witness stream).
+ *     no way to pass a status: a failure first reports a panic to QEMU's pvpanic-pci device when
+ *     the board has one (QEMU -device pvpanic-pci -action panic=exit-failure exits 1); without
+ *     it, the failure is visible on the console only (the line printed before the exit, and the
+ *     missing end frame of the witness stream).
  *   Semihosting SYS_EXIT (operation 0x18, `hlt #0xf000`, x1 -> {ADP_Stopped_ApplicationExit,
  *     code}): QEMU started with -semihosting exits with `code`. Without -semihosting the `hlt`
  *     is an undefined instruction; the exception handler sees that it was this one and powers
@@ -11,7 +13,10 @@
  */
 #include "arch.h"
 #include "board.h"
+#include "pvpanic.h"
 #include "sysreg.h"
+
+#include <stdbool.h>
 
 #define PSCI_SYSTEM_OFF             0x84000008u
 #define SEMIHOSTING_SYS_EXIT        0x18u
@@ -36,11 +41,30 @@ __asm__(".pushsection .text.semihosting, \"ax\"\n"
         ".popsection\n");
 void fw_a64_semihosting_call(uint64_t op, const uint64_t *block);
 
+/* The status of the exit under way, for the fallback when the semihosting call traps. */
+static int exit_status;
+static bool panic_reported;
+
+_Noreturn void fw_a64_exit_without_semihosting(int status)
+{
+    if (status != 0 && fw_board.panic_ecam_base != 0 && !panic_reported) {
+        panic_reported = true; /* a fault inside the report must not report again */
+        fw_pvpanic_report(fw_board.panic_ecam_base, fw_board.panic_bar_base);
+    }
+    fw_a64_psci_system_off();
+}
+
+_Noreturn void fw_a64_exit_fallback(void)
+{
+    fw_a64_exit_without_semihosting(exit_status);
+}
+
 _Noreturn void fw_arch_exit(int status)
 {
+    exit_status = status;
     if (fw_board.exit_method == FW_EXIT_SEMIHOSTING) {
         const uint64_t block[2] = {ADP_STOPPED_APPLICATIONEXIT, (uint64_t)(uint32_t)status};
         fw_a64_semihosting_call(SEMIHOSTING_SYS_EXIT, block);
     }
-    fw_a64_psci_system_off();
+    fw_a64_exit_without_semihosting(status);
 }

@@ -2,11 +2,12 @@
 /*
  * The EL2 stage-1 identity map, caches on.
  *
- * 4 KiB granule, 32-bit virtual addresses (T0SZ 32: the walk starts at level 1, four 1 GiB
- * entries). A gigabyte that holds RAM gets a level-2 table of 2 MiB blocks: Normal write-back
- * memory inside [ram_base, ram_base + ram_size), Device memory inside a board MMIO range, nothing
- * elsewhere. A gigabyte wholly inside an MMIO range is one Device block. Everything else faults,
- * so a stray pointer traps instead of reading nothing. RAM is executable, devices never are.
+ * 4 KiB granule, 39-bit virtual addresses (T0SZ 25: the walk starts at level 1, 512 entries
+ * of 1 GiB; QEMU virt's PCI ECAM is at 256 GiB). A gigabyte that holds RAM gets a level-2 table of
+ * 2 MiB blocks: Normal write-back memory inside [ram_base, ram_base + ram_size), Device memory
+ * inside a board MMIO range, nothing elsewhere. A gigabyte wholly inside an MMIO range is one
+ * Device block. Everything else faults, so a stray pointer traps instead of reading nothing. RAM is
+ * executable, devices never are.
  *
  * With the MMU off every data access is Device memory: correct (the flags include
  * -mstrict-align) but several times slower. Build with FW_MMU_OFF to compare or to debug.
@@ -18,7 +19,7 @@
 
 #define GIB        (1ull << 30)
 #define BLOCK_2M   (1ull << 21)
-#define L1_ENTRIES 4u
+#define L1_ENTRIES 512u
 #define L2_ENTRIES 512u
 #define RAM_L2_MAX 2u /* gigabytes of RAM the map can describe in 2 MiB blocks */
 
@@ -35,9 +36,9 @@
 #define ATTR_NORMAL        1u
 
 /* TCR_EL2: RES1 bits 31 and 23, PS = 40-bit (2), SH0 inner shareable, IRGN0/ORGN0 write-back
- * write-allocate, TG0 4 KiB (0), T0SZ 32. */
+ * write-allocate, TG0 4 KiB (0), T0SZ 25. */
 #define TCR_EL2_VALUE                                                                              \
-    ((1ull << 31) | (1ull << 23) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | 32ull)
+    ((1ull << 31) | (1ull << 23) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | 25ull)
 
 #define SCTLR_M (1ull << 0)
 #define SCTLR_C (1ull << 2)

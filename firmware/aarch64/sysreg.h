@@ -32,6 +32,11 @@ _Noreturn void fw_a64_park(void);
 extern const char fw_a64_semihosting_hlt[];
 _Noreturn void fw_a64_psci_system_off(void);
 
+/* Ends the run by PSCI, reporting a failure `status` to the panic device first (exit.c). */
+_Noreturn void fw_a64_exit_without_semihosting(int status);
+/* The same for the exit under way, whose semihosting call trapped. */
+_Noreturn void fw_a64_exit_fallback(void);
+
 void fw_a64_mmu_enable(void);
 
 #endif /* RVM_FW_A64_SYSREG_H */

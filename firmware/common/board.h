@@ -22,8 +22,8 @@ enum fw_irqchip_kind {
 
 /* How the firmware ends the run and hands a status to whoever started it. */
 enum fw_exit_method {
-    FW_EXIT_PSCI = 1,        /* SYSTEM_OFF through `smc`: the status is always 0 (a failure is
-                                reported on the console only, see fw_arch_exit) */
+    FW_EXIT_PSCI = 1,        /* SYSTEM_OFF through `smc`: status 0; a failure signals the panic
+                                device first, if the board has one (panic_ecam_base) */
     FW_EXIT_SEMIHOSTING = 2, /* Arm semihosting SYS_EXIT (`hlt #0xf000`): QEMU -semihosting
                                 exits with the code; without -semihosting it falls back to PSCI */
     FW_EXIT_SIFIVE_TEST = 3, /* SiFive test device at exit_base: 0x5555 or code << 16 | 0x3333 */
@@ -63,6 +63,11 @@ struct fw_board {
 
     uint8_t exit_method; /* enum fw_exit_method */
     uint64_t exit_base;  /* SiFive test device; unused by the other methods */
+    /* A failure status where the exit method has none (PSCI): QEMU's pvpanic-pci device, found
+     * through the PCI ECAM at panic_ecam_base and given BAR 0 at panic_bar_base (pvpanic.h).
+     * 0: none. */
+    uint64_t panic_ecam_base;
+    uint64_t panic_bar_base;
 
     struct fw_mmio_range mmio[FW_BOARD_MMIO_MAX]; /* size 0 ends the list */
 };
