@@ -21,3 +21,9 @@ void fw_a64_entry(void)
 #endif
     fw_main();
 }
+
+uint64_t fw_arch_counter(void)
+{
+    fw_a64_isb(); /* not read ahead of the code it times */
+    return FW_READ_SYSREG(cntpct_el0);
+}

@@ -13,6 +13,10 @@
 /* End the run with `status` through the board's exit method; never returns. */
 _Noreturn void fw_arch_exit(int status);
 
+/* The free-running counter (CNTPCT_EL0 / the CLINT's mtime), fw_board.timer_hz ticks a second:
+ * for console reports of how long the run took, never for anything the witness log sees. */
+uint64_t fw_arch_counter(void);
+
 /* Make the CPU take an exception the firmware does not handle (tests of the fault path). */
 void fw_arch_trigger_fault(void);
 

@@ -96,6 +96,7 @@ _Noreturn void fw_main(void)
 {
     static const uint8_t cap_key[32] = "rvmfw: capability link-MAC key";
     const uint64_t seed = FW_SEED;
+    const uint64_t started = fw_arch_counter();
 
     fw_puts("rvmfw: ");
     fw_puts(fw_board.name);
@@ -155,6 +156,8 @@ _Noreturn void fw_main(void)
     }
     fw_puts("rvmfw: booted, ");
     fw_put_dec(rvm_witness_count(&fw_kernel.log));
-    fw_puts(" records sealed\n");
+    fw_puts(" records sealed in ");
+    fw_put_dec((fw_arch_counter() - started) * 1000000u / fw_board.timer_hz);
+    fw_puts(" us\n");
     fw_arch_exit(FW_EXIT_OK);
 }

@@ -10,6 +10,7 @@
 
 #define SIFIVE_TEST_PASS 0x5555u
 #define SIFIVE_TEST_FAIL 0x3333u
+#define CLINT_MTIME      0xbff8u
 
 _Noreturn void fw_rv_sifive_test_exit(int status)
 {
@@ -24,4 +25,10 @@ _Noreturn void fw_rv_sifive_test_exit(int status)
 _Noreturn void fw_arch_exit(int status)
 {
     fw_rv_sifive_test_exit(status);
+}
+
+uint64_t fw_arch_counter(void)
+{
+    const uint64_t mtime = fw_board.irqchip_base1 + CLINT_MTIME;
+    return (uint64_t)fw_mmio_read32(mtime) | (uint64_t)fw_mmio_read32(mtime + 4u) << 32;
 }
