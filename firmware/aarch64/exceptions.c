@@ -16,6 +16,7 @@
 
 #define ESR_EC_SHIFT   26u
 #define ESR_EC_UNKNOWN 0x00u
+#define ESR_EC_MASK    0x3fu
 
 static const char *const entry_names[16] = {
     "sync (EL2, SP_EL0)", "irq (EL2, SP_EL0)", "fiq (EL2, SP_EL0)", "serror (EL2, SP_EL0)",
@@ -32,7 +33,7 @@ void fw_a64_exception(uint64_t entry)
     const uint64_t esr = FW_READ_SYSREG(esr_el2);
     const uint64_t elr = FW_READ_SYSREG(elr_el2);
 
-    if ((esr >> ESR_EC_SHIFT) == ESR_EC_UNKNOWN &&
+    if (((esr >> ESR_EC_SHIFT) & ESR_EC_MASK) == ESR_EC_UNKNOWN &&
         elr == (uint64_t)(uintptr_t)fw_a64_semihosting_hlt) {
         fw_a64_exit_fallback(); /* semihosting is not enabled: exit the other way */
     }
@@ -49,7 +50,7 @@ void fw_a64_exception(uint64_t entry)
     fw_puts(entry_names[entry & 15u]);
     fw_puts("\nrvmfw: ");
     fw_put_field("esr", esr);
-    fw_put_field("ec", esr >> ESR_EC_SHIFT);
+    fw_put_field("ec", (esr >> ESR_EC_SHIFT) & ESR_EC_MASK);
     fw_put_field("far", far);
     fw_put_field("hpfar", hpfar);
     fw_put_field("elr", elr);
