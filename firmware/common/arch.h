@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* What each architecture's start code provides to the common firmware (firmware/<arch>/). */
+#ifndef RVM_FW_ARCH_H
+#define RVM_FW_ARCH_H
+
+#include <stdint.h>
+
+/* Exit statuses of a firmware run (QEMU's exit status where the exit method carries one). */
+#define FW_EXIT_OK        0
+#define FW_EXIT_FAILED    1 /* the program found an error and said which on the console */
+#define FW_EXIT_EXCEPTION 3 /* an exception nobody handles: the syndrome is on the console */
+
+/* End the run with `status` through the board's exit method; never returns. */
+_Noreturn void fw_arch_exit(int status);
+
+/* The free-running counter (CNTPCT_EL0 / the CLINT's mtime), fw_board.timer_hz ticks a second:
+ * for console reports of how long the run took, never for anything the witness log sees. */
+uint64_t fw_arch_counter(void);
+
+/* Make the CPU take an exception the firmware does not handle (tests of the fault path). */
+void fw_arch_trigger_fault(void);
+
+/* The common program, entered by the start code with the stack, bss and (AArch64) MMU set up. */
+_Noreturn void fw_main(void);
+
+#endif /* RVM_FW_ARCH_H */
