@@ -82,6 +82,14 @@ ltl live { [] ((quiet && kst[1] == K_RUNNING -> <> RUNS(1)) &&
                (quiet && kst[2] == K_RUNNING -> <> RUNS(2)) &&
                (quiet && kst[3] == K_RUNNING -> <> RUNS(3))) }
 
+/* (c') while both CPUs stay online, every schedulable partition gets a CPU, whatever the
+ * environment does to the other partitions (weak fairness: pan -f). Not with hot-plug going on
+ * forever: an operator who keeps taking CPUs offline and online can starve a partition. */
+#define STEADY(p) (kst[p] == K_RUNNING && online[0] && online[1])
+ltl live_steady { [] ((STEADY(1) -> <> (RUNS(1) || !STEADY(1))) &&
+                      (STEADY(2) -> <> (RUNS(2) || !STEADY(2))) &&
+                      (STEADY(3) -> <> (RUNS(3) || !STEADY(3)))) }
+
 /* ---- run-queue helpers (core/src/sched.c) -------------------------------------------------- */
 
 /* heap_insert with a fresh sequence number (take_seq): the newest entry of every queue. */

@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-# property -> extra pan flags; live needs weak fairness (-f), docs/evidence.md says why.
-PROPERTIES = {"exclusive": [], "vmid_clean": [], "live": ["-f"]}
+# property -> extra pan flags; the live ones need weak fairness (-f), docs/evidence.md says why.
+PROPERTIES = {"exclusive": [], "vmid_clean": [], "live": ["-f"], "live_steady": ["-f"]}
 PLANTED_PROPERTY = "vmid_clean"
 INCOMPLETE = ("max search depth too small", "out of memory", "search not completed")
 
