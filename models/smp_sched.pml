@@ -10,14 +10,13 @@
  * parallel is everything around it: each CPU's timer interrupt (one process per CPU) and the
  * operator / guests asking for lifecycle and hot-plug operations (the `admin` process), in any
  * interleaving. The hardware side is ghost state: each CPU's VTTBR (VMID + whose stage-2 tables)
- * and, per VMID, the set of partition incarnations whose translations may sit in the TLB.
+ * and, per VMID, whose translations may sit in the TLB.
  *
- * Scope: NP partitions, NC CPUs, NV hardware VMIDs including the reserved VMID 0.
+ * Scope: NP partitions, NC CPUs, NV hardware VMIDs including the reserved VMID 0 (docs/evidence.md
+ * says why this scope). The properties below spell out partitions 1..3 and CPUs 0..1.
  */
 
-#ifndef NP
 #define NP 3 /* partitions 1..NP */
-#endif
 #define NC 2 /* CPUs 0..NC-1; the hot-plug and placement code below is written for two */
 #define NV 4 /* hardware VMIDs incl. 0: rvm_vmid_init needs ncpus < nvmids - 1 */
 #ifndef NGEN
