@@ -5,6 +5,8 @@
 #   make bench-check     instruction-count regression gate against bench/baseline/ (also in make test)
 #   make bench-baseline  re-measure and rewrite the baseline, showing the diff
 #   make planted   build the planted-bug variants and prove a sweep finds and shrinks each
+#   make model     spin: the SMP scheduling / VMID model's properties, and its planted bug caught
+#   make cppcheck  cppcheck over the freestanding C (core/, platform/)
 # Both are idempotent: packages are installed only when missing, meson is configured once.
 
 BUILD      ?= build
@@ -13,7 +15,7 @@ MESON      ?= meson
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PY         := /usr/bin/python3
 
-.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted
+.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck
 
 all: build
 
@@ -82,6 +84,13 @@ planted: build
 	done
 	RVMSIM=$(BUILD)/cli/rvmsim RVM_BUILD_ROOT=$(abspath $(BUILD)) $(PY) -m pytest -q -p no:cacheprovider \
 	  tests/py/test_planted_bug.py tests/py/test_planted_kernel.py
+
+# Machine-checked evidence (docs/evidence.md); both also run in `make test` (meson suite 'build').
+model:
+	$(PY) scripts/check_model.py --workdir $(BUILD)/model
+
+cppcheck:
+	scripts/run_cppcheck.sh . core platform
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

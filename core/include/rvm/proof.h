@@ -51,6 +51,8 @@ static inline bool rvm_proof_p1_pass_inline(const struct rvm_cap_table *t, rvm_p
         (uint32_t)(s->type ^ type) | ((uint32_t)rights & ~(uint32_t)s->rights);
     const uint64_t diff = other_object | (gen_holder | type_rights | (~cap.generation & 1u) |
                                           (mask + 1u)); /* mask + 1: 1 when out of range */
+    /* cppcheck takes mask + 1u for positive, but it wraps to 0 when the index is in range */
+    /* cppcheck-suppress knownConditionTrueFalse */
     return diff == 0;
 }
 
