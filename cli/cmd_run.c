@@ -14,6 +14,7 @@
 #include "simcli.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,13 +25,14 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: rvmsim run FILE [--seed N] [--db PATH] [--faults none|default|swarm] "
             "[--trace]\n"
-            "                  [--nwnm-every N] [--epoch K]\n\n"
+            "                  [--nwnm-every N] [--epoch K] [--tape FILE]\n\n"
             "Runs the scenario FILE with seed N (default: the file's `seed`, else 1). Faults\n"
             "default to the file's `faults` line, else `default`. --trace prints one line per\n"
             "event. --db stores the run in a replay store (created if needed): scenario, seed,\n"
             "options, result, every record, signed checkpoints, fired faults, and a state\n"
             "digest every K records (--epoch, default 64; 0: only at the end) for `rvmsim\n"
-            "reconstruct`; `rvmsim verify/diff/show/export` read it.\n"
+            "reconstruct`; `rvmsim verify/diff/show/export` read it. --tape writes the run's\n"
+            "operation tape, which firmware replays on QEMU or a board (docs/tape-format.md).\n"
             "The last line is `run=<id> seed=<n> records=<n> digest=<hex> result=<class>`;\n"
             "the exit code is the class: 0 pass, 1 expectation, 2 usage/parse, 3 safety,\n"
             "4 liveness, 6 internal.\n");
@@ -45,17 +47,18 @@ int rvmsim_cmd_run(int argc, char **argv)
         {"trace", no_argument, NULL, 't'},
         {"nwnm-every", required_argument, NULL, 'n'},
         {"epoch", required_argument, NULL, 'e'},
+        {"tape", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     uint64_t seed = 0, nwnm = 1, epoch = RVM_RUN_DEFAULT_EPOCH;
     bool has_seed = false, has_faults = false, trace = false;
     enum rvm_sim_fault_mode mode = RVM_SIM_FAULTS_DEFAULT;
-    const char *db = NULL;
+    const char *db = NULL, *tape = NULL;
 
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:d:f:tn:e:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:d:f:tn:e:T:h", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -89,6 +92,9 @@ int rvmsim_cmd_run(int argc, char **argv)
                 rvm_errorf("run: --epoch must be a record count, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
+            break;
+        case 'T':
+            tape = optarg;
             break;
         case 'h':
             return cli_option_usage(run_usage, true);
@@ -148,9 +154,23 @@ int rvmsim_cmd_run(int argc, char **argv)
         .nwnm_every = (uint32_t)nwnm,
         .states = db != NULL, /* state digests only matter to a store */
         .epoch = epoch,
+        .tape = tape != NULL,
     };
     struct rvm_sim_outcome o;
     rc = rvm_sim_run(sim, &scn, &opt, &o);
+    if (tape != NULL) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        const char *why = "";
+        if (!rvm_sim_tape(sim, &bytes, &len, &why)) {
+            rvm_errorf("run: no tape written: %s", why);
+            rc = rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_USAGE : rc;
+        } else if (!rvm_write_file(tape, bytes, len)) {
+            rvm_errorf("run: writing the tape to '%s' failed: %s", tape, strerror(errno));
+            rc = rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_INTERNAL : rc;
+        }
+        free(bytes);
+    }
 
     struct rvm_run_info info = {
         .source = "run",

@@ -34,7 +34,7 @@ MAY_USE = {
 # unit tests and the benchmarks share (they use the core only).
 NESTED = {"support": ("tests", "support")}
 # Files generated into the build directory; the root meson.build provides them to everyone.
-GENERATED = {"build_version.h"}
+GENERATED = {"build_version.h", "fw_build_id.h"}
 # Dependency objects each layer's meson.build declares.
 DEP_LAYER = {"rvm_core_dep": "core", "rvm_platform_dep": "platform", "rvm_host_dep": "host",
              "rvm_replay_dep": "replay", "rvm_sim_dep": "sim", "rvm_cli_dep": "cli",

@@ -1548,7 +1548,8 @@ static void final_phase(struct rvm_sim *sim)
     sim->phase = RVM_SIM_PHASE_FINAL;
     struct rvm_witness_log *log = sim->log;
     if (log->appended != 0) {
-        enum rvm_err err = rvm_witness_seal(log, NULL);
+        enum rvm_err err =
+            sim->target->seal != NULL ? sim->target->seal(sim->inst) : rvm_witness_seal(log, NULL);
         if (err != RVM_OK) {
             fail(sim, RVMSIM_EXIT_LIVENESS, "witness.seal",
                  "sealing the log failed with faults off: %s", rvm_err_name(err));
@@ -1811,6 +1812,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         .seed = seed,
         .hmac_key = sim->keys.hmac,
         .hmac_key_len = sizeof(sim->keys.hmac),
+        .tape = sim->opt.tape,
     };
     sim->log = NULL;
     enum rvm_err err = t->reset(sim->inst, &setup, sim);
@@ -1922,6 +1924,21 @@ const uint8_t *rvm_sim_records(const struct rvm_sim *sim, uint64_t *count)
 {
     *count = sim->nrecords;
     return sim->records;
+}
+
+bool rvm_sim_tape(struct rvm_sim *sim, uint8_t **bytes, size_t *len, const char **why)
+{
+    if (sim->target->tape == NULL || !sim->opt.tape) {
+        *why = "the run recorded no tape (its target cannot)";
+        return false;
+    }
+    if (sim->log == NULL) {
+        *why = "the system never started";
+        return false;
+    }
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    rvm_witness_digest(sim->log, digest);
+    return sim->target->tape(sim->inst, sim->opt.seed, sim->log->appended, digest, bytes, len, why);
 }
 
 const struct rvm_witness_checkpoint *rvm_sim_checkpoints(const struct rvm_sim *sim, uint64_t *count)

@@ -46,6 +46,8 @@ struct rvm_sim_options {
      * --at a sequence that is not an epoch boundary). */
     bool has_state_at;
     uint64_t state_at;
+    /* Record the operation tape (docs/tape-format.md; rvm_sim_tape after the run). */
+    bool tape;
 };
 
 /* A state digest after record `seq`: SHA-256 of "rvmsim sim state 1", the appended record count
@@ -118,6 +120,9 @@ const uint8_t *rvm_sim_hmac_key(const struct rvm_sim *sim, uint32_t *len);
 const uint8_t *rvm_sim_ed25519_seed(const struct rvm_sim *sim);
 /* State digests at the epoch boundaries of the last run (options.epoch), ascending by seq. */
 const struct rvm_sim_state *rvm_sim_states(const struct rvm_sim *sim, uint64_t *count);
+/* The operation tape of the last run (options.tape): malloc'd into *bytes, ending with the
+ * system log's record count and digest. false with *why when there is none. */
+bool rvm_sim_tape(struct rvm_sim *sim, uint8_t **bytes, size_t *len, const char **why);
 /* The digest requested with options.state_at: false when the run never appended that record. */
 bool rvm_sim_state_at(const struct rvm_sim *sim, uint8_t digest[32]);
 

@@ -38,6 +38,22 @@ void rvm_sim_platform_default_config(struct rvm_sim_platform_config *cfg, enum r
     cfg->max_regions = 32;
 }
 
+void rvm_sim_platform_kernel_config(struct rvm_sim_platform_config *cfg, enum rvm_sim_arch arch,
+                                    uint32_t max_partitions, uint64_t ram_pages)
+{
+    const uint64_t page = 4096u;
+    const uint64_t block = page << 6;
+    const uint64_t table_pages = 8u * (uint64_t)max_partitions + 16u;
+    const uint64_t hyp = (table_pages * page + block - 1u) / block * block;
+    rvm_sim_platform_default_config(cfg, arch);
+    cfg->cpus = RVM_SIM_PLATFORM_MAX_CPUS;
+    cfg->max_partitions = max_partitions + 1u;
+    cfg->hyp_size = hyp;
+    cfg->ram_size = hyp + ram_pages * page;
+    cfg->table_pages = (uint32_t)table_pages;
+    cfg->tlb_entries = 64;
+}
+
 static bool config_ok(const struct rvm_sim_platform_config *c)
 {
     uint64_t ram_end;

@@ -104,6 +104,16 @@ enum rvm_err rvm_sim_platform_init(struct rvm_sim_platform *p, const struct rvm_
 void rvm_sim_platform_free(struct rvm_sim_platform *p);
 
 /*
+ * The platform a kernel with `max_partitions` partitions and `ram_pages` pages of guest RAM runs
+ * on: RAM = the hypervisor's bytes (a stage-2 table pool of 8 pages per partition + 16) followed
+ * by the guest RAM, aligned to 64 pages so buddy blocks are physically aligned (RISC-V's NAPOT
+ * PMP entries want that). The guest RAM base that follows from it is hashed into the witness
+ * chain at boot, so the kernel target and every replayer of its tapes size the platform here.
+ */
+void rvm_sim_platform_kernel_config(struct rvm_sim_platform_config *cfg, enum rvm_sim_arch arch,
+                                    uint32_t max_partitions, uint64_t ram_pages);
+
+/*
  * Back to the state rvm_sim_platform_init left, without allocating: every address space
  * destroyed (its table pages back in the pool), the TLB, CPUs, VMID owners and counters cleared,
  * the clock at 0. RAM contents are the caller's business (a simulator target zeroes the pages it

@@ -137,6 +137,7 @@ struct rvm_sim_setup {
     uint64_t seed; /* for information only: targets draw nothing themselves */
     const uint8_t *hmac_key;
     uint32_t hmac_key_len;
+    bool tape; /* record an operation tape (targets with tape()) */
 };
 
 struct rvm_sim_target {
@@ -196,6 +197,13 @@ struct rvm_sim_target {
     bool own_nwnm;
     /* The most CPUs a run may have (`cpus N` in a scenario); 0: RVM_SIM_MAX_CPUS. */
     uint32_t max_cpus;
+    /* Optional: the final seal of witness(), made by the target so that it is part of what it
+     * records (NULL: the engine seals the log itself). */
+    enum rvm_err (*seal)(void *inst);
+    /* Optional: the operation tape of the run so far (docs/tape-format.md), ending with the log's
+     * `records` and `digest`; malloc'd into *bytes. false with *why when it has none. */
+    bool (*tape)(void *inst, uint64_t seed, uint64_t records, const uint8_t digest[32],
+                 uint8_t **bytes, size_t *len, const char **why);
 };
 
 /* ------------------------------------------------------------------------------------------------

@@ -205,6 +205,11 @@ size_t rvm_tape_encode_call(uint8_t *out, size_t room, const struct rvm_tape_cal
     return bytes;
 }
 
+void rvm_tape_set_expect(uint8_t *call, int32_t result)
+{
+    rvm_store_le32(call + CALL_EXPECT, (uint32_t)result);
+}
+
 size_t rvm_tape_encode_answer(uint8_t out[RVM_TAPE_ANSWER_BYTES], const struct rvm_tape_answer *a)
 {
     rvm_memset(out, 0, RVM_TAPE_ANSWER_BYTES);

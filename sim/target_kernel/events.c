@@ -43,7 +43,8 @@ void kt_event(void *inst, const struct rvm_sim_event *ev, struct rvm_sim *sim)
         break;
     case RVM_SIM_EV_IRQ:
         if (ev->irq == RVM_SIM_IRQ_SINK_READY) {
-            (void)rvm_witness_flush(&k->log); /* the platform's witness driver, not the kernel */
+            /* the platform's witness driver, not the kernel */
+            (void)kt_tape_witness(t, RVM_TAPE_E_WITNESS_FLUSH);
             t->eng->ops->irq_complete(t->eng->ctx, ev->irq);
             break;
         }
@@ -79,7 +80,16 @@ enum rvm_err kt_guest_touch(struct kt *t, uint32_t cpu, uint64_t ipa, enum rvm_s
     uint64_t word = 0x5a5a5a5a5a5a5a5au ^ ipa;
     struct rvm_sim_guest_fault gf;
     ipa &= ~(uint64_t)7u;
+    struct rvm_tape_call tc;
+    memset(&tc, 0, sizeof(tc));
+    tc.entry = RVM_TAPE_E_GUEST_ACCESS;
+    tc.cpu = cpu;
+    tc.args[0] = (uint64_t)kind;
+    tc.args[1] = ipa;
+    tc.args[2] = word;
+    const size_t at = kt_tape_call(&t->tape, &tc);
     enum rvm_err err = rvm_sim_platform_guest_access(&t->plat, cpu, kind, ipa, &word, 8, &gf);
+    kt_tape_result(&t->tape, at, err);
     t->guest_accesses++;
     if (err == RVM_OK) {
         kt_check_access(t, part, ipa, kind);
@@ -233,8 +243,13 @@ void kt_inject(void *inst, uint32_t fault, const uint64_t *args, struct rvm_sim 
         break;
     case F_DORMANT_BITFLIP:
         if (k->store_used != 0) {
-            (void)rvm_kernel_flip_image_bit(k, args[DORMANT_BITFLIP_BIT] %
-                                                   ((uint64_t)k->store_used * 8u));
+            struct rvm_tape_call tc;
+            memset(&tc, 0, sizeof(tc));
+            tc.entry = RVM_TAPE_E_FLIP_IMAGE_BIT;
+            tc.args[0] = args[DORMANT_BITFLIP_BIT] % ((uint64_t)k->store_used * 8u);
+            const size_t at = kt_tape_call(&t->tape, &tc);
+            struct rvm_tape_outputs out;
+            kt_tape_result(&t->tape, at, rvm_tape_apply(k, &tc, &out));
             t->ref_valid = t->sref_valid = false; /* damage from outside: a new reference */
         }
         break;
@@ -269,7 +284,7 @@ enum rvm_sim_live kt_liveness(void *inst, uint32_t round, struct rvm_sim *sim,
         t->dirty |= D_FULL | D_ISO | D_MAP | D_SCHED;
     }
     if (!rvm_kernel_booted(k)) {
-        (void)rvm_witness_flush(&k->log);
+        (void)kt_tape_witness(t, RVM_TAPE_E_WITNESS_FLUSH);
         return k->log.drained == k->log.appended && k->log.pending_count == 0
                    ? RVM_SIM_LIVE_DONE
                    : RVM_SIM_LIVE_PENDING;
@@ -296,7 +311,7 @@ enum rvm_sim_live kt_liveness(void *inst, uint32_t round, struct rvm_sim *sim,
     }
     t->dirty |= D_SCHED;
     kt_after_event(t, before);
-    (void)rvm_witness_flush(&k->log);
+    (void)kt_tape_witness(t, RVM_TAPE_E_WITNESS_FLUSH);
     uint32_t waiting = 0, first = 0;
     for (uint32_t i = 0; i < t->cfg.max_partitions; i++) {
         if (k->parts[i].state == RVM_KPART_RUNNING && !t->progressed[i + 1u]) {

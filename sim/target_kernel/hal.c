@@ -33,13 +33,17 @@ void kt_note_ram(struct kt *t, uint64_t hpa, uint64_t len)
 static uint64_t h_now(void *ctx)
 {
     struct kt *t = KT(ctx);
-    return t->eng->ops->clock_now_ns(t->eng->ctx);
+    uint64_t now = t->eng->ops->clock_now_ns(t->eng->ctx);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_CLOCK, now, false);
+    return now;
 }
 
 static enum rvm_err h_timer_arm(void *ctx, uint32_t cpu, uint64_t deadline)
 {
     struct kt *t = KT(ctx);
-    return t->eng->ops->timer_arm(t->eng->ctx, cpu, deadline);
+    enum rvm_err err = t->eng->ops->timer_arm(t->eng->ctx, cpu, deadline);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_TIMER_ARM, (uint64_t)(int64_t)err, false);
+    return err;
 }
 
 static void h_console(void *ctx, const char *text, size_t len)
@@ -51,13 +55,17 @@ static void h_console(void *ctx, const char *text, size_t len)
 static size_t h_drain(void *ctx, uint64_t first, const uint8_t *rec, size_t n)
 {
     struct kt *t = KT(ctx);
-    return t->eng->ops->witness_drain(t->eng->ctx, first, rec, n);
+    size_t took = t->eng->ops->witness_drain(t->eng->ctx, first, rec, n);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_DRAIN, took, false);
+    return took;
 }
 
 static bool h_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
 {
     struct kt *t = KT(ctx);
-    return t->eng->ops->witness_checkpoint(t->eng->ctx, cp);
+    bool took = t->eng->ops->witness_checkpoint(t->eng->ctx, cp);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_CHECKPOINT, took ? 1u : 0u, false);
+    return took;
 }
 
 static enum rvm_err h_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rvm_hpa_t hpa,
@@ -75,9 +83,13 @@ static enum rvm_err h_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rv
                   t->unmapped[i].size == size;
     }
     if (!restore && t->sim != NULL && rvm_sim_alloc_fails(t->sim)) {
-        return RVM_ERR_HAL; /* no table page (AArch64) / PMP slot (RISC-V) for the mapping */
+        /* no table page (AArch64) / PMP slot (RISC-V) for the mapping */
+        kt_tape_answer(&t->tape, RVM_TAPE_H_S2_MAP, (uint64_t)(int64_t)RVM_ERR_HAL, true);
+        return RVM_ERR_HAL;
     }
-    return t->plat.ops.s2_map(pctx(t), part, ipa, hpa, size, perms);
+    enum rvm_err err = t->plat.ops.s2_map(pctx(t), part, ipa, hpa, size, perms);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_S2_MAP, (uint64_t)(int64_t)err, false);
+    return err;
 }
 
 static enum rvm_err h_s2_unmap(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, uint64_t size)
@@ -86,6 +98,7 @@ static enum rvm_err h_s2_unmap(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, 
     t->dirty |= D_ISO | D_MAP;
     t->touched |= part - 1u < 64u ? (uint64_t)1 << (part - 1u) : ~(uint64_t)0;
     enum rvm_err err = t->plat.ops.s2_unmap(pctx(t), part, ipa, size);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_S2_UNMAP, (uint64_t)(int64_t)err, false);
     if (err == RVM_OK) {
         uint32_t i = t->nunmapped < 16u ? t->nunmapped++ : 15u;
         t->unmapped[i].part = part;
@@ -107,7 +120,9 @@ static enum rvm_err h_s2_activate(void *ctx, uint32_t cpu, rvm_partition_id part
         }
         t->dirty |= cached ? D_ISO : 0u;
     }
-    return t->plat.ops.s2_activate(pctx(t), cpu, part, vmid);
+    enum rvm_err err = t->plat.ops.s2_activate(pctx(t), cpu, part, vmid);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_S2_ACTIVATE, (uint64_t)(int64_t)err, false);
+    return err;
 }
 
 static void h_tlb_invalidate(void *ctx, uint16_t vmid)
@@ -121,7 +136,9 @@ static enum rvm_err h_guest_read(void *ctx, rvm_partition_id part, rvm_ipa_t src
                                  size_t len)
 {
     struct kt *t = KT(ctx);
-    return t->plat.ops.guest_read(pctx(t), part, src, dst, len);
+    enum rvm_err err = t->plat.ops.guest_read(pctx(t), part, src, dst, len);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_GUEST_READ, (uint64_t)(int64_t)err, false);
+    return err;
 }
 
 static enum rvm_err h_guest_write(void *ctx, rvm_partition_id part, rvm_ipa_t dst, const void *src,
@@ -129,6 +146,7 @@ static enum rvm_err h_guest_write(void *ctx, rvm_partition_id part, rvm_ipa_t ds
 {
     struct kt *t = KT(ctx);
     enum rvm_err err = t->plat.ops.guest_write(pctx(t), part, dst, src, len);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_GUEST_WRITE, (uint64_t)(int64_t)err, false);
     if (err == RVM_OK) {
         for (uint64_t off = 0; off < len; off += PAGE) { /* bound: pages of the buffer */
             uint64_t hpa;
@@ -149,7 +167,9 @@ static enum rvm_err h_guest_write(void *ctx, rvm_partition_id part, rvm_ipa_t ds
 static enum rvm_err h_irq_configure(void *ctx, uint32_t irq, uint32_t cpu, bool enabled)
 {
     struct kt *t = KT(ctx);
-    return t->eng->ops->irq_configure(t->eng->ctx, irq, cpu, enabled);
+    enum rvm_err err = t->eng->ops->irq_configure(t->eng->ctx, irq, cpu, enabled);
+    kt_tape_answer(&t->tape, RVM_TAPE_H_IRQ_CONFIGURE, (uint64_t)(int64_t)err, false);
+    return err;
 }
 
 static void h_irq_complete(void *ctx, uint32_t irq)

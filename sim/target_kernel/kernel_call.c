@@ -57,173 +57,191 @@ void kt_result_init(struct kt_result *r)
     r->out2 = rvm_cap_no_handle();
 }
 
-/* Partition life cycle and restructuring. */
-static enum rvm_err call_partition(struct rvm_kernel *k, const struct kt_call *c,
-                                   struct kt_result *r)
+/* The tape's entry point for each of the target's. */
+static const uint16_t tape_entry[KT_NENTRIES] = {
+    [KT_PARTITION_CREATE] = RVM_TAPE_E_PARTITION_CREATE,
+    [KT_PARTITION_START] = RVM_TAPE_E_PARTITION_START,
+    [KT_PARTITION_SUSPEND] = RVM_TAPE_E_PARTITION_SUSPEND,
+    [KT_PARTITION_RESUME] = RVM_TAPE_E_PARTITION_RESUME,
+    [KT_PARTITION_HIBERNATE] = RVM_TAPE_E_PARTITION_HIBERNATE,
+    [KT_PARTITION_RECONSTRUCT] = RVM_TAPE_E_PARTITION_RECONSTRUCT,
+    [KT_PARTITION_CHECKPOINT] = RVM_TAPE_E_PARTITION_CHECKPOINT,
+    [KT_PARTITION_DESTROY] = RVM_TAPE_E_PARTITION_DESTROY,
+    [KT_PARTITION_SPLIT] = RVM_TAPE_E_PARTITION_SPLIT,
+    [KT_PARTITION_MERGE] = RVM_TAPE_E_PARTITION_MERGE,
+    [KT_REGION_CREATE] = RVM_TAPE_E_REGION_CREATE,
+    [KT_REGION_MAP] = RVM_TAPE_E_REGION_MAP,
+    [KT_REGION_UNMAP] = RVM_TAPE_E_REGION_UNMAP,
+    [KT_REGION_DESTROY] = RVM_TAPE_E_REGION_DESTROY,
+    [KT_REGION_SHARE] = RVM_TAPE_E_REGION_SHARE,
+    [KT_CAP_GRANT] = RVM_TAPE_E_CAP_GRANT,
+    [KT_CAP_REVOKE] = RVM_TAPE_E_CAP_REVOKE,
+    [KT_CAP_ATTENUATE] = RVM_TAPE_E_CAP_ATTENUATE,
+    [KT_CAP_EPOCH_ADVANCE] = RVM_TAPE_E_CAP_EPOCH_ADVANCE,
+    [KT_CAP_EPOCH_REVOKE] = RVM_TAPE_E_CAP_EPOCH_REVOKE,
+    [KT_CHANNEL_CREATE] = RVM_TAPE_E_CHANNEL_CREATE,
+    [KT_CHANNEL_DESTROY] = RVM_TAPE_E_CHANNEL_DESTROY,
+    [KT_IPC_SEND] = RVM_TAPE_E_IPC_SEND,
+    [KT_IPC_RECEIVE] = RVM_TAPE_E_IPC_RECEIVE,
+    [KT_DEVICE_REGISTER] = RVM_TAPE_E_DEVICE_REGISTER,
+    [KT_LEASE_GRANT] = RVM_TAPE_E_LEASE_GRANT,
+    [KT_LEASE_RENEW] = RVM_TAPE_E_LEASE_RENEW,
+    [KT_LEASE_REVOKE] = RVM_TAPE_E_LEASE_REVOKE,
+    [KT_PARTITION_FAULT] = RVM_TAPE_E_PARTITION_FAULT,
+    [KT_CORE_CRASH] = RVM_TAPE_E_CORE_CRASH,
+    [KT_GUEST_FAULT] = RVM_TAPE_E_GUEST_FAULT,
+    [KT_HYPERCALL] = RVM_TAPE_E_HYPERCALL,
+    [KT_SCHEDULE] = RVM_TAPE_E_SCHEDULE,
+    [KT_EPOCH] = RVM_TAPE_E_EPOCH,
+    [KT_BOOT_PHASE] = RVM_TAPE_E_BOOT_PHASE,
+    [KT_BOOT_LOAD] = RVM_TAPE_E_BOOT_LOAD,
+    [KT_TIMER] = RVM_TAPE_E_TIMER,
+    [KT_IRQ] = RVM_TAPE_E_IRQ,
+    [KT_CPU_OFFLINE] = RVM_TAPE_E_CPU_OFFLINE,
+    [KT_CPU_ONLINE] = RVM_TAPE_E_CPU_ONLINE,
+};
+
+/* Arguments in the tape's layout (docs/tape-format.md lists them per entry point). */
+static void tape_args(const struct kt_call *c, uint64_t *x, struct rvm_tape_call *tc)
 {
-    const rvm_partition_id actor = c->actor;
-    const struct rvm_kernel_auth *auth = actor != 0 ? &c->auth : NULL;
+    x[0] = P(c->object);
     switch (c->entry) {
     case KT_PARTITION_CREATE:
-        return rvm_kernel_partition_create(k, actor, auth, &c->arg.partition_create, &r->out,
-                                           &r->out2);
-    case KT_PARTITION_START:
-        return rvm_kernel_partition_start(k, actor, auth, c->object);
-    case KT_PARTITION_SUSPEND:
-        return rvm_kernel_partition_suspend(k, actor, auth, c->object);
-    case KT_PARTITION_RESUME:
-        return rvm_kernel_partition_resume(k, actor, auth, c->object);
-    case KT_PARTITION_HIBERNATE:
-        return rvm_kernel_partition_hibernate(k, actor, auth, c->object);
-    case KT_PARTITION_RECONSTRUCT:
-        return rvm_kernel_partition_reconstruct(k, actor, auth, c->object);
-    case KT_PARTITION_CHECKPOINT:
-        return rvm_kernel_partition_checkpoint(k, actor, auth, c->object);
-    case KT_PARTITION_DESTROY:
-        return rvm_kernel_partition_destroy(k, actor, auth, c->object);
-    case KT_PARTITION_SPLIT:
-        return rvm_kernel_partition_split(k, actor, auth, c->object, &r->out);
+        x[0] = c->arg.partition_create.entry_pc;
+        x[1] = c->arg.partition_create.args[0];
+        x[2] = c->arg.partition_create.args[1];
+        x[3] = c->arg.partition_create.affinity;
+        x[4] = c->arg.partition_create.urgency;
+        break;
     case KT_PARTITION_MERGE:
-        return rvm_kernel_partition_merge(k, actor, auth, c->object, actor != 0 ? &c->auth2 : NULL,
-                                          c->arg.partition_merge);
+        x[1] = P(c->arg.partition_merge);
+        x[2] = P(c->auth2.cap);
+        x[3] = c->auth2.nonce;
+        x[4] = c->auth2.not_before_ns;
+        x[5] = c->auth2.not_after_ns;
+        break;
     case KT_PARTITION_FAULT:
-        return rvm_kernel_partition_fault(k, c->object, c->arg.partition_fault, &r->fault_class);
-    default:
-        return RVM_ERR_UNSUPPORTED;
-    }
-}
-
-/* Memory, capabilities, channels and IPC, devices. */
-static enum rvm_err call_object(struct rvm_kernel *k, const struct kt_call *c, struct kt_result *r)
-{
-    const rvm_partition_id actor = c->actor;
-    const struct rvm_kernel_auth *auth = actor != 0 ? &c->auth : NULL;
-    switch (c->entry) {
+        x[1] = c->arg.partition_fault;
+        break;
     case KT_REGION_CREATE:
-        return rvm_kernel_region_create(k, actor, auth, c->object, c->arg.region_create.type,
-                                        c->arg.region_create.perms, c->arg.region_create.pages,
-                                        &r->out, &r->out2);
+        x[1] = c->arg.region_create.type;
+        x[2] = c->arg.region_create.perms;
+        x[3] = c->arg.region_create.pages;
+        break;
     case KT_REGION_MAP:
-        return rvm_kernel_region_map(k, actor, auth, c->object, c->arg.region_map.ipa,
-                                     c->arg.region_map.perms);
-    case KT_REGION_UNMAP:
-        return rvm_kernel_region_unmap(k, actor, auth, c->object);
-    case KT_REGION_DESTROY:
-        return rvm_kernel_region_destroy(k, actor, auth, c->object);
+        x[1] = c->arg.region_map.ipa;
+        x[2] = c->arg.region_map.perms;
+        break;
     case KT_REGION_SHARE:
-        return rvm_kernel_region_share(k, actor, auth, c->object, c->arg.region_share.borrower,
-                                       c->arg.region_share.perms, &r->out, &r->out2);
+        x[1] = P(c->arg.region_share.borrower);
+        x[2] = c->arg.region_share.perms;
+        break;
     case KT_CAP_GRANT:
-        return rvm_kernel_cap_grant(k, actor, c->object, c->arg.cap_grant.recipient,
-                                    c->arg.cap_grant.rights, c->arg.cap_grant.badge, &r->out);
+        x[1] = P(c->arg.cap_grant.recipient);
+        x[2] = c->arg.cap_grant.rights;
+        x[3] = c->arg.cap_grant.badge;
+        break;
     case KT_CAP_REVOKE:
-        return rvm_kernel_cap_revoke(k, actor, c->object, c->arg.cap_revoke, &r->released);
+        x[1] = P(c->arg.cap_revoke);
+        break;
     case KT_CAP_ATTENUATE:
-        return rvm_kernel_cap_attenuate(k, actor, c->object, c->arg.cap_attenuate);
-    case KT_CAP_EPOCH_ADVANCE:
-        return rvm_kernel_cap_epoch_advance(k, actor);
+        x[1] = c->arg.cap_attenuate;
+        break;
     case KT_CAP_EPOCH_REVOKE:
-        return rvm_kernel_cap_epoch_revoke(k, actor, c->arg.cap_epoch_revoke, &r->released);
+        x[0] = c->arg.cap_epoch_revoke;
+        break;
     case KT_CHANNEL_CREATE:
-        return rvm_kernel_channel_create(k, actor, auth, c->object, c->arg.channel_create, &r->out,
-                                         &r->out2, NULL);
-    case KT_CHANNEL_DESTROY:
-        return rvm_kernel_channel_destroy(k, actor, auth, c->object);
+        x[1] = P(c->arg.channel_create);
+        break;
     case KT_IPC_SEND:
-        return rvm_kernel_ipc_send(k, actor, auth, c->object, c->arg.ipc_send.data,
-                                   c->arg.ipc_send.len, c->arg.ipc_send.tag, &r->seq);
+        x[1] = c->arg.ipc_send.tag;
+        tc->data = c->arg.ipc_send.data;
+        tc->data_len = c->arg.ipc_send.len;
+        break;
     case KT_IPC_RECEIVE:
-        return rvm_kernel_ipc_receive(k, actor, auth, c->object, c->arg.ipc_receive.buf,
-                                      c->arg.ipc_receive.size, &r->msg);
+        x[1] = c->arg.ipc_receive.size;
+        break;
     case KT_DEVICE_REGISTER:
-        return rvm_kernel_device_register(k, actor, c->arg.device_register, &r->out, &r->out2);
+        x[0] = c->arg.device_register;
+        break;
     case KT_LEASE_GRANT:
-        return rvm_kernel_lease_grant(k, actor, auth, c->object, c->arg.lease.lessee,
-                                      c->arg.lease.duration_ns, &r->out);
+        x[1] = P(c->arg.lease.lessee);
+        x[2] = c->arg.lease.duration_ns;
+        break;
     case KT_LEASE_RENEW:
-        return rvm_kernel_lease_renew(k, actor, auth, c->object, c->arg.lease.duration_ns);
-    case KT_LEASE_REVOKE:
-        return rvm_kernel_lease_revoke(k, actor, auth, c->object);
-    default:
-        return RVM_ERR_UNSUPPORTED;
-    }
-}
-
-/* What arrives on a CPU or from the board: traps, time, interrupts, boot. */
-static enum rvm_err call_platform(struct rvm_kernel *k, const struct kt_call *c,
-                                  struct kt_result *r)
-{
-    switch (c->entry) {
-    case KT_CORE_CRASH:
-        return rvm_kernel_core_crash(k);
+        x[1] = c->arg.lease.duration_ns;
+        break;
     case KT_GUEST_FAULT:
-        return rvm_kernel_guest_fault(k, c->cpu, c->arg.guest_fault, &r->fault_class);
+        x[0] = c->arg.guest_fault;
+        break;
     case KT_HYPERCALL:
-        if (c->cpu < k->cfg.ncpus && k->cpus[c->cpu].loaded != 0) {
-            const uint32_t base = rvm_kernel_arg_reg(k->cfg.arch);
-            for (uint32_t i = 0; i < HYPERCALL_NREGS; i++) {
-                k->cpus[c->cpu].frame.gpr[base + i] = c->arg.hypercall[i]; /* the guest's own */
-            }
-        }
-        return rvm_kernel_hypercall(k, c->cpu);
-    case KT_SCHEDULE:
-        return rvm_kernel_schedule(k, c->cpu);
-    case KT_EPOCH:
-        return rvm_kernel_epoch(k);
+        memcpy(x, c->arg.hypercall, sizeof(c->arg.hypercall));
+        break;
     case KT_BOOT_PHASE:
-        return rvm_kernel_boot_phase(k, c->arg.boot_phase);
+        x[0] = c->arg.boot_phase;
+        break;
     case KT_BOOT_LOAD:
-        return rvm_kernel_boot_load(k, &c->arg.boot_load, &r->out);
-    case KT_TIMER:
-        return rvm_kernel_timer(k, c->cpu);
+        x[0] = c->arg.boot_load.load_ipa;
+        x[1] = c->arg.boot_load.entry_pc;
+        x[2] = c->arg.boot_load.args[0];
+        x[3] = c->arg.boot_load.args[1];
+        x[4] = c->arg.boot_load.urgency;
+        x[5] = c->arg.boot_load.affinity;
+        tc->data = c->arg.boot_load.data;
+        tc->data_len = (uint32_t)c->arg.boot_load.len;
+        break;
     case KT_IRQ:
-        return rvm_kernel_irq(k, c->arg.irq);
-    case KT_CPU_OFFLINE:
-        return rvm_kernel_cpu_offline(k, c->cpu);
-    case KT_CPU_ONLINE:
-        return rvm_kernel_cpu_online(k, c->cpu);
+        x[0] = c->arg.irq;
+        break;
     default:
-        return RVM_ERR_UNSUPPORTED;
+        break;
     }
 }
 
-enum rvm_err kt_call_kernel(struct rvm_kernel *k, const struct kt_call *c, struct kt_result *r)
+void kt_tape_call_of(const struct kt_call *c, uint64_t now_ns, struct rvm_tape_call *tc)
+{
+    memset(tc, 0, sizeof(*tc));
+    tc->entry = tape_entry[c->entry];
+    tc->cpu = c->cpu;
+    tc->actor = c->actor;
+    tc->time_ns = now_ns;
+    if (c->actor != 0) { /* the hypervisor acts without an authority */
+        tc->flags = RVM_TAPE_F_AUTH;
+        tc->auth = c->auth;
+    }
+    tape_args(c, tc->args, tc);
+}
+
+enum rvm_err kt_call_kernel(struct rvm_kernel *k, struct kt_tape *tape, const struct kt_call *c,
+                            struct kt_result *r)
 {
     kt_result_init(r);
-    switch (c->entry) {
-    case KT_PARTITION_CREATE:
-    case KT_PARTITION_START:
-    case KT_PARTITION_SUSPEND:
-    case KT_PARTITION_RESUME:
-    case KT_PARTITION_HIBERNATE:
-    case KT_PARTITION_RECONSTRUCT:
-    case KT_PARTITION_CHECKPOINT:
-    case KT_PARTITION_DESTROY:
-    case KT_PARTITION_SPLIT:
-    case KT_PARTITION_MERGE:
-    case KT_PARTITION_FAULT:
-        return call_partition(k, c, r);
-    case KT_CORE_CRASH:
-    case KT_GUEST_FAULT:
-    case KT_HYPERCALL:
-    case KT_SCHEDULE:
-    case KT_EPOCH:
-    case KT_BOOT_PHASE:
-    case KT_BOOT_LOAD:
-    case KT_TIMER:
-    case KT_IRQ:
-    case KT_CPU_OFFLINE:
-    case KT_CPU_ONLINE:
-        return call_platform(k, c, r);
-    default:
-        return call_object(k, c, r);
+    if (c->entry == KT_NO_CALL || c->entry >= KT_NENTRIES) {
+        return RVM_ERR_UNSUPPORTED;
     }
+    struct rvm_tape_call tc;
+    kt_tape_call_of(c, tape->on ? tape->eng->ops->clock_now_ns(tape->eng->ctx) : 0, &tc);
+    const size_t at = kt_tape_call(tape, &tc);
+    struct rvm_tape_outputs out;
+    enum rvm_err err = rvm_tape_apply(k, &tc, &out);
+    kt_tape_result(tape, at, err);
+    r->out = rvm_tape_unpack(out.out[0]);
+    r->out2 = rvm_tape_unpack(out.out[1]);
+    r->released = out.count;
+    r->fault_class = out.count;
+    r->seq = out.out[0];
+    r->msg = out.msg;
+    if (c->entry == KT_IPC_RECEIVE && err == RVM_OK && c->arg.ipc_receive.buf != NULL) {
+        memcpy(c->arg.ipc_receive.buf, out.data,
+               out.msg.len < c->arg.ipc_receive.size ? out.msg.len : c->arg.ipc_receive.size);
+    }
+    return err;
 }
 
 enum rvm_err kt_invoke(struct kt *t, const struct kt_call *c, const char *what, struct kt_result *r)
 {
     kt_nw_begin(t, entries[c->entry].bracket);
-    enum rvm_err err = kt_call_kernel(&t->k, c, r);
+    enum rvm_err err = kt_call_kernel(&t->k, &t->tape, c, r);
     kt_nw_end(t, what, err);
     t->dirty |= entries[c->entry].dirty;
     if (c->entry == KT_PARTITION_FAULT || c->entry == KT_GUEST_FAULT) {

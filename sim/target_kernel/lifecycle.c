@@ -49,6 +49,7 @@ void kt_destroy(void *inst)
         return;
     }
     rvm_sim_platform_free(&t->plat);
+    kt_tape_free(&t->tape);
     free(t->storage);
     free(t->ram_dirty);
     for (uint32_t c = 0; c < NCLS; c++) {
@@ -80,20 +81,9 @@ void *kt_create(const uint64_t *p)
         free(t);
         return NULL;
     }
-    /* The platform: RAM = hypervisor bytes (the stage-2 table pool) + the guest RAM the kernel's
-     * allocator manages, aligned to the largest buddy block so blocks are physically aligned
-     * (RISC-V's NAPOT PMP entries want that). */
-    const uint64_t block = (uint64_t)PAGE << 6;
-    uint64_t table_pages = 8u * p[P_PARTITIONS] + 16u;
-    uint64_t hyp = (table_pages * PAGE + block - 1u) / block * block;
     struct rvm_sim_platform_config pc;
-    rvm_sim_platform_default_config(&pc, t->riscv ? RVM_SIM_ARCH_RISCV : RVM_SIM_ARCH_AARCH64);
-    pc.cpus = RVM_SIM_PLATFORM_MAX_CPUS;
-    pc.max_partitions = (uint32_t)p[P_PARTITIONS] + 1u;
-    pc.hyp_size = hyp;
-    pc.ram_size = hyp + p[P_RAM_PAGES] * PAGE;
-    pc.table_pages = (uint32_t)table_pages;
-    pc.tlb_entries = 64;
+    rvm_sim_platform_kernel_config(&pc, t->riscv ? RVM_SIM_ARCH_RISCV : RVM_SIM_ARCH_AARCH64,
+                                   (uint32_t)p[P_PARTITIONS], p[P_RAM_PAGES]);
     struct rvm_crypto none = {0};
     if (rvm_sim_platform_init(&t->plat, &none, &pc) != RVM_OK) {
         free(t);
@@ -160,7 +150,7 @@ static enum rvm_err boot_all(struct kt *t)
     for (uint32_t ph = 0; ph < RVM_BOOT_ROOT_PARTITION; ph++) {
         kt_call_init(&call, KT_BOOT_PHASE);
         call.arg.boot_phase = ph;
-        enum rvm_err err = kt_call_kernel(k, &call, &res);
+        enum rvm_err err = kt_call_kernel(k, &t->tape, &call, &res);
         if (err != RVM_OK) {
             return err;
         }
@@ -182,7 +172,7 @@ static enum rvm_err boot_all(struct kt *t)
         }
         kt_call_init(&call, KT_BOOT_LOAD);
         call.arg.boot_load = img;
-        enum rvm_err err = kt_call_kernel(k, &call, &res);
+        enum rvm_err err = kt_call_kernel(k, &t->tape, &call, &res);
         if (err != RVM_OK) {
             return err;
         }
@@ -190,7 +180,7 @@ static enum rvm_err boot_all(struct kt *t)
     for (uint32_t ph = RVM_BOOT_ROOT_PARTITION; ph < RVM_KERNEL_BOOT_PHASES; ph++) {
         kt_call_init(&call, KT_BOOT_PHASE);
         call.arg.boot_phase = ph;
-        enum rvm_err err = kt_call_kernel(k, &call, &res);
+        enum rvm_err err = kt_call_kernel(k, &t->tape, &call, &res);
         if (err != RVM_OK) {
             return err;
         }
@@ -233,6 +223,7 @@ enum rvm_err kt_reset(void *inst, const struct rvm_sim_setup *s, struct rvm_sim 
      * StateDigest, and a recorded run (rvmsim shrink) must replay to the same log with any seed. */
     t->cfg.cap_key = cap_key;
     t->cfg.cap_key_len = sizeof(cap_key);
+    kt_tape_reset(&t->tape, s->tape, s->hal); /* init's questions are the tape's first answers */
     enum rvm_err err = rvm_kernel_init(&t->k, &t->hal, &t->cfg, t->storage, t->storage_bytes);
     if (err != RVM_OK) {
         return err;

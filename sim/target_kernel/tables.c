@@ -398,6 +398,8 @@ const struct rvm_sim_target rvm_sim_target_kernel = {
     .liveness = kt_liveness,
     .query = kt_query,
     .drained = NULL,
+    .seal = kt_seal,
+    .tape = kt_tape_finish,
     .own_nwnm = true,
     .max_cpus = RVM_SIM_PLATFORM_MAX_CPUS,
 };

@@ -31,6 +31,7 @@
 #include "hal_platform.h"
 
 #include "rvm/kernel.h"
+#include "rvm/tape.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -286,6 +287,16 @@ struct msg_model {
     rvm_partition_id sender; /* the channel's sender endpoint when it was sent */
 };
 
+/* The operation tape being recorded (tape.c). */
+struct kt_tape {
+    bool on;
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t entries;
+    const char *failed;        /* why the tape cannot be completed, NULL while it can */
+    const struct rvm_hal *eng; /* the engine's clock: a call's time without asking the HAL */
+};
+
 struct kt {
     uint64_t prm[NPARAMS];
     bool riscv;
@@ -297,6 +308,7 @@ struct kt {
     struct rvm_hal_ops ops;
     const struct rvm_hal *eng; /* the engine's HAL of the current run */
     struct rvm_sim *sim;       /* the current run */
+    struct kt_tape tape;
     uint64_t guest_base;
     uint32_t guest_pages;
     uint8_t *ram_dirty; /* per guest page: written since the last reset */
@@ -479,7 +491,8 @@ struct kt_result {
 
 void kt_call_init(struct kt_call *c, enum kt_entry entry);
 void kt_result_init(struct kt_result *r);
-enum rvm_err kt_call_kernel(struct rvm_kernel *k, const struct kt_call *c, struct kt_result *r);
+enum rvm_err kt_call_kernel(struct rvm_kernel *k, struct kt_tape *tape, const struct kt_call *c,
+                            struct kt_result *r);
 enum rvm_err kt_invoke(struct kt *t, const struct kt_call *c, const char *what,
                        struct kt_result *r);
 
@@ -510,6 +523,18 @@ static inline bool fits32(uint64_t v)
 {
     return v <= UINT32_MAX;
 }
+
+/* tape.c */
+void kt_tape_reset(struct kt_tape *tp, bool on, const struct rvm_hal *eng);
+void kt_tape_call_of(const struct kt_call *c, uint64_t now_ns, struct rvm_tape_call *tc);
+void kt_tape_free(struct kt_tape *tp);
+size_t kt_tape_call(struct kt_tape *tp, const struct rvm_tape_call *c); /* SIZE_MAX: none */
+void kt_tape_result(struct kt_tape *tp, size_t at, enum rvm_err result);
+void kt_tape_answer(struct kt_tape *tp, enum rvm_tape_hook hook, uint64_t value, bool injected);
+enum rvm_err kt_tape_witness(struct kt *t, enum rvm_tape_entry entry);
+enum rvm_err kt_seal(void *inst);
+bool kt_tape_finish(void *inst, uint64_t seed, uint64_t records, const uint8_t digest[32],
+                    uint8_t **bytes, size_t *len, const char **why);
 
 /* hal.c */
 void kt_hal_init(struct kt *t);

@@ -225,6 +225,9 @@ size_t rvm_tape_call_bytes(const struct rvm_tape_call *c);
 /* Encode into `out` (room for rvm_tape_call_bytes); returns the bytes written, 0 when the call
  * cannot be represented (unknown entry, payload too long). */
 size_t rvm_tape_encode_call(uint8_t *out, size_t room, const struct rvm_tape_call *c);
+/* Set the result of an encoded CALL (a recorder learns it after the call's answers). */
+void rvm_tape_set_expect(uint8_t *call, int32_t result);
+
 size_t rvm_tape_encode_answer(uint8_t out[RVM_TAPE_ANSWER_BYTES], const struct rvm_tape_answer *a);
 size_t rvm_tape_encode_end(uint8_t out[RVM_TAPE_END_BYTES], const struct rvm_tape_end *e);
 
