@@ -4,6 +4,8 @@
 #   make bench  all benchmarks -> bench/results/ (report.md, latest.json/.csv, PNG charts)
 #   make bench-check     instruction-count regression gate against bench/baseline/ (also in make test)
 #   make bench-baseline  re-measure and rewrite the baseline, showing the diff
+#   make firmware  cross-build the AArch64 (EL2) and RISC-V (M-mode) firmware images
+#   make qemu-check  every corpus scenario the tape can express: QEMU's chain == the simulator's
 #   make planted   build the planted-bug variants and prove a sweep finds and shrinks each
 #   make model     spin: the SMP scheduling / VMID model's properties, and its planted bug caught
 #   make cppcheck  cppcheck over the freestanding C (core/, platform/)
@@ -15,7 +17,7 @@ MESON      ?= meson
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PY         := /usr/bin/python3
 
-.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck
+.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck firmware qemu-check
 
 all: build
 
@@ -76,6 +78,19 @@ format-check:
 # than meson compile, which looks the target up before re-running meson on a changed tree. The
 # pytest suite runs the same checks (tests/py/test_planted_bug.py, test_planted_kernel.py).
 PLANTED ?= witness_refused_advances vmid_reuse_no_flush
+# The bare-metal firmware (cross builds in $(BUILD)/firmware-aarch64, -riscv64) and the check that
+# every corpus scenario the tape can express gives the simulator's chain on QEMU.
+firmware: | deps-qemu
+	@for arch in aarch64 riscv64; do \
+	  test -f $(BUILD)/firmware-$$arch/build.ninja || \
+	    $(MESON) setup $(BUILD)/firmware-$$arch --cross-file cross/$$arch.ini || exit 1; \
+	  ninja -C $(BUILD)/firmware-$$arch || exit 1; \
+	done
+
+QEMU_SEEDS ?= 1..3
+qemu-check: build firmware
+	$(PY) scripts/qemu_check.py --rvmsim $(BUILD)/cli/rvmsim --seeds $(QEMU_SEEDS) --jobs $(JOBS)
+
 planted: build
 	@for bug in $(PLANTED); do \
 	  test -f $(BUILD)/planted/$$bug/build.ninja || \

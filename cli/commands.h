@@ -19,6 +19,7 @@ int rvmsim_cmd_run(int argc, char **argv);
 int rvmsim_cmd_sweep(int argc, char **argv);
 int rvmsim_cmd_shrink(int argc, char **argv);
 int rvmsim_cmd_targets(int argc, char **argv);
+int rvmsim_cmd_qemu(int argc, char **argv);
 
 /* Over the replay store (docs/replay-store.md). */
 int rvmsim_cmd_runs(int argc, char **argv);

@@ -17,6 +17,7 @@ enum rvmsim_exit {
     RVMSIM_EXIT_LIVENESS = 4,    /* the liveness phase made no progress */
     RVMSIM_EXIT_NONDETERMINISM = 5,
     RVMSIM_EXIT_INTERNAL = 6,
+    RVMSIM_EXIT_DIVERGED = 7, /* rvmsim qemu: the hardware's chain differs from the simulator's */
     RVMSIM_EXIT_SIGNAL_BASE = 128,
 };
 
