@@ -43,7 +43,8 @@ build-asan: $(ASAN_BUILD)/build.ninja
 # The main job: sweep the standard kernel smoke workload over the default seeds with swarm faults.
 SEEDS ?= 1..10000
 SMOKE ?= scenarios/kernel-smoke.scn
-run: build
+run: $(BUILD)/build.ninja
+	ninja -C $(BUILD) cli/rvmsim
 	$(BUILD)/cli/rvmsim sweep $(SMOKE) --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
 
 test: deps-test build build-asan
