@@ -33,9 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Where each board description (firmware/<arch>/board_qemu_virt.c) expects the tape. */
-#define RVM_QEMU_TAPE_ADDR_AARCH64 "0x60000000"
-#define RVM_QEMU_TAPE_ADDR_RISCV64 "0xa0000000"
+/* Where each board description (firmware/<arch>/board_qemu_virt.c) expects the tape, and the
+ * word QEMU's loader fills with its length (so the firmware can tell a truncated file). */
+#define RVM_QEMU_TAPE_ADDR_AARCH64 "0x50000000"
+#define RVM_QEMU_TAPE_LEN_AARCH64  "0x4ffff000"
+#define RVM_QEMU_TAPE_ADDR_RISCV64 "0x90000000"
+#define RVM_QEMU_TAPE_LEN_RISCV64  "0x8ffff000"
 
 /* How each architecture boots (docs/firmware.md): the QEMU binary and the Debian package that
  * has it, the machine, and where the firmware expects the tape. */
@@ -46,6 +49,7 @@ struct qemu_arch {
     const char *cross_package;
     const char *const *machine;
     const char *tape_addr;
+    const char *tape_len_addr;
     bool riscv;
 };
 
@@ -72,9 +76,9 @@ static const char *const riscv64_machine[] = {
 
 static const struct qemu_arch arches[] = {
     {"aarch64", "qemu-system-aarch64", "qemu-system-arm", "gcc-aarch64-linux-gnu", aarch64_machine,
-     RVM_QEMU_TAPE_ADDR_AARCH64, false},
+     RVM_QEMU_TAPE_ADDR_AARCH64, RVM_QEMU_TAPE_LEN_AARCH64, false},
     {"riscv64", "qemu-system-riscv64", "qemu-system-misc", "gcc-riscv64-linux-gnu", riscv64_machine,
-     RVM_QEMU_TAPE_ADDR_RISCV64, true},
+     RVM_QEMU_TAPE_ADDR_RISCV64, RVM_QEMU_TAPE_LEN_RISCV64, true},
 };
 
 static void qemu_usage(FILE *out)
@@ -137,8 +141,14 @@ static void default_firmware(const struct qemu_arch *a, char *out, size_t len)
 static int boot(const struct qemu_arch *a, const char *firmware, const char *tape,
                 const char *capture, unsigned timeout_s, double *seconds)
 {
-    char loader[PATH_MAX + 128];
+    char loader[PATH_MAX + 128], length[96];
+    struct stat sb;
+    if (stat(tape, &sb) != 0) {
+        return -2;
+    }
     snprintf(loader, sizeof(loader), "loader,file=%s,addr=%s,force-raw=on", tape, a->tape_addr);
+    snprintf(length, sizeof(length), "loader,addr=%s,data=%lld,data-len=8", a->tape_len_addr,
+             (long long)sb.st_size);
     const char *argv[32];
     size_t n = 0;
     argv[n++] = a->qemu;
@@ -148,6 +158,8 @@ static int boot(const struct qemu_arch *a, const char *firmware, const char *tap
     argv[n++] = firmware;
     argv[n++] = "-device";
     argv[n++] = loader;
+    argv[n++] = "-device";
+    argv[n++] = length;
     argv[n] = NULL;
 
     struct timespec t0, t1;
