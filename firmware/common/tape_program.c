@@ -12,7 +12,8 @@
  *   3. write the witness header frame (the tape's seed, the board's platform, the build);
  *   4. zero guest RAM (QEMU may have put the device tree there), carve the kernel's storage and
  *      the address spaces from the heap above the image, replay every entry;
- *   5. print `tape: ok calls=N records=N` and the end frame and exit 0, or print the named status,
+ *   5. print `tape: ok calls=N records=N`, deliver what the log still holds (the sink may have
+ *      refused it during the run), write the end frame and exit 0; or print the named status,
  *      where it stopped and why, and exit FW_EXIT_FAILED.
  * The keys come from the tape's header: the firmware derives nothing.
  *
@@ -241,6 +242,14 @@ _Noreturn void fw_main(void)
     fw_arch_trigger_fault();
 #endif
 
+    /* The tape ends where the simulator's run ended. Records and checkpoints its sink had not
+     * taken by then (a stalled or failing sink under injected faults) are still in the log; the
+     * board's witness driver delivers them now, outside the replay, so the stream holds the whole
+     * log. */
+    fw_replay.kernel.log.hal = &fw_hal.hal;
+    if (rvm_witness_flush(&fw_replay.kernel.log) != RVM_OK) {
+        refuse("witness-flush", "pending", 0, rvm_witness_pending(&fw_replay.kernel.log));
+    }
     uint8_t digest[RVM_SHA256_DIGEST_BYTES];
     rvm_witness_digest(&fw_replay.kernel.log, digest);
     if (!fw_witness_uart_end(&fw_hal.stream, fw_replay.kernel.log.appended, digest)) {
