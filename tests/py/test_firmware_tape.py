@@ -56,9 +56,9 @@ def images(tmp_path_factory):
             for arch in sorted(ARCHES)}
 
 
-def boot(arch, elf, tape):
+def boot(arch, elf, tape, extra=()):
     start = time.monotonic()
-    proc = subprocess.run(qemu_command(arch, elf, tape), capture_output=True,
+    proc = subprocess.run(qemu_command(arch, elf, tape, extra), capture_output=True,
                           timeout=BOOT_TIMEOUT)
     return proc.returncode, proc.stdout.decode("ascii", "replace"), time.monotonic() - start
 
@@ -185,6 +185,21 @@ def test_hostile_tapes_exit_nonzero_with_their_status(images, rvmsim, tmp_path, 
         assert code != 0, (path.name, capture)
         assert re.search(rf"^tape: {status} at=\d+", capture, re.M), (path.name, capture)
         assert "RVMW E " not in capture and "tape: ok" not in capture, (path.name, capture)
+
+
+def test_aarch64_refusal_exits_nonzero_with_and_without_semihosting(images, rvmsim, tmp_path):
+    # PSCI (the panic device gives QEMU's status 1) and semihosting SYS_EXIT (FW_EXIT_FAILED),
+    # and the semihosting build on a QEMU without -semihosting (falls back to PSCI)
+    good = tmp_path / "good.tape"
+    record_tape(rvmsim, good, ARCHES["aarch64"]["scenario"])
+    bad = tmp_path / "bad.tape"
+    bad.write_bytes(bytes(bad_checksum(bytearray(good.read_bytes()))))
+    semihosting = images["aarch64"].with_name("rvmfw-aarch64-semihosting.elf")
+    for elf, extra in ((images["aarch64"], []), (semihosting, ["-semihosting"]),
+                       (semihosting, [])):
+        code, capture, _ = boot("aarch64", elf, bad, extra)
+        assert code == 1, (elf.name, extra, capture)
+        assert re.search(r"^tape: bad-checksum at=0\r?$", capture, re.M), (elf.name, extra, capture)
 
 
 def test_scenario_list_matches_the_files():
