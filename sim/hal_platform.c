@@ -2,6 +2,8 @@
 /* Sim-only glue: host memory as physical RAM, and the HAL hooks over the platform libraries. */
 #include "hal_platform.h"
 
+#include "layout.h"
+
 #include "rvm/bytes.h"
 
 #include <stdlib.h>
@@ -41,16 +43,17 @@ void rvm_sim_platform_default_config(struct rvm_sim_platform_config *cfg, enum r
 void rvm_sim_platform_kernel_config(struct rvm_sim_platform_config *cfg, enum rvm_sim_arch arch,
                                     uint32_t max_partitions, uint64_t ram_pages)
 {
-    const uint64_t page = 4096u;
-    const uint64_t block = page << 6;
-    const uint64_t table_pages = 8u * (uint64_t)max_partitions + 16u;
-    const uint64_t hyp = (table_pages * page + block - 1u) / block * block;
     rvm_sim_platform_default_config(cfg, arch);
+    struct rvm_layout layout;
+    if (!rvm_layout_kernel_target(&layout, cfg->ram_base, max_partitions, ram_pages)) {
+        cfg->ram_size = 0; /* refused by rvm_sim_platform_init */
+        return;
+    }
     cfg->cpus = RVM_SIM_PLATFORM_MAX_CPUS;
-    cfg->max_partitions = max_partitions + 1u;
-    cfg->hyp_size = hyp;
-    cfg->ram_size = hyp + ram_pages * page;
-    cfg->table_pages = (uint32_t)table_pages;
+    cfg->max_partitions = layout.spaces;
+    cfg->hyp_size = layout.hyp_bytes;
+    cfg->ram_size = layout.ram_bytes;
+    cfg->table_pages = layout.table_pages;
     cfg->tlb_entries = 64;
 }
 

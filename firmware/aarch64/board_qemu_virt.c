@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* QEMU's `virt` machine, AArch64 (-M virt,virtualization=on; QEMU 7.2 memory map). */
+/* QEMU's `virt` machine, AArch64 (-M virt,virtualization=on -m 1G; QEMU 7.2 memory map). */
 #include "board.h"
 
 #include "rvm/vcpu.h"
@@ -18,11 +18,11 @@ const struct fw_board fw_board = {
     .uart_base = 0x09000000u,
     .uart_kind = FW_UART_PL011,
     .ram_base = 0x40000000u,
-    .ram_size = 128u * 1024u * 1024u, /* QEMU's default -m */
-    /* the kernel target's window for 8 partitions: sim/hal_platform.c puts RAM at 0x40000000,
-     * sim/target_kernel.c reserves 512 KiB of stage-2 table pool before 256 guest pages */
-    .guest_base = 0x40080000u,
-    .guest_size = 256u * 4096u,
+    .ram_size = 1024u * 1024u * 1024u, /* qemu -m 1G */
+    .tape_base = 0x50000000u,
+    .tape_bytes = 0x10000000u,
+    .tape_length_addr = 0x4ffff000u,
+    .platform = "qemu-aarch64",
     .irqchip_kind = FW_IRQCHIP_GICV2,
     .irqchip_base0 = 0x08000000u,
     .irqchip_base1 = 0x08010000u,

@@ -20,6 +20,16 @@ uint64_t fw_arch_counter(void);
 /* Make the CPU take an exception the firmware does not handle (tests of the fault path). */
 void fw_arch_trigger_fault(void);
 
+/* Load a partition's stage-2 translation into the CPU: on AArch64 VTCR_EL2 and VTTBR_EL2 (the
+ * CPU translates with it once HCR_EL2.VM is set); on RISC-V nothing, the PMP image is checked in
+ * software until guests run in S-mode. */
+void fw_arch_s2_load(uint64_t vttbr);
+
+/* Invalidate the cached stage-1+2 translations of the VMID in `vttbr` (AArch64: TLBI
+ * VMALLS12E1IS acts on the VMID in VTTBR_EL2, so that VTTBR is loaded for the operation and the
+ * current one restored); nothing on RISC-V. */
+void fw_arch_s2_invalidate(uint64_t vttbr);
+
 /* The common program, entered by the start code with the stack, bss and (AArch64) MMU set up. */
 _Noreturn void fw_main(void);
 

@@ -48,12 +48,16 @@ struct fw_board {
     uint64_t ram_base; /* all of RAM, including where the firmware itself is loaded */
     uint64_t ram_size;
 
-    /* The guest RAM window the kernel's allocator manages. It is measured into the witness
-     * chain at boot (rvm_kernel_boot, HAL_INIT/MEMORY_INIT), so it must be the window the
-     * simulator gives the same configuration (docs/firmware.md, "Memory map"); the linker
-     * script keeps the image out of it. */
-    uint64_t guest_base;
-    uint64_t guest_size;
+    /* The operation tape: QEMU's loader puts the file at tape_base (-device loader,file=TAPE,
+     * addr=tape_base,force-raw=on) and may write its length in bytes as a u64 at
+     * tape_length_addr (-device loader,addr=tape_length_addr,data=LEN,data-len=8); without that
+     * word the header's body length is taken. A tape longer than tape_bytes is refused. Guest RAM
+     * (the kernel target's layout, platform/common/layout.h) starts at ram_base plus the
+     * hypervisor's bytes and must end below the firmware image (docs/firmware.md, "Memory map"). */
+    uint64_t tape_base;
+    uint64_t tape_bytes;
+    uint64_t tape_length_addr;
+    const char *platform; /* the witness header's `platform` */
 
     uint8_t irqchip_kind; /* enum fw_irqchip_kind */
     uint64_t irqchip_base0;

@@ -1,27 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 #include "fw_hal.h"
 
+#include "arch.h"
 #include "console.h"
 #include "mem.h"
 
 #include "rvm/crypto_portable.h"
+#include "rvm/vcpu.h"
 
 static struct fw_hal *fw(void *ctx)
 {
     return ctx;
 }
 
+static bool is_a64(const struct fw_hal *h)
+{
+    return h->as.cfg.arch == RVM_ASPACE_AARCH64;
+}
+
+/* Answered by the tape (tape_replay.c); present so the HAL is complete. */
 static uint64_t h_now(void *ctx)
 {
-    return fw(ctx)->now_ns;
+    (void)ctx;
+    return 0;
 }
 
 static enum rvm_err h_timer_arm(void *ctx, uint32_t cpu, uint64_t deadline_ns)
 {
-    if (cpu >= FW_HAL_MAX_CPUS) {
-        return RVM_ERR_OUT_OF_RANGE;
-    }
-    fw(ctx)->timer_deadline_ns[cpu] = deadline_ns;
+    (void)ctx, (void)cpu, (void)deadline_ns;
     return RVM_OK;
 }
 
@@ -44,45 +50,86 @@ static bool h_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
 static enum rvm_err h_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rvm_hpa_t hpa,
                              uint64_t size, uint32_t perms)
 {
-    (void)ctx, (void)part, (void)ipa, (void)hpa, (void)size, (void)perms;
-    return RVM_ERR_HAL;
+    struct fw_hal *h = fw(ctx);
+    enum rvm_err err = rvm_aspace_map(&h->as, part, ipa.v, hpa.v, size, perms);
+    if (err == RVM_OK && !is_a64(h)) {
+        /* A grant reaches the harts running the partition at once (the walk-on-miss of a
+         * stage-2 table would); only removals wait for an invalidation. */
+        const struct rvm_aspace_space *sp = rvm_aspace_find(&h->as, part);
+        for (uint32_t c = 0; c < FW_HAL_MAX_CPUS; c++) { /* bound: FW_HAL_MAX_CPUS */
+            if (h->cpu[c].active && h->cpu[c].part == part) {
+                h->cpu[c].pmp = sp->image;
+            }
+        }
+    }
+    return err;
 }
 
 static enum rvm_err h_s2_unmap(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, uint64_t size)
 {
-    (void)ctx, (void)part, (void)ipa, (void)size;
-    return RVM_ERR_HAL;
+    return rvm_aspace_unmap(&fw(ctx)->as, part, ipa.v, size);
 }
 
 static enum rvm_err h_s2_activate(void *ctx, uint32_t cpu, rvm_partition_id part, uint16_t vmid)
 {
-    (void)ctx, (void)cpu, (void)part, (void)vmid;
-    return RVM_ERR_HAL;
+    struct fw_hal *h = fw(ctx);
+    const struct rvm_aspace_space *sp = NULL;
+    enum rvm_err err = rvm_aspace_activate(&h->as, cpu, part, vmid, &sp);
+    if (err != RVM_OK) {
+        return err;
+    }
+    struct fw_hal_cpu *c = &h->cpu[cpu];
+    c->active = true;
+    c->part = part;
+    c->vmid = vmid;
+    if (is_a64(h)) {
+        const uint64_t vttbr = rvm_a64_vttbr(&h->as.pool, &sp->s2, (uint8_t)vmid);
+        h->vmid_vttbr[vmid] = vttbr;
+        fw_arch_s2_load(vttbr);
+    } else {
+        c->pmp = sp->image;
+    }
+    return RVM_OK;
 }
 
 static void h_tlb_invalidate(void *ctx, uint16_t vmid)
 {
-    (void)ctx, (void)vmid; /* nothing is ever mapped for a guest, so nothing is cached */
+    struct fw_hal *h = fw(ctx);
+    if (vmid >= RVM_A64_VMID_COUNT) {
+        return;
+    }
+    if (is_a64(h)) {
+        if (h->vmid_vttbr[vmid] != 0) {
+            fw_arch_s2_invalidate(h->vmid_vttbr[vmid]);
+        }
+        return;
+    }
+    for (uint32_t c = 0; c < FW_HAL_MAX_CPUS; c++) { /* bound: FW_HAL_MAX_CPUS */
+        struct fw_hal_cpu *cpu = &h->cpu[c];
+        const struct rvm_aspace_space *sp =
+            cpu->active && cpu->vmid == vmid ? rvm_aspace_find(&h->as, cpu->part) : NULL;
+        if (sp != NULL) {
+            cpu->pmp = sp->image;
+        }
+    }
 }
 
 static enum rvm_err h_guest_read(void *ctx, rvm_partition_id part, rvm_ipa_t src, void *dst,
                                  size_t len)
 {
-    (void)ctx, (void)part, (void)src, (void)dst, (void)len;
-    return RVM_ERR_GUEST_FAULT;
+    return rvm_aspace_guest_read(&fw(ctx)->as, part, src.v, dst, len);
 }
 
 static enum rvm_err h_guest_write(void *ctx, rvm_partition_id part, rvm_ipa_t dst, const void *src,
                                   size_t len)
 {
-    (void)ctx, (void)part, (void)dst, (void)src, (void)len;
-    return RVM_ERR_GUEST_FAULT;
+    return rvm_aspace_guest_write(&fw(ctx)->as, part, dst.v, src, len);
 }
 
 static enum rvm_err h_irq_configure(void *ctx, uint32_t irq, uint32_t cpu, bool enabled)
 {
     (void)ctx, (void)irq, (void)cpu, (void)enabled;
-    return RVM_ERR_OUT_OF_RANGE;
+    return RVM_OK;
 }
 
 static void h_irq_complete(void *ctx, uint32_t irq)
@@ -90,8 +137,8 @@ static void h_irq_complete(void *ctx, uint32_t irq)
     (void)ctx, (void)irq;
 }
 
-/* The core passes only ranges inside the window it was given (hal.h); anything else is a core
- * defect, and touching it could overwrite the firmware, so it is ignored (reads give zeros). */
+/* The core passes only ranges inside the guest window (hal.h); anything else is a core defect,
+ * and touching it could overwrite the firmware, so it is ignored (reads give zeros). */
 static unsigned char *window(const struct fw_hal *h, uint64_t hpa, uint64_t len)
 {
     if (hpa < h->guest_base || len > h->guest_size || hpa - h->guest_base > h->guest_size - len) {
@@ -145,7 +192,22 @@ static const struct rvm_hal_ops fw_hal_ops = {
     .phys_zero = h_phys_zero,
 };
 
-void fw_hal_init(struct fw_hal *h, uint64_t guest_base, uint64_t guest_size)
+/* Guest RAM for the address spaces' guest copies: already translated and range checked. */
+static void aspace_read(void *ctx, uint64_t hpa, void *dst, size_t len)
+{
+    (void)ctx;
+    memcpy(dst, (const void *)(uintptr_t)hpa, len);
+}
+
+static void aspace_write(void *ctx, uint64_t hpa, const void *src, size_t len)
+{
+    (void)ctx;
+    memcpy((void *)(uintptr_t)hpa, src, len);
+}
+
+enum rvm_err fw_hal_init(struct fw_hal *h, uint8_t arch, uint64_t guest_base, uint64_t guest_size,
+                         uint32_t spaces, uint32_t table_pages,
+                         const struct fw_hal_storage *storage)
 {
     memset(h, 0, sizeof(*h));
     h->hal.ops = &fw_hal_ops;
@@ -153,11 +215,71 @@ void fw_hal_init(struct fw_hal *h, uint64_t guest_base, uint64_t guest_size)
     rvm_crypto_portable(&h->hal.crypto);
     h->guest_base = guest_base;
     h->guest_size = guest_size;
+    const struct rvm_aspace_config cfg = {
+        .arch = arch == RVM_VCPU_RISCV64 ? RVM_ASPACE_RISCV : RVM_ASPACE_AARCH64,
+        .cpus = FW_HAL_MAX_CPUS,
+        .max_partitions = spaces,
+        .guest_base = guest_base,
+        .guest_size = guest_size,
+        .pmp_entries = FW_HAL_PMP_ENTRIES,
+        .max_regions = FW_HAL_PMP_REGIONS,
+    };
+    const struct rvm_aspace_storage st = {
+        .spaces = storage->spaces,
+        .running = h->running,
+        .table_pages = storage->table_pages,
+        .table_info = storage->table_info,
+        .table_npages = table_pages,
+        .table_base_pa = (uint64_t)(uintptr_t)storage->table_pages,
+        .regions = storage->regions,
+        .scratch = storage->scratch,
+    };
+    const struct rvm_aspace_memory mem = {h, aspace_read, aspace_write};
+    for (uint32_t c = 0; c < FW_HAL_MAX_CPUS; c++) { /* bound: FW_HAL_MAX_CPUS */
+        h->cpu[c].part = RVM_PARTITION_INVALID;
+        if (cfg.arch == RVM_ASPACE_RISCV) {
+            (void)rvm_rv_pmp_init(&h->cpu[c].pmp, FW_HAL_PMP_ENTRIES);
+        }
+    }
+    return rvm_aspace_init(&h->as, &cfg, &st, &mem);
 }
 
-void fw_hal_set_time(struct fw_hal *h, uint64_t now_ns)
+enum rvm_err fw_hal_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
+                                 uint64_t ipa, uint64_t value)
 {
-    if (now_ns > h->now_ns) {
-        h->now_ns = now_ns;
+    struct fw_hal *h = fw(ctx);
+    (void)part; /* the CPU's live translation decides, as on the hardware */
+    const uint64_t len = 8;
+    if (cpu >= FW_HAL_MAX_CPUS || kind > RVM_ASPACE_EXEC || (ipa & (len - 1u)) != 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
     }
+    const struct fw_hal_cpu *c = &h->cpu[cpu];
+    if (!c->active) {
+        return RVM_ERR_WRONG_STATE;
+    }
+    uint64_t hpa = ipa;
+    if (is_a64(h)) {
+        if (rvm_aspace_translate(&h->as, c->part, ipa, len, (enum rvm_aspace_access)kind, &hpa) !=
+            RVM_OK) {
+            return RVM_ERR_GUEST_FAULT;
+        }
+    } else {
+        struct rvm_rv_fault f;
+        const enum rvm_rv_access a = kind == RVM_ASPACE_WRITE  ? RVM_RV_STORE
+                                     : kind == RVM_ASPACE_EXEC ? RVM_RV_FETCH
+                                                               : RVM_RV_LOAD;
+        if (rvm_rv_access_check(&c->pmp, 0, RVM_RV_PRIV_S, ipa, len, a, &f) != RVM_OK) {
+            return RVM_ERR_GUEST_FAULT;
+        }
+    }
+    volatile uint64_t *word = (volatile uint64_t *)(uintptr_t)hpa;
+    if (window(h, hpa, len) == NULL) {
+        return RVM_ERR_GUEST_FAULT; /* no RAM of the guest's behind it: an external abort */
+    }
+    if (kind == RVM_ASPACE_WRITE) {
+        *word = value;
+    } else {
+        (void)*word;
+    }
+    return RVM_OK;
 }

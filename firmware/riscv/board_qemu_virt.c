@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* QEMU's `virt` machine, RISC-V 64 (-M virt -bios; QEMU 7.2 memory map). */
+/* QEMU's `virt` machine, RISC-V 64 (-M virt -m 1G -bios; QEMU 7.2 memory map). */
 #include "board.h"
 
 #include "rvm/vcpu.h"
@@ -11,11 +11,11 @@ const struct fw_board fw_board = {
     .uart_kind = FW_UART_NS16550,
     .uart_reg_shift = 0,
     .ram_base = 0x80000000u,
-    .ram_size = 128u * 1024u * 1024u, /* QEMU's default -m */
-    /* the kernel target's window for 8 partitions: sim/hal_platform.c puts RAM at 0x80000000,
-     * sim/target_kernel.c reserves 512 KiB of table pool before 256 guest pages */
-    .guest_base = 0x80080000u,
-    .guest_size = 256u * 4096u,
+    .ram_size = 1024u * 1024u * 1024u, /* qemu -m 1G; QEMU puts the device tree at its top */
+    .tape_base = 0x90000000u,
+    .tape_bytes = 0x10000000u,
+    .tape_length_addr = 0x8ffff000u,
+    .platform = "qemu-riscv64",
     .irqchip_kind = FW_IRQCHIP_PLIC,
     .irqchip_base0 = 0x0c000000u,
     .irqchip_base1 = 0x02000000u,
