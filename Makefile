@@ -84,3 +84,8 @@ planted: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# make prove   Frama-C WP proofs of the buddy allocator and the nonce window (scripts/prove.py)
+.PHONY: prove
+prove:
+	$(PY) scripts/prove.py
