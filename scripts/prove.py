@@ -65,6 +65,11 @@ MODULES = {
             "proof_marked_nonce_is_refused",
         ],
     ),
+    "bounds": (
+        "bounds_proof.c",
+        ["bounds.acsl"],
+        ["rvm_add_u64", "rvm_mul_u64", "rvm_is_pow2_u64", "ranges_overlap", "proof_overlap_exact"],
+    ),
     "cap": (
         "cap_proof.c",
         ["cap.acsl"],
@@ -146,6 +151,7 @@ def run_module(module, args, scratch):
         harness,
         "-machdep",
         "gcc_x86_64",
+        "-c11",
         "-wp",
         "-wp-rte",
         "-wp-prover",
