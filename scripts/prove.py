@@ -15,7 +15,8 @@ unproved goal, a missing anchor, a frama-c failure or a report it cannot parse.
 
 Annotation file format: blocks separated by lines `@@ <file> :: <anchor>` where <file> is a path
 below core/ and <anchor> is the stripped text of the source line the block goes in front of
-(`@@ <file> :: ^` puts the block after the file's last #include line).
+(`@@ <file> :: ^` puts the block after the file's last #include line). A block headed `@@= ` replaces
+its anchor line instead; it is used only where Frama-C cannot parse a line of an unproved function.
 """
 import argparse
 import json
@@ -70,6 +71,11 @@ MODULES = {
         ["bounds.acsl"],
         ["rvm_add_u64", "rvm_mul_u64", "rvm_is_pow2_u64", "ranges_overlap", "proof_overlap_exact"],
     ),
+    "witness": (
+        "witness_proof.c",
+        ["witness.acsl"],
+        ["ring_free", "has_room", "rvm_witness_reserve", "rvm_witness_append"],
+    ),
     "cap": (
         "cap_proof.c",
         ["cap.acsl"],
@@ -87,12 +93,13 @@ def parse_annotations(path):
     current = None
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if line.startswith("@@ "):
-                head = line[3:].rstrip("\n")
+            if line.startswith("@@ ") or line.startswith("@@= "):
+                replace = line.startswith("@@= ")
+                head = line[4 if replace else 3:].rstrip("\n")
                 if " :: " not in head:
                     raise GateError(f"{path}: bad block header: {line.strip()}")
                 target, anchor = head.split(" :: ", 1)
-                current = (target.strip(), anchor.strip(), [])
+                current = (target.strip(), anchor.strip(), [], replace)
                 blocks.append(current)
             elif current is not None:
                 current[2].append(line)
@@ -104,7 +111,8 @@ def parse_annotations(path):
 def insert_blocks(text, blocks, name):
     lines = text.splitlines(keepends=True)
     inserts = {}
-    for anchor, body in blocks:
+    replaced = set()
+    for anchor, body, replace in blocks:
         if anchor == "^":
             idx = max((i for i, l in enumerate(lines) if l.startswith("#include")), default=-1) + 1
         else:
@@ -113,10 +121,13 @@ def insert_blocks(text, blocks, name):
                 raise GateError(f"{name}: anchor matches {len(hits)} lines (need 1): {anchor}")
             idx = hits[0]
         inserts.setdefault(idx, []).extend(body)
+        if replace:
+            replaced.add(idx)
     out = []
     for i, l in enumerate(lines + [""]):
         out.extend(inserts.get(i, []))
-        out.append(l)
+        if i not in replaced:
+            out.append(l)
     return "".join(out)
 
 
@@ -127,8 +138,8 @@ def prepare_tree(module, scratch):
     per_file = {}
     for name in MODULES[module][1]:
         annot = os.path.join(ROOT, "proofs", name)
-        for target, anchor, body in parse_annotations(annot):
-            per_file.setdefault(target, []).append((anchor, body))
+        for target, anchor, body, replace in parse_annotations(annot):
+            per_file.setdefault(target, []).append((anchor, body, replace))
     for target, blocks in per_file.items():
         path = os.path.join(tree, target)
         if not os.path.isfile(path):
