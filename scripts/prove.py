@@ -15,7 +15,7 @@ unproved goal, a missing anchor, a frama-c failure or a report it cannot parse.
 
 Annotation file format: blocks separated by lines `@@ <file> :: <anchor>` where <file> is a path
 below core/ and <anchor> is the stripped text of the source line the block goes in front of
-(`@@ <file> :: ^` puts the block after the file's last #include line). A block headed `@@= ` replaces
+(`<anchor> @@N` picks the N-th of several identical lines; `@@ <file> :: ^` puts the block after the file's last #include line). A block headed `@@= ` replaces
 its anchor line instead; it is used only where Frama-C cannot parse a line of an unproved function.
 """
 import argparse
@@ -79,7 +79,17 @@ MODULES = {
     "cap": (
         "cap_proof.c",
         ["cap.acsl"],
-        ["gen_live", "rvm_cap_get", "rvm_cap_resolve", "link_index"],
+        [
+            "gen_live",
+            "rvm_cap_get",
+            "rvm_cap_resolve",
+            "link_index",
+            "rvm_cap_handle",
+            "rvm_cap_no_handle",
+            "unlink_from_parent",
+            "subtree_count",
+            "rvm_cap_commit_revoke",
+        ],
     ),
 }
 
@@ -116,10 +126,19 @@ def insert_blocks(text, blocks, name):
         if anchor == "^":
             idx = max((i for i, l in enumerate(lines) if l.startswith("#include")), default=-1) + 1
         else:
-            hits = [i for i, l in enumerate(lines) if l.strip() == anchor]
-            if len(hits) != 1:
+            text, nth = anchor, 0
+            if " @@" in anchor:  # `<line> @@N`: the N-th of several identical lines
+                text, _, n = anchor.rpartition(" @@")
+                nth = int(n)
+            hits = [i for i, l in enumerate(lines) if l.strip() == text]
+            if nth:
+                if len(hits) < nth:
+                    raise GateError(f"{name}: anchor has {len(hits)} matches, not {nth}: {text}")
+                idx = hits[nth - 1]
+            elif len(hits) != 1:
                 raise GateError(f"{name}: anchor matches {len(hits)} lines (need 1): {anchor}")
-            idx = hits[0]
+            else:
+                idx = hits[0]
         inserts.setdefault(idx, []).extend(body)
         if replace:
             replaced.add(idx)
