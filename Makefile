@@ -85,7 +85,7 @@ planted: build
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 
-#   make prove   Frama-C WP proofs of the buddy allocator and the nonce window (scripts/prove.py)
+#   make prove   Frama-C WP proofs of core modules; fails on any unproved goal (scripts/prove.py)
 .PHONY: prove
 prove:
 	$(PY) scripts/prove.py
