@@ -19,6 +19,8 @@ below core/ and <anchor> is the stripped text of the source line the block goes 
 its anchor line instead; it is used only where Frama-C cannot parse a line of an unproved function.
 """
 import argparse
+import concurrent.futures
+import io
 import json
 import os
 import shutil
@@ -170,7 +172,7 @@ def prepare_tree(module, scratch):
     return tree
 
 
-def run_module(module, args, scratch):
+def run_module(module, args, scratch, out):
     harness_name, _, functions = MODULES[module]
     tree = prepare_tree(module, scratch)
     harness = os.path.join(ROOT, "proofs", harness_name)
@@ -189,7 +191,7 @@ def run_module(module, args, scratch):
         "-wp-timeout",
         str(args.timeout),
         "-wp-par",
-        str(args.jobs),
+        "1",
         "-wp-fct",
         ",".join(functions),
         "-wp-report-json",
@@ -235,10 +237,10 @@ def run_module(module, args, scratch):
         total += fn_total
         proved += fn_valid
     for fn, v, t in rows:
-        print(f"  {fn:44s} {v:4d} / {t:<4d}{'' if v == t else '  UNPROVED'}")
-    print(f"{module}: {proved} / {total} goals proved in {elapsed:.1f} s")
+        print(f"  {fn:44s} {v:4d} / {t:<4d}{'' if v == t else '  UNPROVED'}", file=out)
+    print(f"{module}: {proved} / {total} goals proved in {elapsed:.1f} s", file=out)
     for g in unproved:
-        print(f"  unproved: {g}")
+        print(f"  unproved: {g}", file=out)
     return proved, total, unproved
 
 
@@ -247,7 +249,7 @@ def main():
     ap.add_argument("modules", nargs="*", default=list(MODULES))
     ap.add_argument("--provers", default="z3,cvc4")
     ap.add_argument("--timeout", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=2, help="modules proved side by side")
     ap.add_argument("--log-dir", default=None, help="where frama-c logs go (default: a temp dir)")
     args = ap.parse_args()
     if shutil.which("frama-c") is None or shutil.which("why3") is None:
@@ -259,22 +261,30 @@ def main():
         args.why3_config = os.path.join(scratch, "why3.conf")
         subprocess.run(["why3", "config", "detect", "-C", args.why3_config],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        grand_p = grand_t = 0
-        failed = []
         for module in args.modules:
             if module not in MODULES:
                 print(f"prove: unknown module {module}")
                 return 2
+
+        def one(module):
+            # each module runs WP on one core; modules run side by side (--jobs of them)
+            buf = io.StringIO()
             try:
                 with tempfile.TemporaryDirectory(dir=scratch) as mscratch:
-                    p, t, unproved = run_module(module, args, mscratch)
+                    p, t, unproved = run_module(module, args, mscratch, buf)
+                return module, p, t, bool(unproved), buf.getvalue()
             except GateError as e:
-                print(f"prove: FAIL {e}")
-                failed.append(module)
-                continue
+                return module, 0, 0, True, buf.getvalue() + f"prove: FAIL {e}\n"
+
+        grand_p = grand_t = 0
+        failed = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(one, args.modules))
+        for module, p, t, bad, text in results:
+            print(text, end="")
             grand_p += p
             grand_t += t
-            if unproved:
+            if bad:
                 failed.append(module)
         print(f"all modules: {grand_p} / {grand_t} goals proved")
         if failed:
