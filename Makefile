@@ -110,3 +110,8 @@ cppcheck:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+#   make prove   Frama-C WP proofs of core modules; fails on any unproved goal (scripts/prove.py)
+.PHONY: prove
+prove:
+	$(PY) scripts/prove.py
