@@ -38,7 +38,7 @@ def plan(scenarios):
             only.append((path, f"target {name}: exercises the witness log alone, there is no "
                                "kernel to put on hardware"))
             continue
-        riscv = re.search(r"\briscv=1\b", line) is not None
+        riscv = re.search(r"\briscv=(1|true|yes|on)\b", line) is not None
         runnable.append((path, "riscv64" if riscv else "aarch64"))
     return runnable, only
 
