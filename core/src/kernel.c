@@ -1033,7 +1033,10 @@ enum rvm_err rvm_kernel_boot_phase(struct rvm_kernel *k, uint32_t phase)
     rvm_crypto_sha256(&k->hal->crypto, ext, sizeof(ext), acc);
 
     const bool handoff = phase == RVM_BOOT_HANDOFF;
-    enum rvm_err err = rvm_kernel__reserve(&op, handoff ? 2u : 1u);
+    /* DC-1/DC-6: without the engine the scheduler runs on deadlines alone from the start, and
+     * entering that degraded mode is witnessed like every other entry. */
+    const bool degraded = phase == RVM_BOOT_SCHEDULER_INIT && k->cfg.coherence_nodes == 0;
+    enum rvm_err err = rvm_kernel__reserve(&op, 1u + (handoff ? 1u : 0u) + (degraded ? 1u : 0u));
     if (err != RVM_OK) {
         return err;
     }
@@ -1043,12 +1046,14 @@ enum rvm_err rvm_kernel_boot_phase(struct rvm_kernel *k, uint32_t phase)
     }
     rvm_memcpy(k->attestation, acc, sizeof(acc));
     k->boot_next = (uint8_t)(phase + 1u);
-    if (phase == RVM_BOOT_SCHEDULER_INIT && k->cfg.coherence_nodes == 0) {
-        /* DC-1/DC-6: without the engine the scheduler runs on deadlines alone from the start. */
+    if (degraded) {
         struct rvm_witness_entry e;
         struct rvm_sched_degraded_plan dp;
         err = rvm_sched_prepare_degraded(&k->sched, RVM_PARTITION_HYPERVISOR, true,
                                          RVM_SCHED_DEGRADED_COHERENCE_UNAVAILABLE, &e, &dp);
+        if (err == RVM_OK) {
+            err = rvm_witness_append(&k->log, &e, NULL); /* reserved above: cannot fail */
+        }
         rvm_kernel__must(k, err);
         if (err == RVM_OK) {
             rvm_sched_commit_degraded(&k->sched, &dp);

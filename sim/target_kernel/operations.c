@@ -59,16 +59,27 @@ _Static_assert(CAP_GRANT_SOURCE == 0 && CAP_REVOKE_AUTHORITY == 0 && CAP_ATTENUA
                "capability operations name their capability first");
 _Static_assert(IPC_SEND_CHANNEL == 0 && IPC_RECEIVE_CHANNEL == 0, "IPC names its channel first");
 
-static rvm_partition_id natural_actor(const struct kt *t, enum natural_actor n, const uint64_t *a)
+/* The actor a line that names none stands for: the hypervisor, the holder of the capability, or
+ * the channel's endpoint. A default that cannot be resolved (the capability or channel it is read
+ * from is stale or gone) refuses the operation here with the stale-object error the kernel would
+ * give, and never falls back to the hypervisor: a default must not escalate. */
+static enum rvm_err natural_actor(const struct kt *t, enum natural_actor n, const uint64_t *a,
+                                  rvm_partition_id *out)
 {
+    *out = 0;
     if (n == BY_CAP_HOLDER) {
-        return kt_cap_holder(t, a[CAP_GRANT_SOURCE]);
-    }
-    if ((n == BY_SENDER || n == BY_RECEIVER) && kt_live(t, CLS_CHANNEL, a[IPC_SEND_CHANNEL])) {
+        if (!kt_live(t, CLS_CAP, a[CAP_GRANT_SOURCE])) {
+            return RVM_ERR_CAP_STALE;
+        }
+        *out = kt_cap_holder(t, a[CAP_GRANT_SOURCE]);
+    } else if (n == BY_SENDER || n == BY_RECEIVER) {
+        if (!kt_live(t, CLS_CHANNEL, a[IPC_SEND_CHANNEL])) {
+            return RVM_ERR_STALE;
+        }
         const struct rvm_kchan *ch = &t->k.chans[H(a[IPC_SEND_CHANNEL]).index];
-        return n == BY_SENDER ? ch->a : ch->b;
+        *out = n == BY_SENDER ? ch->a : ch->b;
     }
-    return 0;
+    return RVM_OK;
 }
 
 /* The operation's argument `i`, or 0 when it has none there (a nonce some layouts leave out). */
@@ -716,10 +727,15 @@ enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *create
     s.what = spec->name;
     kt_call_init(&s.call, impl->entry);
     kt_result_init(&s.res);
-    if (impl->actor_arg != NO_ACTOR &&
-        !kt_actor_of(t, c->args[impl->actor_arg], natural_actor(t, impl->natural, c->args),
-                     &s.call.actor)) {
-        return RVM_ERR_STALE;
+    if (impl->actor_arg != NO_ACTOR) {
+        rvm_partition_id dflt = 0;
+        enum rvm_err unresolved = natural_actor(t, impl->natural, c->args, &dflt);
+        if (c->args[impl->actor_arg] == RVM_SIM_NO_OBJECT && unresolved != RVM_OK) {
+            return unresolved;
+        }
+        if (!kt_actor_of(t, c->args[impl->actor_arg], dflt, &s.call.actor)) {
+            return RVM_ERR_STALE;
+        }
     }
     enum rvm_err err = impl->resolve(t, &s);
     if (err != RVM_OK) {
