@@ -23,9 +23,15 @@ bool rvm_parse_u64(const char *text, uint64_t *out)
     if (text == NULL || !isdigit((unsigned char)text[0])) {
         return false;
     }
+    /* Decimal unless written 0x...: a leading zero is not octal (`--seed 010` is ten, as a
+     * scenario's `seed 010` is). */
+    const bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    if (hex && !isxdigit((unsigned char)text[2])) {
+        return false;
+    }
     errno = 0;
     char *end = NULL;
-    unsigned long long v = strtoull(text, &end, 0);
+    unsigned long long v = strtoull(hex ? text + 2 : text, &end, hex ? 16 : 10);
     if (errno != 0 || end == text || *end != '\0') {
         return false;
     }

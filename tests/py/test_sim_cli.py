@@ -418,3 +418,18 @@ def test_version_names_the_commit_that_was_built(rvmsim):
     assert re.fullmatch(r"rvmsim \d+\.\d+\.\d+ \(([0-9a-f]{12}|[\w.-]+-g[0-9a-f]{12})(-dirty)?\)",
                         out), out
     assert head.stdout.strip() in out, (out, head.stdout)
+
+
+def test_numbers_on_the_command_line_are_decimal_unless_0x(rvmsim, source_root):
+    scn = source_root / "scenarios" / "kernel-boot.scn"
+
+    def seed_of(text):
+        out = rvmsim("run", scn, "--seed", text).stdout.splitlines()[-1]
+        return int(out.split("seed=")[1].split()[0])
+
+    assert seed_of("010") == 10  # not octal 8
+    assert seed_of("09") == 9  # not an invalid octal number
+    assert seed_of("0x10") == 16
+    assert seed_of("18446744073709551615") == 2**64 - 1
+    for bad in ("0x", "-1", "1e3", "0x-1", "18446744073709551616"):
+        assert rvmsim("run", scn, "--seed", bad, check=False).returncode == 2, bad
