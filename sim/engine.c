@@ -48,32 +48,6 @@ const char *rvm_sim_phase_name(uint32_t phase)
     return phase < 4 ? names[phase] : "?";
 }
 
-bool engine_grow(void **buf, uint64_t *cap, uint64_t need, size_t elem)
-{
-    if (need <= *cap) {
-        return true;
-    }
-    uint64_t c = *cap != 0 ? *cap : 64;
-    while (c < need) {
-        c *= 2;
-    }
-    void *p = realloc(*buf, (size_t)(c * elem));
-    if (p == NULL) {
-        return false;
-    }
-    *buf = p;
-    *cap = c;
-    return true;
-}
-
-bool engine_grow32(void **buf, uint32_t *cap, uint64_t need, size_t elem)
-{
-    uint64_t c = *cap;
-    bool ok = engine_grow(buf, &c, need, elem);
-    *cap = (uint32_t)c;
-    return ok;
-}
-
 static void failv(struct rvm_sim *sim, int cls, const char *invariant, const char *fmt, va_list ap)
 {
     if (sim->failed) {

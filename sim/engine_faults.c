@@ -10,14 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-uint64_t engine_draw_range(struct rvm_prng *p, uint64_t lo, uint64_t hi)
-{
-    if (lo == 0 && hi == UINT64_MAX) {
-        return rvm_prng_next(p);
-    }
-    return lo + rvm_prng_below(p, hi - lo + 1);
-}
-
 static void draw_fault_args(struct rvm_sim *sim, const struct rvm_sim_fault_spec *s, uint64_t *args)
 {
     for (uint32_t i = 0; i < s->nargs; i++) {

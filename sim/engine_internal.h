@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define EVQ_CAPACITY       8192u
 #define CHAIN_HISTORY      1024u /* chain values kept to compare checkpoints against */
@@ -163,9 +164,44 @@ static inline const struct rvm_sim_fault_spec *kind_spec(const struct rvm_sim *s
     return rvm_sim_fault_spec(sim->target, kind);
 }
 
+/* Grows *buf to hold at least `need` elements of `elem` bytes, doubling; false when out of
+ * memory (the buffer is left as it was). */
+static inline bool engine_grow(void **buf, uint64_t *cap, uint64_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return true;
+    }
+    uint64_t c = *cap != 0 ? *cap : 64;
+    while (c < need) {
+        c *= 2;
+    }
+    void *p = realloc(*buf, (size_t)(c * elem));
+    if (p == NULL) {
+        return false;
+    }
+    *buf = p;
+    *cap = c;
+    return true;
+}
+
+static inline bool engine_grow32(void **buf, uint32_t *cap, uint64_t need, size_t elem)
+{
+    uint64_t c = *cap;
+    bool ok = engine_grow(buf, &c, need, elem);
+    *cap = (uint32_t)c;
+    return ok;
+}
+
+/* A value drawn uniformly from [lo, hi]. */
+static inline uint64_t engine_draw_range(struct rvm_prng *p, uint64_t lo, uint64_t hi)
+{
+    if (lo == 0 && hi == UINT64_MAX) {
+        return rvm_prng_next(p);
+    }
+    return lo + rvm_prng_below(p, hi - lo + 1);
+}
+
 /* engine.c: memory, failure, tracing, the per-step oracles and the clock */
-bool engine_grow(void **buf, uint64_t *cap, uint64_t need, size_t elem);
-bool engine_grow32(void **buf, uint32_t *cap, uint64_t need, size_t elem);
 void engine_fail(struct rvm_sim *sim, int cls, const char *invariant, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void engine_trace_args(struct rvm_sim *sim, const struct rvm_sim_arg_spec *specs, uint32_t n,
@@ -177,7 +213,6 @@ bool engine_push_event(struct rvm_sim *sim, uint64_t time, uint32_t kind, uint32
 void engine_advance_to(struct rvm_sim *sim, uint64_t t);
 
 /* engine_faults.c */
-uint64_t engine_draw_range(struct rvm_prng *p, uint64_t lo, uint64_t hi);
 bool engine_record_fired(struct rvm_sim *sim, uint32_t kind, const uint64_t *args, uint32_t after,
                          bool scripted);
 bool engine_fault_site(struct rvm_sim *sim, uint32_t kind, uint64_t key, uint64_t *args_out);
