@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fault sites, ambient faults and their record: the faults a run draws from its seed or its script.
- */
+/* Fault sites, ambient faults and their record: what a run draws from its seed or its script. */
 #include "engine_internal.h"
 
 #include "exit_codes.h"
