@@ -25,15 +25,21 @@ static void export_usage(FILE *out)
             "else nothing is left behind and the exit code is 1.\n");
 }
 
-int rvmsim_cmd_export(int argc, char **argv)
+struct export_args {
+    const char *db, *format, *path;
+    int64_t run_id;
+    bool raw;
+};
+
+/* Parses the command line into *a; -1 when the command goes on, else the exit code. */
+static int export_parse_args(int argc, char **argv, struct export_args *a)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},     {"run", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *format = NULL, *path = NULL;
-    int64_t run_id = 0;
+    *a = (struct export_args){0};
     optind = 1;
     for (;;) {
         int c = getopt_long(argc, argv, "d:r:f:o:h", longopts, NULL);
@@ -42,18 +48,18 @@ int rvmsim_cmd_export(int argc, char **argv)
         }
         switch (c) {
         case 'd':
-            db = optarg;
+            a->db = optarg;
             break;
         case 'r':
-            if (!rvm_cmd_parse_run("export", optarg, &run_id)) {
+            if (!rvm_cmd_parse_run("export", optarg, &a->run_id)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'f':
-            format = optarg;
+            a->format = optarg;
             break;
         case 'o':
-            path = optarg;
+            a->path = optarg;
             break;
         case 'h':
             return cli_option_usage(export_usage, true);
@@ -61,23 +67,100 @@ int rvmsim_cmd_export(int argc, char **argv)
             return cli_option_usage(export_usage, false);
         }
     }
-    if (db == NULL || run_id == 0 || format == NULL || path == NULL || optind != argc) {
+    if (a->db == NULL || a->run_id == 0 || a->format == NULL || a->path == NULL || optind != argc) {
         rvm_errorf("export: --db, --run, --format and -o are required (and nothing else)");
         export_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
-    bool raw = strcmp(format, "raw") == 0;
-    if (!raw && strcmp(format, "jsonl") != 0) {
-        rvm_errorf("export: --format must be raw or jsonl, got '%s'", format);
+    a->raw = strcmp(a->format, "raw") == 0;
+    if (!a->raw && strcmp(a->format, "jsonl") != 0) {
+        rvm_errorf("export: --format must be raw or jsonl, got '%s'", a->format);
         return RVMSIM_EXIT_USAGE;
     }
-    int rc;
+    return -1;
+}
+
+/* Opens a temporary file next to path (renamed at the end: a failed export leaves nothing). */
+static int open_temporary(const char *path, FILE **out, char **tmp)
+{
+    size_t len = strlen(path) + 32;
+    *tmp = malloc(len);
+    if (*tmp == NULL) {
+        return RVMSIM_EXIT_INTERNAL;
+    }
+    snprintf(*tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    *out = fopen(*tmp, "wb");
+    if (*out == NULL) {
+        rvm_errorf("export: cannot write '%s': %m", path);
+        return RVMSIM_EXIT_USAGE;
+    }
+    return RVMSIM_EXIT_PASS;
+}
+
+/* Writes records [0, count) of the run to out, chaining their images into state; the exit code. */
+static int write_records(struct rvm_store *st, const struct export_args *a, uint64_t count,
+                         FILE *out, uint32_t state[RVM_SHA256_STATE_WORDS])
+{
+    struct rvm_store_cursor *cur = NULL;
+    enum rvm_store_status s = rvm_store_cursor_open(st, a->run_id, 0, count, NULL, &cur);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("export: %s", rvm_store_error(st));
+        return rvm_cmd_exit_for(s);
+    }
+    int rc = RVMSIM_EXIT_PASS;
+    uint64_t expected = 0;
+    struct rvm_store_row row;
+    while ((s = rvm_store_cursor_next(cur, &row)) == RVM_STORE_OK) {
+        /* Gaps are refused; a damaged image is exported as stored (the run's digest, checked
+         * below, was computed over the same bytes: a failing run keeps what its sink received). */
+        if (row.seq != expected) {
+            rvm_errorf("export: run %lld: record %" PRIu64 " is missing or out of place; run "
+                       "`rvmsim verify`",
+                       (long long)a->run_id, expected);
+            rc = RVMSIM_EXIT_EXPECTATION;
+            goto out;
+        }
+        rvm_crypto_compress(rvm_store_crypto(st), state, row.image, 1);
+        if (a->raw) {
+            fwrite(row.image, 1, RVM_WITNESS_RECORD_BYTES, out);
+        } else {
+            rvm_cmd_record_json(out, a->run_id, row.image, row.chain);
+            fputc('\n', out);
+        }
+        expected++;
+    }
+    if (s != RVM_STORE_NOT_FOUND) {
+        rvm_errorf("export: %s", rvm_store_error(st));
+        rc = rvm_cmd_exit_for(s);
+        goto out;
+    }
+    if (expected != count) {
+        rvm_errorf("export: run %lld: record %" PRIu64 " is missing (the run has %" PRIu64
+                   " records); run `rvmsim verify`",
+                   (long long)a->run_id, expected, count);
+        rc = RVMSIM_EXIT_EXPECTATION;
+        goto out;
+    }
+out:
+    rvm_store_cursor_close(cur);
+    return rc;
+}
+
+int rvmsim_cmd_export(int argc, char **argv)
+{
+    struct export_args args;
+    int rc = export_parse_args(argc, argv, &args);
+    if (rc >= 0) {
+        return rc;
+    }
+    const char *db = args.db, *path = args.path;
+    const int64_t run_id = args.run_id;
+    const bool raw = args.raw;
     struct rvm_store *st = rvm_cmd_open_store("export", db, RVM_STORE_READ, &rc);
     if (st == NULL) {
         return rc;
     }
     struct rvm_store_run run;
-    struct rvm_store_cursor *cur = NULL;
     FILE *out = NULL;
     char *tmp = NULL;
     bool to_stdout = strcmp(path, "-") == 0;
@@ -115,60 +198,15 @@ int rvmsim_cmd_export(int argc, char **argv)
     if (to_stdout) {
         out = stdout;
     } else {
-        /* Written next to FILE and renamed at the end: a failed export leaves nothing. */
-        size_t len = strlen(path) + 32;
-        tmp = malloc(len);
-        if (tmp == NULL) {
-            rc = RVMSIM_EXIT_INTERNAL;
+        rc = open_temporary(path, &out, &tmp);
+        if (rc != RVMSIM_EXIT_PASS) {
             goto out;
         }
-        snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-        out = fopen(tmp, "wb");
-        if (out == NULL) {
-            rvm_errorf("export: cannot write '%s': %m", path);
-            rc = RVMSIM_EXIT_USAGE;
-            goto out;
-        }
-    }
-    s = rvm_store_cursor_open(st, run_id, 0, count, NULL, &cur);
-    if (s != RVM_STORE_OK) {
-        rvm_errorf("export: %s", rvm_store_error(st));
-        rc = rvm_cmd_exit_for(s);
-        goto out;
     }
     uint32_t state[RVM_SHA256_STATE_WORDS];
     rvm_sha256_iv(state);
-    uint64_t expected = 0;
-    struct rvm_store_row row;
-    while ((s = rvm_store_cursor_next(cur, &row)) == RVM_STORE_OK) {
-        /* Gaps are refused; a damaged image is exported as stored (the run's digest, checked
-         * below, was computed over the same bytes: a failing run keeps what its sink received). */
-        if (row.seq != expected) {
-            rvm_errorf("export: run %lld: record %" PRIu64 " is missing or out of place; run "
-                       "`rvmsim verify`",
-                       (long long)run_id, expected);
-            rc = RVMSIM_EXIT_EXPECTATION;
-            goto out;
-        }
-        rvm_crypto_compress(rvm_store_crypto(st), state, row.image, 1);
-        if (raw) {
-            fwrite(row.image, 1, RVM_WITNESS_RECORD_BYTES, out);
-        } else {
-            rvm_cmd_record_json(out, run_id, row.image, row.chain);
-            fputc('\n', out);
-        }
-        expected++;
-    }
-    if (s != RVM_STORE_NOT_FOUND) {
-        rvm_errorf("export: %s", rvm_store_error(st));
-        rc = rvm_cmd_exit_for(s);
-        goto out;
-    }
-    if (expected != count) {
-        rvm_errorf("export: run %lld: record %" PRIu64 " is missing (the run has %" PRIu64
-                   " records); run `rvmsim verify`",
-                   (long long)run_id, expected, count);
-        rc = RVMSIM_EXIT_EXPECTATION;
+    rc = write_records(st, &args, count, out, state);
+    if (rc != RVMSIM_EXIT_PASS) {
         goto out;
     }
     uint8_t digest[RVM_SHA256_DIGEST_BYTES];
@@ -219,7 +257,6 @@ out:
         unlink(tmp);
         free(tmp);
     }
-    rvm_store_cursor_close(cur);
     rvm_store_run_free(&run);
     rvm_store_read_end(st);
     rvm_store_close(st);

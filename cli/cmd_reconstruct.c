@@ -152,7 +152,14 @@ static bool on_state(void *ctx, uint64_t seq, const uint8_t digest[RVM_SHA256_DI
     return true;
 }
 
-int rvmsim_cmd_reconstruct(int argc, char **argv)
+struct reconstruct_args {
+    const char *db;
+    int64_t run_id;
+    uint64_t at;
+};
+
+/* Parses the command line into *a; -1 when the command goes on, else the exit code. */
+static int reconstruct_parse_args(int argc, char **argv, struct reconstruct_args *a)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},
@@ -161,10 +168,8 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL;
-    int64_t run_id = 0;
-    uint64_t at = 0;
     bool has_at = false;
+    *a = (struct reconstruct_args){0};
     optind = 1;
     for (;;) {
         int c = getopt_long(argc, argv, "d:r:a:h", longopts, NULL);
@@ -173,15 +178,15 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
         }
         switch (c) {
         case 'd':
-            db = optarg;
+            a->db = optarg;
             break;
         case 'r':
-            if (!rvm_cmd_parse_run("reconstruct", optarg, &run_id)) {
+            if (!rvm_cmd_parse_run("reconstruct", optarg, &a->run_id)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'a':
-            if (!rvm_parse_u64(optarg, &at)) {
+            if (!rvm_parse_u64(optarg, &a->at)) {
                 rvm_errorf("reconstruct: --at must be a sequence number, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
@@ -193,12 +198,24 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
             return cli_option_usage(reconstruct_usage, false);
         }
     }
-    if (db == NULL || run_id == 0 || !has_at || optind != argc) {
+    if (a->db == NULL || a->run_id == 0 || !has_at || optind != argc) {
         rvm_errorf("reconstruct: --db, --run and --at are required (and nothing else)");
         reconstruct_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
-    int rc;
+    return -1;
+}
+
+int rvmsim_cmd_reconstruct(int argc, char **argv)
+{
+    struct reconstruct_args args;
+    int rc = reconstruct_parse_args(argc, argv, &args);
+    if (rc >= 0) {
+        return rc;
+    }
+    const char *db = args.db;
+    const int64_t run_id = args.run_id;
+    const uint64_t at = args.at;
     struct rvm_store *st = rvm_cmd_open_store("reconstruct", db, RVM_STORE_READ, &rc);
     if (st == NULL) {
         return rc;

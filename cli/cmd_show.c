@@ -23,7 +23,16 @@ static void show_usage(FILE *out)
             "the same objects `export --format jsonl` writes).\n");
 }
 
-int rvmsim_cmd_show(int argc, char **argv)
+struct show_args {
+    const char *db;
+    int64_t run_id;
+    uint64_t from, count;
+    struct rvm_store_filter filter;
+    bool json;
+};
+
+/* Parses the command line into *a; -1 when the command goes on, else the exit code. */
+static int show_parse_args(int argc, char **argv, struct show_args *a)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},
@@ -36,11 +45,8 @@ int rvmsim_cmd_show(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL;
-    int64_t run_id = 0;
-    uint64_t from = 0, count = UINT64_MAX, actor;
-    struct rvm_store_filter filter = {0};
-    bool json = false;
+    uint64_t actor;
+    *a = (struct show_args){.count = UINT64_MAX};
     optind = 1;
     for (;;) {
         int c = getopt_long(argc, argv, "d:r:f:n:k:a:jh", longopts, NULL);
@@ -49,33 +55,33 @@ int rvmsim_cmd_show(int argc, char **argv)
         }
         switch (c) {
         case 'd':
-            db = optarg;
+            a->db = optarg;
             break;
         case 'r':
-            if (!rvm_cmd_parse_run("show", optarg, &run_id)) {
+            if (!rvm_cmd_parse_run("show", optarg, &a->run_id)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'f':
-            if (!rvm_parse_u64(optarg, &from)) {
+            if (!rvm_parse_u64(optarg, &a->from)) {
                 rvm_errorf("show: --from must be a sequence number, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'n':
-            if (!rvm_parse_u64(optarg, &count)) {
+            if (!rvm_parse_u64(optarg, &a->count)) {
                 rvm_errorf("show: --count must be a number, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'k':
-            if (!rvm_cmd_parse_kind(optarg, &filter.kind)) {
+            if (!rvm_cmd_parse_kind(optarg, &a->filter.kind)) {
                 rvm_errorf("show: --kind '%s' is not an action kind name or code 0..255 (names: "
                            "core/include/rvm/action.h)",
                            optarg);
                 return RVMSIM_EXIT_USAGE;
             }
-            filter.by_kind = true;
+            a->filter.by_kind = true;
             break;
         case 'a':
             if (!rvm_parse_u64(optarg, &actor) || actor > UINT32_MAX) {
@@ -83,11 +89,11 @@ int rvmsim_cmd_show(int argc, char **argv)
                            optarg);
                 return RVMSIM_EXIT_USAGE;
             }
-            filter.by_actor = true;
-            filter.actor = (uint32_t)actor;
+            a->filter.by_actor = true;
+            a->filter.actor = (uint32_t)actor;
             break;
         case 'j':
-            json = true;
+            a->json = true;
             break;
         case 'h':
             return cli_option_usage(show_usage, true);
@@ -95,14 +101,27 @@ int rvmsim_cmd_show(int argc, char **argv)
             return cli_option_usage(show_usage, false);
         }
     }
-    if (db == NULL || run_id == 0 || optind != argc) {
-        rvm_errorf("show: %s", db == NULL    ? "--db PATH is required"
-                               : run_id == 0 ? "--run ID is required"
-                                             : "unexpected argument");
+    if (a->db == NULL || a->run_id == 0 || optind != argc) {
+        rvm_errorf("show: %s", a->db == NULL    ? "--db PATH is required"
+                               : a->run_id == 0 ? "--run ID is required"
+                                                : "unexpected argument");
         show_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
-    int rc;
+    return -1;
+}
+
+int rvmsim_cmd_show(int argc, char **argv)
+{
+    struct show_args args;
+    int rc = show_parse_args(argc, argv, &args);
+    if (rc >= 0) {
+        return rc;
+    }
+    const char *db = args.db;
+    const int64_t run_id = args.run_id;
+    const uint64_t count = args.count;
+    const bool json = args.json;
     struct rvm_store *st = rvm_cmd_open_store("show", db, RVM_STORE_READ, &rc);
     if (st == NULL) {
         return rc;
@@ -127,7 +146,7 @@ int rvmsim_cmd_show(int argc, char **argv)
         rvm_store_close(st);
         return rc;
     }
-    s = rvm_store_cursor_open(st, run_id, from, UINT64_MAX, &filter, &cur);
+    s = rvm_store_cursor_open(st, run_id, args.from, UINT64_MAX, &args.filter, &cur);
     if (s != RVM_STORE_OK) {
         rvm_errorf("show: %s", rvm_store_error(st));
         rc = rvm_cmd_exit_for(s);

@@ -178,7 +178,16 @@ static void shrink_usage(FILE *out)
             "an explicit script that replays it exactly, same digest.\n");
 }
 
-int rvmsim_cmd_shrink(int argc, char **argv)
+struct shrink_args {
+    const char *path;
+    const char *out_path;
+    uint64_t seed, max_runs;
+    bool has_faults, no_reduce;
+    enum rvm_sim_fault_mode mode;
+};
+
+/* Parses the command line into *a; -1 when the command goes on, else the exit code. */
+static int shrink_parse_args(int argc, char **argv, struct shrink_args *a)
 {
     static const struct option longopts[] = {
         {"seed", required_argument, NULL, 's'},
@@ -189,10 +198,8 @@ int rvmsim_cmd_shrink(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    uint64_t seed = 0, max_runs = 20000;
-    bool has_seed = false, has_faults = false, no_reduce = false;
-    enum rvm_sim_fault_mode mode = RVM_SIM_FAULTS_DEFAULT;
-    const char *out_path = NULL;
+    bool has_seed = false;
+    *a = (struct shrink_args){.max_runs = 20000, .mode = RVM_SIM_FAULTS_DEFAULT};
 
     optind = 1;
     for (;;) {
@@ -202,28 +209,28 @@ int rvmsim_cmd_shrink(int argc, char **argv)
         }
         switch (c) {
         case 's':
-            if (!cli_option_u64("shrink", "seed", optarg, &seed)) {
+            if (!cli_option_u64("shrink", "seed", optarg, &a->seed)) {
                 return RVMSIM_EXIT_USAGE;
             }
             has_seed = true;
             break;
         case 'o':
-            out_path = optarg;
+            a->out_path = optarg;
             break;
         case 'f':
-            if (!cli_option_faults("shrink", optarg, &mode)) {
+            if (!cli_option_faults("shrink", optarg, &a->mode)) {
                 return RVMSIM_EXIT_USAGE;
             }
-            has_faults = true;
+            a->has_faults = true;
             break;
         case 'm':
-            if (!rvm_parse_u64(optarg, &max_runs) || max_runs == 0) {
+            if (!rvm_parse_u64(optarg, &a->max_runs) || a->max_runs == 0) {
                 rvm_errorf("shrink: --max-runs must be at least 1, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'r':
-            no_reduce = true;
+            a->no_reduce = true;
             break;
         case 'h':
             return cli_option_usage(shrink_usage, true);
@@ -231,27 +238,103 @@ int rvmsim_cmd_shrink(int argc, char **argv)
             return cli_option_usage(shrink_usage, false);
         }
     }
-    if (optind + 1 != argc || out_path == NULL || !has_seed) {
-        rvm_errorf(optind == argc       ? "shrink: missing scenario FILE"
-                   : optind + 1 != argc ? "shrink: unexpected argument after FILE"
-                   : out_path == NULL   ? "shrink: -o OUT is required"
-                                        : "shrink: --seed N is required");
+    if (optind + 1 != argc || a->out_path == NULL || !has_seed) {
+        rvm_errorf(optind == argc        ? "shrink: missing scenario FILE"
+                   : optind + 1 != argc  ? "shrink: unexpected argument after FILE"
+                   : a->out_path == NULL ? "shrink: -o OUT is required"
+                                         : "shrink: --seed N is required");
         shrink_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
-    const char *path = argv[optind];
+    a->path = argv[optind];
+    return -1;
+}
+
+/* Step 3: optional arguments back to their defaults, one at a time, while the failure stays. */
+static void simplify_defaults(struct shrinker *sh, struct rvm_scenario *best)
+{
+    for (uint32_t i = 0; i < best->nsteps && sh->runs < sh->max_runs; i++) {
+        struct scn_step *st = &best->steps[i];
+        const struct rvm_sim_arg_spec *specs = NULL;
+        uint32_t nargs = 0;
+        if (st->kind == SCN_OP) {
+            specs = best->target->ops[st->index].args;
+            nargs = best->target->ops[st->index].nargs;
+        }
+        for (uint32_t a = 0; a < nargs && sh->runs < sh->max_runs; a++) {
+            if (st->args[a].kind == SCN_V_DEFAULT || !specs[a].optional) {
+                continue;
+            }
+            struct scn_value saved = st->args[a];
+            st->args[a] = (struct scn_value){.kind = SCN_V_DEFAULT};
+            if (!fails_same(sh, best, sh->seed)) {
+                st->args[a] = saved;
+            }
+        }
+    }
+}
+
+/* Step 4: writes OUT, reads it back and replays it with another seed; the exit code. */
+static int write_and_check(struct shrinker *sh, const struct shrink_args *a,
+                           const struct rvm_scenario *best, struct rvm_scenario *check)
+{
+    char comment[1400], file[1024];
+    rvm_shell_quote(file, sizeof(file), a->path);
+    snprintf(comment, sizeof(comment),
+             "%s by: rvmsim shrink %s --seed %" PRIu64 " --faults %s%s\n"
+             "Result: %s%s%s%s (exit %d)\n"
+             "Replays without a seed: every operation, time, CPU and fault is explicit.\n"
+             "expect-exit: %d",
+             a->no_reduce ? "Recorded" : "Shrunk", file, a->seed, rvm_sim_fault_mode_name(a->mode),
+             a->no_reduce ? " --no-reduce" : "", rvm_sim_class_name(sh->cls),
+             sh->invariant[0] ? " [" : "", sh->invariant, sh->invariant[0] ? "]" : "", sh->cls,
+             sh->cls);
+    FILE *f = fopen(a->out_path, "w");
+    if (f == NULL) {
+        rvm_errorf("shrink: cannot write '%s': %m", a->out_path);
+        return RVMSIM_EXIT_USAGE;
+    }
+    bool written = rvm_scenario_write(f, best, comment);
+    if (fclose(f) != 0 || !written) {
+        rvm_errorf("shrink: cannot write '%s'", a->out_path);
+        return RVMSIM_EXIT_USAGE;
+    }
+    struct rvm_scn_error perr;
+    if (!rvm_scenario_load(a->out_path, check, &perr)) {
+        rvm_errorf("shrink: internal error: %s:%u:%u: %s", a->out_path, perr.line, perr.col,
+                   perr.msg);
+        return RVMSIM_EXIT_INTERNAL;
+    }
+    if (!fails_same(sh, check, a->seed + 1)) {
+        rvm_errorf("shrink: internal error: %s does not reproduce the failure", a->out_path);
+        return RVMSIM_EXIT_INTERNAL;
+    }
+    return RVMSIM_EXIT_PASS;
+}
+
+int rvmsim_cmd_shrink(int argc, char **argv)
+{
+    struct shrink_args args;
+    int rc = shrink_parse_args(argc, argv, &args);
+    if (rc >= 0) {
+        return rc;
+    }
+    const char *path = args.path;
+    const uint64_t seed = args.seed;
+    const bool no_reduce = args.no_reduce;
     struct rvm_scenario scn, lin = {0}, best = {0}, check = {0};
-    int rc = simcli_load(path, &scn);
+    rc = simcli_load(path, &scn);
     if (rc != 0) {
         return rc;
     }
-    if (!has_faults) {
-        mode = scn.has_faults ? scn.faults : RVM_SIM_FAULTS_DEFAULT;
+    if (!args.has_faults) {
+        args.mode = scn.has_faults ? scn.faults : RVM_SIM_FAULTS_DEFAULT;
     }
+    const enum rvm_sim_fault_mode mode = args.mode;
 
     struct rvm_crypto crypto;
     struct rvm_openssl_crypto *oc = simcli_crypto(&crypto);
-    struct shrinker sh = {.seed = seed, .max_runs = max_runs};
+    struct shrinker sh = {.seed = seed, .max_runs = args.max_runs};
     uint32_t *units = NULL;
     char err[256];
     rc = RVMSIM_EXIT_INTERNAL;
@@ -317,66 +400,22 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     if (!build(&sh, units, n, &best)) {
         goto out;
     }
-    for (uint32_t i = 0; i < best.nsteps && sh.runs < sh.max_runs && !no_reduce; i++) {
-        struct scn_step *st = &best.steps[i];
-        const struct rvm_sim_arg_spec *specs = NULL;
-        uint32_t nargs = 0;
-        if (st->kind == SCN_OP) {
-            specs = best.target->ops[st->index].args;
-            nargs = best.target->ops[st->index].nargs;
-        }
-        for (uint32_t a = 0; a < nargs && sh.runs < sh.max_runs; a++) {
-            if (st->args[a].kind == SCN_V_DEFAULT || !specs[a].optional) {
-                continue;
-            }
-            struct scn_value saved = st->args[a];
-            st->args[a] = (struct scn_value){.kind = SCN_V_DEFAULT};
-            if (!fails_same(&sh, &best, seed)) {
-                st->args[a] = saved;
-            }
-        }
+    if (!no_reduce) {
+        simplify_defaults(&sh, &best);
     }
 
     /* 4. write, read back, and replay with another seed */
-    char comment[1400], file[1024];
-    rvm_shell_quote(file, sizeof(file), path);
-    snprintf(comment, sizeof(comment),
-             "%s by: rvmsim shrink %s --seed %" PRIu64 " --faults %s%s\n"
-             "Result: %s%s%s%s (exit %d)\n"
-             "Replays without a seed: every operation, time, CPU and fault is explicit.\n"
-             "expect-exit: %d",
-             no_reduce ? "Recorded" : "Shrunk", file, seed, rvm_sim_fault_mode_name(mode),
-             no_reduce ? " --no-reduce" : "", rvm_sim_class_name(sh.cls),
-             sh.invariant[0] ? " [" : "", sh.invariant, sh.invariant[0] ? "]" : "", sh.cls, sh.cls);
-    FILE *f = fopen(out_path, "w");
-    if (f == NULL) {
-        rvm_errorf("shrink: cannot write '%s': %m", out_path);
-        rc = RVMSIM_EXIT_USAGE;
-        goto out;
-    }
-    bool written = rvm_scenario_write(f, &best, comment);
-    if (fclose(f) != 0 || !written) {
-        rvm_errorf("shrink: cannot write '%s'", out_path);
-        rc = RVMSIM_EXIT_USAGE;
-        goto out;
-    }
-    struct rvm_scn_error perr;
-    if (!rvm_scenario_load(out_path, &check, &perr)) {
-        rvm_errorf("shrink: internal error: %s:%u:%u: %s", out_path, perr.line, perr.col, perr.msg);
-        goto out;
-    }
-    if (!fails_same(&sh, &check, seed + 1)) {
-        rvm_errorf("shrink: internal error: %s does not reproduce the failure", out_path);
+    rc = write_and_check(&sh, &args, &best, &check);
+    if (rc != RVMSIM_EXIT_PASS) {
         goto out;
     }
     printf("%s: %u operations, %u faults -> %u operations, %u faults (%" PRIu64 " runs)\n",
            no_reduce ? "recorded" : "shrunk", nops, nfaults, rvm_scenario_count(&best, SCN_OP),
            rvm_scenario_count(&best, SCN_FAULT), sh.runs);
     char outq[1024], prog[512];
-    rvm_shell_quote(outq, sizeof(outq), out_path);
+    rvm_shell_quote(outq, sizeof(outq), args.out_path);
     rvm_shell_quote(prog, sizeof(prog), program_invocation_name);
-    printf("wrote %s; reproduce with: %s run %s\n", out_path, prog, outq);
-    rc = RVMSIM_EXIT_PASS;
+    printf("wrote %s; reproduce with: %s run %s\n", args.out_path, prog, outq);
 
 out:
     free(units);

@@ -639,6 +639,124 @@ static int cmp_fail(const void *x, const void *y)
     return a->seed < b->seed ? -1 : a->seed > b->seed;
 }
 
+/* Every worker is idle (or gone): whatever is left runs here, then the pending re-checks. */
+static void run_rest_here(struct sweep *s)
+{
+    while (sweep_stop_signal == 0 && (s->nrequeue != 0 || s->next < s->total)) {
+        struct range r = {s->next, 1};
+        if (s->nrequeue != 0) {
+            r = s->requeue[--s->nrequeue];
+        } else {
+            s->next++;
+        }
+        for (uint64_t k = 0; k < r.count; k++) {
+            struct res_msg m = {.seed = seed_at(&s->o, r.first + k)};
+            struct rvm_sim_options opt = local_options(s, m.seed);
+            rvm_sim_run(s->local, s->scn, &opt, &m.o);
+            on_result(s, &m);
+        }
+    }
+    while (s->npending != 0) {
+        struct res_msg m = s->pending[--s->npending];
+        recheck(s, &m);
+    }
+}
+
+/* Feeds the workers and collects their results until every seed has run; false on an error. */
+static bool supervise(struct sweep *s, struct worker *workers, uint32_t nworkers)
+{
+    struct pollfd *pfd = calloc(nworkers + 1, sizeof(*pfd));
+    uint32_t *which = calloc(nworkers + 1, sizeof(*which));
+    bool ok = pfd != NULL && which != NULL;
+    while (ok) {
+        uint32_t n = 0;
+        bool busy = false;
+        for (uint32_t i = 0; i < nworkers; i++) {
+            struct worker *w = &workers[i];
+            if (!w->alive) {
+                continue;
+            }
+            if (w->count == 0) {
+                (void)assign(s, w, nworkers);
+            }
+            if (w->count != 0) {
+                busy = true;
+                pfd[n] = (struct pollfd){.fd = w->res_fd, .events = POLLIN};
+                which[n++] = i;
+            }
+        }
+        if (!busy) {
+            run_rest_here(s);
+            break;
+        }
+        int timeout = s->npending != 0 ? 0 : (s->o.progress ? 200 : -1);
+        int ready = poll(pfd, n, timeout);
+        if (ready < 0 && errno != EINTR) {
+            rvm_errorf("sweep: poll: %s", strerror(errno));
+            ok = false;
+            break;
+        }
+        for (uint32_t k = 0; k < n && ready > 0; k++) {
+            if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
+                drain_worker(s, &workers[which[k]], nworkers);
+            }
+        }
+        if (ready == 0 && s->npending != 0) {
+            struct res_msg m = s->pending[--s->npending];
+            recheck(s, &m);
+        }
+        progress_draw(s, false);
+    }
+    free(pfd);
+    free(which);
+    return ok;
+}
+
+/* Prints the summary; returns the sweep's exit code. */
+static int summarize(struct sweep *s, uint32_t nworkers)
+{
+    int rc;
+    progress_draw(s, true);
+    progress_clear(s);
+
+    double secs = (double)(mono_ns() - s->t0) / 1e9;
+    if (s->nfails > 1) { /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(s->fails, s->nfails, sizeof(*s->fails), cmp_fail);
+    }
+    uint64_t failed = s->nfails;
+    const int stopped_by = sweep_stop_signal;
+    if (stopped_by != 0) {
+        fprintf(stderr,
+                "sweep: interrupted by %s after %" PRIu64 " of %" PRIu64
+                " seeds; the runs reported below are complete%s\n",
+                stopped_by == SIGINT ? "SIGINT" : "SIGTERM", s->done, s->total,
+                s->o.db != NULL ? " and stored" : "");
+    }
+    fprintf(stderr,
+            "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64
+            " re-run in another process to check determinism\n",
+            s->done, secs, secs > 0 ? (double)s->done / secs : 0.0, nworkers, s->rechecked);
+    if (failed != 0) {
+        printf("failing seeds:");
+        for (size_t i = 0; i < s->nfails && i < 20; i++) {
+            printf(" %" PRIu64, s->fails[i].seed);
+        }
+        printf("%s\n", s->nfails > 20 ? " ..." : "");
+    }
+    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", s->done - failed, failed);
+    fflush(stdout);
+    if (failed == 0) {
+        rc = s->store_error    ? RVMSIM_EXIT_INTERNAL
+             : stopped_by != 0 ? RVMSIM_EXIT_SIGNAL_BASE + stopped_by
+                               : RVMSIM_EXIT_PASS;
+    } else if (s->nondeterminism) {
+        rc = RVMSIM_EXIT_NONDETERMINISM;
+    } else {
+        rc = s->fails[0].cls;
+    }
+    return rc;
+}
+
 int rvmsim_cmd_sweep(int argc, char **argv)
 {
     struct sweep s;
@@ -709,111 +827,11 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         (void)assign(&s, &workers[i], nworkers);
     }
 
-    struct pollfd *pfd = calloc(nworkers + 1, sizeof(*pfd));
-    uint32_t *which = calloc(nworkers + 1, sizeof(*which));
-    if (pfd == NULL || which == NULL) {
-        free(pfd);
-        free(which);
+    if (!supervise(&s, workers, nworkers)) {
         goto out;
     }
-    for (;;) {
-        uint32_t n = 0;
-        bool busy = false;
-        for (uint32_t i = 0; i < nworkers; i++) {
-            struct worker *w = &workers[i];
-            if (!w->alive) {
-                continue;
-            }
-            if (w->count == 0) {
-                (void)assign(&s, w, nworkers);
-            }
-            if (w->count != 0) {
-                busy = true;
-                pfd[n] = (struct pollfd){.fd = w->res_fd, .events = POLLIN};
-                which[n++] = i;
-            }
-        }
-        if (!busy) {
-            /* every worker is idle (or gone): whatever is left runs here */
-            while (sweep_stop_signal == 0 && (s.nrequeue != 0 || s.next < s.total)) {
-                struct range r = {s.next, 1};
-                if (s.nrequeue != 0) {
-                    r = s.requeue[--s.nrequeue];
-                } else {
-                    s.next++;
-                }
-                for (uint64_t k = 0; k < r.count; k++) {
-                    struct res_msg m = {.seed = seed_at(&s.o, r.first + k)};
-                    struct rvm_sim_options opt = local_options(&s, m.seed);
-                    rvm_sim_run(s.local, &scn, &opt, &m.o);
-                    on_result(&s, &m);
-                }
-            }
-            while (s.npending != 0) {
-                struct res_msg m = s.pending[--s.npending];
-                recheck(&s, &m);
-            }
-            break;
-        }
-        int timeout = s.npending != 0 ? 0 : (s.o.progress ? 200 : -1);
-        int ready = poll(pfd, n, timeout);
-        if (ready < 0 && errno != EINTR) {
-            rvm_errorf("sweep: poll: %s", strerror(errno));
-            goto out_poll;
-        }
-        for (uint32_t k = 0; k < n && ready > 0; k++) {
-            if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-                drain_worker(&s, &workers[which[k]], nworkers);
-            }
-        }
-        if (ready == 0 && s.npending != 0) {
-            struct res_msg m = s.pending[--s.npending];
-            recheck(&s, &m);
-        }
-        progress_draw(&s, false);
-    }
-    progress_draw(&s, true);
-    progress_clear(&s);
+    rc = summarize(&s, nworkers);
 
-    double secs = (double)(mono_ns() - s.t0) / 1e9;
-    if (s.nfails > 1) { /* qsort(NULL, 0, ...) is undefined behaviour */
-        qsort(s.fails, s.nfails, sizeof(*s.fails), cmp_fail);
-    }
-    uint64_t failed = s.nfails;
-    const int stopped_by = sweep_stop_signal;
-    if (stopped_by != 0) {
-        fprintf(stderr,
-                "sweep: interrupted by %s after %" PRIu64 " of %" PRIu64
-                " seeds; the runs reported below are complete%s\n",
-                stopped_by == SIGINT ? "SIGINT" : "SIGTERM", s.done, s.total,
-                s.o.db != NULL ? " and stored" : "");
-    }
-    fprintf(stderr,
-            "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64
-            " re-run in another process to check determinism\n",
-            s.done, secs, secs > 0 ? (double)s.done / secs : 0.0, nworkers, s.rechecked);
-    if (failed != 0) {
-        printf("failing seeds:");
-        for (size_t i = 0; i < s.nfails && i < 20; i++) {
-            printf(" %" PRIu64, s.fails[i].seed);
-        }
-        printf("%s\n", s.nfails > 20 ? " ..." : "");
-    }
-    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", s.done - failed, failed);
-    fflush(stdout);
-    if (failed == 0) {
-        rc = s.store_error     ? RVMSIM_EXIT_INTERNAL
-             : stopped_by != 0 ? RVMSIM_EXIT_SIGNAL_BASE + stopped_by
-                               : RVMSIM_EXIT_PASS;
-    } else if (s.nondeterminism) {
-        rc = RVMSIM_EXIT_NONDETERMINISM;
-    } else {
-        rc = s.fails[0].cls;
-    }
-
-out_poll:
-    free(pfd);
-    free(which);
 out:
     for (uint32_t i = 0; i < nworkers; i++) {
         struct worker *w = &workers[i];

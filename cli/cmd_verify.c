@@ -28,7 +28,15 @@ static void verify_usage(FILE *out)
             "2 for a missing run, an unusable database or a missing key.\n");
 }
 
-int rvmsim_cmd_verify(int argc, char **argv)
+struct verify_args {
+    const char *db;
+    int64_t only; /* 0: every run */
+    struct rvm_verify_options opt;
+    uint8_t key[64]; /* opt.hmac_key points here */
+};
+
+/* Parses the command line into *a; -1 when the command goes on, else the exit code. */
+static int verify_parse_args(int argc, char **argv, struct verify_args *a)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},       {"run", required_argument, NULL, 'r'},
@@ -36,10 +44,7 @@ int rvmsim_cmd_verify(int argc, char **argv)
         {"allow-unsealed", no_argument, NULL, 'u'}, {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    const char *db = NULL;
-    int64_t only = 0;
-    struct rvm_verify_options opt = {0};
-    uint8_t key[64];
+    memset(a, 0, sizeof(*a));
     optind = 1;
     for (;;) {
         int c = getopt_long(argc, argv, "d:r:k:p:uj:h", longopts, NULL);
@@ -49,39 +54,39 @@ int rvmsim_cmd_verify(int argc, char **argv)
         uint64_t v;
         switch (c) {
         case 'd':
-            db = optarg;
+            a->db = optarg;
             break;
         case 'r':
-            if (!rvm_cmd_parse_run("verify", optarg, &only)) {
+            if (!rvm_cmd_parse_run("verify", optarg, &a->only)) {
                 return RVMSIM_EXIT_USAGE;
             }
             break;
         case 'k': {
             size_t len = strlen(optarg) / 2;
-            if (len == 0 || len > sizeof(key) || !rvm_cmd_parse_hex(optarg, key, len)) {
+            if (len == 0 || len > sizeof(a->key) || !rvm_cmd_parse_hex(optarg, a->key, len)) {
                 rvm_errorf("verify: --hmac-key must be 1..64 bytes of hex, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
-            opt.hmac_key = key;
-            opt.hmac_key_len = len;
+            a->opt.hmac_key = a->key;
+            a->opt.hmac_key_len = len;
             break;
         }
         case 'p':
-            if (!rvm_cmd_parse_hex(optarg, opt.ed25519_pub, sizeof(opt.ed25519_pub))) {
+            if (!rvm_cmd_parse_hex(optarg, a->opt.ed25519_pub, sizeof(a->opt.ed25519_pub))) {
                 rvm_errorf("verify: --ed25519-pub must be 64 hex digits, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
-            opt.pin_ed25519 = true;
+            a->opt.pin_ed25519 = true;
             break;
         case 'u':
-            opt.allow_unsealed = true;
+            a->opt.allow_unsealed = true;
             break;
         case 'j':
             if (!rvm_parse_u64(optarg, &v) || v == 0 || v > 64) {
                 rvm_errorf("verify: --jobs must be 1..64, got '%s'", optarg);
                 return RVMSIM_EXIT_USAGE;
             }
-            opt.jobs = (unsigned)v;
+            a->opt.jobs = (unsigned)v;
             break;
         case 'h':
             return cli_option_usage(verify_usage, true);
@@ -89,12 +94,24 @@ int rvmsim_cmd_verify(int argc, char **argv)
             return cli_option_usage(verify_usage, false);
         }
     }
-    if (db == NULL || optind != argc) {
-        rvm_errorf("verify: %s", db == NULL ? "--db PATH is required" : "unexpected argument");
+    if (a->db == NULL || optind != argc) {
+        rvm_errorf("verify: %s", a->db == NULL ? "--db PATH is required" : "unexpected argument");
         verify_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
-    int rc;
+    return -1;
+}
+
+int rvmsim_cmd_verify(int argc, char **argv)
+{
+    struct verify_args args;
+    int rc = verify_parse_args(argc, argv, &args);
+    if (rc >= 0) {
+        return rc;
+    }
+    const char *db = args.db;
+    const int64_t only = args.only;
+    const struct rvm_verify_options *opt = &args.opt;
     struct rvm_store *st = rvm_cmd_open_store("verify", db, RVM_STORE_READ, &rc);
     if (st == NULL) {
         return rc;
@@ -124,7 +141,7 @@ int rvmsim_cmd_verify(int argc, char **argv)
     rc = RVMSIM_EXIT_PASS;
     for (size_t i = 0; i < n; i++) {
         struct rvm_verify_report rep;
-        rvm_verify_run(st, ids[i], &opt, &rep);
+        rvm_verify_run(st, ids[i], opt, &rep);
         char digest[65];
         switch (rep.verdict) {
         case RVM_VERIFY_OK:

@@ -261,98 +261,58 @@ static unsigned auto_jobs(void)
     return n > (long)VERIFY_MAX_JOBS ? VERIFY_MAX_JOBS : (unsigned)n;
 }
 
-void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verify_options *opt,
-                    struct rvm_verify_report *rep)
+/* The checkpoint key and the Ed25519 key a run's checkpoints must verify with. */
+struct verify_keys {
+    uint8_t seed_hmac[32];
+    uint8_t seed_pub[RVM_ED25519_PUBLIC_BYTES];
+    const uint8_t *hmac; /* NULL: none known */
+    uint32_t hmac_len;
+    const uint8_t *pub; /* NULL: not pinned */
+};
+
+/* Chooses the keys from the options or the run's seed; false when the run cannot be checked. */
+static bool choose_keys(struct rvm_store *st, const struct rvm_store_run *run,
+                        const struct rvm_verify_options *opt, struct verify_keys *k,
+                        struct rvm_verify_report *rep)
 {
-    memset(rep, 0, sizeof(*rep));
-    struct rvm_store_run run;
-    struct rvm_store_checkpoint *cps = NULL;
-    size_t ncps = 0;
-    struct segment *segs = NULL;
-    uint8_t key[32], pin[RVM_ED25519_PUBLIC_BYTES];
-    const uint8_t *keyp = NULL;
-    uint32_t key_len = 0;
-    const uint8_t *pinp = NULL;
-
-    enum rvm_store_status s = rvm_store_run_get(st, run_id, &run);
-    if (s != RVM_STORE_OK) {
-        rep->store_status = s;
-        if (s == RVM_STORE_CORRUPT) {
-            report(rep, RVM_VERIFY_FAILED, false, 0, "%s", rvm_store_error(st));
-        } else {
-            report(rep, RVM_VERIFY_ERROR, false, 0, "%s", rvm_store_error(st));
-        }
-        return;
-    }
-
-    if (!rvm_store_run_has_records(&run)) {
-        rep->records = run.record_count;
-        if (run.has_digest) {
-            memcpy(rep->digest, run.digest, sizeof(rep->digest));
-        }
-        report(rep, RVM_VERIFY_SUMMARY, false, 0,
-               "summary only: the run's %llu records were not stored (a sweep stores the log of "
-               "failing runs only), so there is nothing to verify",
-               (unsigned long long)run.record_count);
-        goto out;
-    }
-
-    /* The checkpoint key and the Ed25519 key the signatures must be made with. */
-    bool seed_keys = strcmp(run.key_source, "seed") == 0;
-    if (seed_keys && !run.has_seed) {
+    bool seed_keys = strcmp(run->key_source, "seed") == 0;
+    if (seed_keys && !run->has_seed) {
         report(rep, RVM_VERIFY_FAILED, false, 0,
                "run metadata says its keys come from the seed, but it has no seed");
-        goto out;
+        return false;
     }
-    if (seed_keys && !rvm_verify_seed_keys(rvm_store_crypto(st), run.seed, key, pin)) {
+    if (seed_keys &&
+        !rvm_verify_seed_keys(rvm_store_crypto(st), run->seed, k->seed_hmac, k->seed_pub)) {
         report(rep, RVM_VERIFY_ERROR, false, 0, "OpenSSL could not derive the run's keys");
         rep->store_status = RVM_STORE_ERROR;
-        goto out;
+        return false;
     }
     if (opt->hmac_key != NULL) {
-        keyp = opt->hmac_key;
-        key_len = (uint32_t)opt->hmac_key_len;
+        k->hmac = opt->hmac_key;
+        k->hmac_len = (uint32_t)opt->hmac_key_len;
     } else if (seed_keys) {
-        keyp = key;
-        key_len = sizeof(key);
+        k->hmac = k->seed_hmac;
+        k->hmac_len = sizeof(k->seed_hmac);
     }
     if (opt->pin_ed25519) {
-        pinp = opt->ed25519_pub;
+        k->pub = opt->ed25519_pub;
     } else if (seed_keys) {
-        pinp = pin;
+        k->pub = k->seed_pub;
     }
-    rep->pub_pinned = pinp != NULL;
+    rep->pub_pinned = k->pub != NULL;
+    return true;
+}
 
-    s = rvm_store_checkpoints(st, run_id, &cps, &ncps);
-    if (s != RVM_STORE_OK) {
-        rep->store_status = s;
-        report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
-               rvm_store_error(st));
-        goto out;
-    }
-    if (ncps != 0 && keyp == NULL) {
-        if (strcmp(run.key_source, "external") == 0) {
-            report(rep, RVM_VERIFY_NEEDS_KEY, false, 0,
-                   "the run's checkpoints were made with an external key: give --hmac-key");
-        } else {
-            report(rep, RVM_VERIFY_FAILED, true, cps[0].cp.sequence,
-                   "checkpoint: the run has checkpoints but no key to check them");
-        }
-        goto out;
-    }
-
-    bool complete = strcmp(run.status, "complete") == 0;
-    uint64_t extent = 0;
-    s = rvm_store_record_extent(st, run_id, &extent);
-    if (s != RVM_STORE_OK) {
-        rep->store_status = s;
-        report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
-               rvm_store_error(st));
-        goto out;
-    }
-    uint64_t count = complete ? run.record_count : extent;
-
-    /* Segments and their checkpoints. */
+/*
+ * Splits records [0, count) into segments with their checkpoints and verifies them, in threads
+ * when there is more than one. NULL when out of memory (reported); *cp_end is the index of the
+ * first checkpoint beyond the last segment.
+ */
+static struct segment *
+verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_options *opt,
+                uint64_t count, const struct verify_keys *k, const struct rvm_store_checkpoint *cps,
+                size_t ncps, uint64_t *nseg_out, size_t *cp_end, struct rvm_verify_report *rep)
+{
     unsigned jobs = opt->jobs != 0 ? opt->jobs : auto_jobs();
     uint64_t nseg = count / (opt->min_segment != 0 ? opt->min_segment : VERIFY_MIN_SEGMENT);
     if (nseg > jobs) {
@@ -361,11 +321,11 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
     if (nseg == 0) {
         nseg = 1;
     }
-    segs = calloc((size_t)nseg, sizeof(*segs));
+    struct segment *segs = calloc((size_t)nseg, sizeof(*segs));
     if (segs == NULL) {
         report(rep, RVM_VERIFY_ERROR, false, 0, "out of memory");
         rep->store_status = RVM_STORE_ERROR;
-        goto out;
+        return NULL;
     }
     size_t cp_index = 0;
     for (uint64_t i = 0; i < nseg; i++) {
@@ -374,9 +334,9 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
         g->run = run_id;
         g->lo = count * i / nseg;
         g->hi = count * (i + 1) / nseg;
-        g->key = keyp;
-        g->key_len = key_len;
-        g->pin = pinp;
+        g->key = k->hmac;
+        g->key_len = k->hmac_len;
+        g->pin = k->pub;
         g->shared = nseg == 1 ? st : NULL;
         g->cps = cps + cp_index;
         while (cp_index < ncps && cps[cp_index].cp.sequence < g->hi) {
@@ -400,6 +360,15 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
             segment_main(&segs[i]); /* could not start a thread: do it here */
         }
     }
+    *nseg_out = nseg;
+    *cp_end = cp_index;
+    return segs;
+}
+
+/* Adds up the segments' counts; false after reporting the first segment that failed. */
+static bool segments_passed(const struct segment *segs, uint64_t nseg,
+                            struct rvm_verify_report *rep)
+{
     for (uint64_t i = 0; i < nseg; i++) {
         rep->signatures += segs[i].signatures;
         rep->checkpoints += segs[i].next_cp;
@@ -411,34 +380,39 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
             } else {
                 report(rep, RVM_VERIFY_FAILED, true, segs[i].fail_seq, "%s", segs[i].reason);
             }
-            goto out;
+            return false;
         }
     }
-    rep->records = count;
-    const struct segment *last = &segs[nseg - 1];
-    rvm_sha256_finish_aligned(rvm_store_crypto(st), last->v.state, count * RVM_WITNESS_RECORD_BYTES,
-                              rep->digest);
+    return true;
+}
 
-    if (cp_index < ncps) {
-        report(rep, RVM_VERIFY_FAILED, true, cps[cp_index].cp.sequence,
+/* What the verified records must agree with: the run's end, digest, seal and checkpoint count. */
+static void check_run_end(const struct rvm_store_run *run, const struct rvm_verify_options *opt,
+                          const struct rvm_store_checkpoint *cps, size_t ncps, size_t cp_end,
+                          uint64_t count, uint64_t extent, const uint32_t *chain_state,
+                          struct rvm_verify_report *rep)
+{
+    bool complete = strcmp(run->status, "complete") == 0;
+    if (cp_end < ncps) {
+        report(rep, RVM_VERIFY_FAILED, true, cps[cp_end].cp.sequence,
                "checkpoint: %s (it lies beyond the last record, %llu)",
                rvm_strerror(RVM_ERR_WITNESS_TRUNCATED),
                (unsigned long long)(count == 0 ? 0 : count - 1));
-        goto out;
+        return;
     }
     if (extent > count) {
         report(rep, RVM_VERIFY_FAILED, true, count,
                "record: stored beyond the run's end (%llu records)", (unsigned long long)count);
-        goto out;
+        return;
     }
     if (complete) {
         uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
-        rvm_sha256_state_bytes(last->v.state, chain);
-        if (memcmp(chain, run.chain, sizeof(chain)) != 0 ||
-            memcmp(rep->digest, run.digest, sizeof(rep->digest)) != 0) {
+        rvm_sha256_state_bytes(chain_state, chain);
+        if (memcmp(chain, run->chain, sizeof(chain)) != 0 ||
+            memcmp(rep->digest, run->digest, sizeof(rep->digest)) != 0) {
             report(rep, RVM_VERIFY_FAILED, count != 0, count == 0 ? 0 : count - 1,
                    "the run's recorded digest disagrees with its records");
-            goto out;
+            return;
         }
     }
     rep->sealed = count != 0 && ncps != 0 && cps[ncps - 1].cp.sequence == count - 1;
@@ -446,22 +420,100 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
         report(rep, RVM_VERIFY_FAILED, true, count - 1,
                "record: the log is not sealed: no checkpoint covers the last record, so a change "
                "to it could not be detected (--allow-unsealed checks the chain alone)");
-        goto out;
+        return;
     }
-    if (complete && run.checkpoint_count != ncps) {
+    if (complete && run->checkpoint_count != ncps) {
         report(rep, RVM_VERIFY_FAILED, false, 0,
                "the run records %llu checkpoints but the store holds %zu",
-               (unsigned long long)run.checkpoint_count, ncps);
-        goto out;
+               (unsigned long long)run->checkpoint_count, ncps);
+        return;
     }
     if (!complete) {
         report(rep, RVM_VERIFY_FAILED, false, 0,
                "the run is incomplete (status '%s'): its writer did not finish; %llu stored "
                "records verify",
-               run.status, (unsigned long long)count);
-        goto out;
+               run->status, (unsigned long long)count);
+        return;
     }
     rep->verdict = RVM_VERIFY_OK;
+}
+
+void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verify_options *opt,
+                    struct rvm_verify_report *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+    struct rvm_store_run run;
+    struct rvm_store_checkpoint *cps = NULL;
+    size_t ncps = 0;
+    struct segment *segs = NULL;
+    struct verify_keys keys = {0};
+
+    enum rvm_store_status s = rvm_store_run_get(st, run_id, &run);
+    if (s != RVM_STORE_OK) {
+        rep->store_status = s;
+        if (s == RVM_STORE_CORRUPT) {
+            report(rep, RVM_VERIFY_FAILED, false, 0, "%s", rvm_store_error(st));
+        } else {
+            report(rep, RVM_VERIFY_ERROR, false, 0, "%s", rvm_store_error(st));
+        }
+        return;
+    }
+
+    if (!rvm_store_run_has_records(&run)) {
+        rep->records = run.record_count;
+        if (run.has_digest) {
+            memcpy(rep->digest, run.digest, sizeof(rep->digest));
+        }
+        report(rep, RVM_VERIFY_SUMMARY, false, 0,
+               "summary only: the run's %llu records were not stored (a sweep stores the log of "
+               "failing runs only), so there is nothing to verify",
+               (unsigned long long)run.record_count);
+        goto out;
+    }
+    if (!choose_keys(st, &run, opt, &keys, rep)) {
+        goto out;
+    }
+
+    s = rvm_store_checkpoints(st, run_id, &cps, &ncps);
+    if (s != RVM_STORE_OK) {
+        rep->store_status = s;
+        report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
+               rvm_store_error(st));
+        goto out;
+    }
+    if (ncps != 0 && keys.hmac == NULL) {
+        if (strcmp(run.key_source, "external") == 0) {
+            report(rep, RVM_VERIFY_NEEDS_KEY, false, 0,
+                   "the run's checkpoints were made with an external key: give --hmac-key");
+        } else {
+            report(rep, RVM_VERIFY_FAILED, true, cps[0].cp.sequence,
+                   "checkpoint: the run has checkpoints but no key to check them");
+        }
+        goto out;
+    }
+
+    bool complete = strcmp(run.status, "complete") == 0;
+    uint64_t extent = 0;
+    s = rvm_store_record_extent(st, run_id, &extent);
+    if (s != RVM_STORE_OK) {
+        rep->store_status = s;
+        report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
+               rvm_store_error(st));
+        goto out;
+    }
+    uint64_t count = complete ? run.record_count : extent;
+
+    uint64_t nseg = 0;
+    size_t cp_end = 0;
+    segs = verify_segments(st, run_id, opt, count, &keys, cps, ncps, &nseg, &cp_end, rep);
+    if (segs == NULL || !segments_passed(segs, nseg, rep)) {
+        goto out;
+    }
+    rep->records = count;
+    const struct segment *last = &segs[nseg - 1];
+    rvm_sha256_finish_aligned(rvm_store_crypto(st), last->v.state, count * RVM_WITNESS_RECORD_BYTES,
+                              rep->digest);
+    check_run_end(&run, opt, cps, ncps, cp_end, count, extent, last->v.state, rep);
 
 out:
     free(segs);

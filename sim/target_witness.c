@@ -339,122 +339,174 @@ static enum rvm_err do_append(struct wtarget *w, const struct rvm_witness_entry 
     return err;
 }
 
+/* append: a record built from the arguments, optionally against a reservation */
+static enum rvm_err w_op_append(struct wtarget *w, const uint64_t *a, struct rvm_sim *sim)
+{
+    struct reservation *res = NULL;
+    /* decode: every field must fit its record field (hostile arguments fail closed) */
+    if (a[0] > 0xff || a[1] > 3 || a[2] > 0xff || a[3] > UINT32_MAX || a[5] > UINT32_MAX) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    enum rvm_err err = res_lookup(w, a[8], &res);
+    if (err != RVM_OK) {
+        return err;
+    }
+    const struct rvm_witness_entry e = {
+        .kind = (uint8_t)a[0],
+        .proof_tier = (uint8_t)a[1],
+        .flags = (uint8_t)a[2],
+        .actor = (uint32_t)a[3],
+        .target = a[4],
+        .cap_hash = (uint32_t)a[5],
+        .payload = a[6],
+        .aux = a[7],
+    };
+    return do_append(w, &e, false, NULL, res, sim);
+}
+
+/* reject: a rejection record built from the arguments */
+static enum rvm_err w_op_reject(struct wtarget *w, const uint64_t *a, struct rvm_sim *sim)
+{
+    struct reservation *res = NULL;
+    if (a[0] > 0xff || a[1] > UINT32_MAX || a[3] > 0xff || a[4] > 3 || a[5] > UINT32_MAX ||
+        a[6] > UINT32_MAX) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    enum rvm_err err = res_lookup(w, a[7], &res);
+    if (err != RVM_OK) {
+        return err;
+    }
+    const struct rvm_witness_rejection r = {
+        .actor = (uint32_t)a[1],
+        .target = a[2],
+        .attempted_kind = (uint8_t)a[0],
+        .stage = (uint8_t)a[3],
+        .passed_tier = (uint8_t)a[4],
+        .cap_hash = (uint32_t)a[6],
+        .err = (enum rvm_err)a[5],
+    };
+    return do_append(w, NULL, true, &r, res, sim);
+}
+
+/* reserve: room for n records, judged against the ring, the checkpoint queue and the sink */
+static enum rvm_err w_op_reserve(struct wtarget *w, const uint64_t *a, uint64_t *created,
+                                 struct rvm_sim *sim)
+{
+    enum rvm_err err;
+    uint64_t n = a[0];
+    if (n == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    uint32_t slot = w->nres;
+    for (uint32_t i = 0; i < w->nres; i++) {
+        if (!w->res[i].live) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot == w->nres || rvm_sim_alloc_fails(sim)) {
+        return RVM_ERR_NO_SPACE;
+    }
+    struct snapshot before;
+    snap(w, &before);
+    err = rvm_witness_reserve(&w->log, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
+    if (!unchanged(w, &before)) {
+        rvm_sim_violation(sim, "witness.refused-changed", "reserve changed the records");
+        return err;
+    }
+    if (err != RVM_OK) {
+        if (n > w->ring_capacity) {
+            if (err != RVM_ERR_OUT_OF_RANGE) {
+                rvm_sim_violation(sim, "witness.reserve-range",
+                                  "reserve(%" PRIu64 ") beyond a ring of %u gave %s", n,
+                                  w->ring_capacity, rvm_err_name(err));
+            }
+        } else if (checkpoints_due(w, n) > RVM_WITNESS_CHECKPOINT_SLOTS) {
+            /* More checkpoints would fall due than the queue holds: no drain could help. */
+            if (err != RVM_ERR_OUT_OF_RANGE) {
+                rvm_sim_violation(sim, "witness.reserve-range",
+                                  "reserve(%" PRIu64 ") needing more than %u checkpoints gave %s",
+                                  n, RVM_WITNESS_CHECKPOINT_SLOTS, rvm_err_name(err));
+            }
+        } else if (n <= w->guarantee) {
+            rvm_sim_violation(sim, "witness.reservation",
+                              "reserve(%" PRIu64 ") refused within an earlier reservation of "
+                              "%" PRIu64,
+                              n, w->guarantee);
+        } else if (rvm_sim_sink_healthy(sim)) {
+            rvm_sim_violation(sim, "witness.refused-while-healthy",
+                              "reserve(%" PRIu64 ") refused (%s) while the sink takes every "
+                              "record",
+                              n, rvm_err_name(err));
+        }
+        return err;
+    }
+    if (n > w->ring_capacity) {
+        rvm_sim_violation(sim, "witness.reserve-range",
+                          "reserve(%" PRIu64 ") beyond a ring of %u succeeded", n,
+                          w->ring_capacity);
+        return err;
+    }
+    struct reservation *r = &w->res[slot];
+    r->generation++;
+    r->remaining = (uint32_t)n;
+    r->live = true;
+    if (n > w->guarantee) {
+        w->guarantee = n;
+    }
+    *created = res_handle(slot, r->generation);
+    return RVM_OK;
+}
+
+/* seal: a checkpoint over the log's end, which ends every reservation */
+static enum rvm_err w_op_seal(struct wtarget *w, struct rvm_sim *sim)
+{
+    struct rvm_witness_checkpoint cp;
+    uint64_t appended = w->log.appended;
+    enum rvm_err err = rvm_witness_seal(&w->log, &cp);
+    if (appended == 0) {
+        if (err != RVM_ERR_WRONG_STATE) {
+            rvm_sim_violation(sim, "witness.seal-empty", "sealing an empty log gave %s",
+                              rvm_err_name(err));
+        }
+        return err;
+    }
+    /* A seal queues a checkpoint, which may use the slot a reservation counted on: it ends
+     * every outstanding reservation (documented in docs/simulator.md). */
+    w->guarantee = 0;
+    for (uint32_t i = 0; i < w->nres; i++) {
+        if (w->res[i].live) {
+            res_kill(w, i, sim);
+        }
+    }
+    if (err == RVM_OK) {
+        uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+        rvm_witness_chain_value(&w->log, chain);
+        if (cp.sequence != appended - 1 || memcmp(cp.chain, chain, sizeof(chain)) != 0) {
+            rvm_sim_violation(sim, "witness.seal", "the seal does not cover the log end");
+        }
+    }
+    if (err != RVM_OK && rvm_sim_sink_healthy(sim)) {
+        rvm_sim_violation(sim, "witness.refused-while-healthy",
+                          "seal failed (%s) while the sink takes everything", rvm_err_name(err));
+    }
+    return err;
+}
+
 static enum rvm_err w_apply(void *inst, const struct rvm_sim_call *c, uint64_t *created,
                             struct rvm_sim *sim)
 {
     struct wtarget *w = inst;
     const uint64_t *a = c->args;
-    struct reservation *res = NULL;
     enum rvm_err err;
 
     switch (c->op) {
-    case OP_APPEND: {
-        /* decode: every field must fit its record field (hostile arguments fail closed) */
-        if (a[0] > 0xff || a[1] > 3 || a[2] > 0xff || a[3] > UINT32_MAX || a[5] > UINT32_MAX) {
-            return RVM_ERR_INVALID_ARGUMENT;
-        }
-        err = res_lookup(w, a[8], &res);
-        if (err != RVM_OK) {
-            return err;
-        }
-        const struct rvm_witness_entry e = {
-            .kind = (uint8_t)a[0],
-            .proof_tier = (uint8_t)a[1],
-            .flags = (uint8_t)a[2],
-            .actor = (uint32_t)a[3],
-            .target = a[4],
-            .cap_hash = (uint32_t)a[5],
-            .payload = a[6],
-            .aux = a[7],
-        };
-        return do_append(w, &e, false, NULL, res, sim);
-    }
-    case OP_REJECT: {
-        if (a[0] > 0xff || a[1] > UINT32_MAX || a[3] > 0xff || a[4] > 3 || a[5] > UINT32_MAX ||
-            a[6] > UINT32_MAX) {
-            return RVM_ERR_INVALID_ARGUMENT;
-        }
-        err = res_lookup(w, a[7], &res);
-        if (err != RVM_OK) {
-            return err;
-        }
-        const struct rvm_witness_rejection r = {
-            .actor = (uint32_t)a[1],
-            .target = a[2],
-            .attempted_kind = (uint8_t)a[0],
-            .stage = (uint8_t)a[3],
-            .passed_tier = (uint8_t)a[4],
-            .cap_hash = (uint32_t)a[6],
-            .err = (enum rvm_err)a[5],
-        };
-        return do_append(w, NULL, true, &r, res, sim);
-    }
-    case OP_RESERVE: {
-        uint64_t n = a[0];
-        if (n == 0) {
-            return RVM_ERR_INVALID_ARGUMENT;
-        }
-        uint32_t slot = w->nres;
-        for (uint32_t i = 0; i < w->nres; i++) {
-            if (!w->res[i].live) {
-                slot = i;
-                break;
-            }
-        }
-        if (slot == w->nres || rvm_sim_alloc_fails(sim)) {
-            return RVM_ERR_NO_SPACE;
-        }
-        struct snapshot before;
-        snap(w, &before);
-        err = rvm_witness_reserve(&w->log, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
-        if (!unchanged(w, &before)) {
-            rvm_sim_violation(sim, "witness.refused-changed", "reserve changed the records");
-            return err;
-        }
-        if (err != RVM_OK) {
-            if (n > w->ring_capacity) {
-                if (err != RVM_ERR_OUT_OF_RANGE) {
-                    rvm_sim_violation(sim, "witness.reserve-range",
-                                      "reserve(%" PRIu64 ") beyond a ring of %u gave %s", n,
-                                      w->ring_capacity, rvm_err_name(err));
-                }
-            } else if (checkpoints_due(w, n) > RVM_WITNESS_CHECKPOINT_SLOTS) {
-                /* More checkpoints would fall due than the queue holds: no drain could help. */
-                if (err != RVM_ERR_OUT_OF_RANGE) {
-                    rvm_sim_violation(sim, "witness.reserve-range",
-                                      "reserve(%" PRIu64
-                                      ") needing more than %u checkpoints gave %s",
-                                      n, RVM_WITNESS_CHECKPOINT_SLOTS, rvm_err_name(err));
-                }
-            } else if (n <= w->guarantee) {
-                rvm_sim_violation(sim, "witness.reservation",
-                                  "reserve(%" PRIu64 ") refused within an earlier reservation of "
-                                  "%" PRIu64,
-                                  n, w->guarantee);
-            } else if (rvm_sim_sink_healthy(sim)) {
-                rvm_sim_violation(sim, "witness.refused-while-healthy",
-                                  "reserve(%" PRIu64 ") refused (%s) while the sink takes every "
-                                  "record",
-                                  n, rvm_err_name(err));
-            }
-            return err;
-        }
-        if (n > w->ring_capacity) {
-            rvm_sim_violation(sim, "witness.reserve-range",
-                              "reserve(%" PRIu64 ") beyond a ring of %u succeeded", n,
-                              w->ring_capacity);
-            return err;
-        }
-        struct reservation *r = &w->res[slot];
-        r->generation++;
-        r->remaining = (uint32_t)n;
-        r->live = true;
-        if (n > w->guarantee) {
-            w->guarantee = n;
-        }
-        *created = res_handle(slot, r->generation);
-        return RVM_OK;
-    }
+    case OP_APPEND:
+        return w_op_append(w, a, sim);
+    case OP_REJECT:
+        return w_op_reject(w, a, sim);
+    case OP_RESERVE:
+        return w_op_reserve(w, a, created, sim);
     case OP_FLUSH:
         err = rvm_witness_flush(&w->log);
         if (err != RVM_OK && rvm_sim_sink_healthy(sim)) {
@@ -462,39 +514,8 @@ static enum rvm_err w_apply(void *inst, const struct rvm_sim_call *c, uint64_t *
                               "flush left records behind while the sink takes everything");
         }
         return err;
-    case OP_SEAL: {
-        struct rvm_witness_checkpoint cp;
-        uint64_t appended = w->log.appended;
-        err = rvm_witness_seal(&w->log, &cp);
-        if (appended == 0) {
-            if (err != RVM_ERR_WRONG_STATE) {
-                rvm_sim_violation(sim, "witness.seal-empty", "sealing an empty log gave %s",
-                                  rvm_err_name(err));
-            }
-            return err;
-        }
-        /* A seal queues a checkpoint, which may use the slot a reservation counted on: it ends
-         * every outstanding reservation (documented in docs/simulator.md). */
-        w->guarantee = 0;
-        for (uint32_t i = 0; i < w->nres; i++) {
-            if (w->res[i].live) {
-                res_kill(w, i, sim);
-            }
-        }
-        if (err == RVM_OK) {
-            uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
-            rvm_witness_chain_value(&w->log, chain);
-            if (cp.sequence != appended - 1 || memcmp(cp.chain, chain, sizeof(chain)) != 0) {
-                rvm_sim_violation(sim, "witness.seal", "the seal does not cover the log end");
-            }
-        }
-        if (err != RVM_OK && rvm_sim_sink_healthy(sim)) {
-            rvm_sim_violation(sim, "witness.refused-while-healthy",
-                              "seal failed (%s) while the sink takes everything",
-                              rvm_err_name(err));
-        }
-        return err;
-    }
+    case OP_SEAL:
+        return w_op_seal(w, sim);
     default:
         return RVM_ERR_UNSUPPORTED;
     }

@@ -307,6 +307,100 @@ static void commit_split_caps(struct rvm_kernel *k, rvm_partition_id src, rvm_pa
     }
 }
 
+/*
+ * The platform side of a split: moved regions leave the source's space and enter the child's,
+ * views appear in the child's, all at the same guest addresses (the child's space is empty).
+ * Undone as a whole when a step fails.
+ */
+static enum rvm_err split_map_regions(struct rvm_kernel *k, uint32_t n, rvm_partition_id cid)
+{
+    enum rvm_err err = RVM_OK;
+    struct rvm_kernel_s2 u = {0};
+    for (uint32_t i = 0; i < n && err == RVM_OK; i++) { /* bound: regions of the source */
+        const uint32_t s = k->order[i];
+        const struct rvm_region *r = &k->regions.slots[s];
+        const uint8_t d = k->kregs[s].reserved[0];
+        if (d == MOVE_TO_CHILD && r->mapped) {
+            err = rvm_kernel__s2_unmap(k, &u, s);
+            if (err == RVM_OK) {
+                err = rvm_kernel__s2_map(k, &u, s, cid, r->ipa, r->map_perms);
+            }
+        } else if (d == VIEW_FOR_CHILD) {
+            err = rvm_kernel__s2_map(k, &u, s, cid, r->ipa, r->map_perms);
+        }
+    }
+    if (err != RVM_OK) {
+        rvm_kernel__s2_undo(k, &u);
+    }
+    return err;
+}
+
+/* The channels that move with the child: their end and the messages the source sent on them. */
+static void commit_split_channels(struct rvm_kernel *k, rvm_partition_id src, rvm_partition_id cid,
+                                  uint8_t mine)
+{
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        struct rvm_kchan *c = &k->chans[i];
+        if (chan_moves(k, c, src, mine)) {
+            if (c->a == src) {
+                c->a = cid;
+            } else {
+                c->b = cid;
+            }
+            /* Messages the source sent on it go with it: they now come from the child (a
+             * queued message names its channel's sender, or a live partition). */
+            for (uint32_t j = 0; j < c->count; j++) { /* bound: queue_depth */
+                struct rvm_kmsg *m =
+                    &k->msgs[(size_t)i * k->cfg.queue_depth + (c->head + j) % k->cfg.queue_depth];
+                if (m->sender == src) {
+                    m->sender = cid;
+                }
+            }
+        }
+    }
+}
+
+/* The child's read-only views of the source's regions planned as VIEW_FOR_CHILD: shared, mapped
+ * at the region's address and granted to the child. */
+static void commit_split_views(struct rvm_kernel *k, uint32_t n, rvm_partition_id cid)
+{
+    for (uint32_t i = 0; i < n; i++) { /* bound: regions of the source */
+        const uint32_t s = k->order[i];
+        if (k->kregs[s].reserved[0] != VIEW_FOR_CHILD) {
+            continue;
+        }
+        k->kregs[s].reserved[0] = 0;
+        const struct rvm_region *r = &k->regions.slots[s];
+        const uint64_t ipa = r->ipa;
+        const uint32_t perms = r->map_perms;
+        struct rvm_witness_entry e;
+        struct rvm_region_create_plan vp;
+        enum rvm_err e2 =
+            rvm_region_prepare_share(&k->regions, RVM_PARTITION_HYPERVISOR,
+                                     rvm_kernel__region_handle(k, s), cid, perms, &e, &vp);
+        rvm_kernel__must(k, e2);
+        if (e2 != RVM_OK) {
+            continue;
+        }
+        const struct rvm_handle v = rvm_region_commit_share(&k->regions, &vp);
+        rvm_memset(&k->kregs[v.index], 0, sizeof(k->kregs[v.index]));
+        k->kregs[v.index].image = RVM_KERNEL_NONE;
+        k->kregs[v.index].ckpt = RVM_KERNEL_NONE;
+        k->kregs[v.index].home_ipa = ipa;
+        k->kregs[v.index].home_perms = (uint8_t)perms;
+        struct rvm_region_map_plan mp;
+        e2 = rvm_region_prepare_map(&k->regions, RVM_PARTITION_HYPERVISOR, v, rvm_ipa(ipa), perms,
+                                    &e, &mp);
+        rvm_kernel__must(k, e2);
+        if (e2 == RVM_OK) {
+            rvm_region_commit_map(&k->regions, &mp);
+        }
+        (void)rvm_kernel__mint(
+            k, RVM_CAP_TYPE_REGION,
+            (uint8_t)(RVM_CAP_READ | ((perms & RVM_PERM_X) != 0 ? RVM_CAP_EXECUTE : 0u)), cid, v);
+    }
+}
+
 enum rvm_err rvm_kernel_partition_split(struct rvm_kernel *k, rvm_partition_id actor,
                                         const struct rvm_kernel_auth *auth,
                                         struct rvm_handle source, struct rvm_handle *child)
@@ -365,25 +459,7 @@ enum rvm_err rvm_kernel_partition_split(struct rvm_kernel *k, rvm_partition_id a
         if (err != RVM_OK) {
             return err;
         }
-        /* The platform: moved regions leave the source's space and enter the child's, views
-         * appear in the child's, all at the same guest addresses (the child's space is empty). */
-        struct rvm_kernel_s2 u = {0};
-        for (uint32_t i = 0; i < n && err == RVM_OK; i++) { /* bound: regions of the source */
-            const uint32_t s = k->order[i];
-            const struct rvm_region *r = &k->regions.slots[s];
-            const uint8_t d = k->kregs[s].reserved[0];
-            if (d == MOVE_TO_CHILD && r->mapped) {
-                err = rvm_kernel__s2_unmap(k, &u, s);
-                if (err == RVM_OK) {
-                    err = rvm_kernel__s2_map(k, &u, s, sp.child + 1u, r->ipa, r->map_perms);
-                }
-            } else if (d == VIEW_FOR_CHILD) {
-                err = rvm_kernel__s2_map(k, &u, s, sp.child + 1u, r->ipa, r->map_perms);
-            }
-        }
-        if (err != RVM_OK) {
-            rvm_kernel__s2_undo(k, &u);
-        }
+        err = split_map_regions(k, n, sp.child + 1u);
     }
     if (err != RVM_OK) {
         for (uint32_t i = 0; i < n; i++) { /* bound: regions of the source */
@@ -410,60 +486,8 @@ enum rvm_err rvm_kernel_partition_split(struct rvm_kernel *k, rvm_partition_id a
     rvm_coherence_commit_split(&k->coh, &cp);
     /* Capabilities first (they look at where the regions are now), then the objects. */
     commit_split_caps(k, src, cid);
-    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
-        struct rvm_kchan *c = &k->chans[i];
-        if (chan_moves(k, c, src, mine)) {
-            if (c->a == src) {
-                c->a = cid;
-            } else {
-                c->b = cid;
-            }
-            /* Messages the source sent on it go with it: they now come from the child (a
-             * queued message names its channel's sender, or a live partition). */
-            for (uint32_t j = 0; j < c->count; j++) { /* bound: queue_depth */
-                struct rvm_kmsg *m =
-                    &k->msgs[(size_t)i * k->cfg.queue_depth + (c->head + j) % k->cfg.queue_depth];
-                if (m->sender == src) {
-                    m->sender = cid;
-                }
-            }
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) { /* bound: regions of the source */
-        const uint32_t s = k->order[i];
-        if (k->kregs[s].reserved[0] != VIEW_FOR_CHILD) {
-            continue;
-        }
-        k->kregs[s].reserved[0] = 0;
-        const struct rvm_region *r = &k->regions.slots[s];
-        const uint64_t ipa = r->ipa;
-        const uint32_t perms = r->map_perms;
-        struct rvm_witness_entry e;
-        struct rvm_region_create_plan vp;
-        enum rvm_err e2 =
-            rvm_region_prepare_share(&k->regions, RVM_PARTITION_HYPERVISOR,
-                                     rvm_kernel__region_handle(k, s), cid, perms, &e, &vp);
-        rvm_kernel__must(k, e2);
-        if (e2 != RVM_OK) {
-            continue;
-        }
-        const struct rvm_handle v = rvm_region_commit_share(&k->regions, &vp);
-        rvm_memset(&k->kregs[v.index], 0, sizeof(k->kregs[v.index]));
-        k->kregs[v.index].image = RVM_KERNEL_NONE;
-        k->kregs[v.index].ckpt = RVM_KERNEL_NONE;
-        k->kregs[v.index].home_ipa = ipa;
-        k->kregs[v.index].home_perms = (uint8_t)perms;
-        struct rvm_region_map_plan mp;
-        e2 = rvm_region_prepare_map(&k->regions, RVM_PARTITION_HYPERVISOR, v, rvm_ipa(ipa), perms,
-                                    &e, &mp);
-        rvm_kernel__must(k, e2);
-        if (e2 == RVM_OK) {
-            rvm_region_commit_map(&k->regions, &mp);
-        }
-        (void)rvm_kernel__mint(
-            k, RVM_CAP_TYPE_REGION,
-            (uint8_t)(RVM_CAP_READ | ((perms & RVM_PERM_X) != 0 ? RVM_CAP_EXECUTE : 0u)), cid, v);
-    }
+    commit_split_channels(k, src, cid, mine);
+    commit_split_views(k, n, cid);
     commit_regions_to(k, n, cid, false);
     rvm_kernel__tlb_flush(k, src);
     k->parts[sp.child].state = RVM_KPART_RUNNING;

@@ -31,6 +31,86 @@ uint64_t rvm_mincut_cost(uint32_t n)
     return (m + 1) * m * (m - 1) / 6 + m * (m + 1) / 2 - 1;
 }
 
+/*
+ * One step of the maximum adjacency order with many candidates: relaxes key[0..m) against `row`
+ * and returns the position of the largest key, ties to the smallest position, by selects over
+ * (key << IDX_BITS | (IDX_MASK - t)) in two interleaved lanes.
+ */
+static inline uint32_t relax_select_wide(uint64_t *key, const uint32_t *rem, const uint64_t *row,
+                                         uint32_t m)
+{
+    uint64_t p0 = 0, p1 = 0;
+    uint32_t t = 0;
+    for (; t + 1 < m; t += 2) { /* bound: m */
+        uint64_t k0 = key[t] + row[rem[t]];
+        uint64_t k1 = key[t + 1] + row[rem[t + 1]];
+        key[t] = k0;
+        key[t + 1] = k1;
+        uint64_t q0 = k0 << IDX_BITS | (IDX_MASK - t);
+        uint64_t q1 = k1 << IDX_BITS | (IDX_MASK - t - 1);
+        p0 = q0 > p0 ? q0 : p0;
+        p1 = q1 > p1 ? q1 : p1;
+    }
+    if (t < m) {
+        uint64_t k0 = key[t] + row[rem[t]];
+        key[t] = k0;
+        uint64_t q0 = k0 << IDX_BITS | (IDX_MASK - t);
+        p0 = q0 > p0 ? q0 : p0;
+    }
+    p0 = p1 > p0 ? p1 : p0;
+    return IDX_MASK - (uint32_t)(p0 & IDX_MASK);
+}
+
+/* The same step with few candidates: branches, in two interleaved lanes. */
+static inline uint32_t relax_select_narrow(uint64_t *key, const uint32_t *rem, const uint64_t *row,
+                                           uint32_t m)
+{
+    uint64_t b0 = 0, b1 = 0;
+    uint32_t i0 = 0, i1 = 0;
+    uint32_t t = 0;
+    for (; t + 1 < m; t += 2) { /* bound: m */
+        uint64_t k0 = key[t] + row[rem[t]];
+        uint64_t k1 = key[t + 1] + row[rem[t + 1]];
+        key[t] = k0;
+        key[t + 1] = k1;
+        if (k0 > b0) {
+            b0 = k0;
+            i0 = t;
+        }
+        if (k1 > b1) {
+            b1 = k1;
+            i1 = t + 1;
+        }
+    }
+    if (t < m) {
+        uint64_t k0 = key[t] + row[rem[t]];
+        key[t] = k0;
+        if (k0 > b0) {
+            b0 = k0;
+            i0 = t;
+        }
+    }
+    /* first maximum: the odd lane wins a tie only at a smaller t */
+    return (b1 > b0 || (b1 == b0 && b1 != 0 && i1 < i0)) ? i1 : i0;
+}
+
+/* Writes the sides of a cut: the nodes marked in best_phase on side B, the rest on side A.
+ * Returns the size of side A. */
+static inline uint32_t write_sides(uint32_t cap, const uint32_t *slot_of, const uint32_t *mark,
+                                   uint32_t n, uint32_t best_phase, uint8_t *side)
+{
+    for (uint32_t i = 0; i < cap; i++) { /* bound: capacity */
+        side[i] = RVM_MINCUT_SIDE_NONE;
+    }
+    uint32_t a = 0;
+    for (uint32_t i = 0; i < n; i++) { /* bound: n */
+        bool on_a = mark[i] != best_phase;
+        side[slot_of[i]] = on_a ? RVM_MINCUT_SIDE_A : RVM_MINCUT_SIDE_B;
+        a += on_a;
+    }
+    return a;
+}
+
 enum rvm_err rvm_mincut_compute(const struct rvm_graph *g, const struct rvm_mincut_scratch *s,
                                 uint64_t budget, struct rvm_mincut_result *out, uint8_t *side)
 {
@@ -127,54 +207,10 @@ enum rvm_err rvm_mincut_compute(const struct rvm_graph *g, const struct rvm_minc
         for (;;) { /* bound: k - 1 steps (m decreases each time) */
             const uint64_t *row = &w[(size_t)last * n];
             uint32_t bi;
-            uint32_t t = 0;
             if (m > BRANCHY_MAX) {
-                uint64_t p0 = 0, p1 = 0;
-                for (; t + 1 < m; t += 2) { /* bound: m */
-                    uint64_t k0 = key[t] + row[rem[t]];
-                    uint64_t k1 = key[t + 1] + row[rem[t + 1]];
-                    key[t] = k0;
-                    key[t + 1] = k1;
-                    uint64_t q0 = k0 << IDX_BITS | (IDX_MASK - t);
-                    uint64_t q1 = k1 << IDX_BITS | (IDX_MASK - t - 1);
-                    p0 = q0 > p0 ? q0 : p0;
-                    p1 = q1 > p1 ? q1 : p1;
-                }
-                if (t < m) {
-                    uint64_t k0 = key[t] + row[rem[t]];
-                    key[t] = k0;
-                    uint64_t q0 = k0 << IDX_BITS | (IDX_MASK - t);
-                    p0 = q0 > p0 ? q0 : p0;
-                }
-                p0 = p1 > p0 ? p1 : p0;
-                bi = IDX_MASK - (uint32_t)(p0 & IDX_MASK);
+                bi = relax_select_wide(key, rem, row, m);
             } else {
-                uint64_t b0 = 0, b1 = 0;
-                uint32_t i0 = 0, i1 = 0;
-                for (; t + 1 < m; t += 2) { /* bound: m */
-                    uint64_t k0 = key[t] + row[rem[t]];
-                    uint64_t k1 = key[t + 1] + row[rem[t + 1]];
-                    key[t] = k0;
-                    key[t + 1] = k1;
-                    if (k0 > b0) {
-                        b0 = k0;
-                        i0 = t;
-                    }
-                    if (k1 > b1) {
-                        b1 = k1;
-                        i1 = t + 1;
-                    }
-                }
-                if (t < m) {
-                    uint64_t k0 = key[t] + row[rem[t]];
-                    key[t] = k0;
-                    if (k0 > b0) {
-                        b0 = k0;
-                        i0 = t;
-                    }
-                }
-                /* first maximum: the odd lane wins a tie only at a smaller t */
-                bi = (b1 > b0 || (b1 == b0 && b1 != 0 && i1 < i0)) ? i1 : i0;
+                bi = relax_select_narrow(key, rem, row, m);
             }
             prev = last;
             last = rem[bi];
@@ -219,15 +255,7 @@ enum rvm_err rvm_mincut_compute(const struct rvm_graph *g, const struct rvm_minc
     /* Side A is the unmarked side, which holds compact node 0 (the lowest live slot): node 0 is
      * act[0], the start of every phase, so it is never the last node added and never merged
      * into another node's chain, hence never marked. */
-    for (uint32_t i = 0; i < cap; i++) { /* bound: capacity */
-        side[i] = RVM_MINCUT_SIDE_NONE;
-    }
-    uint32_t a = 0;
-    for (uint32_t i = 0; i < n; i++) { /* bound: n */
-        bool on_a = mark[i] != best_phase;
-        side[slot_of[i]] = on_a ? RVM_MINCUT_SIDE_A : RVM_MINCUT_SIDE_B;
-        a += on_a;
-    }
+    uint32_t a = write_sides(cap, slot_of, mark, n, best_phase, side);
     out->value = best;
     out->work = work;
     out->nodes = n;
