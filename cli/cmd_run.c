@@ -38,6 +38,58 @@ static void run_usage(FILE *out)
             "4 liveness, 6 internal.\n");
 }
 
+/* The one positional argument, the scenario FILE; NULL (and the usage printed) otherwise. */
+static const char *scenario_argument(int argc, char **argv)
+{
+    if (optind + 1 == argc) {
+        return argv[optind];
+    }
+    if (optind == argc) {
+        rvm_errorf("run: missing scenario FILE");
+    } else {
+        rvm_errorf("run: unexpected argument '%s'", argv[optind + 1]);
+    }
+    run_usage(stderr);
+    return NULL;
+}
+
+/* The run's result lines: a failure with its reproduction, then the counters and the run line. */
+static void print_outcome(const struct rvm_sim_outcome *o, const char *path, uint64_t seed,
+                          enum rvm_sim_fault_mode mode, uint64_t run_id)
+{
+    if (o->cls != RVMSIM_EXIT_PASS) {
+        char line[600], repro[1600];
+        simcli_describe(line, sizeof(line), o, path);
+        simcli_repro(repro, sizeof(repro), path, seed, mode);
+        printf("FAIL %s\n", line);
+        printf("reproduce: %s\n", repro);
+    }
+    char digest[65];
+    rvm_hex(o->digest, sizeof(o->digest), digest);
+    printf("steps=%" PRIu64 " faults=%" PRIu64 " events=%" PRIu64 " time_ns=%" PRIu64 "\n",
+           o->steps, o->faults_fired, o->events, o->time_ns);
+    printf("run=%" PRIu64 " seed=%" PRIu64 " records=%" PRIu64 " digest=%s result=%s\n", run_id,
+           seed, o->records, digest, rvm_sim_class_name(o->cls));
+    fflush(stdout);
+}
+
+/* The run's operation tape into `path`; the exit code `rc` unless writing it failed. */
+static int write_tape(struct rvm_sim *sim, const char *path, int rc)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    const char *why = "";
+    if (!rvm_sim_tape(sim, &bytes, &len, &why)) {
+        rvm_errorf("run: no tape written: %s", why);
+        rc = rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_USAGE : rc;
+    } else if (!rvm_write_file(path, bytes, len)) {
+        rvm_errorf("run: writing the tape to '%s' failed: %s", path, strerror(errno));
+        rc = rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_INTERNAL : rc;
+    }
+    free(bytes);
+    return rc;
+}
+
 int rvmsim_cmd_run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -102,16 +154,10 @@ int rvmsim_cmd_run(int argc, char **argv)
             return cli_option_usage(run_usage, false);
         }
     }
-    if (optind + 1 != argc) {
-        if (optind == argc) {
-            rvm_errorf("run: missing scenario FILE");
-        } else {
-            rvm_errorf("run: unexpected argument '%s'", argv[optind + 1]);
-        }
-        run_usage(stderr);
+    const char *path = scenario_argument(argc, argv);
+    if (path == NULL) {
         return RVMSIM_EXIT_USAGE;
     }
-    const char *path = argv[optind];
 
     struct rvm_scenario scn;
     char *text = NULL;
@@ -159,17 +205,7 @@ int rvmsim_cmd_run(int argc, char **argv)
     struct rvm_sim_outcome o;
     rc = rvm_sim_run(sim, &scn, &opt, &o);
     if (tape != NULL) {
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        const char *why = "";
-        if (!rvm_sim_tape(sim, &bytes, &len, &why)) {
-            rvm_errorf("run: no tape written: %s", why);
-            rc = rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_USAGE : rc;
-        } else if (!rvm_write_file(tape, bytes, len)) {
-            rvm_errorf("run: writing the tape to '%s' failed: %s", tape, strerror(errno));
-            rc = rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_INTERNAL : rc;
-        }
-        free(bytes);
+        rc = write_tape(sim, tape, rc);
     }
 
     struct rvm_run_info info = {
@@ -192,20 +228,7 @@ int rvmsim_cmd_run(int argc, char **argv)
         }
     }
 
-    if (o.cls != RVMSIM_EXIT_PASS) {
-        char line[600], repro[1600];
-        simcli_describe(line, sizeof(line), &o, path);
-        simcli_repro(repro, sizeof(repro), path, seed, mode);
-        printf("FAIL %s\n", line);
-        printf("reproduce: %s\n", repro);
-    }
-    char digest[65];
-    rvm_hex(o.digest, sizeof(o.digest), digest);
-    printf("steps=%" PRIu64 " faults=%" PRIu64 " events=%" PRIu64 " time_ns=%" PRIu64 "\n", o.steps,
-           o.faults_fired, o.events, o.time_ns);
-    printf("run=%" PRIu64 " seed=%" PRIu64 " records=%" PRIu64 " digest=%s result=%s\n", run_id,
-           seed, o.records, digest, rvm_sim_class_name(o.cls));
-    fflush(stdout);
+    print_outcome(&o, path, seed, mode, run_id);
 
 out:
     rvm_sim_free(sim);
