@@ -35,14 +35,55 @@ static const struct rvmsim_command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: rvmsim <command> [options]\n"
-                 "       rvmsim <command> --help\n\n"
+                 "       rvmsim <command> --help     (or: rvmsim help <command>)\n"
+                 "       rvmsim --version\n\n"
                  "Deterministic simulator and reference model of the RVM hypervisor core.\n\n"
                  "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(out, "\nexit codes: 0 pass, 1 expectation failed, 2 usage or parse error, 3 safety "
-                 "invariant,\n            4 liveness, 5 non-determinism, 6 internal error\n");
+    fprintf(out,
+            "\nexit codes: 0 pass, 1 expectation failed, 2 usage or parse error, 3 safety "
+            "invariant,\n            4 liveness, 5 non-determinism, 6 internal error, 7 diverged "
+            "from the simulator (qemu)\n");
+}
+
+/* Edit distance of two short words (a command name and what was typed), capped at 9. */
+static unsigned distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 15 || lb > 15) {
+        return 9;
+    }
+    unsigned row[16], prev[16];
+    for (size_t j = 0; j <= lb; j++) {
+        prev[j] = (unsigned)j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            unsigned del = prev[j] + 1u, ins = row[j - 1] + 1u;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, row, sizeof(prev));
+    }
+    return prev[lb] < 9u ? prev[lb] : 9u;
+}
+
+/* The command `name` was probably meant to be, or NULL. */
+static const char *suggestion(const char *name)
+{
+    const char *best = NULL;
+    unsigned best_d = 3; /* at most two edits away */
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        unsigned d = distance(name, commands[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = commands[i].name;
+        }
+    }
+    return best;
 }
 
 int main(int argc, char **argv)
@@ -73,6 +114,11 @@ int main(int argc, char **argv)
         if (strcmp(name, commands[i].name) == 0) {
             return commands[i].run(argc - 1, argv + 1);
         }
+    }
+    const char *meant = suggestion(name);
+    if (meant != NULL) {
+        fprintf(stderr, "rvmsim: unknown command '%s'; did you mean '%s'?\n", name, meant);
+        return RVMSIM_EXIT_USAGE;
     }
     fprintf(stderr, "rvmsim: unknown command '%s'\n\n", name);
     usage(stderr);

@@ -433,3 +433,14 @@ def test_numbers_on_the_command_line_are_decimal_unless_0x(rvmsim, source_root):
     assert seed_of("18446744073709551615") == 2**64 - 1
     for bad in ("0x", "-1", "1e3", "0x-1", "18446744073709551616"):
         assert rvmsim("run", scn, "--seed", bad, check=False).returncode == 2, bad
+
+
+def test_mistyped_command_gets_a_suggestion(rvmsim):
+    proc = rvmsim("sweeep", check=False)
+    assert proc.returncode == 2
+    assert "did you mean 'sweep'?" in proc.stderr
+    proc = rvmsim("xyzzy", check=False)
+    assert proc.returncode == 2 and "did you mean" not in proc.stderr
+    usage = rvmsim("--help").stdout
+    assert "rvmsim --version" in usage and "rvmsim help <command>" in usage
+    assert "7 diverged" in usage
