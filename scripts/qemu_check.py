@@ -83,7 +83,7 @@ def main():
         for arch in sorted({a for _, a in runnable}):
             if not build_firmware(pathlib.Path(args.build_firmware), arch):
                 print(f"Bail out! the {arch} firmware does not build")
-                print("0 passed, 1 failed")
+                print("# 0 passed, 1 failed")
                 return 1
     jobs = [(p, a, s, f) for p, a in runnable for s in seeds_of(args.seeds)
             for f in args.faults.split(",")]
@@ -112,7 +112,7 @@ def main():
                     print(f"#   {line}")
                 print(f"#   reproduce: {args.rvmsim} qemu {path} --arch {arch} --seed {seed} "
                       f"--faults {faults}")
-    print(f"{passed} passed, {failed} failed")
+    print(f"# {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
