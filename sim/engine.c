@@ -768,6 +768,31 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     return true;
 }
 
+/* A run that stopped before its sink took everything (a failure, a stall that outlived the run)
+ * still keeps every record the core appended: the tail is copied out of the ring as it is, so
+ * what a store holds and the digest the run prints are the same records. Not a drain: the core's
+ * log is only read, and nothing is judged here (a tail a fault damaged is stored damaged, and
+ * `rvmsim verify` says so). */
+static void keep_undrained(struct rvm_sim *sim)
+{
+    if (sim->log == NULL || sim->nrecords != sim->log->drained) {
+        return;
+    }
+    const uint64_t tail = sim->log->appended - sim->nrecords;
+    if (tail == 0 || !engine_grow((void **)&sim->records, &sim->rec_cap, sim->nrecords + tail,
+                                  RVM_WITNESS_RECORD_BYTES)) {
+        return;
+    }
+    for (uint64_t seq = sim->nrecords; seq < sim->log->appended; seq++) { /* bound: the tail */
+        const uint8_t *img = rvm_witness_undrained(sim->log, seq);
+        if (img == NULL) {
+            return;
+        }
+        memcpy(sim->records + seq * RVM_WITNESS_RECORD_BYTES, img, RVM_WITNESS_RECORD_BYTES);
+        sim->nrecords = seq + 1u;
+    }
+}
+
 int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
                 const struct rvm_sim_options *opt, struct rvm_sim_outcome *out)
 {
@@ -828,6 +853,7 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         out->cls = RVMSIM_EXIT_PASS;
         out->phase = RVM_SIM_PHASE_FINAL;
     }
+    keep_undrained(sim);
     out->steps = sim->step;
     out->time_ns = now_ns(sim);
     out->checkpoints = sim->ncps;

@@ -315,6 +315,14 @@ void rvm_witness_chain_value(const struct rvm_witness_log *log,
     rvm_sha256_state_bytes(log->chain, out);
 }
 
+const uint8_t *rvm_witness_undrained(const struct rvm_witness_log *log, uint64_t seq)
+{
+    if (seq < log->drained || seq >= log->appended) {
+        return NULL;
+    }
+    return log->ring[seq & log->ring_mask];
+}
+
 void rvm_witness_digest(const struct rvm_witness_log *log, uint8_t out[RVM_SHA256_DIGEST_BYTES])
 {
     rvm_sha256_finish_aligned(&log->hal->crypto, log->chain,

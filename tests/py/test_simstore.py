@@ -684,3 +684,19 @@ def test_newer_schema_is_refused_by_every_command(rvmsim, tmp_path):
         proc = rvmsim(*args, check=False)
         assert proc.returncode == 2, args
         assert "newer rvmsim (schema version 3; this build reads versions up to 2)" in proc.stderr
+
+
+def test_a_run_whose_sink_never_took_the_tail_stores_every_record(rvmsim, tmp_path, source_root):
+    """Issue: a run that stopped before its sink took the last records stored only what was
+    drained, so the store disagreed with the digest `run` printed. kernel-devices seed 2 with
+    swarm faults ends with the simulated sink stalled: nothing was drained at all."""
+    db = tmp_path / "tail.db"
+    out = rvmsim("run", source_root / "scenarios" / "kernel-devices.scn", "--seed", "2",
+                 "--faults", "swarm", "--db", db, check=False).stdout.splitlines()[-1]
+    records = int(out.split("records=")[1].split()[0])
+    digest = out.split("digest=")[1].split()[0]
+    raw = tmp_path / "tail.raw"
+    rvmsim("export", "--db", db, "--run", "1", "--format", "raw", "-o", raw)
+    data = raw.read_bytes()
+    assert len(data) == 64 * records and records > 0
+    assert hashlib.sha256(data).hexdigest() == digest

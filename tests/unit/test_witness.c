@@ -344,6 +344,31 @@ static void test_append_refused_when_ring_full_and_sink_stalled(void **state)
     fixture_free(f);
 }
 
+/* The records a stalled sink has not taken can be read out of the ring, and only those. */
+static void test_undrained_records_are_readable(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(4, 0);
+    append_n(f, 2);
+    assert_int_equal(rvm_witness_flush(&f->log), RVM_OK); /* 0 and 1 taken */
+    f->sim.drain_limit = 0;                               /* then the sink stalls */
+    append_n(f, 3);                                       /* 2, 3, 4 stay in the ring */
+    assert_null(rvm_witness_undrained(&f->log, 0));
+    assert_null(rvm_witness_undrained(&f->log, 1));
+    for (uint64_t seq = 2; seq < 5; seq++) {
+        const uint8_t *img = rvm_witness_undrained(&f->log, seq);
+        assert_non_null(img);
+        uint64_t got = 0;
+        for (int i = 7; i >= 0; i--) {
+            got = got << 8 | img[i]; /* the sequence field, offset 0, little-endian */
+        }
+        assert_int_equal(got, seq);
+    }
+    assert_null(rvm_witness_undrained(&f->log, 5));
+    assert_null(rvm_witness_undrained(&f->log, UINT64_MAX));
+    fixture_free(f);
+}
+
 /* With no sink at all, the ring is the limit. */
 static void test_append_without_sink_refuses_at_capacity(void **state)
 {
@@ -861,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_append_fills_fields_and_links),
         cmocka_unit_test(test_append_timestamp_never_goes_backwards),
         cmocka_unit_test(test_append_refused_when_ring_full_and_sink_stalled),
+        cmocka_unit_test(test_undrained_records_are_readable),
         cmocka_unit_test(test_append_without_sink_refuses_at_capacity),
         cmocka_unit_test(test_partial_drains_keep_order_across_wrap),
         cmocka_unit_test(test_reserve),

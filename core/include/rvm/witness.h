@@ -176,6 +176,11 @@ void rvm_witness_chain_value(const struct rvm_witness_log *log,
 /* Log digest: plain SHA-256 of every record image so far (SHA-256 of "" for an empty log). */
 void rvm_witness_digest(const struct rvm_witness_log *log, uint8_t out[RVM_SHA256_DIGEST_BYTES]);
 
+/* The image of record `seq` while it is still in the ring, not yet taken by the sink
+ * (drained <= seq < appended), else NULL. Read-only: what a host keeps of a run that stopped
+ * before its sink took everything (a failing run, a stalled sink), without draining. */
+const uint8_t *rvm_witness_undrained(const struct rvm_witness_log *log, uint64_t seq);
+
 /* ------------------------------------------------------------------------------------------------
  * Rejections
  *
