@@ -272,7 +272,7 @@ static bool spawn(struct sweep *s, struct worker *w, struct worker *earlier, uin
 static bool assign(struct sweep *s, struct worker *w, uint32_t nworkers)
 {
     struct range r = {0, 0};
-    if (sweep_stop_signal != 0) {
+    if (sweep_stop_signal != 0 || s->store_error) { /* a store that failed gets no more runs */
         return false;
     }
     if (s->nrequeue != 0) {
@@ -642,7 +642,7 @@ static int cmp_fail(const void *x, const void *y)
 /* Every worker is idle (or gone): whatever is left runs here, then the pending re-checks. */
 static void run_rest_here(struct sweep *s)
 {
-    while (sweep_stop_signal == 0 && (s->nrequeue != 0 || s->next < s->total)) {
+    while (sweep_stop_signal == 0 && !s->store_error && (s->nrequeue != 0 || s->next < s->total)) {
         struct range r = {s->next, 1};
         if (s->nrequeue != 0) {
             r = s->requeue[--s->nrequeue];
@@ -732,6 +732,12 @@ static int summarize(struct sweep *s, uint32_t nworkers)
                 stopped_by == SIGINT ? "SIGINT" : "SIGTERM", s->done, s->total,
                 s->o.db != NULL ? " and stored" : "");
     }
+    if (s->store_error) {
+        fprintf(stderr,
+                "sweep: stopped after %" PRIu64 " of %" PRIu64
+                " seeds: the store failed (above); what it holds of this sweep is incomplete\n",
+                s->done, s->total);
+    }
     fprintf(stderr,
             "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64
             " re-run in another process to check determinism\n",
@@ -746,7 +752,7 @@ static int summarize(struct sweep *s, uint32_t nworkers)
     printf("%" PRIu64 " passed, %" PRIu64 " failed\n", s->done - failed, failed);
     fflush(stdout);
     if (failed == 0) {
-        rc = s->store_error    ? RVMSIM_EXIT_INTERNAL
+        rc = s->store_error    ? RVMSIM_EXIT_USAGE /* the store, not the runs: environment */
              : stopped_by != 0 ? RVMSIM_EXIT_SIGNAL_BASE + stopped_by
                                : RVMSIM_EXIT_PASS;
     } else if (s->nondeterminism) {
@@ -829,6 +835,12 @@ int rvmsim_cmd_sweep(int argc, char **argv)
 
     if (!supervise(&s, workers, nworkers)) {
         goto out;
+    }
+    /* The runs are only in the store once this commits: its failure is the sweep's. */
+    if (s.o.db != NULL && !s.store_error && !s.sink.ops->commit(s.sink.ctx)) {
+        rvm_errorf("sweep: committing the runs to '%s' failed: %s", s.o.db,
+                   s.sink.ops->error(s.sink.ctx));
+        s.store_error = true;
     }
     rc = summarize(&s, nworkers);
 

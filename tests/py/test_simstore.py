@@ -700,3 +700,20 @@ def test_a_run_whose_sink_never_took_the_tail_stores_every_record(rvmsim, tmp_pa
     data = raw.read_bytes()
     assert len(data) == 64 * records and records > 0
     assert hashlib.sha256(data).hexdigest() == digest
+
+
+def test_sweep_whose_store_fills_up_stops_and_fails(rvmsim, tmp_path, source_root):
+    """Issue: the final commit's result was ignored, so a store on a full disk gave "3000 passed"
+    and exit 0 with the runs lost. A 1 MB tmpfs holds the schema but not 3,000 run rows."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1000k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        proc = rvmsim("sweep", source_root / "scenarios" / "kernel-smoke.scn", "--seeds",
+                      "1..3000", "--db", mnt / "s.db", check=False)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "database or disk is full" in proc.stderr
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
