@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void export_usage(FILE *out)
@@ -80,9 +81,21 @@ static int export_parse_args(int argc, char **argv, struct export_args *a)
     return -1;
 }
 
-/* Opens a temporary file next to path (renamed at the end: a failed export leaves nothing). */
+/* Opens a temporary file next to path (fsync'd and renamed at the end: a failed export leaves
+ * nothing). A path that exists and is not a regular file (a device, a FIFO) is written in place
+ * with *tmp NULL: renaming over it would replace /dev/null or a pipe with a file. */
 static int open_temporary(const char *path, FILE **out, char **tmp)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        *tmp = NULL;
+        *out = fopen(path, "wb");
+        if (*out == NULL) {
+            rvm_errorf("export: cannot write '%s': %m", path);
+            return RVMSIM_EXIT_USAGE;
+        }
+        return RVMSIM_EXIT_PASS;
+    }
     size_t len = strlen(path) + 32;
     *tmp = malloc(len);
     if (*tmp == NULL) {
@@ -221,7 +234,8 @@ int rvmsim_cmd_export(int argc, char **argv)
         rc = RVMSIM_EXIT_EXPECTATION;
         goto out;
     }
-    if (fflush(out) != 0 || ferror(out) || (!to_stdout && fclose(out) != 0)) {
+    if (fflush(out) != 0 || ferror(out) || (tmp != NULL && fsync(fileno(out)) != 0) ||
+        (!to_stdout && fclose(out) != 0)) {
         if (!to_stdout) {
             out = NULL;
         }
@@ -231,6 +245,8 @@ int rvmsim_cmd_export(int argc, char **argv)
     }
     if (!to_stdout) {
         out = NULL;
+    }
+    if (tmp != NULL) {
         if (rename(tmp, path) != 0) {
             rvm_errorf("export: cannot create '%s': %m", path);
             rc = RVMSIM_EXIT_USAGE;

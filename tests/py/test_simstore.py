@@ -717,3 +717,25 @@ def test_sweep_whose_store_fills_up_stops_and_fails(rvmsim, tmp_path, source_roo
         assert "database or disk is full" in proc.stderr
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_export_writes_a_fifo_in_place(rvmsim, tmp_path, source_root):
+    """Issue: export renamed a temporary file over its target, so `-o /dev/null` as root
+    replaced /dev/null. A FIFO shows it safely: it must still be a FIFO, and its reader gets the
+    records."""
+    import os
+    import stat
+    import threading
+    db = tmp_path / "e.db"
+    out = rvmsim("run", source_root / "scenarios" / "kernel-boot.scn", "--db", db).stdout
+    records = int(out.splitlines()[-1].split("records=")[1].split()[0])
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    proc = rvmsim("export", "--db", db, "--run", "1", "--format", "raw", "-o", fifo, check=False)
+    reader.join(timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert len(got) == 1 and len(got[0]) == 64 * records
