@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,7 +83,12 @@ static void describe(const struct rvm_sim_target *t)
 
 int rvmsim_cmd_targets(int argc, char **argv)
 {
-    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") == 0)) {
+    const bool help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (argc == 2 && !help && argv[1][0] == '-') {
+        rvm_errorf("targets: unknown option '%s' (usage: rvmsim targets [NAME])", argv[1]);
+        return RVMSIM_EXIT_USAGE;
+    }
+    if (argc > 2 || help) {
         FILE *out = argc == 2 ? stdout : stderr;
         fprintf(out, "usage: rvmsim targets [NAME]\n\nLists what scenario files can use with each "
                      "target: parameters, operations,\nobjects, values and fault kinds.\n");
@@ -91,7 +97,13 @@ int rvmsim_cmd_targets(int argc, char **argv)
     if (argc == 2) {
         const struct rvm_sim_target *t = rvm_sim_target_find(argv[1]);
         if (t == NULL) {
-            rvm_errorf("targets: unknown target '%s'", argv[1]);
+            char known[256] = "";
+            for (size_t i = 0; rvm_sim_target_at(i) != NULL; i++) {
+                size_t at = strlen(known);
+                snprintf(known + at, sizeof(known) - at, "%s%s", i != 0 ? ", " : "",
+                         rvm_sim_target_at(i)->name);
+            }
+            rvm_errorf("targets: unknown target '%s' (the targets are: %s)", argv[1], known);
             return RVMSIM_EXIT_USAGE;
         }
         describe(t);
