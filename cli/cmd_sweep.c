@@ -12,7 +12,8 @@
  * witness log of every failing run (from its own re-run, with state digests at epoch boundaries).
  * Workers never open the database: summaries are made from the fixed-size outcomes they already
  * send, so --db costs the workers nothing (measured in docs/simulator.md). A progress line
- * (done/total, runs/s, ETA, failures) is drawn on stderr when it is a terminal. The last line is `N
+ * (done/total, runs/s, ETA, failures) is redrawn on stderr when it is a terminal (cut to its
+ * width) and printed as a plain line every 10 s when it is not (a CI log). The last line is `N
  * passed, M failed`.
  *
  * SIGINT or SIGTERM (Ctrl-C) stops a sweep cleanly: no new batch is handed out, the batches in
@@ -40,13 +41,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_JOBS    256u
-#define MAX_BATCH   256u
-#define PROGRESS_NS 200000000u
+#define MAX_JOBS          256u
+#define MAX_BATCH         256u
+#define PROGRESS_NS       200000000u
+#define PLAIN_PROGRESS_NS 10000000000u /* off a terminal: a line every 10 s */
 
 struct sweep_opts {
     const char *path;
@@ -57,7 +60,8 @@ struct sweep_opts {
     uint32_t shard_k, shard_n;
     uint32_t recheck_every; /* re-run 1 in N passing seeds; 0: none */
     uint64_t epoch;         /* state digests of stored failing runs every N records */
-    int progress;           /* -1 auto (stderr is a terminal), 0 off, 1 on */
+    int progress; /* -1 auto, 0 off, 1 a line redrawn in place (a terminal), 2 a plain line
+                     every PLAIN_PROGRESS_NS (a log: CI must not look hung) */
 };
 
 struct cmd_msg {
@@ -311,26 +315,45 @@ static void progress_clear(struct sweep *s)
     }
 }
 
+/* Columns of the terminal on stderr (80 when it cannot tell). */
+static size_t terminal_width(void)
+{
+    struct winsize ws;
+    return ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80u;
+}
+
 static void progress_draw(struct sweep *s, bool force)
 {
-    if (!s->o.progress) {
+    if (!s->o.progress || (s->o.progress == 2 && force)) {
         return;
     }
+    const bool plain = s->o.progress == 2;
     uint64_t now = mono_ns();
-    if (!force && now - s->last_draw < PROGRESS_NS) {
+    if (!force && now - s->last_draw < (plain ? PLAIN_PROGRESS_NS : PROGRESS_NS)) {
         return;
     }
     s->last_draw = now;
     double secs = (double)(now - s->t0) / 1e9;
     double rate = secs > 0 ? (double)s->done / secs : 0;
     uint64_t eta = rate > 0 ? (uint64_t)((double)(s->total - s->done) / rate) : 0;
-    fprintf(stderr,
-            "\r\033[Ksweep: %" PRIu64 "/%" PRIu64 " (%.1f%%)  %.0f runs/s  ETA %" PRIu64
-            ":%02" PRIu64 ":%02" PRIu64 "  failures %zu",
-            s->done, s->total, s->total ? 100.0 * (double)s->done / (double)s->total : 100.0, rate,
-            eta / 3600, eta / 60 % 60, eta % 60, s->nfails);
+    char line[256];
+    snprintf(line, sizeof(line),
+             "sweep: %" PRIu64 "/%" PRIu64 " (%.1f%%)  %.0f runs/s  ETA %" PRIu64 ":%02" PRIu64
+             ":%02" PRIu64 "  failures %zu",
+             s->done, s->total, s->total ? 100.0 * (double)s->done / (double)s->total : 100.0, rate,
+             eta / 3600, eta / 60 % 60, eta % 60, s->nfails);
+    if (plain) {
+        fprintf(stderr, "%s\n", line);
+    } else {
+        /* one column short of the width, so the line never wraps and piles up */
+        const size_t width = terminal_width();
+        if (strlen(line) >= width) {
+            line[width > 1 ? width - 1 : 0] = '\0';
+        }
+        fprintf(stderr, "\r\033[K%s", line);
+        s->drawn = true;
+    }
     fflush(stderr);
-    s->drawn = true;
 }
 
 static void report_failure(struct sweep *s, uint64_t seed, int cls, const char *what)
@@ -527,7 +550,9 @@ static void sweep_usage(FILE *out)
             "if a run was not deterministic, else the class of the lowest failing seed.\n"
             "Ctrl-C (SIGINT) or SIGTERM stops cleanly: batches in flight finish, failures found\n"
             "so far are re-run and stored, and the summary follows; with no failure the exit\n"
-            "code is then 128 + the signal number (130, 143). A second Ctrl-C kills at once.\n");
+            "code is then 128 + the signal number (130, 143). A second Ctrl-C kills at once.\n"
+            "Progress goes to stderr: a line redrawn in place on a terminal, a plain line\n"
+            "every 10 s otherwise; --no-progress turns it off.\n");
 }
 
 static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_faults)
@@ -628,7 +653,7 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
     }
     o->path = argv[optind];
     if (o->progress < 0) {
-        o->progress = isatty(STDERR_FILENO) ? 1 : 0;
+        o->progress = isatty(STDERR_FILENO) ? 1 : 2;
     }
     return RVMSIM_EXIT_PASS;
 }
