@@ -26,8 +26,12 @@ def regress(*args):
 def test_a_build_of_head_behaves_like_the_current_build(rvmsim, tmp_path):
     proc = regress("--base", "HEAD", "--seeds", "1..1", "--scenario",
                    SOURCE_ROOT / "scenarios" / "kernel-boot.scn", "--current-binary", rvmsim.path,
-                   "--build-root", BUILD_ROOT, "--out", tmp_path / "out")
+                   "--build-root", BUILD_ROOT, "--out", tmp_path / "out", "--drop-worktree")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # --drop-worktree: no checkout of HEAD is left registered (one per commit would pile up).
+    listed = subprocess.run(["git", "-C", str(SOURCE_ROOT), "worktree", "list", "--porcelain"],
+                            capture_output=True, text=True, check=True).stdout
+    assert str(BUILD_ROOT / "regress-base") not in listed
     lines = proc.stdout.splitlines()
     assert "1..2" in lines
     assert sum(line.startswith("ok ") and "same chain" in line for line in lines) == 2
