@@ -9,6 +9,7 @@
 #   make planted   build the planted-bug variants and prove a sweep finds and shrinks each
 #   make model     spin: the SMP scheduling / VMID model's properties, and its planted bug caught
 #   make cppcheck  cppcheck over the freestanding C (core/, platform/)
+#   make regress BASE=<rev>  the scenario corpus on <rev>'s build and this one: same chains?
 # Both are idempotent: packages are installed only when missing, meson is configured once.
 
 BUILD      ?= build
@@ -17,7 +18,7 @@ MESON      ?= meson
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PY         := /usr/bin/python3
 
-.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck firmware qemu-check
+.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck firmware qemu-check regress
 
 all: build
 
@@ -115,3 +116,10 @@ clean:
 .PHONY: prove
 prove:
 	$(PY) scripts/prove.py
+
+# Behaviour regression: every corpus chain of BASE's build against this build (docs/testing.md).
+BASE ?=
+REGRESS_SEEDS ?= 1..5
+regress: build
+	@test -n "$(BASE)" || { echo "usage: make regress BASE=<git rev> [REGRESS_SEEDS=1..5]" >&2; exit 2; }
+	$(PY) scripts/regress.py --base $(BASE) --seeds $(REGRESS_SEEDS) --current-binary $(BUILD)/cli/rvmsim --build-root $(BUILD)
