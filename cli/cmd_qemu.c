@@ -224,7 +224,7 @@ static void print_console(const char *capture)
 
 /* The simulator's own account of its chain: the record count and log digest the tape ends with
  * (the stored run may hold fewer records when the simulated sink never took the last ones). */
-static bool tape_end(const char *path, uint64_t *records, uint8_t digest[32])
+static bool tape_end(const char *path, uint64_t *records, uint8_t digest[32], bool *riscv)
 {
     size_t len = 0;
     uint8_t *bytes = NULL;
@@ -248,6 +248,7 @@ static bool tape_end(const char *path, uint64_t *records, uint8_t digest[32])
     if (ok) {
         *records = h.end_records;
         memcpy(digest, h.end_digest, 32);
+        *riscv = h.config.arch == RVM_VCPU_RISCV64;
     }
     free(bytes);
     return ok;
@@ -328,10 +329,18 @@ static int qemu_compare(const struct qemu_request *q)
 
     uint64_t sim_records = 0;
     uint8_t sim_digest[32];
-    if (!tape_end(tape, &sim_records, sim_digest)) {
+    bool riscv = false;
+    if (!tape_end(tape, &sim_records, sim_digest, &riscv)) {
         rvm_errorf("qemu: the simulator's tape %s cannot be read back", tape);
         rvm_store_run_free(&sim_run);
         return RVMSIM_EXIT_INTERNAL;
+    }
+    if (riscv != q->arch->riscv) {
+        rvm_errorf("qemu: %s runs on the simulated %s platform; use --arch %s (the chain is "
+                   "per architecture: the boot measures it)",
+                   q->scenario, riscv ? "RISC-V" : "AArch64", riscv ? "riscv64" : "aarch64");
+        rvm_store_run_free(&sim_run);
+        return RVMSIM_EXIT_USAGE;
     }
 
     /* 2. the firmware under QEMU */

@@ -139,3 +139,17 @@ def test_altered_tapes_stop_with_their_reason(rvmsim, replay_host, tmp_path):
 def _write(path, data):
     path.write_bytes(data)
     return path
+
+
+def test_qemu_refuses_a_scenario_of_the_other_architecture(rvmsim, tmp_path):
+    # the check needs no QEMU boot: any readable file stands in for the firmware image
+    proc = rvmsim("qemu", ROOT / "scenarios" / "kernel-smoke.scn", "--arch", "riscv64",
+                  "--firmware", rvmsim.path, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "use --arch aarch64" in proc.stderr
+    proc = rvmsim("qemu", ROOT / "scenarios" / "kernel-smoke.scn", "--arch", "x86",
+                  check=False)
+    assert proc.returncode == 2 and "--arch must be aarch64 or riscv64" in proc.stderr
+    proc = rvmsim("qemu", ROOT / "scenarios" / "kernel-smoke.scn", "--arch", "aarch64",
+                  "--firmware", tmp_path / "none.elf", check=False)
+    assert proc.returncode == 2 and "make firmware" in proc.stderr
