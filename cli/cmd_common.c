@@ -195,3 +195,33 @@ void rvm_cmd_record_json(FILE *out, int64_t run, const uint8_t image[RVM_WITNESS
     }
     fprintf(out, ",\"image\":\"%s\"}", img);
 }
+
+struct rvm_store *rvm_cmd_open_run(const char *cmd, const char *db, int64_t id,
+                                   struct rvm_store_run *run, int *rc)
+{
+    struct rvm_store *st = rvm_cmd_open_store(cmd, db, RVM_STORE_READ, rc);
+    if (st == NULL) {
+        return NULL;
+    }
+    enum rvm_store_status s = rvm_store_read_begin(st);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("%s: %s", cmd, rvm_store_error(st));
+        rvm_store_close(st);
+        *rc = rvm_cmd_exit_for(s);
+        return NULL;
+    }
+    *rc = rvm_cmd_get_run(cmd, st, id, run);
+    if (*rc != RVMSIM_EXIT_PASS) {
+        rvm_store_read_end(st);
+        rvm_store_close(st);
+        return NULL;
+    }
+    *rc = rvm_cmd_need_records(cmd, run, db);
+    if (*rc != RVMSIM_EXIT_PASS) {
+        rvm_store_run_free(run);
+        rvm_store_read_end(st);
+        rvm_store_close(st);
+        return NULL;
+    }
+    return st;
+}

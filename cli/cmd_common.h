@@ -27,6 +27,13 @@ int rvm_cmd_get_run(const char *cmd, struct rvm_store *st, int64_t id, struct rv
  * (for `what`: "verify", "show", ...), and returns 2. */
 int rvm_cmd_need_records(const char *cmd, const struct rvm_store_run *run, const char *db);
 
+/* Open `db` read-only, begin reading and fetch run `id`, which must hold its records (the checks
+ * above, each with its message): the store, reading, with *run filled — or NULL with *rc set and
+ * everything released. The caller ends with rvm_store_run_free, rvm_store_read_end and
+ * rvm_store_close. */
+struct rvm_store *rvm_cmd_open_run(const char *cmd, const char *db, int64_t id,
+                                   struct rvm_store_run *run, int *rc);
+
 /* Exit code for a store status of a failed read (NOT_FOUND/BAD_FILE 2, CORRUPT 1, else 6). */
 int rvm_cmd_exit_for(enum rvm_store_status s);
 

@@ -169,32 +169,15 @@ int rvmsim_cmd_export(int argc, char **argv)
     const char *db = args.db, *path = args.path;
     const int64_t run_id = args.run_id;
     const bool raw = args.raw;
-    struct rvm_store *st = rvm_cmd_open_store("export", db, RVM_STORE_READ, &rc);
+    struct rvm_store_run run;
+    struct rvm_store *st = rvm_cmd_open_run("export", db, run_id, &run, &rc);
     if (st == NULL) {
         return rc;
     }
-    struct rvm_store_run run;
     FILE *out = NULL;
     char *tmp = NULL;
     bool to_stdout = strcmp(path, "-") == 0;
-    enum rvm_store_status s = rvm_store_read_begin(st);
-    if (s != RVM_STORE_OK) {
-        rvm_errorf("export: %s", rvm_store_error(st));
-        rvm_store_close(st);
-        return rvm_cmd_exit_for(s);
-    }
-    rc = rvm_cmd_get_run("export", st, run_id, &run);
-    if (rc != RVMSIM_EXIT_PASS) {
-        rvm_store_close(st);
-        return rc;
-    }
-    rc = rvm_cmd_need_records("export", &run, db);
-    if (rc != RVMSIM_EXIT_PASS) {
-        rvm_store_run_free(&run);
-        rvm_store_read_end(st);
-        rvm_store_close(st);
-        return rc;
-    }
+    enum rvm_store_status s = RVM_STORE_OK;
     bool complete = strcmp(run.status, "complete") == 0;
     uint64_t count = run.record_count;
     if (!complete) {

@@ -216,32 +216,15 @@ int rvmsim_cmd_reconstruct(int argc, char **argv)
     const char *db = args.db;
     const int64_t run_id = args.run_id;
     const uint64_t at = args.at;
-    struct rvm_store *st = rvm_cmd_open_store("reconstruct", db, RVM_STORE_READ, &rc);
+    struct rvm_store_run run;
+    struct rvm_store *st = rvm_cmd_open_run("reconstruct", db, run_id, &run, &rc);
     if (st == NULL) {
         return rc;
     }
-    struct rvm_store_run run;
     struct rvm_store_state *states = NULL;
     size_t nstates = 0;
     struct compare c = {.st = st, .at = at};
-    enum rvm_store_status s = rvm_store_read_begin(st);
-    if (s != RVM_STORE_OK) {
-        rvm_errorf("reconstruct: %s", rvm_store_error(st));
-        rvm_store_close(st);
-        return rvm_cmd_exit_for(s);
-    }
-    rc = rvm_cmd_get_run("reconstruct", st, run_id, &run);
-    if (rc != RVMSIM_EXIT_PASS) {
-        rvm_store_close(st);
-        return rc;
-    }
-    rc = rvm_cmd_need_records("reconstruct", &run, db);
-    if (rc != RVMSIM_EXIT_PASS) {
-        rvm_store_run_free(&run);
-        rvm_store_read_end(st);
-        rvm_store_close(st);
-        return rc;
-    }
+    enum rvm_store_status s = RVM_STORE_OK;
     const struct rvm_replayer *replayer = rvm_replayer_find(run.source);
     if (replayer == NULL) {
         rvm_errorf("reconstruct: run %lld comes from '%s', which this build cannot re-execute "

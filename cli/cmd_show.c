@@ -122,31 +122,14 @@ int rvmsim_cmd_show(int argc, char **argv)
     const int64_t run_id = args.run_id;
     const uint64_t count = args.count;
     const bool json = args.json;
-    struct rvm_store *st = rvm_cmd_open_store("show", db, RVM_STORE_READ, &rc);
+    struct rvm_store_run run;
+    struct rvm_store *st = rvm_cmd_open_run("show", db, run_id, &run, &rc);
     if (st == NULL) {
         return rc;
     }
-    struct rvm_store_run run;
     struct rvm_store_cursor *cur = NULL;
-    enum rvm_store_status s = rvm_store_read_begin(st);
-    if (s != RVM_STORE_OK) {
-        rvm_errorf("show: %s", rvm_store_error(st));
-        rvm_store_close(st);
-        return rvm_cmd_exit_for(s);
-    }
-    rc = rvm_cmd_get_run("show", st, run_id, &run);
-    if (rc != RVMSIM_EXIT_PASS) {
-        rvm_store_close(st);
-        return rc;
-    }
-    rc = rvm_cmd_need_records("show", &run, db);
-    if (rc != RVMSIM_EXIT_PASS) {
-        rvm_store_run_free(&run);
-        rvm_store_read_end(st);
-        rvm_store_close(st);
-        return rc;
-    }
-    s = rvm_store_cursor_open(st, run_id, args.from, UINT64_MAX, &args.filter, &cur);
+    enum rvm_store_status s =
+        rvm_store_cursor_open(st, run_id, args.from, UINT64_MAX, &args.filter, &cur);
     if (s != RVM_STORE_OK) {
         rvm_errorf("show: %s", rvm_store_error(st));
         rc = rvm_cmd_exit_for(s);
