@@ -84,34 +84,26 @@ static const struct cfg_field cfg_fields[] = {
 #define NCFG (sizeof(cfg_fields) / sizeof(cfg_fields[0]))
 _Static_assert(HDR_CONFIG + 8u * NCFG == HDR_KEY_LENS, "header layout");
 
+/* The display name of each X-macro entry (entry points, hooks, statuses). */
+#define TAPE_NAME(id, name) name,
+static const char *const entry_names[] = {RVM_TAPE_ENTRIES(TAPE_NAME)};
+static const char *const hook_names[] = {RVM_TAPE_HOOKS(TAPE_NAME)};
+static const char *const status_names[] = {RVM_TAPE_STATUSES(TAPE_NAME)};
+#undef TAPE_NAME
+
 const char *rvm_tape_entry_name(uint32_t entry)
 {
-    static const char *const names[] = {
-#define RVM_TAPE_ENTRY_NAME(id, name) name,
-        RVM_TAPE_ENTRIES(RVM_TAPE_ENTRY_NAME)
-#undef RVM_TAPE_ENTRY_NAME
-    };
-    return entry < RVM_TAPE_E_COUNT ? names[entry] : "?";
+    return entry < RVM_TAPE_E_COUNT ? entry_names[entry] : "?";
 }
 
 const char *rvm_tape_hook_name(uint32_t hook)
 {
-    static const char *const names[] = {
-#define RVM_TAPE_HOOK_NAME(id, name) name,
-        RVM_TAPE_HOOKS(RVM_TAPE_HOOK_NAME)
-#undef RVM_TAPE_HOOK_NAME
-    };
-    return hook < RVM_TAPE_H_COUNT ? names[hook] : "?";
+    return hook < RVM_TAPE_H_COUNT ? hook_names[hook] : "?";
 }
 
 const char *rvm_tape_status_name(uint32_t status)
 {
-    static const char *const names[] = {
-#define RVM_TAPE_STATUS_NAME(id, name) name,
-        RVM_TAPE_STATUSES(RVM_TAPE_STATUS_NAME)
-#undef RVM_TAPE_STATUS_NAME
-    };
-    return status < RVM_TAPE_S_COUNT ? names[status] : "?";
+    return status < RVM_TAPE_S_COUNT ? status_names[status] : "?";
 }
 
 static uint64_t cfg_get(const struct rvm_kernel_config *c, const struct cfg_field *f)
