@@ -24,6 +24,7 @@
 #include "board.h"
 #include "console.h"
 #include "fw_hal.h"
+#include "guest.h"
 #include "mem.h"
 #include "tape_replay.h"
 
@@ -227,14 +228,22 @@ _Noreturn void fw_main(void)
         refuse("witness-header", "field", 0, 0);
     }
 
-    const struct rvm_replay_machine machine = {&fw_hal.hal, fw_hal_guest_access, &fw_hal};
+    const struct rvm_replay_machine machine = {&fw_hal.hal, fw_guest_access, fw_guest_hypercall,
+                                               &fw_hal};
     st = rvm_replay_open(&fw_replay, &machine, tape, (size_t)len, storage, storage_bytes);
     if (st == RVM_TAPE_S_OK) {
         st = rvm_replay_run(&fw_replay);
     }
     report(&fw_replay, st);
+    /* A guest's call to the firmware below the hypervisor must stop at the hypervisor: probed
+     * once a replay has given the guests a translation, with PSCI SYSTEM_OFF as the call. */
+    const bool smc_trapped = st != RVM_TAPE_S_OK || fw_guest_smc_probe(&fw_hal);
+    fw_guest_report(fw_replay.direct_hypercalls, fw_replay.direct_faults);
     if (st != RVM_TAPE_S_OK) {
         fw_arch_exit(FW_EXIT_FAILED);
+    }
+    if (!smc_trapped) {
+        refuse("guest-smc", "trap", FW_TRAP_SMC, 0);
     }
 
 #ifdef FW_TRIGGER_FAULT
