@@ -30,6 +30,7 @@
  * instruction through the program's vectors): the fetch happened either way.
  */
 #include "guest.h"
+#include "console.h"
 #include "guest_abi.h"
 #include "sysreg.h"
 
@@ -156,6 +157,37 @@ static enum fw_guest_cause classify(const struct fw_guest_request *rq, uint64_t 
     return ec == EC_STEP_LOWER && rq->op == FW_GUEST_FETCH ? FW_TRAP_DONE : FW_TRAP_OTHER;
 }
 
+/* The syndrome bits the model predicts: EC, IL, EA, CM, S1PTW, WnR and the fault status code.
+ * ISV, SAS, SSE, SRT, SF and AR describe the faulting instruction's register and width, which a
+ * model of the tables cannot know (docs/deviations.md FW3). */
+#define ESR_MODEL_MASK 0xfe0003ffull
+
+/* Compare a real abort with what the platform model predicts for the same tables and access;
+ * the first difference is shown on the console. */
+static void check_model(const struct fw_hal *h, uint64_t vttbr, const struct fw_guest_request *rq,
+                        const struct fw_guest_trap *trap)
+{
+    const enum rvm_a64_access access = rq->op == FW_GUEST_FETCH   ? RVM_A64_EXEC
+                                       : rq->op == FW_GUEST_STORE ? RVM_A64_WRITE
+                                                                  : RVM_A64_READ;
+    struct rvm_a64_walk w;
+    const bool faults = rvm_a64_walk(&h->as.pool, vttbr, rq->addr, access, &w) != RVM_OK;
+    const uint64_t model_esr = faults ? rvm_a64_esr(&w, access) : 0u;
+    fw_guest_stats.model_checked++;
+    if (faults && (trap->syndrome & ESR_MODEL_MASK) == model_esr && trap->addr == rq->addr) {
+        return;
+    }
+    if (fw_guest_stats.model_differs++ == 0) {
+        fw_console_line_start();
+        fw_puts("guest: abort differs from the model: ");
+        fw_put_field("ipa", rq->addr);
+        fw_put_field("esr", trap->syndrome);
+        fw_put_field("model_esr", model_esr);
+        fw_put_field("addr", trap->addr);
+        fw_puts("\n");
+    }
+}
+
 enum fw_guest_cause fw_arch_guest_run(struct fw_hal *h, uint32_t cpu,
                                       const struct fw_guest_request *rq, struct fw_guest_trap *trap)
 {
@@ -217,5 +249,8 @@ enum fw_guest_cause fw_arch_guest_run(struct fw_hal *h, uint32_t cpu,
      * the virtual address is the IPA). */
     trap->addr = ((hpfar >> 4) << 12) | (far & 0xfffu);
     memcpy(trap->regs, world.guest, sizeof(trap->regs));
+    if (trap->cause == FW_TRAP_DATA_ABORT || trap->cause == FW_TRAP_FETCH_ABORT) {
+        check_model(h, vttbr, rq, trap);
+    }
     return (enum fw_guest_cause)trap->cause;
 }

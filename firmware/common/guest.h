@@ -91,6 +91,10 @@ enum fw_guest_cause fw_arch_guest_run(struct fw_hal *h, uint32_t cpu,
 struct fw_guest_stats {
     uint64_t traps[FW_TRAP_COUNT];
     uint64_t direct_accesses;
+    /* Aborts whose syndrome or address differ from the platform model's prediction for the
+     * same tables (AArch64: rvm_a64_walk / rvm_a64_esr; the architecture says which fields). */
+    uint64_t model_checked;
+    uint64_t model_differs;
 };
 
 extern struct fw_guest_stats fw_guest_stats;
@@ -106,7 +110,8 @@ bool fw_guest_hypercall(void *ctx, uint32_t cpu, uint64_t pstate, const uint64_t
 bool fw_guest_smc_probe(struct fw_hal *h);
 
 /* The console line `guest: traps hypercall=N smc=N data-abort=N fetch-abort=N done=N other=N
- * direct hypercall=N access=N fault=N` (outside the witness framing). The interpreter counts
+ * direct hypercall=N access=N fault=N model checked=N differs=N` (outside the witness
+ * framing). The interpreter counts
  * the hypercalls and guest_fault calls it applied directly (struct rvm_replay). */
 void fw_guest_report(uint64_t direct_hypercalls, uint64_t direct_faults);
 
