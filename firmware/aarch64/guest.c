@@ -64,7 +64,6 @@
 #define SPSR_EL1H  0x5ull
 #define SCTLR_RES1 0x30d00800ull /* SCTLR_EL1's RES1 bits; M, C, I off */
 
-#define EC_UNKNOWN    0x00u
 #define EC_HVC64      0x16u
 #define EC_SMC64      0x17u
 #define EC_IABT_LOWER 0x20u
