@@ -30,7 +30,7 @@ void cli_json_pairs(struct rvm_json *j, const char *key, const char *pairs)
         if (eq != NULL) {
             rvm_json_string_n(j, eq + 1, word - (size_t)(eq + 1 - p));
         } else {
-            rvm_json_string(j, "");
+            rvm_json_bool(j, true);
         }
         p += word;
     }

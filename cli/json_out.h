@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* `key` and, as its value, the space-separated `k=v` words of `pairs` as an object of strings
- * ({"steps":"200","phase":"final"}); a word without '=' maps to "". NULL pairs: null. */
+ * ({"steps":"200","phase":"final"}); a word without '=' (a flag such as "scripted") maps to true.
+ * NULL pairs: null. */
 void cli_json_pairs(struct rvm_json *j, const char *key, const char *pairs);
 
 /* A simulated run's outcome as members of the object being written: result, exit_code, failure
