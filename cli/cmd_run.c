@@ -219,7 +219,7 @@ int rvmsim_cmd_run(int argc, char **argv)
     }
     sim = rvm_sim_new(&scn, &crypto, err, sizeof(err));
     if (sim == NULL) {
-        fprintf(stderr, "%s: %s\n", path, err);
+        rvm_errorf("%s: %s", path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }

@@ -343,7 +343,7 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     }
     sh.sim = rvm_sim_new(&scn, &crypto, err, sizeof(err));
     if (sh.sim == NULL) {
-        fprintf(stderr, "%s: %s\n", path, err);
+        rvm_errorf("%s: %s", path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }

@@ -900,7 +900,7 @@ int rvmsim_cmd_sweep(int argc, char **argv)
     }
     s.local = rvm_sim_new(&scn, &s.crypto, err, sizeof(err));
     if (s.local == NULL) {
-        fprintf(stderr, "%s: %s\n", s.o.path, err);
+        rvm_errorf("%s: %s", s.o.path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }
