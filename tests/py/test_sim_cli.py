@@ -446,21 +446,6 @@ def test_mistyped_command_gets_a_suggestion(rvmsim):
     assert "7 diverged" in usage
 
 
-def test_every_message_names_the_command(rvmsim, tmp_path):
-    """Issue: library errors (a scenario's parse error, a file that cannot be opened, the
-    simulator refusing parameters) lacked the `rvmsim: CMD:` prefix."""
-    missing = tmp_path / "missing.scn"
-    for cmd in (["run", missing], ["sweep", missing, "--seeds", "1..2"],
-                ["shrink", missing, "--seed", 1, "-o", tmp_path / "o.scn"],
-                ["runs", "--db", tmp_path / "no" / "x.db"], ["run", SMOKE, "--seed", "x"],
-                ["targets", "nosuch"], ["verify", "--db", tmp_path / "no" / "x.db"]):
-        proc = rvmsim(*cmd, check=False)
-        assert proc.returncode == 2
-        for line in proc.stderr.splitlines():
-            if line and not line.startswith("usage:") and not line.startswith(" "):
-                assert line.startswith(f"rvmsim: {cmd[0]}: "), (cmd, proc.stderr)
-
-
 def test_targets_options_are_not_target_names(rvmsim):
     assert rvmsim("targets", "-h").stdout.startswith("usage: rvmsim targets")
     proc = rvmsim("targets", "--bogus", check=False)
