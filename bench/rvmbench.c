@@ -12,6 +12,7 @@
  * name, unit, ops per iteration, description.
  */
 #include "harness.h"
+#include "json.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -73,18 +74,6 @@ static void cpu_model(char *out, size_t len)
     fclose(f);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\') {
-            fputc('\\', f);
-        }
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 struct options {
     const char *filter;
     const char *only;
@@ -138,25 +127,24 @@ static void run_workload(const struct bench_workload *w, const struct options *o
     printf("%-40s %12.2f %12.2f %12.2f  ns/%s\n", w->name, min, median, max, w->unit);
     fflush(stdout);
     if (json != NULL) {
-        fprintf(json, "{\"name\":");
-        json_string(json, w->name);
-        fprintf(json, ",\"unit\":");
-        json_string(json, w->unit);
-        fprintf(json,
-                ",\"ns_per_op_min\":%.3f,\"ns_per_op_median\":%.3f,\"ns_per_op_max\":%.3f,"
-                "\"repeats\":%d,\"iters_per_sample\":%llu,\"ops_per_iter\":%llu,\"build\":",
-                min, median, max, o->repeats, (unsigned long long)iters,
-                (unsigned long long)w->ops_per_iter);
-        json_string(json, RVMSIM_VERSION);
-        fprintf(json, ",\"compiler\":");
-        json_string(json, __VERSION__);
-        fprintf(json, ",\"flags\":");
-        json_string(json, RVM_BENCH_CFLAGS);
-        fprintf(json, ",\"cpu\":");
-        json_string(json, cpu);
-        fprintf(json, ",\"description\":");
-        json_string(json, w->description);
-        fprintf(json, "}\n");
+        struct rvm_json j;
+        rvm_json_init(&j, json);
+        rvm_json_object_begin(&j);
+        rvm_json_key_string(&j, "name", w->name);
+        rvm_json_key_string(&j, "unit", w->unit);
+        rvm_json_key_double(&j, "ns_per_op_min", min);
+        rvm_json_key_double(&j, "ns_per_op_median", median);
+        rvm_json_key_double(&j, "ns_per_op_max", max);
+        rvm_json_key_int(&j, "repeats", o->repeats);
+        rvm_json_key_int(&j, "iters_per_sample", (int64_t)iters); /* at most 2^40 */
+        rvm_json_key_int(&j, "ops_per_iter", (int64_t)w->ops_per_iter);
+        rvm_json_key_string(&j, "build", RVMSIM_VERSION);
+        rvm_json_key_string(&j, "compiler", __VERSION__);
+        rvm_json_key_string(&j, "flags", RVM_BENCH_CFLAGS);
+        rvm_json_key_string(&j, "cpu", cpu);
+        rvm_json_key_string(&j, "description", w->description);
+        rvm_json_object_end(&j);
+        rvm_json_newline(&j);
         fflush(json);
     }
     free(samples);

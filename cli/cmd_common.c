@@ -167,33 +167,43 @@ void rvm_cmd_table_row(FILE *out, const char *prefix, const uint8_t image[RVM_WI
             r.flags, r.actor, r.target, r.cap_hash, r.payload, r.aux, detail);
 }
 
+void rvm_cmd_record_json_write(struct rvm_json *j, int64_t run,
+                               const uint8_t image[RVM_WITNESS_RECORD_BYTES], const uint8_t *chain)
+{
+    struct rvm_witness_record r;
+    char detail[96];
+    rvm_witness_decode(image, &r);
+    rvm_cmd_record_detail(image, detail, sizeof(detail));
+    rvm_json_object_begin(j);
+    rvm_json_key_int(j, "run", run);
+    rvm_json_key_int(j, "seq", (int64_t)r.sequence);
+    rvm_json_key_u64(j, "timestamp_ns", r.timestamp_ns);
+    rvm_json_key_string(j, "kind", rvm_action_name(r.kind));
+    rvm_json_key_int(j, "kind_code", r.kind);
+    rvm_json_key_int(j, "proof_tier", r.proof_tier);
+    rvm_json_key_int(j, "flags", r.flags);
+    rvm_json_key_int(j, "actor", r.actor);
+    rvm_json_key_u64(j, "target", r.target);
+    rvm_json_key_int(j, "cap_hash", r.cap_hash);
+    rvm_json_key_u64(j, "payload", r.payload);
+    rvm_json_key_hex(j, "prev_link", r.prev_link, sizeof(r.prev_link));
+    rvm_json_key_u64(j, "aux", r.aux);
+    if (detail[0] != '\0') {
+        rvm_json_key_string(j, "detail", detail);
+    }
+    if (chain != NULL) {
+        rvm_json_key_hex(j, "chain", chain, RVM_WITNESS_CHAIN_BYTES);
+    }
+    rvm_json_key_hex(j, "image", image, RVM_WITNESS_RECORD_BYTES);
+    rvm_json_object_end(j);
+}
+
 void rvm_cmd_record_json(FILE *out, int64_t run, const uint8_t image[RVM_WITNESS_RECORD_BYTES],
                          const uint8_t *chain)
 {
-    struct rvm_witness_record r;
-    char kbuf[16], detail[96], link[17], img[129], ch[65];
-    rvm_witness_decode(image, &r);
-    rvm_cmd_record_detail(image, detail, sizeof(detail));
-    rvm_hex(r.prev_link, sizeof(r.prev_link), link);
-    rvm_hex(image, RVM_WITNESS_RECORD_BYTES, img);
-    const char *name = rvm_action_name(r.kind);
-    (void)kbuf;
-    fprintf(out,
-            "{\"run\":%lld,\"seq\":%" PRIu64 ",\"timestamp_ns\":%" PRIu64 ",\"kind\":%s%s%s,"
-            "\"kind_code\":%u,\"proof_tier\":%u,\"flags\":%u,\"actor\":%" PRIu32
-            ",\"target\":%" PRIu64 ",\"cap_hash\":%" PRIu32 ",\"payload\":%" PRIu64
-            ",\"prev_link\":\"%s\",\"aux\":%" PRIu64,
-            (long long)run, r.sequence, r.timestamp_ns, name != NULL ? "\"" : "",
-            name != NULL ? name : "null", name != NULL ? "\"" : "", r.kind, r.proof_tier, r.flags,
-            r.actor, r.target, r.cap_hash, r.payload, link, r.aux);
-    if (detail[0] != '\0') {
-        fprintf(out, ",\"detail\":\"%s\"", detail);
-    }
-    if (chain != NULL) {
-        rvm_hex(chain, RVM_WITNESS_CHAIN_BYTES, ch);
-        fprintf(out, ",\"chain\":\"%s\"", ch);
-    }
-    fprintf(out, ",\"image\":\"%s\"}", img);
+    struct rvm_json j;
+    rvm_json_init(&j, out);
+    rvm_cmd_record_json_write(&j, run, image, chain);
 }
 
 struct rvm_store *rvm_cmd_open_run(const char *cmd, const char *db, int64_t id,

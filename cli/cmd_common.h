@@ -3,6 +3,7 @@
 #ifndef RVM_CLI_CMD_COMMON_H
 #define RVM_CLI_CMD_COMMON_H
 
+#include "json.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -54,7 +55,10 @@ void rvm_cmd_table_header(FILE *out, const char *prefix);
 void rvm_cmd_table_row(FILE *out, const char *prefix,
                        const uint8_t image[RVM_WITNESS_RECORD_BYTES]);
 
-/* One JSON object (no newline) for a record; `chain` may be NULL. */
+/* One JSON object (no newline) for a record (docs/json.md "Records"); `chain` may be NULL. */
+void rvm_cmd_record_json_write(struct rvm_json *j, int64_t run,
+                               const uint8_t image[RVM_WITNESS_RECORD_BYTES], const uint8_t *chain);
+/* The same object written on its own to `out`. */
 void rvm_cmd_record_json(FILE *out, int64_t run, const uint8_t image[RVM_WITNESS_RECORD_BYTES],
                          const uint8_t *chain);
 

@@ -17,7 +17,7 @@
 
 static void diff_usage(FILE *out)
 {
-    fprintf(out, "usage: rvmsim diff --db PATH RUN_A RUN_B [--db2 PATH2] [--context N]\n\n"
+    fprintf(out, "usage: rvmsim diff --db PATH RUN_A RUN_B [--db2 PATH2] [--context N] [--json]\n\n"
                  "Compares two runs (RUN_B from PATH2 when given). Prints `identical` (exit 0) or\n"
                  "`first divergence at seq N` (exit 1) followed by the N records before it, the\n"
                  "divergent record of both runs field by field, and the records after it. The\n"
@@ -25,7 +25,9 @@ static void diff_usage(FILE *out)
                  "lookups. Runs of different lengths diverge where the shorter one ends.\n"
                  "A summary-only run (no stored records) is compared by record count and log\n"
                  "digest: `identical` (exit 0) or `different` without a position (exit 1).\n"
-                 "--context N: records shown on each side of the divergence (default 3).\n");
+                 "--context N: records shown on each side of the divergence (default 3).\n"
+                 "--json: one JSON object with the verdict and both divergent records\n"
+                 "(docs/json.md).\n");
 }
 
 struct side {
@@ -150,6 +152,69 @@ static int print_divergence(struct side *a, struct side *b, uint64_t first, uint
     return rc;
 }
 
+static void json_side(struct rvm_json *j, const char *key, const struct side *s)
+{
+    rvm_json_key(j, key);
+    rvm_json_object_begin(j);
+    rvm_json_key_int(j, "run", s->run.id);
+    rvm_json_key_string(j, "db", s->db);
+    rvm_json_key_int(j, "records", (int64_t)s->count);
+    rvm_json_key_string(j, "content", s->run.content);
+    rvm_json_key(j, "digest");
+    if (s->run.has_digest) {
+        rvm_json_hex(j, s->run.digest, sizeof(s->run.digest));
+    } else {
+        rvm_json_null(j);
+    }
+    rvm_json_object_end(j);
+}
+
+/* `diff --json` (docs/json.md "diff"): `verdict` identical | diverged | different; `first` is
+ * the first divergent seq (diverged only, else negative); lookups < 0: no bisection ran. */
+static int diff_json(struct side *a, struct side *b, const char *verdict, int64_t first,
+                     int64_t lookups)
+{
+    struct rvm_json j;
+    int rc = RVMSIM_EXIT_EXPECTATION;
+    rvm_json_init(&j, stdout);
+    rvm_json_object_begin(&j);
+    rvm_json_key_string(&j, "verdict", verdict);
+    json_side(&j, "a", a);
+    json_side(&j, "b", b);
+    rvm_json_key(&j, "first_divergence");
+    if (first >= 0) {
+        rvm_json_int(&j, first);
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key(&j, "lookups");
+    if (lookups >= 0) {
+        rvm_json_int(&j, lookups);
+    } else {
+        rvm_json_null(&j);
+    }
+    if (first >= 0) {
+        struct side *sides[2] = {a, b};
+        const char *keys[2] = {"a_record", "b_record"};
+        for (int k = 0; k < 2; k++) {
+            uint8_t image[RVM_WITNESS_RECORD_BYTES];
+            int err = RVMSIM_EXIT_EXPECTATION;
+            rvm_json_key(&j, keys[k]);
+            if (get_image(sides[k], (uint64_t)first, image, &err)) {
+                rvm_cmd_record_json_write(&j, sides[k]->run.id, image, NULL);
+            } else {
+                rvm_json_null(&j);
+                if (err != RVMSIM_EXIT_EXPECTATION) {
+                    rc = err;
+                }
+            }
+        }
+    }
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
+    return strcmp(verdict, "identical") == 0 ? RVMSIM_EXIT_PASS : rc;
+}
+
 static int open_side(struct side *s, int64_t id)
 {
     int rc = rvm_cmd_get_run("diff", s->st, id, &s->run);
@@ -176,7 +241,7 @@ static int open_side(struct side *s, int64_t id)
  * digests still prove the logs identical (the digest is SHA-256 of every record); otherwise the
  * runs differ but where cannot be said.
  */
-static int summary_diff(const struct side *a, const struct side *b)
+static int summary_diff(struct side *a, struct side *b, bool json)
 {
     const struct side *summary = !rvm_store_run_has_records(&a->run) ? a : b;
     char da[65] = "none", db[65] = "none";
@@ -192,6 +257,10 @@ static int summary_diff(const struct side *a, const struct side *b)
                    (long long)summary->run.id, summary->db,
                    summary->run.result != NULL ? summary->run.result : "unknown");
         return RVMSIM_EXIT_USAGE;
+    }
+    if (json) {
+        bool same = a->count == b->count && strcmp(da, db) == 0;
+        return diff_json(a, b, same ? "identical" : "different", -1, -1);
     }
     if (a->count == b->count && strcmp(da, db) == 0) {
         printf("identical: run %lld in %s and run %lld in %s, %" PRIu64 " records, digest %s "
@@ -213,17 +282,16 @@ static int summary_diff(const struct side *a, const struct side *b)
 int rvmsim_cmd_diff(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"db2", required_argument, NULL, 'D'},
-        {"context", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},      {"db2", required_argument, NULL, 'D'},
+        {"context", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *db2 = NULL;
     uint64_t context = 3;
+    bool json = false;
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "d:D:c:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "d:D:c:jh", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -239,6 +307,9 @@ int rvmsim_cmd_diff(int argc, char **argv)
                 rvm_errorf("diff: --context must be 0..%u, got '%s'", DIFF_MAX_CONTEXT, optarg);
                 return RVMSIM_EXIT_USAGE;
             }
+            break;
+        case 'j':
+            json = true;
             break;
         case 'h':
             return cli_option_usage(diff_usage, true);
@@ -285,7 +356,7 @@ int rvmsim_cmd_diff(int argc, char **argv)
         goto out;
     }
     if (!rvm_store_run_has_records(&a.run) || !rvm_store_run_has_records(&b.run)) {
-        rc = summary_diff(&a, &b);
+        rc = summary_diff(&a, &b, json);
         goto out;
     }
 
@@ -304,6 +375,11 @@ int rvmsim_cmd_diff(int argc, char **argv)
         rc = res.store_status == RVM_STORE_NOT_FOUND || res.store_status == RVM_STORE_CORRUPT
                  ? RVMSIM_EXIT_EXPECTATION
                  : RVMSIM_EXIT_INTERNAL;
+        goto out;
+    }
+    if (json) {
+        rc = diff_json(&a, &b, res.identical ? "identical" : "diverged",
+                       res.identical ? -1 : (int64_t)res.first, (int64_t)res.lookups);
         goto out;
     }
     if (res.identical) {

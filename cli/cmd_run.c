@@ -9,6 +9,7 @@
  */
 #include "commands.h"
 #include "engine.h"
+#include "json_out.h"
 #include "options.h"
 #include "run_store.h"
 #include "simcli.h"
@@ -25,7 +26,7 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: rvmsim run FILE [--seed N] [--db PATH] [--faults none|default|swarm] "
             "[--trace]\n"
-            "                  [--nwnm-every N] [--epoch K] [--tape FILE]\n\n"
+            "                  [--nwnm-every N] [--epoch K] [--tape FILE] [--json]\n\n"
             "Runs the scenario FILE with seed N (default: the file's `seed`, else 1). Faults\n"
             "default to the file's `faults` line, else `default`. --trace prints one line per\n"
             "event. --db stores the run in a replay store (created if needed): scenario, seed,\n"
@@ -35,7 +36,8 @@ static void run_usage(FILE *out)
             "operation tape, which firmware replays on QEMU or a board (docs/tape-format.md).\n"
             "The last line is `run=<id> seed=<n> records=<n> digest=<hex> result=<class>`;\n"
             "the exit code is the class: 0 pass, 1 expectation, 2 usage/parse, 3 safety,\n"
-            "4 liveness, 6 internal.\n");
+            "4 liveness, 6 internal. --json prints one JSON object instead (docs/json.md;\n"
+            "--trace then goes to stderr).\n");
 }
 
 /* The one positional argument, the scenario FILE; NULL (and the usage printed) otherwise. */
@@ -73,6 +75,31 @@ static void print_outcome(const struct rvm_sim_outcome *o, const char *path, uin
     fflush(stdout);
 }
 
+/* The run's result as one JSON object (docs/json.md "run"). */
+static void print_outcome_json(const struct rvm_sim_outcome *o, const char *path, uint64_t seed,
+                               enum rvm_sim_fault_mode mode, uint64_t run_id)
+{
+    struct rvm_json j;
+    rvm_json_init(&j, stdout);
+    rvm_json_object_begin(&j);
+    rvm_json_key(&j, "run");
+    if (run_id != 0) {
+        rvm_json_int(&j, (int64_t)run_id);
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key_string(&j, "scenario", path);
+    rvm_json_key_u64(&j, "seed", seed);
+    rvm_json_key_string(&j, "faults", rvm_sim_fault_mode_name(mode));
+    cli_json_sim_outcome_members(&j, o);
+    char repro[1600];
+    simcli_repro(repro, sizeof(repro), path, seed, mode);
+    rvm_json_key_string(&j, "reproduce", repro);
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
+    fflush(stdout);
+}
+
 /* The run's operation tape into `path`; the exit code `rc` unless writing it failed. */
 static int write_tape(struct rvm_sim *sim, const char *path, int rc)
 {
@@ -100,17 +127,18 @@ int rvmsim_cmd_run(int argc, char **argv)
         {"nwnm-every", required_argument, NULL, 'n'},
         {"epoch", required_argument, NULL, 'e'},
         {"tape", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     uint64_t seed = 0, nwnm = 1, epoch = RVM_RUN_DEFAULT_EPOCH;
-    bool has_seed = false, has_faults = false, trace = false;
+    bool has_seed = false, has_faults = false, trace = false, json = false;
     enum rvm_sim_fault_mode mode = RVM_SIM_FAULTS_DEFAULT;
     const char *db = NULL, *tape = NULL;
 
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:d:f:tn:e:T:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:d:f:tn:e:T:jh", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -147,6 +175,9 @@ int rvmsim_cmd_run(int argc, char **argv)
             break;
         case 'T':
             tape = optarg;
+            break;
+        case 'j':
+            json = true;
             break;
         case 'h':
             return cli_option_usage(run_usage, true);
@@ -188,7 +219,7 @@ int rvmsim_cmd_run(int argc, char **argv)
     }
     sim = rvm_sim_new(&scn, &crypto, err, sizeof(err));
     if (sim == NULL) {
-        fprintf(stderr, "%s: %s\n", path, err);
+        rvm_errorf("%s: %s", path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }
@@ -196,7 +227,7 @@ int rvmsim_cmd_run(int argc, char **argv)
     struct rvm_sim_options opt = {
         .seed = seed,
         .faults = mode,
-        .trace = trace ? stdout : NULL,
+        .trace = trace ? (json ? stderr : stdout) : NULL,
         .nwnm_every = (uint32_t)nwnm,
         .states = db != NULL, /* state digests only matter to a store */
         .epoch = epoch,
@@ -228,7 +259,11 @@ int rvmsim_cmd_run(int argc, char **argv)
         }
     }
 
-    print_outcome(&o, path, seed, mode, run_id);
+    if (json) {
+        print_outcome_json(&o, path, seed, mode, run_id);
+    } else {
+        print_outcome(&o, path, seed, mode, run_id);
+    }
 
 out:
     rvm_sim_free(sim);

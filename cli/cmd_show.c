@@ -2,6 +2,7 @@
 /* rvmsim show: decoded records of a run, as a table or JSON lines. */
 #include "cmd_common.h"
 #include "commands.h"
+#include "json_out.h"
 #include "options.h"
 #include "util.h"
 
@@ -16,11 +17,15 @@ static void show_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim show --db PATH --run ID [--from SEQ] [--count N] [--kind NAME]\n"
-            "                   [--actor P] [--json]\n\n"
+            "                   [--actor P] [--json]\n"
+            "       rvmsim show --db PATH --run ID --faults|--failures [--json]\n\n"
             "Prints the records of run ID from SEQ (default 0), at most N of them (default all),\n"
             "optionally only those of one kind (a name such as CapGrant, or a number) and/or one\n"
             "actor partition, as an aligned table with named kinds, or as JSON lines (--json,\n"
-            "the same objects `export --format jsonl` writes).\n");
+            "the same objects `export --format jsonl` writes).\n"
+            "--faults lists the faults that fired in the run (position, time, site, detail);\n"
+            "--failures lists its invariant failures (position, time, oracle, message). Both\n"
+            "work on summary-only runs too. The record table ends with how many there are.\n");
 }
 
 struct show_args {
@@ -29,6 +34,7 @@ struct show_args {
     uint64_t from, count;
     struct rvm_store_filter filter;
     bool json;
+    bool faults, failures;
 };
 
 /* Parses the command line into *a; -1 when the command goes on, else the exit code. */
@@ -42,6 +48,8 @@ static int show_parse_args(int argc, char **argv, struct show_args *a)
         {"kind", required_argument, NULL, 'k'},
         {"actor", required_argument, NULL, 'a'},
         {"json", no_argument, NULL, 'j'},
+        {"faults", no_argument, NULL, 'F'},
+        {"failures", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -49,7 +57,7 @@ static int show_parse_args(int argc, char **argv, struct show_args *a)
     *a = (struct show_args){.count = UINT64_MAX};
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "d:r:f:n:k:a:jh", longopts, NULL);
+        int c = getopt_long(argc, argv, "d:r:f:n:k:a:jFIh", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -95,6 +103,12 @@ static int show_parse_args(int argc, char **argv, struct show_args *a)
         case 'j':
             a->json = true;
             break;
+        case 'F':
+            a->faults = true;
+            break;
+        case 'I':
+            a->failures = true;
+            break;
         case 'h':
             return cli_option_usage(show_usage, true);
         default:
@@ -108,7 +122,103 @@ static int show_parse_args(int argc, char **argv, struct show_args *a)
         show_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
+    if (a->faults && a->failures) {
+        rvm_errorf("show: --faults and --failures exclude each other");
+        return RVMSIM_EXIT_USAGE;
+    }
     return -1;
+}
+
+/* The rows of the run's `faults` or `invariant_failures` table; *n of them. */
+static int read_events(struct rvm_store *st, int64_t run_id, enum rvm_store_event_table table,
+                       struct rvm_store_event **ev, size_t *n)
+{
+    enum rvm_store_status s = rvm_store_events(st, run_id, table, ev, n);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("show: %s", rvm_store_error(st));
+        return rvm_cmd_exit_for(s);
+    }
+    return RVMSIM_EXIT_PASS;
+}
+
+/* show --faults / --failures: a table, or JSON lines (docs/json.md "show --faults"). */
+static int show_events(const struct show_args *a)
+{
+    const enum rvm_store_event_table table = a->faults ? RVM_STORE_FAULTS : RVM_STORE_INVARIANTS;
+    int rc;
+    struct rvm_store *st = rvm_cmd_open_store("show", a->db, RVM_STORE_READ, &rc);
+    if (st == NULL) {
+        return rc;
+    }
+    struct rvm_store_run run = {0};
+    struct rvm_store_event *ev = NULL;
+    size_t n = 0;
+    enum rvm_store_status s = rvm_store_read_begin(st);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("show: %s", rvm_store_error(st));
+        rvm_store_close(st);
+        return rvm_cmd_exit_for(s);
+    }
+    rc = rvm_cmd_get_run("show", st, a->run_id, &run);
+    if (rc == RVMSIM_EXIT_PASS) {
+        rc = read_events(st, a->run_id, table, &ev, &n);
+    }
+    const char *name_key = a->faults ? "site" : "oracle";
+    const char *text_key = a->faults ? "detail" : "message";
+    if (rc == RVMSIM_EXIT_PASS && !a->json) {
+        printf("%10s %14s  %-24s %s\n", "seq", "time_ns", name_key, text_key);
+    }
+    struct rvm_json j;
+    rvm_json_init(&j, stdout);
+    for (size_t i = 0; i < n; i++) {
+        if (a->json) {
+            rvm_json_object_begin(&j);
+            rvm_json_key_int(&j, "run", a->run_id);
+            rvm_json_key_int(&j, "seq", (int64_t)ev[i].seq);
+            rvm_json_key_u64(&j, "time_ns", ev[i].time_ns);
+            rvm_json_key_string(&j, name_key, ev[i].name);
+            if (a->faults) {
+                cli_json_pairs(&j, text_key, ev[i].text); /* "step=65 part=33" as an object */
+            } else {
+                rvm_json_key_string(&j, text_key, ev[i].text);
+            }
+            rvm_json_object_end(&j);
+            rvm_json_newline(&j);
+        } else {
+            printf("%10" PRIu64 " %14" PRIu64 "  %-24s %s\n", ev[i].seq, ev[i].time_ns, ev[i].name,
+                   ev[i].text != NULL ? ev[i].text : "-");
+        }
+    }
+    if (rc == RVMSIM_EXIT_PASS && n == 0 && !a->json) {
+        printf(a->faults ? "(no fault fired in run %lld)\n" : "(no invariant failed in run %lld)\n",
+               (long long)a->run_id);
+    }
+    rvm_store_events_free(ev, n);
+    rvm_store_run_free(&run);
+    rvm_store_read_end(st);
+    rvm_store_close(st);
+    return rc;
+}
+
+/* The line under the record table that says what else the run holds. */
+static void print_event_counts(struct rvm_store *st, int64_t run_id)
+{
+    struct rvm_store_event *ev = NULL;
+    size_t faults = 0, failures = 0;
+    if (read_events(st, run_id, RVM_STORE_FAULTS, &ev, &faults) != RVMSIM_EXIT_PASS) {
+        return;
+    }
+    rvm_store_events_free(ev, faults);
+    if (read_events(st, run_id, RVM_STORE_INVARIANTS, &ev, &failures) != RVMSIM_EXIT_PASS) {
+        return;
+    }
+    rvm_store_events_free(ev, failures);
+    if (faults != 0 || failures != 0) {
+        printf("(run %lld also holds %zu fired fault%s and %zu invariant failure%s: show "
+               "--faults, --failures)\n",
+               (long long)run_id, faults, faults == 1 ? "" : "s", failures,
+               failures == 1 ? "" : "s");
+    }
 }
 
 int rvmsim_cmd_show(int argc, char **argv)
@@ -122,6 +232,9 @@ int rvmsim_cmd_show(int argc, char **argv)
     const int64_t run_id = args.run_id;
     const uint64_t count = args.count;
     const bool json = args.json;
+    if (args.faults || args.failures) {
+        return show_events(&args);
+    }
     struct rvm_store_run run;
     struct rvm_store *st = rvm_cmd_open_run("show", db, run_id, &run, &rc);
     if (st == NULL) {
@@ -185,6 +298,10 @@ int rvmsim_cmd_show(int argc, char **argv)
     }
     if (!json && shown == 0) {
         printf("(no records match)\n");
+    }
+    if (!json && args.from == 0 && count == UINT64_MAX && !args.filter.by_kind &&
+        !args.filter.by_actor) {
+        print_event_counts(st, run_id);
     }
 out:
     rvm_store_cursor_close(cur);

@@ -170,7 +170,8 @@ static void shrink_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim shrink FILE --seed N -o OUT [--faults none|default|swarm] "
-            "[--max-runs R]\n\n"
+            "[--max-runs R]\n"
+            "                     [--no-reduce]\n\n"
             "Reduces the failing run of FILE with seed N to a minimal scenario OUT that fails\n"
             "with the same class and invariant and replays without a seed (every operation,\n"
             "time, CPU and fault is written out). --max-runs bounds the work (default 20000).\n"
@@ -343,7 +344,7 @@ int rvmsim_cmd_shrink(int argc, char **argv)
     }
     sh.sim = rvm_sim_new(&scn, &crypto, err, sizeof(err));
     if (sh.sim == NULL) {
-        fprintf(stderr, "%s: %s\n", path, err);
+        rvm_errorf("%s: %s", path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }

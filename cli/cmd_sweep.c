@@ -32,6 +32,7 @@
 #include "prng.h"
 #include "run_store.h"
 #include "simcli.h"
+#include "sweep_report.h"
 #include "util.h"
 
 #include <errno.h>
@@ -60,6 +61,8 @@ struct sweep_opts {
     uint32_t shard_k, shard_n;
     uint32_t recheck_every; /* re-run 1 in N passing seeds; 0: none */
     uint64_t epoch;         /* state digests of stored failing runs every N records */
+    uint64_t max_failures;  /* stop handing out seeds after this many failures; 0: never */
+    bool json;              /* the summary as one JSON object on stdout, no FAIL lines */
     int progress; /* -1 auto, 0 off, 1 a line redrawn in place (a terminal), 2 a plain line
                      every PLAIN_PROGRESS_NS (a log: CI must not look hung) */
 };
@@ -87,12 +90,6 @@ struct range {
     uint64_t first, count;
 };
 
-struct failure {
-    uint64_t seed;
-    int cls;
-    char text[700];
-};
-
 struct sweep {
     struct sweep_opts o;
     const struct rvm_scenario *scn;
@@ -101,11 +98,12 @@ struct sweep {
     struct rvm_sim *local; /* the parent's engine for re-runs */
     struct rvm_run_sink sink;
     uint64_t total, next, done, passed, rechecked;
+    uint64_t failures_seen; /* failing results received, re-run or not yet */
     struct range *requeue;
     size_t nrequeue, requeue_cap;
     struct res_msg *pending; /* results waiting for the parent's re-run */
     size_t npending, pending_cap;
-    struct failure *fails;
+    struct sweep_failure *fails;
     size_t nfails, fails_cap;
     bool nondeterminism, store_error;
     uint64_t t0, last_draw;
@@ -279,12 +277,18 @@ static bool assign(struct sweep *s, struct worker *w, uint32_t nworkers)
     if (sweep_stop_signal != 0 || s->store_error) { /* a store that failed gets no more runs */
         return false;
     }
+    if (s->o.max_failures != 0 && s->failures_seen >= s->o.max_failures) {
+        return false;
+    }
     if (s->nrequeue != 0) {
         r = s->requeue[--s->nrequeue];
     } else if (s->next < s->total) {
         uint64_t left = s->total - s->next;
         uint64_t size = left / (8u * nworkers);
         size = size < 1 ? 1 : size > MAX_BATCH ? MAX_BATCH : size;
+        if (s->o.max_failures != 0 && size > s->o.max_failures) {
+            size = s->o.max_failures; /* so a stop at N failures does not wait for long batches */
+        }
         r.first = s->next;
         r.count = size;
         s->next += size;
@@ -356,15 +360,20 @@ static void progress_draw(struct sweep *s, bool force)
     fflush(stderr);
 }
 
-static void report_failure(struct sweep *s, uint64_t seed, int cls, const char *what)
+static void report_failure(struct sweep *s, uint64_t seed, const struct rvm_sim_outcome *o,
+                           const char *what)
 {
-    struct failure f = {.seed = seed, .cls = cls};
-    char repro[1600];
-    simcli_repro(repro, sizeof(repro), s->o.path, seed, s->o.mode);
+    const int cls = o->cls;
+    struct sweep_failure f = {.seed = seed, .cls = cls, .steps = o->steps, .records = o->records};
+    snprintf(f.invariant, sizeof(f.invariant), "%s", o->invariant);
     snprintf(f.text, sizeof(f.text), "FAIL seed=%" PRIu64 " %s", seed, what);
-    progress_clear(s);
-    printf("%s\n  reproduce: %s\n", f.text, repro);
-    fflush(stdout);
+    if (!s->o.json) {
+        char repro[1600];
+        simcli_repro(repro, sizeof(repro), s->o.path, seed, s->o.mode);
+        progress_clear(s);
+        printf("%s\n  reproduce: %s\n", f.text, repro);
+        fflush(stdout);
+    }
     if (!push((void **)&s->fails, &s->nfails, &s->fails_cap, &f, sizeof(f))) {
         s->store_error = true;
     }
@@ -439,14 +448,14 @@ static void recheck(struct sweep *s, const struct res_msg *r)
         stored.cls = RVMSIM_EXIT_NONDETERMINISM;
         snprintf(stored.invariant, sizeof(stored.invariant), "determinism");
         store(s, r->seed, &stored, s->local, "sweep-recheck");
-        report_failure(s, r->seed, RVMSIM_EXIT_NONDETERMINISM, what);
+        report_failure(s, r->seed, &stored, what);
         return;
     }
     if (failed) {
         char what[620];
         simcli_describe(what, sizeof(what), &mine, s->o.path);
         store(s, r->seed, &mine, s->local, "sweep");
-        report_failure(s, r->seed, mine.cls, what);
+        report_failure(s, r->seed, &mine, what);
         return;
     }
     s->passed++;
@@ -456,6 +465,9 @@ static void recheck(struct sweep *s, const struct res_msg *r)
 static void on_result(struct sweep *s, const struct res_msg *r)
 {
     s->done++;
+    if (r->o.cls != RVMSIM_EXIT_PASS) {
+        s->failures_seen++;
+    }
     uint64_t h = r->seed;
     bool sample = s->o.recheck_every != 0 && rvm_splitmix64(&h) % s->o.recheck_every == 0;
     if (r->o.cls != RVMSIM_EXIT_PASS || sample) {
@@ -495,7 +507,7 @@ static void worker_lost(struct sweep *s, struct worker *w)
         snprintf(crash.detail, sizeof(crash.detail), "%s",
                  what + strlen("internal [worker.crash] "));
         store(s, seed, &crash, NULL, "sweep"); /* a summary without a digest: nothing ran to end */
-        report_failure(s, seed, RVMSIM_EXIT_INTERNAL, what);
+        report_failure(s, seed, &crash, what);
         struct range rest = {w->first + w->reported + 1, w->count - w->reported - 1};
         if (rest.count != 0) {
             (void)push((void **)&s->requeue, &s->nrequeue, &s->requeue_cap, &rest, sizeof(rest));
@@ -538,11 +550,15 @@ static void sweep_usage(FILE *out)
     fprintf(out,
             "usage: rvmsim sweep FILE --seeds A..B [--jobs J] [--faults none|default|swarm]\n"
             "                    [--db PATH] [--shard K/N] [--recheck-every N] [--epoch K]\n"
-            "                    [--progress|--no-progress]\n\n"
+            "                    [--max-failures N] [--json] [--progress|--no-progress]\n\n"
             "Runs FILE for every seed A..B in J worker processes (default: one per CPU).\n"
             "Every failing seed, and 1 in N passing seeds (default 32; 0 = none), is re-run in\n"
             "another process to prove determinism. Each failure is printed with the command\n"
-            "that reproduces it. --shard K/N (0 <= K < N) runs the seeds s with (s-A) mod N == K.\n"
+            "that reproduces it; the summary groups the failures by class and invariant, each\n"
+            "group with its count, first seeds, shortest run, and the `shrink` command for it.\n"
+            "--max-failures N stops handing out seeds after N failures (batches in flight\n"
+            "finish). --json prints the summary as one JSON object instead (docs/json.md).\n"
+            "--shard K/N (0 <= K < N) runs the seeds s with (s-A) mod N == K.\n"
             "--db stores a summary of every run and the full witness log of failing runs\n"
             "(with a state digest every --epoch K records, default 64) in a replay store;\n"
             "`rvmsim merge` joins the stores of several shards.\n"
@@ -567,6 +583,8 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
         {"progress", no_argument, NULL, 'p'},
         {"no-progress", no_argument, NULL, 'P'},
         {"epoch", required_argument, NULL, 'e'},
+        {"max-failures", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -580,7 +598,7 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
                              .epoch = RVM_RUN_DEFAULT_EPOCH};
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:m:Jh", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -633,6 +651,16 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
         case 'P':
             o->progress = 0;
             break;
+        case 'm':
+            if (!cli_option_u64("sweep", "max-failures", optarg, &o->max_failures) ||
+                o->max_failures == 0) {
+                rvm_errorf("sweep: --max-failures must be at least 1");
+                return RVMSIM_EXIT_USAGE;
+            }
+            break;
+        case 'J':
+            o->json = true;
+            break;
         case 'h':
             sweep_usage(stdout);
             return -1;
@@ -660,14 +688,16 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
 
 static int cmp_fail(const void *x, const void *y)
 {
-    const struct failure *a = x, *b = y;
+    const struct sweep_failure *a = x, *b = y;
     return a->seed < b->seed ? -1 : a->seed > b->seed;
 }
 
 /* Every worker is idle (or gone): whatever is left runs here, then the pending re-checks. */
 static void run_rest_here(struct sweep *s)
 {
-    while (sweep_stop_signal == 0 && !s->store_error && (s->nrequeue != 0 || s->next < s->total)) {
+    while (sweep_stop_signal == 0 && !s->store_error &&
+           !(s->o.max_failures != 0 && s->failures_seen >= s->o.max_failures) &&
+           (s->nrequeue != 0 || s->next < s->total)) {
         struct range r = {s->next, 1};
         if (s->nrequeue != 0) {
             r = s->requeue[--s->nrequeue];
@@ -737,6 +767,44 @@ static bool supervise(struct sweep *s, struct worker *workers, uint32_t nworkers
     return ok;
 }
 
+/* `sweep --json` (docs/json.md "sweep"). */
+static void sweep_summary_json(const struct sweep *s, const struct sweep_report_scope *scope,
+                               uint32_t nworkers, double secs, bool capped, int rc)
+{
+    struct rvm_json j;
+    rvm_json_init(&j, stdout);
+    rvm_json_object_begin(&j);
+    rvm_json_key_string(&j, "scenario", s->o.path);
+    rvm_json_key_string(&j, "faults", rvm_sim_fault_mode_name(s->o.mode));
+    rvm_json_key(&j, "seeds");
+    rvm_json_object_begin(&j);
+    rvm_json_key_u64(&j, "first", s->o.a);
+    rvm_json_key_u64(&j, "last", s->o.b);
+    rvm_json_object_end(&j);
+    rvm_json_key(&j, "shard");
+    rvm_json_object_begin(&j);
+    rvm_json_key_int(&j, "k", s->o.shard_k);
+    rvm_json_key_int(&j, "n", s->o.shard_n);
+    rvm_json_object_end(&j);
+    rvm_json_key_u64(&j, "total", s->total);
+    rvm_json_key_int(&j, "runs", (int64_t)s->done);
+    rvm_json_key_int(&j, "passed", (int64_t)(s->done - s->nfails));
+    rvm_json_key_int(&j, "failed", (int64_t)s->nfails);
+    rvm_json_key_int(&j, "rechecked", (int64_t)s->rechecked);
+    rvm_json_key_int(&j, "workers", nworkers);
+    rvm_json_key_double(&j, "seconds", secs);
+    rvm_json_key_string(&j, "interrupted_by",
+                        sweep_stop_signal == SIGINT    ? "SIGINT"
+                        : sweep_stop_signal == SIGTERM ? "SIGTERM"
+                                                       : NULL);
+    rvm_json_key_bool(&j, "stopped_at_max_failures", capped);
+    rvm_json_key_bool(&j, "store_error", s->store_error);
+    rvm_json_key_int(&j, "exit_code", rc);
+    sweep_report_json(&j, scope, s->fails, s->nfails);
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
+}
+
 /* Prints the summary; returns the sweep's exit code. */
 static int summarize(struct sweep *s, uint32_t nworkers)
 {
@@ -767,15 +835,15 @@ static int summarize(struct sweep *s, uint32_t nworkers)
             "sweep: %" PRIu64 " runs in %.2f s (%.0f runs/s) on %u workers, %" PRIu64
             " re-run in another process to check determinism\n",
             s->done, secs, secs > 0 ? (double)s->done / secs : 0.0, nworkers, s->rechecked);
-    if (failed != 0) {
-        printf("failing seeds:");
-        for (size_t i = 0; i < s->nfails && i < 20; i++) {
-            printf(" %" PRIu64, s->fails[i].seed);
-        }
-        printf("%s\n", s->nfails > 20 ? " ..." : "");
+    const bool capped =
+        s->o.max_failures != 0 && s->failures_seen >= s->o.max_failures && s->done < s->total;
+    if (capped) {
+        fprintf(stderr,
+                "sweep: stopped after %" PRIu64 " failures (--max-failures %" PRIu64 "): %" PRIu64
+                " of %" PRIu64 " seeds ran\n",
+                s->failures_seen, s->o.max_failures, s->done, s->total);
     }
-    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", s->done - failed, failed);
-    fflush(stdout);
+    const struct sweep_report_scope scope = {.path = s->o.path, .mode = s->o.mode};
     if (failed == 0) {
         rc = s->store_error    ? RVMSIM_EXIT_USAGE /* the store, not the runs: environment */
              : stopped_by != 0 ? RVMSIM_EXIT_SIGNAL_BASE + stopped_by
@@ -785,6 +853,13 @@ static int summarize(struct sweep *s, uint32_t nworkers)
     } else {
         rc = s->fails[0].cls;
     }
+    if (s->o.json) {
+        sweep_summary_json(s, &scope, nworkers, secs, capped, rc);
+    } else {
+        sweep_report_text(stdout, &scope, s->fails, s->nfails);
+        printf("%" PRIu64 " passed, %" PRIu64 " failed\n", s->done - failed, failed);
+    }
+    fflush(stdout);
     return rc;
 }
 
@@ -824,7 +899,7 @@ int rvmsim_cmd_sweep(int argc, char **argv)
     }
     s.local = rvm_sim_new(&scn, &s.crypto, err, sizeof(err));
     if (s.local == NULL) {
-        fprintf(stderr, "%s: %s\n", s.o.path, err);
+        rvm_errorf("%s: %s", s.o.path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }

@@ -15,7 +15,7 @@ static void verify_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim verify --db PATH [--run ID] [--hmac-key HEX] [--ed25519-pub HEX]\n"
-            "                     [--allow-unsealed] [--jobs N]\n\n"
+            "                     [--allow-unsealed] [--jobs N] [--json]\n\n"
             "Re-computes every chain value and the log digest of each run (or of run ID),\n"
             "checks every stored chain value and decoded column against the record images, and\n"
             "every checkpoint: HMAC-SHA256, digest/chain binding, Ed25519 signature and key.\n"
@@ -25,7 +25,8 @@ static void verify_usage(FILE *out)
             "Summary-only runs (a sweep's passing runs) have no stored records: they are\n"
             "counted and skipped; --run naming one is exit 2.\n"
             "Exit 0 if every run verifies, 1 naming the first bad sequence number and why,\n"
-            "2 for a missing run, an unusable database or a missing key.\n");
+            "2 for a missing run, an unusable database or a missing key.\n"
+            "--json: one JSON object per run instead of the text lines (docs/json.md).\n");
 }
 
 struct verify_args {
@@ -33,21 +34,27 @@ struct verify_args {
     int64_t only; /* 0: every run */
     struct rvm_verify_options opt;
     uint8_t key[64]; /* opt.hmac_key points here */
+    bool json;
 };
 
 /* Parses the command line into *a; -1 when the command goes on, else the exit code. */
 static int verify_parse_args(int argc, char **argv, struct verify_args *a)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},       {"run", required_argument, NULL, 'r'},
-        {"hmac-key", required_argument, NULL, 'k'}, {"ed25519-pub", required_argument, NULL, 'p'},
-        {"allow-unsealed", no_argument, NULL, 'u'}, {"jobs", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},
+        {"run", required_argument, NULL, 'r'},
+        {"hmac-key", required_argument, NULL, 'k'},
+        {"ed25519-pub", required_argument, NULL, 'p'},
+        {"allow-unsealed", no_argument, NULL, 'u'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof(*a));
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "d:r:k:p:uj:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "d:r:k:p:uj:Jh", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -81,6 +88,9 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         case 'u':
             a->opt.allow_unsealed = true;
             break;
+        case 'J':
+            a->json = true;
+            break;
         case 'j':
             if (!rvm_parse_u64(optarg, &v) || v == 0 || v > 64) {
                 rvm_errorf("verify: --jobs must be 1..64, got '%s'", optarg);
@@ -100,6 +110,56 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         return RVMSIM_EXIT_USAGE;
     }
     return -1;
+}
+
+/* `verify --json`: one line per run (docs/json.md "verify"); returns the exit code so far. */
+static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int rc)
+{
+    static const char *const verdicts[] = {
+        [RVM_VERIFY_OK] = "ok",
+        [RVM_VERIFY_FAILED] = "failed",
+        [RVM_VERIFY_SUMMARY] = "summary",
+        [RVM_VERIFY_NEEDS_KEY] = "needs_key",
+    };
+    const unsigned v = (unsigned)rep->verdict;
+    struct rvm_json j;
+    rvm_json_init(&j, stdout);
+    rvm_json_object_begin(&j);
+    rvm_json_key_int(&j, "run", id);
+    rvm_json_key_string(
+        &j, "verdict",
+        v < sizeof(verdicts) / sizeof(verdicts[0]) && verdicts[v] != NULL ? verdicts[v] : "error");
+    rvm_json_key_int(&j, "records", (int64_t)rep->records);
+    rvm_json_key_int(&j, "checkpoints", (int64_t)rep->checkpoints);
+    rvm_json_key_int(&j, "signatures", (int64_t)rep->signatures);
+    rvm_json_key_bool(&j, "sealed", rep->sealed);
+    rvm_json_key_bool(&j, "key_pinned", rep->pub_pinned);
+    rvm_json_key(&j, "digest");
+    if (rep->verdict == RVM_VERIFY_OK) {
+        rvm_json_hex(&j, rep->digest, sizeof(rep->digest));
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key(&j, "failed_seq");
+    if (rep->verdict != RVM_VERIFY_OK && rep->has_seq) {
+        rvm_json_int(&j, (int64_t)rep->seq);
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key_string(&j, "reason", rep->verdict == RVM_VERIFY_OK ? NULL : rep->reason);
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
+    switch (rep->verdict) {
+    case RVM_VERIFY_OK:
+        return rc;
+    case RVM_VERIFY_FAILED:
+        return rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_EXPECTATION : rc;
+    case RVM_VERIFY_SUMMARY:
+    case RVM_VERIFY_NEEDS_KEY:
+        return RVMSIM_EXIT_USAGE;
+    default:
+        return rep->store_status == RVM_STORE_NOT_FOUND ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+    }
 }
 
 int rvmsim_cmd_verify(int argc, char **argv)
@@ -142,6 +202,11 @@ int rvmsim_cmd_verify(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         struct rvm_verify_report rep;
         rvm_verify_run(st, ids[i], opt, &rep);
+        if (args.json) {
+            failed += rep.verdict == RVM_VERIFY_FAILED;
+            rc = verify_json_line(ids[i], &rep, rc);
+            continue;
+        }
         char digest[65];
         switch (rep.verdict) {
         case RVM_VERIFY_OK:
@@ -184,11 +249,11 @@ int rvmsim_cmd_verify(int argc, char **argv)
             break;
         }
     }
-    if (summaries != 0) {
+    if (summaries != 0 && !args.json) {
         printf("%" PRIu64 " summary-only run%s not verified: %s records were not stored\n",
                summaries, summaries == 1 ? "" : "s", summaries == 1 ? "its" : "their");
     }
-    if (n == 0 && summaries == 0) {
+    if (n == 0 && summaries == 0 && !args.json) {
         printf("no runs in %s\n", db);
     }
     if (failed != 0) {

@@ -2,6 +2,7 @@
 /* rvmsim: command dispatcher. */
 #include "commands.h"
 #include "replay_sim.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(name, commands[i].name) == 0) {
+            rvm_error_context(commands[i].name); /* every message: "rvmsim: CMD: ..." */
             return commands[i].run(argc - 1, argv + 1);
         }
     }

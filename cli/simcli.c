@@ -18,9 +18,9 @@ int simcli_load(const char *path, struct rvm_scenario *scn)
         return 0;
     }
     if (err.line == 0) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
+        rvm_errorf("%s: %s", path, err.msg);
     } else {
-        fprintf(stderr, "%s:%u:%u: %s\n", path, err.line, err.col, err.msg);
+        rvm_errorf("%s:%u:%u: %s", path, err.line, err.col, err.msg);
     }
     return 2;
 }
@@ -30,7 +30,7 @@ int simcli_load_text(const char *path, struct rvm_scenario *scn, char **text)
     *text = NULL;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+        rvm_errorf("%s: cannot open: %s", path, strerror(errno));
         return 2;
     }
     size_t len = 0, cap = 65536;
@@ -55,10 +55,8 @@ int simcli_load_text(const char *path, struct rvm_scenario *scn, char **text)
     ok = ok && ferror(f) == 0;
     fclose(f);
     if (!ok) {
-        fprintf(stderr,
-                "%s: cannot read the file (read error, out of memory or larger than 64 "
-                "MiB)\n",
-                path);
+        rvm_errorf("%s: cannot read the file (read error, out of memory or larger than 64 MiB)",
+                   path);
         free(buf);
         return 2;
     }
@@ -66,9 +64,9 @@ int simcli_load_text(const char *path, struct rvm_scenario *scn, char **text)
     struct rvm_scn_error err;
     if (!rvm_scenario_parse(path, buf, len, scn, &err)) {
         if (err.line == 0) {
-            fprintf(stderr, "%s: %s\n", path, err.msg);
+            rvm_errorf("%s: %s", path, err.msg);
         } else {
-            fprintf(stderr, "%s:%u:%u: %s\n", path, err.line, err.col, err.msg);
+            rvm_errorf("%s:%u:%u: %s", path, err.line, err.col, err.msg);
         }
         free(buf);
         return 2;

@@ -52,14 +52,29 @@ bool rvm_write_file(const char *path, const void *data, size_t len)
     return ok;
 }
 
+/* The command whose messages these are ("run", "sweep", ...); NULL outside a command. */
+static const char *error_context;
+
+void rvm_error_context(const char *cmd)
+{
+    error_context = cmd;
+}
+
 void rvm_errorf(const char *fmt, ...)
 {
+    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    fputs("rvmsim: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vasprintf(&msg, fmt, ap);
     va_end(ap);
+    if (n < 0) {
+        fputs("rvmsim: out of memory while reporting an error\n", stderr);
+        return;
+    }
+    size_t clen = error_context != NULL ? strlen(error_context) : 0;
+    bool named = clen == 0 || (strncmp(msg, error_context, clen) == 0 && msg[clen] == ':');
+    fprintf(stderr, "rvmsim: %s%s%s\n", named ? "" : error_context, named ? "" : ": ", msg);
+    free(msg);
 }
 
 void rvm_shell_quote(char *buf, size_t len, const char *word)

@@ -16,8 +16,10 @@ bool rvm_parse_u64(const char *text, uint64_t *out);
 /* Writes a whole buffer to a file; false (with errno set) on any failure. */
 bool rvm_write_file(const char *path, const void *data, size_t len);
 
-/* Print "rvmsim: <message>\n" to stderr, printf-style. */
+/* Print "rvmsim: <command>: <message>\n" to stderr, printf-style; the command (set with
+ * rvm_error_context) is added when the message does not already start with "<command>:". */
 void rvm_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rvm_error_context(const char *cmd);
 
 /* Quote a word for a POSIX shell when it needs it (into buf, always NUL-terminated). */
 void rvm_shell_quote(char *buf, size_t len, const char *word);

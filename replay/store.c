@@ -406,6 +406,9 @@ enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
             s = rvm_store_fail(st, rc, "configuring the connection");
         }
     }
+    if (s == RVM_STORE_OK && st->writable) {
+        s = rvm_store_kinds_refresh(st);
+    }
     if (s == RVM_STORE_OK) {
         st->get_record = rvm_store_prepare(st, "SELECT image, chain FROM records WHERE key = ?1");
         if (st->get_record == NULL) {

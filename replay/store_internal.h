@@ -62,4 +62,7 @@ int rvm_store_bind_run_info(struct rvm_store *st, sqlite3_stmt *stmt,
 /* Prepare a statement on the handle's connection; NULL (error set) on failure. */
 sqlite3_stmt *rvm_store_prepare(struct rvm_store *st, const char *sql);
 
+/* Writers: create or update the `kinds` table and `records_named` view (store_kinds.c). */
+enum rvm_store_status rvm_store_kinds_refresh(struct rvm_store *st);
+
 #endif /* RVM_REPLAY_STORE_INTERNAL_H */

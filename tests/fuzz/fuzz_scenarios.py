@@ -99,9 +99,9 @@ def judge(path, rc, out, err):
     if rc not in ALLOWED:
         return f"exit {rc}" + (" (a signal)" if rc < 0 else "")
     if rc == 2 and not re.search(r" result=usage$", out.strip()):
-        # refused when loaded: on stderr, naming the file
+        # refused when loaded: on stderr, naming the command and the file
         first = err.strip().splitlines()[0] if err.strip() else ""
-        if not first.startswith(str(path)):
+        if not first.startswith(f"rvmsim: run: {path}"):
             return f"a refusal that does not name the file: {first!r}"
     elif not re.search(r"run=\d+ seed=\d+ records=\d+ digest=[0-9a-f]{64}", out):
         return "no run= seed= records= digest= line"

@@ -85,7 +85,7 @@ def test_parameters_are_checked_when_parsing(rvmsim, tmp_path, param, message):
     p.write_text(f"target kernel {param}\npartition_create\n")
     proc = rvmsim("run", p, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.startswith(f"{p}:1:") and message in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"rvmsim: run: {p}:1:") and message in proc.stderr, proc.stderr
 
 
 def test_every_parameter_can_be_set(rvmsim, tmp_path):

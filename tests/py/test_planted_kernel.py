@@ -60,3 +60,34 @@ def test_the_clean_build_passes_the_same_seeds(rvmsim):
                   "--recheck-every", 0, "--no-progress", check=False)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "2000 passed, 0 failed"
+
+
+def readme_block(title):
+    text = (SOURCE_ROOT / "README.md").read_text()
+    section = text.split(f"## {title}")[1]
+    return section.split("```sh\n")[1].split("```")[0]
+
+
+def test_readme_first_failure_walkthrough_runs_in_order(planted, rvmsim, tmp_path):
+    """README "First failure": every command typed in order does what its comment says (the
+    build lines are the planted fixture's; /tmp is this test's directory)."""
+    block = readme_block("First failure: find it, shrink it, replay it, diff it")
+    lines = [l for l in block.splitlines() if l.strip()]
+    assert lines[0].startswith("meson setup build/planted/") and "meson compile" in lines[1]
+    env = dict(os.environ, P=str(planted))
+    out = {}
+    for line in lines[3:]:
+        cmd = line.split("#")[0].strip().replace("/tmp/", f"{tmp_path}/")
+        cmd = cmd.replace("build/cli/rvmsim", os.path.abspath(rvmsim.path))
+        proc = subprocess.run(["bash", "-c", cmd], cwd=SOURCE_ROOT, env=env,
+                              capture_output=True, text=True)
+        out[line] = proc
+    sweep, shrink, _, bad, good, diff, show = out.values()
+    assert sweep.returncode == 3 and sweep.stdout.rstrip().endswith("1858 passed, 142 failed")
+    assert "  142 x safety [isolation.stale-tlb]: seeds" in sweep.stdout
+    assert "    shortest: seed 1907 (12 steps, 25 records)" in sweep.stdout
+    assert shrink.returncode == 0 and "-> 5 operations, 0 faults" in shrink.stdout
+    assert bad.returncode == 3 and bad.stdout.rstrip().endswith("result=safety")
+    assert "run=1 " in bad.stdout and "run=2 " in good.stdout and good.returncode == 0
+    assert diff.returncode == 1 and diff.stdout.startswith("first divergence at seq 18")
+    assert show.returncode == 0 and "isolation.stale-tlb" in show.stdout

@@ -48,9 +48,10 @@ def decode(rec):
     seq, ts, kind, tier, flags, res0, actor, target, cap = struct.unpack_from("<QQBBBBIQI", rec, 0)
     payload, = struct.unpack_from("<Q", rec, 36)
     aux, = struct.unpack_from("<Q", rec, 52)
-    return dict(seq=seq, timestamp_ns=ts, kind_code=kind, proof_tier=tier, flags=flags,
-                actor=actor, target=target, cap_hash=cap, payload=payload,
-                prev_link=rec[44:52].hex(), aux=aux)
+    # 64-bit fields are decimal strings in JSON (docs/json.md); seq is a count, a number
+    return dict(seq=seq, timestamp_ns=str(ts), kind_code=kind, proof_tier=tier, flags=flags,
+                actor=actor, target=str(target), cap_hash=cap, payload=str(payload),
+                prev_link=rec[44:52].hex(), aux=str(aux))
 
 
 def records_of(raw):
@@ -131,12 +132,12 @@ def test_demo_store_runs_and_verify(rvmsim, tmp_path):
     r = rows[0]
     version = rvmsim("--version").stdout.split(" ", 1)[1].strip()
     assert (r["status"], r["source"], r["platform"], r["result"], r["seed"]) == \
-        ("complete", "demo", "sim", "pass", 1)
+        ("complete", "demo", "sim", "pass", "1")
     assert r["records"] == 1000 and r["checkpoints"] == 4  # every 256 records, and the seal
     assert r["digest"] == digest
     assert r["build_id"] == version
-    assert "records=1000" in r["options"] and "epoch=256" in r["options"]
-    table = rvmsim("runs", "--db", db).stdout
+    assert r["options"]["records"] == "1000" and r["options"]["epoch"] == "256"
+    table = rvmsim("runs", "--db", db, "--wide").stdout
     assert digest in table and "complete" in table
     out = rvmsim("verify", "--db", db).stdout
     assert f"run 1: ok: 1000 records, 4 checkpoints (HMAC-SHA256, 4 Ed25519 signatures), " \
@@ -279,7 +280,7 @@ def test_import_raw_round_trip(rvmsim, tmp_path):
     assert "ok: 1000 records" in rvmsim("verify", "--db", db2, "--allow-unsealed").stdout
     assert rvmsim("diff", "--db", db, run, 1, "--db2", db2).stdout.startswith("identical")
     r = json.loads(rvmsim("runs", "--db", db2, "--json").stdout)
-    assert (r["source"], r["seed"], r["digest"]) == ("import-raw", 1, digest)
+    assert (r["source"], r["seed"], r["digest"]) == ("import-raw", "1", digest)
 
 
 def test_import_serial_round_trip(rvmsim, tmp_path):
@@ -293,7 +294,7 @@ def test_import_serial_round_trip(rvmsim, tmp_path):
     assert rvmsim("diff", "--db", db, run, 1, "--db2", db2).stdout.startswith("identical")
     r = json.loads(rvmsim("runs", "--db", db2, "--json").stdout)
     assert (r["source"], r["platform"], r["seed"], r["checkpoints"]) == \
-        ("import-serial", "sim", 7, 4)
+        ("import-serial", "sim", "7", 4)
     strict = rvmsim("import", "--db", db2, "--format", "serial", "--strict", tmp_path / "cap.txt",
                     check=False)
     assert strict.returncode == 2 and ":1: not a frame" in strict.stderr

@@ -240,7 +240,7 @@ def test_commands_work_on_simulator_runs_as_on_demo_runs(rvmsim, tmp_path):
         [r["image"] for r in rows]
     rj = [json.loads(l) for l in rvmsim("runs", "--db", db, "--json").stdout.splitlines()]
     assert [(r["content"], r["target"], r["source"]) for r in rj] == [("full", "witness", "run")] * 3
-    assert "steps=300" in rj[0]["outcome"] and "phase=final" in rj[0]["outcome"]
+    assert rj[0]["outcome"]["steps"] == "300" and rj[0]["outcome"]["phase"] == "final"
 
 
 def test_a_failing_run_is_stored_with_its_damage(rvmsim, tmp_path, flip_scenario):
