@@ -261,6 +261,11 @@ static void print_summary(const struct explore_args *a, const struct rvm_explore
                ",\"root_choices\":%" PRIu64 ",\"seconds\":%.3f",
                a->depth, a->jobs, rvm_explore_stop_name(res->stop), st->depth_done, st->runs,
                st->distinct, st->root_choices, st->seconds);
+        if (st->depth > st->depth_done) {
+            printf(",\"partial_level\":{\"depth\":%u,\"runs\":%" PRIu64 ",\"expanded\":%" PRIu64
+                   ",\"states\":%" PRIu64 "}",
+                   st->depth, st->level_runs, st->expanded, st->frontier);
+        }
         if (failed) {
             printf(",\"failure\":{\"class\":\"%s\",\"exit\":%d,\"invariant\":",
                    rvm_sim_class_name(o->cls), o->cls);
@@ -284,6 +289,11 @@ static void print_summary(const struct explore_args *a, const struct rvm_explore
             printf("wrote %s; reproduce with: %s run %s%s\n", a->out_path, prog, outq,
                    reproduced ? "" : "  (WARNING: that run did not fail the same way)");
         }
+    }
+    if (st->depth > st->depth_done && res->stop != RVM_EXPLORE_FAILED) {
+        printf("depth %u (not complete): %" PRIu64 " runs from %" PRIu64 " of its %" PRIu64
+               " states\n",
+               st->depth, st->level_runs, st->expanded, st->frontier);
     }
     printf("states visited %" PRIu64 ", distinct states %" PRIu64 ", depth reached %u of %" PRIu64
            ", %.1f s, stopped: %s\n",
