@@ -10,6 +10,7 @@
 #   make model     spin: the SMP scheduling / VMID model's properties, and its planted bug caught
 #   make cppcheck  cppcheck over the freestanding C (core/, platform/)
 #   make regress BASE=<rev>  the scenario corpus on <rev>'s build and this one: same chains?
+#   make coverage  gcov build (build-cov/), unit tests + a short workload, gcovr reports, branch gate
 # Both are idempotent: packages are installed only when missing, meson is configured once.
 
 BUILD      ?= build
@@ -18,7 +19,7 @@ MESON      ?= meson
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PY         := /usr/bin/python3
 
-.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck firmware qemu-check regress
+.PHONY: all run test deps build build-asan unit bench bench-check bench-baseline format format-check clean help planted model cppcheck firmware qemu-check regress coverage
 
 all: build
 
@@ -109,8 +110,14 @@ model:
 cppcheck:
 	scripts/run_cppcheck.sh . core platform
 
+# Branch coverage of core/src with gcov in its own build dir (scripts/coverage.py): reports in
+# $(COV_BUILD)/coverage/ (index.html, coverage.txt, branches.txt); fails below the gate.
+COV_BUILD ?= build-cov
+coverage: | deps-test
+	$(PY) scripts/coverage.py --build-dir $(COV_BUILD) --jobs $(JOBS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(COV_BUILD)
 
 #   make prove   Frama-C WP proofs of core modules; fails on any unproved goal (scripts/prove.py)
 .PHONY: prove

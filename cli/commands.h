@@ -18,6 +18,7 @@ int rvmsim_cmd_demo(int argc, char **argv);
 int rvmsim_cmd_run(int argc, char **argv);
 int rvmsim_cmd_sweep(int argc, char **argv);
 int rvmsim_cmd_shrink(int argc, char **argv);
+int rvmsim_cmd_explore(int argc, char **argv);
 int rvmsim_cmd_targets(int argc, char **argv);
 int rvmsim_cmd_qemu(int argc, char **argv);
 

@@ -15,6 +15,8 @@ static const struct rvmsim_command commands[] = {
     {"sweep", "run a scenario over a range of seeds in worker processes", rvmsim_cmd_sweep},
     {"shrink", "reduce a failing run to a minimal scenario that fails the same way",
      rvmsim_cmd_shrink},
+    {"explore", "run every sequence of up to K operations of a scenario's explore block",
+     rvmsim_cmd_explore},
     {"qemu", "run a scenario on the firmware under QEMU and compare it with the simulator",
      rvmsim_cmd_qemu},
     {"targets", "list each target's operations, parameters, values and fault kinds",

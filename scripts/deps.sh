@@ -8,7 +8,7 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsqlite3-dev libssl-dev
 test_pkgs=(libcmocka-dev python3-pytest python3-networkx clang-format valgrind gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu
            clang libclang-rt-14-dev llvm valgrind
            python3-cryptography  # Ed25519, an independent check of stored signatures
-           spin cppcheck frama-c-base why3 z3 cvc4  # the evidence gates (docs/evidence.md)
+           spin cppcheck frama-c-base why3 z3 cvc4 gcovr  # the evidence gates (docs/evidence.md)
            parallel shellcheck python3-yaml)  # the scale-out recipes (contrib/scale-out)
 bench_pkgs=(valgrind gnuplot-nox fonts-dejavu-core)
 qemu_pkgs=(gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-system-arm qemu-system-misc)

@@ -793,8 +793,8 @@ static void keep_undrained(struct rvm_sim *sim)
     }
 }
 
-int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
-                const struct rvm_sim_options *opt, struct rvm_sim_outcome *out)
+bool engine_start(struct rvm_sim *sim, const struct rvm_scenario *scn,
+                  const struct rvm_sim_options *opt, struct rvm_sim_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     sim->out = out;
@@ -804,7 +804,7 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         snprintf(out->invariant, sizeof(out->invariant), "engine.scenario");
         snprintf(out->detail, sizeof(out->detail),
                  "scenario header differs from the engine's (target, parameters or cpus)");
-        return out->cls;
+        return false;
     }
     if (!setup_run(sim, scn, opt)) {
         engine_fail(sim, RVMSIM_EXIT_INTERNAL, "engine.memory", "out of memory setting up the run");
@@ -825,6 +825,11 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         sim->phase = RVM_SIM_PHASE_WORKLOAD;
         engine_checks(sim);
     }
+    return true;
+}
+
+void engine_workload(struct rvm_sim *sim, const struct rvm_scenario *scn)
+{
     for (uint32_t i = 0; i < scn->nsteps && !sim->failed; i++) {
         const struct scn_step *st = &scn->steps[i];
         switch (st->kind) {
@@ -843,16 +848,11 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
             break;
         }
     }
-    if (!sim->failed) {
-        liveness_phase(sim);
-    }
-    if (!sim->failed) {
-        final_phase(sim);
-    }
-    if (!sim->failed) {
-        out->cls = RVMSIM_EXIT_PASS;
-        out->phase = RVM_SIM_PHASE_FINAL;
-    }
+}
+
+int engine_finish(struct rvm_sim *sim)
+{
+    struct rvm_sim_outcome *out = sim->out;
     keep_undrained(sim);
     out->steps = sim->step;
     out->time_ns = now_ns(sim);
@@ -882,6 +882,26 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
     }
     sim->out = NULL;
     return out->cls;
+}
+
+int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
+                const struct rvm_sim_options *opt, struct rvm_sim_outcome *out)
+{
+    if (!engine_start(sim, scn, opt, out)) {
+        return out->cls;
+    }
+    engine_workload(sim, scn);
+    if (!sim->failed) {
+        liveness_phase(sim);
+    }
+    if (!sim->failed) {
+        final_phase(sim);
+    }
+    if (!sim->failed) {
+        out->cls = RVMSIM_EXIT_PASS;
+        out->phase = RVM_SIM_PHASE_FINAL;
+    }
+    return engine_finish(sim);
 }
 
 const uint8_t *rvm_sim_records(const struct rvm_sim *sim, uint64_t *count)

@@ -135,4 +135,22 @@ bool rvm_sim_state_at(const struct rvm_sim *sim, uint8_t digest[32]);
 bool rvm_sim_linearize(const struct rvm_sim *sim, const struct rvm_scenario *src, bool upto_fail,
                        struct rvm_scenario *out);
 
+/*
+ * Exploration (sim/explore.h, docs/simulator.md "Bounded exploration"): a run of `scn`'s steps,
+ * then operations chosen one by one from its explore block, each judged by every oracle (the
+ * target's sampled ones after every step). The liveness and final phases are not run. false
+ * when the scenario's own steps failed (out->cls says how).
+ */
+bool rvm_sim_explore_begin(struct rvm_sim *sim, const struct rvm_scenario *scn,
+                           const struct rvm_sim_options *opt, struct rvm_sim_outcome *out);
+/* How many operations the explore block offers in the current state: its lines in order, each
+ * with every CPU and every value of every argument (`*`: every live object of the class). */
+uint64_t rvm_sim_explore_choices(struct rvm_sim *sim);
+/* Run choice `choice` (< rvm_sim_explore_choices) as the next step; false when the run failed. */
+bool rvm_sim_explore_step(struct rvm_sim *sim, uint64_t choice);
+/* The explored state's digest: SHA-256 over the target's explore_hash (or hash). */
+void rvm_sim_explore_digest(struct rvm_sim *sim, uint8_t out[32]);
+/* The outcome so far (steps, records, the failure): ends the run like rvm_sim_run. */
+int rvm_sim_explore_end(struct rvm_sim *sim);
+
 #endif /* RVM_SIM_ENGINE_H */

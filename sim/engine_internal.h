@@ -212,6 +212,13 @@ bool engine_push_event(struct rvm_sim *sim, uint64_t time, uint32_t kind, uint32
                        uint64_t arg);
 void engine_advance_to(struct rvm_sim *sim, uint64_t t);
 
+/* engine.c: a run's start (false when the scenario is not the engine's: out says so), its
+ * scenario steps, and its outcome (returns out->cls) */
+bool engine_start(struct rvm_sim *sim, const struct rvm_scenario *scn,
+                  const struct rvm_sim_options *opt, struct rvm_sim_outcome *out);
+void engine_workload(struct rvm_sim *sim, const struct rvm_scenario *scn);
+int engine_finish(struct rvm_sim *sim);
+
 /* engine_faults.c */
 bool engine_record_fired(struct rvm_sim *sim, uint32_t kind, const uint64_t *args, uint32_t after,
                          bool scripted);
@@ -236,5 +243,8 @@ void engine_lin_mark_fail(struct rvm_sim *sim);
 void engine_step_op(struct rvm_sim *sim, const struct scn_step *st);
 void engine_step_random(struct rvm_sim *sim, uint32_t block, uint32_t line);
 void engine_step_other(struct rvm_sim *sim, const struct scn_step *st, uint32_t src_index);
+/* An explored operation (engine_explore.c): `tick` after the previous step, on call->cpu. */
+void engine_step_explore(struct rvm_sim *sim, uint32_t line, uint64_t tick,
+                         struct rvm_sim_call *call, const uint8_t *argk, const uint64_t *lin_args);
 
 #endif

@@ -143,6 +143,20 @@ void engine_step_op(struct rvm_sim *sim, const struct scn_step *st)
     run_op(sim, &call, bind, argk, lin_args, mark);
 }
 
+void engine_step_explore(struct rvm_sim *sim, uint32_t line, uint64_t tick,
+                         struct rvm_sim_call *call, const uint8_t *argk, const uint64_t *lin_args)
+{
+    sim->step++;
+    sim->out->steps = sim->step;
+    step_begin(sim, line);
+    uint64_t mark = sim->nfired;
+    if (sim->faults_on) {
+        engine_roll_ambient(sim);
+    }
+    engine_advance_to(sim, now_ns(sim) + tick);
+    run_op(sim, call, -1, argk, lin_args, mark);
+}
+
 /* A hostile value for an argument: garbage, a stale or wrong-class handle, a boundary value. */
 static uint64_t hostile_value(struct rvm_sim *sim, const struct rvm_sim_arg_spec *a)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "scenario.h"
+#include "scenario_parse.h"
 
 #include "rvm/action.h"
 #include "rvm/error.h"
@@ -66,7 +67,7 @@ static const char *error_name(uint64_t v)
     return NULL;
 }
 
-static bool tok_is(const char *s, size_t n, const char *word)
+bool tok_is(const char *s, size_t n, const char *word)
 {
     return strlen(word) == n && memcmp(s, word, n) == 0;
 }
@@ -86,7 +87,7 @@ static bool sym_lookup(const struct sym *t, size_t n, const char *s, size_t len,
  * Dynamic arrays (parse time only)
  * --------------------------------------------------------------------------------------------- */
 
-static bool reserve_items(void **buf, uint32_t *cap, uint32_t need, size_t elem)
+bool reserve_items(void **buf, uint32_t *cap, uint32_t need, size_t elem)
 {
     if (need <= *cap) {
         return true;
@@ -104,13 +105,9 @@ static bool reserve_items(void **buf, uint32_t *cap, uint32_t need, size_t elem)
     return true;
 }
 
-struct caps {
-    uint32_t steps, randoms, names, overrides;
-};
-
 /* Capacities live beside the scenario during parsing; afterwards the arrays are exact-or-larger
  * and only freed. rvm_scenario_add_* grow by doubling from the current count. */
-static uint32_t cap_of(uint32_t count)
+uint32_t cap_of(uint32_t count)
 {
     uint32_t c = 16;
     while (c < count) {
@@ -160,6 +157,7 @@ void rvm_scenario_free(struct rvm_scenario *s)
     }
     free(s->names);
     free(s->randoms);
+    free(s->explore.entries);
     free(s->steps);
     free(s->overrides);
     free(s->path);
@@ -195,33 +193,7 @@ uint32_t rvm_scenario_count(const struct rvm_scenario *s, enum scn_step_kind kin
  * The parser
  * --------------------------------------------------------------------------------------------- */
 
-#define MAX_TOKENS 64u
-
-struct tok {
-    const char *s;
-    size_t n;
-    uint32_t col;
-};
-
-struct parser {
-    struct rvm_scenario *scn;
-    struct rvm_scn_error *err;
-    struct caps caps;
-    uint32_t line;
-    struct tok t[MAX_TOKENS];
-    uint32_t nt;
-    bool header_done;       /* a step was seen: no more directives */
-    int32_t in_random;      /* index of the open random block, -1 when none */
-    bool have_op;           /* an op line precedes (for expect ok/err/refused) */
-    bool last_op_is_random; /* the step before is a random block */
-    uint64_t last_abs_time;
-    uint32_t last_abs_line;
-};
-
-static bool perr(struct parser *p, uint32_t col, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool perr(struct parser *p, uint32_t col, const char *fmt, ...)
+bool perr(struct parser *p, uint32_t col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -232,7 +204,7 @@ static bool perr(struct parser *p, uint32_t col, const char *fmt, ...)
     return false;
 }
 
-static bool oom(struct parser *p)
+bool oom(struct parser *p)
 {
     return perr(p, 1, "out of memory");
 }
@@ -285,7 +257,7 @@ static bool valid_name(const char *s, size_t n)
  * Unsigned integer: decimal or 0x hex, `_` separators, optional time unit when `units` (ns, us,
  * ms, s: the value is in ns). Exact: no sign, no junk, no overflow.
  */
-static bool parse_uint(const char *s, size_t n, bool units, uint64_t *out)
+bool parse_uint(const char *s, size_t n, bool units, uint64_t *out)
 {
     uint64_t base = 10, v = 0, mult = 1;
     size_t i = 0, digits = 0;
@@ -412,13 +384,20 @@ static bool parse_scalar(struct parser *p, const struct rvm_sim_arg_spec *a, con
                 (int)v->n, v->s);
 }
 
-static bool parse_value(struct parser *p, const struct rvm_sim_arg_spec *a, const struct tok *v,
-                        bool allow_range, struct scn_value *out)
+bool parse_value(struct parser *p, const struct rvm_sim_arg_spec *a, const struct tok *v,
+                 bool allow_range, struct scn_value *out)
 {
     *out = (struct scn_value){.kind = SCN_V_LIT};
     if (a->type == RVM_SIM_ARG_OBJECT) {
         if (tok_is(v->s, v->n, "none")) {
             out->kind = SCN_V_NONE;
+            return true;
+        }
+        if (tok_is(v->s, v->n, "*")) {
+            if (!p->in_explore) {
+                return perr(p, v->col, "'*' (every live object) is only allowed in explore blocks");
+            }
+            out->kind = SCN_V_ANY;
             return true;
         }
         if (v->n > 0 && !isdigit((unsigned char)v->s[0])) {
@@ -447,7 +426,8 @@ static bool parse_value(struct parser *p, const struct rvm_sim_arg_spec *a, cons
     }
     if (dots != NULL) {
         if (!allow_range) {
-            return perr(p, v->col, "ranges (lo..hi) are only allowed in random blocks");
+            return perr(p, v->col,
+                        "ranges (lo..hi) are only allowed in random blocks (and explore blocks)");
         }
         if (a->type == RVM_SIM_ARG_OBJECT) {
             return perr(p, v->col, "'%s' is an object argument: no ranges", a->name);
@@ -471,9 +451,9 @@ static bool parse_value(struct parser *p, const struct rvm_sim_arg_spec *a, cons
 }
 
 /* Parse name=value arguments tokens[from..nt) against `specs`. */
-static bool parse_args(struct parser *p, uint32_t from, uint32_t to,
-                       const struct rvm_sim_arg_spec *specs, uint32_t nspecs, const char *what,
-                       bool allow_range, bool require, struct scn_value *out, uint32_t *after)
+bool parse_args(struct parser *p, uint32_t from, uint32_t to, const struct rvm_sim_arg_spec *specs,
+                uint32_t nspecs, const char *what, bool allow_range, bool require,
+                struct scn_value *out, uint32_t *after)
 {
     for (uint32_t i = 0; i < RVM_SIM_MAX_ARGS || i < nspecs; i++) {
         out[i] = (struct scn_value){.kind = SCN_V_DEFAULT};
@@ -525,7 +505,7 @@ static bool parse_args(struct parser *p, uint32_t from, uint32_t to,
     return true;
 }
 
-static int32_t find_op(const struct rvm_sim_target *t, const struct tok *k)
+int32_t find_op(const struct rvm_sim_target *t, const struct tok *k)
 {
     for (uint32_t i = 0; i < t->nops; i++) {
         if (tok_is(k->s, k->n, t->ops[i].name)) {
@@ -535,7 +515,7 @@ static int32_t find_op(const struct rvm_sim_target *t, const struct tok *k)
     return -1;
 }
 
-static bool unknown_op(struct parser *p, const struct tok *k)
+bool unknown_op(struct parser *p, const struct tok *k)
 {
     const struct rvm_sim_target *t = p->scn->target;
     char known[200] = "";
@@ -597,7 +577,7 @@ static bool parse_target(struct parser *p)
     return true;
 }
 
-static bool want_args(struct parser *p, uint32_t n, const char *usage)
+bool want_args(struct parser *p, uint32_t n, const char *usage)
 {
     if (p->nt != n) {
         uint32_t col = p->nt > n ? p->t[n].col : p->t[p->nt - 1].col + (uint32_t)p->t[p->nt - 1].n;
@@ -1043,6 +1023,9 @@ static bool parse_line(struct parser *p)
         }
         return parse_target(p);
     }
+    if (p->in_explore) {
+        return parse_explore_line(p);
+    }
     if (p->in_random >= 0) {
         if (tok_is(k->s, k->n, "end")) {
             if (!want_args(p, 1, "end")) {
@@ -1063,6 +1046,12 @@ static bool parse_line(struct parser *p)
         return true;
     }
     p->header_done = true;
+    if (s->explore.line != 0) {
+        return perr(p, k->col, "nothing may follow the explore block (line %u)", s->explore.line);
+    }
+    if (tok_is(k->s, k->n, "explore")) {
+        return parse_explore_start(p);
+    }
     if (tok_is(k->s, k->n, "random")) {
         return parse_random_start(p);
     }
@@ -1126,6 +1115,10 @@ bool rvm_scenario_parse(const char *path, const char *text, size_t len, struct r
         p.line++;
         ok = perr(&p, 1, "random block (line %u) is not closed with 'end'", rl);
     }
+    if (ok && p.in_explore) {
+        p.line++;
+        ok = perr(&p, 1, "explore block (line %u) is not closed with 'end'", out->explore.line);
+    }
     if (!ok) {
         rvm_scenario_free(out);
     }
@@ -1182,8 +1175,8 @@ bool rvm_scenario_load(const char *path, struct rvm_scenario *out, struct rvm_sc
  * The printer
  * --------------------------------------------------------------------------------------------- */
 
-static void print_value(FILE *f, const struct rvm_scenario *s, const struct rvm_sim_arg_spec *a,
-                        const struct scn_value *v)
+void print_value(FILE *f, const struct rvm_scenario *s, const struct rvm_sim_arg_spec *a,
+                 const struct scn_value *v)
 {
     const char *name;
     switch (v->kind) {
@@ -1224,8 +1217,8 @@ static void print_value(FILE *f, const struct rvm_scenario *s, const struct rvm_
     fprintf(f, "%" PRIu64, v->lo);
 }
 
-static void print_args(FILE *f, const struct rvm_scenario *s, const struct rvm_sim_arg_spec *specs,
-                       uint32_t n, const struct scn_value *vals)
+void print_args(FILE *f, const struct rvm_scenario *s, const struct rvm_sim_arg_spec *specs,
+                uint32_t n, const struct scn_value *vals)
 {
     for (uint32_t a = 0; a < n; a++) {
         if (vals[a].kind == SCN_V_DEFAULT) {
@@ -1356,5 +1349,6 @@ bool rvm_scenario_write(FILE *f, const struct rvm_scenario *s, const char *comme
         }
         fputc('\n', f);
     }
+    write_explore(f, s);
     return ferror(f) == 0;
 }

@@ -36,6 +36,7 @@ enum scn_value_kind {
     SCN_V_NAME,    /* a named object (name) */
     SCN_V_RANGE,   /* random entries only: uniform in [lo, hi] */
     SCN_V_NONE,    /* object argument explicitly `none` */
+    SCN_V_ANY,     /* explore blocks only: every live object of the argument's class (`*`) */
 };
 
 struct scn_value {
@@ -106,6 +107,23 @@ struct scn_random {
     uint32_t line;
 };
 
+/* One line of an `explore` block: an operation and the values each argument ranges over. */
+struct scn_explore_entry {
+    uint32_t op;
+    uint32_t cpu_lo, cpu_hi; /* the CPUs it runs on (`cpuN`, or `cpu*` for every one) */
+    struct scn_value args[RVM_SIM_MAX_ARGS]; /* LIT, RANGE, NAME, NONE, ANY or DEFAULT */
+    uint32_t line;
+};
+
+/* The `explore` block (rvmsim explore): after the scenario's steps, every sequence of these
+ * operations. `line` is 0 when the scenario has none; `run` and `sweep` ignore it. */
+struct scn_explore {
+    struct scn_explore_entry *entries;
+    uint32_t nentries;
+    uint32_t line;
+    uint64_t tick; /* ns between explored operations; 0: all at one instant */
+};
+
 struct scn_name {
     char *text;
     uint32_t cls;
@@ -132,6 +150,7 @@ struct rvm_scenario {
     struct scn_name *names;
     uint32_t nnames;
     uint32_t nops_total; /* op steps, plus random counts: a size hint */
+    struct scn_explore explore;
 };
 
 #define RVM_SCN_DEFAULT_TICK     1000u

@@ -204,6 +204,13 @@ struct rvm_sim_target {
      * `records` and `digest`; malloc'd into *bytes. false with *why when it has none. */
     bool (*tape)(void *inst, uint64_t seed, uint64_t records, const uint8_t digest[32],
                  uint8_t **bytes, size_t *len, const char **why);
+    /* Optional, for bounded exploration (rvmsim explore): absorb what decides how the system
+     * goes on, leaving out history that does not (the witness log's record count and chain), so
+     * two operation sequences that leave every table alike hash alike. NULL: hash(). */
+    void (*explore_hash)(const void *inst, struct rvm_sha256_ctx *ctx);
+    /* Optional: with `on`, every oracle the target samples (every N steps) runs after every step
+     * instead, for the rest of the engine's life (exploration). */
+    void (*check_every_step)(void *inst, bool on);
 };
 
 /* ------------------------------------------------------------------------------------------------

@@ -601,6 +601,30 @@ static void w_hash(const void *inst, struct rvm_sha256_ctx *ctx)
     rvm_sha256_update(ctx, buf, sizeof(buf));
 }
 
+/* Exploration's state: what decides how later operations go (records waiting for the sink, the
+ * log's clock, the distance to the next checkpoint, checkpoints queued, whether a seal is
+ * pending, the reservations), not the history (record count and chain). */
+static void w_explore_hash(const void *inst, struct rvm_sha256_ctx *ctx)
+{
+    const struct wtarget *w = inst;
+    const struct rvm_witness_log *log = &w->log;
+    uint8_t buf[8 * 6];
+    rvm_store_le64(buf, log->appended - log->drained);
+    rvm_store_le64(buf + 8, log->last_timestamp);
+    rvm_store_le64(buf + 16, log->next_checkpoint_at - log->appended);
+    rvm_store_le64(buf + 24, log->pending_count);
+    rvm_store_le64(buf + 32, log->appended - log->sealed_at);
+    rvm_store_le64(buf + 40, w->guarantee);
+    rvm_sha256_update(ctx, buf, sizeof(buf));
+    for (uint32_t i = 0; i < w->nres; i++) { /* bound: reservation slots */
+        uint8_t r[9];
+        rvm_store_le32(r, w->res[i].generation);
+        rvm_store_le32(r + 4, w->res[i].remaining);
+        r[8] = w->res[i].live;
+        rvm_sha256_update(ctx, r, sizeof(r));
+    }
+}
+
 static struct rvm_witness_log *w_witness(void *inst)
 {
     struct wtarget *w = inst;
@@ -710,6 +734,7 @@ const struct rvm_sim_target rvm_sim_target_witness = {
     .inject = w_inject,
     .check = w_check,
     .hash = w_hash,
+    .explore_hash = w_explore_hash,
     .witness = w_witness,
     .liveness = w_liveness,
     .query = w_query,

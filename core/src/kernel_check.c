@@ -312,10 +312,12 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, ui
     rvm_sha256_update(c, &k->internal_error, 1);
     h32(c, k->store_used);
     /* The log as far as it goes. */
-    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
-    rvm_witness_chain_value(&k->log, chain);
-    h64(c, rvm_witness_count(&k->log));
-    rvm_sha256_update(c, chain, sizeof(chain));
+    if ((flags & RVM_KHASH_NO_LOG) == 0u) {
+        uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+        rvm_witness_chain_value(&k->log, chain);
+        h64(c, rvm_witness_count(&k->log));
+        rvm_sha256_update(c, chain, sizeof(chain));
+    }
     /* Every subsystem. */
     rvm_cap_hash(&k->caps, c);
     rvm_proof_hash(&k->nonces, c);

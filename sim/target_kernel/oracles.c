@@ -320,7 +320,7 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v)
         return verdict(v, "sched.heap",
                        "the run queues are not binary max-heaps keyed by priority");
     }
-    if ((dirty & D_FULL) != 0 || ++t->since_full >= CHECK_EVERY) {
+    if ((dirty & D_FULL) != 0 || ++t->since_full >= CHECK_EVERY || t->check_every_step) {
         t->since_full = 0;
         if (!full_check(t, v) || !check_isolation(t, v, true, true)) {
             return false;
@@ -329,11 +329,17 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v)
     if ((dirty & D_CUT) != 0 && !check_mincut(t, v)) {
         return false;
     }
-    if (++t->since_cross >= CROSS_EVERY) {
+    if (++t->since_cross >= CROSS_EVERY || t->check_every_step) {
         t->since_cross = 0;
         if (!check_naive_allocator(t, v)) {
             return false;
         }
     }
     return true;
+}
+
+void kt_check_every_step(void *inst, bool on)
+{
+    struct kt *t = inst;
+    t->check_every_step = on;
 }

@@ -8,6 +8,54 @@ void kt_hash(const void *inst, struct rvm_sha256_ctx *ctx)
     rvm_kernel_hash(&t->k, ctx);
 }
 
+static void explore_u64(struct rvm_sha256_ctx *ctx, uint64_t v)
+{
+    uint8_t b[8];
+    for (unsigned i = 0; i < 8u; i++) {
+        b[i] = (uint8_t)(v >> (8u * i));
+    }
+    rvm_sha256_update(ctx, b, sizeof(b));
+}
+
+/*
+ * Exploration's state: the kernel's tables (scheduler included, the log's history left out), what
+ * of the log decides whether the next records fit (records waiting for the sink, the distance to
+ * the next checkpoint, checkpoints queued), and the platform state the kernel's tables do not
+ * determine: each CPU's translation registers, the last owner of each VMID and the TLB's
+ * entries, which a missing invalidation leaves behind. Guest RAM contents are left out: no
+ * oracle reads them.
+ */
+void kt_explore_hash(const void *inst, struct rvm_sha256_ctx *ctx)
+{
+    const struct kt *t = inst;
+    const struct rvm_witness_log *log = &t->k.log;
+    rvm_kernel_hash_ex(&t->k, ctx, RVM_KHASH_NO_LOG);
+    explore_u64(ctx, log->appended - log->drained);
+    explore_u64(ctx, log->next_checkpoint_at - log->appended);
+    explore_u64(ctx, log->pending_count);
+    const struct rvm_sim_platform *p = &t->plat;
+    for (uint32_t c = 0; c < RVM_SIM_PLATFORM_MAX_CPUS; c++) { /* bound: platform CPUs */
+        const struct rvm_sim_cpu *cpu = &p->cpu[c];
+        explore_u64(ctx, (uint64_t)cpu->active << 48 | (uint64_t)cpu->vmid << 32 | cpu->part);
+        explore_u64(ctx, cpu->vttbr);
+        explore_u64(ctx, p->running[c]);
+        rvm_sha256_update(ctx, (const uint8_t *)&cpu->pmp, sizeof(cpu->pmp));
+    }
+    for (uint32_t v = 0; v < RVM_A64_VMID_COUNT; v++) { /* bound: hardware VMIDs */
+        explore_u64(ctx, p->vmid_owner[v]);
+    }
+    explore_u64(ctx, p->tlb.next_victim);
+    for (uint32_t i = 0; i < p->tlb.capacity; i++) { /* bound: TLB entries */
+        const struct rvm_a64_tlb_entry *e = &p->tlb.entries[i];
+        if (e->valid) {
+            explore_u64(ctx, i);
+            explore_u64(ctx, e->ipa_page);
+            explore_u64(ctx, e->oa_page);
+            explore_u64(ctx, (uint64_t)e->vmid << 16 | (uint64_t)e->perms << 8 | e->level);
+        }
+    }
+}
+
 struct rvm_witness_log *kt_witness(void *inst)
 {
     struct kt *t = inst;

@@ -361,7 +361,8 @@ struct kt {
     /* check() scheduling */
     uint32_t dirty;
     uint32_t since_full, since_cross;
-    uint64_t coh_epoch; /* the coherence engine's epoch count at the last look */
+    bool check_every_step; /* exploration: the sampled oracles run after every step */
+    uint64_t coh_epoch;    /* the coherence engine's epoch count at the last look */
 
     /* liveness */
     uint8_t *progressed;
@@ -598,6 +599,8 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v);
 /* queries.c */
 uint64_t kt_query(const void *inst, uint32_t q);
 void kt_hash(const void *inst, struct rvm_sha256_ctx *ctx);
+void kt_explore_hash(const void *inst, struct rvm_sha256_ctx *ctx);
+void kt_check_every_step(void *inst, bool on);
 struct rvm_witness_log *kt_witness(void *inst);
 
 #endif /* RVM_SIM_TARGET_KERNEL_INTERNAL_H */

@@ -143,6 +143,14 @@ static void test_config_invalid(void **state)
     BAD(c.epoch_ns = 0);
     BAD(c.restart_limit = 0);
     BAD(c.witness_key_len = 4);
+    /* the other bounds kernel.h documents for the fields */
+    BAD(c.max_order = 21);
+    BAD(c.queue_depth = 1025);
+    BAD(c.msg_bytes = 0);
+    BAD(c.msg_bytes = RVM_KERNEL_MSG_MAX + 8u);
+    BAD(c.witness_ring = 16);
+    BAD(c.cap_key = NULL; c.cap_key_len = 8);
+    BAD(c.witness_key = NULL; c.witness_key_len = 8);
 #undef BAD
     /* init refuses the same, too little storage, and misaligned storage. */
     struct rvm_crypto crypto;

@@ -792,6 +792,9 @@ void rvm_kernel_hash(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx);
  */
 #define RVM_KHASH_ALL      0u
 #define RVM_KHASH_NO_SCHED 1u
+/* RVM_KHASH_NO_LOG leaves out the log's history (its record count and chain value): two histories
+ * that leave every table the same then hash the same (bounded exploration deduplicates on it). */
+#define RVM_KHASH_NO_LOG   2u
 void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx, uint32_t flags);
 
 /* The first 16 bytes of SHA-256 over rvm_kernel_hash: what StateDigest records carry. */
