@@ -10,6 +10,7 @@
  */
 #include "commands.h"
 #include "explore.h"
+#include "json.h"
 #include "options.h"
 #include "simcli.h"
 #include "util.h"
@@ -182,21 +183,6 @@ static void show_level(void *ctx, const struct rvm_explore_stats *st)
     ui->distinct_before = st->distinct;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p);
-        } else if (*p < 0x20 || *p >= 0x7f) {
-            fprintf(f, "\\u%04x", *p);
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
-
 /* Writes the failing sequence, reads it back and runs it as `rvmsim run` would (a fresh engine,
  * the scenario's seed or 1, its faults none); true when it fails the same way. */
 static bool write_failure(struct rvm_sim *sim, const struct rvm_scenario *scn,
@@ -254,29 +240,41 @@ static void print_summary(const struct explore_args *a, const struct rvm_explore
     const struct rvm_sim_outcome *o = &res->outcome;
     const bool failed = res->stop == RVM_EXPLORE_FAILED;
     if (a->json) {
-        printf("{\"scenario\":");
-        json_string(stdout, a->path);
-        printf(",\"depth_limit\":%" PRIu64 ",\"jobs\":%" PRIu64 ",\"stop\":\"%s\","
-               "\"depth_reached\":%u,\"runs\":%" PRIu64 ",\"distinct_states\":%" PRIu64
-               ",\"root_choices\":%" PRIu64 ",\"seconds\":%.3f",
-               a->depth, a->jobs, rvm_explore_stop_name(res->stop), st->depth_done, st->runs,
-               st->distinct, st->root_choices, st->seconds);
+        struct rvm_json j;
+        rvm_json_init(&j, stdout);
+        rvm_json_object_begin(&j);
+        rvm_json_key_string(&j, "scenario", a->path);
+        rvm_json_key_int(&j, "depth_limit", (int64_t)a->depth);
+        rvm_json_key_int(&j, "jobs", (int64_t)a->jobs);
+        rvm_json_key_string(&j, "stop", rvm_explore_stop_name(res->stop));
+        rvm_json_key_int(&j, "depth_reached", st->depth_done);
+        rvm_json_key_int(&j, "runs", (int64_t)st->runs);
+        rvm_json_key_int(&j, "distinct_states", (int64_t)st->distinct);
+        rvm_json_key_int(&j, "root_choices", (int64_t)st->root_choices);
+        rvm_json_key_double(&j, "seconds", st->seconds);
         if (st->depth > st->depth_done) {
-            printf(",\"partial_level\":{\"depth\":%u,\"runs\":%" PRIu64 ",\"expanded\":%" PRIu64
-                   ",\"states\":%" PRIu64 "}",
-                   st->depth, st->level_runs, st->expanded, st->frontier);
+            rvm_json_key(&j, "partial_level");
+            rvm_json_object_begin(&j);
+            rvm_json_key_int(&j, "depth", st->depth);
+            rvm_json_key_int(&j, "runs", (int64_t)st->level_runs);
+            rvm_json_key_int(&j, "expanded", (int64_t)st->expanded);
+            rvm_json_key_int(&j, "states", (int64_t)st->frontier);
+            rvm_json_object_end(&j);
         }
         if (failed) {
-            printf(",\"failure\":{\"class\":\"%s\",\"exit\":%d,\"invariant\":",
-                   rvm_sim_class_name(o->cls), o->cls);
-            json_string(stdout, o->invariant);
-            printf(",\"detail\":");
-            json_string(stdout, o->detail);
-            printf(",\"operations\":%u,\"scenario\":", res->path_len);
-            json_string(stdout, wrote ? a->out_path : "");
-            printf(",\"reproduced\":%s}", reproduced ? "true" : "false");
+            rvm_json_key(&j, "failure");
+            rvm_json_object_begin(&j);
+            rvm_json_key_string(&j, "class", rvm_sim_class_name(o->cls));
+            rvm_json_key_int(&j, "exit", o->cls);
+            rvm_json_key_string(&j, "invariant", o->invariant);
+            rvm_json_key_string(&j, "detail", o->detail);
+            rvm_json_key_int(&j, "operations", res->path_len);
+            rvm_json_key_string(&j, "scenario", wrote ? a->out_path : "");
+            rvm_json_key_bool(&j, "reproduced", reproduced);
+            rvm_json_object_end(&j);
         }
-        printf("}\n");
+        rvm_json_object_end(&j);
+        rvm_json_newline(&j);
         return;
     }
     if (failed) {
