@@ -327,7 +327,7 @@ int rvmsim_cmd_explore(int argc, char **argv)
     }
     sim = rvm_sim_new(&scn, &crypto, err, sizeof(err));
     if (sim == NULL) {
-        fprintf(stderr, "%s: %s\n", a.path, err);
+        rvm_errorf("explore: %s: %s", a.path, err);
         rc = RVMSIM_EXIT_USAGE;
         goto out;
     }
