@@ -295,6 +295,23 @@ enum rvm_tape_status rvm_replay_open(struct rvm_replay *rp, const struct rvm_rep
     return rp->status;
 }
 
+/* A hypercall the guest makes for real: the registers its trap delivered reach the kernel
+ * through the trap-frame API, as the trap handler of a running system hands them over. */
+static enum rvm_err replay_hypercall(struct rvm_replay *rp, const struct rvm_tape_call *c)
+{
+    const struct rvm_replay_machine *m = rp->machine;
+    uint64_t regs[RVM_TAPE_ARGS];
+    const enum rvm_err err =
+        m->guest_hypercall(m->ctx, c->cpu, rp->kernel.cpus[c->cpu].loaded, c->args, regs);
+    if (err != RVM_OK) {
+        rp->entry = c->entry;
+        stop(rp, RVM_TAPE_S_HAL_MISMATCH, 0, RVM_OK, err);
+        return RVM_ERR_HAL;
+    }
+    rvm_kernel_trap_args(&rp->kernel, c->cpu, regs);
+    return rvm_kernel_hypercall(&rp->kernel, c->cpu);
+}
+
 static void replay_call(struct rvm_replay *rp, const struct rvm_tape_call *c)
 {
     rp->entry = c->entry;
@@ -306,6 +323,9 @@ static void replay_call(struct rvm_replay *rp, const struct rvm_tape_call *c)
                   ? RVM_ERR_WRONG_STATE
                   : rp->machine->guest_access(rp->machine->ctx, c->cpu, part, (uint32_t)c->args[0],
                                               c->args[1], c->args[2]);
+    } else if (c->entry == RVM_TAPE_E_HYPERCALL && rp->machine->guest_hypercall != NULL &&
+               rp->kernel.cpus[c->cpu].loaded != 0) {
+        got = replay_hypercall(rp, c);
     } else {
         got = rvm_tape_apply(&rp->kernel, c, &rp->out);
     }

@@ -28,6 +28,13 @@ struct rvm_replay_machine {
     enum rvm_err (*guest_access)(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
                                  uint64_t ipa, uint64_t value);
     void *ctx;
+    /* Optional: the running guest's hypercall on `cpu`. The guest loads `args` into its argument
+     * registers and traps; `regs` receives the x0..x7 / a0..a7 the trap delivered, which go to
+     * the kernel (rvm_kernel_trap_args, rvm_kernel_hypercall). RVM_OK, or an error when the
+     * guest did not trap as a hypercall (the replay stops: hal-mismatch). NULL: the tape's
+     * registers go to the kernel as they are. */
+    enum rvm_err (*guest_hypercall)(void *ctx, uint32_t cpu, rvm_partition_id part,
+                                    const uint64_t args[8], uint64_t regs[8]);
 };
 
 struct rvm_replay {

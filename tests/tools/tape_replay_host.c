@@ -135,7 +135,8 @@ int main(int argc, char **argv)
     m->hal.crypto = crypto;
     the_machine = m;
 
-    const struct rvm_replay_machine machine = {&m->hal, m_guest_access, m};
+    const struct rvm_replay_machine machine = {
+        .hal = &m->hal, .guest_access = m_guest_access, .ctx = m};
     size_t bytes = rvm_kernel_storage_bytes(&h.config);
     void *storage = aligned_alloc(64, (bytes + 63u) & ~(size_t)63u);
     struct rvm_replay *rp = calloc(1, sizeof(*rp));
