@@ -3,7 +3,6 @@
 
 #include "arch.h"
 #include "console.h"
-#include "guest.h"
 #include "mem.h"
 
 #include "rvm/crypto_portable.h"
@@ -268,82 +267,6 @@ enum rvm_err fw_hal_init(struct fw_hal *h, uint8_t arch, uint64_t guest_base, ui
     return rvm_aspace_init(&h->as, &cfg, &st, &mem);
 }
 
-/* The model's verdict on the access (the simulator's platform decides the same way): RVM_OK or
- * RVM_ERR_GUEST_FAULT with the cause and address the hardware must report in *f. */
-static enum rvm_err model_access(const struct fw_hal *h, const struct fw_hal_cpu *c, uint32_t kind,
-                                 uint64_t ipa, uint64_t len, uint64_t *hpa, struct rvm_rv_fault *f)
-{
-    *hpa = ipa;
-    if (is_a64(h)) {
-        const enum rvm_err err =
-            rvm_aspace_translate(&h->as, c->part, ipa, len, (enum rvm_aspace_access)kind, hpa);
-        /* no RAM of the guest's behind the output address: an external abort */
-        return err == RVM_OK && window(h, *hpa, len) != NULL ? RVM_OK : RVM_ERR_GUEST_FAULT;
-    }
-    const enum rvm_rv_access a = kind == RVM_ASPACE_WRITE  ? RVM_RV_STORE
-                                 : kind == RVM_ASPACE_EXEC ? RVM_RV_FETCH
-                                                           : RVM_RV_LOAD;
-    enum rvm_err err = rvm_rv_access_check(&c->pmp, 0, RVM_RV_PRIV_S, ipa, len, a, f);
-    if (err == RVM_OK && window(h, ipa, len) == NULL) {
-        f->mcause = rvm_rv_access_fault_cause(a); /* no RAM of the guest's behind it */
-        f->mtval = ipa;
-        err = RVM_ERR_GUEST_FAULT;
-    }
-    return err;
-}
-
-/* The model and the hardware disagree: said on the console, and the access fails with
- * RVM_ERR_HAL so the replay stops there (result-mismatch). */
-static enum rvm_err disagree(const char *what, uint64_t ipa, uint64_t model, uint64_t hw)
-{
-    fw_console_line_start();
-    fw_puts("rvmfw: guest ");
-    fw_puts(what);
-    fw_puts(": model and hardware disagree\nrvmfw: ");
-    fw_put_field("addr", ipa);
-    fw_put_field("model", model);
-    fw_put_field("hardware", hw);
-    fw_puts("\n");
-    return RVM_ERR_HAL;
-}
-
-/* Run the guest for one access and compare its trap with the model's verdict. */
-static enum rvm_err real_access(struct fw_hal *h, const struct fw_hal_cpu *c, uint32_t kind,
-                                uint64_t ipa, uint64_t value, enum rvm_err model,
-                                const struct rvm_rv_fault *f, bool *ran)
-{
-    const struct fw_guest_request rq = {
-        .op = kind == RVM_ASPACE_WRITE  ? FW_GUEST_STORE
-              : kind == RVM_ASPACE_EXEC ? FW_GUEST_FETCH
-                                        : FW_GUEST_LOAD,
-        .addr = ipa,
-        .value = value,
-    };
-    struct fw_guest_exit ex;
-    const uint64_t vttbr = is_a64(h) ? h->vmid_vttbr[c->vmid] : 0;
-    enum rvm_err err = fw_arch_guest_run(&c->pmp, vttbr, &rq, &ex);
-    *ran = err != RVM_ERR_UNSUPPORTED;
-    if (err != RVM_OK) {
-        return err;
-    }
-    h->guest.runs++;
-    if (ex.kind == FW_GUEST_EXIT_DONE && (kind != RVM_ASPACE_EXEC || ex.pc == ipa)) {
-        h->guest.done++;
-        return model == RVM_OK ? RVM_OK : disagree("access allowed", ipa, f->mcause, 0);
-    }
-    if (ex.kind == FW_GUEST_EXIT_FAULT) {
-        h->guest.faults++;
-        if (model == RVM_OK) {
-            return disagree("access faulted", ipa, 0, ex.cause);
-        }
-        if (!is_a64(h) && (ex.cause != f->mcause || ex.addr != f->mtval)) {
-            return disagree("fault cause/address", ex.addr, f->mcause, ex.cause);
-        }
-        return RVM_ERR_GUEST_FAULT;
-    }
-    return disagree("unexpected trap", ex.pc, ex.kind, ex.cause);
-}
-
 enum rvm_err fw_hal_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
                                  uint64_t ipa, uint64_t value)
 {
@@ -357,61 +280,29 @@ enum rvm_err fw_hal_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part,
     if (!c->active) {
         return RVM_ERR_WRONG_STATE;
     }
-    uint64_t hpa;
-    struct rvm_rv_fault f = {0, 0};
-    const enum rvm_err model = model_access(h, c, kind, ipa, len, &hpa, &f);
-    bool ran = false;
-    const enum rvm_err real = real_access(h, c, kind, ipa, value, model, &f, &ran);
-    if (ran) {
-        (void)hart_follow(h, h->hart_cpu); /* the hart's PMP back to the running CPU's image */
-        return real;
-    }
-    /* No guest can run here: the model's verdict, and the access performed by the firmware. */
-    h->guest.software++;
-    if (model != RVM_OK) {
-        return RVM_ERR_GUEST_FAULT;
+    uint64_t hpa = ipa;
+    if (is_a64(h)) {
+        if (rvm_aspace_translate(&h->as, c->part, ipa, len, (enum rvm_aspace_access)kind, &hpa) !=
+            RVM_OK) {
+            return RVM_ERR_GUEST_FAULT;
+        }
+    } else {
+        struct rvm_rv_fault f;
+        const enum rvm_rv_access a = kind == RVM_ASPACE_WRITE  ? RVM_RV_STORE
+                                     : kind == RVM_ASPACE_EXEC ? RVM_RV_FETCH
+                                                               : RVM_RV_LOAD;
+        if (rvm_rv_access_check(&c->pmp, 0, RVM_RV_PRIV_S, ipa, len, a, &f) != RVM_OK) {
+            return RVM_ERR_GUEST_FAULT;
+        }
     }
     volatile uint64_t *word = (volatile uint64_t *)(uintptr_t)hpa;
+    if (window(h, hpa, len) == NULL) {
+        return RVM_ERR_GUEST_FAULT; /* no RAM of the guest's behind it: an external abort */
+    }
     if (kind == RVM_ASPACE_WRITE) {
         *word = value;
     } else {
         (void)*word;
-    }
-    return RVM_OK;
-}
-
-enum rvm_err fw_hal_guest_hypercall(void *ctx, uint32_t cpu, rvm_partition_id part,
-                                    const uint64_t args[8], uint64_t regs[8])
-{
-    struct fw_hal *h = fw(ctx);
-    (void)part;
-    if (cpu >= FW_HAL_MAX_CPUS || !h->cpu[cpu].active) {
-        return RVM_ERR_WRONG_STATE;
-    }
-    const struct fw_hal_cpu *c = &h->cpu[cpu];
-    struct fw_guest_request rq = {.op = FW_GUEST_HYPERCALL};
-    for (uint32_t i = 0; i < 8u; i++) { /* bound: 8 argument registers */
-        rq.regs[i] = args[i];
-        regs[i] = args[i];
-    }
-    struct fw_guest_exit ex;
-    const uint64_t vttbr = is_a64(h) ? h->vmid_vttbr[c->vmid] : 0;
-    const enum rvm_err err = fw_arch_guest_run(&c->pmp, vttbr, &rq, &ex);
-    if (err == RVM_ERR_UNSUPPORTED) {
-        h->guest.software++;
-        return RVM_OK; /* the tape's registers as they are */
-    }
-    (void)hart_follow(h, h->hart_cpu);
-    if (err != RVM_OK) {
-        return err;
-    }
-    h->guest.runs++;
-    if (ex.kind != FW_GUEST_EXIT_HYPERCALL) {
-        return disagree("hypercall trap", ex.pc, FW_GUEST_EXIT_HYPERCALL, ex.kind);
-    }
-    h->guest.hypercalls++;
-    for (uint32_t i = 0; i < 8u; i++) { /* bound: 8 argument registers */
-        regs[i] = ex.regs[i];
     }
     return RVM_OK;
 }

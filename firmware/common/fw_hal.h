@@ -17,7 +17,6 @@
 #ifndef RVM_FW_HAL_H
 #define RVM_FW_HAL_H
 
-#include "guest.h"
 #include "witness_uart.h"
 
 #include "aspace.h"
@@ -46,9 +45,8 @@ struct fw_hal {
     rvm_partition_id running[FW_HAL_MAX_CPUS];
     uint64_t vmid_vttbr[RVM_A64_VMID_COUNT]; /* AArch64: the VTTBR each VMID was last loaded with */
     struct fw_witness_uart stream;
-    uint32_t hart_cpu;            /* RISC-V: the logical CPU whose PMP image the hart holds */
-    uint64_t pmp_disagreements;   /* RISC-V: PMP read-backs that differed from the model */
-    struct fw_guest_counts guest; /* real guest runs and their traps */
+    uint32_t hart_cpu;          /* RISC-V: the logical CPU whose PMP image the hart holds */
+    uint64_t pmp_disagreements; /* RISC-V: PMP read-backs that differed from the model */
 };
 
 /* Storage of the address spaces for `spaces` partitions and a pool of `table_pages`. */
@@ -71,18 +69,9 @@ enum rvm_err fw_hal_init(struct fw_hal *h, uint8_t arch, uint64_t guest_base, ui
                          const struct fw_hal_storage *storage);
 
 /* The guest's own access (tape_replay.h, struct rvm_replay_machine): `kind` 0 load, 1 store,
- * 2 fetch of 8 bytes at `ipa` through the CPU's live translation, on real memory. Where a real
- * guest can run (RISC-V) it performs the access and its trap is compared with the model's
- * verdict (cause and address included): a difference is RVM_ERR_HAL, said on the console.
- * Elsewhere the access is checked in software against the model and performed by the firmware. */
+ * 2 fetch of 8 bytes at `ipa` through the CPU's live translation, on real memory. Applied
+ * directly, for a request no real guest could perform (guest.h). */
 enum rvm_err fw_hal_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
                                  uint64_t ipa, uint64_t value);
-
-/* The guest's hypercall (tape_replay.h): the partition on `cpu` runs, loads `args` into its
- * argument registers from its request page and traps; `regs` receives the registers the trap
- * delivered. Without a real guest on this machine `regs` = `args`. RVM_ERR_HAL when the guest
- * trapped otherwise. */
-enum rvm_err fw_hal_guest_hypercall(void *ctx, uint32_t cpu, rvm_partition_id part,
-                                    const uint64_t args[8], uint64_t regs[8]);
 
 #endif /* RVM_FW_HAL_H */

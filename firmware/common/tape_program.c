@@ -24,6 +24,7 @@
 #include "board.h"
 #include "console.h"
 #include "fw_hal.h"
+#include "guest.h"
 #include "mem.h"
 #include "tape_replay.h"
 
@@ -164,31 +165,6 @@ static void carve_machine(const struct rvm_tape_header *h, const struct rvm_layo
     }
 }
 
-/* One console line (outside the witness framing) of what the real guests did: runs, and the
- * traps they came back with; `software` counts accesses no guest could run for (checked against
- * the model in software); `pmp-mismatch` PMP read-backs that differed from the model. */
-static void put_count(const char *name, uint64_t v)
-{
-    fw_puts(" ");
-    fw_puts(name);
-    fw_puts("=");
-    fw_put_dec(v);
-}
-
-static void report_guest_traps(const struct fw_hal *h)
-{
-    fw_console_line_start();
-    fw_puts("rvmfw: guest traps:");
-    put_count("runs", h->guest.runs);
-    put_count("hypercall", h->guest.hypercalls);
-    put_count("done", h->guest.done);
-    put_count("fault", h->guest.faults);
-    put_count("priv", h->guest.priv);
-    put_count("software", h->guest.software);
-    put_count("pmp-mismatch", h->pmp_disagreements);
-    fw_puts("\n");
-}
-
 static void report(const struct rvm_replay *rp, enum rvm_tape_status st)
 {
     fw_console_line_start();
@@ -252,20 +228,22 @@ _Noreturn void fw_main(void)
         refuse("witness-header", "field", 0, 0);
     }
 
-    const struct rvm_replay_machine machine = {
-        .hal = &fw_hal.hal,
-        .guest_access = fw_hal_guest_access,
-        .ctx = &fw_hal,
-        .guest_hypercall = fw_hal_guest_hypercall,
-    };
+    const struct rvm_replay_machine machine = {&fw_hal.hal, fw_guest_access, fw_guest_hypercall,
+                                               &fw_hal};
     st = rvm_replay_open(&fw_replay, &machine, tape, (size_t)len, storage, storage_bytes);
     if (st == RVM_TAPE_S_OK) {
         st = rvm_replay_run(&fw_replay);
     }
     report(&fw_replay, st);
-    report_guest_traps(&fw_hal);
+    /* A guest's call to the firmware below the hypervisor must stop at the hypervisor: probed
+     * once a replay has given the guests a translation, with PSCI SYSTEM_OFF as the call. */
+    const bool smc_trapped = st != RVM_TAPE_S_OK || fw_guest_smc_probe(&fw_hal);
+    fw_guest_report(fw_replay.direct_hypercalls, fw_replay.direct_faults);
     if (st != RVM_TAPE_S_OK) {
         fw_arch_exit(FW_EXIT_FAILED);
+    }
+    if (!smc_trapped) {
+        refuse("guest-smc", "trap", FW_TRAP_SMC, 0);
     }
 
 #ifdef FW_TRIGGER_FAULT

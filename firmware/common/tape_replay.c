@@ -295,41 +295,83 @@ enum rvm_tape_status rvm_replay_open(struct rvm_replay *rp, const struct rvm_rep
     return rp->status;
 }
 
-/* A hypercall the guest makes for real: the registers its trap delivered reach the kernel
- * through the trap-frame API, as the trap handler of a running system hands them over. */
+/* The guest's own access: performed by the machine; a fault it took is remembered for the
+ * guest_fault call the tape has next for that CPU. */
+static enum rvm_err replay_guest_access(struct rvm_replay *rp, const struct rvm_tape_call *c)
+{
+    const struct rvm_vcpu_cpu *cpu = &rp->kernel.cpus[c->cpu];
+    if (cpu->loaded == 0 || c->args[0] > 2u) {
+        return RVM_ERR_WRONG_STATE;
+    }
+    uint64_t fault_addr = c->args[1];
+    const enum rvm_err got =
+        rp->machine->guest_access(rp->machine->ctx, c->cpu, cpu->loaded, (uint32_t)c->args[0],
+                                  c->args[1], c->args[2], cpu->frame.pstate, &fault_addr);
+    rp->fault_pending = got == RVM_ERR_GUEST_FAULT;
+    rp->fault_cpu = c->cpu;
+    rp->fault_addr = fault_addr;
+    return got;
+}
+
+/* A hypercall: the guest traps with the tape's registers, and the kernel decodes the registers
+ * the trap delivered (through the one dispatcher, rvm_tape_apply). Without a guest on the CPU
+ * the entry is applied as recorded. */
 static enum rvm_err replay_hypercall(struct rvm_replay *rp, const struct rvm_tape_call *c)
 {
-    const struct rvm_replay_machine *m = rp->machine;
-    uint64_t regs[RVM_TAPE_ARGS];
-    const enum rvm_err err =
-        m->guest_hypercall(m->ctx, c->cpu, rp->kernel.cpus[c->cpu].loaded, c->args, regs);
-    if (err != RVM_OK) {
-        rp->entry = c->entry;
-        stop(rp, RVM_TAPE_S_HAL_MISMATCH, 0, RVM_OK, err);
+    const struct rvm_vcpu_cpu *cpu = &rp->kernel.cpus[c->cpu];
+    uint64_t trapped[8];
+    if (rp->machine->hypercall == NULL || cpu->loaded == 0 ||
+        !rp->machine->hypercall(rp->machine->ctx, c->cpu, cpu->frame.pstate, c->args, trapped)) {
+        rp->direct_hypercalls++;
+        return rvm_tape_apply(&rp->kernel, c, &rp->out);
+    }
+    for (uint32_t i = 0; i < 8; i++) { /* bound: 8 argument registers */
+        if (trapped[i] != c->args[i]) {
+            stop(rp, RVM_TAPE_S_HAL_MISMATCH, 0, (int64_t)c->args[i], (int64_t)trapped[i]);
+            return RVM_ERR_HAL;
+        }
+    }
+    struct rvm_tape_call real = *c;
+    rvm_memcpy(real.args, trapped, sizeof(real.args));
+    rp->trapped_hypercalls++;
+    return rvm_tape_apply(&rp->kernel, &real, &rp->out);
+}
+
+/* A guest fault right after a real one on the same CPU: the kernel gets the address the trap
+ * reported. Any other is applied as recorded. */
+static enum rvm_err replay_guest_fault(struct rvm_replay *rp, const struct rvm_tape_call *c,
+                                       bool real_fault)
+{
+    if (!real_fault || rp->fault_cpu != c->cpu) {
+        rp->direct_faults++;
+        return rvm_tape_apply(&rp->kernel, c, &rp->out);
+    }
+    if (rp->fault_addr != c->args[0]) {
+        stop(rp, RVM_TAPE_S_HAL_MISMATCH, 0, (int64_t)c->args[0], (int64_t)rp->fault_addr);
         return RVM_ERR_HAL;
     }
-    rvm_kernel_trap_args(&rp->kernel, c->cpu, regs);
-    return rvm_kernel_hypercall(&rp->kernel, c->cpu);
+    struct rvm_tape_call real = *c;
+    real.args[0] = rp->fault_addr;
+    return rvm_tape_apply(&rp->kernel, &real, &rp->out);
 }
 
 static void replay_call(struct rvm_replay *rp, const struct rvm_tape_call *c)
 {
     rp->entry = c->entry;
     rp->calls++;
+    const bool real_fault = rp->fault_pending;
+    rp->fault_pending = false;
     enum rvm_err got;
     if (c->entry == RVM_TAPE_E_GUEST_ACCESS) {
-        const rvm_partition_id part = rp->kernel.cpus[c->cpu].loaded;
-        got = part == 0 || c->args[0] > 2u
-                  ? RVM_ERR_WRONG_STATE
-                  : rp->machine->guest_access(rp->machine->ctx, c->cpu, part, (uint32_t)c->args[0],
-                                              c->args[1], c->args[2]);
-    } else if (c->entry == RVM_TAPE_E_HYPERCALL && rp->machine->guest_hypercall != NULL &&
-               rp->kernel.cpus[c->cpu].loaded != 0) {
+        got = replay_guest_access(rp, c);
+    } else if (c->entry == RVM_TAPE_E_HYPERCALL) {
         got = replay_hypercall(rp, c);
+    } else if (c->entry == RVM_TAPE_E_GUEST_FAULT) {
+        got = replay_guest_fault(rp, c, real_fault);
     } else {
         got = rvm_tape_apply(&rp->kernel, c, &rp->out);
     }
-    if ((int64_t)got != (int64_t)c->expect) {
+    if (rp->status == RVM_TAPE_S_OK && (int64_t)got != (int64_t)c->expect) {
         stop(rp, RVM_TAPE_S_RESULT_MISMATCH, 0, c->expect, got);
     }
 }

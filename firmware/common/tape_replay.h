@@ -24,17 +24,20 @@
 struct rvm_replay_machine {
     const struct rvm_hal *hal; /* the real platform; its crypto is the replay's crypto */
     /* The running guest's own load (0), store (1) or instruction fetch (2) at `ipa` on `cpu`
-     * (`part` runs there): RVM_OK, or RVM_ERR_GUEST_FAULT when the hardware faults it. */
+     * (`part` runs there, `pstate` is its frame's return state): RVM_OK, or
+     * RVM_ERR_GUEST_FAULT when the hardware faults it, with the faulting guest physical address
+     * the trap reported in `fault_addr`. The guest_fault call that follows in the tape gets that
+     * address, not the tape's. */
     enum rvm_err (*guest_access)(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
-                                 uint64_t ipa, uint64_t value);
+                                 uint64_t ipa, uint64_t value, uint64_t pstate,
+                                 uint64_t *fault_addr);
+    /* Optional (NULL: every hypercall is applied directly). The guest on `cpu` issues a
+     * hypercall with `regs` in its argument registers; true with the registers the trap handler
+     * saw in `trapped`, which are what the kernel decodes; false when no guest can run here
+     * (the entry is applied directly). */
+    bool (*hypercall)(void *ctx, uint32_t cpu, uint64_t pstate, const uint64_t regs[8],
+                      uint64_t trapped[8]);
     void *ctx;
-    /* Optional: the running guest's hypercall on `cpu`. The guest loads `args` into its argument
-     * registers and traps; `regs` receives the x0..x7 / a0..a7 the trap delivered, which go to
-     * the kernel (rvm_kernel_trap_args, rvm_kernel_hypercall). RVM_OK, or an error when the
-     * guest did not trap as a hypercall (the replay stops: hal-mismatch). NULL: the tape's
-     * registers go to the kernel as they are. */
-    enum rvm_err (*guest_hypercall)(void *ctx, uint32_t cpu, rvm_partition_id part,
-                                    const uint64_t args[8], uint64_t regs[8]);
 };
 
 struct rvm_replay {
@@ -56,6 +59,15 @@ struct rvm_replay {
     int64_t want;
     int64_t got;
     uint64_t calls; /* CALL entries replayed */
+
+    /* The real guest fault the last entry took, for the guest_fault call that must come next:
+     * its CPU and the address the trap reported. */
+    bool fault_pending;
+    uint32_t fault_cpu;
+    uint64_t fault_addr;
+    uint64_t trapped_hypercalls; /* hypercalls the kernel decoded from the machine's trap */
+    uint64_t direct_hypercalls;  /* hypercalls applied as recorded (no guest could run them) */
+    uint64_t direct_faults;      /* guest_fault calls with no faulting guest access before them */
 };
 
 /* Check the tape and start the kernel from its header in `storage` (at least

@@ -11,11 +11,14 @@
  * of the guest stays in the firmware's registers; fw_rv_guest_enter then returns.
  *
  * The guest (section .guest, its own 8 KiB with the request page, the only memory outside the
- * partition's regions its PMP gives it) reads the request page and performs one request:
+ * partition's regions its PMP gives it) reads the request page (common/guest.h: op at 0, addr
+ * at 8, value at 16, regs at 32) and performs one request:
  *   1 hypercall: a0..a7 from the page, ecall (mcause 9)
  *   2 load / 3 store: an 8-byte ld / sd at the page's address (access fault 5 / 7), then ebreak
  *   4 fetch: a jump to the address (fault 1; where it is allowed the firmware planted an ebreak)
- *   5 probe: csrr of mstatus, an M-mode register (illegal instruction, mcause 2), then ebreak
+ *   5 the call below the hypervisor (FW_GUEST_SMC): on RISC-V nothing lies below M-mode, so the
+ *     guest reaches for M-mode's privilege instead: csrr of mstatus, an M-mode register
+ *     (illegal instruction, mcause 2, mtval the instruction), then ebreak
  * An unknown request ends in ebreak at once.
  */
 #define CTX_RA      0
@@ -146,14 +149,14 @@ fw_rv_guest_stub:
     li      t2, 5
     beq     t1, t2, 5f
     ebreak
-1:  ld      a0, 24 + 0 * 8(t0)
-    ld      a1, 24 + 1 * 8(t0)
-    ld      a2, 24 + 2 * 8(t0)
-    ld      a3, 24 + 3 * 8(t0)
-    ld      a4, 24 + 4 * 8(t0)
-    ld      a5, 24 + 5 * 8(t0)
-    ld      a6, 24 + 6 * 8(t0)
-    ld      a7, 24 + 7 * 8(t0)
+1:  ld      a0, 32 + 0 * 8(t0)
+    ld      a1, 32 + 1 * 8(t0)
+    ld      a2, 32 + 2 * 8(t0)
+    ld      a3, 32 + 3 * 8(t0)
+    ld      a4, 32 + 4 * 8(t0)
+    ld      a5, 32 + 5 * 8(t0)
+    ld      a6, 32 + 6 * 8(t0)
+    ld      a7, 32 + 7 * 8(t0)
     ecall
     ebreak
 2:  ld      t2, 8(t0)

@@ -73,14 +73,19 @@ static void m_console(void *ctx, const char *text, size_t len)
     (void)len;
 }
 
+/* The simulator's model of the trap: the fault address it reports is what the kernel gets. */
 static enum rvm_err m_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
-                                   uint64_t ipa, uint64_t value)
+                                   uint64_t ipa, uint64_t value, uint64_t pstate,
+                                   uint64_t *fault_addr)
 {
     struct machine *m = ctx;
     (void)part;
+    (void)pstate;
     struct rvm_sim_guest_fault gf;
-    return rvm_sim_platform_guest_access(&m->plat, cpu, (enum rvm_sim_access)kind, ipa, &value, 8,
-                                         &gf);
+    enum rvm_err err = rvm_sim_platform_guest_access(&m->plat, cpu, (enum rvm_sim_access)kind, ipa,
+                                                     &value, 8, &gf);
+    *fault_addr = err == RVM_ERR_GUEST_FAULT ? gf.addr : ipa;
+    return err;
 }
 
 int main(int argc, char **argv)
@@ -135,8 +140,7 @@ int main(int argc, char **argv)
     m->hal.crypto = crypto;
     the_machine = m;
 
-    const struct rvm_replay_machine machine = {
-        .hal = &m->hal, .guest_access = m_guest_access, .ctx = m};
+    const struct rvm_replay_machine machine = {&m->hal, m_guest_access, NULL, m};
     size_t bytes = rvm_kernel_storage_bytes(&h.config);
     void *storage = aligned_alloc(64, (bytes + 63u) & ~(size_t)63u);
     struct rvm_replay *rp = calloc(1, sizeof(*rp));
