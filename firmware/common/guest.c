@@ -107,5 +107,9 @@ void fw_guest_report(uint64_t direct_hypercalls, uint64_t direct_faults)
     fw_put_dec(fw_guest_stats.direct_accesses);
     fw_puts(" fault=");
     fw_put_dec(direct_faults);
+    fw_puts(" model checked=");
+    fw_put_dec(fw_guest_stats.model_checked);
+    fw_puts(" differs=");
+    fw_put_dec(fw_guest_stats.model_differs);
     fw_puts("\n");
 }

@@ -43,30 +43,24 @@
 #define RVM_FW_GUEST_H
 
 #include "fw_hal.h"
+#include "guest_request.h"
 
 #include <stdint.h>
 
-enum fw_guest_op {
-    FW_GUEST_HYPERCALL = 1,
-    FW_GUEST_LOAD = 2,
-    FW_GUEST_STORE = 3,
-    FW_GUEST_FETCH = 4,
-    FW_GUEST_SMC = 5,
-};
-
-/* The request page as the guest program reads it (byte offsets fixed for assembly). */
+/* The request page as the guest program reads it; the operations and byte offsets are in
+ * guest_request.h, which assembly includes too. */
 struct fw_guest_request {
-    uint64_t op;      /* 0: enum fw_guest_op */
-    uint64_t addr;    /* 8: guest physical address of a load, store or fetch (8-aligned) */
-    uint64_t value;   /* 16: what a store writes */
-    uint64_t pstate;  /* 24: the kernel frame's return state for the CPU */
-    uint64_t regs[8]; /* 32: argument registers of a hypercall or SMC */
+    uint64_t op;      /* FW_GUEST_REQ_OP: FW_GUEST_HYPERCALL ... FW_GUEST_SMC */
+    uint64_t addr;    /* FW_GUEST_REQ_ADDR: guest physical address of a load, store or fetch */
+    uint64_t value;   /* FW_GUEST_REQ_VALUE: what a store writes */
+    uint64_t pstate;  /* FW_GUEST_REQ_PSTATE: the kernel frame's return state for the CPU */
+    uint64_t regs[8]; /* FW_GUEST_REQ_REGS: argument registers of a hypercall or SMC */
 };
-#define FW_GUEST_REQ_OP     0
-#define FW_GUEST_REQ_ADDR   8
-#define FW_GUEST_REQ_VALUE  16
-#define FW_GUEST_REQ_PSTATE 24
-#define FW_GUEST_REQ_REGS   32
+_Static_assert(__builtin_offsetof(struct fw_guest_request, op) == FW_GUEST_REQ_OP, "op");
+_Static_assert(__builtin_offsetof(struct fw_guest_request, addr) == FW_GUEST_REQ_ADDR, "addr");
+_Static_assert(__builtin_offsetof(struct fw_guest_request, value) == FW_GUEST_REQ_VALUE, "value");
+_Static_assert(__builtin_offsetof(struct fw_guest_request, pstate) == FW_GUEST_REQ_PSTATE, "ps");
+_Static_assert(__builtin_offsetof(struct fw_guest_request, regs) == FW_GUEST_REQ_REGS, "regs");
 
 /* Why the guest trapped. */
 enum fw_guest_cause {
@@ -97,6 +91,10 @@ enum fw_guest_cause fw_arch_guest_run(struct fw_hal *h, uint32_t cpu,
 struct fw_guest_stats {
     uint64_t traps[FW_TRAP_COUNT];
     uint64_t direct_accesses;
+    /* Aborts whose syndrome or address differ from the platform model's prediction for the
+     * same tables (AArch64: rvm_a64_walk / rvm_a64_esr; the architecture says which fields). */
+    uint64_t model_checked;
+    uint64_t model_differs;
 };
 
 extern struct fw_guest_stats fw_guest_stats;
@@ -112,7 +110,8 @@ bool fw_guest_hypercall(void *ctx, uint32_t cpu, uint64_t pstate, const uint64_t
 bool fw_guest_smc_probe(struct fw_hal *h);
 
 /* The console line `guest: traps hypercall=N smc=N data-abort=N fetch-abort=N done=N other=N
- * direct hypercall=N access=N fault=N` (outside the witness framing). The interpreter counts
+ * direct hypercall=N access=N fault=N model checked=N differs=N` (outside the witness
+ * framing). The interpreter counts
  * the hypercalls and guest_fault calls it applied directly (struct rvm_replay). */
 void fw_guest_report(uint64_t direct_hypercalls, uint64_t direct_faults);
 

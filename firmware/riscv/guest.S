@@ -11,8 +11,8 @@
  * of the guest stays in the firmware's registers; fw_rv_guest_enter then returns.
  *
  * The guest (section .guest, its own 8 KiB with the request page, the only memory outside the
- * partition's regions its PMP gives it) reads the request page (common/guest.h: op at 0, addr
- * at 8, value at 16, regs at 32) and performs one request:
+ * partition's regions its PMP gives it) reads the request page (common/guest_request.h) and
+ * performs one request:
  *   1 hypercall: a0..a7 from the page, ecall (mcause 9)
  *   2 load / 3 store: an 8-byte ld / sd at the page's address (access fault 5 / 7), then ebreak
  *   4 fetch: a jump to the address (fault 1; where it is allowed the firmware planted an ebreak)
@@ -21,6 +21,8 @@
  *     (illegal instruction, mcause 2, mtval the instruction), then ebreak
  * An unknown request ends in ebreak at once.
  */
+#include "guest_request.h"
+
 #define CTX_RA      0
 #define CTX_SP      8
 #define CTX_GP      16
@@ -137,36 +139,36 @@ fw_rv_guest_trap:                           /* sp = ctx, mscratch = the guest's 
     .global fw_rv_guest_stub
 fw_rv_guest_stub:
     lla     t0, fw_rv_guest_request
-    ld      t1, 0(t0)
-    li      t2, 1
+    ld      t1, FW_GUEST_REQ_OP(t0)
+    li      t2, FW_GUEST_HYPERCALL
     beq     t1, t2, 1f
-    li      t2, 2
+    li      t2, FW_GUEST_LOAD
     beq     t1, t2, 2f
-    li      t2, 3
+    li      t2, FW_GUEST_STORE
     beq     t1, t2, 3f
-    li      t2, 4
+    li      t2, FW_GUEST_FETCH
     beq     t1, t2, 4f
-    li      t2, 5
+    li      t2, FW_GUEST_SMC
     beq     t1, t2, 5f
     ebreak
-1:  ld      a0, 32 + 0 * 8(t0)
-    ld      a1, 32 + 1 * 8(t0)
-    ld      a2, 32 + 2 * 8(t0)
-    ld      a3, 32 + 3 * 8(t0)
-    ld      a4, 32 + 4 * 8(t0)
-    ld      a5, 32 + 5 * 8(t0)
-    ld      a6, 32 + 6 * 8(t0)
-    ld      a7, 32 + 7 * 8(t0)
+1:  ld      a0, FW_GUEST_REQ_REGS + 0 * 8(t0)
+    ld      a1, FW_GUEST_REQ_REGS + 1 * 8(t0)
+    ld      a2, FW_GUEST_REQ_REGS + 2 * 8(t0)
+    ld      a3, FW_GUEST_REQ_REGS + 3 * 8(t0)
+    ld      a4, FW_GUEST_REQ_REGS + 4 * 8(t0)
+    ld      a5, FW_GUEST_REQ_REGS + 5 * 8(t0)
+    ld      a6, FW_GUEST_REQ_REGS + 6 * 8(t0)
+    ld      a7, FW_GUEST_REQ_REGS + 7 * 8(t0)
     ecall
     ebreak
-2:  ld      t2, 8(t0)
+2:  ld      t2, FW_GUEST_REQ_ADDR(t0)
     ld      t3, 0(t2)
     ebreak
-3:  ld      t2, 8(t0)
-    ld      t3, 16(t0)
+3:  ld      t2, FW_GUEST_REQ_ADDR(t0)
+    ld      t3, FW_GUEST_REQ_VALUE(t0)
     sd      t3, 0(t2)
     ebreak
-4:  ld      t2, 8(t0)
+4:  ld      t2, FW_GUEST_REQ_ADDR(t0)
     jr      t2
 5:  csrr    t2, mstatus
     ebreak

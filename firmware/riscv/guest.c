@@ -18,9 +18,10 @@
  *
  * A fetch that PMP allows would execute whatever the partition's memory holds, so an ebreak is
  * planted at the target for the run and the word put back afterwards (only in RAM below the
- * image, where every partition region lies). Every access trap is checked against the model
- * (rvm_rv_access_check on the same image): the cause must be the one the model gives and mtval
- * the address; otherwise the run is FW_TRAP_OTHER (the replay stops on it) and the console says
+ * image, where every partition region lies). Every access trap, completed or faulted, is checked
+ * against the model (rvm_rv_access_check on the same image; counted in fw_guest_stats'
+ * model_checked / model_differs): the cause must be the one the model gives and mtval the
+ * address; otherwise the run is FW_TRAP_OTHER (the replay stops on it) and the console says
  * which side said what.
  */
 #include "guest.h"
@@ -47,7 +48,6 @@ struct fw_rv_guest_ctx {
 _Static_assert(__builtin_offsetof(struct fw_rv_guest_ctx, mepc) == 128, "guest.S CTX_MEPC");
 _Static_assert(__builtin_offsetof(struct fw_rv_guest_ctx, mstatus) == 136, "guest.S CTX_MSTATUS");
 _Static_assert(__builtin_offsetof(struct fw_rv_guest_ctx, a) == 144, "guest.S CTX_A0");
-_Static_assert(__builtin_offsetof(struct fw_guest_request, regs) == 32, "guest.S regs at 32");
 
 void fw_rv_guest_enter(struct fw_rv_guest_ctx *ctx);
 extern char fw_rv_guest_stub[];
@@ -115,14 +115,18 @@ static enum fw_guest_cause access_cause(const struct rvm_rv_pmp *pmp,
     struct rvm_rv_fault f = {0, 0};
     const bool allowed = rvm_rv_access_check(pmp, 0, RVM_RV_PRIV_S, rq->addr, 8, a, &f) == RVM_OK;
     if (t->syndrome == MCAUSE_BREAKPOINT && (a != RVM_RV_FETCH || pc == rq->addr)) {
+        fw_guest_stats.model_checked++;
         if (!allowed) {
+            fw_guest_stats.model_differs++;
             say_disagreement("access", rq->addr, f.mcause, 0);
             return FW_TRAP_OTHER;
         }
         return FW_TRAP_DONE;
     }
     if (t->syndrome == rvm_rv_access_fault_cause(a)) {
+        fw_guest_stats.model_checked++;
         if (allowed || f.mcause != t->syndrome || f.mtval != t->addr) {
+            fw_guest_stats.model_differs++;
             say_disagreement("access fault", t->addr, allowed ? 0 : f.mcause, t->syndrome);
             return FW_TRAP_OTHER;
         }

@@ -38,8 +38,8 @@ def record(rvmsim, tmp_path, scenario, seed, faults):
     return tape, int(records), digest
 
 
-def replay(replay_host, tape):
-    proc = subprocess.run([replay_host, str(tape)], capture_output=True, text=True)
+def replay(replay_host, tape, *mode):
+    proc = subprocess.run([replay_host, str(tape), *mode], capture_output=True, text=True)
     fields = dict(kv.split("=", 1) for kv in proc.stdout.split() if "=" in kv)
     return proc.returncode, fields
 
@@ -56,6 +56,39 @@ def test_host_replay_gives_the_simulators_chain(rvmsim, replay_host, tmp_path, s
         rc, got = replay(replay_host, tape)
         assert rc == 0 and got["status"] == "ok", (scenario.name, seed, got)
         assert (int(got["records"]), got["digest"]) == (records, digest), (scenario.name, seed)
+
+
+@pytest.mark.parametrize("scenario", KERNEL_SCENARIOS, ids=lambda p: p.stem)
+def test_trapped_hypercalls_give_the_simulators_chain(rvmsim, replay_host, tmp_path, scenario):
+    """The interpreter's real-guest path (firmware/common/guest.h): every hypercall on a CPU
+    with a partition goes through the machine's trap and the kernel decodes the registers the
+    trap delivered; a guest fault takes the address the machine's fault reported."""
+    tape, records, digest = record(rvmsim, tmp_path, scenario, 1, "swarm")
+    _, entries = tape_format.parse(tape.read_bytes())
+    hypercalls = sum(e["type"] == "call" and e["entry"] == "hypercall" for e in entries)
+    rc, got = replay(replay_host, tape, "traps")
+    assert rc == 0 and got["status"] == "ok", (scenario.name, got)
+    assert (int(got["records"]), got["digest"]) == (records, digest), scenario.name
+    assert int(got["trapped"]) + int(got["direct"]) == hypercalls
+
+
+@pytest.mark.parametrize("mode,entry", [("traps-skew-hypercall", "hypercall"),
+                                        ("traps-skew-fault", "guest_fault")])
+def test_a_trap_that_differs_from_the_tape_stops_the_replay(rvmsim, replay_host, tmp_path, mode,
+                                                           entry):
+    tape, _, _ = record(rvmsim, tmp_path, ROOT / "scenarios" / "kernel-faults.scn", 1, "none")
+    _, entries = tape_format.parse(tape.read_bytes())
+    first = next(i for i, e in enumerate(entries) if e["type"] == "call" and e["entry"] == entry)
+    rc, got = replay(replay_host, tape, mode)
+    assert rc == 1 and got["status"] == "hal-mismatch" and got["entry"] == entry, got
+    assert int(got["at"]) == first + 1  # `at` counts the entries read, this one included
+    want, have = int(got["want"]), int(got["got"])
+    call = entries[first]
+    if entry == "hypercall":
+        assert (want, have) == (call["args"][1] - (1 << 64 if call["args"][1] >> 63 else 0),
+                                (call["args"][1] ^ 1) - (1 << 64 if call["args"][1] >> 63 else 0))
+    else:
+        assert (want, have) == (call["args"][0], call["args"][0] + 8)
 
 
 def test_independent_decoder_agrees_with_the_run(rvmsim, tmp_path):

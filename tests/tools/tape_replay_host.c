@@ -6,8 +6,14 @@
  * is built from the tape's header alone. tests/py/test_tape.py runs the corpus through it to
  * prove a tape holds everything the kernel depends on before any QEMU is booted.
  *
- *   tape_replay_host TAPE     prints `status=<name> at=<entry> entry=<name> calls=<n>
- *                             records=<n> digest=<hex>` and exits 0 only for `ok`
+ *   tape_replay_host TAPE [TRAPS]   prints `status=<name> at=<entry> entry=<name> calls=<n>
+ *                                   records=<n> digest=<hex> trapped=<n> direct=<n>
+ *                                   direct_faults=<n>` and exits 0 only for `ok`
+ *
+ * TRAPS gives the machine a hypercall hook, as firmware with a real guest has (guest.h):
+ * `traps` delivers the tape's registers as a trap would; `traps-skew-hypercall` delivers x1
+ * changed, `traps-skew-fault` reports every guest fault 8 bytes off; each skew must stop the
+ * replay with hal-mismatch at that entry.
  */
 #include "hal_platform.h"
 #include "tape_replay.h"
@@ -19,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum trap_mode { TRAPS_NONE, TRAPS_FAITHFUL, TRAPS_SKEW_HYPERCALL, TRAPS_SKEW_FAULT };
+
 struct machine {
+    enum trap_mode traps;
     struct rvm_sim_platform plat;
     struct rvm_hal hal;
     struct rvm_hal_ops ops;
@@ -85,13 +94,37 @@ static enum rvm_err m_guest_access(void *ctx, uint32_t cpu, rvm_partition_id par
     enum rvm_err err = rvm_sim_platform_guest_access(&m->plat, cpu, (enum rvm_sim_access)kind, ipa,
                                                      &value, 8, &gf);
     *fault_addr = err == RVM_ERR_GUEST_FAULT ? gf.addr : ipa;
+    if (m->traps == TRAPS_SKEW_FAULT) {
+        *fault_addr += 8u;
+    }
     return err;
+}
+
+static bool m_hypercall(void *ctx, uint32_t cpu, uint64_t pstate, const uint64_t regs[8],
+                        uint64_t trapped[8])
+{
+    struct machine *m = ctx;
+    (void)cpu;
+    (void)pstate;
+    memcpy(trapped, regs, 8 * sizeof(uint64_t));
+    if (m->traps == TRAPS_SKEW_HYPERCALL) {
+        trapped[1] ^= 1u;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: tape_replay_host TAPE\n");
+    static const char *const modes[] = {"", "traps", "traps-skew-hypercall", "traps-skew-fault"};
+    enum trap_mode traps = TRAPS_NONE;
+    for (uint32_t i = 1; argc == 3 && i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (strcmp(argv[2], modes[i]) == 0) {
+            traps = (enum trap_mode)i;
+        }
+    }
+    if (argc < 2 || argc > 3 || (argc == 3 && traps == TRAPS_NONE)) {
+        fprintf(stderr, "usage: tape_replay_host TAPE [traps|traps-skew-hypercall|"
+                        "traps-skew-fault]\n");
         return 2;
     }
     FILE *f = fopen(argv[1], "rb");
@@ -114,6 +147,7 @@ int main(int argc, char **argv)
     }
 
     struct machine *m = calloc(1, sizeof(*m));
+    m->traps = traps;
     struct rvm_sim_platform_config pc;
     rvm_sim_platform_kernel_config(
         &pc, h.config.arch == RVM_VCPU_RISCV64 ? RVM_SIM_ARCH_RISCV : RVM_SIM_ARCH_AARCH64,
@@ -140,7 +174,8 @@ int main(int argc, char **argv)
     m->hal.crypto = crypto;
     the_machine = m;
 
-    const struct rvm_replay_machine machine = {&m->hal, m_guest_access, NULL, m};
+    const struct rvm_replay_machine machine = {&m->hal, m_guest_access,
+                                               traps == TRAPS_NONE ? NULL : m_hypercall, m};
     size_t bytes = rvm_kernel_storage_bytes(&h.config);
     void *storage = aligned_alloc(64, (bytes + 63u) & ~(size_t)63u);
     struct rvm_replay *rp = calloc(1, sizeof(*rp));
@@ -155,9 +190,10 @@ int main(int argc, char **argv)
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     }
     printf("status=%s at=%" PRIu64 " entry=%s hook=%s want=%" PRId64 " got=%" PRId64
-           " calls=%" PRIu64 " records=%" PRIu64 " digest=%s\n",
+           " calls=%" PRIu64 " records=%" PRIu64 " digest=%s trapped=%" PRIu64 " direct=%" PRIu64
+           " direct_faults=%" PRIu64 "\n",
            rvm_tape_status_name(st), rp->at, rvm_tape_entry_name(rp->entry),
-           rvm_tape_hook_name(rp->hook), rp->want, rp->got, rp->calls, rp->kernel.log.appended,
-           hex);
+           rvm_tape_hook_name(rp->hook), rp->want, rp->got, rp->calls, rp->kernel.log.appended, hex,
+           rp->trapped_hypercalls, rp->direct_hypercalls, rp->direct_faults);
     return st == RVM_TAPE_S_OK ? 0 : 1;
 }
