@@ -9,6 +9,11 @@ line names (riscv=1: riscv64, else aarch64), for each seed and fault mode: `rvms
 the simulator's tape, boots the firmware with it and compares the chains. Scenarios the tape
 cannot express are listed with the reason, never skipped silently. Prints TAP, a summary line
 `N passed, M failed` and exits non-zero on any divergence.
+
+Each capture's `guest: traps ...` console line (docs/firmware.md "Real guests") is summed into
+a comment line before the summary; a run whose guest trapped with an unexpected class (`other`)
+or whose aborts differ from the platform model's prediction (`differs`) fails even when its
+chain is identical.
 """
 import argparse
 import concurrent.futures
@@ -16,6 +21,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -58,6 +64,22 @@ def build_firmware(build, arch):
     return True
 
 
+def guest_counts(capture):
+    """{'trap hypercall': n, ..., 'direct access': n, 'model differs': n} from the firmware's
+    `guest: traps ... direct ... model ...` line; {} without one."""
+    for line in capture.splitlines():
+        if line.startswith("guest: traps "):
+            counts, part = {}, "trap"
+            for word in line.split()[2:]:
+                if "=" not in word:
+                    part = word
+                    continue
+                key, _, value = word.partition("=")
+                counts[f"{part} {key}"] = int(value)
+            return counts
+    return {}
+
+
 def seeds_of(text):
     lo, _, hi = text.partition("..")
     return range(int(lo), int(hi or lo) + 1)
@@ -88,21 +110,38 @@ def main():
     jobs = [(p, a, s, f) for p, a in runnable for s in seeds_of(args.seeds)
             for f in args.faults.split(",")]
 
-    def one(job):
-        path, arch, seed, faults = job
+    keep_root = tempfile.TemporaryDirectory(prefix="qemu-check-")
+
+    def one(numbered):
+        n, (path, arch, seed, faults) = numbered
+        keep = pathlib.Path(keep_root.name) / str(n)
         proc = subprocess.run([args.rvmsim, "qemu", str(path), "--arch", arch, "--seed", str(seed),
-                               "--faults", faults, "--timeout", str(args.timeout)],
+                               "--faults", faults, "--timeout", str(args.timeout),
+                               "--keep", str(keep)],
                               capture_output=True, text=True)
-        return job, proc
+        capture = keep / "qemu.txt"
+        guest = guest_counts(capture.read_text(errors="replace")) if capture.exists() else None
+        return (path, arch, seed, faults), proc, guest
 
     passed = failed = 0
+    totals = {}
     print(f"1..{len(jobs)}")
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for n, (job, proc) in enumerate(pool.map(one, jobs), 1):
+        for n, (job, proc, guest) in enumerate(pool.map(one, enumerate(jobs)), 1):
             path, arch, seed, faults = job
             last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
             name = f"{path.name} {arch} seed {seed} faults {faults}"
-            if proc.returncode == 0:
+            for key, value in (guest or {}).items():
+                totals[key] = totals.get(key, 0) + value
+            odd = guest and (guest.get("trap other", 0) or guest.get("model differs", 0))
+            if proc.returncode == 0 and odd:
+                failed += 1
+                print(f"not ok {n} - {name}: identical chain, but the guest's traps: "
+                      f"other={guest.get('trap other', 0)} "
+                      f"model differs={guest.get('model differs', 0)}")
+                print(f"#   reproduce: {args.rvmsim} qemu {path} --arch {arch} --seed {seed} "
+                      f"--faults {faults} --keep DIR; grep -a '^guest' DIR/qemu.txt")
+            elif proc.returncode == 0:
                 passed += 1
                 print(f"ok {n} - {name}: {last}")
             else:
@@ -112,6 +151,10 @@ def main():
                     print(f"#   {line}")
                 print(f"#   reproduce: {args.rvmsim} qemu {path} --arch {arch} --seed {seed} "
                       f"--faults {faults}")
+    keep_root.cleanup()
+    if totals:
+        print("# real guest traps: " + " ".join(f"{k.replace(' ', ':')}={v}"
+                                                  for k, v in totals.items()))
     print(f"# {passed} passed, {failed} failed")
     return 1 if failed else 0
 
