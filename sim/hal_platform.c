@@ -249,8 +249,8 @@ enum rvm_err rvm_sim_platform_guest_access(struct rvm_sim_platform *p, uint32_t 
                                            enum rvm_sim_access kind, uint64_t ipa, void *buf,
                                            size_t len, struct rvm_sim_guest_fault *fault)
 {
-    if (cpu >= p->cfg.cpus ||
-        (kind != RVM_SIM_READ && kind != RVM_SIM_WRITE && kind != RVM_SIM_EXEC)) {
+    if (cpu >= p->cfg.cpus || (kind != RVM_SIM_READ && kind != RVM_SIM_WRITE &&
+                               kind != RVM_SIM_EXEC && kind != RVM_SIM_PRIV_PROBE)) {
         return RVM_ERR_INVALID_ARGUMENT;
     }
     if ((len != 1 && len != 2 && len != 4 && len != 8) || (ipa & (len - 1u)) != 0) {
@@ -261,6 +261,17 @@ enum rvm_err rvm_sim_platform_guest_access(struct rvm_sim_platform *p, uint32_t 
         return RVM_ERR_WRONG_STATE;
     }
     memset(fault, 0, sizeof(*fault));
+    if (kind == RVM_SIM_PRIV_PROBE) {
+        if (is_a64(p)) {
+            return RVM_ERR_UNSUPPORTED;
+        }
+        /* S-mode reading mstatus: illegal instruction, mtval = the instruction (the firmware's
+         * guest program runs `csrr t2, mstatus`) */
+        p->guest_faults++;
+        fault->syndrome = RVM_RV_MCAUSE_ILLEGAL;
+        fault->addr = RVM_SIM_RV_CSRR_MSTATUS;
+        return RVM_ERR_GUEST_FAULT;
+    }
     uint64_t hpa;
     if (is_a64(p)) {
         struct rvm_a64_walk w;

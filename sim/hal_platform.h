@@ -139,7 +139,13 @@ enum rvm_sim_access {
     RVM_SIM_READ = RVM_ASPACE_READ,
     RVM_SIM_WRITE = RVM_ASPACE_WRITE,
     RVM_SIM_EXEC = RVM_ASPACE_EXEC,
+    /* not a memory access: a read of a register of the hypervisor's privilege (RISC-V: an
+     * M-mode CSR), which the hardware refuses as an illegal instruction */
+    RVM_SIM_PRIV_PROBE = 3,
 };
+
+/* `csrr t2, mstatus` (csrrs x7, 0x300, x0): the instruction of RVM_SIM_PRIV_PROBE on RISC-V. */
+#define RVM_SIM_RV_CSRR_MSTATUS 0x300023f3u
 
 /* What the hardware reports for a guest access that faults into the hypervisor. */
 struct rvm_sim_guest_fault {

@@ -3,6 +3,7 @@
 #ifndef RVM_FW_ARCH_H
 #define RVM_FW_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Exit statuses of a firmware run (QEMU's exit status where the exit method carries one). */
@@ -21,14 +22,19 @@ uint64_t fw_arch_counter(void);
 void fw_arch_trigger_fault(void);
 
 /* Load a partition's stage-2 translation into the CPU: on AArch64 VTCR_EL2 and VTTBR_EL2 (the
- * CPU translates with it once HCR_EL2.VM is set); on RISC-V nothing, the PMP image is checked in
- * software until guests run in S-mode. */
+ * CPU translates with it once HCR_EL2.VM is set); not called on RISC-V (fw_arch_pmp_load). */
 void fw_arch_s2_load(uint64_t vttbr);
 
 /* Invalidate the cached stage-1+2 translations of the VMID in `vttbr` (AArch64: TLBI
  * VMALLS12E1IS acts on the VMID in VTTBR_EL2, so that VTTBR is loaded for the operation and the
  * current one restored); nothing on RISC-V. */
 void fw_arch_s2_invalidate(uint64_t vttbr);
+
+/* RISC-V: write a PMP image into the hart's pmpaddr/pmpcfg registers and read them back; false
+ * when the hart holds other values than the model (rv_pmp.h) says the same writes leave.
+ * AArch64: not called (true). */
+struct rvm_rv_pmp;
+bool fw_arch_pmp_load(const struct rvm_rv_pmp *image);
 
 /* The common program, entered by the start code with the stack, bss and (AArch64) MMU set up. */
 _Noreturn void fw_main(void);

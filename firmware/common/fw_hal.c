@@ -47,6 +47,21 @@ static bool h_checkpoint(void *ctx, const struct rvm_witness_checkpoint *cp)
     return fw_witness_uart_checkpoint(&fw(ctx)->stream, cp);
 }
 
+/* RISC-V: the hart's PMP registers follow the image of the logical CPU that last activated a
+ * space (one hart runs every logical CPU of the tape). False when the hart disagrees with the
+ * model about what it holds. */
+static bool hart_follow(struct fw_hal *h, uint32_t cpu)
+{
+    if (is_a64(h) || cpu != h->hart_cpu) {
+        return true;
+    }
+    if (fw_arch_pmp_load(&h->cpu[cpu].pmp)) {
+        return true;
+    }
+    h->pmp_disagreements++;
+    return false;
+}
+
 static enum rvm_err h_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rvm_hpa_t hpa,
                              uint64_t size, uint32_t perms)
 {
@@ -59,6 +74,9 @@ static enum rvm_err h_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rv
         for (uint32_t c = 0; c < FW_HAL_MAX_CPUS; c++) { /* bound: FW_HAL_MAX_CPUS */
             if (h->cpu[c].active && h->cpu[c].part == part) {
                 h->cpu[c].pmp = sp->image;
+                if (!hart_follow(h, c)) {
+                    err = RVM_ERR_HAL;
+                }
             }
         }
     }
@@ -88,6 +106,10 @@ static enum rvm_err h_s2_activate(void *ctx, uint32_t cpu, rvm_partition_id part
         fw_arch_s2_load(vttbr);
     } else {
         c->pmp = sp->image;
+        h->hart_cpu = cpu;
+        if (!hart_follow(h, cpu)) {
+            return RVM_ERR_HAL;
+        }
     }
     return RVM_OK;
 }
@@ -110,6 +132,7 @@ static void h_tlb_invalidate(void *ctx, uint16_t vmid)
             cpu->active && cpu->vmid == vmid ? rvm_aspace_find(&h->as, cpu->part) : NULL;
         if (sp != NULL) {
             cpu->pmp = sp->image;
+            (void)hart_follow(h, c); /* no result to give: a disagreement is counted */
         }
     }
 }

@@ -45,6 +45,8 @@ struct fw_hal {
     rvm_partition_id running[FW_HAL_MAX_CPUS];
     uint64_t vmid_vttbr[RVM_A64_VMID_COUNT]; /* AArch64: the VTTBR each VMID was last loaded with */
     struct fw_witness_uart stream;
+    uint32_t hart_cpu;          /* RISC-V: the logical CPU whose PMP image the hart holds */
+    uint64_t pmp_disagreements; /* RISC-V: PMP read-backs that differed from the model */
 };
 
 /* Storage of the address spaces for `spaces` partitions and a pool of `table_pages`. */
@@ -67,7 +69,8 @@ enum rvm_err fw_hal_init(struct fw_hal *h, uint8_t arch, uint64_t guest_base, ui
                          const struct fw_hal_storage *storage);
 
 /* The guest's own access (tape_replay.h, struct rvm_replay_machine): `kind` 0 load, 1 store,
- * 2 fetch of 8 bytes at `ipa` through the CPU's live translation, on real memory. */
+ * 2 fetch of 8 bytes at `ipa` through the CPU's live translation, on real memory. Applied
+ * directly, for a request no real guest could perform (guest.h). */
 enum rvm_err fw_hal_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
                                  uint64_t ipa, uint64_t value);
 

@@ -22,19 +22,26 @@ enum rvm_err fw_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uin
 {
     struct fw_hal *h = ctx;
     *fault_addr = ipa;
-    if (cpu >= FW_HAL_MAX_CPUS || kind > RVM_ASPACE_EXEC || (ipa & 7u) != 0) {
+    if (cpu >= FW_HAL_MAX_CPUS || kind > FW_GUEST_KIND_PRIV_PROBE || (ipa & 7u) != 0) {
         return RVM_ERR_INVALID_ARGUMENT;
     }
-    static const uint64_t ops[3] = {FW_GUEST_LOAD, FW_GUEST_STORE, FW_GUEST_FETCH};
+    static const uint64_t ops[4] = {FW_GUEST_LOAD, FW_GUEST_STORE, FW_GUEST_FETCH, FW_GUEST_SMC};
     struct fw_guest_request rq;
     request(&rq, ops[kind], ipa, value, pstate);
     struct fw_guest_trap trap;
     const enum fw_guest_cause cause = fw_arch_guest_run(h, cpu, &rq, &trap);
     if (cause == FW_TRAP_UNAVAILABLE) {
         fw_guest_stats.direct_accesses++;
-        return fw_hal_guest_access(ctx, cpu, part, kind, ipa, value);
+        /* the hypervisor's register is refused whatever the translation */
+        return kind == FW_GUEST_KIND_PRIV_PROBE
+                   ? RVM_ERR_GUEST_FAULT
+                   : fw_hal_guest_access(ctx, cpu, part, kind, ipa, value);
     }
     fw_guest_stats.traps[cause]++;
+    if (kind == FW_GUEST_KIND_PRIV_PROBE) {
+        /* trapped to the hypervisor as the illegal instruction / smc it is, or a difference */
+        return cause == FW_TRAP_SMC ? RVM_ERR_GUEST_FAULT : RVM_ERR_HAL;
+    }
     const uint32_t abort = kind == RVM_ASPACE_EXEC ? FW_TRAP_FETCH_ABORT : FW_TRAP_DATA_ABORT;
     if (cause == abort) {
         *fault_addr = trap.addr;

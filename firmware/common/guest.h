@@ -99,6 +99,11 @@ struct fw_guest_stats {
 
 extern struct fw_guest_stats fw_guest_stats;
 
+/* The tape's guest_access kind 3: the guest reads a register of the hypervisor's privilege. The
+ * request is FW_GUEST_SMC (RISC-V: a read of mstatus, illegal instruction; AArch64: an smc,
+ * trapped by HCR_EL2.TSC) and the trap it must take is FW_TRAP_SMC, a guest fault. */
+#define FW_GUEST_KIND_PRIV_PROBE 3u
+
 /* The machine's hooks (tape_replay.h, struct rvm_replay_machine), over fw_arch_guest_run. */
 enum rvm_err fw_guest_access(void *ctx, uint32_t cpu, rvm_partition_id part, uint32_t kind,
                              uint64_t ipa, uint64_t value, uint64_t pstate, uint64_t *fault_addr);

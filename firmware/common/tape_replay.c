@@ -300,7 +300,7 @@ enum rvm_tape_status rvm_replay_open(struct rvm_replay *rp, const struct rvm_rep
 static enum rvm_err replay_guest_access(struct rvm_replay *rp, const struct rvm_tape_call *c)
 {
     const struct rvm_vcpu_cpu *cpu = &rp->kernel.cpus[c->cpu];
-    if (cpu->loaded == 0 || c->args[0] > 2u) {
+    if (cpu->loaded == 0 || c->args[0] > 3u) { /* 0 load, 1 store, 2 fetch, 3 register probe */
         return RVM_ERR_WRONG_STATE;
     }
     uint64_t fault_addr = c->args[1];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Stage-2 hooks (arch.h): M-mode keeps partitions' PMP images in software until guests run in
- * S-mode, so there is no register to load and no TLB to invalidate. */
+/* Stage-2 hooks (arch.h): RISC-V has no stage-2 registers here; a partition switch loads its PMP
+ * image instead (pmp.c, fw_arch_pmp_load), so these are never called. */
 #include "arch.h"
 
 void fw_arch_s2_load(uint64_t vttbr)

@@ -11,6 +11,7 @@ _start:
     bnez    t0, fw_rv_park
 
     la      sp, __stack_top
+    csrw    mscratch, zero                  /* no guest runs (the trap vector's test) */
     la      t0, fw_rv_trap_vector
     csrw    mtvec, t0                       /* direct mode: the vector is 4-byte aligned */
 
@@ -27,11 +28,18 @@ fw_rv_park:
     wfi
     j       fw_rv_park
 
-/* Every trap: switch to a stack of its own (the faulting code's stack may be what broke) and
- * report it. Nothing returns from here yet. */
+/* Every trap. mscratch is non-zero only while a guest runs (guest.S): then the trap is the
+ * guest's, sp becomes its context and fw_rv_guest_trap returns to the firmware (t0 is the
+ * guest's, scratch here). Otherwise the firmware itself trapped: a stack of its own (the faulting
+ * code's stack may be what broke) and the report; nothing returns from that. */
     .balign 4
     .global fw_rv_trap_vector
 fw_rv_trap_vector:
+    csrrw   sp, mscratch, sp
+    beqz    sp, 1f
+    la      t0, fw_rv_guest_trap
+    jr      t0
+1:  csrrw   sp, mscratch, sp
     la      sp, __exception_stack_top
     call    fw_rv_trap
     j       fw_rv_park

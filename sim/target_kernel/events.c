@@ -103,6 +103,35 @@ enum rvm_err kt_guest_touch(struct kt *t, uint32_t cpu, uint64_t ipa, enum rvm_s
     return err;
 }
 
+enum rvm_err kt_guest_probe(struct kt *t, uint32_t cpu, struct kt_call *fault)
+{
+    rvm_partition_id part = kt_on_cpu(t, cpu);
+    if (part == 0) {
+        return RVM_ERR_WRONG_STATE; /* nothing runs there: no instruction */
+    }
+    if (!t->riscv) {
+        return RVM_ERR_UNSUPPORTED;
+    }
+    struct rvm_tape_call tc;
+    memset(&tc, 0, sizeof(tc));
+    tc.entry = RVM_TAPE_E_GUEST_ACCESS;
+    tc.cpu = cpu;
+    tc.args[0] = RVM_SIM_PRIV_PROBE;
+    const size_t at = kt_tape_call(&t->tape, &tc);
+    uint64_t word = 0;
+    struct rvm_sim_guest_fault gf;
+    enum rvm_err err =
+        rvm_sim_platform_guest_access(&t->plat, cpu, RVM_SIM_PRIV_PROBE, 0, &word, 8, &gf);
+    kt_tape_result(&t->tape, at, err);
+    t->guest_accesses++;
+    if (err == RVM_ERR_GUEST_FAULT) {
+        kt_call_init(fault, KT_PARTITION_FAULT);
+        fault->object = kt_part_handle(t, part - 1u);
+        fault->arg.partition_fault = RVM_FAULT_CRASH;
+    }
+    return err;
+}
+
 /* The partition on a busy CPU traps with registers built to attack (the fault's `variant`). */
 static void hostile_hypercall(struct kt *t, const uint64_t *args)
 {

@@ -545,6 +545,26 @@ static enum rvm_err judge_guest_access(struct kt *t, struct step *s, enum rvm_er
     return s->call.entry == KT_GUEST_FAULT ? RVM_ERR_GUEST_FAULT : err;
 }
 
+/* The partition on the operation's CPU reads an M-mode register: only the fault reaches the
+ * kernel. */
+static enum rvm_err resolve_guest_probe(struct kt *t, struct step *s)
+{
+    enum rvm_err err = kt_guest_probe(t, s->op->cpu, &s->call);
+    if (err == RVM_ERR_GUEST_FAULT) {
+        s->what = "guest_probe";
+        return RVM_OK;
+    }
+    s->call.entry = KT_NO_CALL;
+    s->own = err;
+    return RVM_OK;
+}
+
+static enum rvm_err judge_guest_probe(struct kt *t, struct step *s, enum rvm_err err)
+{
+    (void)t;
+    return s->call.entry == KT_PARTITION_FAULT ? RVM_ERR_GUEST_FAULT : err;
+}
+
 /* The partition on the operation's CPU traps with x0..x7 = the arguments. */
 static enum rvm_err resolve_hypercall(struct kt *t, struct step *s)
 {
@@ -697,6 +717,8 @@ static const struct op_impl impls[NOPS] = {
     [OP_BOOT_PHASE] = {KT_BOOT_PHASE, resolve_boot_phase, NULL, NULL, NO_ACTOR, BY_HYPERVISOR},
     [OP_BOOT_LOAD] = {KT_BOOT_LOAD, resolve_boot_load, NULL, NULL, NO_ACTOR, BY_HYPERVISOR},
     [OP_CAP_LOOKUP] = {KT_NO_CALL, resolve_cap_lookup, NULL, NULL, NO_ACTOR, BY_HYPERVISOR},
+    [OP_GUEST_PROBE] = {KT_NO_CALL, resolve_guest_probe, judge_guest_probe, NULL, NO_ACTOR,
+                        BY_HYPERVISOR},
 };
 
 enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *created,

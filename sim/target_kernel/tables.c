@@ -282,6 +282,11 @@ const struct rvm_sim_op_spec kt_ops[NOPS] = {
                          "the partition on this CPU touches memory: one of its mapped regions "
                          "(pick, offset) or, wild, the address pick * 4096; a fault is reported",
                          N(a_access), a_access, -1},
+    [OP_GUEST_PROBE] = {"guest_probe",
+                        "the partition on this CPU reads a register of the hypervisor's "
+                        "privilege (RISC-V: the M-mode CSR mstatus): an illegal instruction, "
+                        "reported as a partition fault (crash); riscv=true only",
+                        0, NULL, -1},
     [OP_HYPERCALL] = {"hypercall", "the partition on this CPU traps with x0..x7 = nr, a1..a7",
                       N(a_hypercall), a_hypercall, -1},
     [OP_SCHEDULE] = {"schedule", "a time slice on this CPU", 0, NULL, -1},

@@ -84,6 +84,7 @@ enum {
     OP_BOOT_PHASE,
     OP_BOOT_LOAD,
     OP_CAP_LOOKUP,
+    OP_GUEST_PROBE,
     NOPS
 };
 
@@ -574,6 +575,11 @@ enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *create
 
 /* events.c */
 void kt_after_event(struct kt *t, uint64_t before);
+/* The partition on `cpu` reads a register of the hypervisor's privilege (RISC-V: an M-mode CSR):
+ * simulated hardware, recorded as the tape's guest_access kind 3. The illegal instruction is
+ * returned as RVM_ERR_GUEST_FAULT with the kernel call that reports it (a partition fault, the
+ * guest crashed) resolved in `fault`; UNSUPPORTED on AArch64 (no model of it there). */
+enum rvm_err kt_guest_probe(struct kt *t, uint32_t cpu, struct kt_call *fault);
 enum rvm_err kt_guest_touch(struct kt *t, uint32_t cpu, uint64_t ipa, enum rvm_sim_access kind,
                             struct kt_call *fault);
 void kt_event(void *inst, const struct rvm_sim_event *ev, struct rvm_sim *sim);

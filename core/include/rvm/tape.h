@@ -100,10 +100,11 @@ enum rvm_tape_type {
     X(FLIP_IMAGE_BIT, "flip_image_bit")       /* a0 bit */                                         \
     X(WITNESS_FLUSH, "witness_flush")         /* the platform's witness driver drains */           \
     X(WITNESS_SEAL, "witness_seal")           /* the final checkpoint */                           \
-    X(GUEST_ACCESS, "guest_access")           /* cpu; a0 0 read 1 write 2 fetch, a1 address,       \
-                                                 a2 the 8-byte value a write stores. Not a         \
-                                                 kernel call: the guest's own instruction,         \
-                                                 performed by the replayer's machine */
+    X(GUEST_ACCESS, "guest_access")           /* cpu; a0 0 read 1 write 2 fetch 3 read of an       \
+                                                 M-mode register (RISC-V), a1 address, a2 the      \
+                                                 8-byte value a write stores. Not a kernel call:   \
+                                                 the guest's own instruction, performed by the     \
+                                                 replayer's machine */
 
 enum rvm_tape_entry {
 #define RVM_TAPE_ENTRY_ENUM(id, name) RVM_TAPE_E_##id,
