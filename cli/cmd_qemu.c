@@ -149,11 +149,12 @@ static double seconds_since(const struct timespec *t0)
 }
 
 /* What one QEMU process took: wall time to its exit and to the first record line on the UART
- * (negative when none came), and its own CPU time (user + system). */
+ * (negative when none came), its own CPU time (user + system), and the UART bytes it wrote. */
 struct boot_times {
     double exit_s;
     double first_record_s;
     double cpu_s;
+    uint64_t uart_bytes;
 };
 
 /* Looks for the first "RVMW R" at a line start across reads; `carry` holds the tail of the
@@ -189,6 +190,7 @@ static int boot(const struct qemu_arch *a, const char *firmware, const char *tap
     times->exit_s = 0;
     times->first_record_s = -1;
     times->cpu_s = 0;
+    times->uart_bytes = 0;
     if (stat(tape, &sb) != 0) {
         return -2;
     }
@@ -267,6 +269,7 @@ static int boot(const struct qemu_arch *a, const char *firmware, const char *tap
         if (times->first_record_s < 0 && first_record_in(buf, (size_t)got, carry, &carried)) {
             times->first_record_s = seconds_since(&t0);
         }
+        times->uart_bytes += (uint64_t)got;
         if (write(out, buf, (size_t)got) != got) {
             break;
         }
@@ -506,9 +509,10 @@ static int qemu_compare(const struct qemu_request *q)
     char hex[65];
     rvm_hex(res.digest, sizeof(res.digest), hex);
     printf("qemu: %s boot to exit %.3f s, %" PRIu64 " records%s, first record %.3f s, "
-           "QEMU cpu %.3f s\n",
+           "QEMU cpu %.3f s, UART %" PRIu64 " bytes (%.1f per record)\n",
            q->arch->name, times.exit_s, res.records, res.sealed ? ", sealed" : "",
-           times.first_record_s, times.cpu_s);
+           times.first_record_s, times.cpu_s, times.uart_bytes,
+           res.records != 0 ? (double)times.uart_bytes / (double)res.records : 0.0);
     printf("run=%" PRId64 " seed=%" PRIu64 " records=%" PRIu64 " digest=%s result=%s\n", res.run,
            io.seed, res.records, hex, same ? "pass" : "diverged");
     rvm_store_run_free(&sim_run);
