@@ -240,6 +240,9 @@ static int boot(const struct qemu_arch *a, const char *firmware, const char *tap
         _exit(127);
     }
     close(fds[1]);
+    /* Room for a whole smoke capture, so QEMU never waits on a full pipe while we nap; the
+     * default size (64 KiB) still works when the kernel refuses. */
+    (void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
 
     char buf[65536], carry[8];
     size_t carried = 0;
