@@ -26,10 +26,12 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -139,12 +141,56 @@ static void default_firmware(const struct qemu_arch *a, char *out, size_t len)
     snprintf(out, len, "%s/firmware-%s/firmware/rvmfw-%s.elf", build_dir, a->name, a->name);
 }
 
-/* QEMU with the tape, stdout into `capture`; its exit status, or -1 on a timeout. */
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* What one QEMU process took: wall time to its exit and to the first record line on the UART
+ * (negative when none came), its own CPU time (user + system), and the UART bytes it wrote. */
+struct boot_times {
+    double exit_s;
+    double first_record_s;
+    double cpu_s;
+    uint64_t uart_bytes;
+};
+
+/* Looks for the first "RVMW R" at a line start across reads; `carry` holds the tail of the
+ * previous read (the bytes since its last newline, at most the marker's length). */
+static bool first_record_in(const char *data, size_t len, char carry[8], size_t *carried)
+{
+    static const char marker[] = "RVMW R";
+    const size_t mlen = sizeof(marker) - 1;
+    for (size_t i = 0; i < len; i++) { /* bound: len */
+        char c = data[i];
+        if (c == '\n') {
+            *carried = 0;
+            continue;
+        }
+        if (*carried < mlen) {
+            carry[(*carried)++] = c;
+            if (*carried == mlen && memcmp(carry, marker, mlen) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* QEMU with the tape, its stdout copied into `capture` through a pipe (so the first record's
+ * arrival is seen and QEMU's exit is noticed at once rather than by polling); its exit status,
+ * -1 on a timeout, -2 when it could not be started. */
 static int boot(const struct qemu_arch *a, const char *firmware, const char *tape,
-                const char *capture, unsigned timeout_s, double *seconds)
+                const char *capture, unsigned timeout_s, struct boot_times *times)
 {
     char loader[PATH_MAX + 128], length[96];
     struct stat sb;
+    times->exit_s = 0;
+    times->first_record_s = -1;
+    times->cpu_s = 0;
+    times->uart_bytes = 0;
     if (stat(tape, &sb) != 0) {
         return -2;
     }
@@ -164,43 +210,106 @@ static int boot(const struct qemu_arch *a, const char *firmware, const char *tap
     argv[n++] = length;
     argv[n] = NULL;
 
-    struct timespec t0, t1;
+    int out = open(capture, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fds[2];
+    if (out < 0) {
+        return -2;
+    }
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        close(out);
+        return -2;
+    }
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
     if (pid < 0) {
+        close(out);
+        close(fds[0]);
+        close(fds[1]);
         return -2;
     }
     if (pid == 0) {
-        int fd = open(capture, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_RDONLY);
-        if (fd < 0 || null < 0) {
+        if (null < 0) {
             _exit(127);
         }
-        dup2(fd, STDOUT_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
         dup2(null, STDIN_FILENO);
         setpgid(0, 0);
         execvp(a->qemu, (char *const *)argv);
         _exit(127);
     }
-    int status = 0;
-    for (;;) { /* bound: timeout_s seconds in 10 ms steps */
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
+    close(fds[1]);
+    /* Room for a whole smoke capture, so QEMU never waits on a full pipe while we nap; the
+     * default size (64 KiB) still works when the kernel refuses. */
+    (void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+
+    char buf[65536], carry[8];
+    size_t carried = 0;
+    bool timed_out = false;
+    for (;;) { /* bound: timeout_s seconds; every pass reads or waits for the pipe */
+        double left = (double)timeout_s - seconds_since(&t0);
+        if (left <= 0) {
+            timed_out = true;
             break;
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 >
-            (double)timeout_s) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int ready = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (ready < 0 && errno == EINTR) {
+            continue;
         }
-        struct timespec nap = {0, 10 * 1000 * 1000};
+        if (ready <= 0) {
+            timed_out = ready == 0;
+            break;
+        }
+        ssize_t got = read(fds[0], buf, sizeof(buf));
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0) {
+            break; /* end of file: QEMU closed its stdout, i.e. it is exiting */
+        }
+        if (times->first_record_s < 0 && first_record_in(buf, (size_t)got, carry, &carried)) {
+            times->first_record_s = seconds_since(&t0);
+        }
+        times->uart_bytes += (uint64_t)got;
+        if (write(out, buf, (size_t)got) != got) {
+            break;
+        }
+        /* QEMU writes the UART a byte at a time: let a few milliseconds of output gather
+         * rather than wake for every byte. */
+        struct timespec nap = {0, 2 * 1000 * 1000};
         nanosleep(&nap, NULL);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    close(fds[0]);
+    close(out);
+    int status = 0;
+    struct rusage usage;
+    memset(&usage, 0, sizeof(usage));
+    if (timed_out) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+    for (;;) { /* bound: timeout_s seconds in 1 ms steps (QEMU exits right after its stdout) */
+        pid_t w = wait4(pid, &status, timed_out ? 0 : WNOHANG, &usage);
+        if (w == pid || (w < 0 && errno != EINTR)) {
+            break;
+        }
+        if (w == 0 && seconds_since(&t0) > (double)timeout_s) {
+            timed_out = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            continue;
+        }
+        struct timespec nap = {0, 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    times->exit_s = seconds_since(&t0);
+    times->cpu_s = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+                   (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+    if (timed_out) {
+        return -1;
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -344,8 +453,8 @@ static int qemu_compare(const struct qemu_request *q)
     }
 
     /* 2. the firmware under QEMU */
-    double seconds = 0;
-    int status = boot(q->arch, q->firmware, tape, capture, q->timeout_s, &seconds);
+    struct boot_times times;
+    int status = boot(q->arch, q->firmware, tape, capture, q->timeout_s, &times);
     if (status == -1) {
         rvm_errorf("qemu: %s did not finish within %u s", q->arch->qemu, q->timeout_s);
         print_console(capture);
@@ -402,8 +511,11 @@ static int qemu_compare(const struct qemu_request *q)
     }
     char hex[65];
     rvm_hex(res.digest, sizeof(res.digest), hex);
-    printf("qemu: %s boot to exit %.3f s, %" PRIu64 " records%s\n", q->arch->name, seconds,
-           res.records, res.sealed ? ", sealed" : "");
+    printf("qemu: %s boot to exit %.3f s, %" PRIu64 " records%s, first record %.3f s, "
+           "QEMU cpu %.3f s, UART %" PRIu64 " bytes (%.1f per record)\n",
+           q->arch->name, times.exit_s, res.records, res.sealed ? ", sealed" : "",
+           times.first_record_s, times.cpu_s, times.uart_bytes,
+           res.records != 0 ? (double)times.uart_bytes / (double)res.records : 0.0);
     printf("run=%" PRId64 " seed=%" PRIu64 " records=%" PRIu64 " digest=%s result=%s\n", res.run,
            io.seed, res.records, hex, same ? "pass" : "diverged");
     rvm_store_run_free(&sim_run);
