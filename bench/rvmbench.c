@@ -3,18 +3,24 @@
  * rvmbench: runs the registered workloads.
  *
  *   rvmbench [--filter SUBSTR | --only NAME] [--json FILE] [--repeats N] [--min-sample-ms N]
- *            [--list] [--fixed ITERS]
+ *            [--max-spread F] [--list] [--fixed ITERS]
  *
  * Timing uses CLOCK_MONOTONIC; each sample runs a calibrated number of iterations lasting at
  * least --min-sample-ms (default 20); one warm-up sample is discarded; --repeats samples
- * (default 11) give min / median / max ns per op. --fixed runs ITERS iterations of each workload
- * untimed, for callgrind (bench/check.py). --list prints one tab-separated line per workload:
- * name, unit, ops per iteration, description.
+ * (default 11) give min / median / max ns per op. Calibration doubles the iteration count until
+ * a sample lasts the minimum and a second sample of that count confirms it (one stalled sample,
+ * an I/O hiccup, would otherwise end calibration at a handful of iterations). A result whose
+ * median exceeds its minimum by more than --max-spread (default 0.5, i.e. 50 %) is measured
+ * again, up to MEASURE_ATTEMPTS times, then refused: printed as REFUSED, left out of the JSON,
+ * and the exit status is 1. --json appends one line per workload (the file is never truncated).
+ * --fixed runs ITERS iterations of each workload untimed, for callgrind (bench/check.py).
+ * --list prints one tab-separated line per workload: name, unit, ops per iteration, description.
  */
 #include "harness.h"
 #include "json.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +86,80 @@ struct options {
     const char *json_path;
     int repeats;
     uint64_t min_sample_ns;
+    double max_spread;
     uint64_t fixed_iters;
     int list;
 };
 
-static void run_workload(const struct bench_workload *w, const struct options *o, FILE *json,
+#define MEASURE_ATTEMPTS      3
+#define MAX_CALIBRATION_ITERS ((uint64_t)1 << 40)
+
+static uint64_t timed_run(const struct bench_workload *w, void *ctx, uint64_t iters)
+{
+    uint64_t t0 = now_ns();
+    w->run(ctx, iters);
+    return now_ns() - t0;
+}
+
+/* The smallest doubling of the iteration count whose sample lasts min_sample_ns, twice in a row:
+ * a count accepted on one sample alone is too small whenever that sample stalled. */
+static uint64_t calibrate(const struct bench_workload *w, void *ctx, uint64_t min_sample_ns)
+{
+    uint64_t iters = 1;
+    for (;;) { /* bound: doubling up to MAX_CALIBRATION_ITERS */
+        if (iters >= MAX_CALIBRATION_ITERS) {
+            return iters;
+        }
+        if (timed_run(w, ctx, iters) >= min_sample_ns &&
+            timed_run(w, ctx, iters) >= min_sample_ns) {
+            return iters;
+        }
+        iters *= 2;
+    }
+}
+
+struct figures {
+    double min, median, max;
+};
+
+static struct figures sample(const struct bench_workload *w, void *ctx, uint64_t iters, int repeats,
+                             double *samples)
+{
+    w->run(ctx, iters); /* warm-up */
+    for (int r = 0; r < repeats; r++) {
+        samples[r] = (double)timed_run(w, ctx, iters) / (double)(iters * w->ops_per_iter);
+    }
+    qsort(samples, (size_t)repeats, sizeof(double), cmp_double);
+    struct figures f = {samples[0], samples[repeats / 2], samples[repeats - 1]};
+    return f;
+}
+
+static void json_line(FILE *json, const struct bench_workload *w, const struct options *o,
+                      const struct figures *f, uint64_t iters, const char *cpu)
+{
+    struct rvm_json j;
+    rvm_json_init(&j, json);
+    rvm_json_object_begin(&j);
+    rvm_json_key_string(&j, "name", w->name);
+    rvm_json_key_string(&j, "unit", w->unit);
+    rvm_json_key_double(&j, "ns_per_op_min", f->min);
+    rvm_json_key_double(&j, "ns_per_op_median", f->median);
+    rvm_json_key_double(&j, "ns_per_op_max", f->max);
+    rvm_json_key_int(&j, "repeats", o->repeats);
+    rvm_json_key_int(&j, "iters_per_sample", (int64_t)iters); /* at most 2^40 */
+    rvm_json_key_int(&j, "ops_per_iter", (int64_t)w->ops_per_iter);
+    rvm_json_key_string(&j, "build", RVMSIM_VERSION);
+    rvm_json_key_string(&j, "compiler", __VERSION__);
+    rvm_json_key_string(&j, "flags", RVM_BENCH_CFLAGS);
+    rvm_json_key_string(&j, "cpu", cpu);
+    rvm_json_key_string(&j, "description", w->description);
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
+    fflush(json);
+}
+
+/* False when the figures were refused (the repeats disagreed on every attempt). */
+static bool run_workload(const struct bench_workload *w, const struct options *o, FILE *json,
                          const char *cpu)
 {
     void *ctx = w->setup != NULL ? w->setup() : NULL;
@@ -98,80 +173,54 @@ static void run_workload(const struct bench_workload *w, const struct options *o
             w->teardown(ctx);
         }
         printf("%-40s ran %llu iterations\n", w->name, (unsigned long long)o->fixed_iters);
-        return;
+        return true;
     }
 
-    uint64_t iters = 1;
-    for (;;) { /* calibrate: double until a sample is long enough */
-        uint64_t t0 = now_ns();
-        w->run(ctx, iters);
-        uint64_t dt = now_ns() - t0;
-        if (dt >= o->min_sample_ns || iters >= ((uint64_t)1 << 40)) {
-            break;
-        }
-        iters *= 2;
-    }
     double *samples = calloc((size_t)o->repeats, sizeof(double));
-    w->run(ctx, iters); /* warm-up */
-    for (int r = 0; r < o->repeats; r++) {
-        uint64_t t0 = now_ns();
-        w->run(ctx, iters);
-        uint64_t dt = now_ns() - t0;
-        samples[r] = (double)dt / (double)(iters * w->ops_per_iter);
+    uint64_t iters = 0;
+    struct figures f = {0, 0, 0};
+    bool agreed = false;
+    for (int attempt = 0; attempt < MEASURE_ATTEMPTS && !agreed; attempt++) {
+        iters = calibrate(w, ctx, o->min_sample_ns);
+        f = sample(w, ctx, iters, o->repeats, samples);
+        agreed = f.median <= f.min * (1.0 + o->max_spread);
     }
     if (w->teardown != NULL) {
         w->teardown(ctx);
     }
-    qsort(samples, (size_t)o->repeats, sizeof(double), cmp_double);
-    double min = samples[0], median = samples[o->repeats / 2], max = samples[o->repeats - 1];
-    printf("%-40s %12.2f %12.2f %12.2f  ns/%s\n", w->name, min, median, max, w->unit);
-    fflush(stdout);
-    if (json != NULL) {
-        struct rvm_json j;
-        rvm_json_init(&j, json);
-        rvm_json_object_begin(&j);
-        rvm_json_key_string(&j, "name", w->name);
-        rvm_json_key_string(&j, "unit", w->unit);
-        rvm_json_key_double(&j, "ns_per_op_min", min);
-        rvm_json_key_double(&j, "ns_per_op_median", median);
-        rvm_json_key_double(&j, "ns_per_op_max", max);
-        rvm_json_key_int(&j, "repeats", o->repeats);
-        rvm_json_key_int(&j, "iters_per_sample", (int64_t)iters); /* at most 2^40 */
-        rvm_json_key_int(&j, "ops_per_iter", (int64_t)w->ops_per_iter);
-        rvm_json_key_string(&j, "build", RVMSIM_VERSION);
-        rvm_json_key_string(&j, "compiler", __VERSION__);
-        rvm_json_key_string(&j, "flags", RVM_BENCH_CFLAGS);
-        rvm_json_key_string(&j, "cpu", cpu);
-        rvm_json_key_string(&j, "description", w->description);
-        rvm_json_object_end(&j);
-        rvm_json_newline(&j);
-        fflush(json);
-    }
     free(samples);
+    printf("%-40s %12.2f %12.2f %12.2f  ns/%s%s\n", w->name, f.min, f.median, f.max, w->unit,
+           agreed ? "" : "  REFUSED: median/min above 1 + --max-spread");
+    fflush(stdout);
+    if (json != NULL && agreed) {
+        json_line(json, w, o, &f, iters, cpu);
+    }
+    return agreed;
 }
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: rvmbench [--filter SUBSTR | --only NAME] [--json FILE] [--repeats N] "
-                 "[--min-sample-ms N] [--list] [--fixed ITERS]\n");
+                 "[--min-sample-ms N] [--max-spread F] [--list] [--fixed ITERS]\n");
 }
 
 int main(int argc, char **argv)
 {
-    struct options o = {.repeats = 11, .min_sample_ns = 20000000u};
+    struct options o = {.repeats = 11, .min_sample_ns = 20000000u, .max_spread = 0.5};
     static const struct option longopts[] = {
         {"filter", required_argument, NULL, 'f'},
         {"json", required_argument, NULL, 'j'},
         {"only", required_argument, NULL, 'o'},
         {"repeats", required_argument, NULL, 'r'},
         {"min-sample-ms", required_argument, NULL, 'm'},
+        {"max-spread", required_argument, NULL, 's'},
         {"list", no_argument, NULL, 'l'},
         {"fixed", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     for (;;) {
-        int c = getopt_long(argc, argv, "f:o:j:r:m:lx:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "f:o:j:r:m:s:lx:h", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -200,6 +249,13 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 's':
+            o.max_spread = strtod(optarg, &end);
+            if (*end != '\0' || !(o.max_spread >= 0.0)) {
+                fprintf(stderr, "rvmbench: --max-spread must be a number >= 0\n");
+                return 2;
+            }
+            break;
         case 'l':
             o.list = 1;
             break;
@@ -221,7 +277,7 @@ int main(int argc, char **argv)
 
     FILE *json = NULL;
     if (o.json_path != NULL && !o.list) {
-        json = fopen(o.json_path, "w");
+        json = fopen(o.json_path, "a");
         if (json == NULL) {
             fprintf(stderr, "rvmbench: cannot write %s\n", o.json_path);
             return 2;
@@ -233,6 +289,7 @@ int main(int argc, char **argv)
         printf("%-40s %12s %12s %12s\n", "workload", "min", "median", "max");
     }
     int matched = 0;
+    int refused = 0;
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
         struct bench_group grp = groups[g]();
         for (size_t i = 0; i < grp.count; i++) {
@@ -247,7 +304,7 @@ int main(int argc, char **argv)
                        w->description);
                 continue;
             }
-            run_workload(w, &o, json, cpu);
+            refused += run_workload(w, &o, json, cpu) ? 0 : 1;
         }
     }
     if (json != NULL) {
@@ -257,6 +314,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "rvmbench: no workload matches '%s'\n",
                 o.only ? o.only : (o.filter ? o.filter : ""));
         return 2;
+    }
+    if (refused != 0) {
+        fprintf(stderr,
+                "rvmbench: %d result(s) refused: repeats disagreed beyond --max-spread %.2f\n",
+                refused, o.max_spread);
+        return 1;
     }
     return 0;
 }

@@ -70,6 +70,7 @@ enum rvm_err rvm_cap_init(struct rvm_cap_table *t, const struct rvm_crypto *cryp
     t->epoch_floor = cfg->initial_epoch;
     if (cfg->mac_key_len != 0) {
         rvm_memcpy(t->mac_key, cfg->mac_key, cfg->mac_key_len);
+        rvm_hmac_key_init(&t->mac_schedule, crypto, cfg->mac_key, cfg->mac_key_len);
     }
     t->mac_key_len = cfg->mac_key_len;
     for (uint32_t i = 0; i < cfg->capacity; i++) { /* bound: capacity */
@@ -129,7 +130,7 @@ void rvm_cap_link_mac(const struct rvm_cap_table *t, uint32_t index, const struc
     rvm_store_le32(msg + 48, s->root_epoch);
     rvm_store_le32(msg + 52, s->cap_hash);
     rvm_store_le32(msg + 56, parent_cap_hash);
-    rvm_crypto_hmac(t->crypto, t->mac_key, t->mac_key_len, msg, sizeof(msg), tag);
+    rvm_hmac_mac(&t->mac_schedule, t->crypto, msg, sizeof(msg), tag);
     rvm_memcpy(out, tag, RVM_CAP_MAC_BYTES);
 }
 

@@ -130,14 +130,10 @@ static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t
     return put_sequence(s, raw + anchor, n - anchor, 0, 0);
 }
 
-enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_work *work,
-                          const uint8_t *raw, size_t raw_len, uint8_t *image, size_t image_cap,
-                          size_t *image_len, uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES])
+/* The image without its content hash (left zero): header and body. */
+static enum rvm_err encode_image(struct rvm_compress_work *work, const uint8_t *raw, size_t raw_len,
+                                 uint8_t *image, size_t image_cap, size_t *image_len)
 {
-    if (crypto == NULL || work == NULL || raw == NULL || image == NULL || image_len == NULL ||
-        checkpoint == NULL || raw_len == 0) {
-        return RVM_ERR_INVALID_ARGUMENT;
-    }
     if ((uint64_t)raw_len > RVM_COMPRESS_MAX_RAW) {
         return RVM_ERR_OUT_OF_RANGE;
     }
@@ -162,10 +158,34 @@ enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_w
     image[OFF_METHOD] = method;
     rvm_store_le64(image + OFF_RAW_LEN, (uint64_t)raw_len);
     rvm_store_le64(image + OFF_BODY_LEN, (uint64_t)s.pos);
-    rvm_crypto_sha256(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
     *image_len = RVM_COMPRESS_HEADER_BYTES + s.pos;
+    return RVM_OK;
+}
+
+enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_work *work,
+                          const uint8_t *raw, size_t raw_len, uint8_t *image, size_t image_cap,
+                          size_t *image_len, uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES])
+{
+    if (crypto == NULL || work == NULL || raw == NULL || image == NULL || image_len == NULL ||
+        checkpoint == NULL || raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    enum rvm_err err = encode_image(work, raw, raw_len, image, image_cap, image_len);
+    if (err != RVM_OK) {
+        return err;
+    }
+    rvm_crypto_sha256(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
     rvm_crypto_sha256(crypto, image, *image_len, checkpoint);
     return RVM_OK;
+}
+
+enum rvm_err rvm_compress_sized(struct rvm_compress_work *work, const uint8_t *raw, size_t raw_len,
+                                uint8_t *image, size_t image_cap, size_t *image_len)
+{
+    if (work == NULL || raw == NULL || image == NULL || image_len == NULL || raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    return encode_image(work, raw, raw_len, image, image_cap, image_len);
 }
 
 /* ---- decoder --------------------------------------------------------------------------------- */

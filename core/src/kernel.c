@@ -827,8 +827,11 @@ enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, c
         return RVM_ERR_NO_SPACE;
     }
     size_t out_len = 0;
-    enum rvm_err err = rvm_compress(&k->hal->crypto, k->work, raw, raw_len, k->store + start,
-                                    (size_t)(k->cfg.image_bytes - start), &out_len, hash);
+    const size_t cap = (size_t)(k->cfg.image_bytes - start);
+    enum rvm_err err =
+        hash == NULL ? rvm_compress_sized(k->work, raw, raw_len, k->store + start, cap, &out_len)
+                     : rvm_compress(&k->hal->crypto, k->work, raw, raw_len, k->store + start, cap,
+                                    &out_len, hash);
     if (err != RVM_OK) {
         return err;
     }

@@ -270,18 +270,14 @@ enum rvm_err rvm_kernel_check(const struct rvm_kernel *k)
  * Hash
  * --------------------------------------------------------------------------------------------- */
 
-static void h32(struct rvm_sha256_ctx *c, uint32_t v)
+static inline void h32(struct rvm_sha256_ctx *c, uint32_t v)
 {
-    uint8_t b[4];
-    rvm_store_le32(b, v);
-    rvm_sha256_update(c, b, sizeof(b));
+    rvm_sha256_update_le32(c, v);
 }
 
-static void h64(struct rvm_sha256_ctx *c, uint64_t v)
+static inline void h64(struct rvm_sha256_ctx *c, uint64_t v)
 {
-    uint8_t b[8];
-    rvm_store_le64(b, v);
-    rvm_sha256_update(c, b, sizeof(b));
+    rvm_sha256_update_le64(c, v);
 }
 
 static void hh(struct rvm_sha256_ctx *c, struct rvm_handle h)

@@ -135,7 +135,8 @@ bool rvm_kernel__region_is_ram(const struct rvm_region *r);
 uint32_t rvm_kernel__image_slot(const struct rvm_kernel *k);
 bool rvm_kernel__images_free(const struct rvm_kernel *k, uint32_t n);
 void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx);
-/* Compress `raw` into the store at store_used + offset (no state change: a tentative image). */
+/* Compress `raw` into the store at store_used + offset (no state change: a tentative image).
+ * With `hash` NULL only the length is wanted: the image is not hashed. */
 enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
                                         size_t raw_len, uint32_t *len,
                                         uint8_t hash[RVM_SHA256_DIGEST_BYTES]);

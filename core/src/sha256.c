@@ -87,6 +87,12 @@ void rvm_sha256_update(struct rvm_sha256_ctx *ctx, const uint8_t *data, size_t l
     }
 }
 
+void rvm_sha256_absorb_buffer(struct rvm_sha256_ctx *ctx)
+{
+    rvm_crypto_compress(ctx->crypto, ctx->state, ctx->buffer, 1);
+    ctx->buffered = 0;
+}
+
 void rvm_sha256_final(struct rvm_sha256_ctx *ctx, uint8_t out[RVM_SHA256_DIGEST_BYTES])
 {
     uint64_t bit_length = ctx->total_bytes << 3;

@@ -234,10 +234,8 @@ enum rvm_err rvm_vcpu_check(const struct rvm_vcpu_ctx *ctx)
 
 static void absorb_words(struct rvm_sha256_ctx *sha, const uint64_t *w, uint32_t n)
 {
-    uint8_t b[8];
     for (uint32_t i = 0; i < n; i++) { /* bound: n <= 64 */
-        rvm_store_le64(b, w[i]);
-        rvm_sha256_update(sha, b, sizeof(b));
+        rvm_sha256_update_le64(sha, w[i]);
     }
 }
 

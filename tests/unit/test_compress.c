@@ -295,6 +295,23 @@ static void test_decoder_by_hand(void **state)
     }
 }
 
+/* rvm_compress_sized writes the same image with the content hash (bytes 24..55) left zero. */
+static void sized_matches(const uint8_t *raw, size_t n, const uint8_t *image, size_t len)
+{
+    struct rvm_compress_work work;
+    uint8_t *sized = malloc(RVM_COMPRESS_BOUND(n));
+    size_t sized_len = 0;
+    assert_int_equal(rvm_compress_sized(&work, raw, n, sized, RVM_COMPRESS_BOUND(n), &sized_len),
+                     RVM_OK);
+    assert_int_equal(sized_len, len);
+    assert_memory_equal(sized, image, 24);
+    for (size_t i = 24; i < 56; i++) {
+        assert_int_equal(sized[i], 0);
+    }
+    assert_memory_equal(sized + 56, image + 56, len - 56);
+    free(sized);
+}
+
 static void test_round_trip_shapes(void **state)
 {
     (void)state;
@@ -311,6 +328,7 @@ static void test_round_trip_shapes(void **state)
             fill(&r, (enum shape)shape, raw, n);
             uint8_t checkpoint[32];
             size_t len = compress_checked(raw, n, image, RVM_COMPRESS_BOUND(n), checkpoint);
+            sized_matches(raw, n, image, len);
             if (image[5] == RVM_COMPRESS_LZ) {
                 assert_int_equal(ref_decode(image + 64, len - 64, ref, n), (long)n);
                 assert_memory_equal(ref, raw, n);
@@ -357,6 +375,10 @@ static void test_errors_and_capacity(void **state)
     assert_int_equal(rvm_compress(&crypto, &work, raw, 256, image, sizeof(image), &len, cp),
                      RVM_OK);
     assert_int_equal(len, sizeof(image));
+    assert_int_equal(rvm_compress_sized(&work, raw, 256, image, sizeof(image) - 1, &len),
+                     RVM_ERR_NO_SPACE);
+    assert_int_equal(rvm_compress_sized(&work, raw, 0, image, sizeof(image), &len),
+                     RVM_ERR_INVALID_ARGUMENT);
     /* A compressible input fits in far less than the bound. */
     memset(raw, 'x', sizeof(raw));
     assert_int_equal(rvm_compress(&crypto, &work, raw, 256, image, 80, &len, cp), RVM_OK);

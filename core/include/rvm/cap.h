@@ -67,6 +67,7 @@
 
 #include "rvm/error.h"
 #include "rvm/hal.h"
+#include "rvm/hmac.h"
 #include "rvm/sha256.h"
 #include "rvm/types.h"
 #include "rvm/witness.h"
@@ -160,6 +161,7 @@ struct rvm_cap_table {
     const struct rvm_crypto *crypto;
     uint8_t mac_key[RVM_CAP_MAC_KEY_MAX];
     uint32_t mac_key_len;
+    struct rvm_hmac_key mac_schedule; /* of mac_key, when mac_key_len != 0 */
 };
 
 /* RVM_ERR_INVALID_ARGUMENT for missing storage, a bad capacity or an over-long key. */

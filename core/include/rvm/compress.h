@@ -71,6 +71,14 @@ enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_w
                           size_t *image_len, uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES]);
 
 /*
+ * rvm_compress without the two hashes: the same result code and image length, the image written
+ * with its content-hash field zero. For sizing a set of images before committing to them, where
+ * the hashes would be computed again and thrown away.
+ */
+enum rvm_err rvm_compress_sized(struct rvm_compress_work *work, const uint8_t *raw, size_t raw_len,
+                                uint8_t *image, size_t image_cap, size_t *image_len);
+
+/*
  * Parse and check a header against the image length: magic, version, method, reserved bytes
  * zero, body_len == image_len - 64, and (stored) body_len == raw_len. RVM_ERR_CORRUPT otherwise.
  */

@@ -7,6 +7,7 @@
 #ifndef RVM_SHA256_H
 #define RVM_SHA256_H
 
+#include "rvm/bytes.h"
 #include "rvm/hal.h"
 
 #include <stddef.h>
@@ -44,6 +45,47 @@ struct rvm_sha256_ctx {
 
 void rvm_sha256_init(struct rvm_sha256_ctx *ctx, const struct rvm_crypto *crypto);
 void rvm_sha256_update(struct rvm_sha256_ctx *ctx, const uint8_t *data, size_t len);
+
+/* Compress the full buffer (buffered == 64) and empty it: for the word writers below. */
+void rvm_sha256_absorb_buffer(struct rvm_sha256_ctx *ctx);
+
+/*
+ * rvm_sha256_update of a word's little-endian bytes, written straight into the block buffer when
+ * it fits: state hashes are thousands of 4- and 8-byte fields, and a generic update per field
+ * costs more than the field's share of the compression.
+ */
+static inline void rvm_sha256_update_le32(struct rvm_sha256_ctx *ctx, uint32_t v)
+{
+    if (ctx->buffered <= RVM_SHA256_BLOCK_BYTES - 4u) {
+        rvm_store_le32(ctx->buffer + ctx->buffered, v);
+        ctx->buffered += 4u;
+        ctx->total_bytes += 4u;
+        if (ctx->buffered == RVM_SHA256_BLOCK_BYTES) {
+            rvm_sha256_absorb_buffer(ctx);
+        }
+        return;
+    }
+    uint8_t b[4];
+    rvm_store_le32(b, v);
+    rvm_sha256_update(ctx, b, sizeof(b));
+}
+
+static inline void rvm_sha256_update_le64(struct rvm_sha256_ctx *ctx, uint64_t v)
+{
+    if (ctx->buffered <= RVM_SHA256_BLOCK_BYTES - 8u) {
+        rvm_store_le64(ctx->buffer + ctx->buffered, v);
+        ctx->buffered += 8u;
+        ctx->total_bytes += 8u;
+        if (ctx->buffered == RVM_SHA256_BLOCK_BYTES) {
+            rvm_sha256_absorb_buffer(ctx);
+        }
+        return;
+    }
+    uint8_t b[8];
+    rvm_store_le64(b, v);
+    rvm_sha256_update(ctx, b, sizeof(b));
+}
+
 /* Writes the digest; the context must be re-initialised before reuse. */
 void rvm_sha256_final(struct rvm_sha256_ctx *ctx, uint8_t out[RVM_SHA256_DIGEST_BYTES]);
 
