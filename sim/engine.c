@@ -829,9 +829,11 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         const struct scn_step *st = &scn->steps[i];
         switch (st->kind) {
         case SCN_OP:
+            engine_delta_snapshot(sim, i);
             engine_step_op(sim, st);
             break;
         case SCN_RANDOM: {
+            engine_delta_snapshot(sim, i);
             uint64_t n = scn->randoms[st->index].count;
             for (uint64_t k = 0; k < n && !sim->failed; k++) {
                 engine_step_random(sim, st->index, st->line);

@@ -148,6 +148,9 @@ struct rvm_sim {
     bool state_at_done;
     uint8_t state_at_digest[32];
 
+    /* values before the current operation line or random block, for `expect VALUE delta` */
+    uint64_t delta_base[RVM_SCN_MAX_DELTAS];
+
     /* linearisation */
     struct lin_entry *lin;
     uint64_t nlin, lin_cap;
@@ -236,5 +239,8 @@ void engine_lin_mark_fail(struct rvm_sim *sim);
 void engine_step_op(struct rvm_sim *sim, const struct scn_step *st);
 void engine_step_random(struct rvm_sim *sim, uint32_t block, uint32_t line);
 void engine_step_other(struct rvm_sim *sim, const struct scn_step *st, uint32_t src_index);
+/* Before step `i` (an operation line or random block): the values its delta expectations compare
+ * with. */
+void engine_delta_snapshot(struct rvm_sim *sim, uint32_t i);
 
 #endif

@@ -255,8 +255,28 @@ enum {
     Q_CHECKS,
     Q_FINGERPRINTS,
     Q_HOSTILE,
+    /* the coherence engine's last good cut */
+    Q_CUT_VALUE,
+    Q_CUT_SIDE_A,
+    Q_CUT_EPOCH,
+    Q_DEGRADED,
+    /* one object's (query_cls): a dead or forged object answers KT_Q_DEAD (`*.live`: 0) */
+    Q_PART_STATE,
+    Q_PART_SIDE,
+    Q_PART_SCORE,
+    Q_PART_PRESSURE,
+    Q_PART_VMID,
+    Q_CAP_LIVE,
+    Q_CAP_RIGHTS,
+    Q_CAP_DEPTH,
+    Q_CAP_HOLDER,
+    Q_REGION_TIER,
+    Q_REGION_MAPPED,
+    Q_CHAN_LENGTH,
     NQUERIES
 };
+
+#define KT_Q_DEAD UINT64_MAX
 
 enum { F_PARTITION_CRASH, F_CORE_CRASH, F_DORMANT_BITFLIP, F_GUEST_FAULT, F_HOSTILE_HC, NFAULTS };
 
@@ -502,6 +522,7 @@ enum rvm_err kt_invoke(struct kt *t, const struct kt_call *c, const char *what,
 
 extern const char *const kt_classes[NCLS];
 extern const struct rvm_sim_op_spec kt_ops[NOPS];
+extern const int32_t kt_query_cls[NQUERIES];
 extern const uint8_t kt_image_bytes[64];
 
 static inline struct kt *KT(void *ctx)
@@ -596,7 +617,7 @@ void kt_check_access(struct kt *t, rvm_partition_id part, uint64_t ipa, enum rvm
 bool kt_check(const void *inst, struct rvm_sim_verdict *v);
 
 /* queries.c */
-uint64_t kt_query(const void *inst, uint32_t q);
+uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);
 void kt_hash(const void *inst, struct rvm_sha256_ctx *ctx);
 struct rvm_witness_log *kt_witness(void *inst);
 
