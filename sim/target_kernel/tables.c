@@ -402,6 +402,9 @@ static const struct rvm_sim_arg_spec f_part[] = {
 static const struct rvm_sim_arg_spec f_bit[] = {
     [DORMANT_BITFLIP_BIT] = ARG_U64("bit", false, 0, 0, UINT32_MAX),
 };
+static const struct rvm_sim_arg_spec f_coherence[] = {
+    [COHERENCE_FAULT_EPOCHS] = ARG_U64("epochs", false, 1, 1, 8),
+};
 static const struct rvm_sim_arg_spec f_guest[] = {
     [GUEST_FAULT_CPU] = ARG_U64("cpu", false, 0, 0, 15),
     [GUEST_FAULT_WHERE] = ARG_U64("where", true, 0, 0, 3),
@@ -436,6 +439,14 @@ static const struct rvm_sim_fault_spec faults[NFAULTS] = {
                       "buffer, 5 overflowing length, 6 unknown number, 7 reserved register set, 8 "
                       "forged handle)",
                       N(f_hostile), f_hostile, 1, 50, DS},
+    [F_COHERENCE_UNAVAILABLE] = {"coherence_unavailable",
+                                 "the coherence engine is unavailable for the next `epochs` "
+                                 "kernel epochs (degraded mode after 3 in a row)",
+                                 N(f_coherence), f_coherence, 1, 200, RVM_SIM_FAULT_SWARM},
+    [F_MINCUT_OVER_BUDGET] = {"mincut_over_budget",
+                              "the min-cut budget of the next `epochs` kernel epochs is below the "
+                              "cost of any cut (degraded mode after 3 in a row)",
+                              N(f_coherence), f_coherence, 1, 200, RVM_SIM_FAULT_SWARM},
 };
 
 const struct rvm_sim_target rvm_sim_target_kernel = {

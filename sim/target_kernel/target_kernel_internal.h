@@ -278,13 +278,26 @@ enum {
 
 #define KT_Q_DEAD UINT64_MAX
 
-enum { F_PARTITION_CRASH, F_CORE_CRASH, F_DORMANT_BITFLIP, F_GUEST_FAULT, F_HOSTILE_HC, NFAULTS };
+enum {
+    F_PARTITION_CRASH,
+    F_CORE_CRASH,
+    F_DORMANT_BITFLIP,
+    F_GUEST_FAULT,
+    F_HOSTILE_HC,
+    F_COHERENCE_UNAVAILABLE,
+    F_MINCUT_OVER_BUDGET,
+    NFAULTS
+};
 
 /* Argument positions of each fault kind. */
 enum partition_crash_arg { PARTITION_CRASH_PART, PARTITION_CRASH_REASON };
 enum dormant_bitflip_arg { DORMANT_BITFLIP_BIT };
 enum guest_fault_arg { GUEST_FAULT_CPU, GUEST_FAULT_WHERE, GUEST_FAULT_VALUE };
 enum hostile_hypercall_arg { HOSTILE_CPU, HOSTILE_VARIANT, HOSTILE_VALUE };
+enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
+
+/* The min-cut budget of an over-budget epoch: below the cost of any cut (2 partitions cost 3). */
+#define SHORT_BUDGET 1u
 
 /* What a call made due for check(). */
 #define D_ISO   0x01u /* stage-2 / PMP, TLB or VMID owner changed: isolation oracles */
@@ -385,6 +398,9 @@ struct kt {
 
     /* liveness */
     uint8_t *progressed;
+
+    /* the platform's coherence engine: epochs it is still unavailable / short of budget for */
+    uint64_t coh_unavailable_left, coh_short_left;
 
     /* statistics (queries) */
     uint64_t checks, fingerprints, hostile, guest_accesses, last_class, last_released;
