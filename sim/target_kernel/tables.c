@@ -208,6 +208,12 @@ static const struct rvm_sim_arg_spec a_cap_lookup[] = {
     [CAP_LOOKUP_CHANNEL] = ARG_OBJ("channel", CLS_CHANNEL, true),
     [CAP_LOOKUP_DEVICE] = ARG_OBJ("device", CLS_DEVICE, true),
 };
+static const struct rvm_sim_arg_spec a_buddy_free[] = {
+    [BUDDY_FREE_PATTERN] = ARG_U64("pattern", true, BF_GIVEN, 0, BF_PATTERNS - 1u),
+    [BUDDY_FREE_REGION] = ARG_OBJ("region", CLS_REGION, true),
+    [BUDDY_FREE_ADDR] = ARG_U64("addr", true, 0, 0, 4095),
+    [BUDDY_FREE_ORDER] = ARG_U64("order", true, 0, 0, 12),
+};
 static const struct rvm_sim_arg_spec a_boot_load[] = {
     [BOOT_LOAD_PAGES] = ARG_U64("pages", true, 1, 1, 2),
     [BOOT_LOAD_URGENCY] = ARG_U64("urgency", true, 100, 0, 200),
@@ -294,6 +300,13 @@ const struct rvm_sim_op_spec kt_ops[NOPS] = {
                        "not a kernel call: name the strongest capability `holder` (none: the "
                        "hypervisor) has on the one object given, e.g. a root minted with it",
                        N(a_cap_lookup), a_cap_lookup, CLS_CAP},
+    [OP_BUDDY_FREE] =
+        {"buddy_free",
+         "hostile: free a block the allocator does not hold at that order (pattern: "
+         "0 addr/order as given, 1 the region's block at another order, 2 a free "
+         "page, 3 inside the region's block, 4 unaligned); must be refused and change "
+         "nothing",
+         N(a_buddy_free), a_buddy_free, -1},
 };
 
 static const char *const queries[NQUERIES] = {

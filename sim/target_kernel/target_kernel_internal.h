@@ -84,6 +84,7 @@ enum {
     OP_BOOT_PHASE,
     OP_BOOT_LOAD,
     OP_CAP_LOOKUP,
+    OP_BUDDY_FREE,
     NOPS
 };
 
@@ -202,6 +203,17 @@ enum cap_lookup_arg {
     CAP_LOOKUP_REGION,
     CAP_LOOKUP_CHANNEL,
     CAP_LOOKUP_DEVICE,
+};
+
+enum buddy_free_arg { BUDDY_FREE_PATTERN, BUDDY_FREE_REGION, BUDDY_FREE_ADDR, BUDDY_FREE_ORDER };
+/* What a hostile buddy free names (the region's block when a region is given). */
+enum buddy_free_pattern {
+    BF_GIVEN,       /* addr and order as given */
+    BF_WRONG_ORDER, /* the start of the region's block, another order */
+    BF_NEVER_ALLOC, /* a free page at or after page `addr` of RAM, order `order` */
+    BF_INSIDE,      /* a page inside the region's block (of two pages or more) */
+    BF_UNALIGNED,   /* the region's block start plus `addr` % 4096 (not 0) bytes */
+    BF_PATTERNS
 };
 
 enum {
