@@ -27,6 +27,7 @@
  * joins their databases into one that lists every seed once.
  */
 #include "commands.h"
+#include "coverage.h"
 #include "engine.h"
 #include "options.h"
 #include "prng.h"
@@ -60,6 +61,7 @@ struct sweep_opts {
     uint32_t shard_k, shard_n;
     uint32_t recheck_every; /* re-run 1 in N passing seeds; 0: none */
     uint64_t epoch;         /* state digests of stored failing runs every N records */
+    int coverage;           /* 0 off, 1 the ledger, 2 only the never-hit list (--coverage=brief) */
     int progress; /* -1 auto, 0 off, 1 a line redrawn in place (a terminal), 2 a plain line
                      every PLAIN_PROGRESS_NS (a log: CI must not look hung) */
 };
@@ -108,6 +110,7 @@ struct sweep {
     struct failure *fails;
     size_t nfails, fails_cap;
     bool nondeterminism, store_error;
+    struct rvm_coverage cov; /* --coverage: per probe, the seeds that hit it */
     uint64_t t0, last_draw;
     bool drawn;
 };
@@ -456,6 +459,7 @@ static void recheck(struct sweep *s, const struct res_msg *r)
 static void on_result(struct sweep *s, const struct res_msg *r)
 {
     s->done++;
+    rvm_coverage_add(&s->cov, r->o.probes);
     uint64_t h = r->seed;
     bool sample = s->o.recheck_every != 0 && rvm_splitmix64(&h) % s->o.recheck_every == 0;
     if (r->o.cls != RVMSIM_EXIT_PASS || sample) {
@@ -538,7 +542,7 @@ static void sweep_usage(FILE *out)
     fprintf(out,
             "usage: rvmsim sweep FILE --seeds A..B [--jobs J] [--faults none|default|swarm]\n"
             "                    [--db PATH] [--shard K/N] [--recheck-every N] [--epoch K]\n"
-            "                    [--progress|--no-progress]\n\n"
+            "                    [--progress|--no-progress] [--coverage[=brief]]\n\n"
             "Runs FILE for every seed A..B in J worker processes (default: one per CPU).\n"
             "Every failing seed, and 1 in N passing seeds (default 32; 0 = none), is re-run in\n"
             "another process to prove determinism. Each failure is printed with the command\n"
@@ -552,23 +556,21 @@ static void sweep_usage(FILE *out)
             "so far are re-run and stored, and the summary follows; with no failure the exit\n"
             "code is then 128 + the signal number (130, 143). A second Ctrl-C kills at once.\n"
             "Progress goes to stderr: a line redrawn in place on a terminal, a plain line\n"
-            "every 10 s otherwise; --no-progress turns it off.\n");
+            "every 10 s otherwise; --no-progress turns it off.\n"
+            "--coverage prints, after the summary, the target's coverage probes with the number\n"
+            "of seeds that hit each and the probes no seed hit (=brief: only those), and with\n"
+            "--db stores the counts (table coverage).\n");
 }
 
 static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_faults)
 {
     static const struct option longopts[] = {
-        {"seeds", required_argument, NULL, 's'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"faults", required_argument, NULL, 'f'},
-        {"db", required_argument, NULL, 'd'},
-        {"shard", required_argument, NULL, 'k'},
-        {"recheck-every", required_argument, NULL, 'r'},
-        {"progress", no_argument, NULL, 'p'},
-        {"no-progress", no_argument, NULL, 'P'},
-        {"epoch", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"seeds", required_argument, NULL, 's'},  {"jobs", required_argument, NULL, 'j'},
+        {"faults", required_argument, NULL, 'f'}, {"db", required_argument, NULL, 'd'},
+        {"shard", required_argument, NULL, 'k'},  {"recheck-every", required_argument, NULL, 'r'},
+        {"progress", no_argument, NULL, 'p'},     {"no-progress", no_argument, NULL, 'P'},
+        {"epoch", required_argument, NULL, 'e'},  {"coverage", optional_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     bool has_seeds = false;
     uint64_t v;
@@ -580,7 +582,7 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
                              .epoch = RVM_RUN_DEFAULT_EPOCH};
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:h", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:hc::", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -632,6 +634,13 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
             break;
         case 'P':
             o->progress = 0;
+            break;
+        case 'c':
+            if (optarg != NULL && strcmp(optarg, "brief") != 0) {
+                rvm_errorf("sweep: --coverage takes no value or 'brief', got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            o->coverage = optarg != NULL ? 2 : 1;
             break;
         case 'h':
             sweep_usage(stdout);
@@ -788,6 +797,23 @@ static int summarize(struct sweep *s, uint32_t nworkers)
     return rc;
 }
 
+/* The ledger under the summary, and into the store with --db. */
+static void report_coverage(struct sweep *s)
+{
+    rvm_coverage_print(stdout, &s->cov, s->o.coverage == 2);
+    fflush(stdout);
+    if (s->o.db == NULL || s->store_error || s->sink.ops->coverage == NULL) {
+        return;
+    }
+    struct rvm_run_coverage rc = {
+        .scenario_text = s->text, .faults = s->o.mode, .first_seed = s->o.a, .last_seed = s->o.b};
+    rvm_coverage_export(&s->cov, &rc);
+    if (!s->sink.ops->coverage(s->sink.ctx, &rc)) {
+        rvm_errorf("sweep: storing the coverage ledger in '%s' failed: %s", s->o.db,
+                   s->sink.ops->error(s->sink.ctx));
+    }
+}
+
 int rvmsim_cmd_sweep(int argc, char **argv)
 {
     struct sweep s;
@@ -808,6 +834,7 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         s.o.mode = scn.has_faults ? scn.faults : RVM_SIM_FAULTS_DEFAULT;
     }
     s.scn = &scn;
+    rvm_coverage_init(&s.cov, scn.target);
     uint64_t span = s.o.b - s.o.a;
     s.total = span < s.o.shard_k ? 0 : (span - s.o.shard_k) / s.o.shard_n + 1;
     if (s.o.a == 0 && s.o.b == UINT64_MAX && s.o.shard_n == 1) {
@@ -868,6 +895,9 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         s.store_error = true;
     }
     rc = summarize(&s, nworkers);
+    if (s.o.coverage != 0) {
+        report_coverage(&s);
+    }
 
 out:
     for (uint32_t i = 0; i < nworkers; i++) {

@@ -856,6 +856,9 @@ int rvm_sim_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         out->phase = RVM_SIM_PHASE_FINAL;
     }
     keep_undrained(sim);
+    out->probes = sim->target->probes_hit != NULL
+                      ? sim->target->probes_hit(sim->inst, sim->records, sim->nrecords)
+                      : 0;
     out->steps = sim->step;
     out->time_ns = now_ns(sim);
     out->checkpoints = sim->ncps;

@@ -82,6 +82,16 @@ struct rvm_sim_op_spec {
     int32_t creates; /* class of the object created on RVM_OK (bound with `as NAME`), or -1 */
 };
 
+/* A coverage probe: a path worth reaching (a refusal, a recovery step, a limit), which the target
+ * reports from return codes and witness records, never from inside the system it runs. */
+#define RVM_SIM_MAX_PROBES 64u
+
+struct rvm_sim_probe {
+    const char *name; /* stable: sweeps store counts under it */
+    const char *summary;
+    bool rare; /* expected in fewer than 1 in 10,000 seeds: its absence is no regression */
+};
+
 /* Fault kinds, the engine's and a target's own. */
 enum rvm_sim_fault_flags {
     RVM_SIM_FAULT_DEFAULT = 1u << 0,  /* enabled by --faults default */
@@ -213,6 +223,11 @@ struct rvm_sim_target {
      * `records` and `digest`; malloc'd into *bytes. false with *why when it has none. */
     bool (*tape)(void *inst, uint64_t seed, uint64_t records, const uint8_t digest[32],
                  uint8_t **bytes, size_t *len, const char **why);
+    /* Optional: coverage probes (at most RVM_SIM_MAX_PROBES) and, at the end of a run, which of
+     * them it hit (bit i: probes[i]), given every record the sink received. */
+    const struct rvm_sim_probe *probes;
+    uint32_t nprobes;
+    uint64_t (*probes_hit)(void *inst, const uint8_t *records, uint64_t count);
 };
 
 /* ------------------------------------------------------------------------------------------------

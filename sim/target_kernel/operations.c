@@ -798,13 +798,9 @@ static const struct op_impl impls[NOPS] = {
     [OP_BUDDY_FREE] = {KT_NO_CALL, resolve_buddy_free, NULL, NULL, NO_ACTOR, BY_HYPERVISOR},
 };
 
-enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *created,
-                      struct rvm_sim *sim)
+static enum rvm_err apply_op(struct kt *t, const struct rvm_sim_call *c, uint64_t *created,
+                             struct rvm_sim *sim, bool *was_live)
 {
-    struct kt *t = inst;
-    if (c->op >= NOPS) {
-        return RVM_ERR_UNSUPPORTED;
-    }
     const struct rvm_sim_op_spec *spec = &kt_ops[c->op];
     const struct op_impl *impl = &impls[c->op];
     const uint64_t before = t->k.log.appended;
@@ -812,7 +808,6 @@ enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *create
     t->primary = NONE_H;
     t->primary_cls = spec->creates;
 
-    bool was_live[RVM_SIM_MAX_ARGS] = {false};
     for (uint32_t i = 0; i < spec->nargs; i++) { /* bound: the operation's arguments */
         if (spec->args[i].type == RVM_SIM_ARG_OBJECT) {
             was_live[i] = kt_live(t, spec->args[i].cls, c->args[i]);
@@ -855,5 +850,18 @@ enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *create
         }
     }
     kt_after_event(t, before);
+    return err;
+}
+
+enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *created,
+                      struct rvm_sim *sim)
+{
+    struct kt *t = inst;
+    if (c->op >= NOPS) {
+        return RVM_ERR_UNSUPPORTED;
+    }
+    bool was_live[RVM_SIM_MAX_ARGS] = {false};
+    enum rvm_err err = apply_op(t, c, created, sim, was_live);
+    kt_probe_op(t, c, was_live, err);
     return err;
 }

@@ -414,6 +414,8 @@ struct kt {
     /* the platform's coherence engine: epochs it is still unavailable / short of budget for */
     uint64_t coh_unavailable_left, coh_short_left;
 
+    uint64_t probe_bits; /* coverage probes hit by results so far (probes.c) */
+
     /* statistics (queries) */
     uint64_t checks, fingerprints, hostile, guest_accesses, last_class, last_released;
     struct rvm_sim_verdict pending; /* a violation check() must report */
@@ -646,6 +648,14 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v);
 
 /* queries.c */
 uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);
+
+/* Coverage probes (probes.c). */
+#define KT_NPROBES 45u
+extern const struct rvm_sim_probe kt_probes[KT_NPROBES];
+void kt_probe_call(struct kt *t, uint32_t entry, enum rvm_err err);
+void kt_probe_op(struct kt *t, const struct rvm_sim_call *c, const bool *was_live,
+                 enum rvm_err err);
+uint64_t kt_probes_hit(void *inst, const uint8_t *records, uint64_t count);
 void kt_hash(const void *inst, struct rvm_sha256_ctx *ctx);
 struct rvm_witness_log *kt_witness(void *inst);
 
