@@ -650,7 +650,7 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v);
 uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);
 
 /* Coverage probes (probes.c). */
-#define KT_NPROBES 45u
+#define KT_NPROBES 43u
 extern const struct rvm_sim_probe kt_probes[KT_NPROBES];
 void kt_probe_call(struct kt *t, uint32_t entry, enum rvm_err err);
 void kt_probe_op(struct kt *t, const struct rvm_sim_call *c, const bool *was_live,
