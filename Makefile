@@ -47,7 +47,7 @@ SEEDS ?= 1..10000
 SMOKE ?= scenarios/kernel-smoke.scn
 run: $(BUILD)/build.ninja
 	ninja -C $(BUILD) cli/rvmsim
-	$(BUILD)/cli/rvmsim sweep $(SMOKE) --seeds $(SEEDS) --jobs $(JOBS) --faults swarm
+	$(BUILD)/cli/rvmsim sweep $(SMOKE) --seeds $(SEEDS) --jobs $(JOBS) --faults swarm --coverage=brief
 
 test: deps-test build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json

@@ -27,6 +27,7 @@
  * joins their databases into one that lists every seed once.
  */
 #include "commands.h"
+#include "coverage.h"
 #include "engine.h"
 #include "options.h"
 #include "prng.h"
@@ -63,6 +64,7 @@ struct sweep_opts {
     uint64_t epoch;         /* state digests of stored failing runs every N records */
     uint64_t max_failures;  /* stop handing out seeds after this many failures; 0: never */
     bool json;              /* the summary as one JSON object on stdout, no FAIL lines */
+    int coverage;           /* 0 off, 1 the ledger, 2 only the never-hit list (--coverage=brief) */
     int progress; /* -1 auto, 0 off, 1 a line redrawn in place (a terminal), 2 a plain line
                      every PLAIN_PROGRESS_NS (a log: CI must not look hung) */
 };
@@ -106,6 +108,7 @@ struct sweep {
     struct sweep_failure *fails;
     size_t nfails, fails_cap;
     bool nondeterminism, store_error;
+    struct rvm_coverage cov; /* --coverage: per probe, the seeds that hit it */
     uint64_t t0, last_draw;
     bool drawn;
 };
@@ -468,6 +471,7 @@ static void on_result(struct sweep *s, const struct res_msg *r)
     if (r->o.cls != RVMSIM_EXIT_PASS) {
         s->failures_seen++;
     }
+    rvm_coverage_add(&s->cov, r->o.probes);
     uint64_t h = r->seed;
     bool sample = s->o.recheck_every != 0 && rvm_splitmix64(&h) % s->o.recheck_every == 0;
     if (r->o.cls != RVMSIM_EXIT_PASS || sample) {
@@ -550,7 +554,8 @@ static void sweep_usage(FILE *out)
     fprintf(out,
             "usage: rvmsim sweep FILE --seeds A..B [--jobs J] [--faults none|default|swarm]\n"
             "                    [--db PATH] [--shard K/N] [--recheck-every N] [--epoch K]\n"
-            "                    [--max-failures N] [--json] [--progress|--no-progress]\n\n"
+            "                    [--max-failures N] [--json] [--progress|--no-progress]\n"
+            "                    [--coverage[=brief]]\n\n"
             "Runs FILE for every seed A..B in J worker processes (default: one per CPU).\n"
             "Every failing seed, and 1 in N passing seeds (default 32; 0 = none), is re-run in\n"
             "another process to prove determinism. Each failure is printed with the command\n"
@@ -568,25 +573,22 @@ static void sweep_usage(FILE *out)
             "so far are re-run and stored, and the summary follows; with no failure the exit\n"
             "code is then 128 + the signal number (130, 143). A second Ctrl-C kills at once.\n"
             "Progress goes to stderr: a line redrawn in place on a terminal, a plain line\n"
-            "every 10 s otherwise; --no-progress turns it off.\n");
+            "every 10 s otherwise; --no-progress turns it off.\n"
+            "--coverage prints, after the summary, the target's coverage probes with the number\n"
+            "of seeds that hit each and the probes no seed hit (=brief: only those), and with\n"
+            "--db stores the counts (table coverage).\n");
 }
 
 static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_faults)
 {
     static const struct option longopts[] = {
-        {"seeds", required_argument, NULL, 's'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"faults", required_argument, NULL, 'f'},
-        {"db", required_argument, NULL, 'd'},
-        {"shard", required_argument, NULL, 'k'},
-        {"recheck-every", required_argument, NULL, 'r'},
-        {"progress", no_argument, NULL, 'p'},
-        {"no-progress", no_argument, NULL, 'P'},
-        {"epoch", required_argument, NULL, 'e'},
-        {"max-failures", required_argument, NULL, 'm'},
-        {"json", no_argument, NULL, 'J'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"seeds", required_argument, NULL, 's'},  {"jobs", required_argument, NULL, 'j'},
+        {"faults", required_argument, NULL, 'f'}, {"db", required_argument, NULL, 'd'},
+        {"shard", required_argument, NULL, 'k'},  {"recheck-every", required_argument, NULL, 'r'},
+        {"progress", no_argument, NULL, 'p'},     {"no-progress", no_argument, NULL, 'P'},
+        {"epoch", required_argument, NULL, 'e'},  {"max-failures", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'J'},         {"coverage", optional_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     bool has_seeds = false;
     uint64_t v;
@@ -598,7 +600,7 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
                              .epoch = RVM_RUN_DEFAULT_EPOCH};
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:m:Jh", longopts, NULL);
+        int c = getopt_long(argc, argv, "s:j:f:d:k:r:pPe:m:Jhc::", longopts, NULL);
         if (c == -1) {
             break;
         }
@@ -660,6 +662,13 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o, bool *has_fa
             break;
         case 'J':
             o->json = true;
+            break;
+        case 'c':
+            if (optarg != NULL && strcmp(optarg, "brief") != 0) {
+                rvm_errorf("sweep: --coverage takes no value or 'brief', got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            o->coverage = optarg != NULL ? 2 : 1;
             break;
         case 'h':
             sweep_usage(stdout);
@@ -863,6 +872,25 @@ static int summarize(struct sweep *s, uint32_t nworkers)
     return rc;
 }
 
+/* The ledger under the summary (on stderr with --json, so stdout stays one JSON document), and
+ * into the store with --db. */
+static void report_coverage(struct sweep *s)
+{
+    FILE *out = s->o.json ? stderr : stdout;
+    rvm_coverage_print(out, &s->cov, s->o.coverage == 2);
+    fflush(out);
+    if (s->o.db == NULL || s->store_error || s->sink.ops->coverage == NULL) {
+        return;
+    }
+    struct rvm_run_coverage rc = {
+        .scenario_text = s->text, .faults = s->o.mode, .first_seed = s->o.a, .last_seed = s->o.b};
+    rvm_coverage_export(&s->cov, &rc);
+    if (!s->sink.ops->coverage(s->sink.ctx, &rc)) {
+        rvm_errorf("sweep: storing the coverage ledger in '%s' failed: %s", s->o.db,
+                   s->sink.ops->error(s->sink.ctx));
+    }
+}
+
 int rvmsim_cmd_sweep(int argc, char **argv)
 {
     struct sweep s;
@@ -883,6 +911,7 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         s.o.mode = scn.has_faults ? scn.faults : RVM_SIM_FAULTS_DEFAULT;
     }
     s.scn = &scn;
+    rvm_coverage_init(&s.cov, scn.target);
     uint64_t span = s.o.b - s.o.a;
     s.total = span < s.o.shard_k ? 0 : (span - s.o.shard_k) / s.o.shard_n + 1;
     if (s.o.a == 0 && s.o.b == UINT64_MAX && s.o.shard_n == 1) {
@@ -943,6 +972,9 @@ int rvmsim_cmd_sweep(int argc, char **argv)
         s.store_error = true;
     }
     rc = summarize(&s, nworkers);
+    if (s.o.coverage != 0) {
+        report_coverage(&s);
+    }
 
 out:
     for (uint32_t i = 0; i < nworkers; i++) {

@@ -68,7 +68,11 @@ static void describe(const struct rvm_sim_target *t)
         printf(" %s", rvm_scn_engine_queries[i]);
     }
     for (uint32_t i = 0; i < t->nqueries; i++) {
-        printf(" %s", t->queries[i]);
+        if (t->query_cls != NULL && t->query_cls[i] >= 0) {
+            printf(" %s(%s)", t->queries[i], t->classes[t->query_cls[i]]);
+        } else {
+            printf(" %s", t->queries[i]);
+        }
     }
     printf(" fired.FAULT\n  faults:\n");
     for (uint32_t i = 0; i < rvm_sim_fault_count(t); i++) {

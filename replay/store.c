@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The replay store: opening, schema versions, and reading runs, records and checkpoints. */
 #include "build_version.h"
+#include "coverage.h"
 #include "store_internal.h"
 
 #include <stdarg.h>
@@ -104,7 +105,8 @@ static const char migrate_1_to_2[] =
     ") WITHOUT ROWID;\n"
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2');\n";
 
-static const char *const migrations[] = {migrate_1_to_2};
+/* Version 3: the coverage ledger of sweeps (coverage.c). */
+static const char *const migrations[] = {migrate_1_to_2, rvm_store_migrate_coverage};
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

@@ -834,9 +834,11 @@ void engine_workload(struct rvm_sim *sim, const struct rvm_scenario *scn)
         const struct scn_step *st = &scn->steps[i];
         switch (st->kind) {
         case SCN_OP:
+            engine_delta_snapshot(sim, i);
             engine_step_op(sim, st);
             break;
         case SCN_RANDOM: {
+            engine_delta_snapshot(sim, i);
             uint64_t n = scn->randoms[st->index].count;
             for (uint64_t k = 0; k < n && !sim->failed; k++) {
                 engine_step_random(sim, st->index, st->line);
@@ -854,6 +856,9 @@ int engine_finish(struct rvm_sim *sim)
 {
     struct rvm_sim_outcome *out = sim->out;
     keep_undrained(sim);
+    out->probes = sim->target->probes_hit != NULL
+                      ? sim->target->probes_hit(sim->inst, sim->records, sim->nrecords)
+                      : 0;
     out->steps = sim->step;
     out->time_ns = now_ns(sim);
     out->checkpoints = sim->ncps;

@@ -94,6 +94,7 @@ struct rvm_sim_outcome {
     uint8_t state[32];    /* SHA-256 of the target's canonical state at the end */
     uint8_t chain[32];    /* the log's chain value after its last record */
     uint64_t checkpoints; /* checkpoints the sink received */
+    uint64_t probes;      /* coverage probes the run hit (bit i: the target's probes[i]) */
 };
 
 const char *rvm_sim_class_name(int cls);

@@ -148,6 +148,9 @@ struct rvm_sim {
     bool state_at_done;
     uint8_t state_at_digest[32];
 
+    /* values before the current operation line or random block, for `expect VALUE delta` */
+    uint64_t delta_base[RVM_SCN_MAX_DELTAS];
+
     /* linearisation */
     struct lin_entry *lin;
     uint64_t nlin, lin_cap;
@@ -246,5 +249,8 @@ void engine_step_other(struct rvm_sim *sim, const struct scn_step *st, uint32_t 
 /* An explored operation (engine_explore.c): `tick` after the previous step, on call->cpu. */
 void engine_step_explore(struct rvm_sim *sim, uint32_t line, uint64_t tick,
                          struct rvm_sim_call *call, const uint8_t *argk, const uint64_t *lin_args);
+/* Before step `i` (an operation line or random block): the values its delta expectations compare
+ * with. */
+void engine_delta_snapshot(struct rvm_sim *sim, uint32_t i);
 
 #endif

@@ -338,17 +338,33 @@ void engine_step_random(struct rvm_sim *sim, uint32_t block, uint32_t line)
     run_op(sim, &call, -1, argk, lin_args, mark);
 }
 
-static uint64_t query_value(struct rvm_sim *sim, const struct scn_step *st)
+/* The handle of the object a query asks about, as an operation argument would get it. */
+static uint64_t query_object(const struct rvm_sim *sim, const struct scn_value *o)
 {
-    switch (st->qsrc) {
+    switch (o->kind) {
+    case SCN_V_NAME: {
+        int32_t idx = sim->name_obj[o->name];
+        return idx >= 0 ? sim->objs[idx].handle : RVM_SIM_UNBOUND_OBJECT;
+    }
+    case SCN_V_LIT:
+        return o->lo;
+    default:
+        return RVM_SIM_NO_OBJECT;
+    }
+}
+
+static uint64_t query_value(struct rvm_sim *sim, uint8_t src, uint32_t index,
+                            const struct scn_value *obj)
+{
+    switch (src) {
     case SCN_Q_TARGET:
-        return sim->target->query(sim->inst, st->qindex);
+        return sim->target->query(sim->inst, index, query_object(sim, obj));
     case SCN_Q_FIRED:
-        return st->qindex < sim->nkinds ? sim->fired_count[st->qindex] : 0;
+        return index < sim->nkinds ? sim->fired_count[index] : 0;
     default:
         break;
     }
-    switch (st->qindex) {
+    switch (index) {
     case SCN_EQ_STEP:
         return sim->step;
     case SCN_EQ_TIME:
@@ -370,22 +386,89 @@ static uint64_t query_value(struct rvm_sim *sim, const struct scn_step *st)
     }
 }
 
-static const char *query_name(const struct rvm_sim *sim, const struct scn_step *st, char *buf,
-                              size_t n)
+void engine_delta_snapshot(struct rvm_sim *sim, uint32_t i)
 {
-    if (st->qsrc == SCN_Q_TARGET) {
-        return sim->target->queries[st->qindex];
+    const struct rvm_scenario *scn = sim->scn;
+    for (uint32_t j = i + 1; j < scn->nsteps; j++) { /* bound: the steps up to the next op */
+        const struct scn_step *st = &scn->steps[j];
+        if (st->kind == SCN_OP || st->kind == SCN_RANDOM) {
+            return;
+        }
+        if (st->kind == SCN_EXPECT && st->expect == SCN_EXPECT_QUERY && st->delta &&
+            st->delta_slot < RVM_SCN_MAX_DELTAS) {
+            sim->delta_base[st->delta_slot] = query_value(sim, st->qsrc, st->qindex, &st->qobj);
+        }
     }
-    if (st->qsrc == SCN_Q_FIRED) {
-        snprintf(buf, n, "fired.%s", kind_spec(sim, st->qindex)->name);
-        return buf;
+}
+
+static const char *query_name(const struct rvm_sim *sim, uint8_t src, uint32_t index,
+                              const struct scn_value *obj, char *buf, size_t n)
+{
+    const char *name = src == SCN_Q_TARGET  ? sim->target->queries[index]
+                       : src == SCN_Q_FIRED ? kind_spec(sim, index)->name
+                                            : rvm_scn_engine_queries[index];
+    const char *prefix = src == SCN_Q_FIRED ? "fired." : "";
+    if (obj->kind == SCN_V_NAME) {
+        snprintf(buf, n, "%s%s(%s)", prefix, name, sim->scn->names[obj->name].text);
+    } else if (obj->kind == SCN_V_LIT) {
+        snprintf(buf, n, "%s%s(0x%" PRIx64 ")", prefix, name, obj->lo);
+    } else {
+        snprintf(buf, n, "%s%s", prefix, name);
     }
-    return rvm_scn_engine_queries[st->qindex];
+    return buf;
+}
+
+static bool compare(enum scn_cmp cmp, bool is_signed, uint64_t v, uint64_t x)
+{
+    int64_t sv = (int64_t)v, sx = (int64_t)x;
+    switch (cmp) {
+    case SCN_EQ:
+        return v == x;
+    case SCN_NE:
+        return v != x;
+    case SCN_LT:
+        return is_signed ? sv < sx : v < x;
+    case SCN_LE:
+        return is_signed ? sv <= sx : v <= x;
+    case SCN_GT:
+        return is_signed ? sv > sx : v > x;
+    default:
+        return is_signed ? sv >= sx : v >= x;
+    }
+}
+
+static void check_query(struct rvm_sim *sim, const struct scn_step *st)
+{
+    static const char *const cmps[] = {"==", "!=", "<", "<=", ">", ">="};
+    uint64_t v = query_value(sim, st->qsrc, st->qindex, &st->qobj), x = st->value;
+    if (st->delta) {
+        v -= st->delta_slot < RVM_SCN_MAX_DELTAS ? sim->delta_base[st->delta_slot] : 0;
+    } else if (st->rhs_query) {
+        x = query_value(sim, st->rqsrc, st->rqindex, &st->rqobj);
+    }
+    if (compare((enum scn_cmp)st->cmp, st->delta, v, x)) {
+        return;
+    }
+    char buf[96], rbuf[96], inv[64];
+    const char *name = query_name(sim, st->qsrc, st->qindex, &st->qobj, buf, sizeof(buf));
+    snprintf(inv, sizeof(inv), "expect.%.56s", name);
+    if (st->delta) {
+        engine_fail(sim, RVMSIM_EXIT_EXPECTATION, inv,
+                    "expected %s delta %s %+" PRId64 ", got %+" PRId64, name, cmps[st->cmp],
+                    (int64_t)x, (int64_t)v);
+    } else if (st->rhs_query) {
+        const char *rname = query_name(sim, st->rqsrc, st->rqindex, &st->rqobj, rbuf, sizeof(rbuf));
+        engine_fail(sim, RVMSIM_EXIT_EXPECTATION, inv,
+                    "expected %s %s %s, got %" PRIu64 " %s %" PRIu64, name, cmps[st->cmp], rname, v,
+                    cmps[st->cmp], x);
+    } else {
+        engine_fail(sim, RVMSIM_EXIT_EXPECTATION, inv, "expected %s %s %" PRIu64 ", got %" PRIu64,
+                    name, cmps[st->cmp], x, v);
+    }
 }
 
 static void check_expect(struct rvm_sim *sim, const struct scn_step *st)
 {
-    static const char *const cmps[] = {"==", "!=", "<", "<=", ">", ">="};
     switch (st->expect) {
     case SCN_EXPECT_OK:
         if (sim->last_err != RVM_OK) {
@@ -408,38 +491,9 @@ static void check_expect(struct rvm_sim *sim, const struct scn_step *st)
                         err_name(sim->last_err));
         }
         return;
-    default: {
-        uint64_t v = query_value(sim, st), x = st->value;
-        bool ok = false;
-        switch (st->cmp) {
-        case SCN_EQ:
-            ok = v == x;
-            break;
-        case SCN_NE:
-            ok = v != x;
-            break;
-        case SCN_LT:
-            ok = v < x;
-            break;
-        case SCN_LE:
-            ok = v <= x;
-            break;
-        case SCN_GT:
-            ok = v > x;
-            break;
-        default:
-            ok = v >= x;
-            break;
-        }
-        if (!ok) {
-            char buf[80], inv[64];
-            const char *name = query_name(sim, st, buf, sizeof(buf));
-            snprintf(inv, sizeof(inv), "expect.%.56s", name);
-            engine_fail(sim, RVMSIM_EXIT_EXPECTATION, inv,
-                        "expected %s %s %" PRIu64 ", got %" PRIu64, name, cmps[st->cmp], x, v);
-        }
+    default:
+        check_query(sim, st);
         return;
-    }
     }
 }
 

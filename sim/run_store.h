@@ -34,6 +34,18 @@ struct rvm_run_info {
     const char *origin;  /* outcome detail: "run", "sweep", "sweep-recheck" */
 };
 
+/* A sweep's coverage ledger (`--coverage`): per probe, the seeds of first_seed..last_seed that
+ * hit it. */
+struct rvm_run_coverage {
+    const char *scenario_text; /* identifies the scenario (stored by its SHA-256) */
+    enum rvm_sim_fault_mode faults;
+    uint64_t first_seed, last_seed;
+    uint64_t seeds; /* seeds swept */
+    uint32_t nprobes;
+    const struct rvm_sim_probe *probes;
+    const uint64_t *hits;
+};
+
 struct rvm_run_sink_ops {
     /* Store one finished run. `sim` holds it (rvm_sim_records, ...) when `full`; the summary
      * comes from `o` either way. *run_id receives the store's id, or 0 for a summary that is
@@ -43,6 +55,8 @@ struct rvm_run_sink_ops {
     bool (*commit)(void *ctx);
     void (*close)(void *ctx);
     const char *(*error)(void *ctx); /* why the last call failed */
+    /* Optional: store a sweep's coverage ledger (NULL: the sink keeps none). */
+    bool (*coverage)(void *ctx, const struct rvm_run_coverage *c);
 };
 
 struct rvm_run_sink {

@@ -14,6 +14,7 @@
  */
 #include "run_store.h"
 
+#include "coverage.h"
 #include "crypto_openssl.h"
 #include "exit_codes.h"
 #include "store.h"
@@ -380,11 +381,37 @@ static const char *rs_error(void *ctx)
     return ((struct replay_sink *)ctx)->err;
 }
 
+/* The ledger goes in after every run of the sweep: written last, in its own transaction. */
+static bool rs_coverage(void *ctx, const struct rvm_run_coverage *c)
+{
+    struct replay_sink *r = ctx;
+    if (!flush_summaries(r)) {
+        return false;
+    }
+    struct rvm_store_coverage_row rows[RVM_SIM_MAX_PROBES];
+    struct rvm_store_coverage sc = {
+        .faults = rvm_sim_fault_mode_name(c->faults),
+        .first_seed = c->first_seed,
+        .last_seed = c->last_seed,
+        .seeds = c->seeds,
+        .nrows = c->nprobes < RVM_SIM_MAX_PROBES ? c->nprobes : RVM_SIM_MAX_PROBES,
+        .rows = rows,
+    };
+    rvm_crypto_sha256(rvm_store_crypto(r->st), (const uint8_t *)c->scenario_text,
+                      strlen(c->scenario_text), sc.scenario_sha256);
+    for (uint32_t i = 0; i < sc.nrows; i++) {
+        rows[i] = (struct rvm_store_coverage_row){c->probes[i].name, c->probes[i].rare, c->hits[i]};
+    }
+    return rvm_store_coverage_put(r->st, &sc) == RVM_STORE_OK ||
+           failed(r, "storing the coverage ledger");
+}
+
 static const struct rvm_run_sink_ops replay_ops = {
     .store = rs_store,
     .commit = rs_commit,
     .close = rs_close,
     .error = rs_error,
+    .coverage = rs_coverage,
 };
 
 bool rvm_run_sink_open_replay(struct rvm_run_sink *s, const char *path, char *err, size_t errlen)

@@ -400,6 +400,10 @@ bool parse_value(struct parser *p, const struct rvm_sim_arg_spec *a, const struc
             out->kind = SCN_V_ANY;
             return true;
         }
+        if (tok_is(v->s, v->n, "hypervisor")) {
+            out->lo = out->hi = RVM_SIM_PRIVILEGED_OBJECT;
+            return true;
+        }
         if (v->n > 0 && !isdigit((unsigned char)v->s[0])) {
             int32_t idx = find_name(p->scn, v->s, v->n);
             if (idx < 0) {
@@ -692,44 +696,133 @@ static bool parse_directive(struct parser *p, bool *handled)
     return true;
 }
 
-static bool parse_query(struct parser *p, const struct tok *q, struct scn_step *st)
+/* The object a query is asked about: a name bound by `as` to an object of the query's class, or
+ * an integer used as a raw handle (stale or forged ones included). */
+static bool parse_query_object(struct parser *p, const struct tok *o, uint32_t cls, const char *q,
+                               struct scn_value *out)
 {
     const struct rvm_sim_target *t = p->scn->target;
-    for (uint32_t i = 0; i < SCN_EQ_COUNT; i++) {
-        if (tok_is(q->s, q->n, rvm_scn_engine_queries[i])) {
-            st->qsrc = SCN_Q_ENGINE;
-            st->qindex = i;
+    *out = (struct scn_value){.kind = SCN_V_LIT};
+    if (o->n > 0 && isdigit((unsigned char)o->s[0])) {
+        if (!parse_uint(o->s, o->n, false, &out->lo)) {
+            return perr(p, o->col, "'%s' takes a %s name or a handle, got '%.*s'", q,
+                        t->classes[cls], (int)o->n, o->s);
+        }
+        out->hi = out->lo;
+        return true;
+    }
+    int32_t idx = find_name(p->scn, o->s, o->n);
+    if (idx < 0) {
+        return perr(p, o->col, "unknown object '%.*s' (objects are named with 'as NAME')",
+                    (int)o->n, o->s);
+    }
+    if (p->scn->names[idx].cls != cls) {
+        return perr(p, o->col, "'%.*s' is a %s, but '%s' asks about a %s", (int)o->n, o->s,
+                    t->classes[p->scn->names[idx].cls], q, t->classes[cls]);
+    }
+    out->kind = SCN_V_NAME;
+    out->name = (uint32_t)idx;
+    return true;
+}
+
+/* QUERY = NAME | NAME "(" OBJECT ")": an engine value, a target's, or fired.FAULT. */
+static bool parse_query(struct parser *p, const struct tok *whole, uint8_t *src, uint32_t *index,
+                        struct scn_value *obj)
+{
+    const struct rvm_sim_target *t = p->scn->target;
+    struct tok q = *whole, arg = {NULL, 0, 0};
+    *obj = (struct scn_value){.kind = SCN_V_DEFAULT};
+    const char *paren = memchr(q.s, '(', q.n);
+    if (paren != NULL) {
+        size_t name_len = (size_t)(paren - q.s);
+        if (q.s[q.n - 1] != ')' || name_len + 2 >= q.n) {
+            return perr(p, whole->col, "expected VALUE or VALUE(OBJECT), got '%.*s'", (int)q.n,
+                        q.s);
+        }
+        arg = (struct tok){paren + 1, q.n - name_len - 2, whole->col + (uint32_t)name_len + 1};
+        q.n = name_len;
+    }
+    for (uint32_t i = 0; i < SCN_EQ_COUNT && arg.s == NULL; i++) {
+        if (tok_is(q.s, q.n, rvm_scn_engine_queries[i])) {
+            *src = SCN_Q_ENGINE;
+            *index = i;
             return true;
         }
     }
     for (uint32_t i = 0; i < t->nqueries; i++) {
-        if (tok_is(q->s, q->n, t->queries[i])) {
-            st->qsrc = SCN_Q_TARGET;
-            st->qindex = i;
-            return true;
+        if (!tok_is(q.s, q.n, t->queries[i])) {
+            continue;
         }
+        int32_t cls = t->query_cls != NULL ? t->query_cls[i] : -1;
+        if (cls < 0 && arg.s != NULL) {
+            return perr(p, arg.col, "'%s' is a value of the whole system: it takes no object",
+                        t->queries[i]);
+        }
+        if (cls >= 0 && arg.s == NULL) {
+            return perr(p, whole->col + (uint32_t)q.n, "'%s' asks about one %s: write %s(NAME)",
+                        t->queries[i], t->classes[cls], t->queries[i]);
+        }
+        *src = SCN_Q_TARGET;
+        *index = i;
+        return cls < 0 || parse_query_object(p, &arg, (uint32_t)cls, t->queries[i], obj);
     }
-    if (q->n > 6 && memcmp(q->s, "fired.", 6) == 0) {
+    if (q.n > 6 && memcmp(q.s, "fired.", 6) == 0 && arg.s == NULL) {
         char name[64] = "";
-        if (q->n - 6 < sizeof(name)) {
-            memcpy(name, q->s + 6, q->n - 6);
+        if (q.n - 6 < sizeof(name)) {
+            memcpy(name, q.s + 6, q.n - 6);
         }
         int32_t id = rvm_sim_fault_find(t, name);
         if (id < 0) {
-            return perr(p, q->col + 6, "unknown fault kind '%s'", name);
+            return perr(p, q.col + 6, "unknown fault kind '%s'", name);
         }
-        st->qsrc = SCN_Q_FIRED;
-        st->qindex = (uint32_t)id;
+        *src = SCN_Q_FIRED;
+        *index = (uint32_t)id;
         return true;
     }
-    char known[240] = "";
+    char known[400] = "";
     size_t len = 0;
     for (uint32_t i = 0; i < SCN_EQ_COUNT + t->nqueries && len < sizeof(known) - 1; i++) {
         const char *n = i < SCN_EQ_COUNT ? rvm_scn_engine_queries[i] : t->queries[i - SCN_EQ_COUNT];
-        int w = snprintf(known + len, sizeof(known) - len, "%s, ", n);
+        int32_t cls =
+            i >= SCN_EQ_COUNT && t->query_cls != NULL ? t->query_cls[i - SCN_EQ_COUNT] : -1;
+        int w = snprintf(known + len, sizeof(known) - len, "%s%s, ", n, cls >= 0 ? "(OBJ)" : "");
         len += w > 0 ? (size_t)w : 0;
     }
-    return perr(p, q->col, "unknown value '%.*s' (known: %sfired.FAULT)", (int)q->n, q->s, known);
+    return perr(p, q.col, "unknown value '%.*s' (known: %sfired.FAULT)", (int)q.n, q.s, known);
+}
+
+/* The signed constant of a delta expectation: [+|-]INT, |value| < 2^63. */
+static bool parse_signed(const struct tok *v, uint64_t *out)
+{
+    bool neg = v->n > 1 && v->s[0] == '-';
+    size_t skip = (v->n > 1 && (v->s[0] == '-' || v->s[0] == '+')) ? 1 : 0;
+    uint64_t mag;
+    if (!parse_uint(v->s + skip, v->n - skip, false, &mag) || mag > (uint64_t)INT64_MAX) {
+        return false;
+    }
+    *out = neg ? (uint64_t) - (int64_t)mag : mag;
+    return true;
+}
+
+/* A delta expectation measures across the operation line or random block before it: which one,
+ * and how many delta expectations already follow it. */
+static bool delta_slot(struct parser *p, const struct tok *w, struct scn_step *st)
+{
+    const struct rvm_scenario *s = p->scn;
+    uint32_t slots = 0;
+    for (uint32_t i = s->nsteps; i-- > 0;) {
+        const struct scn_step *o = &s->steps[i];
+        if (o->kind == SCN_OP || o->kind == SCN_RANDOM) {
+            if (slots >= RVM_SCN_MAX_DELTAS) {
+                return perr(p, w->col, "at most %u delta expectations after one step",
+                            RVM_SCN_MAX_DELTAS);
+            }
+            st->delta_slot = (uint8_t)slots;
+            return true;
+        }
+        slots += o->kind == SCN_EXPECT && o->expect == SCN_EXPECT_QUERY && o->delta;
+    }
+    return perr(p, w->col, "'delta' needs an operation line or random block before it");
 }
 
 static bool parse_expect(struct parser *p, uint32_t i, struct scn_step *st)
@@ -765,14 +858,21 @@ static bool parse_expect(struct parser *p, uint32_t i, struct scn_step *st)
         return true;
     }
     st->expect = SCN_EXPECT_QUERY;
-    if (!want_args(p, i + 3, "expect VALUE ==|!=|<|<=|>|>= N")) {
+    st->delta = i + 1 < p->nt && tok_is(p->t[i + 1].s, p->t[i + 1].n, "delta");
+    uint32_t c_at = i + 1 + (st->delta ? 1u : 0u);
+    if (!want_args(p, c_at + 2,
+                   st->delta ? "expect VALUE delta ==|!=|<|<=|>|>= [+|-]N"
+                             : "expect VALUE ==|!=|<|<=|>|>= N|VALUE")) {
         return false;
     }
-    if (!parse_query(p, w, st)) {
+    if (!parse_query(p, w, &st->qsrc, &st->qindex, &st->qobj)) {
+        return false;
+    }
+    if (st->delta && !delta_slot(p, &p->t[i + 1], st)) {
         return false;
     }
     static const char *const cmps[] = {"==", "!=", "<", "<=", ">", ">="};
-    const struct tok *c = &p->t[i + 1];
+    const struct tok *c = &p->t[c_at];
     st->cmp = 0xff;
     for (uint8_t k = 0; k < 6; k++) {
         if (tok_is(c->s, c->n, cmps[k])) {
@@ -783,9 +883,32 @@ static bool parse_expect(struct parser *p, uint32_t i, struct scn_step *st)
         return perr(p, c->col, "expected a comparison (==, !=, <, <=, >, >=), got '%.*s'",
                     (int)c->n, c->s);
     }
-    if (!parse_uint(p->t[i + 2].s, p->t[i + 2].n, true, &st->value)) {
-        return perr(p, p->t[i + 2].col, "expected an unsigned integer, got '%.*s'",
-                    (int)p->t[i + 2].n, p->t[i + 2].s);
+    const struct tok *r = &p->t[c_at + 1];
+    if (st->delta) {
+        if (!parse_signed(r, &st->value)) {
+            return perr(p, r->col, "expected a signed integer (e.g. -3, +1, 0), got '%.*s'",
+                        (int)r->n, r->s);
+        }
+        return true;
+    }
+    if (r->n > 0 && !isdigit((unsigned char)r->s[0])) {
+        st->rhs_query = true;
+        return parse_query(p, r, &st->rqsrc, &st->rqindex, &st->rqobj);
+    }
+    if (!parse_uint(r->s, r->n, true, &st->value)) {
+        return perr(p, r->col, "expected an unsigned integer or a value, got '%.*s'", (int)r->n,
+                    r->s);
+    }
+    return true;
+}
+
+static bool same_values(const struct scn_value *a, const struct scn_value *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (a[i].kind != b[i].kind || a[i].name != b[i].name || a[i].lo != b[i].lo ||
+            a[i].hi != b[i].hi) {
+            return false;
+        }
     }
     return true;
 }
@@ -811,9 +934,11 @@ static bool parse_random_entry(struct parser *p)
     if (!parse_args(p, 2, p->nt, spec->args, spec->nargs, spec->name, true, false, e.args, NULL)) {
         return false;
     }
-    for (uint32_t i = 0; i < r->nentries; i++) {
-        if (r->entries[i].op == e.op) {
-            return perr(p, p->t[0].col, "'%s' is listed twice in this random block", spec->name);
+    for (uint32_t i = 0; i < r->nentries; i++) { /* one weight per argument pattern */
+        if (r->entries[i].op == e.op && same_values(r->entries[i].args, e.args, spec->nargs)) {
+            return perr(p, p->t[0].col,
+                        "'%s' with these arguments is listed twice in this random block (line %u)",
+                        spec->name, r->entries[i].line);
         }
     }
     uint32_t cap = cap_of(r->nentries);
@@ -1209,12 +1334,34 @@ void print_value(FILE *f, const struct rvm_scenario *s, const struct rvm_sim_arg
         }
         break;
     case RVM_SIM_ARG_OBJECT:
+        if (v->lo == RVM_SIM_PRIVILEGED_OBJECT) {
+            fputs("hypervisor", f);
+            return;
+        }
         fprintf(f, "0x%" PRIx64, v->lo);
         return;
     default:
         break;
     }
     fprintf(f, "%" PRIu64, v->lo);
+}
+
+static void print_query(FILE *f, const struct rvm_scenario *s, uint8_t src, uint32_t index,
+                        const struct scn_value *obj)
+{
+    const struct rvm_sim_target *t = s->target;
+    if (src == SCN_Q_ENGINE) {
+        fputs(rvm_scn_engine_queries[index], f);
+    } else if (src == SCN_Q_TARGET) {
+        fputs(t->queries[index], f);
+    } else {
+        fprintf(f, "fired.%s", rvm_sim_fault_spec(t, index)->name);
+    }
+    if (obj->kind == SCN_V_NAME) {
+        fprintf(f, "(%s)", s->names[obj->name].text);
+    } else if (obj->kind == SCN_V_LIT) {
+        fprintf(f, "(0x%" PRIx64 ")", obj->lo);
+    }
 }
 
 void print_args(FILE *f, const struct rvm_scenario *s, const struct rvm_sim_arg_spec *specs,
@@ -1321,14 +1468,15 @@ bool rvm_scenario_write(FILE *f, const struct rvm_scenario *s, const char *comme
                 break;
             }
             case SCN_EXPECT_QUERY:
-                if (st->qsrc == SCN_Q_ENGINE) {
-                    fputs(rvm_scn_engine_queries[st->qindex], f);
-                } else if (st->qsrc == SCN_Q_TARGET) {
-                    fputs(t->queries[st->qindex], f);
+                print_query(f, s, st->qsrc, st->qindex, &st->qobj);
+                if (st->delta) {
+                    fprintf(f, " delta %s %+" PRId64, cmps[st->cmp], (int64_t)st->value);
+                } else if (st->rhs_query) {
+                    fprintf(f, " %s ", cmps[st->cmp]);
+                    print_query(f, s, st->rqsrc, st->rqindex, &st->rqobj);
                 } else {
-                    fprintf(f, "fired.%s", rvm_sim_fault_spec(t, st->qindex)->name);
+                    fprintf(f, " %s %" PRIu64, cmps[st->cmp], st->value);
                 }
-                fprintf(f, " %s %" PRIu64, cmps[st->cmp], st->value);
                 break;
             }
             break;

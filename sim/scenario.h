@@ -45,6 +45,9 @@ struct scn_value {
     uint64_t lo, hi;
 };
 
+/* Delta expectations that may follow one operation line or random block. */
+#define RVM_SCN_MAX_DELTAS 8u
+
 enum scn_expect_kind {
     SCN_EXPECT_OK,      /* previous operation returned RVM_OK */
     SCN_EXPECT_ERR,     /* previous operation returned error `value` */
@@ -88,7 +91,17 @@ struct scn_step {
     uint8_t cmp;    /* enum scn_cmp */
     uint8_t qsrc;   /* enum scn_query_source */
     uint32_t qindex;
-    uint64_t value;
+    struct scn_value qobj; /* the object a target query is asked about (SCN_V_DEFAULT: none) */
+    uint64_t value;        /* the constant compared with; a two's complement int64 for `delta` */
+    /* `QUERY delta CMP N`: the query's change across the operation line or random block before
+     * it, compared as signed numbers; `slot` numbers the delta expectations after that step */
+    bool delta;
+    uint8_t delta_slot;
+    /* `QUERY CMP QUERY`: the right-hand side is a query instead of `value` */
+    bool rhs_query;
+    uint8_t rqsrc;
+    uint32_t rqindex;
+    struct scn_value rqobj;
     /* where it came from (0 when generated) */
     uint32_t line, col;
 };

@@ -44,8 +44,12 @@
 #define RVM_SIM_MAX_PARAMS 16u /* target parameters */
 
 /* Object-argument values that do not name a created object. Targets must fail them closed. */
-#define RVM_SIM_NO_OBJECT      UINT64_MAX       /* an optional object argument left out */
-#define RVM_SIM_UNBOUND_OBJECT (UINT64_MAX - 1) /* a name whose creating operation failed */
+#define RVM_SIM_NO_OBJECT         UINT64_MAX       /* an optional object argument left out */
+#define RVM_SIM_UNBOUND_OBJECT    (UINT64_MAX - 1) /* a name whose creating operation failed */
+/* `hypervisor` written for an object argument: the system's own authority (the kernel target's
+ * actor 0). Only a scenario line that names it passes it; a target that has no such authority for
+ * an argument refuses it like a forged handle. */
+#define RVM_SIM_PRIVILEGED_OBJECT (UINT64_MAX - 2)
 
 /* Interrupt lines the engine's own simulated devices raise. */
 #define RVM_SIM_IRQ_SINK_READY 1u /* the witness sink can take records again after a stall */
@@ -76,6 +80,16 @@ struct rvm_sim_op_spec {
     uint32_t nargs;
     const struct rvm_sim_arg_spec *args;
     int32_t creates; /* class of the object created on RVM_OK (bound with `as NAME`), or -1 */
+};
+
+/* A coverage probe: a path worth reaching (a refusal, a recovery step, a limit), which the target
+ * reports from return codes and witness records, never from inside the system it runs. */
+#define RVM_SIM_MAX_PROBES 64u
+
+struct rvm_sim_probe {
+    const char *name; /* stable: sweeps store counts under it */
+    const char *summary;
+    bool rare; /* expected in fewer than 1 in 10,000 seeds: its absence is no regression */
 };
 
 /* Fault kinds, the engine's and a target's own. */
@@ -152,6 +166,10 @@ struct rvm_sim_target {
     uint32_t nparams;
     const char *const *queries; /* names `expect NAME == N` may use */
     uint32_t nqueries;
+    /* Optional, parallel to queries[]: the class of the object a query is asked about
+     * (`expect cap.rights(C) == 3`), or -1 for a query of the whole system. NULL: none takes one.
+     */
+    const int32_t *query_cls;
     const struct rvm_sim_fault_spec *faults; /* the target's own fault kinds */
     uint32_t nfaults;
 
@@ -183,8 +201,9 @@ struct rvm_sim_target {
     /* Liveness phase (faults off): drive progress; DONE when every obligation is met. */
     enum rvm_sim_live (*liveness)(void *inst, uint32_t round, struct rvm_sim *sim,
                                   struct rvm_sim_verdict *why);
-    /* Value of queries[q]. */
-    uint64_t (*query)(const void *inst, uint32_t q);
+    /* Value of queries[q]; `obj` is the handle of the object it is asked about (query_cls), which
+     * may be stale or forged: such a query answers with a value that says so, never fails. */
+    uint64_t (*query)(const void *inst, uint32_t q, uint64_t obj);
     /* Optional: records as they reach the sink, after the engine verified their chain. */
     void (*drained)(void *inst, uint64_t first_seq, const uint8_t *records, size_t count,
                     struct rvm_sim *sim);
@@ -211,6 +230,11 @@ struct rvm_sim_target {
     /* Optional: with `on`, every oracle the target samples (every N steps) runs after every step
      * instead, for the rest of the engine's life (exploration). */
     void (*check_every_step)(void *inst, bool on);
+    /* Optional: coverage probes (at most RVM_SIM_MAX_PROBES) and, at the end of a run, which of
+     * them it hit (bit i: probes[i]), given every record the sink received. */
+    const struct rvm_sim_probe *probes;
+    uint32_t nprobes;
+    uint64_t (*probes_hit)(void *inst, const uint8_t *records, uint64_t count);
 };
 
 /* ------------------------------------------------------------------------------------------------

@@ -652,8 +652,9 @@ static enum rvm_sim_live w_liveness(void *inst, uint32_t round, struct rvm_sim *
     return RVM_SIM_LIVE_PENDING;
 }
 
-static uint64_t w_query(const void *inst, uint32_t q)
+static uint64_t w_query(const void *inst, uint32_t q, uint64_t obj)
 {
+    (void)obj;
     const struct wtarget *w = inst;
     uint64_t n = 0;
     switch (q) {

@@ -486,6 +486,27 @@ static struct rvm_coherence_decision decide(struct rvm_coherence *c)
 enum rvm_err rvm_coherence_epoch(struct rvm_coherence *c, struct rvm_witness_log *log,
                                  bool available, struct rvm_coherence_epoch_report *report)
 {
+    return rvm_coherence_epoch_budget(c, log, available ? c->mincut_budget : 0u, report);
+}
+
+/* An epoch with this budget is a bad one: the engine is unavailable or the cut costs more. */
+static bool bad_epoch(const struct rvm_coherence *c, uint64_t budget)
+{
+    return budget == 0u || (c->graph.live >= 2u && rvm_mincut_cost(c->graph.live) > budget);
+}
+
+bool rvm_coherence_degraded_after(const struct rvm_coherence *c, uint64_t budget)
+{
+    if (bad_epoch(c, budget)) {
+        return c->degraded || sat_inc(c->bad_streak) >= c->degrade_after;
+    }
+    return c->degraded && sat_inc(c->good_streak) < c->recover_after;
+}
+
+enum rvm_err rvm_coherence_epoch_budget(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                        uint64_t budget, struct rvm_coherence_epoch_report *report)
+{
+    const bool available = budget != 0u;
     /* Budget record + degraded transition + summary: reserved so the epoch is all-or-nothing. */
     enum rvm_err err = rvm_witness_reserve(log, 3);
     if (err != RVM_OK) {
@@ -498,8 +519,7 @@ enum rvm_err rvm_coherence_epoch(struct rvm_coherence *c, struct rvm_witness_log
 
     if (available) {
         struct rvm_mincut_result r;
-        if (rvm_mincut_compute(&c->graph, &c->scratch, c->mincut_budget, &r, c->cut_side) ==
-            RVM_OK) {
+        if (rvm_mincut_compute(&c->graph, &c->scratch, budget, &r, c->cut_side) == RVM_OK) {
             c->cut = r;
             c->cut_epoch = c->epoch;
             c->have_cut = true;
@@ -511,7 +531,7 @@ enum rvm_err rvm_coherence_epoch(struct rvm_coherence *c, struct rvm_witness_log
                 .kind = RVM_ACT_MINCUT_BUDGET_EXCEEDED,
                 .target = c->graph.live,
                 .payload = rvm_mincut_cost(c->graph.live),
-                .aux = c->mincut_budget,
+                .aux = budget,
             };
             (void)rvm_witness_append(log, &e, NULL); /* reserved */
         }

@@ -166,18 +166,39 @@ static void healthy_partitions(struct rvm_kernel *k)
     }
 }
 
+/* The scheduler follows the coherence engine into and out of degraded mode, witnessed: the
+ * epoch reserved the record (degraded_changes). */
 static void sync_degraded(struct rvm_kernel *k)
 {
     const bool want = rvm_coherence_degraded(&k->coh);
     if ((k->sched.degraded != 0) == want) {
         return;
     }
+    const uint8_t reason = (k->coh.bad_reasons & RVM_COH_DEGRADED_UNAVAILABLE) != 0
+                               ? RVM_SCHED_DEGRADED_COHERENCE_UNAVAILABLE
+                               : RVM_SCHED_DEGRADED_MINCUT_BUDGET;
     struct rvm_witness_entry e;
     struct rvm_sched_degraded_plan dp;
-    if (rvm_sched_prepare_degraded(&k->sched, RVM_PARTITION_HYPERVISOR, want,
-                                   RVM_SCHED_DEGRADED_COHERENCE_UNAVAILABLE, &e, &dp) == RVM_OK) {
+    if (rvm_sched_prepare_degraded(&k->sched, RVM_PARTITION_HYPERVISOR, want, reason, &e, &dp) ==
+            RVM_OK &&
+        rvm_witness_append(&k->log, &e, NULL) == RVM_OK) {
         rvm_sched_commit_degraded(&k->sched, &dp);
     }
+}
+
+/* The records the scheduler's degraded transition of an epoch with `budget` needs (0 or 1). */
+static uint32_t degraded_changes(const struct rvm_kernel *k, uint64_t budget)
+{
+    return rvm_coherence_degraded_after(&k->coh, budget) != (k->sched.degraded != 0) ? 1u : 0u;
+}
+
+/* This epoch's min-cut work budget: the platform's answer (0: the engine is unavailable). */
+static uint64_t coherence_budget(const struct rvm_kernel *k)
+{
+    const uint64_t configured = k->coh.mincut_budget;
+    return k->hal->ops->coherence_budget != NULL
+               ? k->hal->ops->coherence_budget(k->hal->ctx, configured)
+               : configured;
 }
 
 enum rvm_err rvm_kernel_epoch(struct rvm_kernel *k)
@@ -188,9 +209,11 @@ enum rvm_err rvm_kernel_epoch(struct rvm_kernel *k)
     const uint64_t now = rvm_kernel__now(k);
     const bool coh = k->cfg.coherence_nodes != 0;
     const uint32_t due = leases_due(k, now);
-    /* sched 1, coherence 3, decision 1, tier 1, leases, recovery 1, digest 1 */
-    uint32_t need =
-        1u + (coh ? 3u : 0u) + (coh && k->cfg.apply_decisions ? 1u : 0u) + 1u + due + 1u + 1u;
+    const uint64_t budget = coh ? coherence_budget(k) : 0u;
+    /* sched 1, coherence 3 and the scheduler's degraded transition, decision 1, tier 1, leases,
+     * recovery 1, digest 1 */
+    uint32_t need = 1u + (coh ? 3u + degraded_changes(k, budget) : 0u) +
+                    (coh && k->cfg.apply_decisions ? 1u : 0u) + 1u + due + 1u + 1u;
     enum rvm_err err = rvm_witness_reserve(&k->log, need);
     if (err != RVM_OK) {
         return err; /* the epoch is deferred, whole: the next timer tries again */
@@ -200,7 +223,7 @@ enum rvm_err rvm_kernel_epoch(struct rvm_kernel *k)
     /* 2, 3 */
     if (coh) {
         struct rvm_coherence_epoch_report rep;
-        rvm_kernel__must(k, rvm_coherence_epoch(&k->coh, &k->log, true, &rep));
+        rvm_kernel__must(k, rvm_coherence_epoch_budget(&k->coh, &k->log, budget, &rep));
         sync_degraded(k);
         if (k->cfg.apply_decisions && rep.decision.kind != RVM_COH_DECIDE_NONE) {
             (void)rvm_kernel__apply_decision(k, &rep.decision);

@@ -226,6 +226,23 @@ static enum rvm_err h_irq_configure(void *ctx, uint32_t irq, uint32_t cpu, bool 
     return performed(rp, &a, m->ops->irq_configure(m->ctx, irq, cpu, enabled));
 }
 
+/* The one optional answer: present only when the simulator changed the budget. */
+static uint64_t h_coherence_budget(void *ctx, uint64_t configured)
+{
+    struct rvm_replay *rp = RP(ctx);
+    if (rp->status != RVM_TAPE_S_OK) {
+        return configured;
+    }
+    const struct rvm_tape_reader saved = rp->reader;
+    struct rvm_tape_item it;
+    if (rvm_tape_next(&rp->reader, &it) == RVM_TAPE_S_OK && it.type == RVM_TAPE_T_ANSWER &&
+        it.u.answer.hook == RVM_TAPE_H_COHERENCE) {
+        return it.u.answer.value;
+    }
+    rp->reader = saved;
+    return configured;
+}
+
 static void h_irq_complete(void *ctx, uint32_t irq)
 {
     const struct rvm_hal *m = RP(ctx)->machine->hal;
@@ -278,6 +295,7 @@ enum rvm_tape_status rvm_replay_open(struct rvm_replay *rp, const struct rvm_rep
     rp->ops.guest_write = h_guest_write;
     rp->ops.irq_configure = h_irq_configure;
     rp->ops.irq_complete = h_irq_complete;
+    rp->ops.coherence_budget = h_coherence_budget;
     rp->ops.phys_read = h_phys_read;
     rp->ops.phys_write = h_phys_write;
     rp->ops.phys_zero = h_phys_zero;

@@ -288,6 +288,12 @@ void kt_inject(void *inst, uint32_t fault, const uint64_t *args, struct rvm_sim 
     case F_HOSTILE_HC:
         hostile_hypercall(t, args);
         break;
+    case F_COHERENCE_UNAVAILABLE: /* the platform's answer at the next epochs (hal.c) */
+        t->coh_unavailable_left = args[COHERENCE_FAULT_EPOCHS];
+        break;
+    case F_MINCUT_OVER_BUDGET:
+        t->coh_short_left = args[COHERENCE_FAULT_EPOCHS];
+        break;
     default:
         break;
     }

@@ -197,6 +197,25 @@ static void h_phys_zero(void *ctx, rvm_hpa_t dst, uint64_t len)
     t->plat.ops.phys_zero(pctx(t), dst, len);
 }
 
+/* What the coherence_unavailable and mincut_over_budget faults left to do; the tape carries an
+ * answer only when one changes the budget (an optional answer, docs/tape-format.md). */
+static uint64_t h_coherence_budget(void *ctx, uint64_t configured)
+{
+    struct kt *t = KT(ctx);
+    uint64_t budget = configured;
+    if (t->coh_unavailable_left != 0) {
+        t->coh_unavailable_left--;
+        budget = 0;
+    } else if (t->coh_short_left != 0) {
+        t->coh_short_left--;
+        budget = SHORT_BUDGET < configured ? SHORT_BUDGET : configured;
+    }
+    if (budget != configured) {
+        kt_tape_answer(&t->tape, RVM_TAPE_H_COHERENCE, budget, true);
+    }
+    return budget;
+}
+
 void kt_hal_init(struct kt *t)
 {
     t->ops = (struct rvm_hal_ops){
@@ -216,6 +235,7 @@ void kt_hal_init(struct kt *t)
         .phys_read = h_phys_read,
         .phys_write = h_phys_write,
         .phys_zero = h_phys_zero,
+        .coherence_budget = h_coherence_budget,
     };
     t->hal.ops = &t->ops;
     t->hal.ctx = t;

@@ -243,6 +243,7 @@ enum rvm_err kt_invoke(struct kt *t, const struct kt_call *c, const char *what, 
     kt_nw_begin(t, entries[c->entry].bracket);
     enum rvm_err err = kt_call_kernel(&t->k, &t->tape, c, r);
     kt_nw_end(t, what, err);
+    kt_probe_call(t, c->entry, err);
     t->dirty |= entries[c->entry].dirty;
     if (c->entry == KT_PARTITION_FAULT || c->entry == KT_GUEST_FAULT) {
         t->last_class = r->fault_class;

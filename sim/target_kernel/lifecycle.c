@@ -243,6 +243,8 @@ enum rvm_err kt_reset(void *inst, const struct rvm_sim_setup *s, struct rvm_sim 
     t->since_full = t->since_cross = 0;
     t->coh_epoch = 0;
     t->checks = t->fingerprints = t->hostile = t->guest_accesses = 0;
+    t->coh_unavailable_left = t->coh_short_left = 0;
+    t->probe_bits = 0;
     t->last_class = t->last_released = 0;
     t->has_pending = false;
     t->primary = NONE_H;

@@ -176,12 +176,17 @@ rvm_partition_id kt_cap_holder(const struct kt *t, uint64_t cap)
     return s != NULL ? s->owner : 0;
 }
 
-/* The actor of a call: the hypervisor (0) for `none`; a partition by its handle. A handle whose
- * slot holds another partition now cannot call (false: refused here, STALE). */
+/* The actor of a call: `dflt` for `none`, the hypervisor (0) for `hypervisor`; a partition by its
+ * handle. A handle whose slot holds another partition now cannot call (false: refused here,
+ * STALE). */
 bool kt_actor_of(const struct kt *t, uint64_t h, rvm_partition_id dflt, rvm_partition_id *out)
 {
     if (h == RVM_SIM_NO_OBJECT) {
         *out = dflt;
+        return true;
+    }
+    if (h == RVM_SIM_PRIVILEGED_OBJECT) { /* `actor=hypervisor`: named, never defaulted to */
+        *out = 0;
         return true;
     }
     struct rvm_handle a = H(h);

@@ -648,6 +648,104 @@ static enum rvm_err resolve_cap_lookup(struct kt *t, struct step *s)
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * Hostile buddy frees: the allocator must refuse a free of anything but an allocated block at its
+ * own order, and change nothing. Not a kernel entry point (the allocator takes no witness), so no
+ * tape entry: a refused free leaves the state, and so the chain, as it was.
+ * --------------------------------------------------------------------------------------------- */
+
+/* The block a live RAM region holds, by the region table's record. */
+static bool region_block(const struct kt *t, uint64_t region, uint64_t *hpa, uint32_t *order)
+{
+    if (!kt_live(t, CLS_REGION, region)) {
+        return false;
+    }
+    const struct rvm_region *r = &t->k.regions.slots[H(region).index];
+    if (r->type == RVM_REGION_DEVICE || r->type == RVM_REGION_SHARED || r->hpa == 0) {
+        return false;
+    }
+    *hpa = r->hpa;
+    *order = r->order;
+    return true;
+}
+
+/* A page no live region's block covers, at or after page `from` of RAM (wrapping); 0 if none. */
+static uint64_t unallocated_page(const struct kt *t, uint64_t from)
+{
+    const struct rvm_buddy *b = &t->k.ram;
+    for (uint32_t n = 0; n < b->npages; n++) { /* bound: the managed pages */
+        const uint64_t addr = b->base + (uint64_t)((from + n) % b->npages) * PAGE;
+        bool covered = false;
+        for (uint32_t i = 0; i < t->k.regions.capacity && !covered; i++) { /* bound: regions */
+            const struct rvm_region *r = &t->k.regions.slots[i];
+            const uint64_t size = (uint64_t)PAGE << r->order;
+            covered = r->used && r->type != RVM_REGION_DEVICE && r->type != RVM_REGION_SHARED &&
+                      r->hpa != 0 && addr >= r->hpa && addr - r->hpa < size;
+        }
+        uint32_t order;
+        if (!covered && rvm_buddy_allocation_order(b, rvm_hpa(addr), &order) != RVM_OK) {
+            return addr;
+        }
+    }
+    return 0;
+}
+
+static enum rvm_err resolve_buddy_free(struct kt *t, struct step *s)
+{
+    const uint64_t pattern = s->a[BUDDY_FREE_PATTERN], arg = s->a[BUDDY_FREE_ADDR];
+    uint64_t addr = arg, order = s->a[BUDDY_FREE_ORDER];
+    uint64_t hpa = 0;
+    uint32_t held = 0;
+    if (pattern != BF_GIVEN && pattern != BF_NEVER_ALLOC &&
+        !region_block(t, s->a[BUDDY_FREE_REGION], &hpa, &held)) {
+        return RVM_ERR_STALE; /* these patterns name a resident RAM region's block */
+    }
+    switch (pattern) {
+    case BF_WRONG_ORDER:
+        addr = hpa;
+        order = held + 1u + order % 2u; /* above its own order: never the block's */
+        break;
+    case BF_NEVER_ALLOC:
+        addr = unallocated_page(t, arg);
+        if (addr == 0) {
+            return RVM_ERR_NO_MEMORY; /* every page is allocated: no such free exists */
+        }
+        break;
+    case BF_INSIDE:
+        if (held == 0) {
+            return RVM_ERR_INVALID_ARGUMENT; /* a one-page block has no inside */
+        }
+        addr = hpa + (uint64_t)PAGE * (1u + arg % (((uint64_t)1 << held) - 1u));
+        order = 0; /* aligned at order 0, but no block starts there */
+        break;
+    case BF_UNALIGNED:
+        addr = hpa + 1u + arg % (PAGE - 1u);
+        order = held;
+        break;
+    default:
+        break;
+    }
+    uint32_t at;
+    if (rvm_buddy_allocation_order(&t->k.ram, rvm_hpa(addr), &at) == RVM_OK && at == order) {
+        return RVM_ERR_INVALID_ARGUMENT; /* a genuine free of a block in use: not hostile */
+    }
+    const struct rvm_buddy before = t->k.ram;
+    enum rvm_err err =
+        rvm_buddy_free(&t->k.ram, rvm_hpa(addr), order > UINT32_MAX ? UINT32_MAX : (uint32_t)order);
+    const struct rvm_buddy *after = &t->k.ram;
+    t->hostile++;
+    if (err == RVM_OK || after->free_pages != before.free_pages ||
+        after->nonempty != before.nonempty ||
+        memcmp(after->head, before.head, sizeof(before.head)) != 0) {
+        rvm_sim_violation(t->sim, "buddy.hostile-free",
+                          "free of 0x%" PRIx64 " order %" PRIu64 " returned %s and %s", addr, order,
+                          rvm_err_name(err),
+                          err == RVM_OK ? "was accepted" : "changed the allocator");
+    }
+    s->own = err;
+    return RVM_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------
  * The table and apply()
  * --------------------------------------------------------------------------------------------- */
 
@@ -719,15 +817,12 @@ static const struct op_impl impls[NOPS] = {
     [OP_CAP_LOOKUP] = {KT_NO_CALL, resolve_cap_lookup, NULL, NULL, NO_ACTOR, BY_HYPERVISOR},
     [OP_GUEST_PROBE] = {KT_NO_CALL, resolve_guest_probe, judge_guest_probe, NULL, NO_ACTOR,
                         BY_HYPERVISOR},
+    [OP_BUDDY_FREE] = {KT_NO_CALL, resolve_buddy_free, NULL, NULL, NO_ACTOR, BY_HYPERVISOR},
 };
 
-enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *created,
-                      struct rvm_sim *sim)
+static enum rvm_err apply_op(struct kt *t, const struct rvm_sim_call *c, uint64_t *created,
+                             struct rvm_sim *sim, bool *was_live)
 {
-    struct kt *t = inst;
-    if (c->op >= NOPS) {
-        return RVM_ERR_UNSUPPORTED;
-    }
     const struct rvm_sim_op_spec *spec = &kt_ops[c->op];
     const struct op_impl *impl = &impls[c->op];
     const uint64_t before = t->k.log.appended;
@@ -735,7 +830,6 @@ enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *create
     t->primary = NONE_H;
     t->primary_cls = spec->creates;
 
-    bool was_live[RVM_SIM_MAX_ARGS] = {false};
     for (uint32_t i = 0; i < spec->nargs; i++) { /* bound: the operation's arguments */
         if (spec->args[i].type == RVM_SIM_ARG_OBJECT) {
             was_live[i] = kt_live(t, spec->args[i].cls, c->args[i]);
@@ -778,5 +872,18 @@ enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *create
         }
     }
     kt_after_event(t, before);
+    return err;
+}
+
+enum rvm_err kt_apply(void *inst, const struct rvm_sim_call *c, uint64_t *created,
+                      struct rvm_sim *sim)
+{
+    struct kt *t = inst;
+    if (c->op >= NOPS) {
+        return RVM_ERR_UNSUPPORTED;
+    }
+    bool was_live[RVM_SIM_MAX_ARGS] = {false};
+    enum rvm_err err = apply_op(t, c, created, sim, was_live);
+    kt_probe_op(t, c, was_live, err);
     return err;
 }

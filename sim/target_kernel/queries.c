@@ -62,9 +62,62 @@ struct rvm_witness_log *kt_witness(void *inst)
     return &t->k.log;
 }
 
-uint64_t kt_query(const void *inst, uint32_t q)
+/* The coherence engine's side of the last good cut for partition `id` (enum rvm_mincut_side). */
+static uint64_t cut_side(const struct rvm_kernel *k, rvm_partition_id id)
+{
+    uint32_t slot;
+    if (k->cfg.coherence_nodes == 0 || !k->coh.have_cut ||
+        rvm_graph_find(&k->coh.graph, id, &slot) != RVM_OK) {
+        return RVM_MINCUT_SIDE_NONE;
+    }
+    return k->coh.cut_side[slot];
+}
+
+/* A query about one object; `obj` is live in its class (checked by the caller). */
+static uint64_t object_query(const struct kt *t, uint32_t q, uint64_t obj)
+{
+    const struct rvm_kernel *k = &t->k;
+    const struct rvm_handle h = H(obj);
+    const rvm_partition_id id = h.index + 1u;
+    const bool coh = k->cfg.coherence_nodes != 0;
+    switch (q) {
+    case Q_PART_STATE:
+        return k->parts[h.index].state;
+    case Q_PART_SIDE:
+        return cut_side(k, id);
+    case Q_PART_SCORE:
+        return coh ? rvm_coherence_score(&k->coh, id) : RVM_BP_ONE;
+    case Q_PART_PRESSURE:
+        return coh ? rvm_coherence_pressure(&k->coh, id) : 0;
+    case Q_PART_VMID:
+        return rvm_vmid_of(&k->vmids, id);
+    case Q_CAP_LIVE:
+        return 1;
+    case Q_CAP_RIGHTS:
+        return k->caps.slots[h.index].rights;
+    case Q_CAP_DEPTH:
+        return k->caps.slots[h.index].depth;
+    case Q_CAP_HOLDER:
+        return k->caps.slots[h.index].owner;
+    case Q_REGION_TIER:
+        return k->regions.slots[h.index].tier.tier;
+    case Q_REGION_MAPPED:
+        return k->regions.slots[h.index].mapped;
+    default: /* Q_CHAN_LENGTH */
+        return k->chans[h.index].count;
+    }
+}
+
+uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj)
 {
     const struct kt *t = inst;
+    if (q >= Q_PART_STATE && q < NQUERIES) {
+        int32_t cls = kt_query_cls[q];
+        if (!kt_live(t, (uint32_t)cls, obj)) {
+            return q == Q_CAP_LIVE ? 0 : KT_Q_DEAD;
+        }
+        return object_query(t, q, obj);
+    }
     const struct rvm_kernel *k = &t->k;
     uint64_t n = 0;
     switch (q) {
@@ -143,6 +196,14 @@ uint64_t kt_query(const void *inst, uint32_t q)
         return t->fingerprints;
     case Q_HOSTILE:
         return t->hostile;
+    case Q_CUT_VALUE:
+        return k->cfg.coherence_nodes != 0 && k->coh.have_cut ? k->coh.cut.value : 0;
+    case Q_CUT_SIDE_A:
+        return k->cfg.coherence_nodes != 0 && k->coh.have_cut ? k->coh.cut.side_a : 0;
+    case Q_CUT_EPOCH:
+        return k->cfg.coherence_nodes != 0 && k->coh.have_cut ? k->coh.cut_epoch : 0;
+    case Q_DEGRADED:
+        return k->sched.degraded;
     default:
         return 0;
     }

@@ -208,6 +208,12 @@ static const struct rvm_sim_arg_spec a_cap_lookup[] = {
     [CAP_LOOKUP_CHANNEL] = ARG_OBJ("channel", CLS_CHANNEL, true),
     [CAP_LOOKUP_DEVICE] = ARG_OBJ("device", CLS_DEVICE, true),
 };
+static const struct rvm_sim_arg_spec a_buddy_free[] = {
+    [BUDDY_FREE_PATTERN] = ARG_U64("pattern", true, BF_GIVEN, 0, BF_PATTERNS - 1u),
+    [BUDDY_FREE_REGION] = ARG_OBJ("region", CLS_REGION, true),
+    [BUDDY_FREE_ADDR] = ARG_U64("addr", true, 0, 0, 4095),
+    [BUDDY_FREE_ORDER] = ARG_U64("order", true, 0, 0, 12),
+};
 static const struct rvm_sim_arg_spec a_boot_load[] = {
     [BOOT_LOAD_PAGES] = ARG_U64("pages", true, 1, 1, 2),
     [BOOT_LOAD_URGENCY] = ARG_U64("urgency", true, 100, 0, 200),
@@ -299,6 +305,13 @@ const struct rvm_sim_op_spec kt_ops[NOPS] = {
                        "not a kernel call: name the strongest capability `holder` (none: the "
                        "hypervisor) has on the one object given, e.g. a root minted with it",
                        N(a_cap_lookup), a_cap_lookup, CLS_CAP},
+    [OP_BUDDY_FREE] =
+        {"buddy_free",
+         "hostile: free a block the allocator does not hold at that order (pattern: "
+         "0 addr/order as given, 1 the region's block at another order, 2 a free "
+         "page, 3 inside the region's block, 4 unaligned); must be refused and change "
+         "nothing",
+         N(a_buddy_free), a_buddy_free, -1},
 };
 
 static const char *const queries[NQUERIES] = {
@@ -332,6 +345,72 @@ static const char *const queries[NQUERIES] = {
     [Q_CHECKS] = "checks",
     [Q_FINGERPRINTS] = "fingerprints",
     [Q_HOSTILE] = "hostile",
+    [Q_CUT_VALUE] = "cut.value",
+    [Q_CUT_SIDE_A] = "cut.side_a",
+    [Q_CUT_EPOCH] = "cut.epoch",
+    [Q_DEGRADED] = "degraded",
+    [Q_PART_STATE] = "part.state",
+    [Q_PART_SIDE] = "part.side",
+    [Q_PART_SCORE] = "part.score",
+    [Q_PART_PRESSURE] = "part.pressure",
+    [Q_PART_VMID] = "part.vmid",
+    [Q_CAP_LIVE] = "cap.live",
+    [Q_CAP_RIGHTS] = "cap.rights",
+    [Q_CAP_DEPTH] = "cap.depth",
+    [Q_CAP_HOLDER] = "cap.holder",
+    [Q_REGION_TIER] = "region.tier",
+    [Q_REGION_MAPPED] = "region.mapped",
+    [Q_CHAN_LENGTH] = "channel.length",
+};
+
+/* The object each query asks about; the rest are values of the whole system. */
+const int32_t kt_query_cls[NQUERIES] = {
+    [Q_PARTITIONS] = -1,
+    [Q_RUNNING] = -1,
+    [Q_SUSPENDED] = -1,
+    [Q_HIBERNATED] = -1,
+    [Q_REGIONS] = -1,
+    [Q_MAPPED] = -1,
+    [Q_CHANNELS] = -1,
+    [Q_MESSAGES] = -1,
+    [Q_DEVICES] = -1,
+    [Q_LEASES] = -1,
+    [Q_CAPS] = -1,
+    [Q_CAP_EPOCH] = -1,
+    [Q_EPOCHS] = -1,
+    [Q_RECOVERY] = -1,
+    [Q_FREE_PAGES] = -1,
+    [Q_STORE] = -1,
+    [Q_FAULTS] = -1,
+    [Q_NOTIFICATIONS] = -1,
+    [Q_HYPERCALLS] = -1,
+    [Q_GUEST_FAULTS] = -1,
+    [Q_GUEST_ACCESSES] = -1,
+    [Q_TLB_FLUSHES] = -1,
+    [Q_VMID_RECLAIMS] = -1,
+    [Q_DISPATCHES] = -1,
+    [Q_LAST_CLASS] = -1,
+    [Q_LAST_RELEASED] = -1,
+    [Q_BOOTED] = -1,
+    [Q_CHECKS] = -1,
+    [Q_FINGERPRINTS] = -1,
+    [Q_HOSTILE] = -1,
+    [Q_CUT_VALUE] = -1,
+    [Q_CUT_SIDE_A] = -1,
+    [Q_CUT_EPOCH] = -1,
+    [Q_DEGRADED] = -1,
+    [Q_PART_STATE] = CLS_PARTITION,
+    [Q_PART_SIDE] = CLS_PARTITION,
+    [Q_PART_SCORE] = CLS_PARTITION,
+    [Q_PART_PRESSURE] = CLS_PARTITION,
+    [Q_PART_VMID] = CLS_PARTITION,
+    [Q_CAP_LIVE] = CLS_CAP,
+    [Q_CAP_RIGHTS] = CLS_CAP,
+    [Q_CAP_DEPTH] = CLS_CAP,
+    [Q_CAP_HOLDER] = CLS_CAP,
+    [Q_REGION_TIER] = CLS_REGION,
+    [Q_REGION_MAPPED] = CLS_REGION,
+    [Q_CHAN_LENGTH] = CLS_CHANNEL,
 };
 
 static const struct rvm_sim_arg_spec f_part[] = {
@@ -340,6 +419,9 @@ static const struct rvm_sim_arg_spec f_part[] = {
 };
 static const struct rvm_sim_arg_spec f_bit[] = {
     [DORMANT_BITFLIP_BIT] = ARG_U64("bit", false, 0, 0, UINT32_MAX),
+};
+static const struct rvm_sim_arg_spec f_coherence[] = {
+    [COHERENCE_FAULT_EPOCHS] = ARG_U64("epochs", false, 1, 1, 8),
 };
 static const struct rvm_sim_arg_spec f_guest[] = {
     [GUEST_FAULT_CPU] = ARG_U64("cpu", false, 0, 0, 15),
@@ -375,6 +457,14 @@ static const struct rvm_sim_fault_spec faults[NFAULTS] = {
                       "buffer, 5 overflowing length, 6 unknown number, 7 reserved register set, 8 "
                       "forged handle)",
                       N(f_hostile), f_hostile, 1, 50, DS},
+    [F_COHERENCE_UNAVAILABLE] = {"coherence_unavailable",
+                                 "the coherence engine is unavailable for the next `epochs` "
+                                 "kernel epochs (degraded mode after 3 in a row)",
+                                 N(f_coherence), f_coherence, 1, 200, RVM_SIM_FAULT_SWARM},
+    [F_MINCUT_OVER_BUDGET] = {"mincut_over_budget",
+                              "the min-cut budget of the next `epochs` kernel epochs is below the "
+                              "cost of any cut (degraded mode after 3 in a row)",
+                              N(f_coherence), f_coherence, 1, 200, RVM_SIM_FAULT_SWARM},
 };
 
 const struct rvm_sim_target rvm_sim_target_kernel = {
@@ -389,6 +479,10 @@ const struct rvm_sim_target rvm_sim_target_kernel = {
     .nparams = NPARAMS,
     .queries = queries,
     .nqueries = NQUERIES,
+    .query_cls = kt_query_cls,
+    .probes = kt_probes,
+    .nprobes = KT_NPROBES,
+    .probes_hit = kt_probes_hit,
     .faults = faults,
     .nfaults = NFAULTS,
     .create = kt_create,

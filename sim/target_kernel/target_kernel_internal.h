@@ -85,6 +85,7 @@ enum {
     OP_BOOT_LOAD,
     OP_CAP_LOOKUP,
     OP_GUEST_PROBE,
+    OP_BUDDY_FREE,
     NOPS
 };
 
@@ -205,6 +206,17 @@ enum cap_lookup_arg {
     CAP_LOOKUP_DEVICE,
 };
 
+enum buddy_free_arg { BUDDY_FREE_PATTERN, BUDDY_FREE_REGION, BUDDY_FREE_ADDR, BUDDY_FREE_ORDER };
+/* What a hostile buddy free names (the region's block when a region is given). */
+enum buddy_free_pattern {
+    BF_GIVEN,       /* addr and order as given */
+    BF_WRONG_ORDER, /* the start of the region's block, another order */
+    BF_NEVER_ALLOC, /* a free page at or after page `addr` of RAM, order `order` */
+    BF_INSIDE,      /* a page inside the region's block (of two pages or more) */
+    BF_UNALIGNED,   /* the region's block start plus `addr` % 4096 (not 0) bytes */
+    BF_PATTERNS
+};
+
 enum {
     P_RISCV,
     P_PARTITIONS,
@@ -256,16 +268,49 @@ enum {
     Q_CHECKS,
     Q_FINGERPRINTS,
     Q_HOSTILE,
+    /* the coherence engine's last good cut */
+    Q_CUT_VALUE,
+    Q_CUT_SIDE_A,
+    Q_CUT_EPOCH,
+    Q_DEGRADED,
+    /* one object's (query_cls): a dead or forged object answers KT_Q_DEAD (`*.live`: 0) */
+    Q_PART_STATE,
+    Q_PART_SIDE,
+    Q_PART_SCORE,
+    Q_PART_PRESSURE,
+    Q_PART_VMID,
+    Q_CAP_LIVE,
+    Q_CAP_RIGHTS,
+    Q_CAP_DEPTH,
+    Q_CAP_HOLDER,
+    Q_REGION_TIER,
+    Q_REGION_MAPPED,
+    Q_CHAN_LENGTH,
     NQUERIES
 };
 
-enum { F_PARTITION_CRASH, F_CORE_CRASH, F_DORMANT_BITFLIP, F_GUEST_FAULT, F_HOSTILE_HC, NFAULTS };
+#define KT_Q_DEAD UINT64_MAX
+
+enum {
+    F_PARTITION_CRASH,
+    F_CORE_CRASH,
+    F_DORMANT_BITFLIP,
+    F_GUEST_FAULT,
+    F_HOSTILE_HC,
+    F_COHERENCE_UNAVAILABLE,
+    F_MINCUT_OVER_BUDGET,
+    NFAULTS
+};
 
 /* Argument positions of each fault kind. */
 enum partition_crash_arg { PARTITION_CRASH_PART, PARTITION_CRASH_REASON };
 enum dormant_bitflip_arg { DORMANT_BITFLIP_BIT };
 enum guest_fault_arg { GUEST_FAULT_CPU, GUEST_FAULT_WHERE, GUEST_FAULT_VALUE };
 enum hostile_hypercall_arg { HOSTILE_CPU, HOSTILE_VARIANT, HOSTILE_VALUE };
+enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
+
+/* The min-cut budget of an over-budget epoch: below the cost of any cut (2 partitions cost 3). */
+#define SHORT_BUDGET 1u
 
 /* What a call made due for check(). */
 #define D_ISO   0x01u /* stage-2 / PMP, TLB or VMID owner changed: isolation oracles */
@@ -367,6 +412,11 @@ struct kt {
 
     /* liveness */
     uint8_t *progressed;
+
+    /* the platform's coherence engine: epochs it is still unavailable / short of budget for */
+    uint64_t coh_unavailable_left, coh_short_left;
+
+    uint64_t probe_bits; /* coverage probes hit by results so far (probes.c) */
 
     /* statistics (queries) */
     uint64_t checks, fingerprints, hostile, guest_accesses, last_class, last_released;
@@ -504,6 +554,7 @@ enum rvm_err kt_invoke(struct kt *t, const struct kt_call *c, const char *what,
 
 extern const char *const kt_classes[NCLS];
 extern const struct rvm_sim_op_spec kt_ops[NOPS];
+extern const int32_t kt_query_cls[NQUERIES];
 extern const uint8_t kt_image_bytes[64];
 
 static inline struct kt *KT(void *ctx)
@@ -603,7 +654,15 @@ void kt_check_access(struct kt *t, rvm_partition_id part, uint64_t ipa, enum rvm
 bool kt_check(const void *inst, struct rvm_sim_verdict *v);
 
 /* queries.c */
-uint64_t kt_query(const void *inst, uint32_t q);
+uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);
+
+/* Coverage probes (probes.c). */
+#define KT_NPROBES 43u
+extern const struct rvm_sim_probe kt_probes[KT_NPROBES];
+void kt_probe_call(struct kt *t, uint32_t entry, enum rvm_err err);
+void kt_probe_op(struct kt *t, const struct rvm_sim_call *c, const bool *was_live,
+                 enum rvm_err err);
+uint64_t kt_probes_hit(void *inst, const uint8_t *records, uint64_t count);
 void kt_hash(const void *inst, struct rvm_sha256_ctx *ctx);
 void kt_explore_hash(const void *inst, struct rvm_sha256_ctx *ctx);
 void kt_check_every_step(void *inst, bool on);

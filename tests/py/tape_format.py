@@ -28,7 +28,7 @@ ENTRY_NAMES = [
 ]
 HOOK_NAMES = [
     "clock_now_ns", "timer_arm", "witness_drain", "witness_checkpoint", "s2_map", "s2_unmap",
-    "s2_activate", "guest_read", "guest_write", "irq_configure",
+    "s2_activate", "guest_read", "guest_write", "irq_configure", "coherence_budget",
 ]
 
 

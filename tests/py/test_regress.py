@@ -13,9 +13,10 @@ from test_planted_kernel import planted  # noqa: F401  (the fixture that builds 
 SCRIPT = SOURCE_ROOT / "scripts" / "regress.py"
 BUILD_ROOT = pathlib.Path(os.environ.get("RVM_BUILD_ROOT", SOURCE_ROOT / "build"))
 # kernel-smoke with swarm faults: the planted build's chain ends early (a safety failure) on
-# seed 32 and matches the clean build's on seed 31; found by comparing digests over seeds 1..50.
-DIVERGENT_SEED = 32
-SAME_SEED = 31
+# seed 12 and matches the clean build's on seed 11; found by comparing digests over seeds 1..50
+# (diverging: 12 17 28 37 38 48).
+DIVERGENT_SEED = 12
+SAME_SEED = 11
 
 
 def regress(*args):

@@ -424,8 +424,9 @@ static enum rvm_sim_live probe_liveness(void *inst, uint32_t round, struct rvm_s
     return RVM_SIM_LIVE_PENDING;
 }
 
-static uint64_t probe_query(const void *inst, uint32_t q)
+static uint64_t probe_query(const void *inst, uint32_t q, uint64_t obj)
 {
+    (void)obj;
     (void)q;
     return ((const struct probe *)inst)->value;
 }

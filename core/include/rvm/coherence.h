@@ -240,6 +240,15 @@ enum {
 enum rvm_err rvm_coherence_epoch(struct rvm_coherence *c, struct rvm_witness_log *log,
                                  bool available, struct rvm_coherence_epoch_report *report);
 
+/* The same with this epoch's min-cut work budget (0: the engine is unavailable) instead of the
+ * configured one; `available` above is `budget = mincut_budget` or 0. */
+enum rvm_err rvm_coherence_epoch_budget(struct rvm_coherence *c, struct rvm_witness_log *log,
+                                        uint64_t budget, struct rvm_coherence_epoch_report *report);
+
+/* Whether the engine will be in degraded mode after an epoch run with `budget` (read-only: for a
+ * caller that reserves witness records for what follows the transition). */
+bool rvm_coherence_degraded_after(const struct rvm_coherence *c, uint64_t budget);
+
 /* Score and pressure of every live partition from the graph as it is now (part of the epoch;
  * exposed for benchmarks and tests). */
 void rvm_coherence_recompute(struct rvm_coherence *c);

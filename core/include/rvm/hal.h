@@ -177,6 +177,16 @@ struct rvm_hal_ops {
     void (*phys_read)(void *ctx, rvm_hpa_t src, void *dst, size_t len);
     void (*phys_write)(void *ctx, rvm_hpa_t dst, const void *src, size_t len);
     void (*phys_zero)(void *ctx, rvm_hpa_t dst, uint64_t len);
+
+    /* ---- the coherence engine (optional) ---------------------------------------------------- */
+
+    /*
+     * Asked once per kernel epoch: the min-cut work the coherence engine may spend this epoch,
+     * `configured` when it has all it was given, less when the platform is short of it, 0 when the
+     * engine is unavailable. Such epochs count towards degraded mode (docs/coherence.md). NULL:
+     * always `configured`.
+     */
+    uint64_t (*coherence_budget)(void *ctx, uint64_t configured);
 };
 
 struct rvm_hal {

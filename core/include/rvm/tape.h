@@ -124,7 +124,8 @@ enum rvm_tape_entry {
     X(S2_ACTIVATE, "s2_activate")       /* value: enum rvm_err */                                  \
     X(GUEST_READ, "guest_read")         /* value: enum rvm_err */                                  \
     X(GUEST_WRITE, "guest_write")       /* value: enum rvm_err */                                  \
-    X(IRQ_CONFIGURE, "irq_configure")   /* value: enum rvm_err */
+    X(IRQ_CONFIGURE, "irq_configure")   /* value: enum rvm_err */                                  \
+    X(COHERENCE, "coherence_budget")    /* value: the epoch's min-cut budget; only when injected */
 
 enum rvm_tape_hook {
 #define RVM_TAPE_HOOK_ENUM(id, name) RVM_TAPE_H_##id,
