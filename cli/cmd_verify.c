@@ -20,12 +20,15 @@ static void verify_usage(FILE *out)
             "checks every stored chain value and decoded column against the record images, and\n"
             "every checkpoint: HMAC-SHA256, digest/chain binding, Ed25519 signature and key.\n"
             "Simulated runs' keys derive from their seed; --hmac-key (64 hex digits or any even\n"
-            "length) gives an external key, --ed25519-pub pins the signing key. A log whose last\n"
-            "record no checkpoint covers fails unless --allow-unsealed (raw imports).\n"
-            "Summary-only runs (a sweep's passing runs) have no stored records: they are\n"
-            "counted and skipped; --run naming one is exit 2.\n"
-            "Exit 0 if every run verifies, 1 naming the first bad sequence number and why,\n"
-            "2 for a missing run, an unusable database or a missing key.\n");
+            "length) gives an external key, --ed25519-pub pins the signing key.\n"
+            "Each run gets one verdict: 'ok ... sealed' (complete and authenticated: its seal,\n"
+            "the final checkpoint, ends the log), 'unsealed' (every stored record verifies but\n"
+            "no seal ends the log: a failing run, a raw import, a writer that did not finish, or\n"
+            "a log cut short; --allow-unsealed accepts it) or 'tampered' (the first bad sequence\n"
+            "number and what is wrong). Summary-only runs (a sweep's passing runs) have no\n"
+            "stored records: they are counted and skipped; --run naming one is exit 2.\n"
+            "Exit 0 if every run verifies, 1 if any is tampered, 8 if none is tampered but some\n"
+            "is unsealed, 2 for a missing run, an unusable database or a missing key.\n");
 }
 
 struct verify_args {
@@ -137,7 +140,7 @@ int rvmsim_cmd_verify(int argc, char **argv)
             return rvm_cmd_exit_for(s);
         }
     }
-    size_t failed = 0;
+    size_t failed = 0, unsealed = 0;
     rc = RVMSIM_EXIT_PASS;
     for (size_t i = 0; i < n; i++) {
         struct rvm_verify_report rep;
@@ -155,13 +158,20 @@ int rvmsim_cmd_verify(int argc, char **argv)
         case RVM_VERIFY_FAILED:
             failed++;
             if (rep.has_seq) {
-                printf("run %lld: FAILED at seq %" PRIu64 ": %s\n", (long long)ids[i], rep.seq,
+                printf("run %lld: tampered at seq %" PRIu64 ": %s\n", (long long)ids[i], rep.seq,
                        rep.reason);
             } else {
-                printf("run %lld: FAILED: %s\n", (long long)ids[i], rep.reason);
+                printf("run %lld: tampered: %s\n", (long long)ids[i], rep.reason);
             }
-            if (rc == RVMSIM_EXIT_PASS) {
+            if (rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED) {
                 rc = RVMSIM_EXIT_EXPECTATION;
+            }
+            break;
+        case RVM_VERIFY_UNSEALED:
+            unsealed++;
+            printf("run %lld: unsealed: %s\n", (long long)ids[i], rep.reason);
+            if (rc == RVMSIM_EXIT_PASS) {
+                rc = RVMSIM_EXIT_UNSEALED;
             }
             break;
         case RVM_VERIFY_SUMMARY: {
@@ -192,7 +202,11 @@ int rvmsim_cmd_verify(int argc, char **argv)
         printf("no runs in %s\n", db);
     }
     if (failed != 0) {
-        rvm_errorf("verify: %zu of %zu runs failed verification", failed, n);
+        rvm_errorf("verify: %zu of %zu runs tampered", failed, n);
+    }
+    if (unsealed != 0) {
+        rvm_errorf("verify: %zu of %zu runs unsealed: their completeness is not proven", unsealed,
+                   n);
     }
     free(ids);
     rvm_store_close(st);

@@ -104,7 +104,31 @@ static const char migrate_1_to_2[] =
     ") WITHOUT ROWID;\n"
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2');\n";
 
-static const char *const migrations[] = {migrate_1_to_2};
+/*
+ * Version 3 (witness format 2): a checkpoint row says whether it is the log's seal, and a seal may
+ * end at the same record as a periodic checkpoint, so the seal flag joins the primary key. The
+ * table is rebuilt (SQLite cannot change a primary key in place); rows of older stores are
+ * periodic checkpoints, which is what their MACs are.
+ */
+static const char migrate_2_to_3[] =
+    "CREATE TABLE checkpoints_v3 (\n"
+    "  run INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  seal INTEGER NOT NULL DEFAULT 0 CHECK (seal IN (0, 1)),\n"
+    "  digest BLOB NOT NULL,\n"
+    "  chain BLOB NOT NULL,\n"
+    "  hmac BLOB NOT NULL,\n"
+    "  ed25519_pub BLOB,\n"
+    "  ed25519_sig BLOB,\n"
+    "  PRIMARY KEY (run, seq, seal)\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT INTO checkpoints_v3 (run, seq, digest, chain, hmac, ed25519_pub, ed25519_sig)\n"
+    "  SELECT run, seq, digest, chain, hmac, ed25519_pub, ed25519_sig FROM checkpoints;\n"
+    "DROP TABLE checkpoints;\n"
+    "ALTER TABLE checkpoints_v3 RENAME TO checkpoints;\n"
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '3');\n";
+
+static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3};
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -908,9 +932,12 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
 {
     *out = NULL;
     *count = 0;
-    sqlite3_stmt *stmt = rvm_store_prepare(st, "SELECT seq, digest, chain, hmac, ed25519_pub, "
-                                               "ed25519_sig FROM checkpoints WHERE run = ?1 "
-                                               "ORDER BY seq");
+    /* before version 3 every checkpoint was periodic */
+    sqlite3_stmt *stmt = rvm_store_prepare(
+        st, st->version >= 3 ? "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
+                               "FROM checkpoints WHERE run = ?1 ORDER BY seq, seal"
+                             : "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, 0 "
+                               "FROM checkpoints WHERE run = ?1 ORDER BY seq");
     if (stmt == NULL) {
         return RVM_STORE_CORRUPT;
     }
@@ -935,7 +962,8 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
         bool has_sig = sig != NULL && sqlite3_column_bytes(stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
         bool pub_null = sqlite3_column_type(stmt, 4) == SQLITE_NULL;
         bool sig_null = sqlite3_column_type(stmt, 5) == SQLITE_NULL;
-        if (seq < 0 || !column_blob32(stmt, 1, c->cp.digest) ||
+        int64_t seal = sqlite3_column_int64(stmt, 6);
+        if (seq < 0 || (seal != 0 && seal != 1) || !column_blob32(stmt, 1, c->cp.digest) ||
             !column_blob32(stmt, 2, c->cp.chain) || !column_blob32(stmt, 3, c->cp.hmac) ||
             !((has_pub && has_sig) || (pub_null && sig_null))) {
             rvm_store_set_error(st, "%s: run %lld checkpoint at seq %lld is malformed", st->path,
@@ -944,6 +972,7 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
             break;
         }
         c->cp.sequence = (uint64_t)seq;
+        c->cp.seal = seal == 1;
         c->has_ed25519 = has_pub && has_sig;
         if (c->has_ed25519) {
             memcpy(c->ed25519_pub, pub, RVM_ED25519_PUBLIC_BYTES);

@@ -124,7 +124,7 @@ def test_run_db_stores_the_whole_run(rvmsim, tmp_path):
     s = run_db(rvmsim, SMOKE, db, seed)
     faults = int(re.search(r"faults=(\d+)", s["proc"].stdout).group(1))
     text = SMOKE.read_text()
-    assert sql(db, "PRAGMA user_version") == [(2,)]
+    assert sql(db, "PRAGMA user_version") == [(3,)]
     row = sql(db, "SELECT r.status, r.content, r.source, r.key_source, r.platform, r.target, "
                   "r.seed, r.options, r.result, r.exit_code, r.record_count, r.build_id, "
                   "r.command, s.text, r.scenario_sha256 FROM runs r JOIN scenarios s "
@@ -154,14 +154,18 @@ def test_run_db_stores_the_whole_run(rvmsim, tmp_path):
     # checkpoints: HMAC and Ed25519 with the seed's keys, over LE64(seq) || digest
     hkey, signer = seed_keys(seed)
     pub = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    cps = sql(db, "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig FROM checkpoints "
-                  "WHERE run = ? ORDER BY seq", s["run"])
-    assert cps and cps[-1][0] == s["records"] - 1  # sealed
+    # (the seal over "rvm-seal" || LE64(seq) || digest || LE64(count): docs/witness-format.md §3)
+    cps = sql(db, "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
+                  "FROM checkpoints WHERE run = ? ORDER BY seq, seal", s["run"])
+    assert cps and cps[-1][0] == s["records"] - 1 and cps[-1][6] == 1  # sealed
+    assert [c[6] for c in cps].count(1) == 1
     assert len(cps) == sql(db, "SELECT checkpoint_count FROM runs WHERE id = ?", s["run"])[0][0]
-    for seq, digest, chain, mac, p, sig in cps:
+    for seq, digest, chain, mac, p, sig, seal in cps:
         assert digest == hashlib.sha256(b"".join(images[:seq + 1])).digest()
         assert chain == ch[seq]
         msg = struct.pack("<Q", seq) + digest
+        if seal:
+            msg = b"rvm-seal" + msg + struct.pack("<Q", seq + 1)
         assert mac == hmac.new(hkey, msg, hashlib.sha256).digest()
         assert p == pub
         Ed25519PublicKey.from_public_bytes(p).verify(sig, msg)  # raises when invalid
@@ -274,7 +278,7 @@ def test_a_failing_run_is_stored_with_its_damage(rvmsim, tmp_path, flip_scenario
     proc = rvmsim("verify", "--db", db, "--run", run, "--allow-unsealed", check=False)
     if bad is not None:
         assert proc.returncode == 1
-        assert f"FAILED at seq {bad}: record:" in proc.stdout, proc.stdout
+        assert f"tampered at seq {bad}: record:" in proc.stdout, proc.stdout
     # and the damage reproduces: reconstruct re-executes the seed, fault included
     assert rvmsim("reconstruct", "--db", db, "--run", run, "--at", len(images) - 1).returncode == 0
 
@@ -413,7 +417,7 @@ def test_commands_say_clearly_when_a_run_is_a_summary(rvmsim, sweep_db, flip_sce
     # verify over the whole store checks the full runs and counts the summaries
     out = rvmsim("verify", "--db", sweep_db, "--allow-unsealed", check=False).stdout
     assert f"{len(summary)} summary-only runs not verified" in out
-    assert len(re.findall(r"^run \d+: (ok|FAILED)", out, re.M)) == len(full)
+    assert len(re.findall(r"^run \d+: (ok|tampered|unsealed)", out, re.M)) == len(full)
     # diff: a summary compares by digest, or says it cannot locate the divergence
     proc = rvmsim("diff", "--db", sweep_db, summary[0][0], summary[1][0], check=False)
     assert proc.returncode == 1
@@ -637,8 +641,13 @@ def make_v1(path, source_db):
     cols = V1_RUN_COLUMNS.replace("scenario,", "(SELECT text FROM src.scenarios WHERE "
                                   "sha256 = r.scenario_sha256),", 1)
     con.execute(f"INSERT INTO runs ({V1_RUN_COLUMNS}) SELECT {cols} FROM src.runs r")
-    for t in ("records", "checkpoints", "state_digests", "faults", "invariant_failures"):
+    for t in ("records", "state_digests", "faults", "invariant_failures"):
         con.execute(f"INSERT INTO {t} SELECT * FROM src.{t}")
+    # version 1 had no seals (witness format 1): the periodic checkpoints only
+    con.execute("INSERT INTO checkpoints SELECT run, seq, digest, chain, hmac, ed25519_pub, "
+                "ed25519_sig FROM src.checkpoints WHERE seal = 0")
+    con.execute("UPDATE runs SET checkpoint_count = (SELECT count(*) FROM checkpoints c "
+                "WHERE c.run = runs.id)")
     con.commit()
     con.execute("DETACH DATABASE src")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -652,8 +661,10 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
     make_v1(v1, v2)
     before = db_bytes(v1)
     # readers: every command works and the file is not modified
-    out = rvmsim("verify", "--db", v1).stdout
-    assert f"run 1: ok: {s['records']} records" in out
+    proc = rvmsim("verify", "--db", v1, check=False)
+    assert proc.returncode == 8 and "run 1: unsealed: no seal" in proc.stdout, proc.stdout
+    out = rvmsim("verify", "--db", v1, "--allow-unsealed").stdout
+    assert f"run 1: ok: {s['records']} records" in out and "unsealed" in out
     rj = json.loads(rvmsim("runs", "--db", v1, "--json").stdout)
     assert (rj["content"], rj["target"], rj["outcome"]) == ("full", None, None)
     assert rvmsim("reconstruct", "--db", v1, "--run", 1, "--at", s["records"] - 1).returncode == 0
@@ -663,12 +674,13 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
     # a writer migrates it (one transaction) and adds its run
     t = run_db(rvmsim, SMOKE, v1, 42)
     assert t["run"] == 2
-    assert sql(v1, "PRAGMA user_version") == [(2,)]
-    assert sql(v1, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert sql(v1, "PRAGMA user_version") == [(3,)]
+    assert sql(v1, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     assert sql(v1, "SELECT id, content, scenario IS NOT NULL FROM runs ORDER BY id") == \
         [(1, "full", 1), (2, "full", 0)]
-    out = rvmsim("verify", "--db", v1).stdout
-    assert "run 1: ok:" in out and "run 2: ok:" in out
+    proc = rvmsim("verify", "--db", v1, check=False)
+    assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout
+    assert re.search(r"run 2: ok: .*, sealed,", proc.stdout), proc.stdout
     # and the migrated store merges like any other
     m = tmp_path / "m.db"
     rvmsim("merge", "--db", m, v1)
@@ -678,12 +690,12 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
 def test_newer_schema_is_refused_by_every_command(rvmsim, tmp_path):
     db = tmp_path / "n.db"
     run_db(rvmsim, SMOKE, db, 1)
-    sql(db, "PRAGMA user_version = 3")
+    sql(db, "PRAGMA user_version = 4")
     for args in (["run", SMOKE, "--db", db], ["sweep", SMOKE, "--seeds", "1..2", "--db", db],
                  ["merge", "--db", tmp_path / "o.db", db], ["merge", "--db", db, tmp_path / "x"]):
         proc = rvmsim(*args, check=False)
         assert proc.returncode == 2, args
-        assert "newer rvmsim (schema version 3; this build reads versions up to 2)" in proc.stderr
+        assert "newer rvmsim (schema version 4; this build reads versions up to 3)" in proc.stderr
 
 
 def test_a_run_whose_sink_never_took_the_tail_stores_every_record(rvmsim, tmp_path, source_root):
