@@ -28,6 +28,8 @@ static const struct rvmsim_command commands[] = {
      rvmsim_cmd_reconstruct},
     {"merge", "merge stores (the shards of a sweep) into one, one transaction per input",
      rvmsim_cmd_merge},
+    {"store", "check a store's integrity, schema and unfinished runs; repair them",
+     rvmsim_cmd_store},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

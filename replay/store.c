@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every table of schema version 1. docs/replay-store.md explains each column. */
@@ -155,6 +156,11 @@ enum rvm_store_status rvm_store_fail(struct rvm_store *st, int rc, const char *w
         return RVM_STORE_CORRUPT;
     case SQLITE_CONSTRAINT:
         return RVM_STORE_REFUSED;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_FULL:
+        return RVM_STORE_BAD_FILE; /* the store cannot be written here: the environment's fault */
     default:
         return RVM_STORE_ERROR;
     }
@@ -383,6 +389,60 @@ static enum rvm_store_status check_schema(struct rvm_store *st)
 
 int rvm_store_batch_module_register(struct rvm_store *st); /* writer.c */
 
+/* file:PATH?immutable=1 with PATH percent-encoded where a URI needs it; false if too long. */
+static bool immutable_uri(const char *path, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = (size_t)snprintf(out, outlen, "file:");
+    for (const char *p = path; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (n + 4 >= outlen) {
+            return false;
+        }
+        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c > 0x7e) {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    return (size_t)snprintf(out + n, outlen - n, "?immutable=1") < outlen - n;
+}
+
+/*
+ * A reader on read-only media: a WAL store cannot create its shared-memory file there, so the
+ * plain open fails. Nobody can be writing such a store, so it is opened immutable, unless a
+ * non-empty write-ahead log sits next to it (its content would be ignored): then the reason is
+ * given instead.
+ */
+static bool reopen_immutable(struct rvm_store *st)
+{
+    char wal[4200], uri[13000];
+    struct stat sb;
+    if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", st->path) >= sizeof(wal) ||
+        !immutable_uri(st->path, uri, sizeof(uri))) {
+        return false;
+    }
+    if (stat(wal, &sb) == 0 && sb.st_size != 0) {
+        rvm_store_set_error(st,
+                            "%s: cannot be read here: the directory is read-only and the store "
+                            "has a write-ahead log (%s) that only a writable copy can apply",
+                            st->path, wal);
+        return false;
+    }
+    sqlite3_close_v2(st->db);
+    st->db = NULL;
+    if (sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK) {
+        return false;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    return true;
+}
+
 enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
                                      struct rvm_store **out, char *err, size_t errlen)
 {
@@ -421,6 +481,23 @@ enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
     exec(st, "PRAGMA cache_size = -65536");
 
     enum rvm_store_status s = check_schema(st);
+    if (s != RVM_STORE_OK && !st->writable && (sqlite3_errcode(st->db) & 0xff) == SQLITE_CANTOPEN &&
+        reopen_immutable(st)) {
+        s = check_schema(st);
+    }
+    int code = st->db != NULL ? sqlite3_errcode(st->db) & 0xff : SQLITE_OK;
+    if (s != RVM_STORE_OK && st->writable && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)) {
+        rvm_store_set_error(st,
+                            "%s: cannot be written: %s (a read-only file system, file or "
+                            "directory; reading commands can still open it)",
+                            path, sqlite3_errmsg(st->db));
+        s = RVM_STORE_BAD_FILE;
+    }
+    if (s == RVM_STORE_OK && st->writable && sqlite3_db_readonly(st->db, "main") == 1) {
+        rvm_store_set_error(st, "%s: cannot be written: the file or its directory is read-only",
+                            path);
+        s = RVM_STORE_BAD_FILE;
+    }
     if (s == RVM_STORE_OK && st->writable) {
         rc = exec(st, "PRAGMA synchronous = NORMAL");
         if (rc == SQLITE_OK) {

@@ -751,3 +751,80 @@ def test_export_writes_a_fifo_in_place(rvmsim, tmp_path, source_root):
     assert proc.returncode == 0, proc.stderr
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert len(got) == 1 and len(got[0]) == 64 * records
+
+
+def test_export_to_stdout(rvmsim, tmp_path, source_root):
+    db = tmp_path / "o.db"
+    s = run_db(rvmsim, source_root / "scenarios" / "kernel-boot.scn", db, 1)
+    proc = subprocess.run([rvmsim.path, "export", "--db", str(db), "--run", "1", "--format",
+                           "raw", "-o", "-"], capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) == 64 * s["records"]
+    assert hashlib.sha256(proc.stdout).hexdigest() == s["digest"]
+    assert not (tmp_path / "-").exists()
+
+
+def test_store_check_and_repair_of_a_run_left_running(rvmsim, tmp_path):
+    """Issue 16 finding 5: a killed writer left its run `running` forever, so every later verify
+    and merge failed and nothing could mark it aborted or reclaim the space."""
+    db = tmp_path / "h.db"
+    run_db(rvmsim, SMOKE, db, 1)
+    run_db(rvmsim, SMOKE, db, 2)
+    sql(db, "UPDATE runs SET status = 'running' WHERE id = 2")  # what a kill -9 leaves
+    proc = rvmsim("store", "check", "--db", db, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "integrity: ok" in proc.stdout and "runs: 2 (1 running, 0 aborted)" in proc.stdout
+    assert re.search(r"^running: 2 ", proc.stdout, re.M)
+    proc = rvmsim("verify", "--db", db, check=False)
+    assert proc.returncode == 8 and "run 2: unsealed: the run is incomplete" in proc.stdout
+    assert rvmsim("merge", "--db", tmp_path / "m1.db", db, check=False).returncode == 1
+
+    out = rvmsim("store", "repair", "--db", db).stdout
+    assert out.startswith("marked 1 run aborted; pages ")
+    assert sql(db, "SELECT id, status FROM runs ORDER BY id") == [(1, "complete"), (2, "aborted")]
+    assert rvmsim("store", "check", "--db", db).stdout.count("(0 running, 1 aborted)") == 1
+    proc = rvmsim("verify", "--db", db, check=False)
+    assert proc.returncode == 8 and "run 2: unsealed: the run is aborted" in proc.stdout
+    proc = rvmsim("merge", "--db", tmp_path / "m2.db", db)
+    assert "1 aborted run left out" in proc.stderr
+    assert sql(tmp_path / "m2.db", "SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_store_check_reports_damage(rvmsim, tmp_path):
+    db = tmp_path / "d.db"
+    run_db(rvmsim, SMOKE, db, 1)
+    sql(db, "PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,), = sql(db, "SELECT rootpage FROM sqlite_schema WHERE name = 'records'")
+    data = bytearray(db.read_bytes())
+    page = 65536
+    data[(root - 1) * page:(root - 1) * page + 4000] = b"\xa5" * 4000  # the B-tree page header
+    db.write_bytes(bytes(data))
+    proc = rvmsim("store", "check", "--db", db, check=False)
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    assert "integrity: ok" not in proc.stdout
+
+
+def test_store_on_read_only_media(rvmsim, tmp_path):
+    """Issue 16 finding 5: reading a store on read-only media failed ("unable to open database
+    file"), and a store that cannot be written must be exit 2 with the reason."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        db = mnt / "r.db"
+        s = run_db(rvmsim, SMOKE, db, 1)
+        assert subprocess.run(["mount", "-o", "remount,ro", str(mnt)]).returncode == 0
+        out = rvmsim("verify", "--db", db).stdout
+        assert f"run 1: ok: {s['records']} records" in out and ", sealed," in out
+        assert rvmsim("runs", "--db", db).returncode == 0
+        assert rvmsim("show", "--db", db, "--run", 1, "--count", 2).returncode == 0
+        assert rvmsim("store", "check", "--db", db).returncode == 0
+        for args in (["run", SMOKE, "--db", db], ["sweep", SMOKE, "--seeds", "1..2", "--db", db],
+                     ["store", "repair", "--db", db]):
+            proc = rvmsim(*args, check=False)
+            assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+            assert "cannot be written" in proc.stderr, proc.stderr
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
