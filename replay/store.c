@@ -1275,3 +1275,46 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
     }
     return s;
 }
+
+enum rvm_store_status rvm_store_drop_duplicate(struct rvm_store *st, int64_t run, int64_t *kept)
+{
+    *kept = run;
+    sqlite3_stmt *stmt = rvm_store_prepare(
+        st,
+        "SELECT o.id FROM runs n JOIN runs o ON o.seed = n.seed AND o.source = n.source AND "
+        "o.scenario_sha256 IS n.scenario_sha256 AND o.options IS n.options AND "
+        "o.target IS n.target AND (o.content = n.content OR o.content = 'full') AND "
+        "o.result IS n.result AND "
+        "o.record_count = n.record_count AND o.digest = n.digest AND o.id < n.id AND "
+        "o.status = 'complete' WHERE n.id = ?1 AND n.status = 'complete' ORDER BY o.id LIMIT 1");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, run);
+    int rc = sqlite3_step(stmt);
+    int64_t earlier = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) {
+        return rc == SQLITE_DONE ? RVM_STORE_OK : rvm_store_fail(st, rc, "looking for a duplicate");
+    }
+    char sql[640];
+    snprintf(
+        sql, sizeof(sql),
+        "%sDELETE FROM records WHERE key >= %lld AND key < %lld; "
+        "DELETE FROM checkpoints WHERE run = %lld; DELETE FROM state_digests WHERE run = %lld; "
+        "DELETE FROM faults WHERE run = %lld; DELETE FROM invariant_failures WHERE run = %lld; "
+        "DELETE FROM runs WHERE id = %lld;%s",
+        st->in_write_tx ? "" : "BEGIN IMMEDIATE; ", (long long)rvm_store_key(run, 0),
+        (long long)rvm_store_key(run + 1, 0), (long long)run, (long long)run, (long long)run,
+        (long long)run, (long long)run, st->in_write_tx ? "" : " COMMIT");
+    rc = exec(st, sql);
+    if (rc != SQLITE_OK) {
+        enum rvm_store_status s = rvm_store_fail(st, rc, "dropping a duplicate run");
+        if (!st->in_write_tx) {
+            exec(st, "ROLLBACK");
+        }
+        return s;
+    }
+    *kept = earlier;
+    return RVM_STORE_OK;
+}

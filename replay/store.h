@@ -346,6 +346,16 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
                                             const struct rvm_store_run_info *info,
                                             const struct rvm_store_summary *sum, int64_t *run_id);
 
+/*
+ * Re-running a seed into a store is idempotent: when an earlier complete run has the same
+ * identity as `run` (source, scenario SHA-256, options, target, seed), the same result, record
+ * count and log digest, and the same content (or it is full and `run` a summary of it), `run` is
+ * deleted and *kept is that earlier run's id;
+ * otherwise *kept = run. Runs without a seed (imports) are always kept. Inside the caller's
+ * write transaction when one is open, else in its own.
+ */
+enum rvm_store_status rvm_store_drop_duplicate(struct rvm_store *st, int64_t run, int64_t *kept);
+
 /* Add a row to `faults` or `invariant_failures` of an existing run (summary runs; a writer's
  * own run takes them through rvm_store_writer_fault/invariant). */
 enum rvm_store_status rvm_store_event_add(struct rvm_store *st, int64_t run,

@@ -828,3 +828,23 @@ def test_store_on_read_only_media(rvmsim, tmp_path):
             assert "cannot be written" in proc.stderr, proc.stderr
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_rerunning_seeds_into_a_store_is_idempotent(rvmsim, tmp_path):
+    """Issue 16 finding 5: re-running a seed range into a store duplicated its rows silently.
+    The same identity (scenario, seed, options, target) with the same result and digest is one
+    row; the command reports the run that holds it."""
+    db = tmp_path / "i.db"
+    a = run_db(rvmsim, SMOKE, db, 1)
+    b = run_db(rvmsim, SMOKE, db, 1)
+    assert a["run"] == b["run"] == 1 and a["digest"] == b["digest"]
+    c = run_db(rvmsim, SMOKE, db, 1, "--faults", "none")
+    assert c["run"] == 2  # other options: another identity
+    for _ in range(2):
+        rvmsim("sweep", SMOKE, "--seeds", "1..4", "--db", db)
+    rows = sql(db, "SELECT seed, content, options FROM runs ORDER BY id")
+    assert len(rows) == len(set(rows)), rows
+    # seed 1 of the sweep is the run above unless the sweep's options differ
+    seeds = sorted(r[0] for r in rows)
+    assert seeds.count(2) == 1 and seeds.count(3) == 1 and seeds.count(4) == 1
+    assert rvmsim("verify", "--db", db).returncode == 0
