@@ -338,11 +338,13 @@ verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_op
         g->key_len = k->hmac_len;
         g->pin = k->pub;
         g->shared = nseg == 1 ? st : NULL;
-        g->cps = cps + cp_index;
+        size_t first_cp = cp_index;
         while (cp_index < ncps && cps[cp_index].cp.sequence < g->hi) {
             cp_index++;
         }
-        g->ncps = (size_t)(cps + cp_index - g->cps);
+        /* no arithmetic on a NULL array (a run without checkpoints): undefined in C */
+        g->cps = cps != NULL ? cps + first_cp : NULL;
+        g->ncps = cp_index - first_cp;
     }
     if (nseg == 1) {
         segment_main(&segs[0]);
