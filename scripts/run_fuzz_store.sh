@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Build the store libFuzzer target (tests/fuzz/fuzz_store.c: damaged store files read as
-# runs/verify/show/store check read them, raw logs imported) with clang
-# (-fsanitize=fuzzer,address,undefined) over core/, host/ and replay/, and run it briefly.
+# runs/verify/show/store check read them; raw logs and serial captures imported, then verified)
+# with clang (-fsanitize=fuzzer,address,undefined) over core/, host/ and replay/; run it briefly.
 # One TAP result. Usage: run_fuzz_store.sh SOURCE_ROOT BUILD_DIR WORKDIR SECONDS
 # The seed corpus is made here: small stores written by BUILD_DIR's rvmsim (demo runs, sealed,
-# one unsealed import) and a raw log. A crash leaves its input in WORKDIR (crash-*); reproduce
+# one unsealed import), a raw log and a serial capture. A crash leaves its input in WORKDIR (crash-*); reproduce
 # with WORKDIR/fuzz_store FILE.
 set -u
 root=$1 build=$2 work=$3 seconds=${4:-5}
@@ -32,6 +32,9 @@ if [ ! -s "$work/seeds/made" ]; then
   { printf '\0'; cat "$work/seeds/a.db"; } >"$work/corpus/seed-store"
   { printf '\1'; cat "$work/seeds/a.raw"; } >"$work/corpus/seed-raw"
   { printf '\3'; cat "$work/seeds/a.raw"; } >"$work/corpus/seed-raw-seeded"
+  "$rvmsim" demo --records 9 --checkpoint-interval 3 --seed 4 --serial "$work/seeds/s.txt" \
+    >/dev/null 2>&1
+  { printf '\2'; cat "$work/seeds/s.txt"; } >"$work/corpus/seed-serial"
   echo made >"$work/seeds/made"
 fi
 cd "$work" || exit 1

@@ -8,10 +8,13 @@
  *     checkpoints and records read and the store checked, as `rvmsim runs/verify/show/store
  *     check` do;
  *   first byte odd: the rest is a raw log imported (`rvmsim import --format raw`, bit 1 of the
- *     first byte chooses a seed) into a fresh store, then verified as `rvmsim verify` would.
+ *     first byte chooses a seed) into a fresh store, then verified as `rvmsim verify` would;
+ *   first byte 2 mod 4: the rest is a serial capture imported (`rvmsim import --format serial`,
+ *     after the frame parser: authentication, chain, seal), then verified.
  *
  * Besides the sanitizers' checks: a store that opened must never give RVM_VERIFY_OK with a
- * record count above what the file can hold, and an imported raw log must verify as unsealed.
+ * record count above what the file can hold, an imported raw log must verify as unsealed, and
+ * an imported capture must verify with the verdict the import gave (sealed).
  */
 #include "import.h"
 #include "store.h"
@@ -83,10 +86,11 @@ static void read_store(const char *path, uint64_t file_bytes)
     rvm_store_close(st);
 }
 
-static void import_raw(const uint8_t *data, size_t size, bool seeded)
+static void import_file(const uint8_t *data, size_t size, enum rvm_import_format format,
+                        bool seeded)
 {
     char raw[96], db[96];
-    snprintf(raw, sizeof(raw), "%s/in.raw", dir);
+    snprintf(raw, sizeof(raw), "%s/in.capture", dir);
     snprintf(db, sizeof(db), "%s/imported.db", dir);
     write_file(raw, data, size);
     remove_store(db);
@@ -95,15 +99,21 @@ static void import_raw(const uint8_t *data, size_t size, bool seeded)
     if (rvm_store_open(db, RVM_STORE_WRITE, &st, err, sizeof(err)) != RVM_STORE_OK) {
         abort();
     }
-    struct rvm_import_options opt = {.format = RVM_IMPORT_RAW, .has_seed = seeded, .seed = 1};
+    struct rvm_import_options opt = {.format = format, .has_seed = seeded, .seed = 1};
     struct rvm_import_result res;
     rvm_import_file(st, raw, &opt, &res);
     if (res.exit_code == 0) {
         struct rvm_verify_options vo = {.jobs = 1};
         struct rvm_verify_report rep;
         rvm_verify_run(st, res.run, &vo, &rep);
-        if (rep.verdict != RVM_VERIFY_UNSEALED || res.records * 64 != size) {
+        if (format == RVM_IMPORT_RAW &&
+            (rep.verdict != RVM_VERIFY_UNSEALED || res.records * 64 != size)) {
             abort(); /* a raw log has no seal: never sealed, never tampered once imported */
+        }
+        if (format == RVM_IMPORT_SERIAL &&
+            (rep.verdict != RVM_VERIFY_OK || !rep.sealed || !res.sealed ||
+             rep.records != res.records || memcmp(rep.digest, res.digest, 32) != 0)) {
+            abort(); /* the import said sealed: verify must say the same of the same log */
         }
     }
     rvm_store_close(st);
@@ -121,7 +131,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if ((data[0] & 1) != 0) {
-        import_raw(data + 1, size - 1, (data[0] & 2) != 0);
+        import_file(data + 1, size - 1, RVM_IMPORT_RAW, (data[0] & 2) != 0);
+        return 0;
+    }
+    if ((data[0] & 3) == 2) {
+        import_file(data + 1, size - 1, RVM_IMPORT_SERIAL, false);
         return 0;
     }
     char db[96];
