@@ -4,8 +4,8 @@
 # with clang (-fsanitize=fuzzer,address,undefined) over core/, host/ and replay/; run it briefly.
 # One TAP result. Usage: run_fuzz_store.sh SOURCE_ROOT BUILD_DIR WORKDIR SECONDS
 # The seed corpus is made here: small stores written by BUILD_DIR's rvmsim (demo runs, sealed,
-# one unsealed import), a raw log and a serial capture. A crash leaves its input in WORKDIR (crash-*); reproduce
-# with WORKDIR/fuzz_store FILE.
+# one unsealed import), a raw log and a serial capture. A crash leaves its input in WORKDIR
+# (crash-*); reproduce with WORKDIR/fuzz_store FILE.
 set -u
 root=$1 build=$2 work=$3 seconds=${4:-5}
 echo "1..1"
