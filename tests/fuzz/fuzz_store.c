@@ -122,7 +122,9 @@ static void import_file(const uint8_t *data, size_t size, enum rvm_import_format
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (dir[0] == '\0') {
-        snprintf(dir, sizeof(dir), "/tmp/rvm-fuzz-store-%d", (int)getpid());
+        /* a memory file system when there is one: every input is a store file written anew */
+        snprintf(dir, sizeof(dir), "%s/rvm-fuzz-store-%d",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
         if (mkdir(dir, 0700) != 0 && access(dir, W_OK) != 0) {
             abort();
         }
