@@ -128,9 +128,12 @@ int rvmsim_cmd_import(int argc, char **argv)
         printf("imported run %lld from %s: %" PRIu64 " records verified, %" PRIu64
                " checkpoints (%" PRIu64 " Ed25519 signatures), %s, digest %s\n",
                (long long)res.run, file, res.records, res.checkpoints, res.signatures,
-               res.sealed                     ? "sealed"
-               : opt.format == RVM_IMPORT_RAW ? "unsealed (raw images carry no checkpoints)"
-                                              : "unsealed",
+               res.sealed ? "sealed"
+                          : (opt.format == RVM_IMPORT_RAW
+                                 ? "unsealed (raw images carry no checkpoints; verify reports the "
+                                   "run unsealed, exit 8, unless --allow-unsealed)"
+                                 : "unsealed (no seal ends the log; verify reports the run "
+                                   "unsealed, exit 8, unless --allow-unsealed)"),
                digest);
     }
     rvm_store_close(st);

@@ -151,10 +151,14 @@ int rvmsim_cmd_merge(int argc, char **argv)
                              st.superseded);
             }
             if (st.incomplete != 0) {
-                rvm_errorf("merge: %s: %" PRIu64 " incomplete run%s (status running or aborted: "
-                           "a writer did not finish) left out",
+                rvm_errorf("merge: %s: %" PRIu64 " incomplete run%s (status running: a writer "
+                           "did not finish; `rvmsim store repair` marks them aborted) left out",
                            argv[i], st.incomplete, st.incomplete == 1 ? "" : "s");
                 code = RVMSIM_EXIT_EXPECTATION;
+            }
+            if (st.aborted != 0) {
+                rvm_errorf("merge: note: %s: %" PRIu64 " aborted run%s left out", argv[i],
+                           st.aborted, st.aborted == 1 ? "" : "s");
             }
             break;
         case RVM_MERGE_FAILED:

@@ -20,12 +20,15 @@ static void verify_usage(FILE *out)
             "checks every stored chain value and decoded column against the record images, and\n"
             "every checkpoint: HMAC-SHA256, digest/chain binding, Ed25519 signature and key.\n"
             "Simulated runs' keys derive from their seed; --hmac-key (64 hex digits or any even\n"
-            "length) gives an external key, --ed25519-pub pins the signing key. A log whose last\n"
-            "record no checkpoint covers fails unless --allow-unsealed (raw imports).\n"
-            "Summary-only runs (a sweep's passing runs) have no stored records: they are\n"
-            "counted and skipped; --run naming one is exit 2.\n"
-            "Exit 0 if every run verifies, 1 naming the first bad sequence number and why,\n"
-            "2 for a missing run, an unusable database or a missing key.\n"
+            "length) gives an external key, --ed25519-pub pins the signing key.\n"
+            "Each run gets one verdict: 'ok ... sealed' (complete and authenticated: its seal,\n"
+            "the final checkpoint, ends the log), 'unsealed' (every stored record verifies but\n"
+            "no seal ends the log: a failing run, a raw import, a writer that did not finish, or\n"
+            "a log cut short; --allow-unsealed accepts it) or 'tampered' (the first bad sequence\n"
+            "number and what is wrong). Summary-only runs (a sweep's passing runs) have no\n"
+            "stored records: they are counted and skipped; --run naming one is exit 2.\n"
+            "Exit 0 if every run verifies, 1 if any is tampered, 8 if none is tampered but some\n"
+            "is unsealed, 2 for a missing run, an unusable database or a missing key.\n"
             "--json: one JSON object per run instead of the text lines (docs/json.md).\n");
 }
 
@@ -116,9 +119,8 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
 static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int rc)
 {
     static const char *const verdicts[] = {
-        [RVM_VERIFY_OK] = "ok",
-        [RVM_VERIFY_FAILED] = "failed",
-        [RVM_VERIFY_SUMMARY] = "summary",
+        [RVM_VERIFY_OK] = "sealed",           [RVM_VERIFY_FAILED] = "tampered",
+        [RVM_VERIFY_UNSEALED] = "unsealed",   [RVM_VERIFY_SUMMARY] = "summary",
         [RVM_VERIFY_NEEDS_KEY] = "needs_key",
     };
     const unsigned v = (unsigned)rep->verdict;
@@ -126,9 +128,12 @@ static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int
     rvm_json_init(&j, stdout);
     rvm_json_object_begin(&j);
     rvm_json_key_int(&j, "run", id);
-    rvm_json_key_string(
-        &j, "verdict",
-        v < sizeof(verdicts) / sizeof(verdicts[0]) && verdicts[v] != NULL ? verdicts[v] : "error");
+    const char *verdict =
+        v < sizeof(verdicts) / sizeof(verdicts[0]) && verdicts[v] != NULL ? verdicts[v] : "error";
+    if (rep->verdict == RVM_VERIFY_OK && !rep->sealed) {
+        verdict = "unsealed"; /* accepted with --allow-unsealed */
+    }
+    rvm_json_key_string(&j, "verdict", verdict);
     rvm_json_key_int(&j, "records", (int64_t)rep->records);
     rvm_json_key_int(&j, "checkpoints", (int64_t)rep->checkpoints);
     rvm_json_key_int(&j, "signatures", (int64_t)rep->signatures);
@@ -153,7 +158,9 @@ static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int
     case RVM_VERIFY_OK:
         return rc;
     case RVM_VERIFY_FAILED:
-        return rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_EXPECTATION : rc;
+        return rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED ? RVMSIM_EXIT_EXPECTATION : rc;
+    case RVM_VERIFY_UNSEALED:
+        return rc == RVMSIM_EXIT_PASS ? RVMSIM_EXIT_UNSEALED : rc;
     case RVM_VERIFY_SUMMARY:
     case RVM_VERIFY_NEEDS_KEY:
         return RVMSIM_EXIT_USAGE;
@@ -197,7 +204,7 @@ int rvmsim_cmd_verify(int argc, char **argv)
             return rvm_cmd_exit_for(s);
         }
     }
-    size_t failed = 0;
+    size_t failed = 0, unsealed = 0;
     rc = RVMSIM_EXIT_PASS;
     for (size_t i = 0; i < n; i++) {
         struct rvm_verify_report rep;
@@ -220,13 +227,20 @@ int rvmsim_cmd_verify(int argc, char **argv)
         case RVM_VERIFY_FAILED:
             failed++;
             if (rep.has_seq) {
-                printf("run %lld: FAILED at seq %" PRIu64 ": %s\n", (long long)ids[i], rep.seq,
+                printf("run %lld: tampered at seq %" PRIu64 ": %s\n", (long long)ids[i], rep.seq,
                        rep.reason);
             } else {
-                printf("run %lld: FAILED: %s\n", (long long)ids[i], rep.reason);
+                printf("run %lld: tampered: %s\n", (long long)ids[i], rep.reason);
             }
-            if (rc == RVMSIM_EXIT_PASS) {
+            if (rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED) {
                 rc = RVMSIM_EXIT_EXPECTATION;
+            }
+            break;
+        case RVM_VERIFY_UNSEALED:
+            unsealed++;
+            printf("run %lld: unsealed: %s\n", (long long)ids[i], rep.reason);
+            if (rc == RVMSIM_EXIT_PASS) {
+                rc = RVMSIM_EXIT_UNSEALED;
             }
             break;
         case RVM_VERIFY_SUMMARY: {
@@ -257,7 +271,11 @@ int rvmsim_cmd_verify(int argc, char **argv)
         printf("no runs in %s\n", db);
     }
     if (failed != 0) {
-        rvm_errorf("verify: %zu of %zu runs failed verification", failed, n);
+        rvm_errorf("verify: %zu of %zu runs tampered", failed, n);
+    }
+    if (unsealed != 0) {
+        rvm_errorf("verify: %zu of %zu runs unsealed: their completeness is not proven", unsealed,
+                   n);
     }
     free(ids);
     rvm_store_close(st);

@@ -31,5 +31,6 @@ int rvmsim_cmd_export(int argc, char **argv);
 int rvmsim_cmd_import(int argc, char **argv);
 int rvmsim_cmd_reconstruct(int argc, char **argv);
 int rvmsim_cmd_merge(int argc, char **argv);
+int rvmsim_cmd_store(int argc, char **argv);
 
 #endif /* RVM_CLI_COMMANDS_H */

@@ -31,6 +31,8 @@ static const struct rvmsim_command commands[] = {
      rvmsim_cmd_reconstruct},
     {"merge", "merge stores (the shards of a sweep) into one, one transaction per input",
      rvmsim_cmd_merge},
+    {"store", "check a store's integrity, schema and unfinished runs; repair them",
+     rvmsim_cmd_store},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -48,7 +50,8 @@ static void usage(FILE *out)
     fprintf(out,
             "\nexit codes: 0 pass, 1 expectation failed, 2 usage or parse error, 3 safety "
             "invariant,\n            4 liveness, 5 non-determinism, 6 internal error, 7 diverged "
-            "from the simulator (qemu)\n");
+            "from the simulator (qemu),\n            8 unsealed log (verify, import; 1 is "
+            "tampered)\n");
 }
 
 /* Edit distance of two short words (a command name and what was typed), capped at 9. */

@@ -240,16 +240,16 @@ bool rvm_ed25519_sign_checkpoint(const struct rvm_ed25519_key *key,
                                  const struct rvm_witness_checkpoint *cp,
                                  uint8_t sig[RVM_ED25519_SIGNATURE_BYTES])
 {
-    uint8_t msg[RVM_WITNESS_CHECKPOINT_MSG_LEN];
-    rvm_witness_checkpoint_message(cp, msg);
-    return rvm_ed25519_sign(key, msg, sizeof(msg), sig);
+    uint8_t msg[RVM_WITNESS_MSG_MAX];
+    size_t len = rvm_witness_checkpoint_message(cp, msg);
+    return rvm_ed25519_sign(key, msg, len, sig);
 }
 
 bool rvm_ed25519_verify_checkpoint(const uint8_t pub[RVM_ED25519_PUBLIC_BYTES],
                                    const struct rvm_witness_checkpoint *cp,
                                    const uint8_t sig[RVM_ED25519_SIGNATURE_BYTES])
 {
-    uint8_t msg[RVM_WITNESS_CHECKPOINT_MSG_LEN];
-    rvm_witness_checkpoint_message(cp, msg);
-    return rvm_ed25519_verify(pub, msg, sizeof(msg), sig);
+    uint8_t msg[RVM_WITNESS_MSG_MAX];
+    size_t len = rvm_witness_checkpoint_message(cp, msg);
+    return rvm_ed25519_verify(pub, msg, len, sig);
 }

@@ -16,7 +16,7 @@ const char rvm_store_migrate_coverage[] =
     "  seeds INTEGER NOT NULL,\n"
     "  PRIMARY KEY (scenario_sha256, faults, first_seed, last_seed, probe)\n"
     ") WITHOUT ROWID;\n"
-    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '3');\n";
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '4');\n";
 
 enum rvm_store_status rvm_store_coverage_put(struct rvm_store *st,
                                              const struct rvm_store_coverage *c)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The store's coverage ledger table (schema version 3): per sweep and probe, how many seeds hit
+ * The store's coverage ledger table (schema version 4): per sweep and probe, how many seeds hit
  * the probe (docs/replay-store.md, "coverage"). Written by `rvmsim sweep --coverage --db`.
  */
 #ifndef RVM_REPLAY_COVERAGE_H

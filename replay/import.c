@@ -417,6 +417,7 @@ static void import_serial(struct importer *im, FILE *f)
             break;
         }
         case 'C':
+        case 'S':
             if (!on_checkpoint(im, fr, p.line)) {
                 goto out;
             }
@@ -451,10 +452,12 @@ static void import_serial(struct importer *im, FILE *f)
         set_error(im, RVMSIM_EXIT_USAGE, "%s: the capture holds no records", im->path);
         goto out;
     }
-    im->res->sealed = p.checkpoints != 0 && p.last_checkpoint == p.records - 1;
+    /* the parser accepts nothing but the end frame after a seal: a seal is the last record's */
+    im->res->sealed = p.sealed;
     if (!im->res->sealed && !im->opt->allow_unsealed) {
-        set_error(im, RVMSIM_EXIT_EXPECTATION,
-                  "%s: the log is not sealed: no checkpoint covers its last record (%llu) "
+        set_error(im, RVMSIM_EXIT_UNSEALED,
+                  "%s: unsealed: the log has no seal (final checkpoint) after its last record "
+                  "(%llu); it was cut short or its producer stopped early "
                   "(--allow-unsealed accepts that)",
                   im->path, (unsigned long long)(p.records - 1));
         goto out;

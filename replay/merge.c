@@ -363,7 +363,12 @@ static enum rvm_merge_status merge_run(struct merge *m, int64_t id)
     int verdict = 0;
     int64_t existing = 0;
     if (strcmp(r.status, "complete") != 0) {
-        m->stats->incomplete++; /* a writer that died: nothing trustworthy to merge */
+        /* a writer that died: nothing trustworthy to merge */
+        if (strcmp(r.status, "aborted") == 0) {
+            m->stats->aborted++;
+        } else {
+            m->stats->incomplete++;
+        }
         goto out;
     }
     if (r.has_scenario_sha256 && r.scenario != NULL) {

@@ -33,8 +33,10 @@ struct rvm_merge_stats {
     uint64_t records;    /* records copied */
     uint64_t duplicates; /* already in the output: skipped */
     uint64_t superseded; /* summaries in the output replaced by the input's full run */
-    uint64_t incomplete; /* running or aborted in the input: not merged */
-    uint64_t verified;   /* full runs that verify in the input and in the output */
+    uint64_t
+        incomplete;    /* running in the input (a writer that died or is still busy): not merged */
+    uint64_t aborted;  /* marked aborted (`rvmsim store repair`): not merged, not an error */
+    uint64_t verified; /* full runs that verify in the input and in the output */
 };
 
 enum rvm_merge_status {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every table of schema version 1. docs/replay-store.md explains each column. */
@@ -105,8 +106,33 @@ static const char migrate_1_to_2[] =
     ") WITHOUT ROWID;\n"
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2');\n";
 
-/* Version 3: the coverage ledger of sweeps (coverage.c). */
-static const char *const migrations[] = {migrate_1_to_2, rvm_store_migrate_coverage};
+/*
+ * Version 3 (witness format 2): a checkpoint row says whether it is the log's seal, and a seal may
+ * end at the same record as a periodic checkpoint, so the seal flag joins the primary key. The
+ * table is rebuilt (SQLite cannot change a primary key in place); rows of older stores are
+ * periodic checkpoints, which is what their MACs are.
+ */
+static const char migrate_2_to_3[] =
+    "CREATE TABLE checkpoints_v3 (\n"
+    "  run INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  seal INTEGER NOT NULL DEFAULT 0 CHECK (seal IN (0, 1)),\n"
+    "  digest BLOB NOT NULL,\n"
+    "  chain BLOB NOT NULL,\n"
+    "  hmac BLOB NOT NULL,\n"
+    "  ed25519_pub BLOB,\n"
+    "  ed25519_sig BLOB,\n"
+    "  PRIMARY KEY (run, seq, seal)\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT INTO checkpoints_v3 (run, seq, digest, chain, hmac, ed25519_pub, ed25519_sig)\n"
+    "  SELECT run, seq, digest, chain, hmac, ed25519_pub, ed25519_sig FROM checkpoints;\n"
+    "DROP TABLE checkpoints;\n"
+    "ALTER TABLE checkpoints_v3 RENAME TO checkpoints;\n"
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '3');\n";
+
+/* Version 4: the coverage ledger of sweeps (coverage.c). */
+static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3,
+                                         rvm_store_migrate_coverage};
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -133,6 +159,11 @@ enum rvm_store_status rvm_store_fail(struct rvm_store *st, int rc, const char *w
         return RVM_STORE_CORRUPT;
     case SQLITE_CONSTRAINT:
         return RVM_STORE_REFUSED;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_FULL:
+        return RVM_STORE_BAD_FILE; /* the store cannot be written here: the environment's fault */
     default:
         return RVM_STORE_ERROR;
     }
@@ -361,6 +392,60 @@ static enum rvm_store_status check_schema(struct rvm_store *st)
 
 int rvm_store_batch_module_register(struct rvm_store *st); /* writer.c */
 
+/* file:PATH?immutable=1 with PATH percent-encoded where a URI needs it; false if too long. */
+static bool immutable_uri(const char *path, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = (size_t)snprintf(out, outlen, "file:");
+    for (const char *p = path; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (n + 4 >= outlen) {
+            return false;
+        }
+        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c > 0x7e) {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    return (size_t)snprintf(out + n, outlen - n, "?immutable=1") < outlen - n;
+}
+
+/*
+ * A reader on read-only media: a WAL store cannot create its shared-memory file there, so the
+ * plain open fails. Nobody can be writing such a store, so it is opened immutable, unless a
+ * non-empty write-ahead log sits next to it (its content would be ignored): then the reason is
+ * given instead.
+ */
+static bool reopen_immutable(struct rvm_store *st)
+{
+    char wal[4200], uri[13000];
+    struct stat sb;
+    if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", st->path) >= sizeof(wal) ||
+        !immutable_uri(st->path, uri, sizeof(uri))) {
+        return false;
+    }
+    if (stat(wal, &sb) == 0 && sb.st_size != 0) {
+        rvm_store_set_error(st,
+                            "%s: cannot be read here: the directory is read-only and the store "
+                            "has a write-ahead log (%s) that only a writable copy can apply",
+                            st->path, wal);
+        return false;
+    }
+    sqlite3_close_v2(st->db);
+    st->db = NULL;
+    if (sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK) {
+        return false;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    return true;
+}
+
 enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
                                      struct rvm_store **out, char *err, size_t errlen)
 {
@@ -399,6 +484,23 @@ enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
     exec(st, "PRAGMA cache_size = -65536");
 
     enum rvm_store_status s = check_schema(st);
+    if (s != RVM_STORE_OK && !st->writable && (sqlite3_errcode(st->db) & 0xff) == SQLITE_CANTOPEN &&
+        reopen_immutable(st)) {
+        s = check_schema(st);
+    }
+    int code = st->db != NULL ? sqlite3_errcode(st->db) & 0xff : SQLITE_OK;
+    if (s != RVM_STORE_OK && st->writable && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)) {
+        rvm_store_set_error(st,
+                            "%s: cannot be written: %s (a read-only file system, file or "
+                            "directory; reading commands can still open it)",
+                            path, sqlite3_errmsg(st->db));
+        s = RVM_STORE_BAD_FILE;
+    }
+    if (s == RVM_STORE_OK && st->writable && sqlite3_db_readonly(st->db, "main") == 1) {
+        rvm_store_set_error(st, "%s: cannot be written: the file or its directory is read-only",
+                            path);
+        s = RVM_STORE_BAD_FILE;
+    }
     if (s == RVM_STORE_OK && st->writable) {
         rc = exec(st, "PRAGMA synchronous = NORMAL");
         if (rc == SQLITE_OK) {
@@ -913,9 +1015,12 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
 {
     *out = NULL;
     *count = 0;
-    sqlite3_stmt *stmt = rvm_store_prepare(st, "SELECT seq, digest, chain, hmac, ed25519_pub, "
-                                               "ed25519_sig FROM checkpoints WHERE run = ?1 "
-                                               "ORDER BY seq");
+    /* before version 3 every checkpoint was periodic */
+    sqlite3_stmt *stmt = rvm_store_prepare(
+        st, st->version >= 3 ? "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
+                               "FROM checkpoints WHERE run = ?1 ORDER BY seq, seal"
+                             : "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, 0 "
+                               "FROM checkpoints WHERE run = ?1 ORDER BY seq");
     if (stmt == NULL) {
         return RVM_STORE_CORRUPT;
     }
@@ -940,7 +1045,8 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
         bool has_sig = sig != NULL && sqlite3_column_bytes(stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
         bool pub_null = sqlite3_column_type(stmt, 4) == SQLITE_NULL;
         bool sig_null = sqlite3_column_type(stmt, 5) == SQLITE_NULL;
-        if (seq < 0 || !column_blob32(stmt, 1, c->cp.digest) ||
+        int64_t seal = sqlite3_column_int64(stmt, 6);
+        if (seq < 0 || (seal != 0 && seal != 1) || !column_blob32(stmt, 1, c->cp.digest) ||
             !column_blob32(stmt, 2, c->cp.chain) || !column_blob32(stmt, 3, c->cp.hmac) ||
             !((has_pub && has_sig) || (pub_null && sig_null))) {
             rvm_store_set_error(st, "%s: run %lld checkpoint at seq %lld is malformed", st->path,
@@ -949,6 +1055,7 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
             break;
         }
         c->cp.sequence = (uint64_t)seq;
+        c->cp.seal = seal == 1;
         c->has_ed25519 = has_pub && has_sig;
         if (c->has_ed25519) {
             memcpy(c->ed25519_pub, pub, RVM_ED25519_PUBLIC_BYTES);
@@ -1173,4 +1280,47 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
         *run_id = 0;
     }
     return s;
+}
+
+enum rvm_store_status rvm_store_drop_duplicate(struct rvm_store *st, int64_t run, int64_t *kept)
+{
+    *kept = run;
+    sqlite3_stmt *stmt = rvm_store_prepare(
+        st,
+        "SELECT o.id FROM runs n JOIN runs o ON o.seed = n.seed AND o.source = n.source AND "
+        "o.scenario_sha256 IS n.scenario_sha256 AND o.options IS n.options AND "
+        "o.target IS n.target AND (o.content = n.content OR o.content = 'full') AND "
+        "o.result IS n.result AND "
+        "o.record_count = n.record_count AND o.digest = n.digest AND o.id < n.id AND "
+        "o.status = 'complete' WHERE n.id = ?1 AND n.status = 'complete' ORDER BY o.id LIMIT 1");
+    if (stmt == NULL) {
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(stmt, 1, run);
+    int rc = sqlite3_step(stmt);
+    int64_t earlier = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) {
+        return rc == SQLITE_DONE ? RVM_STORE_OK : rvm_store_fail(st, rc, "looking for a duplicate");
+    }
+    char sql[640];
+    snprintf(
+        sql, sizeof(sql),
+        "%sDELETE FROM records WHERE key >= %lld AND key < %lld; "
+        "DELETE FROM checkpoints WHERE run = %lld; DELETE FROM state_digests WHERE run = %lld; "
+        "DELETE FROM faults WHERE run = %lld; DELETE FROM invariant_failures WHERE run = %lld; "
+        "DELETE FROM runs WHERE id = %lld;%s",
+        st->in_write_tx ? "" : "BEGIN IMMEDIATE; ", (long long)rvm_store_key(run, 0),
+        (long long)rvm_store_key(run + 1, 0), (long long)run, (long long)run, (long long)run,
+        (long long)run, (long long)run, st->in_write_tx ? "" : " COMMIT");
+    rc = exec(st, sql);
+    if (rc != SQLITE_OK) {
+        enum rvm_store_status s = rvm_store_fail(st, rc, "dropping a duplicate run");
+        if (!st->in_write_tx) {
+            exec(st, "ROLLBACK");
+        }
+        return s;
+    }
+    *kept = earlier;
+    return RVM_STORE_OK;
 }

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define RVM_STORE_SCHEMA_VERSION                                                                   \
-    3 /* docs/replay-store.md §1; versions 1 and 2 are read, and migrated by writers */
+    4 /* docs/replay-store.md §1; versions 1 to 3 are read, and migrated by writers */
 #define RVM_STORE_APPLICATION_ID 0x52564d57 /* "RVMW" in PRAGMA application_id */
 #define RVM_STORE_SEQ_BITS       40
 #define RVM_STORE_MAX_RECORDS    ((uint64_t)1 << RVM_STORE_SEQ_BITS)
@@ -345,6 +345,16 @@ struct rvm_store_summary {
 enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
                                             const struct rvm_store_run_info *info,
                                             const struct rvm_store_summary *sum, int64_t *run_id);
+
+/*
+ * Re-running a seed into a store is idempotent: when an earlier complete run has the same
+ * identity as `run` (source, scenario SHA-256, options, target, seed), the same result, record
+ * count and log digest, and the same content (or it is full and `run` a summary of it), `run` is
+ * deleted and *kept is that earlier run's id;
+ * otherwise *kept = run. Runs without a seed (imports) are always kept. Inside the caller's
+ * write transaction when one is open, else in its own.
+ */
+enum rvm_store_status rvm_store_drop_duplicate(struct rvm_store *st, int64_t run, int64_t *kept);
 
 /* Add a row to `faults` or `invariant_failures` of an existing run (summary runs; a writer's
  * own run takes them through rvm_store_writer_fault/invariant). */

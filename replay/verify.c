@@ -338,11 +338,13 @@ verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_op
         g->key_len = k->hmac_len;
         g->pin = k->pub;
         g->shared = nseg == 1 ? st : NULL;
-        g->cps = cps + cp_index;
+        size_t first_cp = cp_index;
         while (cp_index < ncps && cps[cp_index].cp.sequence < g->hi) {
             cp_index++;
         }
-        g->ncps = (size_t)(cps + cp_index - g->cps);
+        /* no arithmetic on a NULL array (a run without checkpoints): undefined in C */
+        g->cps = cps != NULL ? cps + first_cp : NULL;
+        g->ncps = cp_index - first_cp;
     }
     if (nseg == 1) {
         segment_main(&segs[0]);
@@ -386,6 +388,38 @@ static bool segments_passed(const struct segment *segs, uint64_t nseg,
     return true;
 }
 
+/* A seal must be the last checkpoint and end at the last record; NULL when that holds, else the
+ * first checkpoint that breaks it. */
+static const struct rvm_store_checkpoint *misplaced_seal(const struct rvm_store_checkpoint *cps,
+                                                         size_t ncps, uint64_t count)
+{
+    for (size_t i = 0; i < ncps; i++) {
+        if (cps[i].cp.seal && (i + 1 != ncps || cps[i].cp.sequence + 1 != count)) {
+            return &cps[i];
+        }
+    }
+    return NULL;
+}
+
+/* Why a run has no seal, for the UNSEALED verdict. */
+static void report_unsealed(const struct rvm_store_run *run, uint64_t count,
+                            struct rvm_verify_report *rep)
+{
+    if (strcmp(run->status, "complete") != 0) {
+        report(rep, RVM_VERIFY_UNSEALED, false, 0,
+               "the run is %s (status '%s'): its writer did not finish; the %llu stored records "
+               "verify, and how many more there were is unknown",
+               strcmp(run->status, "aborted") == 0 ? "aborted" : "incomplete", run->status,
+               (unsigned long long)count);
+    } else {
+        report(rep, RVM_VERIFY_UNSEALED, count != 0, count == 0 ? 0 : count - 1,
+               "no seal (final checkpoint) after the last record: the producer stopped before "
+               "sealing (a failing run, a raw import) or the log was cut short; the %llu stored "
+               "records verify (--allow-unsealed accepts that)",
+               (unsigned long long)count);
+    }
+}
+
 /* What the verified records must agree with: the run's end, digest, seal and checkpoint count. */
 static void check_run_end(const struct rvm_store_run *run, const struct rvm_verify_options *opt,
                           const struct rvm_store_checkpoint *cps, size_t ncps, size_t cp_end,
@@ -405,6 +439,13 @@ static void check_run_end(const struct rvm_store_run *run, const struct rvm_veri
                "record: stored beyond the run's end (%llu records)", (unsigned long long)count);
         return;
     }
+    const struct rvm_store_checkpoint *bad_seal = misplaced_seal(cps, ncps, count);
+    if (bad_seal != NULL) {
+        report(rep, RVM_VERIFY_FAILED, true, bad_seal->cp.sequence + 1,
+               "record: %s (the seal is at seq %llu)", rvm_strerror(RVM_ERR_WITNESS_AFTER_SEAL),
+               (unsigned long long)bad_seal->cp.sequence);
+        return;
+    }
     if (complete) {
         uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
         rvm_sha256_state_bytes(chain_state, chain);
@@ -414,26 +455,20 @@ static void check_run_end(const struct rvm_store_run *run, const struct rvm_veri
                    "the run's recorded digest disagrees with its records");
             return;
         }
+        if (run->checkpoint_count != ncps) {
+            report(rep, RVM_VERIFY_FAILED, false, 0,
+                   "the run records %llu checkpoints but the store holds %zu",
+                   (unsigned long long)run->checkpoint_count, ncps);
+            return;
+        }
     }
-    rep->sealed = count != 0 && ncps != 0 && cps[ncps - 1].cp.sequence == count - 1;
-    if (count != 0 && !rep->sealed && !opt->allow_unsealed) {
-        report(rep, RVM_VERIFY_FAILED, true, count - 1,
-               "record: the log is not sealed: no checkpoint covers the last record, so a change "
-               "to it could not be detected (--allow-unsealed checks the chain alone)");
-        return;
-    }
-    if (complete && run->checkpoint_count != ncps) {
-        report(rep, RVM_VERIFY_FAILED, false, 0,
-               "the run records %llu checkpoints but the store holds %zu",
-               (unsigned long long)run->checkpoint_count, ncps);
-        return;
-    }
-    if (!complete) {
-        report(rep, RVM_VERIFY_FAILED, false, 0,
-               "the run is incomplete (status '%s'): its writer did not finish; %llu stored "
-               "records verify",
-               run->status, (unsigned long long)count);
-        return;
+    rep->sealed = count != 0 && ncps != 0 && cps[ncps - 1].cp.seal;
+    if ((!rep->sealed && count != 0) || !complete) {
+        if (!opt->allow_unsealed) {
+            report_unsealed(run, count, rep);
+            return;
+        }
+        rep->sealed = false;
     }
     rep->verdict = RVM_VERIFY_OK;
 }

@@ -24,14 +24,17 @@ struct rvm_verify_options {
     size_t hmac_key_len;
     bool pin_ed25519; /* require this Ed25519 public key on every signed checkpoint */
     uint8_t ed25519_pub[RVM_ED25519_PUBLIC_BYTES];
-    bool allow_unsealed;  /* accept a log whose last record no checkpoint covers (raw imports) */
+    bool allow_unsealed;  /* an unsealed run (every record present verifies) is OK, not UNSEALED */
     unsigned jobs;        /* threads; 0 = one per online CPU (at most 8) */
     uint64_t min_segment; /* fewest records per thread; 0 = 262144 (tests use small values) */
 };
 
+/* The three verdicts of docs/witness-format.md §5 are OK with `sealed`, UNSEALED (or OK without
+ * `sealed` under allow_unsealed) and FAILED (tampered). */
 enum rvm_verify_verdict {
     RVM_VERIFY_OK,
-    RVM_VERIFY_FAILED,    /* the stored run does not verify: see seq and reason */
+    RVM_VERIFY_FAILED,    /* tampered: the stored run does not verify: see seq and reason */
+    RVM_VERIFY_UNSEALED,  /* every stored record verifies, but no seal ends the log: see reason */
     RVM_VERIFY_NEEDS_KEY, /* the run's checkpoint key is external and none was given */
     RVM_VERIFY_ERROR,     /* the run could not be read (store_status says why) */
     RVM_VERIFY_SUMMARY,   /* a summary-only run: no records to verify (reason says so) */

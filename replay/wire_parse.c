@@ -216,6 +216,7 @@ static enum rvm_wire_result parse_frame(struct rvm_wire_parser *p, const char *s
         return RVM_WIRE_FRAME;
     case 'R':
     case 'C':
+    case 'S':
     case 'E':
         break;
     default:
@@ -228,6 +229,9 @@ static enum rvm_wire_result parse_frame(struct rvm_wire_parser *p, const char *s
     }
     if (p->state == 2) {
         return fail(p, "%c frame after the end frame", out->type);
+    }
+    if (p->sealed && out->type != 'E') {
+        return fail(p, "%c frame after the seal (the log's final checkpoint)", out->type);
     }
 
     if (out->type == 'R') {
@@ -254,7 +258,8 @@ static enum rvm_wire_result parse_frame(struct rvm_wire_parser *p, const char *s
         return RVM_WIRE_FRAME;
     }
 
-    if (out->type == 'C') {
+    if (out->type == 'C' || out->type == 'S') {
+        out->cp.seal = out->type == 'S';
         if (!take_u64(p, &f, &out->cp.sequence, "sequence") ||
             !take_hex(p, &f, out->cp.digest, sizeof(out->cp.digest), "digest") ||
             !take_hex(p, &f, out->cp.chain, sizeof(out->cp.chain), "chain value") ||
@@ -268,7 +273,7 @@ static enum rvm_wire_result parse_frame(struct rvm_wire_parser *p, const char *s
             }
             out->has_ed25519 = true;
         }
-        if (!at_end(p, &f, 'C')) {
+        if (!at_end(p, &f, out->type)) {
             return RVM_WIRE_ERROR;
         }
         out->seq = out->cp.sequence;
@@ -276,13 +281,16 @@ static enum rvm_wire_result parse_frame(struct rvm_wire_parser *p, const char *s
             return fail(p, "checkpoint at seq %llu before its records (%llu received)",
                         (unsigned long long)out->cp.sequence, (unsigned long long)p->records);
         }
-        if (p->checkpoints != 0 && out->cp.sequence <= p->last_checkpoint) {
+        /* a seal may end where the periodic checkpoint before it ended */
+        if (p->checkpoints != 0 && out->cp.sequence <= p->last_checkpoint &&
+            !(out->cp.seal && out->cp.sequence == p->last_checkpoint)) {
             return fail(p, "checkpoint at seq %llu does not follow the previous one (seq %llu)",
                         (unsigned long long)out->cp.sequence,
                         (unsigned long long)p->last_checkpoint);
         }
         p->checkpoints++;
         p->last_checkpoint = out->cp.sequence;
+        p->sealed = out->cp.seal;
         return RVM_WIRE_FRAME;
     }
 

@@ -23,7 +23,7 @@
 #define RVM_WIRE_VALUE_MAX  256
 
 struct rvm_wire_frame {
-    char type; /* 'H', 'R', 'C' or 'E' */
+    char type; /* 'H', 'R', 'C', 'S' (a seal: cp.seal is set) or 'E' */
     /* R */
     uint8_t image[RVM_WITNESS_RECORD_BYTES];
     /* C */
@@ -55,6 +55,7 @@ struct rvm_wire_parser {
     uint64_t records; /* record frames accepted == the next expected sequence */
     uint64_t checkpoints;
     uint64_t last_checkpoint;
+    bool sealed; /* an S frame was accepted: only the end frame may follow */
     uint64_t text_lines;
     uint64_t first_text_line;
     char error[256];

@@ -55,6 +55,7 @@ struct rvm_store_writer {
     size_t buffered;      /* records in the buffer */
     uint64_t checkpoints; /* taken */
     uint64_t last_cp_seq; /* sequence of the last checkpoint taken */
+    bool last_cp_seal;    /* the last checkpoint taken is the seal */
     uint64_t last_state_seq;
     bool has_state;
     const struct rvm_ed25519_key *signer;
@@ -404,7 +405,8 @@ static bool prepare_all(struct rvm_store_writer *w)
     w->max_key = rvm_store_prepare(st, "SELECT max(key) FROM records");
     w->insert_checkpoint =
         rvm_store_prepare(st, "INSERT INTO checkpoints (run, seq, digest, chain, hmac, "
-                              "ed25519_pub, ed25519_sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                              "ed25519_pub, ed25519_sig, seal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                              "?7, ?8)");
     w->insert_state = rvm_store_prepare(
         st, "INSERT OR REPLACE INTO state_digests (run, seq, digest) VALUES (?1, ?2, ?3)");
     w->insert_fault = rvm_store_prepare(st, "INSERT INTO faults (run, id, seq, time_ns, site, "
@@ -753,6 +755,7 @@ static int write_buffered(struct rvm_store_writer *w)
             bind_blob(s, 6, c->pub, RVM_ED25519_PUBLIC_BYTES);
             bind_blob(s, 7, c->sig, RVM_ED25519_SIGNATURE_BYTES);
         }
+        sqlite3_bind_int(s, 8, c->cp.seal ? 1 : 0);
         rc = step_reset(s);
     }
     for (size_t i = 0; i < w->nstates && rc == SQLITE_OK; i++) {
@@ -899,7 +902,11 @@ bool rvm_store_writer_checkpoint(struct rvm_store_writer *w,
     if (w->failed) {
         return false;
     }
-    if (cp->sequence >= w->next_seq || (w->checkpoints != 0 && cp->sequence <= w->last_cp_seq)) {
+    /* ascending; only a seal may end where the previous checkpoint ended, and nothing follows a
+     * seal */
+    bool after_previous = w->checkpoints == 0 || cp->sequence > w->last_cp_seq ||
+                          (cp->seal && cp->sequence == w->last_cp_seq && !w->last_cp_seal);
+    if (cp->sequence >= w->next_seq || !after_previous || w->last_cp_seal) {
         rvm_store_set_error(w->st,
                             "checkpoint at seq %llu refused: %llu records taken, last checkpoint "
                             "at %llu",
@@ -926,6 +933,7 @@ bool rvm_store_writer_checkpoint(struct rvm_store_writer *w,
     w->ncps++;
     w->checkpoints++;
     w->last_cp_seq = cp->sequence;
+    w->last_cp_seal = cp->seal;
     return true;
 }
 

@@ -238,13 +238,13 @@ enum rvm_err rvm_demo_run(const struct rvm_demo_params *p, const struct rvm_cryp
         }
     }
     if (full) {
-        err = rvm_witness_seal(&log, NULL);
+        err = rvm_witness_close(&log, NULL);
         if (err == RVM_ERR_WITNESS_FULL) {
-            /* the sink took only part: drain, then seal again (a retried seal never queues a
-             * second checkpoint for the same end) */
+            /* the sink took only part: drain, then close again (a retried close never queues a
+             * second final checkpoint) */
             err = drain_all(&log, err);
             if (err == RVM_OK) {
-                err = rvm_witness_seal(&log, NULL);
+                err = rvm_witness_close(&log, NULL);
             }
         }
         err = drain_all(&log, err);

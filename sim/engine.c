@@ -491,7 +491,7 @@ static void final_phase(struct rvm_sim *sim)
     struct rvm_witness_log *log = sim->log;
     if (log->appended != 0) {
         enum rvm_err err =
-            sim->target->seal != NULL ? sim->target->seal(sim->inst) : rvm_witness_seal(log, NULL);
+            sim->target->seal != NULL ? sim->target->seal(sim->inst) : rvm_witness_close(log, NULL);
         if (err != RVM_OK) {
             engine_fail(sim, RVMSIM_EXIT_LIVENESS, "witness.seal",
                         "sealing the log failed with faults off: %s", rvm_err_name(err));

@@ -108,9 +108,10 @@ static bool flush_summaries(struct replay_sink *r)
         };
         memcpy(sum.digest, p->digest, sizeof(sum.digest));
         memcpy(sum.chain, p->chain, sizeof(sum.chain));
-        int64_t id;
+        int64_t id, kept;
         ok = rvm_store_summary_add(r->st, &info, &sum, &id) == RVM_STORE_OK &&
-             (p->invariant == NULL ||
+             rvm_store_drop_duplicate(r->st, id, &kept) == RVM_STORE_OK &&
+             (kept != id || p->invariant == NULL ||
               rvm_store_event_add(r->st, id, RVM_STORE_INVARIANTS, p->records, p->time_ns,
                                   p->invariant, p->detail) == RVM_STORE_OK);
         if (!ok) {
@@ -309,14 +310,17 @@ static bool store_full(struct replay_sink *r, const struct rvm_store_run_info *i
         rvm_ed25519_free(signer);
         return false;
     }
-    int64_t id = rvm_store_writer_run(w);
+    int64_t id = rvm_store_writer_run(w), kept = id;
     enum rvm_store_status s =
         rvm_store_writer_finish(w, rvm_sim_class_name(o->cls), o->cls, NULL, NULL);
     rvm_ed25519_free(signer);
+    if (s == RVM_STORE_OK) {
+        s = rvm_store_drop_duplicate(r->st, id, &kept);
+    }
     if (s != RVM_STORE_OK) {
         return failed(r, "storing the run");
     }
-    *run_id = (uint64_t)id;
+    *run_id = (uint64_t)kept;
     return true;
 }
 

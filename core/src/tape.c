@@ -598,7 +598,7 @@ enum rvm_err rvm_tape_apply(struct rvm_kernel *k, const struct rvm_tape_call *c,
     case RVM_TAPE_E_WITNESS_FLUSH:
         return rvm_witness_flush(&k->log);
     case RVM_TAPE_E_WITNESS_SEAL:
-        return rvm_witness_seal(&k->log, NULL);
+        return rvm_witness_close(&k->log, NULL);
     default:
         return apply_one(k, c, auth);
     }

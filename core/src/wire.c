@@ -135,7 +135,7 @@ size_t rvm_wire_checkpoint(char out[RVM_WIRE_LINE_MAX], const struct rvm_witness
                            const uint8_t *ed25519_pub, const uint8_t *ed25519_sig)
 {
     struct line l;
-    start(&l, out, 'C');
+    start(&l, out, cp->seal ? 'S' : 'C');
     put_hex64(&l, cp->sequence);
     put_hex_bytes(&l, cp->digest, sizeof(cp->digest));
     put_hex_bytes(&l, cp->chain, sizeof(cp->chain));

@@ -74,11 +74,19 @@ bool rvm_witness_decode(const uint8_t in[RVM_WITNESS_RECORD_BYTES], struct rvm_w
     return reserved_bytes_zero(in);
 }
 
-void rvm_witness_checkpoint_message(const struct rvm_witness_checkpoint *cp,
-                                    uint8_t out[RVM_WITNESS_CHECKPOINT_MSG_LEN])
+size_t rvm_witness_checkpoint_message(const struct rvm_witness_checkpoint *cp,
+                                      uint8_t out[RVM_WITNESS_MSG_MAX])
 {
-    rvm_store_le64(out, cp->sequence);
-    rvm_memcpy(out + 8, cp->digest, RVM_SHA256_DIGEST_BYTES);
+    if (!cp->seal) {
+        rvm_store_le64(out, cp->sequence);
+        rvm_memcpy(out + 8, cp->digest, RVM_SHA256_DIGEST_BYTES);
+        return RVM_WITNESS_CHECKPOINT_MSG_LEN;
+    }
+    rvm_memcpy(out, RVM_WITNESS_SEAL_TAG, 8);
+    rvm_store_le64(out + 8, cp->sequence);
+    rvm_memcpy(out + 16, cp->digest, RVM_SHA256_DIGEST_BYTES);
+    rvm_store_le64(out + 48, cp->sequence + 1);
+    return RVM_WITNESS_SEAL_MSG_LEN;
 }
 
 /* prev_link = the first 8 bytes of the chain value, i.e. h0 and h1 big-endian. */
@@ -97,15 +105,17 @@ static inline uint64_t chain_link_value(const uint32_t state[RVM_SHA256_STATE_WO
 
 static void make_checkpoint(const struct rvm_crypto *crypto, const uint8_t *key, uint32_t key_len,
                             const uint32_t state[RVM_SHA256_STATE_WORDS], uint64_t record_count,
-                            struct rvm_witness_checkpoint *cp)
+                            bool seal, struct rvm_witness_checkpoint *cp)
 {
-    uint8_t msg[RVM_WITNESS_CHECKPOINT_MSG_LEN];
+    uint8_t msg[RVM_WITNESS_MSG_MAX];
 
+    rvm_memset(cp, 0, sizeof(*cp)); /* padding too: checkpoints compare byte for byte */
     cp->sequence = record_count - 1;
+    cp->seal = seal;
     rvm_sha256_finish_aligned(crypto, state, record_count * RVM_WITNESS_RECORD_BYTES, cp->digest);
     rvm_sha256_state_bytes(state, cp->chain);
-    rvm_witness_checkpoint_message(cp, msg);
-    rvm_crypto_hmac(crypto, key, key_len, msg, sizeof(msg), cp->hmac);
+    size_t len = rvm_witness_checkpoint_message(cp, msg);
+    rvm_crypto_hmac(crypto, key, key_len, msg, len, cp->hmac);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -157,11 +167,11 @@ static bool has_room(const struct rvm_witness_log *log, uint32_t count)
            RVM_WITNESS_CHECKPOINT_SLOTS - log->pending_count >= checkpoints_due(log, count);
 }
 
-static void push_checkpoint(struct rvm_witness_log *log)
+static void push_checkpoint(struct rvm_witness_log *log, bool seal)
 {
     uint32_t slot = (log->pending_head + log->pending_count) % RVM_WITNESS_CHECKPOINT_SLOTS;
     make_checkpoint(&log->hal->crypto, log->hmac_key, log->hmac_key_len, log->chain, log->appended,
-                    &log->pending[slot]);
+                    seal, &log->pending[slot]);
     log->pending_count++;
 }
 
@@ -260,7 +270,7 @@ enum rvm_err rvm_witness_append(struct rvm_witness_log *log, const struct rvm_wi
     log->last_timestamp = now;
 
     if (checkpoint_due) {
-        push_checkpoint(log); /* room was reserved above */
+        push_checkpoint(log, false); /* room was reserved above */
         log->next_checkpoint_at += log->checkpoint_interval;
     }
     return RVM_OK;
@@ -283,13 +293,39 @@ enum rvm_err rvm_witness_seal(struct rvm_witness_log *log, struct rvm_witness_ch
                 return RVM_ERR_WITNESS_FULL;
             }
         }
-        push_checkpoint(log);
+        push_checkpoint(log, false);
         log->sealed_at = log->appended;
     }
 
     if (out != NULL) {
         make_checkpoint(&log->hal->crypto, log->hmac_key, log->hmac_key_len, log->chain,
-                        log->appended, out);
+                        log->appended, false, out);
+    }
+    return rvm_witness_flush(log);
+}
+
+enum rvm_err rvm_witness_close(struct rvm_witness_log *log, struct rvm_witness_checkpoint *out)
+{
+    if (log->appended == 0) {
+        return RVM_ERR_WRONG_STATE;
+    }
+    if (log->closed_at == 0) {
+        if (log->pending_count == RVM_WITNESS_CHECKPOINT_SLOTS) {
+            (void)rvm_witness_flush(log);
+            if (log->pending_count == RVM_WITNESS_CHECKPOINT_SLOTS) {
+                log->refused++;
+                return RVM_ERR_WITNESS_FULL;
+            }
+        }
+        push_checkpoint(log, true);
+        log->closed_at = log->appended;
+    }
+    if (log->closed_at != log->appended) {
+        return RVM_ERR_WRONG_STATE; /* records were appended after the final checkpoint */
+    }
+    if (out != NULL) {
+        make_checkpoint(&log->hal->crypto, log->hmac_key, log->hmac_key_len, log->chain,
+                        log->closed_at, true, out);
     }
     return rvm_witness_flush(log);
 }
@@ -347,14 +383,14 @@ void rvm_witness_verifier_init(struct rvm_witness_verifier *v, const struct rvm_
 enum rvm_err rvm_witness_checkpoint_check(const struct rvm_crypto *crypto, const uint8_t *key,
                                           uint32_t key_len, const struct rvm_witness_checkpoint *cp)
 {
-    uint8_t msg[RVM_WITNESS_CHECKPOINT_MSG_LEN];
+    uint8_t msg[RVM_WITNESS_MSG_MAX];
     uint8_t mac[RVM_SHA256_DIGEST_BYTES];
     uint8_t digest[RVM_SHA256_DIGEST_BYTES];
     uint32_t state[RVM_SHA256_STATE_WORDS];
     uint64_t count;
 
-    rvm_witness_checkpoint_message(cp, msg);
-    rvm_crypto_hmac(crypto, key, key_len, msg, sizeof(msg), mac);
+    size_t len = rvm_witness_checkpoint_message(cp, msg);
+    rvm_crypto_hmac(crypto, key, key_len, msg, len, mac);
     if (!rvm_ct_equal(mac, cp->hmac, sizeof(mac))) {
         return RVM_ERR_WITNESS_CHECKPOINT;
     }
@@ -473,18 +509,25 @@ rvm_witness_verify_log(const struct rvm_crypto *crypto, const uint8_t *key, uint
         next_cp++;
     }
 
+    bool sealed = start != NULL && start->seal;
     for (uint64_t i = 0; i < count; i++) { /* bound: count */
         res.bad_sequence = first_seq + i;
+        if (sealed) {
+            res.err = RVM_ERR_WITNESS_AFTER_SEAL;
+            return res;
+        }
         res.err = rvm_witness_verify_record(&v, images + i * RVM_WITNESS_RECORD_BYTES);
         if (res.err != RVM_OK) {
             return res;
         }
-        /* Several checkpoints may cover the same record (a periodic one and a seal). */
+        /* Several checkpoints may cover the same record (a periodic one, then the seal). */
         while (next_cp < ncheckpoints && checkpoints[next_cp].sequence == first_seq + i) {
-            res.err = rvm_witness_verify_checkpoint(&v, &checkpoints[next_cp]);
+            res.err = sealed ? RVM_ERR_WITNESS_AFTER_SEAL
+                             : rvm_witness_verify_checkpoint(&v, &checkpoints[next_cp]);
             if (res.err != RVM_OK) {
                 return res;
             }
+            sealed = checkpoints[next_cp].seal;
             next_cp++;
         }
         if (next_cp < ncheckpoints && checkpoints[next_cp].sequence < first_seq + i) {
@@ -498,14 +541,10 @@ rvm_witness_verify_log(const struct rvm_crypto *crypto, const uint8_t *key, uint
         res.err = RVM_ERR_WITNESS_TRUNCATED;
         return res;
     }
-    if (require_sealed && count != 0) {
-        bool sealed =
-            ncheckpoints != 0 && checkpoints[ncheckpoints - 1].sequence == first_seq + count - 1;
-        if (!sealed) {
-            res.bad_sequence = first_seq + count - 1;
-            res.err = RVM_ERR_WITNESS_TRUNCATED;
-            return res;
-        }
+    if (require_sealed && count != 0 && !sealed) {
+        res.bad_sequence = first_seq + count - 1;
+        res.err = RVM_ERR_WITNESS_UNSEALED;
+        return res;
     }
     res.err = RVM_OK;
     return res;

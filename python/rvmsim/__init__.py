@@ -118,8 +118,9 @@ class Rvmsim:
         return self._json(args, results={0}, many=True)
 
     def verify(self, db, run=None):
+        """One object per run; its verdict is sealed, unsealed (exit 8) or tampered (exit 1)."""
         args = ["verify", "--db", db] + (["--run", run] if run is not None else [])
-        return self._json(args, results={0, 1}, many=True)
+        return self._json(args, results={0, 1, 8}, many=True)
 
     def diff(self, db, run_a, run_b, db2=None):
         args = ["diff", "--db", db, run_a, run_b] + (["--db2", db2] if db2 is not None else [])

@@ -32,6 +32,7 @@ static size_t reencode(const struct rvm_wire_frame *f, char *line)
     case 'R':
         return rvm_wire_record(line, f->image);
     case 'C':
+    case 'S':
         return rvm_wire_checkpoint(line, &f->cp, f->has_ed25519 ? f->ed25519_pub : NULL,
                                    f->has_ed25519 ? f->ed25519_sig : NULL);
     case 'E':
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* accepted a line that is not the canonical frame */
             }
             records += frame.type == 'R';
-            checkpoints += frame.type == 'C';
+            checkpoints += frame.type == 'C' || frame.type == 'S';
             if (p.records != records || p.checkpoints != checkpoints) {
                 abort();
             }

@@ -176,11 +176,15 @@ def test_boot_streams_a_sealed_verifiable_log(firmware, tape, rvmsim, tmp_path):
     state = IV
     for img in images:
         state = compress(state, img)
-    seq, cp_digest, cp_chain, cp_hmac = [f for t, f in fr if t == "C"][-1]
+    seals = [f for t, f in fr if t == "S"]
+    assert len(seals) == 1 and fr[-2][0] == "S", capture  # the seal ends the log
+    seq, cp_digest, cp_chain, cp_hmac = seals[0]
     assert int(seq, 16) == records - 1 and cp_digest == digest
     assert cp_chain == state_bytes(state).hex()
     key = hashlib.sha256(b"rvmsim hmac key" + struct.pack("<Q", SEED)).digest()
-    msg = struct.pack("<Q", records - 1) + bytes.fromhex(digest)
+    # the seal's message, docs/witness-format.md §3
+    msg = b"rvm-seal" + struct.pack("<Q", records - 1) + bytes.fromhex(digest) + \
+        struct.pack("<Q", records)
     assert cp_hmac == hmac.new(key, msg, hashlib.sha256).hexdigest()
     assert fr[-1][1] == ["%016x" % records, digest]
 

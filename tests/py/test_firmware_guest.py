@@ -86,7 +86,7 @@ def test_the_trapped_fault_is_the_simulators_record(qemu_run, rvmsim):
     got = {}
     for side in ("sim", "qemu"):
         got[side] = [r for r in records(rvmsim, qemu_run["db"], qemu_run[side], "FailureRestart")
-                     if r["aux"] == ipa and r["payload"] & 0xffffffff == FAULT_GUEST_MEMORY]
+                     if int(r["aux"]) == ipa and int(r["payload"]) & 0xffffffff == FAULT_GUEST_MEMORY]
         assert len(got[side]) == 1, (side, hex(ipa))
     assert got["qemu"][0]["image"] == got["sim"][0]["image"]
     assert got["qemu"][0]["chain"] == got["sim"][0]["chain"]

@@ -215,7 +215,7 @@ def test_verify_json(rvmsim, tmp_path, smoke):
     rvmsim("run", smoke, "--seed", 6, "--db", db)
     raw = export_raw(rvmsim, db, 1, tmp_path / "v.raw")
     v = one(rvmsim("verify", "--db", db, "--json").stdout)
-    assert (v["run"], v["verdict"], v["records"], v["sealed"]) == (1, "ok", len(raw) // RECORD,
+    assert (v["run"], v["verdict"], v["records"], v["sealed"]) == (1, "sealed", len(raw) // RECORD,
                                                                    True)
     assert v["digest"] == hashlib.sha256(raw).hexdigest() and v["failed_seq"] is None
     # damage record 20's image: verification names seq 20
@@ -229,7 +229,7 @@ def test_verify_json(rvmsim, tmp_path, smoke):
     proc = rvmsim("verify", "--db", db, "--json", check=False)
     assert proc.returncode == 1
     v = one(proc.stdout)
-    assert (v["verdict"], v["failed_seq"], v["digest"]) == ("failed", 20, None)
+    assert (v["verdict"], v["failed_seq"], v["digest"]) == ("tampered", 20, None)
     assert v["reason"]
 
 

@@ -83,11 +83,11 @@ def test_readme_first_failure_walkthrough_runs_in_order(planted, rvmsim, tmp_pat
                               capture_output=True, text=True)
         out[line] = proc
     sweep, shrink, _, bad, good, diff, show = out.values()
-    assert sweep.returncode == 3 and sweep.stdout.rstrip().endswith("1858 passed, 142 failed")
-    assert "  142 x safety [isolation.stale-tlb]: seeds" in sweep.stdout
-    assert "    shortest: seed 1907 (12 steps, 25 records)" in sweep.stdout
+    assert sweep.returncode == 3 and sweep.stdout.rstrip().endswith("1828 passed, 172 failed")
+    assert "  172 x safety [isolation.stale-tlb]: seeds" in sweep.stdout
+    assert "    shortest: seed 420 (16 steps, 24 records)" in sweep.stdout
     assert shrink.returncode == 0 and "-> 5 operations, 0 faults" in shrink.stdout
     assert bad.returncode == 3 and bad.stdout.rstrip().endswith("result=safety")
     assert "run=1 " in bad.stdout and "run=2 " in good.stdout and good.returncode == 0
-    assert diff.returncode == 1 and diff.stdout.startswith("first divergence at seq 18")
+    assert diff.returncode == 1 and diff.stdout.startswith("first divergence at seq 19")
     assert show.returncode == 0 and "isolation.stale-tlb" in show.stdout

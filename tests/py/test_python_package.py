@@ -65,7 +65,7 @@ def test_api_results(rvmsim_api, rvmsim_db, source_root, tmp_path):
     assert (bad["exit_code"], bad["failure"]["invariant"]) == (3, "witness.chain")
     s = rvmsim_api.sweep(flip, seeds=(1, 12), jobs=2)
     assert (s["failed"], s["groups"][0]["count"]) == (12, 12)
-    assert [v["verdict"] for v in rvmsim_api.verify(rvmsim_db)] == ["ok"]
+    assert [v["verdict"] for v in rvmsim_api.verify(rvmsim_db)] == ["sealed"]
     assert rvmsim_api.diff(rvmsim_db, 1, 1)["verdict"] == "identical"
     assert {t["name"] for t in rvmsim_api.targets()} == {"witness", "kernel"}
     with pytest.raises(RvmsimError) as e:

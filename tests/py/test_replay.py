@@ -20,6 +20,7 @@ import subprocess
 import zlib
 
 import pytest
+from conftest import SOURCE_ROOT
 
 from sha256_model import IV, compress, state_bytes
 
@@ -275,8 +276,9 @@ def test_import_raw_round_trip(rvmsim, tmp_path):
     out = rvmsim("import", "--db", db2, tmp_path / "x.raw", "--seed", 1).stdout
     assert f"imported run 1 from {tmp_path / 'x.raw'}: 1000 records verified" in out
     assert digest in out and "unsealed" in out
+    assert "verify reports the run unsealed, exit 8, unless --allow-unsealed" in out
     proc = rvmsim("verify", "--db", db2, check=False)
-    assert proc.returncode == 1 and "FAILED at seq 999: record: the log is not sealed" in proc.stdout
+    assert proc.returncode == 8 and "run 1: unsealed: no seal" in proc.stdout
     assert "ok: 1000 records" in rvmsim("verify", "--db", db2, "--allow-unsealed").stdout
     assert rvmsim("diff", "--db", db, run, 1, "--db2", db2).stdout.startswith("identical")
     r = json.loads(rvmsim("runs", "--db", db2, "--json").stdout)
@@ -324,23 +326,25 @@ def test_serial_capture_matches_the_documented_framing(rvmsim, tmp_path):
             image = bytes.fromhex(fields[1])
             assert int(fields[0], 16) == struct.unpack_from("<Q", image)[0] == len(images)
             images.append(image)
-        elif kind == "C":
-            checkpoints.append([int(fields[0], 16)] + [bytes.fromhex(f) for f in fields[1:]])
+        elif kind in "CS":
+            checkpoints.append([kind, int(fields[0], 16)] + [bytes.fromhex(f) for f in fields[1:]])
         else:
             end = (int(fields[0], 16), fields[1])
     assert header["seed"] == str(seed) and header["platform"] == "sim"
     assert b"".join(images) == raw
     assert end == (250, digest)
-    assert [c[0] for c in checkpoints] == [99, 199, 249]
+    assert [c[:2] for c in checkpoints] == [["C", 99], ["C", 199], ["S", 249]]
     key_bytes = seed_hmac_key(seed)
-    for seq, cp_digest, chain, mac, pub, sig in checkpoints:
+    for kind, seq, cp_digest, chain, mac, pub, sig in checkpoints:
         assert cp_digest == hashlib.sha256(raw[:RECORD * (seq + 1)]).digest()
         state = list(IV)
         for rec in images[:seq + 1]:
             state = compress(state, rec)
         assert chain == state_bytes(state)
-        assert mac == hmac.new(key_bytes, struct.pack("<Q", seq) + cp_digest,
-                               hashlib.sha256).digest()
+        msg = struct.pack("<Q", seq) + cp_digest
+        if kind == "S":  # the seal: docs/witness-format.md §3
+            msg = b"rvm-seal" + msg + struct.pack("<Q", seq + 1)
+        assert mac == hmac.new(key_bytes, msg, hashlib.sha256).digest()
         assert len(pub) == 32 and len(sig) == 64
 
 
@@ -415,9 +419,10 @@ def serial_case(lines, name):
         i = next(j for j, l in enumerate(L) if l.startswith("RVMW C"))
         return L, [], 2, rf":{i + 1}: checkpoint at seq 255 cannot be authenticated"
     if name == "seal missing":
-        i = max(j for j, l in enumerate(L) if l.startswith("RVMW C"))
+        i = max(j for j, l in enumerate(L) if l.startswith("RVMW S"))
         del L[i]
-        return L, [], 1, r"the log is not sealed: no checkpoint covers its last record \(999\)"
+        return L, [], 8, r"unsealed: the log has no seal \(final checkpoint\) after its last record " \
+            r"\(999\)"
     raise AssertionError(name)
 
 
@@ -462,7 +467,7 @@ def test_unsealed_serial_capture_with_allow_unsealed(rvmsim, tmp_path, capture_a
     out = rvmsim("import", "--db", db, "--format", "serial", "--allow-unsealed",
                  tmp_path / "c.txt").stdout
     assert "3 checkpoints" in out and "unsealed" in out
-    assert rvmsim("verify", "--db", db, check=False).returncode == 1
+    assert rvmsim("verify", "--db", db, check=False).returncode == 8
     assert "ok" in rvmsim("verify", "--db", db, "--allow-unsealed").stdout
 
 
@@ -540,10 +545,10 @@ def make_bad_db(path, kind, good):
     shutil.copy(good, path)
     if kind == "newer schema":
         sql(path, "PRAGMA user_version = 7")
-        return r"newer rvmsim \(schema version 7; this build reads versions up to 3\)"
+        return r"newer rvmsim \(schema version 7; this build reads versions up to 4\)"
     if kind == "older schema":
         sql(path, "PRAGMA user_version = 0")
-        return r"schema version 0 is older than this build's \(3\)"
+        return r"schema version 0 is older than this build's \(4\)"
     raise AssertionError(kind)
 
 
@@ -641,13 +646,11 @@ TAMPER = {
     "signature by another key": (lambda db, r, t: transplant_signature(r, db, t),
                                  r"at seq 255: checkpoint: Ed25519 public key is not the run's key"),
     "seal deleted": (lambda db, r, t: sql(db, "DELETE FROM checkpoints WHERE run = 1 AND seq = 999"),
-                     r"at seq 999: record: the log is not sealed"),
+                     r"tampered: the run records 4 checkpoints but the store holds 3"),
     "recorded digest": (lambda db, r, t: sql(db, "UPDATE runs SET digest = zeroblob(32) WHERE id = 1"),
-                        r"FAILED at seq 999: the run's recorded digest disagrees"),
+                        r"tampered at seq 999: the run's recorded digest disagrees"),
     "record count": (lambda db, r, t: sql(db, "UPDATE runs SET record_count = 998 WHERE id = 1"),
-                     r"FAILED at seq 999: checkpoint: witness log is shorter than its checkpoint"),
-    "incomplete": (lambda db, r, t: sql(db, "UPDATE runs SET status = 'running' WHERE id = 1"),
-                   r"FAILED: the run is incomplete \(status 'running'\)"),
+                     r"tampered at seq 999: checkpoint: witness log is shorter than its checkpoint"),
     "seed": (lambda db, r, t: sql(db, "UPDATE runs SET seed = 2 WHERE id = 1"),
              r"at seq 255: checkpoint: witness checkpoint signature is invalid"),
     "image size": (lambda db, r, t: sql(db, "UPDATE records SET image = zeroblob(63) WHERE key = ?",
@@ -676,8 +679,87 @@ def test_tampered_store_fails_verification_at_the_right_seq(rvmsim, tmp_path, tw
         assert run_rc(proc) == 1, proc.stdout + proc.stderr
         assert re.search(r"^run 1: " + ".*" + message, proc.stdout, re.M), proc.stdout
         assert re.search(r"^run 2: ok: 500 records", proc.stdout, re.M)  # the other run is fine
-        assert "1 of 2 runs failed verification" in proc.stderr
+        assert "1 of 2 runs tampered" in proc.stderr
     assert rvmsim("verify", "--db", db, "--run", 2).returncode == 0
+
+
+def test_run_left_running_is_unsealed_not_tampered(rvmsim, tmp_path, two_runs):
+    db = tmp_path / "t.db"
+    shutil.copy(two_runs, db)
+    sql(db, "UPDATE runs SET status = 'running' WHERE id = 1")
+    proc = rvmsim("verify", "--db", db, check=False)
+    assert proc.returncode == 8, proc.stdout + proc.stderr
+    assert re.search(r"^run 1: unsealed: the run is incomplete \(status 'running'\)", proc.stdout,
+                     re.M), proc.stdout
+    assert re.search(r"^run 2: ok: 500 records.*, sealed,", proc.stdout, re.M)
+    assert "1 of 2 runs unsealed" in proc.stderr
+
+
+def cut_store_at(db, run, seq):
+    """The attack of issue 16 finding 1: cut run `run` after record `seq` (where a checkpoint
+    ends) and make the run row agree, every remaining MAC intact."""
+    sql(db, "DELETE FROM records WHERE key > ? AND key < ?", key(run, seq), key(run + 1, 0))
+    sql(db, "DELETE FROM checkpoints WHERE run = ? AND (seq > ? OR seal = 1)", run, seq)
+    sql(db, "UPDATE runs SET record_count = ?, checkpoint_count = (SELECT count(*) FROM "
+            "checkpoints WHERE run = ?), digest = (SELECT digest FROM checkpoints WHERE run = ? "
+            "AND seq = ?), chain = (SELECT chain FROM checkpoints WHERE run = ? AND seq = ?) "
+            "WHERE id = ?", seq + 1, run, run, seq, run, seq, run)
+
+
+def test_store_cut_at_every_checkpoint_is_unsealed_never_sealed(rvmsim, tmp_path):
+    good = tmp_path / "good.db"
+    demo(rvmsim, good, "--checkpoint-interval", 64, records=700, seed=3)
+    seqs = [s for (s,) in sql(good, "SELECT seq FROM checkpoints WHERE run = 1 AND seal = 0 "
+                                    "ORDER BY seq")]
+    assert seqs == list(range(63, 700, 64))
+    assert sql(good, "SELECT seq FROM checkpoints WHERE seal = 1") == [(699,)]
+    for seq in seqs:
+        db = tmp_path / f"cut{seq}.db"
+        shutil.copy(good, db)
+        cut_store_at(db, 1, seq)
+        proc = rvmsim("verify", "--db", db, check=False)
+        assert proc.returncode == 8, (seq, proc.stdout, proc.stderr)
+        assert f"run 1: unsealed: no seal (final checkpoint) after the last record" in proc.stdout
+        assert "sealed," not in proc.stdout
+        # every record present still verifies
+        out = rvmsim("verify", "--db", db, "--allow-unsealed").stdout
+        assert f"run 1: ok: {seq + 1} records" in out and ", unsealed," in out
+
+
+def test_kernel_run_cut_at_every_checkpoint_is_unsealed(rvmsim, tmp_path):
+    """The reproduction of issue 16 finding 1, at every checkpoint of the run."""
+    good = tmp_path / "k.db"
+    rvmsim("run", SOURCE_ROOT / "scenarios" / "kernel-smoke.scn", "--seed", 7, "--faults", "swarm",
+           "--db", good)
+    assert rvmsim("verify", "--db", good).returncode == 0
+    seqs = [s for (s,) in sql(good, "SELECT seq FROM checkpoints WHERE run = 1 AND seal = 0")]
+    assert seqs
+    for seq in seqs:
+        db = tmp_path / f"k{seq}.db"
+        shutil.copy(good, db)
+        cut_store_at(db, 1, seq)
+        proc = rvmsim("verify", "--db", db, check=False)
+        assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout, (seq, proc.stdout)
+
+
+def test_serial_capture_cut_at_every_checkpoint_with_forged_end_is_unsealed(
+        rvmsim, tmp_path, capture_and_store):
+    lines, _ = capture_and_store
+    cps = [i for i, l in enumerate(lines) if l.startswith("RVMW C")]
+    assert len(cps) == 3
+    for i in cps:
+        records = [l for l in lines[:i] if l.startswith("RVMW R")]
+        images = b"".join(bytes.fromhex(l.split(" ")[3]) for l in records)
+        end = reframe("RVMW E %016x %s 0" % (len(records), hashlib.sha256(images).hexdigest()))
+        (tmp_path / "c.txt").write_text("".join(lines[:i + 1]) + end)
+        db = tmp_path / f"s{i}.db"
+        proc = rvmsim("import", "--db", db, "--format", "serial", tmp_path / "c.txt", check=False)
+        assert proc.returncode == 8 and "unsealed: the log has no seal" in proc.stderr, \
+            proc.stderr
+        assert rvmsim("import", "--db", db, "--format", "serial", "--allow-unsealed",
+                      tmp_path / "c.txt").returncode == 0
+        proc = rvmsim("verify", "--db", db, check=False)
+        assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout
 
 
 def test_external_key_runs_need_the_key(rvmsim, tmp_path, two_runs):

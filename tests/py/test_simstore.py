@@ -124,7 +124,7 @@ def test_run_db_stores_the_whole_run(rvmsim, tmp_path):
     s = run_db(rvmsim, SMOKE, db, seed)
     faults = int(re.search(r"faults=(\d+)", s["proc"].stdout).group(1))
     text = SMOKE.read_text()
-    assert sql(db, "PRAGMA user_version") == [(3,)]
+    assert sql(db, "PRAGMA user_version") == [(4,)]
     row = sql(db, "SELECT r.status, r.content, r.source, r.key_source, r.platform, r.target, "
                   "r.seed, r.options, r.result, r.exit_code, r.record_count, r.build_id, "
                   "r.command, s.text, r.scenario_sha256 FROM runs r JOIN scenarios s "
@@ -154,14 +154,18 @@ def test_run_db_stores_the_whole_run(rvmsim, tmp_path):
     # checkpoints: HMAC and Ed25519 with the seed's keys, over LE64(seq) || digest
     hkey, signer = seed_keys(seed)
     pub = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    cps = sql(db, "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig FROM checkpoints "
-                  "WHERE run = ? ORDER BY seq", s["run"])
-    assert cps and cps[-1][0] == s["records"] - 1  # sealed
+    # (the seal over "rvm-seal" || LE64(seq) || digest || LE64(count): docs/witness-format.md §3)
+    cps = sql(db, "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
+                  "FROM checkpoints WHERE run = ? ORDER BY seq, seal", s["run"])
+    assert cps and cps[-1][0] == s["records"] - 1 and cps[-1][6] == 1  # sealed
+    assert [c[6] for c in cps].count(1) == 1
     assert len(cps) == sql(db, "SELECT checkpoint_count FROM runs WHERE id = ?", s["run"])[0][0]
-    for seq, digest, chain, mac, p, sig in cps:
+    for seq, digest, chain, mac, p, sig, seal in cps:
         assert digest == hashlib.sha256(b"".join(images[:seq + 1])).digest()
         assert chain == ch[seq]
         msg = struct.pack("<Q", seq) + digest
+        if seal:
+            msg = b"rvm-seal" + msg + struct.pack("<Q", seq + 1)
         assert mac == hmac.new(hkey, msg, hashlib.sha256).digest()
         assert p == pub
         Ed25519PublicKey.from_public_bytes(p).verify(sig, msg)  # raises when invalid
@@ -221,7 +225,8 @@ def test_commands_work_on_simulator_runs_as_on_demo_runs(rvmsim, tmp_path):
     db = tmp_path / "a.db"
     a = run_db(rvmsim, SMOKE, db, 21)
     b = run_db(rvmsim, SMOKE, db, 22)
-    c = run_db(rvmsim, SMOKE, db, 21)  # the same seed again: the same log
+    c = run_db(rvmsim, SMOKE, db, 21)  # the same seed again: the same log, stored once
+    assert c["run"] == a["run"] and c["digest"] == a["digest"]
     raw_a = export_raw(rvmsim, db, a["run"], tmp_path / "a.raw")
     raw_b = export_raw(rvmsim, db, b["run"], tmp_path / "b.raw")
     assert hashlib.sha256(raw_a).hexdigest() == a["digest"]
@@ -239,7 +244,7 @@ def test_commands_work_on_simulator_runs_as_on_demo_runs(rvmsim, tmp_path):
     assert [json.loads(l)["image"] for l in jl.read_text().splitlines()] == \
         [r["image"] for r in rows]
     rj = [json.loads(l) for l in rvmsim("runs", "--db", db, "--json").stdout.splitlines()]
-    assert [(r["content"], r["target"], r["source"]) for r in rj] == [("full", "witness", "run")] * 3
+    assert [(r["content"], r["target"], r["source"]) for r in rj] == [("full", "witness", "run")] * 2
     assert rj[0]["outcome"]["steps"] == "300" and rj[0]["outcome"]["phase"] == "final"
 
 
@@ -274,7 +279,7 @@ def test_a_failing_run_is_stored_with_its_damage(rvmsim, tmp_path, flip_scenario
     proc = rvmsim("verify", "--db", db, "--run", run, "--allow-unsealed", check=False)
     if bad is not None:
         assert proc.returncode == 1
-        assert f"FAILED at seq {bad}: record:" in proc.stdout, proc.stdout
+        assert f"tampered at seq {bad}: record:" in proc.stdout, proc.stdout
     # and the damage reproduces: reconstruct re-executes the seed, fault included
     assert rvmsim("reconstruct", "--db", db, "--run", run, "--at", len(images) - 1).returncode == 0
 
@@ -413,7 +418,7 @@ def test_commands_say_clearly_when_a_run_is_a_summary(rvmsim, sweep_db, flip_sce
     # verify over the whole store checks the full runs and counts the summaries
     out = rvmsim("verify", "--db", sweep_db, "--allow-unsealed", check=False).stdout
     assert f"{len(summary)} summary-only runs not verified" in out
-    assert len(re.findall(r"^run \d+: (ok|FAILED)", out, re.M)) == len(full)
+    assert len(re.findall(r"^run \d+: (ok|tampered|unsealed)", out, re.M)) == len(full)
     # diff: a summary compares by digest, or says it cannot locate the divergence
     proc = rvmsim("diff", "--db", sweep_db, summary[0][0], summary[1][0], check=False)
     assert proc.returncode == 1
@@ -637,8 +642,13 @@ def make_v1(path, source_db):
     cols = V1_RUN_COLUMNS.replace("scenario,", "(SELECT text FROM src.scenarios WHERE "
                                   "sha256 = r.scenario_sha256),", 1)
     con.execute(f"INSERT INTO runs ({V1_RUN_COLUMNS}) SELECT {cols} FROM src.runs r")
-    for t in ("records", "checkpoints", "state_digests", "faults", "invariant_failures"):
+    for t in ("records", "state_digests", "faults", "invariant_failures"):
         con.execute(f"INSERT INTO {t} SELECT * FROM src.{t}")
+    # version 1 had no seals (witness format 1): the periodic checkpoints only
+    con.execute("INSERT INTO checkpoints SELECT run, seq, digest, chain, hmac, ed25519_pub, "
+                "ed25519_sig FROM src.checkpoints WHERE seal = 0")
+    con.execute("UPDATE runs SET checkpoint_count = (SELECT count(*) FROM checkpoints c "
+                "WHERE c.run = runs.id)")
     con.commit()
     con.execute("DETACH DATABASE src")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -652,8 +662,10 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
     make_v1(v1, v2)
     before = db_bytes(v1)
     # readers: every command works and the file is not modified
-    out = rvmsim("verify", "--db", v1).stdout
-    assert f"run 1: ok: {s['records']} records" in out
+    proc = rvmsim("verify", "--db", v1, check=False)
+    assert proc.returncode == 8 and "run 1: unsealed: no seal" in proc.stdout, proc.stdout
+    out = rvmsim("verify", "--db", v1, "--allow-unsealed").stdout
+    assert f"run 1: ok: {s['records']} records" in out and "unsealed" in out
     rj = json.loads(rvmsim("runs", "--db", v1, "--json").stdout)
     assert (rj["content"], rj["target"], rj["outcome"]) == ("full", None, None)
     assert rvmsim("reconstruct", "--db", v1, "--run", 1, "--at", s["records"] - 1).returncode == 0
@@ -663,12 +675,13 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
     # a writer migrates it (one transaction) and adds its run
     t = run_db(rvmsim, SMOKE, v1, 42)
     assert t["run"] == 2
-    assert sql(v1, "PRAGMA user_version") == [(3,)]
-    assert sql(v1, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert sql(v1, "PRAGMA user_version") == [(4,)]
+    assert sql(v1, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
     assert sql(v1, "SELECT id, content, scenario IS NOT NULL FROM runs ORDER BY id") == \
         [(1, "full", 1), (2, "full", 0)]
-    out = rvmsim("verify", "--db", v1).stdout
-    assert "run 1: ok:" in out and "run 2: ok:" in out
+    proc = rvmsim("verify", "--db", v1, check=False)
+    assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout
+    assert re.search(r"run 2: ok: .*, sealed,", proc.stdout), proc.stdout
     # and the migrated store merges like any other
     m = tmp_path / "m.db"
     rvmsim("merge", "--db", m, v1)
@@ -678,12 +691,12 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
 def test_newer_schema_is_refused_by_every_command(rvmsim, tmp_path):
     db = tmp_path / "n.db"
     run_db(rvmsim, SMOKE, db, 1)
-    sql(db, "PRAGMA user_version = 4")
+    sql(db, "PRAGMA user_version = 5")
     for args in (["run", SMOKE, "--db", db], ["sweep", SMOKE, "--seeds", "1..2", "--db", db],
                  ["merge", "--db", tmp_path / "o.db", db], ["merge", "--db", db, tmp_path / "x"]):
         proc = rvmsim(*args, check=False)
         assert proc.returncode == 2, args
-        assert "newer rvmsim (schema version 4; this build reads versions up to 3)" in proc.stderr
+        assert "newer rvmsim (schema version 5; this build reads versions up to 4)" in proc.stderr
 
 
 def test_a_run_whose_sink_never_took_the_tail_stores_every_record(rvmsim, tmp_path, source_root):
@@ -739,3 +752,100 @@ def test_export_writes_a_fifo_in_place(rvmsim, tmp_path, source_root):
     assert proc.returncode == 0, proc.stderr
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert len(got) == 1 and len(got[0]) == 64 * records
+
+
+def test_export_to_stdout(rvmsim, tmp_path, source_root):
+    db = tmp_path / "o.db"
+    s = run_db(rvmsim, source_root / "scenarios" / "kernel-boot.scn", db, 1)
+    proc = subprocess.run([rvmsim.path, "export", "--db", str(db), "--run", "1", "--format",
+                           "raw", "-o", "-"], capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) == 64 * s["records"]
+    assert hashlib.sha256(proc.stdout).hexdigest() == s["digest"]
+    assert not (tmp_path / "-").exists()
+
+
+def test_store_check_and_repair_of_a_run_left_running(rvmsim, tmp_path):
+    """Issue 16 finding 5: a killed writer left its run `running` forever, so every later verify
+    and merge failed and nothing could mark it aborted or reclaim the space."""
+    db = tmp_path / "h.db"
+    run_db(rvmsim, SMOKE, db, 1)
+    run_db(rvmsim, SMOKE, db, 2)
+    sql(db, "UPDATE runs SET status = 'running' WHERE id = 2")  # what a kill -9 leaves
+    proc = rvmsim("store", "check", "--db", db, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "integrity: ok" in proc.stdout and "runs: 2 (1 running, 0 aborted)" in proc.stdout
+    assert re.search(r"^running: 2 ", proc.stdout, re.M)
+    proc = rvmsim("verify", "--db", db, check=False)
+    assert proc.returncode == 8 and "run 2: unsealed: the run is incomplete" in proc.stdout
+    assert rvmsim("merge", "--db", tmp_path / "m1.db", db, check=False).returncode == 1
+
+    out = rvmsim("store", "repair", "--db", db).stdout
+    assert out.startswith("marked 1 run aborted; pages ")
+    assert sql(db, "SELECT id, status FROM runs ORDER BY id") == [(1, "complete"), (2, "aborted")]
+    assert rvmsim("store", "check", "--db", db).stdout.count("(0 running, 1 aborted)") == 1
+    proc = rvmsim("verify", "--db", db, check=False)
+    assert proc.returncode == 8 and "run 2: unsealed: the run is aborted" in proc.stdout
+    proc = rvmsim("merge", "--db", tmp_path / "m2.db", db)
+    assert "1 aborted run left out" in proc.stderr
+    assert sql(tmp_path / "m2.db", "SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_store_check_reports_damage(rvmsim, tmp_path):
+    db = tmp_path / "d.db"
+    run_db(rvmsim, SMOKE, db, 1)
+    sql(db, "PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,), = sql(db, "SELECT rootpage FROM sqlite_schema WHERE name = 'records'")
+    data = bytearray(db.read_bytes())
+    page = 65536
+    data[(root - 1) * page:(root - 1) * page + 4000] = b"\xa5" * 4000  # the B-tree page header
+    db.write_bytes(bytes(data))
+    proc = rvmsim("store", "check", "--db", db, check=False)
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    assert "integrity: ok" not in proc.stdout
+
+
+def test_store_on_read_only_media(rvmsim, tmp_path):
+    """Issue 16 finding 5: reading a store on read-only media failed ("unable to open database
+    file"), and a store that cannot be written must be exit 2 with the reason."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        db = mnt / "r.db"
+        s = run_db(rvmsim, SMOKE, db, 1)
+        assert subprocess.run(["mount", "-o", "remount,ro", str(mnt)]).returncode == 0
+        out = rvmsim("verify", "--db", db).stdout
+        assert f"run 1: ok: {s['records']} records" in out and ", sealed," in out
+        assert rvmsim("runs", "--db", db).returncode == 0
+        assert rvmsim("show", "--db", db, "--run", 1, "--count", 2).returncode == 0
+        assert rvmsim("store", "check", "--db", db).returncode == 0
+        for args in (["run", SMOKE, "--db", db], ["sweep", SMOKE, "--seeds", "1..2", "--db", db],
+                     ["store", "repair", "--db", db]):
+            proc = rvmsim(*args, check=False)
+            assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+            assert "cannot be written" in proc.stderr, proc.stderr
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_rerunning_seeds_into_a_store_is_idempotent(rvmsim, tmp_path):
+    """Issue 16 finding 5: re-running a seed range into a store duplicated its rows silently.
+    The same identity (scenario, seed, options, target) with the same result and digest is one
+    row; the command reports the run that holds it."""
+    db = tmp_path / "i.db"
+    a = run_db(rvmsim, SMOKE, db, 1)
+    b = run_db(rvmsim, SMOKE, db, 1)
+    assert a["run"] == b["run"] == 1 and a["digest"] == b["digest"]
+    c = run_db(rvmsim, SMOKE, db, 1, "--faults", "none")
+    assert c["run"] == 2  # other options: another identity
+    for _ in range(2):
+        rvmsim("sweep", SMOKE, "--seeds", "1..4", "--db", db)
+    rows = sql(db, "SELECT seed, content, options FROM runs ORDER BY id")
+    assert len(rows) == len(set(rows)), rows
+    # seed 1 of the sweep is the run above unless the sweep's options differ
+    seeds = sorted(r[0] for r in rows)
+    assert seeds.count(2) == 1 and seeds.count(3) == 1 and seeds.count(4) == 1
+    assert rvmsim("verify", "--db", db).returncode == 0

@@ -49,6 +49,7 @@ static void hand_image(uint8_t image[64])
 
 static void hand_checkpoint(struct rvm_witness_checkpoint *cp, uint8_t pub[32], uint8_t sig[64])
 {
+    memset(cp, 0, sizeof(*cp));
     cp->sequence = 0x1234;
     for (int i = 0; i < 32; i++) {
         cp->digest[i] = (uint8_t)i;

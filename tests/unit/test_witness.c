@@ -178,16 +178,39 @@ static void test_checkpoint_message_layout(void **state)
     (void)state;
     struct rvm_witness_checkpoint cp;
     memset(&cp, 0xEE, sizeof(cp));
+    cp.seal = false;
     cp.sequence = 0x0102030405060708ull;
     for (int i = 0; i < 32; i++) {
         cp.digest[i] = (uint8_t)(0x40 + i);
     }
-    uint8_t msg[40], expected[40] = {8, 7, 6, 5, 4, 3, 2, 1};
+    uint8_t msg[RVM_WITNESS_MSG_MAX], expected[40] = {8, 7, 6, 5, 4, 3, 2, 1};
     for (int i = 0; i < 32; i++) {
         expected[8 + i] = (uint8_t)(0x40 + i);
     }
-    rvm_witness_checkpoint_message(&cp, msg);
+    assert_int_equal(rvm_witness_checkpoint_message(&cp, msg), 40);
     assert_memory_equal(msg, expected, 40);
+}
+
+/* docs/witness-format.md §3: "rvm-seal" || LE64(sequence) || digest || LE64(sequence + 1). */
+static void test_seal_message_layout(void **state)
+{
+    (void)state;
+    struct rvm_witness_checkpoint cp;
+    memset(&cp, 0xEE, sizeof(cp));
+    cp.seal = true;
+    cp.sequence = 0x0102030405060708ull;
+    for (int i = 0; i < 32; i++) {
+        cp.digest[i] = (uint8_t)(0x40 + i);
+    }
+    uint8_t msg[RVM_WITNESS_MSG_MAX];
+    uint8_t expected[56] = {'r', 'v', 'm', '-', 's', 'e', 'a', 'l', 8, 7, 6, 5, 4, 3, 2, 1};
+    for (int i = 0; i < 32; i++) {
+        expected[16 + i] = (uint8_t)(0x40 + i);
+    }
+    const uint8_t count[8] = {9, 7, 6, 5, 4, 3, 2, 1};
+    memcpy(expected + 48, count, 8);
+    assert_int_equal(rvm_witness_checkpoint_message(&cp, msg), 56);
+    assert_memory_equal(msg, expected, 56);
 }
 
 /* ---- init -------------------------------------------------------------------------------------
@@ -447,16 +470,25 @@ static void test_reserve(void **state)
 static void expect_checkpoint(const struct rvm_memory_sink *sink, uint64_t index, uint64_t seq)
 {
     const struct rvm_witness_checkpoint *cp = &sink->checkpoints[index].cp;
-    uint8_t digest[32], chain[32], msg[40], mac[32];
+    uint8_t digest[32], chain[32], msg[56], mac[32];
     unsigned int mac_len;
     assert_int_equal(cp->sequence, seq);
     openssl_digest(sink->records, seq + 1, digest);
     openssl_chain(sink->records, seq + 1, chain);
     assert_memory_equal(cp->digest, digest, 32);
     assert_memory_equal(cp->chain, chain, 32);
-    rvm_store_le64(msg, seq);
-    memcpy(msg + 8, digest, 32);
-    HMAC(EVP_sha256(), test_key, sizeof(test_key), msg, sizeof(msg), mac, &mac_len);
+    size_t len = 40;
+    if (!cp->seal) {
+        rvm_store_le64(msg, seq);
+        memcpy(msg + 8, digest, 32);
+    } else { /* docs/witness-format.md §3 */
+        memcpy(msg, "rvm-seal", 8);
+        rvm_store_le64(msg + 8, seq);
+        memcpy(msg + 16, digest, 32);
+        rvm_store_le64(msg + 48, seq + 1);
+        len = 56;
+    }
+    HMAC(EVP_sha256(), test_key, sizeof(test_key), msg, len, mac, &mac_len);
     assert_memory_equal(cp->hmac, mac, 32);
 }
 
@@ -567,7 +599,7 @@ static struct sealed_log make_sealed_log(uint64_t count, uint64_t interval)
 {
     struct fixture *f = fixture_new(8, interval);
     append_n(f, count);
-    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_OK);
+    assert_int_equal(rvm_witness_close(&f->log, NULL), RVM_OK);
     struct sealed_log s = {.count = count, .ncps = f->sink.ncheckpoints};
     s.images = malloc(count * 64);
     memcpy(s.images, f->sink.records, count * 64);
@@ -712,7 +744,7 @@ static void test_verify_log_from_genesis_and_from_checkpoints(void **state)
     /* Unsealed logs are accepted only when sealing is not required. */
     r = rvm_witness_verify_log(&crypto, test_key, sizeof(test_key), NULL, 0, s.images, 9, s.cps, 2,
                                true);
-    assert_int_equal(r.err, RVM_ERR_WITNESS_TRUNCATED);
+    assert_int_equal(r.err, RVM_ERR_WITNESS_UNSEALED);
     assert_int_equal(r.bad_sequence, 8);
     r = rvm_witness_verify_log(&crypto, test_key, sizeof(test_key), NULL, 0, s.images, 9, s.cps, 2,
                                false);
@@ -723,6 +755,84 @@ static void test_verify_log_from_genesis_and_from_checkpoints(void **state)
     r = verify(&s, s.images, s.count, swapped);
     assert_int_not_equal(r.err, RVM_OK);
     free_sealed_log(&s);
+}
+
+/* The final checkpoint is queued even where a periodic one ends, exactly once, and says so. */
+static void test_close_queues_one_seal(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(8, 4);
+    struct rvm_witness_checkpoint out;
+    assert_int_equal(rvm_witness_close(&f->log, &out), RVM_ERR_WRONG_STATE);
+    append_n(f, 8);                                            /* periodic checkpoints at 3 and 7 */
+    assert_int_equal(rvm_witness_seal(&f->log, NULL), RVM_OK); /* covered: nothing new */
+    assert_int_equal(f->sink.ncheckpoints, 2);
+    assert_int_equal(rvm_witness_close(&f->log, &out), RVM_OK);
+    assert_int_equal(f->sink.ncheckpoints, 3);
+    expect_checkpoint(&f->sink, 2, 7);
+    assert_false(f->sink.checkpoints[1].cp.seal);
+    assert_true(f->sink.checkpoints[2].cp.seal);
+    assert_memory_equal(&out, &f->sink.checkpoints[2].cp, sizeof(out));
+    assert_int_equal(rvm_witness_close(&f->log, NULL), RVM_OK); /* a retry adds nothing */
+    assert_int_equal(f->sink.ncheckpoints, 3);
+    /* the seal's MAC is over its own message, not the periodic one's */
+    uint8_t msg[RVM_WITNESS_MSG_MAX], mac[32];
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    size_t len = rvm_witness_checkpoint_message(&out, msg);
+    assert_int_equal(len, RVM_WITNESS_SEAL_MSG_LEN);
+    rvm_crypto_hmac(&crypto, test_key, sizeof(test_key), msg, len, mac);
+    assert_memory_equal(mac, out.hmac, 32);
+    struct rvm_witness_entry e = entry_n(9);
+    assert_int_equal(rvm_witness_append(&f->log, &e, NULL), RVM_OK);
+    assert_int_equal(rvm_witness_close(&f->log, NULL), RVM_ERR_WRONG_STATE);
+    fixture_free(f);
+}
+
+/* A log cut at ANY checkpoint (its checkpoints up to there kept, every MAC valid) is unsealed,
+ * never sealed; a periodic checkpoint relabelled as the seal fails its MAC; anything after the
+ * seal is tampering. */
+static void test_truncation_at_every_checkpoint_is_unsealed(void **state)
+{
+    (void)state;
+    struct sealed_log s = make_sealed_log(23, 3); /* 2, 5, ..., 20, then the seal at 22 */
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    assert_int_equal(s.ncps, 8);
+    assert_int_equal(verify(&s, s.images, s.count, s.cps).err, RVM_OK);
+    for (uint64_t c = 0; c + 1 < s.ncps; c++) {
+        uint64_t kept = s.cps[c].sequence + 1;
+        struct rvm_witness_verify_result r = rvm_witness_verify_log(
+            &crypto, test_key, sizeof(test_key), NULL, 0, s.images, kept, s.cps, c + 1, true);
+        assert_int_equal(r.err, RVM_ERR_WITNESS_UNSEALED);
+        assert_int_equal(r.bad_sequence, kept - 1);
+        r = rvm_witness_verify_log(&crypto, test_key, sizeof(test_key), NULL, 0, s.images, kept,
+                                   s.cps, c + 1, false);
+        assert_int_equal(r.err, RVM_OK); /* every record present verifies */
+        struct rvm_witness_checkpoint forged[8];
+        memcpy(forged, s.cps, (c + 1) * sizeof(forged[0]));
+        forged[c].seal = true;
+        r = rvm_witness_verify_log(&crypto, test_key, sizeof(test_key), NULL, 0, s.images, kept,
+                                   forged, c + 1, true);
+        assert_int_equal(r.err, RVM_ERR_WITNESS_CHECKPOINT);
+    }
+    /* every record kept, the seal deleted */
+    struct rvm_witness_verify_result r = rvm_witness_verify_log(
+        &crypto, test_key, sizeof(test_key), NULL, 0, s.images, s.count, s.cps, s.ncps - 1, true);
+    assert_int_equal(r.err, RVM_ERR_WITNESS_UNSEALED);
+    free_sealed_log(&s);
+
+    /* records appended after the seal */
+    struct fixture *f = fixture_new(16, 0);
+    append_n(f, 3);
+    assert_int_equal(rvm_witness_close(&f->log, NULL), RVM_OK);
+    append_n(f, 2);
+    assert_int_equal(rvm_witness_flush(&f->log), RVM_OK);
+    r = rvm_witness_verify_log(&crypto, test_key, sizeof(test_key), NULL, 0, f->sink.records, 5,
+                               &f->sink.checkpoints[0].cp, 1, true);
+    assert_int_equal(r.err, RVM_ERR_WITNESS_AFTER_SEAL);
+    assert_int_equal(r.bad_sequence, 3);
+    fixture_free(f);
 }
 
 /* Every single-bit flip in every record of a sealed log is detected. */
@@ -757,8 +867,15 @@ static void test_tamper_every_bit_of_every_checkpoint(void **state)
 {
     (void)state;
     struct sealed_log s = make_sealed_log(12, 4);
-    assert_int_equal(s.ncps, 3);
+    assert_int_equal(s.ncps, 4); /* 3, 7, 11 and the seal at 11 */
     for (uint64_t c = 0; c < s.ncps; c++) {
+        /* the seal flag is under the MAC: flipping it either way is detected */
+        s.cps[c].seal = !s.cps[c].seal;
+        if (verify(&s, s.images, s.count, s.cps).err == RVM_OK) {
+            fail_msg("checkpoint %llu: flipping its seal flag was not detected",
+                     (unsigned long long)c);
+        }
+        s.cps[c].seal = !s.cps[c].seal;
         uint8_t *raw = (uint8_t *)&s.cps[c];
         /* Bytes of the struct that carry data: sequence, digest, chain, hmac. */
         size_t fields[][2] = {
@@ -881,6 +998,9 @@ int main(void)
         cmocka_unit_test(test_encode_matches_hand_written_layout),
         cmocka_unit_test(test_decode_round_trip_and_reserved),
         cmocka_unit_test(test_checkpoint_message_layout),
+        cmocka_unit_test(test_seal_message_layout),
+        cmocka_unit_test(test_close_queues_one_seal),
+        cmocka_unit_test(test_truncation_at_every_checkpoint_is_unsealed),
         cmocka_unit_test(test_init_rejects_bad_configuration),
         cmocka_unit_test(test_empty_log_digest_and_chain),
         cmocka_unit_test(test_append_fills_fields_and_links),

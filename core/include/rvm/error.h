@@ -40,6 +40,8 @@
     X(WITNESS_CHECKPOINT, 0x025, "witness checkpoint signature is invalid")                        \
     X(WITNESS_DIGEST, 0x026, "witness log digest does not match the checkpoint")                   \
     X(WITNESS_TRUNCATED, 0x027, "witness log is shorter than its checkpoint")                      \
+    X(WITNESS_UNSEALED, 0x028, "witness log ends without its final checkpoint (seal)")             \
+    X(WITNESS_AFTER_SEAL, 0x029, "witness log continues after its final checkpoint (seal)")        \
                                                                                                    \
     /* 0x040 capabilities */                                                                       \
     X(CAP_RIGHTS, 0x040, "capability lacks the required rights")                                   \

@@ -38,9 +38,9 @@ uint32_t rvm_wire_crc32(uint32_t crc, const uint8_t *data, size_t len);
 size_t rvm_wire_record(char out[RVM_WIRE_LINE_MAX], const uint8_t image[RVM_WITNESS_RECORD_BYTES]);
 
 /*
- * `RVMW C <seq:16> <digest:64> <chain:64> <hmac:64> [<pub:64> <sig:128>] <crc>`. The Ed25519
- * public key and signature are optional (host builds sign, firmware does not): pass both or
- * neither.
+ * `RVMW C <seq:16> <digest:64> <chain:64> <hmac:64> [<pub:64> <sig:128>] <crc>`, or `RVMW S`
+ * with the same fields for the log's seal (cp->seal). The Ed25519 public key and signature are
+ * optional (host builds sign, firmware does not): pass both or neither.
  */
 size_t rvm_wire_checkpoint(char out[RVM_WIRE_LINE_MAX], const struct rvm_witness_checkpoint *cp,
                            const uint8_t *ed25519_pub, const uint8_t *ed25519_sig);

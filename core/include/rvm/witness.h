@@ -26,6 +26,11 @@
 #define RVM_WITNESS_HMAC_KEY_MAX       64u
 #define RVM_WITNESS_CHECKPOINT_SLOTS   4u
 #define RVM_WITNESS_CHECKPOINT_MSG_LEN 40u /* LE64 sequence || 32-byte log digest */
+/* A seal's message: the tag, LE64 sequence, the digest and LE64 record count (56 bytes). Its
+ * length differs from a periodic checkpoint's, so no MAC of one can pass for the other. */
+#define RVM_WITNESS_SEAL_MSG_LEN       56u
+#define RVM_WITNESS_SEAL_TAG           "rvm-seal" /* 8 bytes, no NUL */
+#define RVM_WITNESS_MSG_MAX            RVM_WITNESS_SEAL_MSG_LEN
 
 /* Byte offsets inside an encoded record (DESIGN §3, after RVM's ADR-134 layout). */
 enum rvm_witness_offset {
@@ -79,7 +84,8 @@ struct rvm_witness_checkpoint {
     uint64_t sequence;                       /* last record covered; covers records 0..sequence */
     uint8_t digest[RVM_SHA256_DIGEST_BYTES]; /* SHA-256 of those records' images */
     uint8_t chain[RVM_WITNESS_CHAIN_BYTES];  /* chain value after record `sequence` */
-    uint8_t hmac[RVM_SHA256_DIGEST_BYTES];   /* HMAC-SHA256(key, LE64(sequence) || digest) */
+    uint8_t hmac[RVM_SHA256_DIGEST_BYTES];   /* HMAC-SHA256(key, message), message below */
+    bool seal; /* the log's final checkpoint: nothing follows; its MAC covers the record count */
 };
 
 /* Encoding, explicit little-endian. Reserved bytes are written as zero. */
@@ -88,9 +94,12 @@ void rvm_witness_encode(const struct rvm_witness_record *rec,
 /* Decoding; returns false when a reserved byte is non-zero (the fields are decoded anyway). */
 bool rvm_witness_decode(const uint8_t in[RVM_WITNESS_RECORD_BYTES], struct rvm_witness_record *rec);
 
-/* The 40 bytes the checkpoint HMAC (and the host's Ed25519 signature) covers. */
-void rvm_witness_checkpoint_message(const struct rvm_witness_checkpoint *cp,
-                                    uint8_t out[RVM_WITNESS_CHECKPOINT_MSG_LEN]);
+/*
+ * The bytes the checkpoint HMAC (and the host's Ed25519 signature) covers; returns their number:
+ * RVM_WITNESS_CHECKPOINT_MSG_LEN for a periodic checkpoint, RVM_WITNESS_SEAL_MSG_LEN for a seal.
+ */
+size_t rvm_witness_checkpoint_message(const struct rvm_witness_checkpoint *cp,
+                                      uint8_t out[RVM_WITNESS_MSG_MAX]);
 
 /* ------------------------------------------------------------------------------------------------
  * The log
@@ -115,6 +124,7 @@ struct rvm_witness_log {
     uint64_t checkpoint_interval;
     uint64_t next_checkpoint_at; /* `appended` when the next periodic one is due; 0 = never */
     uint64_t sealed_at;          /* `appended` when the last seal queued its checkpoint */
+    uint64_t closed_at;          /* records the final checkpoint covers; 0 = not closed */
     struct rvm_witness_checkpoint pending[RVM_WITNESS_CHECKPOINT_SLOTS];
     uint32_t pending_head;
     uint32_t pending_count;
@@ -157,6 +167,16 @@ enum rvm_err rvm_witness_flush(struct rvm_witness_log *log);
  * end) and simply retries the flush. `out` (may be NULL) receives the checkpoint.
  */
 enum rvm_err rvm_witness_seal(struct rvm_witness_log *log, struct rvm_witness_checkpoint *out);
+
+/*
+ * End the log: queue its final checkpoint (`seal` set, the record count under the MAC) at the
+ * current end, even where a periodic checkpoint or a seal already ends, and flush. Only one final
+ * checkpoint is ever queued: calling close again just retries the flush. The producer appends
+ * nothing afterwards (a verifier reports records after the final checkpoint as tampering).
+ * RVM_ERR_WRONG_STATE for an empty log; RVM_ERR_WITNESS_FULL when the checkpoint queue is full
+ * (nothing queued: retry) or the flush is incomplete (queued: retry to finish the flush).
+ */
+enum rvm_err rvm_witness_close(struct rvm_witness_log *log, struct rvm_witness_checkpoint *out);
 
 static inline uint64_t rvm_witness_count(const struct rvm_witness_log *log)
 {
@@ -275,9 +295,11 @@ struct rvm_witness_verify_result {
  * Verify a whole stored log: `count` images starting at sequence `first_seq`, and `ncheckpoints`
  * checkpoints sorted by sequence. When `start` is NULL, first_seq must be 0 (genesis); otherwise
  * `start` is checked and verification resumes after it (first_seq == start->sequence + 1).
- * Every checkpoint inside the range is verified where it falls. With `require_sealed`, the last
- * record must be covered by a checkpoint, which is what makes a change to the last record
- * detectable; checkpoints beyond the last record give RVM_ERR_WITNESS_TRUNCATED.
+ * Every checkpoint inside the range is verified where it falls; a record or checkpoint after a
+ * seal (the final checkpoint) gives RVM_ERR_WITNESS_AFTER_SEAL. With `require_sealed`, the log
+ * must end with its seal (RVM_ERR_WITNESS_UNSEALED otherwise): only the seal makes a change to the
+ * last record, or a cut at an earlier checkpoint, detectable. Checkpoints beyond the last record
+ * give RVM_ERR_WITNESS_TRUNCATED.
  */
 struct rvm_witness_verify_result
 rvm_witness_verify_log(const struct rvm_crypto *crypto, const uint8_t *key, uint32_t key_len,
