@@ -21,6 +21,20 @@ static void step_begin(struct rvm_sim *sim, uint32_t line)
     memset(sim->occ, 0, sizeof(*sim->occ) * sim->nkinds);
 }
 
+/* Opens an operation step of scenario line `line`: counts it, begins it and rolls the ambient
+ * faults; returns the fired-fault mark from which the step's faults are reported. */
+static uint64_t step_open(struct rvm_sim *sim, uint32_t line)
+{
+    sim->step++;
+    sim->out->steps = sim->step;
+    step_begin(sim, line);
+    uint64_t mark = sim->nfired;
+    if (sim->faults_on) {
+        engine_roll_ambient(sim);
+    }
+    return mark;
+}
+
 static uint64_t step_time(const struct rvm_sim *sim, const struct scn_step *st)
 {
     switch (st->time_kind) {
@@ -122,13 +136,7 @@ static void resolve_scripted(struct rvm_sim *sim, const struct scn_step *st,
 
 void engine_step_op(struct rvm_sim *sim, const struct scn_step *st)
 {
-    sim->step++;
-    sim->out->steps = sim->step;
-    step_begin(sim, st->line);
-    uint64_t mark = sim->nfired;
-    if (sim->faults_on) {
-        engine_roll_ambient(sim);
-    }
+    uint64_t mark = step_open(sim, st->line);
     engine_advance_to(sim, step_time(sim, st));
 
     const struct rvm_sim_op_spec *spec = &sim->target->ops[st->index];
@@ -146,13 +154,7 @@ void engine_step_op(struct rvm_sim *sim, const struct scn_step *st)
 void engine_step_explore(struct rvm_sim *sim, uint32_t line, uint64_t tick,
                          struct rvm_sim_call *call, const uint8_t *argk, const uint64_t *lin_args)
 {
-    sim->step++;
-    sim->out->steps = sim->step;
-    step_begin(sim, line);
-    uint64_t mark = sim->nfired;
-    if (sim->faults_on) {
-        engine_roll_ambient(sim);
-    }
+    uint64_t mark = step_open(sim, line);
     engine_advance_to(sim, now_ns(sim) + tick);
     run_op(sim, call, -1, argk, lin_args, mark);
 }
@@ -297,13 +299,7 @@ static bool gen_random(struct rvm_sim *sim, uint32_t block, struct rvm_sim_call 
 
 void engine_step_random(struct rvm_sim *sim, uint32_t block, uint32_t line)
 {
-    sim->step++;
-    sim->out->steps = sim->step;
-    step_begin(sim, line);
-    uint64_t mark = sim->nfired;
-    if (sim->faults_on) {
-        engine_roll_ambient(sim);
-    }
+    uint64_t mark = step_open(sim, line);
     uint64_t delta = 1 + rvm_prng_below(&sim->interleave, 2 * sim->scn->tick);
     engine_advance_to(sim, now_ns(sim) + delta);
     if (sim->failed) {
