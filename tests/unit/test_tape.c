@@ -282,6 +282,88 @@ static void test_hostile_fields(void **state)
     expect_refused(&crypto, end + 4, 40, RVM_TAPE_S_BAD_LENGTH);
 }
 
+/* The encoder refuses what the format cannot hold and writes nothing past `room`. */
+static void test_encoder_refusals(void **state)
+{
+    (void)state;
+    static uint8_t out[RVM_TAPE_CALL_BYTES + RVM_TAPE_DATA_MAX + 8];
+    static const uint8_t big[RVM_TAPE_DATA_MAX + 1];
+    struct rvm_tape_call c;
+    call_of(&c);
+    const size_t need = 136 + 16; /* CALL 136 bytes + 11 payload bytes padded to 16 */
+    assert_int_equal(rvm_tape_call_bytes(&c), need);
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(rvm_tape_encode_call(out, need - 1, &c), 0);
+    assert_int_equal(out[0], 0xEE);
+    assert_int_equal(rvm_tape_encode_call(out, need, &c), need);
+    c.entry = RVM_TAPE_E_COUNT;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 0);
+    call_of(&c);
+    c.data = big;
+    c.data_len = RVM_TAPE_DATA_MAX + 1;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 0);
+    c.data_len = RVM_TAPE_DATA_MAX;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 136 + 4096);
+    c.data = NULL;
+    c.data_len = 1;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 0);
+
+    static uint8_t hdr[RVM_TAPE_HEADER_BYTES];
+    static const uint8_t long_key[RVM_TAPE_KEY_MAX + 1];
+    struct rvm_tape_header h;
+    header_of(&h);
+    h.config.witness_key = long_key;
+    h.config.witness_key_len = RVM_TAPE_KEY_MAX + 1;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.cap_key = long_key;
+    h.config.cap_key_len = RVM_TAPE_KEY_MAX + 1;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.witness_key = NULL;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.cap_key = NULL;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.cap_key = long_key;
+    h.config.cap_key_len = RVM_TAPE_KEY_MAX;
+    assert_true(rvm_tape_encode_header(hdr, &h));
+
+    /* sealing something shorter than a header leaves it alone */
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    memset(hdr, 0x5A, sizeof(hdr));
+    rvm_tape_seal(&crypto, hdr, RVM_TAPE_HEADER_BYTES - 1);
+    for (size_t i = 0; i < sizeof(hdr); i++) {
+        assert_int_equal(hdr[i], 0x5A);
+    }
+}
+
+/* A receive asking for more than the largest message any configuration allows. */
+static void test_receive_larger_than_any_message(void **state)
+{
+    (void)state;
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    const size_t call = 512;
+    for (uint32_t extra = 0; extra < 2; extra++) {
+        struct tape *t = calloc(1, sizeof(*t));
+        build(t, &crypto);
+        rvm_store_le16(t->bytes + call + 2, RVM_TAPE_E_IPC_RECEIVE);
+        rvm_store_le64(t->bytes + call + 64 + 8,
+                       256u + extra); /* args[1]: 256 is the format's limit */
+        rvm_tape_seal(&crypto, t->bytes, t->len);
+        struct rvm_tape_reader r;
+        struct rvm_tape_header h;
+        assert_int_equal(rvm_tape_open(&r, &h, &crypto, t->bytes, t->len), RVM_TAPE_S_OK);
+        struct rvm_tape_item it;
+        assert_int_equal(rvm_tape_next(&r, &it),
+                         extra == 0 ? RVM_TAPE_S_OK : RVM_TAPE_S_OUT_OF_RANGE);
+        free(t);
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -302,6 +384,8 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_truncation_and_bit_flips),
         cmocka_unit_test(test_hostile_fields),
+        cmocka_unit_test(test_encoder_refusals),
+        cmocka_unit_test(test_receive_larger_than_any_message),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
