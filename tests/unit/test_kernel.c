@@ -207,6 +207,12 @@ static void test_config_invalid(void **state)
     c = cfg;
     c.ncpus = 0;
     assert_int_equal(rvm_kernel_init(k, &sim.hal, &c, storage, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(NULL, &sim.hal, &cfg, storage, bytes),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(k, NULL, &cfg, storage, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(k, &sim.hal, NULL, storage, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(k, &sim.hal, &cfg, NULL, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_storage_bytes(NULL), 0);
     assert_int_equal(rvm_kernel_init(k, &sim.hal, &cfg, storage, bytes), RVM_OK);
     free(storage);
     free(k);
