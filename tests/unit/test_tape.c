@@ -280,6 +280,10 @@ static void test_hostile_fields(void **state)
     expect_refused(&crypto, ans + 4, 32, RVM_TAPE_S_BAD_LENGTH);
     expect_refused(&crypto, ans + 8, 2, RVM_TAPE_S_OUT_OF_RANGE);
     expect_refused(&crypto, end + 4, 40, RVM_TAPE_S_BAD_LENGTH);
+    expect_refused(&crypto, 268, 65, RVM_TAPE_S_BAD_HEADER);     /* cap key longer than 64 */
+    expect_refused(&crypto, call + 4, 8, RVM_TAPE_S_BAD_LENGTH); /* CALL shorter than 136 */
+    expect_refused(&crypto, call + 4, 0, RVM_TAPE_S_BAD_LENGTH); /* entry of 0 bytes */
+    expect_refused(&crypto, call + 4, 4, RVM_TAPE_S_BAD_LENGTH); /* entry of 4 bytes */
 }
 
 /* The encoder refuses what the format cannot hold and writes nothing past `room`. */
@@ -364,6 +368,29 @@ static void test_receive_larger_than_any_message(void **state)
     }
 }
 
+/* Fewer than 8 bytes after the last entry: not an entry header, so the tape is truncated. */
+static void test_short_tail_truncated(void **state)
+{
+    (void)state;
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    struct tape *t = calloc(1, sizeof(*t));
+    build(t, &crypto);
+    t->len += 4; /* four zero bytes after END */
+    rvm_store_le64(t->bytes + 16, t->len - RVM_TAPE_HEADER_BYTES);
+    rvm_tape_seal(&crypto, t->bytes, t->len);
+    struct rvm_tape_reader r;
+    struct rvm_tape_header h;
+    assert_int_equal(rvm_tape_open(&r, &h, &crypto, t->bytes, t->len), RVM_TAPE_S_OK);
+    struct rvm_tape_item it;
+    for (int i = 0; i < 4; i++) { /* CALL, two ANSWERs, END */
+        assert_int_equal(rvm_tape_next(&r, &it), RVM_TAPE_S_OK);
+    }
+    assert_int_equal(it.type, RVM_TAPE_T_END);
+    assert_int_equal(rvm_tape_next(&r, &it), RVM_TAPE_S_TRUNCATED);
+    free(t);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -372,6 +399,7 @@ static void test_names(void **state)
     assert_int_equal(RVM_TAPE_E_WITNESS_SEAL, 42); /* the table in docs/tape-format.md */
     assert_string_equal(rvm_tape_entry_name(RVM_TAPE_E_COUNT), "?");
     assert_string_equal(rvm_tape_hook_name(RVM_TAPE_H_IRQ_CONFIGURE), "irq_configure");
+    assert_string_equal(rvm_tape_hook_name(RVM_TAPE_H_COUNT), "?");
     assert_int_equal(RVM_TAPE_H_IRQ_CONFIGURE, 9);
     assert_string_equal(rvm_tape_status_name(RVM_TAPE_S_BAD_CHECKSUM), "bad-checksum");
     assert_string_equal(rvm_tape_status_name(RVM_TAPE_S_COUNT), "?");
@@ -386,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_hostile_fields),
         cmocka_unit_test(test_encoder_refusals),
         cmocka_unit_test(test_receive_larger_than_any_message),
+        cmocka_unit_test(test_short_tail_truncated),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
