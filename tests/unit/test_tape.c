@@ -12,6 +12,8 @@
 #include "rvm/crypto_portable.h"
 #include "rvm/tape.h"
 
+#include "kernel_fixture.h"
+
 static const uint8_t wkey[32] = "tape-test witness key 0123456789";
 static const uint8_t ckey[5] = "capk!";
 
@@ -391,6 +393,54 @@ static void test_short_tail_truncated(void **state)
     free(t);
 }
 
+/* An argument wider than the kernel entry point's parameter is refused, not truncated: the
+ * kernel is not called (no record, same state digest). */
+static void test_apply_refuses_wide_arguments(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    static const struct {
+        uint32_t entry;
+        uint32_t arg;
+        uint64_t value;
+    } wide[] = {
+        {RVM_TAPE_E_BOOT_PHASE, 0, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_BOOT_LOAD, 4, UINT16_MAX + 1u},        /* urgency */
+        {RVM_TAPE_E_PARTITION_CREATE, 4, UINT16_MAX + 1u}, /* urgency */
+        {RVM_TAPE_E_REGION_CREATE, 1, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_CREATE, 2, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_CREATE, 3, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_SHARE, 2, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_CAP_GRANT, 2, UINT8_MAX + 1u},
+        {RVM_TAPE_E_DEVICE_REGISTER, 0, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_MAP, 2, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_CAP_ATTENUATE, 1, UINT8_MAX + 1u},
+        {RVM_TAPE_E_CAP_EPOCH_REVOKE, 0, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_IPC_RECEIVE, 1, 257},
+        {RVM_TAPE_E_PARTITION_FAULT, 1, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_IRQ, 0, (uint64_t)UINT32_MAX + 1u},
+    };
+    uint8_t before[16], after[16];
+    kfx_digest(f, before);
+    const uint64_t records = kfx_count(f);
+    static struct rvm_tape_outputs out;
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        struct rvm_tape_call c;
+        memset(&c, 0, sizeof(c));
+        c.entry = wide[i].entry;
+        c.args[wide[i].arg] = wide[i].value;
+        enum rvm_err err = rvm_tape_apply(&f->k, &c, &out);
+        if (err != RVM_ERR_OUT_OF_RANGE) {
+            fail_msg("%s a%u = 0x%llx: %s", rvm_tape_entry_name(c.entry), wide[i].arg,
+                     (unsigned long long)wide[i].value, rvm_err_name(err));
+        }
+    }
+    kfx_digest(f, after);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(kfx_count(f), records);
+    kfx_free(f);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -415,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_encoder_refusals),
         cmocka_unit_test(test_receive_larger_than_any_message),
         cmocka_unit_test(test_short_tail_truncated),
+        cmocka_unit_test(test_apply_refuses_wide_arguments),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
