@@ -565,6 +565,46 @@ static void test_header_fields_refused(void **state)
     assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_OK);
 }
 
+/* Every image capacity from "header only" to the bound: a capacity is refused with NO_SPACE
+ * below some minimum and accepted from it on (the encoding does not depend on the room it is
+ * given), and every accepted image decodes to the input. The input has a literal run, an offset
+ * and a match length that each need a two-byte varint, so the room runs out inside each. */
+static void test_every_capacity(void **state)
+{
+    (void)state;
+    static struct rvm_compress_work work;
+    enum { N = 200 + 300 + 200 + 20 };
+    uint8_t raw[N], image[RVM_COMPRESS_BOUND(N)], out[N];
+    struct test_rng r = test_rng_new(11);
+    test_rng_fill(&r, raw, 200); /* 200 literals: length 15 + varint(185), 2 bytes */
+    memset(raw + 200, 'x', 300); /* a match of offset 1, length 299: varint(280) */
+    memcpy(raw + 500, raw, 200); /* a match at offset 500: varint(500), 2 bytes */
+    test_rng_fill(&r, raw + 700, 20);
+    size_t first_ok = 0;
+    for (size_t cap = 0; cap <= sizeof(image); cap++) {
+        size_t len = 0;
+        enum rvm_err err = rvm_compress_sized(&work, raw, N, image, cap, &len);
+        if (err == RVM_ERR_NO_SPACE) {
+            if (first_ok != 0) {
+                fail_msg("capacity %zu refused after %zu was accepted", cap, first_ok);
+            }
+            continue;
+        }
+        assert_int_equal(err, RVM_OK);
+        if (first_ok == 0) {
+            first_ok = cap;
+        }
+        assert_true(len <= cap);
+        struct rvm_compress_header h;
+        assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_OK);
+        assert_int_equal(h.method, RVM_COMPRESS_LZ);
+        memset(out, 0, sizeof(out));
+        assert_int_equal(rvm_compress_decode(image + 64, len - 64, out, N), RVM_OK);
+        assert_memory_equal(out, raw, N);
+    }
+    assert_true(first_ok > 64 && first_ok < 64 + 300); /* it compresses */
+}
+
 /* Random hostile bodies, biased towards plausible tokens: no crash, no out-of-bounds access. */
 static void test_hostile_bodies(void **state)
 {
@@ -616,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_header_parse),
         cmocka_unit_test(test_null_arguments_refused),
         cmocka_unit_test(test_header_fields_refused),
+        cmocka_unit_test(test_every_capacity),
         cmocka_unit_test(test_hostile_bodies),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -335,6 +335,17 @@ static void test_encoder_refusals(void **state)
     h.config.cap_key = long_key;
     h.config.cap_key_len = RVM_TAPE_KEY_MAX;
     assert_true(rvm_tape_encode_header(hdr, &h));
+    /* no keys at all: both lengths zero, both key fields zero */
+    header_of(&h);
+    h.config.witness_key = NULL;
+    h.config.witness_key_len = 0;
+    h.config.cap_key = NULL;
+    h.config.cap_key_len = 0;
+    memset(hdr, 0x5A, sizeof(hdr));
+    assert_true(rvm_tape_encode_header(hdr, &h));
+    for (size_t i = 264; i < 400; i++) { /* key lengths at 264, keys at 272 and 336 */
+        assert_int_equal(hdr[i], 0);
+    }
 
     /* sealing something shorter than a header leaves it alone */
     struct rvm_crypto crypto;
