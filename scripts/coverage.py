@@ -26,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Measured core/src branch coverage rounded down (docs/evidence.md "Coverage"); raise it with the
 # tests that reach more, never lower it to let a change through.
-GATE = 85.0
+GATE = 88.0
 
 SWARM_RUNS = {  # scenario: seeds 1..N, one process each, --faults swarm
     "kernel-smoke.scn": 150,
@@ -101,8 +101,33 @@ def report(bdir, jobs):
          "--json-summary-pretty"], check=True)
     run([*common, "--branches", "--txt", out / "branches.txt"], check=True)
     run([*common, "--json", out / "coverage.json"], check=True)
-    write_uncovered(json.loads((out / "coverage.json").read_text()), out / "uncovered.txt")
+    by_kind = write_uncovered(json.loads((out / "coverage.json").read_text()), out / "uncovered.txt")
+    print("never-taken core/src outcomes by kind: " +
+          ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())), flush=True)
     return json.loads((out / "summary.json").read_text())
+
+
+# Functions that only judge a state (the invariant checkers the oracles and unit tests call, and
+# their helpers): a never-taken outcome is the "broken" answer of one conjunct, which only a core
+# bug or corrupted memory produces.
+CHECKERS = {
+    "rvm_buddy_check", "rvm_cap_check", "check_live_slot", "rvm_coherence_check", "node_is_clear",
+    "rvm_graph_check", "rvm_kernel_check", "check_partitions", "check_regions", "check_channels",
+    "check_devices", "check_images", "check_caps", "image_ok", "object_live", "rvm_kernel_refs",
+    "rvm_region_check", "slot_ok", "rvm_sched_check", "check_cpus", "rvm_tier_state_check",
+    "rvm_vcpu_check", "rvm_vmid_check",
+}
+# rvm_kernel_init's refusals after config_valid: each subsystem's bounds are no stricter than
+# config_valid's, so a configuration that passed config_valid is not refused by them.
+DEFENSIVE_INIT = {"rvm_kernel_init"}
+
+
+def kind_of(function):
+    if function in CHECKERS:
+        return "checker"
+    if function in DEFENSIVE_INIT:
+        return "defensive-init"
+    return "operation"
 
 
 def write_uncovered(full, path):
@@ -128,11 +153,15 @@ def write_uncovered(full, path):
             total = sum(n for _, n in lines)
             rows.append((name, owner, total, ", ".join(f"{l}({n})" for l, n in lines)))
     rows.sort(key=lambda r: (-r[2], r[0], r[1]))
+    by_kind = {}
     with open(path, "w") as out:
-        out.write("# never-taken branch outcomes of core/src/*.c by function: file function count "
-                  "line(outcomes) ...\n")
+        out.write("# never-taken branch outcomes of core/src/*.c by function: kind file function "
+                  "count line(outcomes) ...\n")
         for name, owner, total, lines in rows:
-            out.write(f"{name} {owner} {total} {lines}\n")
+            kind = kind_of(owner)
+            by_kind[kind] = by_kind.get(kind, 0) + total
+            out.write(f"{kind} {name} {owner} {total} {lines}\n")
+    return by_kind
 
 
 def totals(summary, prefix, suffix=""):

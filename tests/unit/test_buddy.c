@@ -277,6 +277,10 @@ static void test_init_errors(void **state)
     assert_int_equal(rvm_buddy_init(&b, &cfg), RVM_OK);
     cfg.npages = 0;
     assert_int_equal(rvm_buddy_init(&b, &cfg), RVM_ERR_INVALID_ARGUMENT);
+    cfg.npages = 0xFFFFFFFFu; /* UINT32_MAX ends a free list: not a page count */
+    assert_int_equal(rvm_buddy_init(&b, &cfg), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_buddy_init(NULL, &cfg), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_buddy_init(&b, NULL), RVM_ERR_INVALID_ARGUMENT);
     cfg.npages = 8;
     cfg.tags = NULL;
     assert_int_equal(rvm_buddy_init(&b, &cfg), RVM_ERR_INVALID_ARGUMENT);

@@ -45,6 +45,8 @@ static void test_init_rejects_bad_configuration(void **state)
     c.mac_key_len = 4;
     assert_int_equal(rvm_cap_init(&t, &crypto, &c), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_cap_init(&t, NULL, &ok), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_cap_init(NULL, &crypto, &ok), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_cap_init(&t, &crypto, NULL), RVM_ERR_INVALID_ARGUMENT);
 }
 
 /* ---- mint ------------------------------------------------------------------------------------ */

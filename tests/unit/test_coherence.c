@@ -154,6 +154,9 @@ static void test_init_validation(void **state)
     EXPECT_BAD(bad.storage_bytes = bytes - 1);
     EXPECT_BAD(bad.capacity = 1);
     EXPECT_BAD(bad.capacity = 16); /* storage too small for it */
+    EXPECT_BAD(bad.capacity = RVM_GRAPH_MAX_CAPACITY + 1u);
+    assert_int_equal(rvm_coherence_init(NULL, &good), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_coherence_init(&c, NULL), RVM_ERR_INVALID_ARGUMENT);
     EXPECT_BAD(bad.decay_bp = 10001);
     EXPECT_BAD(bad.split_enter_bp = 10001);
     EXPECT_BAD(bad.split_exit_bp = 8001); /* above enter */

@@ -505,6 +505,106 @@ static void test_header_parse(void **state)
     assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_ERR_CORRUPT);
 }
 
+/* Every pointer argument may be NULL: each entry point refuses it instead of touching memory. */
+static void test_null_arguments_refused(void **state)
+{
+    (void)state;
+    struct rvm_compress_work work;
+    uint8_t raw[64], image[RVM_COMPRESS_BOUND(64)], out[64], cp[32];
+    size_t len;
+    memset(raw, 'a', sizeof(raw));
+    const enum rvm_err inval = RVM_ERR_INVALID_ARGUMENT;
+    assert_int_equal(rvm_compress(NULL, &work, raw, 64, image, sizeof(image), &len, cp), inval);
+    assert_int_equal(rvm_compress(&crypto, &work, NULL, 64, image, sizeof(image), &len, cp), inval);
+    assert_int_equal(rvm_compress(&crypto, &work, raw, 64, NULL, sizeof(image), &len, cp), inval);
+    assert_int_equal(rvm_compress(&crypto, &work, raw, 64, image, sizeof(image), NULL, cp), inval);
+    assert_int_equal(rvm_compress(&crypto, &work, raw, 64, image, sizeof(image), &len, NULL),
+                     inval);
+    assert_int_equal(rvm_compress_sized(NULL, raw, 64, image, sizeof(image), &len), inval);
+    assert_int_equal(rvm_compress_sized(&work, NULL, 64, image, sizeof(image), &len), inval);
+    assert_int_equal(rvm_compress_sized(&work, raw, 64, NULL, sizeof(image), &len), inval);
+    assert_int_equal(rvm_compress_sized(&work, raw, 64, image, sizeof(image), NULL), inval);
+    assert_int_equal(rvm_compress(&crypto, &work, raw, 64, image, sizeof(image), &len, cp), RVM_OK);
+    assert_int_equal(rvm_compress_reconstruct(NULL, image, len, cp, 64, out, 64), inval);
+    assert_int_equal(rvm_compress_reconstruct(&crypto, image, len, NULL, 64, out, 64), inval);
+    assert_int_equal(rvm_compress_reconstruct(&crypto, image, len, cp, 64, NULL, 64), inval);
+    struct rvm_compress_header h;
+    assert_int_equal(rvm_compress_parse_header(NULL, len, &h), RVM_ERR_CORRUPT);
+    assert_int_equal(rvm_compress_parse_header(image, len, NULL), RVM_ERR_CORRUPT);
+    /* the decoder: no body, or no output for a non-empty region */
+    assert_int_equal(rvm_compress_decode(NULL, 4, out, 64), RVM_ERR_CORRUPT);
+    assert_int_equal(rvm_compress_decode(image + 64, len - 64, NULL, 64), RVM_ERR_CORRUPT);
+    assert_int_equal(rvm_compress_reconstruct(&crypto, image, len, cp, 64, out, 64), RVM_OK);
+    assert_memory_equal(out, raw, sizeof(raw));
+}
+
+/* Header fields the bit flips of test_header_parse do not reach: each magic byte, a zero raw
+ * length, a raw length past RVM_COMPRESS_MAX_RAW (all with a consistent body length). */
+static void test_header_fields_refused(void **state)
+{
+    (void)state;
+    uint8_t raw[100], image[RVM_COMPRESS_BOUND(100)], cp[32];
+    memset(raw, 7, sizeof(raw));
+    size_t len = compress_checked(raw, sizeof(raw), image, sizeof(image), cp);
+    struct rvm_compress_header h;
+    for (size_t i = 0; i < 4; i++) {
+        image[i] ^= 0x40;
+        assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_ERR_CORRUPT);
+        image[i] ^= 0x40;
+    }
+    uint8_t saved[8];
+    memcpy(saved, image + 8, 8);
+    memset(image + 8, 0, 8); /* raw_len 0 */
+    assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_ERR_CORRUPT);
+    const uint64_t too_big = (uint64_t)RVM_COMPRESS_MAX_RAW + 1u;
+    for (size_t i = 0; i < 8; i++) {
+        image[8 + i] = (uint8_t)(too_big >> (8 * i));
+    }
+    assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_ERR_CORRUPT);
+    memcpy(image + 8, saved, 8);
+    assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_OK);
+}
+
+/* Every image capacity from "header only" to the bound: a capacity is refused with NO_SPACE
+ * below some minimum and accepted from it on (the encoding does not depend on the room it is
+ * given), and every accepted image decodes to the input. The input has a literal run, an offset
+ * and a match length that each need a two-byte varint, so the room runs out inside each. */
+static void test_every_capacity(void **state)
+{
+    (void)state;
+    static struct rvm_compress_work work;
+    enum { N = 200 + 300 + 200 + 20 };
+    uint8_t raw[N], image[RVM_COMPRESS_BOUND(N)], out[N];
+    struct test_rng r = test_rng_new(11);
+    test_rng_fill(&r, raw, 200); /* 200 literals: length 15 + varint(185), 2 bytes */
+    memset(raw + 200, 'x', 300); /* a match of offset 1, length 299: varint(280) */
+    memcpy(raw + 500, raw, 200); /* a match at offset 500: varint(500), 2 bytes */
+    test_rng_fill(&r, raw + 700, 20);
+    size_t first_ok = 0;
+    for (size_t cap = 0; cap <= sizeof(image); cap++) {
+        size_t len = 0;
+        enum rvm_err err = rvm_compress_sized(&work, raw, N, image, cap, &len);
+        if (err == RVM_ERR_NO_SPACE) {
+            if (first_ok != 0) {
+                fail_msg("capacity %zu refused after %zu was accepted", cap, first_ok);
+            }
+            continue;
+        }
+        assert_int_equal(err, RVM_OK);
+        if (first_ok == 0) {
+            first_ok = cap;
+        }
+        assert_true(len <= cap);
+        struct rvm_compress_header h;
+        assert_int_equal(rvm_compress_parse_header(image, len, &h), RVM_OK);
+        assert_int_equal(h.method, RVM_COMPRESS_LZ);
+        memset(out, 0, sizeof(out));
+        assert_int_equal(rvm_compress_decode(image + 64, len - 64, out, N), RVM_OK);
+        assert_memory_equal(out, raw, N);
+    }
+    assert_true(first_ok > 64 && first_ok < 64 + 300); /* it compresses */
+}
+
 /* Random hostile bodies, biased towards plausible tokens: no crash, no out-of-bounds access. */
 static void test_hostile_bodies(void **state)
 {
@@ -547,10 +647,17 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zero_page_by_hand),      cmocka_unit_test(test_decoder_by_hand),
-        cmocka_unit_test(test_round_trip_shapes),      cmocka_unit_test(test_errors_and_capacity),
-        cmocka_unit_test(test_every_bit_flip_refused), cmocka_unit_test(test_content_hash_checked),
-        cmocka_unit_test(test_header_parse),           cmocka_unit_test(test_hostile_bodies),
+        cmocka_unit_test(test_zero_page_by_hand),
+        cmocka_unit_test(test_decoder_by_hand),
+        cmocka_unit_test(test_round_trip_shapes),
+        cmocka_unit_test(test_errors_and_capacity),
+        cmocka_unit_test(test_every_bit_flip_refused),
+        cmocka_unit_test(test_content_hash_checked),
+        cmocka_unit_test(test_header_parse),
+        cmocka_unit_test(test_null_arguments_refused),
+        cmocka_unit_test(test_header_fields_refused),
+        cmocka_unit_test(test_every_capacity),
+        cmocka_unit_test(test_hostile_bodies),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

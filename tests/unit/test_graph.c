@@ -53,6 +53,8 @@ static void test_init_validation(void **state)
     assert_int_equal(rvm_graph_init(&g, &bad), RVM_ERR_INVALID_ARGUMENT);
     bad.capacity = RVM_GRAPH_MAX_CAPACITY + 1;
     assert_int_equal(rvm_graph_init(&g, &bad), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_graph_init(NULL, &cfg), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_graph_init(&g, NULL), RVM_ERR_INVALID_ARGUMENT);
     bad = cfg;
     bad.nodes = NULL;
     assert_int_equal(rvm_graph_init(&g, &bad), RVM_ERR_INVALID_ARGUMENT);

@@ -151,7 +151,46 @@ static void test_config_invalid(void **state)
     BAD(c.witness_ring = 16);
     BAD(c.cap_key = NULL; c.cap_key_len = 8);
     BAD(c.witness_key = NULL; c.witness_key_len = 8);
+    /* one past each remaining bound of the fields' comments in kernel.h */
+    BAD(c.arch = RVM_VCPU_RISCV64 + 1u);
+    BAD(c.ram_pages = (1u << 24) + 1u);
+    BAD(c.max_caps = 0);
+    BAD(c.max_caps = 65537);
+    BAD(c.max_regions = 0);
+    BAD(c.max_regions = 65537);
+    BAD(c.max_channels = 4097);
+    BAD(c.max_devices = 4097);
+    BAD(c.witness_ring = 1u << 21);
+    BAD(c.max_partitions = 1; c.coherence_nodes = 1);
+    BAD(c.coherence_nodes = RVM_GRAPH_MAX_CAPACITY + 1u);
+    BAD(c.scratch_pages = 65537);
+    BAD(c.image_bytes = (1u << 30) + 1u);
+    BAD(c.max_images = 65537);
+    BAD(c.slice_ns = 0);
+    BAD(c.max_lease_ns = 0);
+    static const uint8_t long_key[RVM_WITNESS_HMAC_KEY_MAX + RVM_CAP_MAC_KEY_MAX + 1] = {0};
+    BAD(c.witness_key = long_key; c.witness_key_len = RVM_WITNESS_HMAC_KEY_MAX + 1u);
+    BAD(c.cap_key = long_key; c.cap_key_len = RVM_CAP_MAC_KEY_MAX + 1u);
 #undef BAD
+    /* each bound itself is accepted, and so is the other guest architecture */
+#define GOOD(stmt)                                                                                 \
+    do {                                                                                           \
+        c = cfg;                                                                                   \
+        stmt;                                                                                      \
+        assert_true(rvm_kernel_storage_bytes(&c) != 0);                                            \
+    } while (0)
+    GOOD(c.arch = RVM_VCPU_RISCV64);
+    GOOD(c.ncpus = 1; c.nvmids = 3);
+    GOOD(c.nvmids = 256);
+    GOOD(c.max_channels = 0; c.max_devices = 0; c.coherence_nodes = 0);
+    GOOD(c.max_partitions = 2; c.coherence_nodes = 2);
+    GOOD(c.witness_ring = 32);
+    GOOD(c.msg_bytes = 8);
+    GOOD(c.msg_bytes = RVM_KERNEL_MSG_MAX);
+    GOOD(c.max_delegation_depth = 8);
+    GOOD(c.witness_key = long_key; c.witness_key_len = RVM_WITNESS_HMAC_KEY_MAX);
+    GOOD(c.cap_key = long_key; c.cap_key_len = RVM_CAP_MAC_KEY_MAX);
+#undef GOOD
     /* init refuses the same, too little storage, and misaligned storage. */
     struct rvm_crypto crypto;
     rvm_crypto_portable(&crypto);
@@ -168,6 +207,12 @@ static void test_config_invalid(void **state)
     c = cfg;
     c.ncpus = 0;
     assert_int_equal(rvm_kernel_init(k, &sim.hal, &c, storage, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(NULL, &sim.hal, &cfg, storage, bytes),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(k, NULL, &cfg, storage, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(k, &sim.hal, NULL, storage, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_init(k, &sim.hal, &cfg, NULL, bytes), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_kernel_storage_bytes(NULL), 0);
     assert_int_equal(rvm_kernel_init(k, &sim.hal, &cfg, storage, bytes), RVM_OK);
     free(storage);
     free(k);

@@ -150,6 +150,7 @@ static void test_nonce_window_by_hand(void **state)
     struct rvm_proof_nonces n;
     assert_int_equal(rvm_proof_nonces_init(&n, dom, 0), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_proof_nonces_init(&n, NULL, 2), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_proof_nonces_init(NULL, dom, 2), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_proof_nonces_init(&n, dom, 2), RVM_OK);
     assert_int_equal(rvm_proof_nonce_fresh(&n, 2, 1), RVM_ERR_OUT_OF_RANGE);
     assert_int_equal(rvm_proof_nonce_fresh(&n, 0, 0), RVM_ERR_PROOF_NONCE);

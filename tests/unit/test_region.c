@@ -67,6 +67,37 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
+/* Init refuses a missing argument, a capacity outside 1..2^31 and a policy whose thresholds are
+ * out of order (Warm -> Hot at or below Hot -> Warm would oscillate), and takes a valid one. */
+static void test_init_refusals(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(true);
+    const struct rvm_hal *hal = hal_recorder_hal(&f->rec);
+    struct rvm_region_table rt;
+    const struct rvm_region_config ok = {f->slots, SLOTS, &f->ram, NULL};
+    struct rvm_region_config c = ok;
+    const enum rvm_err inval = RVM_ERR_INVALID_ARGUMENT;
+    assert_int_equal(rvm_region_init(NULL, hal, &f->log, &c), inval);
+    assert_int_equal(rvm_region_init(&rt, NULL, &f->log, &c), inval);
+    assert_int_equal(rvm_region_init(&rt, hal, NULL, &c), inval);
+    assert_int_equal(rvm_region_init(&rt, hal, &f->log, NULL), inval);
+    c.slots = NULL;
+    assert_int_equal(rvm_region_init(&rt, hal, &f->log, &c), inval);
+    c = ok;
+    c.capacity = 0;
+    assert_int_equal(rvm_region_init(&rt, hal, &f->log, &c), inval);
+    c.capacity = 0x80000001u;
+    assert_int_equal(rvm_region_init(&rt, hal, &f->log, &c), inval);
+    struct rvm_tier_policy policy = {7000, 4000, 1000, 7000, 5000, 5000, 1000, 500};
+    c = ok;
+    c.policy = &policy;
+    assert_int_equal(rvm_region_init(&rt, hal, &f->log, &c), inval);
+    policy.warm_to_hot = 8000;
+    assert_int_equal(rvm_region_init(&rt, hal, &f->log, &c), RVM_OK);
+    fx_free(f);
+}
+
 /* ---- independent views ----------------------------------------------------------------------- */
 
 static uint64_t le(const uint8_t *p, int n)
@@ -1073,6 +1104,7 @@ static void test_random_isolation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_refusals),
         cmocka_unit_test(test_create_record_and_backing),
         cmocka_unit_test(test_perms_by_type),
         cmocka_unit_test(test_create_errors),

@@ -165,6 +165,12 @@ static void test_init_rejects_bad_configuration(void **state)
     bad = ok, bad.mode = (enum rvm_sched_mode)3;
     assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_sched_init(&s, NULL, &ok), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_sched_init(NULL, &f->log, &ok), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_sched_init(&s, &f->log, NULL), RVM_ERR_INVALID_ARGUMENT);
+    bad = ok, bad.max_partitions = RVM_SCHED_MAX_PARTITIONS + 1u;
+    assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
+    bad = ok, bad.queue_capacity = RVM_SCHED_MAX_QUEUE + 1u;
+    assert_int_equal(rvm_sched_init(&s, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
     struct rvm_sched_config all64 = ok;
     static uint64_t k64[64 * 4];
     static rvm_partition_id i64[64 * 4];

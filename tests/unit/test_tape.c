@@ -12,6 +12,8 @@
 #include "rvm/crypto_portable.h"
 #include "rvm/tape.h"
 
+#include "kernel_fixture.h"
+
 static const uint8_t wkey[32] = "tape-test witness key 0123456789";
 static const uint8_t ckey[5] = "capk!";
 
@@ -280,6 +282,174 @@ static void test_hostile_fields(void **state)
     expect_refused(&crypto, ans + 4, 32, RVM_TAPE_S_BAD_LENGTH);
     expect_refused(&crypto, ans + 8, 2, RVM_TAPE_S_OUT_OF_RANGE);
     expect_refused(&crypto, end + 4, 40, RVM_TAPE_S_BAD_LENGTH);
+    expect_refused(&crypto, 268, 65, RVM_TAPE_S_BAD_HEADER);     /* cap key longer than 64 */
+    expect_refused(&crypto, call + 4, 8, RVM_TAPE_S_BAD_LENGTH); /* CALL shorter than 136 */
+    expect_refused(&crypto, call + 4, 0, RVM_TAPE_S_BAD_LENGTH); /* entry of 0 bytes */
+    expect_refused(&crypto, call + 4, 4, RVM_TAPE_S_BAD_LENGTH); /* entry of 4 bytes */
+}
+
+/* The encoder refuses what the format cannot hold and writes nothing past `room`. */
+static void test_encoder_refusals(void **state)
+{
+    (void)state;
+    static uint8_t out[RVM_TAPE_CALL_BYTES + RVM_TAPE_DATA_MAX + 8];
+    static const uint8_t big[RVM_TAPE_DATA_MAX + 1];
+    struct rvm_tape_call c;
+    call_of(&c);
+    const size_t need = 136 + 16; /* CALL 136 bytes + 11 payload bytes padded to 16 */
+    assert_int_equal(rvm_tape_call_bytes(&c), need);
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(rvm_tape_encode_call(out, need - 1, &c), 0);
+    assert_int_equal(out[0], 0xEE);
+    assert_int_equal(rvm_tape_encode_call(out, need, &c), need);
+    c.entry = RVM_TAPE_E_COUNT;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 0);
+    call_of(&c);
+    c.data = big;
+    c.data_len = RVM_TAPE_DATA_MAX + 1;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 0);
+    c.data_len = RVM_TAPE_DATA_MAX;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 136 + 4096);
+    c.data = NULL;
+    c.data_len = 1;
+    assert_int_equal(rvm_tape_encode_call(out, sizeof(out), &c), 0);
+
+    static uint8_t hdr[RVM_TAPE_HEADER_BYTES];
+    static const uint8_t long_key[RVM_TAPE_KEY_MAX + 1];
+    struct rvm_tape_header h;
+    header_of(&h);
+    h.config.witness_key = long_key;
+    h.config.witness_key_len = RVM_TAPE_KEY_MAX + 1;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.cap_key = long_key;
+    h.config.cap_key_len = RVM_TAPE_KEY_MAX + 1;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.witness_key = NULL;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.cap_key = NULL;
+    assert_false(rvm_tape_encode_header(hdr, &h));
+    header_of(&h);
+    h.config.cap_key = long_key;
+    h.config.cap_key_len = RVM_TAPE_KEY_MAX;
+    assert_true(rvm_tape_encode_header(hdr, &h));
+    /* no keys at all: both lengths zero, both key fields zero */
+    header_of(&h);
+    h.config.witness_key = NULL;
+    h.config.witness_key_len = 0;
+    h.config.cap_key = NULL;
+    h.config.cap_key_len = 0;
+    memset(hdr, 0x5A, sizeof(hdr));
+    assert_true(rvm_tape_encode_header(hdr, &h));
+    for (size_t i = 264; i < 400; i++) { /* key lengths at 264, keys at 272 and 336 */
+        assert_int_equal(hdr[i], 0);
+    }
+
+    /* sealing something shorter than a header leaves it alone */
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    memset(hdr, 0x5A, sizeof(hdr));
+    rvm_tape_seal(&crypto, hdr, RVM_TAPE_HEADER_BYTES - 1);
+    for (size_t i = 0; i < sizeof(hdr); i++) {
+        assert_int_equal(hdr[i], 0x5A);
+    }
+}
+
+/* A receive asking for more than the largest message any configuration allows. */
+static void test_receive_larger_than_any_message(void **state)
+{
+    (void)state;
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    const size_t call = 512;
+    for (uint32_t extra = 0; extra < 2; extra++) {
+        struct tape *t = calloc(1, sizeof(*t));
+        build(t, &crypto);
+        rvm_store_le16(t->bytes + call + 2, RVM_TAPE_E_IPC_RECEIVE);
+        rvm_store_le64(t->bytes + call + 64 + 8,
+                       256u + extra); /* args[1]: 256 is the format's limit */
+        rvm_tape_seal(&crypto, t->bytes, t->len);
+        struct rvm_tape_reader r;
+        struct rvm_tape_header h;
+        assert_int_equal(rvm_tape_open(&r, &h, &crypto, t->bytes, t->len), RVM_TAPE_S_OK);
+        struct rvm_tape_item it;
+        assert_int_equal(rvm_tape_next(&r, &it),
+                         extra == 0 ? RVM_TAPE_S_OK : RVM_TAPE_S_OUT_OF_RANGE);
+        free(t);
+    }
+}
+
+/* Fewer than 8 bytes after the last entry: not an entry header, so the tape is truncated. */
+static void test_short_tail_truncated(void **state)
+{
+    (void)state;
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    struct tape *t = calloc(1, sizeof(*t));
+    build(t, &crypto);
+    t->len += 4; /* four zero bytes after END */
+    rvm_store_le64(t->bytes + 16, t->len - RVM_TAPE_HEADER_BYTES);
+    rvm_tape_seal(&crypto, t->bytes, t->len);
+    struct rvm_tape_reader r;
+    struct rvm_tape_header h;
+    assert_int_equal(rvm_tape_open(&r, &h, &crypto, t->bytes, t->len), RVM_TAPE_S_OK);
+    struct rvm_tape_item it;
+    for (int i = 0; i < 4; i++) { /* CALL, two ANSWERs, END */
+        assert_int_equal(rvm_tape_next(&r, &it), RVM_TAPE_S_OK);
+    }
+    assert_int_equal(it.type, RVM_TAPE_T_END);
+    assert_int_equal(rvm_tape_next(&r, &it), RVM_TAPE_S_TRUNCATED);
+    free(t);
+}
+
+/* An argument wider than the kernel entry point's parameter is refused, not truncated: the
+ * kernel is not called (no record, same state digest). */
+static void test_apply_refuses_wide_arguments(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    static const struct {
+        uint32_t entry;
+        uint32_t arg;
+        uint64_t value;
+    } wide[] = {
+        {RVM_TAPE_E_BOOT_PHASE, 0, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_BOOT_LOAD, 4, UINT16_MAX + 1u},        /* urgency */
+        {RVM_TAPE_E_PARTITION_CREATE, 4, UINT16_MAX + 1u}, /* urgency */
+        {RVM_TAPE_E_REGION_CREATE, 1, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_CREATE, 2, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_CREATE, 3, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_SHARE, 2, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_CAP_GRANT, 2, UINT8_MAX + 1u},
+        {RVM_TAPE_E_DEVICE_REGISTER, 0, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_REGION_MAP, 2, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_CAP_ATTENUATE, 1, UINT8_MAX + 1u},
+        {RVM_TAPE_E_CAP_EPOCH_REVOKE, 0, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_IPC_RECEIVE, 1, 257},
+        {RVM_TAPE_E_PARTITION_FAULT, 1, (uint64_t)UINT32_MAX + 1u},
+        {RVM_TAPE_E_IRQ, 0, (uint64_t)UINT32_MAX + 1u},
+    };
+    uint8_t before[16], after[16];
+    kfx_digest(f, before);
+    const uint64_t records = kfx_count(f);
+    static struct rvm_tape_outputs out;
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        struct rvm_tape_call c;
+        memset(&c, 0, sizeof(c));
+        c.entry = wide[i].entry;
+        c.args[wide[i].arg] = wide[i].value;
+        enum rvm_err err = rvm_tape_apply(&f->k, &c, &out);
+        if (err != RVM_ERR_OUT_OF_RANGE) {
+            fail_msg("%s a%u = 0x%llx: %s", rvm_tape_entry_name(c.entry), wide[i].arg,
+                     (unsigned long long)wide[i].value, rvm_err_name(err));
+        }
+    }
+    kfx_digest(f, after);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(kfx_count(f), records);
+    kfx_free(f);
 }
 
 static void test_names(void **state)
@@ -290,6 +460,7 @@ static void test_names(void **state)
     assert_int_equal(RVM_TAPE_E_WITNESS_SEAL, 42); /* the table in docs/tape-format.md */
     assert_string_equal(rvm_tape_entry_name(RVM_TAPE_E_COUNT), "?");
     assert_string_equal(rvm_tape_hook_name(RVM_TAPE_H_IRQ_CONFIGURE), "irq_configure");
+    assert_string_equal(rvm_tape_hook_name(RVM_TAPE_H_COUNT), "?");
     assert_int_equal(RVM_TAPE_H_IRQ_CONFIGURE, 9);
     assert_string_equal(rvm_tape_status_name(RVM_TAPE_S_BAD_CHECKSUM), "bad-checksum");
     assert_string_equal(rvm_tape_status_name(RVM_TAPE_S_COUNT), "?");
@@ -302,6 +473,10 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_truncation_and_bit_flips),
         cmocka_unit_test(test_hostile_fields),
+        cmocka_unit_test(test_encoder_refusals),
+        cmocka_unit_test(test_receive_larger_than_any_message),
+        cmocka_unit_test(test_short_tail_truncated),
+        cmocka_unit_test(test_apply_refuses_wide_arguments),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

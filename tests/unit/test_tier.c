@@ -48,6 +48,11 @@ static void test_policy_check(void **state)
     assert_int_equal(rvm_tier_policy_check(&p), RVM_ERR_INVALID_ARGUMENT);
     p = d, p.warm_to_hot = 20000;
     assert_int_equal(rvm_tier_policy_check(&p), RVM_OK);
+    p = d, p.dormant_to_warm = 20001;
+    assert_int_equal(rvm_tier_policy_check(&p), RVM_ERR_INVALID_ARGUMENT);
+    /* hot_to_warm above the limit implies warm_to_hot <= hot_to_warm: the order refuses it too */
+    p = d, p.warm_to_hot = 20000, p.hot_to_warm = 20001;
+    assert_int_equal(rvm_tier_policy_check(&p), RVM_ERR_INVALID_ARGUMENT);
     p = d, p.access_boost = 10001;
     assert_int_equal(rvm_tier_policy_check(&p), RVM_ERR_INVALID_ARGUMENT);
     p = d, p.decay_bp = 10001;

@@ -92,6 +92,13 @@ static void test_init_rejects_bad_configuration(void **state)
     bad = ok, bad.bindings = NULL;
     assert_int_equal(rvm_vmid_init(&t, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rvm_vmid_init(&t, NULL, &ok), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_vmid_init(NULL, &f->log, &ok), RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_vmid_init(&t, &f->log, NULL), RVM_ERR_INVALID_ARGUMENT);
+    bad = ok, bad.nvmids = 256, bad.ncpus = 65; /* at most 64 CPUs, whatever the VMIDs */
+    assert_int_equal(rvm_vmid_init(&t, &f->log, &bad), RVM_ERR_INVALID_ARGUMENT);
+    struct rvm_witness_log no_hal = f->log;
+    no_hal.hal = NULL;
+    assert_int_equal(rvm_vmid_init(&t, &no_hal, &ok), RVM_ERR_INVALID_ARGUMENT);
     fx_free(f);
 }
 

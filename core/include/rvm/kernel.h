@@ -77,40 +77,41 @@
 
 struct rvm_kernel_config {
     /* The platform. */
-    uint8_t arch;      /* enum rvm_vcpu_arch of the guests */
-    uint32_t ncpus;    /* 1..64 */
-    uint32_t nvmids;   /* hardware VMIDs including the hypervisor's 0: ncpus + 2 .. 256 */
-    uint64_t ram_base; /* page-aligned host-physical RAM the allocator hands to partitions */
-    uint32_t ram_pages;
+    uint8_t arch;       /* enum rvm_vcpu_arch of the guests */
+    uint32_t ncpus;     /* 1..64 */
+    uint32_t nvmids;    /* hardware VMIDs including the hypervisor's 0: ncpus + 2 .. 256 */
+    uint64_t ram_base;  /* page-aligned host-physical RAM the allocator hands to partitions */
+    uint32_t ram_pages; /* 1..2^24 */
     uint32_t max_order; /* buddy max order, <= 20 */
 
     /* Capacities (every table lives in the storage area). */
     uint32_t max_partitions; /* 1..RVM_KERNEL_MAX_PARTITIONS */
-    uint32_t max_caps;
-    uint32_t max_regions;
-    uint32_t max_channels;
-    uint32_t queue_depth; /* messages a channel holds, 1..1024 */
-    uint32_t msg_bytes;   /* payload bytes per message, 8..RVM_KERNEL_MSG_MAX, multiple of 8 */
-    uint32_t max_devices;
-    uint32_t witness_ring;        /* records, power of two >= 32 */
+    uint32_t max_caps;       /* 1..65536 */
+    uint32_t max_regions;    /* 1..65536 */
+    uint32_t max_channels;   /* 0..4096 */
+    uint32_t queue_depth;    /* messages a channel holds, 1..1024 */
+    uint32_t msg_bytes;      /* payload bytes per message, 8..RVM_KERNEL_MSG_MAX, multiple of 8 */
+    uint32_t max_devices;    /* 0..4096 */
+    uint32_t witness_ring;   /* records, power of two, 32..2^20 */
     uint64_t checkpoint_interval; /* witness checkpoint every K records (0: only seals) */
     const uint8_t *witness_key;   /* HMAC key of the witness checkpoints (copied) */
-    uint32_t witness_key_len;
-    const uint8_t *cap_key; /* capability link-MAC key (copied); empty: no signed P3 */
-    uint32_t cap_key_len;
-    uint32_t coherence_nodes; /* 0: no coherence engine (DC-1); else >= max_partitions */
-    uint32_t scratch_pages;   /* staging for page contents: the largest region the kernel can
-                                 hibernate or checkpoint. 0: no compression, so no hibernation
-                                 and no checkpoints (RVM_ERR_UNSUPPORTED) */
-    uint32_t image_bytes;     /* store for dormant images and checkpoints */
-    uint32_t max_images;      /* image descriptors */
+    uint32_t witness_key_len;     /* <= RVM_WITNESS_HMAC_KEY_MAX; non-NULL key if > 0 */
+    const uint8_t *cap_key;       /* capability link-MAC key (copied); empty: no signed P3 */
+    uint32_t cap_key_len;         /* <= RVM_CAP_MAC_KEY_MAX; non-NULL key if > 0 */
+    uint32_t coherence_nodes;     /* 0: no coherence engine (DC-1); else >= max_partitions,
+                                     2..RVM_GRAPH_MAX_CAPACITY */
+    uint32_t scratch_pages;       /* staging for page contents: the largest region the kernel can
+                                     hibernate or checkpoint. 0: no compression, so no hibernation
+                                     and no checkpoints (RVM_ERR_UNSUPPORTED); <= 65536 */
+    uint32_t image_bytes;         /* store for dormant images and checkpoints, <= 2^30 */
+    uint32_t max_images;          /* image descriptors, <= 65536 */
 
     /* Policy. */
-    uint64_t epoch_ns;               /* kernel epoch length (the tick pipeline) */
-    uint64_t slice_ns;               /* time slice: the timer is re-armed this far ahead */
-    uint64_t max_lease_ns;           /* longest device lease */
+    uint64_t epoch_ns;               /* kernel epoch length (the tick pipeline), >= 1 */
+    uint64_t slice_ns;               /* time slice: the timer is re-armed this far ahead, >= 1 */
+    uint64_t max_lease_ns;           /* longest device lease, >= 1 */
     uint64_t max_window_ns;          /* P2: longest not_before..not_after window */
-    uint32_t restart_limit;          /* DC-14: F1 -> F2 after this many failed restarts (3) */
+    uint32_t restart_limit;          /* DC-14: F1 -> F2 after this many failed restarts (3), >= 1 */
     uint32_t recovery_epochs;        /* epochs in Recovery mode after an F3 or F4 */
     uint32_t max_caps_per_partition; /* DC-11: the merged partition holds at most this many */
     uint8_t max_delegation_depth;    /* P2 policy, <= 8 */

@@ -275,7 +275,9 @@ struct rvm_tape_outputs {
 };
 
 /* Make the call `c` on `k`: the one place where a resolved call becomes a kernel entry point,
- * used by the simulator when it records and by the firmware when it replays. */
+ * used by the simulator when it records and by the firmware when it replays. An argument wider
+ * than the entry point's parameter (a u32, u16 or u8 in rvm/kernel.h), or a receive buffer above
+ * RVM_KERNEL_MSG_MAX, is refused with RVM_ERR_OUT_OF_RANGE before the kernel sees the call. */
 enum rvm_err rvm_tape_apply(struct rvm_kernel *k, const struct rvm_tape_call *c,
                             struct rvm_tape_outputs *out);
 
