@@ -132,7 +132,7 @@ static void file_report(struct rvm_verify_report *rep, enum rvm_verify_verdict v
 struct bundle_meta {
     char *text; /* the block, NUL-terminated and split in place */
     const char *source, *key_source, *status, *platform, *options, *command, *target, *result;
-    bool has_seed, has_digest;
+    bool has_seed, has_digest, has_record_count;
     uint64_t seed, record_count, checkpoint_count;
     uint8_t digest[32], chain[32];
 };
@@ -194,6 +194,7 @@ static bool parse_meta(struct bundle_meta *m, struct rvm_verify_report *rep)
             m->has_seed = true;
         } else if (strcmp(line, "record_count") == 0) {
             ok = rvm_parse_u64(v, &m->record_count);
+            m->has_record_count = true;
         } else if (strcmp(line, "checkpoint_count") == 0) {
             ok = rvm_parse_u64(v, &m->checkpoint_count);
         } else if (strcmp(line, "digest") == 0) {
@@ -412,6 +413,12 @@ static bool read_bundle_head(FILE *in, struct bundle_meta *m, struct rvm_verify_
     }
     uint64_t declared = rvm_load_le64(b);
     if (!parse_meta(m, rep)) {
+        return false;
+    }
+    if (m->has_record_count && m->record_count != declared) {
+        file_report(rep, RVM_VERIFY_FAILED, false, 0,
+                    "bundle: metadata says %llu records, the header %llu",
+                    (unsigned long long)m->record_count, (unsigned long long)declared);
         return false;
     }
     m->record_count = declared;
