@@ -495,6 +495,16 @@ void rvm_verify_file(const char *path, const struct rvm_verify_options *opt,
     uint8_t magic[RVM_BUNDLE_MAGIC_BYTES];
     bool bundle = read_exact(in, magic, sizeof(magic)) &&
                   memcmp(magic, RVM_BUNDLE_MAGIC, RVM_BUNDLE_MAGIC_BYTES) == 0;
+    uint8_t sqlite_magic[16] = {0};
+    memcpy(sqlite_magic, magic, sizeof(magic));
+    if (!bundle && read_exact(in, sqlite_magic + 8, 8) &&
+        memcmp(sqlite_magic, "SQLite format 3", 16) == 0) {
+        file_report(rep, RVM_VERIFY_ERROR, false, 0,
+                    "'%s' is an SQLite database, not a bundle or raw log: give it as --db", path);
+        rep->store_status = RVM_STORE_BAD_FILE;
+        fclose(in);
+        return;
+    }
     if (bundle) {
         *kind = RVM_FILE_BUNDLE;
     } else {

@@ -239,5 +239,7 @@ def test_verify_file_usage(rvmsim, sealed, tmp_path):
     assert rvmsim("verify", d / "run.raw", "--run", 1, check=False).returncode == 2
     assert rvmsim("verify", "--db", d / "demo.db", "--expect-count", 1,
                   check=False).returncode == 2
+    proc = verify(rvmsim, d / "demo.db")  # a store given without --db
+    assert proc.returncode == 2 and "--db" in proc.stderr, proc.stdout + proc.stderr
     (tmp_path / "empty").write_bytes(b"")
     assert verify(rvmsim, tmp_path / "empty").returncode == 2
