@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* rvmsim export: a run's records as raw 64-byte images or JSON lines. */
+#include "bundle.h"
 #include "cmd_common.h"
 #include "commands.h"
 #include "options.h"
@@ -18,18 +19,22 @@
 static void export_usage(FILE *out)
 {
     fprintf(out,
-            "usage: rvmsim export --db PATH --run ID --format raw|jsonl -o FILE\n\n"
+            "usage: rvmsim export --db PATH --run ID --format raw|jsonl|bundle -o FILE\n\n"
             "raw: the run's 64-byte record images concatenated, so `sha256sum FILE` prints the\n"
             "run's digest. jsonl: one JSON object per record (decoded fields, chain value and\n"
             "image). FILE '-' is standard output. The export is checked while it is written:\n"
             "records must be consecutive and their SHA-256 must be the run's recorded digest,\n"
-            "else nothing is left behind and the exit code is 1.\n");
+            "else nothing is left behind and the exit code is 1.\n"
+            "bundle: the run's metadata, records and checkpoints (with the seal, MACs,\n"
+            "signatures and Ed25519 keys) in one file (docs/replay-store.md, Evidence\n"
+            "bundles) that `rvmsim verify FILE` checks without a store.\n");
 }
 
 struct export_args {
     const char *db, *format, *path;
     int64_t run_id;
-    bool raw;
+    bool raw;    /* raw images (also the body of a bundle) */
+    bool bundle; /* head + raw images + checkpoints */
 };
 
 /* Parses the command line into *a; -1 when the command goes on, else the exit code. */
@@ -73,9 +78,10 @@ static int export_parse_args(int argc, char **argv, struct export_args *a)
         export_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
-    a->raw = strcmp(a->format, "raw") == 0;
+    a->bundle = strcmp(a->format, "bundle") == 0;
+    a->raw = a->bundle || strcmp(a->format, "raw") == 0;
     if (!a->raw && strcmp(a->format, "jsonl") != 0) {
-        rvm_errorf("export: --format must be raw or jsonl, got '%s'", a->format);
+        rvm_errorf("export: --format must be raw, jsonl or bundle, got '%s'", a->format);
         return RVMSIM_EXIT_USAGE;
     }
     return -1;
@@ -159,6 +165,26 @@ out:
     return rc;
 }
 
+/* The bundle's tail: every checkpoint of the run as stored; the exit code. */
+static int write_bundle_checkpoints(struct rvm_store *st, int64_t run_id, const char *path,
+                                    FILE *out)
+{
+    struct rvm_store_checkpoint *cps = NULL;
+    size_t n = 0;
+    enum rvm_store_status s = rvm_store_checkpoints(st, run_id, &cps, &n);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("export: %s", rvm_store_error(st));
+        return rvm_cmd_exit_for(s);
+    }
+    int rc = RVMSIM_EXIT_PASS;
+    if (!rvm_bundle_write_checkpoints(out, cps, n)) {
+        rvm_errorf("export: writing '%s' failed: %m", path);
+        rc = RVMSIM_EXIT_INTERNAL;
+    }
+    free(cps);
+    return rc;
+}
+
 int rvmsim_cmd_export(int argc, char **argv)
 {
     struct export_args args;
@@ -201,7 +227,15 @@ int rvmsim_cmd_export(int argc, char **argv)
     }
     uint32_t state[RVM_SHA256_STATE_WORDS];
     rvm_sha256_iv(state);
+    if (args.bundle && !rvm_bundle_write_head(out, &run, count)) {
+        rvm_errorf("export: writing '%s' failed: %m", path);
+        rc = RVMSIM_EXIT_INTERNAL;
+        goto out;
+    }
     rc = write_records(st, &args, count, out, state);
+    if (rc == RVMSIM_EXIT_PASS && args.bundle) {
+        rc = write_bundle_checkpoints(st, run_id, path, out);
+    }
     if (rc != RVMSIM_EXIT_PASS) {
         goto out;
     }
@@ -239,7 +273,9 @@ int rvmsim_cmd_export(int argc, char **argv)
         tmp = NULL;
     }
     char size[48];
-    if (raw) {
+    if (args.bundle) {
+        snprintf(size, sizeof(size), " as a bundle with its checkpoints");
+    } else if (raw) {
         snprintf(size, sizeof(size), " (%" PRIu64 " bytes)", count * RVM_WITNESS_RECORD_BYTES);
     } else {
         snprintf(size, sizeof(size), " as JSON lines");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* rvmsim verify: re-check every stored run (or one) end to end. */
+#include "bundle.h"
 #include "cmd_common.h"
 #include "commands.h"
 #include "options.h"
@@ -15,7 +16,9 @@ static void verify_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim verify --db PATH [--run ID] [--hmac-key HEX] [--ed25519-pub HEX]\n"
-            "                     [--allow-unsealed] [--jobs N] [--json]\n\n"
+            "                     [--allow-unsealed] [--jobs N] [--json]\n"
+            "       rvmsim verify FILE [--expect-digest HEX] [--expect-count N] [--hmac-key HEX]\n"
+            "                     [--ed25519-pub HEX] [--allow-unsealed]\n\n"
             "Re-computes every chain value and the log digest of each run (or of run ID),\n"
             "checks every stored chain value and decoded column against the record images, and\n"
             "every checkpoint: HMAC-SHA256, digest/chain binding, Ed25519 signature and key.\n"
@@ -29,7 +32,12 @@ static void verify_usage(FILE *out)
             "stored records: they are counted and skipped; --run naming one is exit 2.\n"
             "Exit 0 if every run verifies, 1 if any is tampered, 8 if none is tampered but some\n"
             "is unsealed, 2 for a missing run, an unusable database or a missing key.\n"
-            "--json: one JSON object per run instead of the text lines (docs/json.md).\n");
+            "--json: one JSON object per run instead of the text lines (docs/json.md).\n"
+            "FILE: an evidence bundle (`export --format bundle`, detected by its magic) is\n"
+            "verified like a stored run. Any other file is a raw log (`export --format raw`):\n"
+            "its chain is checked, and without --expect-digest/--expect-count it is reported\n"
+            "'chain consistent, completeness unknown' (exit 8); with them, 0 when they match\n"
+            "and 1 (tampered) when not.\n");
 }
 
 struct verify_args {
@@ -38,6 +46,10 @@ struct verify_args {
     struct rvm_verify_options opt;
     uint8_t key[64]; /* opt.hmac_key points here */
     bool json;
+    const char *file; /* a bundle or raw log instead of --db */
+    bool has_expect_digest, has_expect_count;
+    uint8_t expect_digest[32];
+    uint64_t expect_count;
 };
 
 /* Parses the command line into *a; -1 when the command goes on, else the exit code. */
@@ -51,6 +63,8 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         {"allow-unsealed", no_argument, NULL, 'u'},
         {"jobs", required_argument, NULL, 'j'},
         {"json", no_argument, NULL, 'J'},
+        {"expect-digest", required_argument, NULL, 'E'},
+        {"expect-count", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -94,6 +108,20 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         case 'J':
             a->json = true;
             break;
+        case 'E':
+            if (!rvm_cmd_parse_hex(optarg, a->expect_digest, sizeof(a->expect_digest))) {
+                rvm_errorf("verify: --expect-digest must be 64 hex digits, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            a->has_expect_digest = true;
+            break;
+        case 'C':
+            if (!rvm_parse_u64(optarg, &a->expect_count)) {
+                rvm_errorf("verify: --expect-count must be a number, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            a->has_expect_count = true;
+            break;
         case 'j':
             if (!rvm_parse_u64(optarg, &v) || v == 0 || v > 64) {
                 rvm_errorf("verify: --jobs must be 1..64, got '%s'", optarg);
@@ -107,8 +135,21 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
             return cli_option_usage(verify_usage, false);
         }
     }
-    if (a->db == NULL || optind != argc) {
-        rvm_errorf("verify: %s", a->db == NULL ? "--db PATH is required" : "unexpected argument");
+    if (a->db == NULL && optind + 1 == argc) {
+        a->file = argv[optind++];
+    }
+    const char *wrong = NULL;
+    if (a->db == NULL && a->file == NULL) {
+        wrong = "--db PATH or a FILE is required";
+    } else if (optind != argc) {
+        wrong = "unexpected argument (give --db PATH or one FILE)";
+    } else if (a->file != NULL && (a->only != 0 || a->json || a->opt.jobs != 0)) {
+        wrong = "--run, --jobs and --json go with --db, not with a FILE";
+    } else if (a->file == NULL && (a->has_expect_digest || a->has_expect_count)) {
+        wrong = "--expect-digest and --expect-count go with a FILE, not with --db";
+    }
+    if (wrong != NULL) {
+        rvm_errorf("verify: %s", wrong);
         verify_usage(stderr);
         return RVMSIM_EXIT_USAGE;
     }
@@ -169,12 +210,91 @@ static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int
     }
 }
 
+/* Whether the file's records match --expect-digest/--expect-count; prints the mismatch. */
+static bool file_expectations_hold(const struct verify_args *a, const struct rvm_verify_report *rep)
+{
+    char have[65], want[65];
+    if (a->has_expect_count && rep->records != a->expect_count) {
+        printf("%s: tampered: %" PRIu64 " records, expected %" PRIu64 "\n", a->file, rep->records,
+               a->expect_count);
+        return false;
+    }
+    if (a->has_expect_digest && memcmp(rep->digest, a->expect_digest, 32) != 0) {
+        rvm_hex(rep->digest, 32, have);
+        rvm_hex(a->expect_digest, 32, want);
+        printf("%s: tampered: digest %s, expected %s\n", a->file, have, want);
+        return false;
+    }
+    return true;
+}
+
+/* `verify FILE`: a bundle or a raw log, without a store. */
+static int verify_file(const struct verify_args *a)
+{
+    struct rvm_verify_report rep;
+    enum rvm_file_kind kind;
+    rvm_verify_file(a->file, &a->opt, &kind, &rep);
+    bool expected = a->has_expect_digest || a->has_expect_count;
+    char digest[65];
+    rvm_hex(rep.digest, sizeof(rep.digest), digest);
+    switch (rep.verdict) {
+    case RVM_VERIFY_OK:
+        if (!file_expectations_hold(a, &rep)) {
+            return RVMSIM_EXIT_EXPECTATION;
+        }
+        printf("%s: ok: bundle, %" PRIu64 " records, %" PRIu64 " checkpoints (HMAC-SHA256, %" PRIu64
+               " Ed25519 signatures%s), %s, digest %s\n",
+               a->file, rep.records, rep.checkpoints, rep.signatures,
+               rep.signatures != 0 && !rep.pub_pinned ? ", key not pinned" : "",
+               rep.sealed ? "sealed" : "unsealed", digest);
+        return RVMSIM_EXIT_PASS;
+    case RVM_VERIFY_UNSEALED:
+        if (!file_expectations_hold(a, &rep)) {
+            return RVMSIM_EXIT_EXPECTATION;
+        }
+        if (kind == RVM_FILE_RAW && expected) {
+            printf("%s: ok: raw log, %" PRIu64 " records, chain consistent, %s as expected, "
+                   "digest %s\n",
+                   a->file, rep.records,
+                   a->has_expect_digest && a->has_expect_count ? "digest and count"
+                   : a->has_expect_digest                      ? "digest"
+                                                               : "count",
+                   digest);
+            return RVMSIM_EXIT_PASS;
+        }
+        if (kind == RVM_FILE_RAW) {
+            printf("%s: unsealed: raw log, %" PRIu64 " records, chain consistent, completeness "
+                   "unknown (give --expect-digest or --expect-count), digest %s\n",
+                   a->file, rep.records, digest);
+        } else {
+            printf("%s: unsealed: %s\n", a->file, rep.reason);
+        }
+        return RVMSIM_EXIT_UNSEALED;
+    case RVM_VERIFY_FAILED:
+        if (rep.has_seq) {
+            printf("%s: tampered at seq %" PRIu64 ": %s\n", a->file, rep.seq, rep.reason);
+        } else {
+            printf("%s: tampered: %s\n", a->file, rep.reason);
+        }
+        return RVMSIM_EXIT_EXPECTATION;
+    case RVM_VERIFY_NEEDS_KEY:
+        rvm_errorf("verify: %s: %s", a->file, rep.reason);
+        return RVMSIM_EXIT_USAGE;
+    default:
+        rvm_errorf("verify: %s: %s", a->file, rep.reason);
+        return rep.store_status == RVM_STORE_BAD_FILE ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+    }
+}
+
 int rvmsim_cmd_verify(int argc, char **argv)
 {
     struct verify_args args;
     int rc = verify_parse_args(argc, argv, &args);
     if (rc >= 0) {
         return rc;
+    }
+    if (args.file != NULL) {
+        return verify_file(&args);
     }
     const char *db = args.db;
     const int64_t only = args.only;

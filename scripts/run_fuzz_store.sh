@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the store libFuzzer target (tests/fuzz/fuzz_store.c: damaged store files read as
-# runs/verify/show/store check read them; raw logs and serial captures imported, then verified)
+# runs/verify/show/store check read them; raw logs and serial captures imported, then verified;
+# bundles and raw logs given to `verify FILE`)
 # with clang (-fsanitize=fuzzer,address,undefined) over core/, host/ and replay/; run it briefly.
 # One TAP result. Usage: run_fuzz_store.sh SOURCE_ROOT BUILD_DIR WORKDIR SECONDS
 # The seed corpus is made here: small stores written by BUILD_DIR's rvmsim (demo runs, sealed,
@@ -36,6 +37,12 @@ if [ ! -s "$work/seeds/made" ]; then
     >/dev/null 2>&1
   { printf '\2'; cat "$work/seeds/s.txt"; } >"$work/corpus/seed-serial"
   echo made >"$work/seeds/made"
+fi
+if [ ! -s "$work/corpus/seed-bundle" ]; then
+  "$rvmsim" export --db "$work/seeds/a.db" --run 1 --format bundle -o "$work/seeds/a.bundle" \
+    >/dev/null 2>&1
+  { printf '\4'; cat "$work/seeds/a.bundle"; } >"$work/corpus/seed-bundle"
+  { printf '\4'; cat "$work/seeds/a.raw"; } >"$work/corpus/seed-verify-raw"
 fi
 cd "$work" || exit 1
 if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

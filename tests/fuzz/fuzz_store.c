@@ -10,12 +10,16 @@
  *   first byte odd: the rest is a raw log imported (`rvmsim import --format raw`, bit 1 of the
  *     first byte chooses a seed) into a fresh store, then verified as `rvmsim verify` would;
  *   first byte 2 mod 4: the rest is a serial capture imported (`rvmsim import --format serial`,
- *     after the frame parser: authentication, chain, seal), then verified.
+ *     after the frame parser: authentication, chain, seal), then verified;
+ *   first byte 4: the rest is a file given to `rvmsim verify FILE` (an evidence bundle when it
+ *     starts with the bundle magic, else a raw log).
  *
  * Besides the sanitizers' checks: a store that opened must never give RVM_VERIFY_OK with a
  * record count above what the file can hold, an imported raw log must verify as unsealed, and
- * an imported capture must verify with the verdict the import gave (sealed).
+ * an imported capture must verify with the verdict the import gave (sealed), and a file must
+ * never verify with more records than it holds.
  */
+#include "bundle.h"
 #include "import.h"
 #include "store.h"
 #include "store_check.h"
@@ -119,6 +123,21 @@ static void import_file(const uint8_t *data, size_t size, enum rvm_import_format
     rvm_store_close(st);
 }
 
+static void verify_file(const uint8_t *data, size_t size)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/in.bundle", dir);
+    write_file(path, data, size);
+    struct rvm_verify_options opt = {.jobs = 1};
+    enum rvm_file_kind kind;
+    struct rvm_verify_report rep;
+    rvm_verify_file(path, &opt, &kind, &rep);
+    if ((rep.verdict == RVM_VERIFY_OK || rep.verdict == RVM_VERIFY_UNSEALED) &&
+        rep.records * 64u > size) {
+        abort(); /* verified more records than the file holds */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (dir[0] == '\0') {
@@ -128,8 +147,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mkdir(dir, 0700) != 0 && access(dir, W_OK) != 0) {
             abort();
         }
+        setenv("TMPDIR", dir, 1); /* verify_file's temporary stores */
     }
     if (size == 0) {
+        return 0;
+    }
+    if (data[0] == 4) {
+        verify_file(data + 1, size - 1);
         return 0;
     }
     if ((data[0] & 1) != 0) {
