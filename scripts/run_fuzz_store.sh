@@ -44,6 +44,10 @@ if [ ! -s "$work/corpus/seed-bundle" ]; then
   { printf '\4'; cat "$work/seeds/a.bundle"; } >"$work/corpus/seed-bundle"
   { printf '\4'; cat "$work/seeds/a.raw"; } >"$work/corpus/seed-verify-raw"
 fi
+# The store files each input writes: on a memory file system when there is one, removed at exit.
+scratch=$(mktemp -d /dev/shm/rvm-fuzz-store.XXXXXX 2>/dev/null || mktemp -d /tmp/rvm-fuzz-store.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export RVM_FUZZ_STORE_DIR=$scratch
 cd "$work" || exit 1
 if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    "$bin" -max_total_time="$seconds" -max_len=600000 -seed=1 -print_final_stats=1 \

@@ -141,9 +141,15 @@ static void verify_file(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (dir[0] == '\0') {
-        /* a memory file system when there is one: every input is a store file written anew */
-        snprintf(dir, sizeof(dir), "%s/rvm-fuzz-store-%d",
-                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+        /* every input is a store file written anew: in the directory the runner made (and
+         * removes), else on a memory file system when there is one */
+        const char *given = getenv("RVM_FUZZ_STORE_DIR");
+        if (given != NULL && given[0] != '\0') {
+            snprintf(dir, sizeof(dir), "%s", given);
+        } else {
+            snprintf(dir, sizeof(dir), "%s/rvm-fuzz-store-%d",
+                     access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+        }
         if (mkdir(dir, 0700) != 0 && access(dir, W_OK) != 0) {
             abort();
         }
