@@ -8,7 +8,8 @@ same schema: name, unit, ns_per_op_min, ns_per_op_median, ns_per_op_max, ops_per
 optional "value"/"value_unit" for rates), bench/targets.json and bench/peers/rvm.json, and writes:
   RESULTS_DIR/latest.json   every figure with build, compiler, flags, CPU, peer and target
   RESULTS_DIR/latest.csv    the same, one row per workload
-  RESULTS_DIR/report.md     a Markdown table: figure, DESIGN §7 target, RVM's figure, verdict
+  RESULTS_DIR/report.md     a Markdown table: figure, DESIGN §7 target, RVM's figure and where it
+                            was measured (machine, date, revision, build), verdict
   RESULTS_DIR/*.png         gnuplot charts (if gnuplot is installed)
 """
 import csv
@@ -49,7 +50,8 @@ def evaluate(name, row, targets, peers):
     units = spec.get("units_per_peer_iter", 1)
     ours = row["ns_per_op_median"] * units if "ns_per_op_median" in row else None
     peer_name = spec.get("peer")
-    peer = peers.get(peer_name, {}).get("median") if peer_name else None
+    peer_row = peers.get(peer_name, {}) if peer_name else {}
+    peer = peer_row.get("median")
     target = spec.get("target_ns")
     if target is None and spec.get("peer_factor") and peer:
         target = peer * spec["peer_factor"]
@@ -71,29 +73,61 @@ def evaluate(name, row, targets, peers):
         "target_text": spec.get("target", ""),
         "peer": peer_name,
         "peer_ns": peer,
+        "peer_source": peer_row.get("source", "") if peer is not None else "",
         "speedup_vs_peer": speedup,
         "verdict": verdict,
     }
 
 
-def write_markdown(path, evaluated, meta):
+def cpu_vendor(cpu):
+    for vendor in ("AMD", "Intel", "ARM"):
+        if vendor.lower() in cpu.lower():
+            return vendor
+    return None
+
+
+def source_lines(evaluated, sources, meta):
+    """Where each RVM figure in the table comes from, with a warning for another CPU's figure."""
+    used = sorted({e["peer_source"] for e in evaluated if e["peer_source"]})
+    if not used:
+        return []
+    ours = cpu_vendor(meta["cpu"])
+    lines = ["", "RVM figures by source (bench/peers/rvm.json):", ""]
+    for name in used:
+        src = sources.get(name, {})
+        count = sum(1 for e in evaluated if e["peer_source"] == name)
+        lines.append(f"- `{name}` ({count} figures): {src.get('machine', 'machine not recorded')}; "
+                     f"measured {src.get('measured', '?')}; {src.get('revision', 'revision not recorded')}; "
+                     f"built with {src.get('build', '?')}; {src.get('how', '')}")
+        theirs = src.get("cpu_vendor")
+        if ours and theirs and ours != theirs:
+            lines.append(f"  - **Another CPU**: these RVM figures were measured on {theirs}, this run on "
+                         f"{meta['cpu']}; the ratios against them compare two machines.")
+    return lines
+
+
+def write_markdown(path, evaluated, meta, sources):
     lines = [
         "# Benchmark report",
         "",
         f"Build `{meta['build']}`, {meta['compiler']}, flags `{meta['flags']}`, CPU {meta['cpu']}.",
-        "Figures are medians over repeats (`make bench`); RVM's are criterion medians measured on this",
-        "machine (bench/peers/rvm.json). Times are per RVM iteration where an RVM bench is named.",
+        "Figures are medians over repeats (`make bench`); RVM's are criterion medians from",
+        "bench/peers/rvm.json, each with the source (machine, date, revision) named in the table and",
+        "listed below it. Times are per RVM iteration where an RVM bench is named.",
         "",
-        "| workload | per | ours (median) | target (DESIGN §7) | RVM | vs RVM | |",
-        "|---|---|---:|---|---:|---:|---|",
+        "| workload | per | ours (median) | target (DESIGN §7) | RVM | RVM source | vs RVM | |",
+        "|---|---|---:|---|---:|---|---:|---|",
     ]
     for e in evaluated:
         ours = fmt_ns(e["ours_ns"]) if e["value"] is None else f"{e['value']:,.0f} {e['value_unit']}"
         target = e["target_text"] or ""
         peer = f"{fmt_ns(e['peer_ns'])} ({e['peer']})" if e["peer_ns"] else ""
+        source = f"`{e['peer_source']}`" if e["peer_source"] else ""
         speed = f"{e['speedup_vs_peer']:.1f}×" if e["speedup_vs_peer"] else ""
         mark = {"met": "✅", "missed": "❌"}.get(e["verdict"], "")
-        lines.append(f"| {e['workload']} | {e['per']} | {ours} | {target} | {peer} | {speed} | {mark} |")
+        lines.append(
+            f"| {e['workload']} | {e['per']} | {ours} | {target} | {peer} | {source} | {speed} | {mark} |")
+    lines += source_lines(evaluated, sources, meta)
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -117,7 +151,7 @@ def chart_ns_per_op(out_dir, evaluated):
     gnuplot(f"""
 set terminal pngcairo noenhanced size {width},650 font "DejaVu Sans,10"
 set output "{out_dir / 'ns_per_op.png'}"
-set title "Time per iteration: rvmsim and RVM on the same machine (lower is better; log scale)"
+set title "Time per iteration: rvmsim and RVM (lower is better; log scale; RVM sources in report.md)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -129,7 +163,7 @@ set grid ytics
 set bmargin 14
 set rmargin 12
 plot "{data}" using 2:xtic(1) title "rvmsim (median)" lc rgb "#1f77b4", \\
-     "" using 3 title "RVM (criterion median, same machine)" lc rgb "#ff7f0e"
+     "" using 3 title "RVM (criterion median, bench/peers/rvm.json)" lc rgb "#ff7f0e"
 """)
 
 
@@ -199,20 +233,24 @@ def main():
         print("report: no benchmark results", file=sys.stderr)
         return 1
     targets = json.loads((ROOT / "bench" / "targets.json").read_text())
-    peers = json.loads((ROOT / "bench" / "peers" / "rvm.json").read_text())["benchmarks"]
+    peer_file = json.loads((ROOT / "bench" / "peers" / "rvm.json").read_text())
+    peers, sources = peer_file["benchmarks"], peer_file.get("sources", {})
     # Metadata from a row the harness wrote (system benchmarks carry less of it).
     any_row = next((r for r in rows.values() if "compiler" in r), next(iter(rows.values())))
     meta = {k: any_row.get(k, "unknown") for k in ("build", "compiler", "flags", "cpu")}
 
     evaluated = [evaluate(n, rows[n], targets["workloads"], peers) for n in sorted(rows)]
     (out_dir / "latest.json").write_text(json.dumps(
-        {"meta": meta, "results": [dict(rows[e["workload"]], **{"evaluation": e}) for e in evaluated]},
+        {"meta": meta, "peer_sources": sources, "results": [dict(rows[e["workload"]], **{"evaluation": e}) for e in evaluated]},
         indent=2) + "\n")
     with (out_dir / "latest.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(evaluated[0].keys()))
         w.writeheader()
         w.writerows(evaluated)
-    write_markdown(out_dir / "report.md", evaluated, meta)
+    write_markdown(out_dir / "report.md", evaluated, meta, sources)
+    for line in source_lines(evaluated, sources, meta):
+        if line:
+            print(f"report: {line.lstrip('- ')}")
 
     chart_ns_per_op(out_dir, evaluated)
     charts = targets.get("charts", {})
