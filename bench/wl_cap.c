@@ -158,6 +158,34 @@ static void p1_call_run(void *ctx, uint64_t iters)
     }
 }
 
+/*
+ * The floor under any P1 on this CPU: the least a capability check by a runtime index can do.
+ * Per iteration, in the same loop as p1_inline_run (opaque index and actor, refusals OR-ed
+ * together): bound the index into a power-of-two table with one AND, load one 64-bit word and
+ * compare it with the claim. No real check does less (RVM's bounds the index, compares the
+ * generation and tests the rights); ours also compares holder, type and object.
+ */
+static void p1_floor_run(void *ctx, uint64_t iters)
+{
+    struct cap_ctx *c = ctx;
+    uint64_t words[CAP_SLOTS];
+    for (uint32_t i = 0; i < CAP_SLOTS; i++) { /* bound: CAP_SLOTS */
+        words[i] = (uint64_t)c->table.slots[i].owner << 32 | c->table.slots[i].generation;
+    }
+    bench_clobber();
+    struct rvm_handle h = c->root;
+    uint32_t actor = 1;
+    uint32_t fails = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        opaque(h.index);
+        opaque(actor);
+        fails |= words[h.index & (CAP_SLOTS - 1u)] != ((uint64_t)actor << 32 | h.generation);
+    }
+    if (fails != 0) {
+        abort();
+    }
+}
+
 /* ---- P2 pipeline ----------------------------------------------------------------------------- */
 
 static void p2_pipeline_run(void *ctx, uint64_t iters)
@@ -277,6 +305,10 @@ static const struct bench_workload cap_workloads[] = {
      "P1 (live, holder, type, object, rights) inlined, inputs opaque each iteration; RVM "
      "p1_verify_blackboxed 1.21 ns",
      1, cap_setup, p1_inline_run, cap_teardown},
+    {"floor_p1_one_word", "check",
+     "the floor under any P1 here: index bounded by one AND, one 64-bit load and compare, in "
+     "p1_verify's loop",
+     1, cap_setup, p1_floor_run, cap_teardown},
     {"p1_verify_call", "check",
      "p1_verify through the out-of-line rvm_proof_p1 (decision, reason only when refused)", 1,
      cap_setup, p1_call_run, cap_teardown},

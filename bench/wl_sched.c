@@ -135,6 +135,113 @@ static void pressure_run(void *ctx, uint64_t iters)
     }
 }
 
+/*
+ * RVM's work and no more, in C: the same two benches on a bare per-CPU binary max-heap of
+ * (priority, partition) entries. Enqueue computes the priority (urgency plus a clamped pressure
+ * boost), appends and sifts up; a switch takes the root, moves the last entry to the root, sifts
+ * down and records the CPU's current partition. Nothing is kept per partition, so there is no FIFO
+ * order among equal priorities, no update in place of a queued partition (a second enqueue makes a
+ * duplicate entry), no queued/running state, affinity or online check, and no refusal record.
+ * It is what partition_switch and _with_pressure would cost without those, measured in the same
+ * build: the ratio to it is the price of the semantics RVM leaves out.
+ */
+struct bare_entry {
+    uint32_t prio;
+    uint32_t id;
+};
+
+struct bare_sched {
+    struct bare_entry queue[BENCH_CPUS][BENCH_QUEUE];
+    uint32_t len[BENCH_CPUS];
+    uint32_t current[BENCH_CPUS];
+    uint32_t switches;
+};
+
+static bool bare_enqueue(struct bare_sched *b, uint32_t cpu, uint32_t id, uint16_t urgency,
+                         uint32_t pressure_bp)
+{
+    if (cpu >= BENCH_CPUS || id == 0 || b->len[cpu] >= BENCH_QUEUE) {
+        return false;
+    }
+    struct bare_entry *q = b->queue[cpu];
+    const uint32_t boost = pressure_bp > 0xFFFFu ? 0xFFFFu : pressure_bp;
+    const struct bare_entry e = {urgency + boost, id};
+    uint32_t i = b->len[cpu]++;
+    while (i > 0 && q[(i - 1u) / 2u].prio < e.prio) { /* bound: log2(BENCH_QUEUE) levels */
+        q[i] = q[(i - 1u) / 2u];
+        i = (i - 1u) / 2u;
+    }
+    q[i] = e;
+    return true;
+}
+
+static uint32_t bare_switch(struct bare_sched *b, uint32_t cpu)
+{
+    if (cpu >= BENCH_CPUS || b->len[cpu] == 0) {
+        return 0;
+    }
+    struct bare_entry *q = b->queue[cpu];
+    const uint32_t next = q[0].id;
+    const uint32_t len = --b->len[cpu];
+    const struct bare_entry last = q[len];
+    uint32_t i = 0;
+    for (;;) { /* bound: log2(BENCH_QUEUE) levels */
+        uint32_t c = 2u * i + 1u;
+        if (c >= len) {
+            break;
+        }
+        if (c + 1u < len && q[c + 1u].prio > q[c].prio) {
+            c++;
+        }
+        if (q[c].prio <= last.prio) {
+            break;
+        }
+        q[i] = q[c];
+        i = c;
+    }
+    q[i] = last;
+    b->current[cpu] = next;
+    b->switches++;
+    return next;
+}
+
+static void *bare_setup(void)
+{
+    return calloc(1, sizeof(struct bare_sched));
+}
+
+static void bare_switch_run(void *ctx, uint64_t iters)
+{
+    struct bare_sched *b = ctx;
+    for (uint64_t i = 0; i < iters; i++) {
+        uint32_t cpu = 0;
+        bench_clobber();
+        if (!(bare_enqueue(b, cpu, 1, 100, 0) & bare_enqueue(b, cpu, 2, 200, 0))) {
+            abort();
+        }
+        bench_keep(bare_switch(b, cpu));
+        bench_keep(bare_switch(b, cpu));
+    }
+}
+
+static void bare_pressure_run(void *ctx, uint64_t iters)
+{
+    struct bare_sched *b = ctx;
+    for (uint64_t it = 0; it < iters; it++) {
+        bool ok = true;
+        bench_clobber();
+        for (uint32_t i = 0; i < 8u; i++) {
+            ok &= bare_enqueue(b, 0, i + 1u, (uint16_t)(i * 25u), i * 1000u);
+        }
+        for (uint32_t i = 0; i < 8u; i++) {
+            bench_keep(bare_switch(b, 0));
+        }
+        if (!ok) {
+            abort();
+        }
+    }
+}
+
 /* The scheduler decision, then the context switch it implies (prepare / vcpu switch / commit). */
 static void full_run(void *ctx, uint64_t iters)
 {
@@ -165,6 +272,14 @@ static const struct bench_workload sched_workloads[] = {
     {"partition_switch_with_pressure", "iteration",
      "8 enqueues with urgency 25i, pressure 1000i bp + 8 switch decisions (RVM: 110 ns)", 1,
      sched_setup, pressure_run, sched_teardown},
+    {"rvm_work_partition_switch", "iteration",
+     "partition_switch's calls on a bare heap doing only what RVM's scheduler does (no "
+     "per-partition "
+     "state): the price of our semantics is the ratio to it",
+     1, bare_setup, bare_switch_run, free},
+    {"rvm_work_partition_switch_with_pressure", "iteration",
+     "partition_switch_with_pressure's calls on the same bare heap", 1, bare_setup,
+     bare_pressure_run, free},
     {"partition_switch_full", "iteration",
      "partition_switch plus, per switch, VMID activation (hit) and register save/restore/sanitise "
      "(no RVM counterpart: RVM's register switch is a stub)",
