@@ -14,6 +14,7 @@ optional "value"/"value_unit" for rates), bench/targets.json and bench/peers/rvm
 """
 import csv
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -114,6 +115,7 @@ def write_markdown(path, evaluated, meta, sources):
         "Figures are medians over repeats (`make bench`); RVM's are criterion medians from",
         "bench/peers/rvm.json, each with the source (machine, date, revision) named in the table and",
         "listed below it. Times are per RVM iteration where an RVM bench is named.",
+        meta.get("load_text", ""),
         "",
         "| workload | per | ours (median) | target (DESIGN §7) | RVM | RVM source | vs RVM | |",
         "|---|---|---:|---|---:|---|---:|---|",
@@ -238,6 +240,10 @@ def main():
     # Metadata from a row the harness wrote (system benchmarks carry less of it).
     any_row = next((r for r in rows.values() if "compiler" in r), next(iter(rows.values())))
     meta = {k: any_row.get(k, "unknown") for k in ("build", "compiler", "flags", "cpu")}
+    loads = [r["load_average_1m"] for r in rows.values() if r.get("load_average_1m", -1) >= 0]
+    if loads:
+        meta["load_text"] = (f"1-minute load average when the figures were taken: {min(loads):.1f} to "
+                             f"{max(loads):.1f} (this machine has {os.cpu_count()} CPUs).")
 
     evaluated = [evaluate(n, rows[n], targets["workloads"], peers) for n in sorted(rows)]
     (out_dir / "latest.json").write_text(json.dumps(

@@ -80,6 +80,20 @@ static void cpu_model(char *out, size_t len)
     fclose(f);
 }
 
+/* The 1-minute load average, or -1 when /proc/loadavg cannot be read. */
+static double load_average(void)
+{
+    double load = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &load) != 1) {
+            load = -1.0;
+        }
+        fclose(f);
+    }
+    return load;
+}
+
 struct options {
     const char *filter;
     const char *only;
@@ -152,6 +166,7 @@ static void json_line(FILE *json, const struct bench_workload *w, const struct o
     rvm_json_key_string(&j, "compiler", __VERSION__);
     rvm_json_key_string(&j, "flags", RVM_BENCH_CFLAGS);
     rvm_json_key_string(&j, "cpu", cpu);
+    rvm_json_key_double(&j, "load_average_1m", load_average());
     rvm_json_key_string(&j, "description", w->description);
     rvm_json_object_end(&j);
     rvm_json_newline(&j);
@@ -179,18 +194,29 @@ static bool run_workload(const struct bench_workload *w, const struct options *o
     double *samples = calloc((size_t)o->repeats, sizeof(double));
     uint64_t iters = 0;
     struct figures f = {0, 0, 0};
-    bool agreed = false;
-    for (int attempt = 0; attempt < MEASURE_ATTEMPTS && !agreed; attempt++) {
+    const char *refusal = NULL;
+    for (int attempt = 0; attempt < MEASURE_ATTEMPTS; attempt++) {
         iters = calibrate(w, ctx, o->min_sample_ns);
         f = sample(w, ctx, iters, o->repeats, samples);
-        agreed = f.median <= f.min * (1.0 + o->max_spread);
+        /* A count calibrated on stalled samples gives samples far shorter than asked for, whose
+         * fixed per-sample cost then inflates every figure alike (so they may still agree). */
+        const double shortest_ns = f.min * (double)iters * (double)w->ops_per_iter;
+        if (iters < MAX_CALIBRATION_ITERS && shortest_ns < (double)o->min_sample_ns / 4.0) {
+            refusal = "samples shorter than a quarter of --min-sample-ms (calibration stalled)";
+        } else if (f.median > f.min * (1.0 + o->max_spread)) {
+            refusal = "median/min above 1 + --max-spread";
+        } else {
+            refusal = NULL;
+            break;
+        }
     }
+    const bool agreed = refusal == NULL;
     if (w->teardown != NULL) {
         w->teardown(ctx);
     }
     free(samples);
-    printf("%-40s %12.2f %12.2f %12.2f  ns/%s%s\n", w->name, f.min, f.median, f.max, w->unit,
-           agreed ? "" : "  REFUSED: median/min above 1 + --max-spread");
+    printf("%-40s %12.2f %12.2f %12.2f  ns/%s%s%s\n", w->name, f.min, f.median, f.max, w->unit,
+           agreed ? "" : "  REFUSED: ", agreed ? "" : refusal);
     fflush(stdout);
     if (json != NULL && agreed) {
         json_line(json, w, o, &f, iters, cpu);
@@ -317,7 +343,8 @@ int main(int argc, char **argv)
     }
     if (refused != 0) {
         fprintf(stderr,
-                "rvmbench: %d result(s) refused: repeats disagreed beyond --max-spread %.2f\n",
+                "rvmbench: %d result(s) refused: repeats disagreed beyond --max-spread %.2f or "
+                "samples stayed far below --min-sample-ms\n",
                 refused, o.max_spread);
         return 1;
     }
