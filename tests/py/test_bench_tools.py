@@ -1,0 +1,93 @@
+"""rvmbench's result handling and bench/report.py's account of where an RVM figure comes from.
+
+Timing values are never checked (they depend on the machine and its load); what is checked is
+what the tools do with them: --json appends one line per workload and call, a result whose
+repeats disagree is refused and left out of the JSON, and the report names the source of every
+RVM figure and warns when that source's CPU is not the CPU of the run.
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+SOURCE_ROOT = pathlib.Path(os.environ.get("RVM_SOURCE_ROOT",
+                                          pathlib.Path(__file__).resolve().parents[2]))
+BUILD_ROOT = pathlib.Path(os.environ.get("RVM_BUILD_ROOT", SOURCE_ROOT / "build"))
+RVMBENCH = BUILD_ROOT / "bench" / "rvmbench"
+REPORT = SOURCE_ROOT / "bench" / "report.py"
+PEERS = json.loads((SOURCE_ROOT / "bench" / "peers" / "rvm.json").read_text())
+# A fast workload with no set-up cost worth mentioning.
+WORKLOAD = "floor_p1_one_word"
+
+
+def rvmbench(*args):
+    if not RVMBENCH.exists():
+        pytest.fail(f"{RVMBENCH} not built")
+    return subprocess.run([str(RVMBENCH), "--only", WORKLOAD, "--min-sample-ms", "1", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_json_appends_one_line_per_call_with_the_load_average(tmp_path):
+    out = tmp_path / "bench.jsonl"
+    for _ in range(2):
+        proc = rvmbench("--repeats", "1", "--max-spread", "1000", "--json", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["name"] for r in rows] == [WORKLOAD, WORKLOAD]
+    for r in rows:
+        assert r["ns_per_op_min"] <= r["ns_per_op_median"] <= r["ns_per_op_max"]
+        assert r["load_average_1m"] >= 0  # /proc/loadavg is readable on Linux
+
+
+def test_disagreeing_repeats_are_refused_and_left_out_of_the_json(tmp_path):
+    # --max-spread 0 accepts only a median equal to the minimum, to the last bit: 5 timed
+    # samples of at least 1 ms never agree that closely.
+    out = tmp_path / "bench.jsonl"
+    proc = rvmbench("--repeats", "5", "--max-spread", "0", "--json", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "REFUSED: median/min above 1 + --max-spread" in proc.stdout
+    assert "1 result(s) refused" in proc.stderr
+    assert not out.exists() or out.read_text() == ""
+
+
+def report(tmp_path, rows):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    proc = subprocess.run(["/usr/bin/python3", str(REPORT), str(out), str(jsonl)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout, (out / "report.md").read_text(), json.loads((out / "latest.json").read_text())
+
+
+def row(name, cpu):
+    return {"name": name, "unit": "iteration", "ns_per_op_min": 10.0, "ns_per_op_median": 10.0,
+            "ns_per_op_max": 10.0, "ops_per_iter": 1, "build": "test", "compiler": "test",
+            "flags": "test", "cpu": cpu, "load_average_1m": 1.5}
+
+
+def test_report_names_the_source_of_each_rvm_figure(tmp_path):
+    peer = PEERS["benchmarks"]["partition_switch"]
+    source = PEERS["sources"][peer["source"]]
+    stdout, md, latest = report(tmp_path, [row("partition_switch", "Some CPU")])
+    line = next(l for l in md.splitlines() if l.startswith("| partition_switch |"))
+    assert f"`{peer['source']}`" in line
+    assert source["machine"] in md and source["revision"] in md and source["measured"] in md
+    assert source["machine"] in stdout
+    assert "1-minute load average when the figures were taken: 1.5 to 1.5" in md
+    evaluation = latest["results"][0]["evaluation"]
+    assert evaluation["peer_source"] == peer["source"]
+    assert evaluation["peer_ns"] == peer["median"]
+    assert latest["peer_sources"][peer["source"]] == source
+
+
+def test_report_warns_when_the_rvm_figures_come_from_another_cpu(tmp_path):
+    vendor = PEERS["sources"][PEERS["benchmarks"]["partition_switch"]["source"]]["cpu_vendor"]
+    other = "Intel Xeon" if vendor == "AMD" else "AMD EPYC"
+    _, same_md, _ = report(tmp_path / "same", [row("partition_switch", f"{vendor} CPU")])
+    _, other_md, _ = report(tmp_path / "other", [row("partition_switch", other)])
+    assert "Another CPU" not in same_md
+    assert "**Another CPU**" in other_md
