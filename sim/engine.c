@@ -866,10 +866,14 @@ int engine_finish(struct rvm_sim *sim)
         out->records = sim->log->appended;
         rvm_witness_digest(sim->log, out->digest);
         rvm_sha256_state_bytes(sim->log->chain, out->chain);
-        struct rvm_sha256_ctx ctx;
-        rvm_sha256_init(&ctx, &sim->crypto);
-        sim->target->hash(sim->inst, &ctx);
-        rvm_sha256_final(&ctx, out->state);
+        if (!sim->opt.state_if_failed || out->cls != RVMSIM_EXIT_PASS) {
+            struct rvm_sha256_ctx ctx;
+            rvm_sha256_init(&ctx, &sim->crypto);
+            sim->target->hash(sim->inst, &ctx);
+            rvm_sha256_final(&ctx, out->state);
+        } else {
+            memset(out->state, 0, sizeof(out->state));
+        }
         bool at = sim->opt.has_state_at && !sim->state_at_done && out->records > sim->opt.state_at;
         if ((sim->opt.states || at) && out->records != 0) {
             /* the end of the run is a boundary too, labelled with the last record (a failing
