@@ -618,6 +618,7 @@ void rvm_sim_free(struct rvm_sim *sim)
     free(sim->objs);
     free(sim->name_obj);
     free(sim->entry_on);
+    free(sim->entry_upto);
     free(sim->block_total);
     free(sim->block_first);
     free(sim->lin);
@@ -703,6 +704,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         nentries += scn->randoms[b].nentries;
     }
     if (!engine_grow32((void **)&sim->entry_on, &sim->entry_cap, nentries + 1, sizeof(bool)) ||
+        !engine_grow32((void **)&sim->entry_upto, &sim->upto_cap, nentries + 1, sizeof(uint64_t)) ||
         !engine_grow32((void **)&sim->block_first, &sim->block_cap, scn->nrandoms + 1,
                        sizeof(uint32_t))) {
         return false;
@@ -738,6 +740,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         sim->block_total[b] = 0;
         for (uint32_t i = 0; i < r->nentries; i++) {
             sim->block_total[b] += on[i] ? r->entries[i].weight : 0;
+            sim->entry_upto[first + i] = sim->block_total[b];
         }
         sim->block_first[b] = first;
         first += r->nentries;
