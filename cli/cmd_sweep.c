@@ -200,6 +200,13 @@ static bool push(void **buf, size_t *n, size_t *cap, const void *item, size_t si
     return true;
 }
 
+/* Is passing seed `seed` one of those re-run in another process (a hash of the seed decides)? */
+static bool rechecked_seed(const struct sweep_opts *o, uint64_t seed)
+{
+    uint64_t h = seed;
+    return o->recheck_every != 0 && rvm_splitmix64(&h) % o->recheck_every == 0;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Workers
  * --------------------------------------------------------------------------------------------- */
@@ -228,6 +235,9 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
             memset(&r, 0, sizeof(r));
             r.seed = seed_at(o, cmd.first + i);
             opt.seed = r.seed;
+            /* the final state is compared by a re-run and kept by a store; a passing seed that
+             * neither re-runs nor is stored does without it */
+            opt.state_if_failed = o->db == NULL && !rechecked_seed(o, r.seed);
             rvm_sim_run(sim, scn, &opt, &r.o);
             if (!write_all(res_fd, &r, sizeof(r))) {
                 _exit(RVMSIM_EXIT_INTERNAL);
@@ -472,8 +482,7 @@ static void on_result(struct sweep *s, const struct res_msg *r)
         s->failures_seen++;
     }
     rvm_coverage_add(&s->cov, r->o.probes);
-    uint64_t h = r->seed;
-    bool sample = s->o.recheck_every != 0 && rvm_splitmix64(&h) % s->o.recheck_every == 0;
+    bool sample = rechecked_seed(&s->o, r->seed);
     if (r->o.cls != RVMSIM_EXIT_PASS || sample) {
         if (!push((void **)&s->pending, &s->npending, &s->pending_cap, r, sizeof(*r))) {
             s->store_error = true;

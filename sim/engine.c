@@ -618,6 +618,7 @@ void rvm_sim_free(struct rvm_sim *sim)
     free(sim->objs);
     free(sim->name_obj);
     free(sim->entry_on);
+    free(sim->entry_upto);
     free(sim->block_total);
     free(sim->block_first);
     free(sim->lin);
@@ -703,6 +704,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         nentries += scn->randoms[b].nentries;
     }
     if (!engine_grow32((void **)&sim->entry_on, &sim->entry_cap, nentries + 1, sizeof(bool)) ||
+        !engine_grow32((void **)&sim->entry_upto, &sim->upto_cap, nentries + 1, sizeof(uint64_t)) ||
         !engine_grow32((void **)&sim->block_first, &sim->block_cap, scn->nrandoms + 1,
                        sizeof(uint32_t))) {
         return false;
@@ -738,6 +740,7 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         sim->block_total[b] = 0;
         for (uint32_t i = 0; i < r->nentries; i++) {
             sim->block_total[b] += on[i] ? r->entries[i].weight : 0;
+            sim->entry_upto[first + i] = sim->block_total[b];
         }
         sim->block_first[b] = first;
         first += r->nentries;
@@ -866,10 +869,14 @@ int engine_finish(struct rvm_sim *sim)
         out->records = sim->log->appended;
         rvm_witness_digest(sim->log, out->digest);
         rvm_sha256_state_bytes(sim->log->chain, out->chain);
-        struct rvm_sha256_ctx ctx;
-        rvm_sha256_init(&ctx, &sim->crypto);
-        sim->target->hash(sim->inst, &ctx);
-        rvm_sha256_final(&ctx, out->state);
+        if (!sim->opt.state_if_failed || out->cls != RVMSIM_EXIT_PASS) {
+            struct rvm_sha256_ctx ctx;
+            rvm_sha256_init(&ctx, &sim->crypto);
+            sim->target->hash(sim->inst, &ctx);
+            rvm_sha256_final(&ctx, out->state);
+        } else {
+            memset(out->state, 0, sizeof(out->state));
+        }
         bool at = sim->opt.has_state_at && !sim->state_at_done && out->records > sim->opt.state_at;
         if ((sim->opt.states || at) && out->records != 0) {
             /* the end of the run is a boundary too, labelled with the last record (a failing

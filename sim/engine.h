@@ -48,6 +48,9 @@ struct rvm_sim_options {
     uint64_t state_at;
     /* Record the operation tape (docs/tape-format.md; rvm_sim_tape after the run). */
     bool tape;
+    /* The final state digest (rvm_sim_outcome.state) only if the run fails; a passing run leaves
+     * it zero. A sweep asks for it on passing seeds it neither re-runs nor stores. */
+    bool state_if_failed;
 };
 
 /* A state digest after record `seq`: SHA-256 of "rvmsim sim state 1", the appended record count

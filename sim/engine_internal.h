@@ -131,9 +131,10 @@ struct rvm_sim {
 
     /* random blocks: swarm switches */
     bool *entry_on;
+    uint64_t *entry_upto; /* per entry: the weight of the switched-on entries up to it, itself in */
     uint64_t *block_total;
     uint32_t *block_first;
-    uint32_t entry_cap, block_cap;
+    uint32_t entry_cap, upto_cap, block_cap;
 
     /* "no witness, no mutation" */
     uint32_t ref_fp[RVM_SHA256_STATE_WORDS];

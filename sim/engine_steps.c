@@ -211,19 +211,18 @@ static bool gen_random(struct rvm_sim *sim, uint32_t block, struct rvm_sim_call 
                        uint8_t *argk, uint64_t *lin_args)
 {
     const struct scn_random *r = &sim->scn->randoms[block];
-    const bool *on = &sim->entry_on[sim->block_first[block]];
+    const uint64_t *upto = &sim->entry_upto[sim->block_first[block]];
     struct rvm_prng *w = &sim->workload;
 
     for (uint32_t attempt = 0; attempt < GEN_ATTEMPTS; attempt++) {
-        uint64_t pick = rvm_prng_below(w, sim->block_total[block]);
+        /* the first entry whose running weight passes the pick: a switched-off entry adds 0 */
+        const uint64_t pick = rvm_prng_below(w, sim->block_total[block]);
         const struct scn_random_entry *e = NULL;
         for (uint32_t i = 0; i < r->nentries; i++) {
-            uint64_t wgt = on[i] ? r->entries[i].weight : 0;
-            if (pick < wgt) {
+            if (pick < upto[i]) {
                 e = &r->entries[i];
                 break;
             }
-            pick -= wgt;
         }
         if (e == NULL) {
             return false;

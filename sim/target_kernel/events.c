@@ -316,7 +316,7 @@ enum rvm_sim_live kt_liveness(void *inst, uint32_t round, struct rvm_sim *sim,
     t->primary_cls = -1;
     if (round == 0) {
         memset(t->progressed, 0, t->cfg.max_partitions + 1u);
-        t->dirty |= D_FULL | D_ISO | D_MAP | D_SCHED;
+        t->dirty |= D_ISO | D_MAP | D_SCHED;
     }
     if (!rvm_kernel_booted(k)) {
         (void)kt_tape_witness(t, RVM_TAPE_E_WITNESS_FLUSH);

@@ -5,8 +5,14 @@
  * one that records nothing by design (witness.unrecorded: the kernel witnesses every refusal
  * while the log has room). So the protected state is fingerprinted only around the calls that
  * may leave no record (time slices, one in NWNM_SLICE; interrupts; hypercalls; every call while
- * the sink is not healthy): rvm_kernel_summary, and one call in NWNM_FULL also the full
+ * the log is short of room): rvm_kernel_summary, and one call in NWNM_FULL also the full
  * rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast fingerprint compression.
+ *
+ * "Short of room" is what lets a call be refused without a record (RVM_ERR_WITNESS_FULL): the
+ * sink is not healthy and the log has no room left for the most records one call reserves
+ * (kt_call_records) or for the checkpoints they could make due. While a stalled or partial sink
+ * still leaves that much room, a call that appends nothing is witness.unrecorded exactly as
+ * with a healthy sink, so no fingerprint is needed.
  */
 #include "target_kernel_internal.h"
 
@@ -23,6 +29,34 @@ static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
     t->fingerprints++;
 }
 
+/* The most records one kernel call reserves: an epoch's (scheduler 1, coherence 3 and a degraded
+ * transition 1, a carried-out decision 1, tiers 1, one per lease falling due, recovery 1, the
+ * state digest 1), above every other entry point's. */
+static uint64_t kt_call_records(const struct kt *t)
+{
+    return 9u + (uint64_t)t->cfg.max_devices;
+}
+
+/* May the log refuse the next call for want of room (and so the call leave no record)? */
+static bool log_short(const struct kt *t)
+{
+    if (t->sim == NULL) {
+        return true;
+    }
+    if (rvm_sim_sink_healthy(t->sim)) {
+        return false;
+    }
+    const struct rvm_witness_log *log = &t->k.log;
+    const uint64_t need = kt_call_records(t);
+    const uint64_t ring_free = (uint64_t)log->ring_mask + 1u - (log->appended - log->drained);
+    if (log->appended - log->drained > (uint64_t)log->ring_mask + 1u || ring_free < need) {
+        return true;
+    }
+    const uint64_t every = log->checkpoint_interval;
+    const uint64_t due = every == 0 ? 0 : (log->appended + need) / every - log->appended / every;
+    return RVM_WITNESS_CHECKPOINT_SLOTS - log->pending_count < due;
+}
+
 /* `may_skip`: this call may legitimately append nothing (a time slice, an interrupt nobody owns,
  * a hypercall that records nothing). */
 static void begin(struct kt *t, bool may_skip)
@@ -32,7 +66,7 @@ static void begin(struct kt *t, bool may_skip)
     t->nw_appended = t->k.log.appended;
     t->nw_have = false;
     t->nw_full = false;
-    if (t->oracles && (may_skip || t->sim == NULL || !rvm_sim_sink_healthy(t->sim))) {
+    if (t->oracles && (may_skip || log_short(t))) {
         if (!t->sref_valid) {
             t->sref = rvm_kernel_summary(&t->k);
             t->sref_valid = true;
@@ -47,7 +81,7 @@ static void begin(struct kt *t, bool may_skip)
 }
 
 /* A timer interrupt is a time slice (the epoch pipeline when due). Slices change only what the
- * protected state leaves out unless they append a record, so while the sink is healthy only one
+ * protected state leaves out unless they append a record, so while the log has room only one
  * in NWNM_SLICE is fingerprinted (every refusal would still have to be witnessed). */
 void kt_nw_begin(struct kt *t, enum kt_bracket bracket)
 {
@@ -55,8 +89,7 @@ void kt_nw_begin(struct kt *t, enum kt_bracket bracket)
         begin(t, bracket == KT_MAY_SKIP);
         return;
     }
-    bool sample =
-        t->nw_slices++ % NWNM_SLICE == 0 || t->sim == NULL || !rvm_sim_sink_healthy(t->sim);
+    bool sample = t->nw_slices++ % NWNM_SLICE == 0 || log_short(t);
     begin(t, sample);
     t->nw_skip_ok = !sample;
 }
@@ -73,8 +106,8 @@ void kt_nw_end(struct kt *t, const char *what, enum rvm_err err)
     }
     if (!t->nw_have) {
         rvm_sim_violation(t->sim, "witness.unrecorded",
-                          "%s returned %s and appended no record although the sink takes every "
-                          "record",
+                          "%s returned %s and appended no record although the log had room for "
+                          "it",
                           what, rvm_err_name(err));
         t->ref_valid = t->sref_valid = false;
         return;
