@@ -3,6 +3,7 @@
 #include "bundle.h"
 #include "cmd_common.h"
 #include "commands.h"
+#include "manifest.h"
 #include "options.h"
 #include "util.h"
 #include "verify.h"
@@ -16,7 +17,7 @@ static void verify_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim verify --db PATH [--run ID] [--hmac-key HEX] [--ed25519-pub HEX]\n"
-            "                     [--allow-unsealed] [--jobs N] [--json]\n"
+            "                     [--allow-unsealed] [--jobs N] [--json] [--expect-manifest HEX]\n"
             "       rvmsim verify FILE [--expect-digest HEX] [--expect-count N] [--hmac-key HEX]\n"
             "                     [--ed25519-pub HEX] [--allow-unsealed]\n\n"
             "Re-computes every chain value and the log digest of each run (or of run ID),\n"
@@ -33,6 +34,10 @@ static void verify_usage(FILE *out)
             "Exit 0 if every run verifies, 1 if any is tampered, 8 if none is tampered but some\n"
             "is unsealed, 2 for a missing run, an unusable database or a missing key.\n"
             "--json: one JSON object per run instead of the text lines (docs/json.md).\n"
+            "The store's manifest (the hash-chained list of its finished runs) is checked\n"
+            "against the runs: a run deleted, downgraded to a summary, replaced or added behind\n"
+            "the writers' back is tampering (exit 1). Its head is printed; give it to\n"
+            "--expect-manifest HEX later to detect a manifest cut back or rewritten.\n"
             "FILE: an evidence bundle (`export --format bundle`, detected by its magic) is\n"
             "verified like a stored run. Any other file is a raw log (`export --format raw`):\n"
             "its chain is checked, and without --expect-digest/--expect-count it is reported\n"
@@ -47,7 +52,8 @@ struct verify_args {
     uint8_t key[64]; /* opt.hmac_key points here */
     bool json;
     const char *file; /* a bundle or raw log instead of --db */
-    bool has_expect_digest, has_expect_count;
+    bool has_expect_digest, has_expect_count, has_expect_manifest;
+    uint8_t expect_manifest[RVM_MANIFEST_HASH_BYTES];
     uint8_t expect_digest[32];
     uint64_t expect_count;
 };
@@ -65,6 +71,7 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         {"json", no_argument, NULL, 'J'},
         {"expect-digest", required_argument, NULL, 'E'},
         {"expect-count", required_argument, NULL, 'C'},
+        {"expect-manifest", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -115,6 +122,13 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
             }
             a->has_expect_digest = true;
             break;
+        case 'M':
+            if (!rvm_cmd_parse_hex(optarg, a->expect_manifest, sizeof(a->expect_manifest))) {
+                rvm_errorf("verify: --expect-manifest must be 64 hex digits, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            a->has_expect_manifest = true;
+            break;
         case 'C':
             if (!rvm_parse_u64(optarg, &a->expect_count)) {
                 rvm_errorf("verify: --expect-count must be a number, got '%s'", optarg);
@@ -147,6 +161,8 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         wrong = "--run, --jobs and --json go with --db, not with a FILE";
     } else if (a->file == NULL && (a->has_expect_digest || a->has_expect_count)) {
         wrong = "--expect-digest and --expect-count go with a FILE, not with --db";
+    } else if (a->file != NULL && a->has_expect_manifest) {
+        wrong = "--expect-manifest goes with --db, not with a FILE";
     }
     if (wrong != NULL) {
         rvm_errorf("verify: %s", wrong);
@@ -286,6 +302,80 @@ static int verify_file(const struct verify_args *a)
     }
 }
 
+/* The store manifest against the runs (and the pinned head); returns the exit code so far. */
+static int verify_manifest(struct rvm_store *st, const struct verify_args *a, int rc)
+{
+    struct rvm_manifest_report m;
+    enum rvm_store_status s =
+        rvm_store_manifest_check(st, a->has_expect_manifest ? a->expect_manifest : NULL, &m);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("verify: manifest: %s", rvm_store_error(st));
+        return rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED ? rvm_cmd_exit_for(s) : rc;
+    }
+    bool tampered = m.present ? !m.ok : a->has_expect_manifest;
+    if (!m.present && a->has_expect_manifest) {
+        snprintf(m.reason, sizeof(m.reason),
+                 "the store has no manifest (schema version %d) but a manifest head was pinned: "
+                 "it was removed",
+                 rvm_store_schema_version(st));
+    }
+    char head[65];
+    rvm_hex(m.head, sizeof(m.head), head);
+    if (a->json) {
+        struct rvm_json j;
+        rvm_json_init(&j, stdout);
+        rvm_json_object_begin(&j);
+        rvm_json_key(&j, "manifest");
+        rvm_json_object_begin(&j);
+        rvm_json_key_string(&j, "verdict", tampered ? "tampered" : m.present ? "ok" : "absent");
+        rvm_json_key_int(&j, "entries", (int64_t)m.entries);
+        rvm_json_key_int(&j, "runs", (int64_t)m.runs);
+        rvm_json_key(&j, "head");
+        if (m.present) {
+            rvm_json_hex(&j, m.head, sizeof(m.head));
+        } else {
+            rvm_json_null(&j);
+        }
+        rvm_json_key(&j, "pinned_entries");
+        if (m.pin_given && m.pin_found) {
+            rvm_json_int(&j, (int64_t)m.pin_entries);
+        } else {
+            rvm_json_null(&j);
+        }
+        rvm_json_key_int(&j, "problems", (int64_t)m.problems);
+        rvm_json_key_string(&j, "reason", tampered ? m.reason : NULL);
+        rvm_json_object_end(&j);
+        rvm_json_object_end(&j);
+        rvm_json_newline(&j);
+    } else if (tampered) {
+        printf("manifest: tampered: %s", m.reason);
+        if (m.problems > 1) {
+            printf(" (and %" PRIu64 " more)", m.problems - 1);
+        }
+        printf("\n");
+    } else if (!m.present) {
+        printf("manifest: none: schema version %d, written before store manifests: the set of "
+               "runs is not authenticated (a writing command adds a manifest)\n",
+               rvm_store_schema_version(st));
+    } else {
+        printf("manifest: ok: %" PRIu64 " entries, %" PRIu64 " runs, head %s", m.entries, m.runs,
+               head);
+        if (m.pin_given) {
+            printf(", extends the pinned head (%" PRIu64 " entries; %" PRIu64 " added since)",
+                   m.pin_entries, m.entries - m.pin_entries);
+        }
+        printf("\n");
+    }
+    if (tampered) {
+        rvm_errorf("verify: the store manifest does not match the runs: the set of runs was "
+                   "changed");
+        if (rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED) {
+            rc = RVMSIM_EXIT_EXPECTATION;
+        }
+    }
+    return rc;
+}
+
 int rvmsim_cmd_verify(int argc, char **argv)
 {
     struct verify_args args;
@@ -390,6 +480,7 @@ int rvmsim_cmd_verify(int argc, char **argv)
     if (n == 0 && summaries == 0 && !args.json) {
         printf("no runs in %s\n", db);
     }
+    rc = verify_manifest(st, &args, rc);
     if (failed != 0) {
         rvm_errorf("verify: %zu of %zu runs tampered", failed, n);
     }

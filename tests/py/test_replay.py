@@ -545,7 +545,7 @@ def make_bad_db(path, kind, good):
     shutil.copy(good, path)
     if kind == "newer schema":
         sql(path, "PRAGMA user_version = 7")
-        return r"newer rvmsim \(schema version 7; this build reads versions up to 4\)"
+        return r"newer rvmsim \(schema version 7; this build reads versions up to 5\)"
     if kind == "older schema":
         sql(path, "PRAGMA user_version = 0")
         return r"schema version 0 is older than this build's \(4\)"
