@@ -57,7 +57,7 @@ static int store_check(const char *db)
     }
     struct rvm_manifest_report man = {.ok = true};
     if (rep.integrity_ok && rep.schema_ok) {
-        s = rvm_store_manifest_check(st, NULL, &man);
+        s = rvm_store_manifest_check(st, NULL, 0, &man);
         char head[65];
         rvm_hex(man.head, sizeof(man.head), head);
         if (s != RVM_STORE_OK) {

@@ -306,8 +306,8 @@ static int verify_file(const struct verify_args *a)
 static int verify_manifest(struct rvm_store *st, const struct verify_args *a, int rc)
 {
     struct rvm_manifest_report m;
-    enum rvm_store_status s =
-        rvm_store_manifest_check(st, a->has_expect_manifest ? a->expect_manifest : NULL, &m);
+    enum rvm_store_status s = rvm_store_manifest_check(
+        st, a->has_expect_manifest ? a->expect_manifest : NULL, a->only, &m);
     if (s != RVM_STORE_OK) {
         rvm_errorf("verify: manifest: %s", rvm_store_error(st));
         return rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED ? rvm_cmd_exit_for(s) : rc;

@@ -430,6 +430,7 @@ struct check {
     struct rvm_manifest_report *rep;
     uint32_t *live; /* run id -> 1 + seq of its live add entry, 0 when not listed */
     int64_t max_run;
+    int64_t only; /* > 0: compare only this run with its entry */
 };
 
 static void problem(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -585,6 +586,9 @@ static int check_runs(struct check *c)
     while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) { /* bound: the runs */
         rc = SQLITE_OK;
         int64_t id = sqlite3_column_int64(stmt, COL_ID);
+        if (c->only > 0 && id != c->only) {
+            continue;
+        }
         const unsigned char *status = sqlite3_column_text(stmt, COL_STATUS);
         bool complete = status != NULL && strcmp((const char *)status, "complete") == 0;
         uint32_t slot = run_in_range(c, id) ? c->live[id] : 0;
@@ -621,7 +625,7 @@ static int check_runs(struct check *c)
         return rc;
     }
     for (int64_t id = 1; id <= c->max_run; id++) { /* bound: max_run <= RVM_STORE_MAX_RUN */
-        if (c->live[id] != 0) {
+        if (c->live[id] != 0 && (c->only <= 0 || id == c->only)) {
             problem(c,
                     "run %lld is in the manifest (entry %u) but not in the store: it was deleted",
                     (long long)id, c->live[id] - 1);
@@ -632,7 +636,7 @@ static int check_runs(struct check *c)
 
 enum rvm_store_status rvm_store_manifest_check(struct rvm_store *st,
                                                const uint8_t pin[RVM_MANIFEST_HASH_BYTES],
-                                               struct rvm_manifest_report *rep)
+                                               int64_t only, struct rvm_manifest_report *rep)
 {
     memset(rep, 0, sizeof(*rep));
     static const uint8_t zero[RVM_MANIFEST_HASH_BYTES] = {0};
@@ -645,7 +649,7 @@ enum rvm_store_status rvm_store_manifest_check(struct rvm_store *st,
         return RVM_STORE_OK;
     }
     rep->present = true;
-    struct check c = {.st = st, .rep = rep};
+    struct check c = {.st = st, .rep = rep, .only = only};
     int rc = SQLITE_OK;
     int64_t max_manifest = 0, max_runs = 0;
     sqlite3_stmt *stmt = NULL;

@@ -51,10 +51,12 @@ struct rvm_manifest_report {
  * Checks the manifest: every entry's hash from the one before it, the sequence of adds and
  * drops, every listed run against its row (all complete, same digests), every complete run
  * listed, and `pin` (NULL: none) being the hash of one of its entries (all zero: the empty
- * manifest, which every manifest extends). RVM_STORE_OK when the check ran (findings in *rep).
+ * manifest, which every manifest extends). `only` > 0 limits the comparison with the runs table
+ * to that run (the chain and the pin are checked whole). RVM_STORE_OK when the check ran
+ * (findings in *rep).
  */
 enum rvm_store_status rvm_store_manifest_check(struct rvm_store *st,
                                                const uint8_t pin[RVM_MANIFEST_HASH_BYTES],
-                                               struct rvm_manifest_report *rep);
+                                               int64_t only, struct rvm_manifest_report *rep);
 
 #endif /* RVM_REPLAY_MANIFEST_H */

@@ -7,22 +7,16 @@ SQL edits of the file (an attacker with write access), each checked for the verd
 promises, including the one the manifest cannot catch alone (cutting it back consistently),
 which a pinned head does.
 """
-import hashlib
 import re
 import shutil
 import sqlite3
-import struct
 
 import pytest
 
 from conftest import SOURCE_ROOT
+from manifest_model import RUN_COLUMNS, entry_hash, forge_manifest, run_digests
 
 SMOKE = SOURCE_ROOT / "scenarios" / "smoke.scn"
-MASK = (1 << 64) - 1
-RUN_COLUMNS = ("source, scenario_sha256, options, target, seed, result, record_count, digest, "
-               "status, content, key_source, command, build_id, core_version, platform, "
-               "exit_code, checkpoint_count, chain, outcome, created_at, "
-               "(SELECT hmac FROM checkpoints c WHERE c.run = runs.id AND c.seal = 1)")
 
 
 def sql(path, statement, *params):
@@ -40,40 +34,6 @@ def script(path, text):
     con.executescript(text)
     con.commit()
     con.close()
-
-
-def field(v):
-    """A text or blob column: LE32 length and bytes; NULL is LE32 0xFFFFFFFF."""
-    if v is None:
-        return b"\xff\xff\xff\xff"
-    data = v.encode() if isinstance(v, str) else bytes(v)
-    return struct.pack("<I", len(data)) + data
-
-
-def opt_int(v):
-    return b"\x00" if v is None else b"\x01" + struct.pack("<Q", v & MASK)
-
-
-def run_digests(row):
-    (source, scenario_sha, options, target, seed, result, count, digest, status, content,
-     key_source, command, build_id, core_version, platform, exit_code, cps, chain, outcome,
-     created_at, seal_hmac) = row
-    identity = hashlib.sha256(
-        b"rvm-manifest identity 1" + field(source) + field(scenario_sha) + field(options) +
-        field(target) + opt_int(seed) + field(result) + struct.pack("<Q", count & MASK) +
-        field(digest)).digest()
-    run_digest = hashlib.sha256(
-        b"rvm-manifest run 1" + identity + field(status) + field(content) + field(key_source) +
-        field(command) + field(build_id) + field(core_version) + field(platform) +
-        opt_int(exit_code) + struct.pack("<Q", cps & MASK) + field(chain) + field(outcome) +
-        field(created_at) + field(seal_hmac)).digest()
-    return identity, run_digest, content != "summary"
-
-
-def entry_hash(seq, prev, op, run, ref, full, identity, run_digest):
-    return hashlib.sha256(b"rvm-manifest entry 1" + struct.pack("<Q", seq) + prev +
-                          bytes([1 if op == "add" else 2]) + struct.pack("<QQ", run, ref) +
-                          bytes([1 if full else 0]) + identity + run_digest).digest()
 
 
 def expected_manifest(db):
@@ -252,18 +212,6 @@ def test_a_dropped_run_must_be_a_duplicate_of_the_one_kept(rvmsim, store, tmp_pa
     assert "which is not the same run" in manifest_line(proc.stdout)[1]
 
 
-def rewrite_manifest_consistently(db):
-    """The attacker's best move without a pin: recompute the whole chain after deleting a run."""
-    entries = sql(db, "SELECT seq, op, run, ref, full, identity, run_digest FROM manifest "
-                      "ORDER BY seq")
-    prev = bytes(32)
-    for seq, op, run, ref, full, identity, rd in entries:
-        h = entry_hash(seq, prev, op, run, ref, full, identity, rd)
-        sql(db, "UPDATE manifest SET hash = ? WHERE seq = ?", h, seq)
-        prev = h
-    return prev
-
-
 def test_cutting_the_manifest_back_is_detected_only_against_a_pinned_head(rvmsim, store,
                                                                          tmp_path):
     head = manifest_line(verify(rvmsim, store).stdout)[1].rsplit(" ", 1)[1]
@@ -281,10 +229,8 @@ def test_cutting_the_manifest_back_is_detected_only_against_a_pinned_head(rvmsim
                     "rewritten")
     # a whole manifest recomputed by the attacker after deleting a run from the middle
     db = copy(store, tmp_path, "r.db")
-    script(db, "DELETE FROM manifest WHERE run = 4; DELETE FROM faults WHERE run = 4;"
-               "DELETE FROM runs WHERE id = 4;"
-               "UPDATE manifest SET seq = seq - 1 WHERE seq > 3")
-    rewrite_manifest_consistently(db)
+    script(db, "DELETE FROM faults WHERE run = 4; DELETE FROM runs WHERE id = 4")
+    forge_manifest(db)
     assert verify(rvmsim, db).returncode == 0
     assert verify(rvmsim, db, "--expect-manifest", head).returncode == 1
     # a pin of an earlier head still holds after runs are added
