@@ -33,7 +33,8 @@ static void verify_usage(FILE *out)
             "stored records: they are counted and skipped; --run naming one is exit 2.\n"
             "Exit 0 if every run verifies, 1 if any is tampered, 8 if none is tampered but some\n"
             "is unsealed, 2 for a missing run, an unusable database or a missing key.\n"
-            "--json: one JSON object per run instead of the text lines (docs/json.md).\n"
+            "--json: one JSON object per run and one for the manifest instead of the text\n"
+            "lines (docs/json.md); with a FILE, one object for the file.\n"
             "The store's manifest (the hash-chained list of its finished runs) is checked\n"
             "against the runs: a run deleted, downgraded to a summary, replaced or added behind\n"
             "the writers' back is tampering (exit 1). Its head is printed; give it to\n"
@@ -157,8 +158,8 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         wrong = "--db PATH or a FILE is required";
     } else if (optind != argc) {
         wrong = "unexpected argument (give --db PATH or one FILE)";
-    } else if (a->file != NULL && (a->only != 0 || a->json || a->opt.jobs != 0)) {
-        wrong = "--run, --jobs and --json go with --db, not with a FILE";
+    } else if (a->file != NULL && (a->only != 0 || a->opt.jobs != 0)) {
+        wrong = "--run and --jobs go with --db, not with a FILE";
     } else if (a->file == NULL && (a->has_expect_digest || a->has_expect_count)) {
         wrong = "--expect-digest and --expect-count go with a FILE, not with --db";
     } else if (a->file != NULL && a->has_expect_manifest) {
@@ -226,22 +227,146 @@ static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int
     }
 }
 
-/* Whether the file's records match --expect-digest/--expect-count; prints the mismatch. */
-static bool file_expectations_hold(const struct verify_args *a, const struct rvm_verify_report *rep)
+/* The outcome of `verify FILE`: printed as one text line or one JSON object. */
+struct file_outcome {
+    const char *verdict; /* sealed | unsealed | tampered | needs_key | error */
+    int rc;
+    bool to_stderr; /* needs_key and error go to stderr as `verify: FILE: reason` */
+    char line[800]; /* the text line after "FILE: " */
+    char reason[600];
+};
+
+/* Whether the file's records match --expect-digest/--expect-count; says the mismatch in *o. */
+static bool file_expectations_hold(const struct verify_args *a, const struct rvm_verify_report *rep,
+                                   struct file_outcome *o)
 {
     char have[65], want[65];
     if (a->has_expect_count && rep->records != a->expect_count) {
-        printf("%s: tampered: %" PRIu64 " records, expected %" PRIu64 "\n", a->file, rep->records,
-               a->expect_count);
-        return false;
-    }
-    if (a->has_expect_digest && memcmp(rep->digest, a->expect_digest, 32) != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%" PRIu64 " records, expected %" PRIu64,
+                 rep->records, a->expect_count);
+    } else if (a->has_expect_digest && memcmp(rep->digest, a->expect_digest, 32) != 0) {
         rvm_hex(rep->digest, 32, have);
         rvm_hex(a->expect_digest, 32, want);
-        printf("%s: tampered: digest %s, expected %s\n", a->file, have, want);
-        return false;
+        snprintf(o->reason, sizeof(o->reason), "digest %s, expected %s", have, want);
+    } else {
+        return true;
     }
-    return true;
+    o->verdict = "tampered";
+    o->rc = RVMSIM_EXIT_EXPECTATION;
+    snprintf(o->line, sizeof(o->line), "tampered: %s", o->reason);
+    return false;
+}
+
+static void file_outcome_of(const struct verify_args *a, enum rvm_file_kind kind,
+                            const struct rvm_verify_report *rep, struct file_outcome *o)
+{
+    bool expected = a->has_expect_digest || a->has_expect_count;
+    char digest[65];
+    rvm_hex(rep->digest, sizeof(rep->digest), digest);
+    memset(o, 0, sizeof(*o));
+    switch (rep->verdict) {
+    case RVM_VERIFY_OK:
+        if (!file_expectations_hold(a, rep, o)) {
+            return;
+        }
+        o->verdict = rep->sealed ? "sealed" : "unsealed";
+        o->rc = RVMSIM_EXIT_PASS;
+        snprintf(o->line, sizeof(o->line),
+                 "ok: bundle, %" PRIu64 " records, %" PRIu64 " checkpoints (HMAC-SHA256, %" PRIu64
+                 " Ed25519 signatures%s), %s, digest %s",
+                 rep->records, rep->checkpoints, rep->signatures,
+                 rep->signatures != 0 && !rep->pub_pinned ? ", key not pinned" : "",
+                 rep->sealed ? "sealed" : "unsealed", digest);
+        return;
+    case RVM_VERIFY_UNSEALED:
+        if (!file_expectations_hold(a, rep, o)) {
+            return;
+        }
+        if (kind == RVM_FILE_RAW && expected) {
+            o->verdict = "as_expected";
+            o->rc = RVMSIM_EXIT_PASS;
+            snprintf(o->line, sizeof(o->line),
+                     "ok: raw log, %" PRIu64
+                     " records, chain consistent, %s as expected, digest %s",
+                     rep->records,
+                     a->has_expect_digest && a->has_expect_count ? "digest and count"
+                     : a->has_expect_digest                      ? "digest"
+                                                                 : "count",
+                     digest);
+            return;
+        }
+        o->verdict = "unsealed";
+        o->rc = RVMSIM_EXIT_UNSEALED;
+        if (kind == RVM_FILE_RAW) {
+            snprintf(o->reason, sizeof(o->reason),
+                     "raw log, %" PRIu64 " records, chain consistent, completeness unknown (give "
+                     "--expect-digest or --expect-count)",
+                     rep->records);
+            snprintf(o->line, sizeof(o->line), "unsealed: %s, digest %s", o->reason, digest);
+        } else {
+            snprintf(o->reason, sizeof(o->reason), "%s", rep->reason);
+            snprintf(o->line, sizeof(o->line), "unsealed: %s", rep->reason);
+        }
+        return;
+    case RVM_VERIFY_FAILED:
+        o->verdict = "tampered";
+        o->rc = RVMSIM_EXIT_EXPECTATION;
+        snprintf(o->reason, sizeof(o->reason), "%s", rep->reason);
+        if (rep->has_seq) {
+            snprintf(o->line, sizeof(o->line), "tampered at seq %" PRIu64 ": %s", rep->seq,
+                     rep->reason);
+        } else {
+            snprintf(o->line, sizeof(o->line), "tampered: %s", rep->reason);
+        }
+        return;
+    case RVM_VERIFY_NEEDS_KEY:
+        o->verdict = "needs_key";
+        o->rc = RVMSIM_EXIT_USAGE;
+        break;
+    default:
+        o->verdict = "error";
+        o->rc = rep->store_status == RVM_STORE_BAD_FILE ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+        break;
+    }
+    o->to_stderr = true;
+    snprintf(o->reason, sizeof(o->reason), "%s", rep->reason);
+}
+
+/* `verify FILE --json`: one object (docs/json.md "verify FILE"). */
+static void file_json(const struct verify_args *a, enum rvm_file_kind kind,
+                      const struct rvm_verify_report *rep, const struct file_outcome *o)
+{
+    bool checked = strcmp(o->verdict, "error") != 0 && strcmp(o->verdict, "needs_key") != 0;
+    struct rvm_json j;
+    rvm_json_init(&j, stdout);
+    rvm_json_object_begin(&j);
+    rvm_json_key_string(&j, "file", a->file);
+    rvm_json_key_string(&j, "kind",
+                        strcmp(o->verdict, "error") == 0 ? NULL
+                        : kind == RVM_FILE_BUNDLE        ? "bundle"
+                                                         : "raw");
+    rvm_json_key_string(&j, "verdict", o->verdict);
+    rvm_json_key_int(&j, "exit_code", o->rc);
+    rvm_json_key_int(&j, "records", (int64_t)rep->records);
+    rvm_json_key_int(&j, "checkpoints", (int64_t)rep->checkpoints);
+    rvm_json_key_int(&j, "signatures", (int64_t)rep->signatures);
+    rvm_json_key_bool(&j, "sealed", checked && rep->verdict == RVM_VERIFY_OK && rep->sealed);
+    rvm_json_key_bool(&j, "key_pinned", rep->pub_pinned);
+    rvm_json_key(&j, "digest");
+    if (checked && strcmp(o->verdict, "tampered") != 0) {
+        rvm_json_hex(&j, rep->digest, sizeof(rep->digest));
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key(&j, "failed_seq");
+    if (rep->verdict == RVM_VERIFY_FAILED && rep->has_seq) {
+        rvm_json_int(&j, (int64_t)rep->seq);
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key_string(&j, "reason", o->reason[0] != '\0' ? o->reason : NULL);
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
 }
 
 /* `verify FILE`: a bundle or a raw log, without a store. */
@@ -250,56 +375,16 @@ static int verify_file(const struct verify_args *a)
     struct rvm_verify_report rep;
     enum rvm_file_kind kind;
     rvm_verify_file(a->file, &a->opt, &kind, &rep);
-    bool expected = a->has_expect_digest || a->has_expect_count;
-    char digest[65];
-    rvm_hex(rep.digest, sizeof(rep.digest), digest);
-    switch (rep.verdict) {
-    case RVM_VERIFY_OK:
-        if (!file_expectations_hold(a, &rep)) {
-            return RVMSIM_EXIT_EXPECTATION;
-        }
-        printf("%s: ok: bundle, %" PRIu64 " records, %" PRIu64 " checkpoints (HMAC-SHA256, %" PRIu64
-               " Ed25519 signatures%s), %s, digest %s\n",
-               a->file, rep.records, rep.checkpoints, rep.signatures,
-               rep.signatures != 0 && !rep.pub_pinned ? ", key not pinned" : "",
-               rep.sealed ? "sealed" : "unsealed", digest);
-        return RVMSIM_EXIT_PASS;
-    case RVM_VERIFY_UNSEALED:
-        if (!file_expectations_hold(a, &rep)) {
-            return RVMSIM_EXIT_EXPECTATION;
-        }
-        if (kind == RVM_FILE_RAW && expected) {
-            printf("%s: ok: raw log, %" PRIu64 " records, chain consistent, %s as expected, "
-                   "digest %s\n",
-                   a->file, rep.records,
-                   a->has_expect_digest && a->has_expect_count ? "digest and count"
-                   : a->has_expect_digest                      ? "digest"
-                                                               : "count",
-                   digest);
-            return RVMSIM_EXIT_PASS;
-        }
-        if (kind == RVM_FILE_RAW) {
-            printf("%s: unsealed: raw log, %" PRIu64 " records, chain consistent, completeness "
-                   "unknown (give --expect-digest or --expect-count), digest %s\n",
-                   a->file, rep.records, digest);
-        } else {
-            printf("%s: unsealed: %s\n", a->file, rep.reason);
-        }
-        return RVMSIM_EXIT_UNSEALED;
-    case RVM_VERIFY_FAILED:
-        if (rep.has_seq) {
-            printf("%s: tampered at seq %" PRIu64 ": %s\n", a->file, rep.seq, rep.reason);
-        } else {
-            printf("%s: tampered: %s\n", a->file, rep.reason);
-        }
-        return RVMSIM_EXIT_EXPECTATION;
-    case RVM_VERIFY_NEEDS_KEY:
-        rvm_errorf("verify: %s: %s", a->file, rep.reason);
-        return RVMSIM_EXIT_USAGE;
-    default:
-        rvm_errorf("verify: %s: %s", a->file, rep.reason);
-        return rep.store_status == RVM_STORE_BAD_FILE ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+    struct file_outcome o;
+    file_outcome_of(a, kind, &rep, &o);
+    if (a->json) {
+        file_json(a, kind, &rep, &o);
+    } else if (o.to_stderr) {
+        rvm_errorf("verify: %s: %s", a->file, o.reason);
+    } else {
+        printf("%s: %s\n", a->file, o.line);
     }
+    return o.rc;
 }
 
 /* The store manifest against the runs (and the pinned head); returns the exit code so far. */
