@@ -779,6 +779,29 @@ def test_serial_capture_cut_at_every_checkpoint_with_forged_end_is_unsealed(
         assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout
 
 
+def test_serial_capture_cut_with_a_checkpoint_relabelled_as_seal_is_tampered(
+        rvmsim, tmp_path, capture_and_store):
+    """Issue 16 finding 1, serial form, the attacker's other move: cut after a periodic
+    checkpoint, relabel that frame `S` (CRC recomputed) and forge the end frame. The seal's MAC
+    covers a tag and the record count (witness-format.md §3), so the relabelled checkpoint's MAC
+    fails: tampered, exit 1, nothing stored, never sealed."""
+    lines, _ = capture_and_store
+    cps = [i for i, l in enumerate(lines) if l.startswith("RVMW C")]
+    for i in cps:
+        records = [l for l in lines[:i] if l.startswith("RVMW R")]
+        images = b"".join(bytes.fromhex(l.split(" ")[3]) for l in records)
+        seal = reframe("RVMW S" + lines[i][len("RVMW C"):])
+        end = reframe("RVMW E %016x %s 0" % (len(records), hashlib.sha256(images).hexdigest()))
+        (tmp_path / "c.txt").write_text("".join(lines[:i]) + seal + end)
+        db = tmp_path / f"t{i}.db"
+        for extra in ([], ["--allow-unsealed"]):
+            proc = rvmsim("import", "--db", db, "--format", "serial", *extra, tmp_path / "c.txt",
+                          check=False)
+            assert proc.returncode == 1, (i, extra, proc.stdout, proc.stderr)
+            assert "sealed" not in proc.stdout.replace("unsealed", "")
+        assert not db.exists() or sql(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
 def test_external_key_runs_need_the_key(rvmsim, tmp_path, two_runs):
     db = tmp_path / "t.db"
     shutil.copy(two_runs, db)
