@@ -1345,6 +1345,16 @@ enum rvm_store_status rvm_store_drop_duplicate(struct rvm_store *st, int64_t run
     if (rc == SQLITE_OK && !st->in_write_tx) {
         rc = exec(st, "COMMIT");
     }
+    if (rc == SQLITE_NOTFOUND) {
+        rvm_store_set_error(st,
+                            "%s: run %lld is not in the store manifest, which was changed "
+                            "(`rvmsim verify --db` says how)",
+                            st->path, (long long)run);
+        if (!st->in_write_tx) {
+            exec(st, "ROLLBACK");
+        }
+        return RVM_STORE_CORRUPT;
+    }
     if (rc != SQLITE_OK) {
         enum rvm_store_status s = rvm_store_fail(st, rc, "dropping a duplicate run");
         if (!st->in_write_tx) {
