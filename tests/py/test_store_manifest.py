@@ -284,3 +284,20 @@ def test_verify_json_ends_with_the_manifest(rvmsim, store):
                                      "head": head.hex(), "pinned_entries": None, "problems": 0,
                                      "reason": None}}
     assert all("run" in d for d in docs[:-1])
+
+
+def test_merge_replacing_a_summary_by_the_full_run_drops_the_summary(rvmsim, tmp_path):
+    out, full = tmp_path / "o.db", tmp_path / "i.db"
+    rvmsim("sweep", SMOKE, "--seeds", "1..3", "--db", out, "--jobs", 1)
+    rvmsim("run", SMOKE, "--seed", 2, "--db", full)
+    sql(full, "UPDATE runs SET source = 'sweep'")  # the same run as the sweep's summary of seed 2
+    proc = rvmsim("merge", "--db", out, full)
+    assert "1 summaries replaced by full runs" in proc.stdout
+    assert sql(out, "SELECT op, run, ref, full FROM manifest ORDER BY seq") == \
+        [("add", 1, 0, 0), ("add", 2, 0, 0), ("add", 3, 0, 0), ("add", 4, 0, 1),
+         ("drop", 2, 4, 0)]
+    entries, head, live = expected_manifest(out)
+    assert all(h == stored for *_, h, stored in entries) and sorted(live) == [1, 3, 4]
+    proc = verify(rvmsim, out)
+    assert proc.returncode == 0 and manifest_line(proc.stdout) == \
+        ("ok", f"5 entries, 3 runs, head {head.hex()}")
