@@ -463,9 +463,10 @@ static void replay_entry(struct check *c, const struct entry *e)
         if (*slot != 0) {
             problem(c, "manifest entry %llu adds run %lld, which entry %u already lists",
                     (unsigned long long)e->seq, (long long)e->run, *slot - 1);
+        } else {
+            c->rep->runs++;
         }
         *slot = (uint32_t)(e->seq + 1);
-        c->rep->runs++;
         return;
     }
     struct entry was, kept;
