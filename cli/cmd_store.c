@@ -2,6 +2,7 @@
 /* rvmsim store check | repair: the store's own health, not its runs' (that is verify). */
 #include "cmd_common.h"
 #include "commands.h"
+#include "manifest.h"
 #include "options.h"
 #include "store_check.h"
 #include "util.h"
@@ -17,7 +18,8 @@ static void store_usage(FILE *out)
             "check: SQLite's integrity check, the schema this build expects, and runs whose\n"
             "writer never finished (status 'running'). Read-only. Exit 0 when all is well,\n"
             "1 for damage, a schema that is not this build's or runs left running, 2 when the\n"
-            "store cannot be opened.\n"
+            "store cannot be opened. It also checks the store manifest (the hash-chained list of\n"
+            "finished runs) against the runs: a run deleted, downgraded or replaced is exit 1.\n"
             "repair: marks every run left 'running' as 'aborted' (verify then reports it\n"
             "unsealed, merge leaves it out without failing) and reclaims free space (VACUUM).\n"
             "It cannot tell a killed writer from a live one: run it when no writer is at work.\n"
@@ -53,8 +55,27 @@ static int store_check(const char *db)
                "--db %s` marks them aborted)\n",
                rep.running > RVM_STORE_CHECK_IDS ? " ..." : "", db);
     }
+    struct rvm_manifest_report man = {.ok = true};
+    if (rep.integrity_ok && rep.schema_ok) {
+        s = rvm_store_manifest_check(st, NULL, 0, &man);
+        char head[65];
+        rvm_hex(man.head, sizeof(man.head), head);
+        if (s != RVM_STORE_OK) {
+            printf("manifest: cannot be read: %s\n", rvm_store_error(st));
+            man.ok = false;
+        } else if (!man.present) {
+            printf("manifest: none (schema version %d; a writing command adds it)\n",
+                   rvm_store_schema_version(st));
+            man.ok = true;
+        } else if (man.ok) {
+            printf("manifest: ok: %" PRIu64 " entries, %" PRIu64 " runs, head %s\n", man.entries,
+                   man.runs, head);
+        } else {
+            printf("manifest: tampered: %s\n", man.reason);
+        }
+    }
     printf("pages: %" PRIu64 " (%" PRIu64 " free)\n", rep.pages, rep.free_pages);
-    if (!rep.integrity_ok || !rep.schema_ok || rep.running != 0) {
+    if (!rep.integrity_ok || !rep.schema_ok || rep.running != 0 || !man.ok) {
         rc = RVMSIM_EXIT_EXPECTATION;
     }
     rvm_store_close(st);

@@ -3,6 +3,7 @@
 #include "bundle.h"
 #include "cmd_common.h"
 #include "commands.h"
+#include "manifest.h"
 #include "options.h"
 #include "util.h"
 #include "verify.h"
@@ -16,7 +17,7 @@ static void verify_usage(FILE *out)
 {
     fprintf(out,
             "usage: rvmsim verify --db PATH [--run ID] [--hmac-key HEX] [--ed25519-pub HEX]\n"
-            "                     [--allow-unsealed] [--jobs N] [--json]\n"
+            "                     [--allow-unsealed] [--jobs N] [--json] [--expect-manifest HEX]\n"
             "       rvmsim verify FILE [--expect-digest HEX] [--expect-count N] [--hmac-key HEX]\n"
             "                     [--ed25519-pub HEX] [--allow-unsealed]\n\n"
             "Re-computes every chain value and the log digest of each run (or of run ID),\n"
@@ -32,7 +33,12 @@ static void verify_usage(FILE *out)
             "stored records: they are counted and skipped; --run naming one is exit 2.\n"
             "Exit 0 if every run verifies, 1 if any is tampered, 8 if none is tampered but some\n"
             "is unsealed, 2 for a missing run, an unusable database or a missing key.\n"
-            "--json: one JSON object per run instead of the text lines (docs/json.md).\n"
+            "--json: one JSON object per run and one for the manifest instead of the text\n"
+            "lines (docs/json.md); with a FILE, one object for the file.\n"
+            "The store's manifest (the hash-chained list of its finished runs) is checked\n"
+            "against the runs: a run deleted, downgraded to a summary, replaced or added behind\n"
+            "the writers' back is tampering (exit 1). Its head is printed; give it to\n"
+            "--expect-manifest HEX later to detect a manifest cut back or rewritten.\n"
             "FILE: an evidence bundle (`export --format bundle`, detected by its magic) is\n"
             "verified like a stored run. Any other file is a raw log (`export --format raw`):\n"
             "its chain is checked, and without --expect-digest/--expect-count it is reported\n"
@@ -47,7 +53,8 @@ struct verify_args {
     uint8_t key[64]; /* opt.hmac_key points here */
     bool json;
     const char *file; /* a bundle or raw log instead of --db */
-    bool has_expect_digest, has_expect_count;
+    bool has_expect_digest, has_expect_count, has_expect_manifest;
+    uint8_t expect_manifest[RVM_MANIFEST_HASH_BYTES];
     uint8_t expect_digest[32];
     uint64_t expect_count;
 };
@@ -65,6 +72,7 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         {"json", no_argument, NULL, 'J'},
         {"expect-digest", required_argument, NULL, 'E'},
         {"expect-count", required_argument, NULL, 'C'},
+        {"expect-manifest", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -115,6 +123,13 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
             }
             a->has_expect_digest = true;
             break;
+        case 'M':
+            if (!rvm_cmd_parse_hex(optarg, a->expect_manifest, sizeof(a->expect_manifest))) {
+                rvm_errorf("verify: --expect-manifest must be 64 hex digits, got '%s'", optarg);
+                return RVMSIM_EXIT_USAGE;
+            }
+            a->has_expect_manifest = true;
+            break;
         case 'C':
             if (!rvm_parse_u64(optarg, &a->expect_count)) {
                 rvm_errorf("verify: --expect-count must be a number, got '%s'", optarg);
@@ -143,10 +158,12 @@ static int verify_parse_args(int argc, char **argv, struct verify_args *a)
         wrong = "--db PATH or a FILE is required";
     } else if (optind != argc) {
         wrong = "unexpected argument (give --db PATH or one FILE)";
-    } else if (a->file != NULL && (a->only != 0 || a->json || a->opt.jobs != 0)) {
-        wrong = "--run, --jobs and --json go with --db, not with a FILE";
+    } else if (a->file != NULL && (a->only != 0 || a->opt.jobs != 0)) {
+        wrong = "--run and --jobs go with --db, not with a FILE";
     } else if (a->file == NULL && (a->has_expect_digest || a->has_expect_count)) {
         wrong = "--expect-digest and --expect-count go with a FILE, not with --db";
+    } else if (a->file != NULL && a->has_expect_manifest) {
+        wrong = "--expect-manifest goes with --db, not with a FILE";
     }
     if (wrong != NULL) {
         rvm_errorf("verify: %s", wrong);
@@ -210,22 +227,146 @@ static int verify_json_line(int64_t id, const struct rvm_verify_report *rep, int
     }
 }
 
-/* Whether the file's records match --expect-digest/--expect-count; prints the mismatch. */
-static bool file_expectations_hold(const struct verify_args *a, const struct rvm_verify_report *rep)
+/* The outcome of `verify FILE`: printed as one text line or one JSON object. */
+struct file_outcome {
+    const char *verdict; /* sealed | unsealed | tampered | needs_key | error */
+    int rc;
+    bool to_stderr; /* needs_key and error go to stderr as `verify: FILE: reason` */
+    char line[800]; /* the text line after "FILE: " */
+    char reason[600];
+};
+
+/* Whether the file's records match --expect-digest/--expect-count; says the mismatch in *o. */
+static bool file_expectations_hold(const struct verify_args *a, const struct rvm_verify_report *rep,
+                                   struct file_outcome *o)
 {
     char have[65], want[65];
     if (a->has_expect_count && rep->records != a->expect_count) {
-        printf("%s: tampered: %" PRIu64 " records, expected %" PRIu64 "\n", a->file, rep->records,
-               a->expect_count);
-        return false;
-    }
-    if (a->has_expect_digest && memcmp(rep->digest, a->expect_digest, 32) != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%" PRIu64 " records, expected %" PRIu64,
+                 rep->records, a->expect_count);
+    } else if (a->has_expect_digest && memcmp(rep->digest, a->expect_digest, 32) != 0) {
         rvm_hex(rep->digest, 32, have);
         rvm_hex(a->expect_digest, 32, want);
-        printf("%s: tampered: digest %s, expected %s\n", a->file, have, want);
-        return false;
+        snprintf(o->reason, sizeof(o->reason), "digest %s, expected %s", have, want);
+    } else {
+        return true;
     }
-    return true;
+    o->verdict = "tampered";
+    o->rc = RVMSIM_EXIT_EXPECTATION;
+    snprintf(o->line, sizeof(o->line), "tampered: %s", o->reason);
+    return false;
+}
+
+static void file_outcome_of(const struct verify_args *a, enum rvm_file_kind kind,
+                            const struct rvm_verify_report *rep, struct file_outcome *o)
+{
+    bool expected = a->has_expect_digest || a->has_expect_count;
+    char digest[65];
+    rvm_hex(rep->digest, sizeof(rep->digest), digest);
+    memset(o, 0, sizeof(*o));
+    switch (rep->verdict) {
+    case RVM_VERIFY_OK:
+        if (!file_expectations_hold(a, rep, o)) {
+            return;
+        }
+        o->verdict = rep->sealed ? "sealed" : "unsealed";
+        o->rc = RVMSIM_EXIT_PASS;
+        snprintf(o->line, sizeof(o->line),
+                 "ok: bundle, %" PRIu64 " records, %" PRIu64 " checkpoints (HMAC-SHA256, %" PRIu64
+                 " Ed25519 signatures%s), %s, digest %s",
+                 rep->records, rep->checkpoints, rep->signatures,
+                 rep->signatures != 0 && !rep->pub_pinned ? ", key not pinned" : "",
+                 rep->sealed ? "sealed" : "unsealed", digest);
+        return;
+    case RVM_VERIFY_UNSEALED:
+        if (!file_expectations_hold(a, rep, o)) {
+            return;
+        }
+        if (kind == RVM_FILE_RAW && expected) {
+            o->verdict = "as_expected";
+            o->rc = RVMSIM_EXIT_PASS;
+            snprintf(o->line, sizeof(o->line),
+                     "ok: raw log, %" PRIu64
+                     " records, chain consistent, %s as expected, digest %s",
+                     rep->records,
+                     a->has_expect_digest && a->has_expect_count ? "digest and count"
+                     : a->has_expect_digest                      ? "digest"
+                                                                 : "count",
+                     digest);
+            return;
+        }
+        o->verdict = "unsealed";
+        o->rc = RVMSIM_EXIT_UNSEALED;
+        if (kind == RVM_FILE_RAW) {
+            snprintf(o->reason, sizeof(o->reason),
+                     "raw log, %" PRIu64 " records, chain consistent, completeness unknown (give "
+                     "--expect-digest or --expect-count)",
+                     rep->records);
+            snprintf(o->line, sizeof(o->line), "unsealed: %s, digest %s", o->reason, digest);
+        } else {
+            snprintf(o->reason, sizeof(o->reason), "%s", rep->reason);
+            snprintf(o->line, sizeof(o->line), "unsealed: %s", rep->reason);
+        }
+        return;
+    case RVM_VERIFY_FAILED:
+        o->verdict = "tampered";
+        o->rc = RVMSIM_EXIT_EXPECTATION;
+        snprintf(o->reason, sizeof(o->reason), "%s", rep->reason);
+        if (rep->has_seq) {
+            snprintf(o->line, sizeof(o->line), "tampered at seq %" PRIu64 ": %s", rep->seq,
+                     rep->reason);
+        } else {
+            snprintf(o->line, sizeof(o->line), "tampered: %s", rep->reason);
+        }
+        return;
+    case RVM_VERIFY_NEEDS_KEY:
+        o->verdict = "needs_key";
+        o->rc = RVMSIM_EXIT_USAGE;
+        break;
+    default:
+        o->verdict = "error";
+        o->rc = rep->store_status == RVM_STORE_BAD_FILE ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+        break;
+    }
+    o->to_stderr = true;
+    snprintf(o->reason, sizeof(o->reason), "%s", rep->reason);
+}
+
+/* `verify FILE --json`: one object (docs/json.md "verify FILE"). */
+static void file_json(const struct verify_args *a, enum rvm_file_kind kind,
+                      const struct rvm_verify_report *rep, const struct file_outcome *o)
+{
+    bool checked = strcmp(o->verdict, "error") != 0 && strcmp(o->verdict, "needs_key") != 0;
+    struct rvm_json j;
+    rvm_json_init(&j, stdout);
+    rvm_json_object_begin(&j);
+    rvm_json_key_string(&j, "file", a->file);
+    rvm_json_key_string(&j, "kind",
+                        strcmp(o->verdict, "error") == 0 ? NULL
+                        : kind == RVM_FILE_BUNDLE        ? "bundle"
+                                                         : "raw");
+    rvm_json_key_string(&j, "verdict", o->verdict);
+    rvm_json_key_int(&j, "exit_code", o->rc);
+    rvm_json_key_int(&j, "records", (int64_t)rep->records);
+    rvm_json_key_int(&j, "checkpoints", (int64_t)rep->checkpoints);
+    rvm_json_key_int(&j, "signatures", (int64_t)rep->signatures);
+    rvm_json_key_bool(&j, "sealed", checked && rep->verdict == RVM_VERIFY_OK && rep->sealed);
+    rvm_json_key_bool(&j, "key_pinned", rep->pub_pinned);
+    rvm_json_key(&j, "digest");
+    if (checked && strcmp(o->verdict, "tampered") != 0) {
+        rvm_json_hex(&j, rep->digest, sizeof(rep->digest));
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key(&j, "failed_seq");
+    if (rep->verdict == RVM_VERIFY_FAILED && rep->has_seq) {
+        rvm_json_int(&j, (int64_t)rep->seq);
+    } else {
+        rvm_json_null(&j);
+    }
+    rvm_json_key_string(&j, "reason", o->reason[0] != '\0' ? o->reason : NULL);
+    rvm_json_object_end(&j);
+    rvm_json_newline(&j);
 }
 
 /* `verify FILE`: a bundle or a raw log, without a store. */
@@ -234,56 +375,90 @@ static int verify_file(const struct verify_args *a)
     struct rvm_verify_report rep;
     enum rvm_file_kind kind;
     rvm_verify_file(a->file, &a->opt, &kind, &rep);
-    bool expected = a->has_expect_digest || a->has_expect_count;
-    char digest[65];
-    rvm_hex(rep.digest, sizeof(rep.digest), digest);
-    switch (rep.verdict) {
-    case RVM_VERIFY_OK:
-        if (!file_expectations_hold(a, &rep)) {
-            return RVMSIM_EXIT_EXPECTATION;
-        }
-        printf("%s: ok: bundle, %" PRIu64 " records, %" PRIu64 " checkpoints (HMAC-SHA256, %" PRIu64
-               " Ed25519 signatures%s), %s, digest %s\n",
-               a->file, rep.records, rep.checkpoints, rep.signatures,
-               rep.signatures != 0 && !rep.pub_pinned ? ", key not pinned" : "",
-               rep.sealed ? "sealed" : "unsealed", digest);
-        return RVMSIM_EXIT_PASS;
-    case RVM_VERIFY_UNSEALED:
-        if (!file_expectations_hold(a, &rep)) {
-            return RVMSIM_EXIT_EXPECTATION;
-        }
-        if (kind == RVM_FILE_RAW && expected) {
-            printf("%s: ok: raw log, %" PRIu64 " records, chain consistent, %s as expected, "
-                   "digest %s\n",
-                   a->file, rep.records,
-                   a->has_expect_digest && a->has_expect_count ? "digest and count"
-                   : a->has_expect_digest                      ? "digest"
-                                                               : "count",
-                   digest);
-            return RVMSIM_EXIT_PASS;
-        }
-        if (kind == RVM_FILE_RAW) {
-            printf("%s: unsealed: raw log, %" PRIu64 " records, chain consistent, completeness "
-                   "unknown (give --expect-digest or --expect-count), digest %s\n",
-                   a->file, rep.records, digest);
-        } else {
-            printf("%s: unsealed: %s\n", a->file, rep.reason);
-        }
-        return RVMSIM_EXIT_UNSEALED;
-    case RVM_VERIFY_FAILED:
-        if (rep.has_seq) {
-            printf("%s: tampered at seq %" PRIu64 ": %s\n", a->file, rep.seq, rep.reason);
-        } else {
-            printf("%s: tampered: %s\n", a->file, rep.reason);
-        }
-        return RVMSIM_EXIT_EXPECTATION;
-    case RVM_VERIFY_NEEDS_KEY:
-        rvm_errorf("verify: %s: %s", a->file, rep.reason);
-        return RVMSIM_EXIT_USAGE;
-    default:
-        rvm_errorf("verify: %s: %s", a->file, rep.reason);
-        return rep.store_status == RVM_STORE_BAD_FILE ? RVMSIM_EXIT_USAGE : RVMSIM_EXIT_INTERNAL;
+    struct file_outcome o;
+    file_outcome_of(a, kind, &rep, &o);
+    if (a->json) {
+        file_json(a, kind, &rep, &o);
+    } else if (o.to_stderr) {
+        rvm_errorf("verify: %s: %s", a->file, o.reason);
+    } else {
+        printf("%s: %s\n", a->file, o.line);
     }
+    return o.rc;
+}
+
+/* The store manifest against the runs (and the pinned head); returns the exit code so far. */
+static int verify_manifest(struct rvm_store *st, const struct verify_args *a, int rc)
+{
+    struct rvm_manifest_report m;
+    enum rvm_store_status s = rvm_store_manifest_check(
+        st, a->has_expect_manifest ? a->expect_manifest : NULL, a->only, &m);
+    if (s != RVM_STORE_OK) {
+        rvm_errorf("verify: manifest: %s", rvm_store_error(st));
+        return rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED ? rvm_cmd_exit_for(s) : rc;
+    }
+    bool tampered = m.present ? !m.ok : a->has_expect_manifest;
+    if (!m.present && a->has_expect_manifest) {
+        snprintf(m.reason, sizeof(m.reason),
+                 "the store has no manifest (schema version %d) but a manifest head was pinned: "
+                 "it was removed",
+                 rvm_store_schema_version(st));
+    }
+    char head[65];
+    rvm_hex(m.head, sizeof(m.head), head);
+    if (a->json) {
+        struct rvm_json j;
+        rvm_json_init(&j, stdout);
+        rvm_json_object_begin(&j);
+        rvm_json_key(&j, "manifest");
+        rvm_json_object_begin(&j);
+        rvm_json_key_string(&j, "verdict", tampered ? "tampered" : m.present ? "ok" : "absent");
+        rvm_json_key_int(&j, "entries", (int64_t)m.entries);
+        rvm_json_key_int(&j, "runs", (int64_t)m.runs);
+        rvm_json_key(&j, "head");
+        if (m.present) {
+            rvm_json_hex(&j, m.head, sizeof(m.head));
+        } else {
+            rvm_json_null(&j);
+        }
+        rvm_json_key(&j, "pinned_entries");
+        if (m.pin_given && m.pin_found) {
+            rvm_json_int(&j, (int64_t)m.pin_entries);
+        } else {
+            rvm_json_null(&j);
+        }
+        rvm_json_key_int(&j, "problems", (int64_t)m.problems);
+        rvm_json_key_string(&j, "reason", tampered ? m.reason : NULL);
+        rvm_json_object_end(&j);
+        rvm_json_object_end(&j);
+        rvm_json_newline(&j);
+    } else if (tampered) {
+        printf("manifest: tampered: %s", m.reason);
+        if (m.problems > 1) {
+            printf(" (and %" PRIu64 " more)", m.problems - 1);
+        }
+        printf("\n");
+    } else if (!m.present) {
+        printf("manifest: none: schema version %d, written before store manifests: the set of "
+               "runs is not authenticated (a writing command adds a manifest)\n",
+               rvm_store_schema_version(st));
+    } else {
+        printf("manifest: ok: %" PRIu64 " entries, %" PRIu64 " runs, head %s", m.entries, m.runs,
+               head);
+        if (m.pin_given) {
+            printf(", extends the pinned head (%" PRIu64 " entries; %" PRIu64 " added since)",
+                   m.pin_entries, m.entries - m.pin_entries);
+        }
+        printf("\n");
+    }
+    if (tampered) {
+        rvm_errorf("verify: the store manifest does not match the runs: the set of runs was "
+                   "changed");
+        if (rc == RVMSIM_EXIT_PASS || rc == RVMSIM_EXIT_UNSEALED) {
+            rc = RVMSIM_EXIT_EXPECTATION;
+        }
+    }
+    return rc;
 }
 
 int rvmsim_cmd_verify(int argc, char **argv)
@@ -390,6 +565,7 @@ int rvmsim_cmd_verify(int argc, char **argv)
     if (n == 0 && summaries == 0 && !args.json) {
         printf("no runs in %s\n", db);
     }
+    rc = verify_manifest(st, &args, rc);
     if (failed != 0) {
         rvm_errorf("verify: %zu of %zu runs tampered", failed, n);
     }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "merge.h"
 
+#include "manifest.h"
+
 #include "store_internal.h"
 #include "util.h"
 #include "verify.h"
@@ -19,6 +21,7 @@ struct merge {
     uint8_t *images;
     char *msg;
     size_t msglen;
+    int64_t added; /* the id of the run copy_full added last */
 };
 
 static enum rvm_merge_status failf(struct merge *m, enum rvm_merge_status status, const char *fmt,
@@ -318,6 +321,7 @@ static enum rvm_merge_status copy_full(struct merge *m, const struct rvm_store_r
     if (s != RVM_STORE_OK) {
         return store_failure(m, m->out, s, "finishing a merged run");
     }
+    m->added = id;
     if (r->has_digest &&
         (memcmp(digest, r->digest, sizeof(digest)) != 0 || memcmp(chain, r->chain, 32) != 0)) {
         return failf(m, RVM_MERGE_FAILED,
@@ -390,13 +394,19 @@ static enum rvm_merge_status merge_run(struct merge *m, int64_t id)
         m->stats->duplicates++;
         goto out;
     }
-    if (verdict == 2) {
+    status = rvm_store_run_has_records(&r) ? copy_full(m, &r) : copy_summary(m, &r);
+    if (status == RVM_MERGE_OK && verdict == 2) {
+        /* the summary goes after the full run is in (so the run gets an id of its own), and the
+         * manifest says which run replaced it */
         char sql[240];
         snprintf(sql, sizeof(sql),
                  "DELETE FROM faults WHERE run = %lld; DELETE FROM invariant_failures WHERE run = "
                  "%lld; DELETE FROM runs WHERE id = %lld AND content = 'summary'",
                  (long long)existing, (long long)existing, (long long)existing);
         int rc = sqlite3_exec(m->out->db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            rc = rvm_store_manifest_drop(m->out, existing, m->added);
+        }
         if (rc != SQLITE_OK) {
             status = failf(m, RVM_MERGE_ERROR, "replacing run %lld: %s", (long long)existing,
                            sqlite3_errmsg(m->out->db));
@@ -404,7 +414,6 @@ static enum rvm_merge_status merge_run(struct merge *m, int64_t id)
         }
         m->stats->superseded++;
     }
-    status = rvm_store_run_has_records(&r) ? copy_full(m, &r) : copy_summary(m, &r);
 out:
     rvm_store_run_free(&r);
     return status;

@@ -2,6 +2,7 @@
 /* The replay store: opening, schema versions, and reading runs, records and checkpoints. */
 #include "build_version.h"
 #include "coverage.h"
+#include "manifest.h"
 #include "store_internal.h"
 
 #include <stdarg.h>
@@ -130,9 +131,10 @@ static const char migrate_2_to_3[] =
     "ALTER TABLE checkpoints_v3 RENAME TO checkpoints;\n"
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '3');\n";
 
-/* Version 4: the coverage ledger of sweeps (coverage.c). */
-static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3,
-                                         rvm_store_migrate_coverage};
+/* Version 4: the coverage ledger of sweeps (coverage.c). Version 5: the manifest of the runs
+ * (manifest.c), built for the complete runs already stored in the same transaction. */
+static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3, rvm_store_migrate_coverage,
+                                         rvm_store_migrate_manifest};
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -322,6 +324,9 @@ static enum rvm_store_status migrate(struct rvm_store *st, int64_t version)
         }
         if (rc == SQLITE_OK) {
             rc = exec(st, step);
+        }
+        if (rc == SQLITE_OK && step == rvm_store_migrate_manifest) {
+            rc = rvm_store_manifest_build(st);
         }
         if (rc == SQLITE_OK) {
             rc = exec(st, sql);
@@ -540,6 +545,9 @@ void rvm_store_close(struct rvm_store *st)
     sqlite3_finalize(st->get_events[0]);
     sqlite3_finalize(st->get_events[1]);
     sqlite3_finalize(st->put_scenario);
+    for (size_t i = 0; i < sizeof(st->manifest) / sizeof(st->manifest[0]); i++) {
+        sqlite3_finalize(st->manifest[i]);
+    }
     if (st->db != NULL) {
         sqlite3_close_v2(st->db);
     }
@@ -1260,7 +1268,11 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
         sqlite3_bind_text(stmt, 19, info->created_at, -1, SQLITE_TRANSIENT);
     }
     enum rvm_store_status s = RVM_STORE_OK;
-    rc = sum->record_count > RVM_STORE_MAX_RECORDS ? SQLITE_CONSTRAINT : sqlite3_step(stmt);
+    /* the row and its manifest entry go in together */
+    rc = st->in_write_tx ? SQLITE_OK : exec(st, "SAVEPOINT rvm_summary");
+    if (rc == SQLITE_OK) {
+        rc = sum->record_count > RVM_STORE_MAX_RECORDS ? SQLITE_CONSTRAINT : sqlite3_step(stmt);
+    }
     if (rc != SQLITE_DONE) {
         s = rvm_store_fail(st, rc, "adding a summary run");
     } else {
@@ -1273,11 +1285,24 @@ enum rvm_store_status rvm_store_summary_add(struct rvm_store *st,
     }
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
+    if (s == RVM_STORE_OK) {
+        rc = rvm_store_manifest_add(st, *run_id);
+        if (rc != SQLITE_OK) {
+            s = rvm_store_fail(st, rc, "adding a summary run to the manifest");
+            if (!st->in_write_tx) {
+                exec(st, "ROLLBACK TO rvm_summary");
+            }
+            *run_id = 0;
+        }
+    }
     if (s == RVM_STORE_REFUSED && *run_id > 0) {
         char sql[80];
         snprintf(sql, sizeof(sql), "DELETE FROM runs WHERE id = %lld", (long long)*run_id);
         exec(st, sql);
         *run_id = 0;
+    }
+    if (!st->in_write_tx) {
+        exec(st, "RELEASE rvm_summary");
     }
     return s;
 }
@@ -1309,11 +1334,27 @@ enum rvm_store_status rvm_store_drop_duplicate(struct rvm_store *st, int64_t run
         "%sDELETE FROM records WHERE key >= %lld AND key < %lld; "
         "DELETE FROM checkpoints WHERE run = %lld; DELETE FROM state_digests WHERE run = %lld; "
         "DELETE FROM faults WHERE run = %lld; DELETE FROM invariant_failures WHERE run = %lld; "
-        "DELETE FROM runs WHERE id = %lld;%s",
+        "DELETE FROM runs WHERE id = %lld;",
         st->in_write_tx ? "" : "BEGIN IMMEDIATE; ", (long long)rvm_store_key(run, 0),
         (long long)rvm_store_key(run + 1, 0), (long long)run, (long long)run, (long long)run,
-        (long long)run, (long long)run, st->in_write_tx ? "" : " COMMIT");
+        (long long)run, (long long)run);
     rc = exec(st, sql);
+    if (rc == SQLITE_OK) {
+        rc = rvm_store_manifest_drop(st, run, earlier);
+    }
+    if (rc == SQLITE_OK && !st->in_write_tx) {
+        rc = exec(st, "COMMIT");
+    }
+    if (rc == SQLITE_NOTFOUND) {
+        rvm_store_set_error(st,
+                            "%s: run %lld is not in the store manifest, which was changed "
+                            "(`rvmsim verify --db` says how)",
+                            st->path, (long long)run);
+        if (!st->in_write_tx) {
+            exec(st, "ROLLBACK");
+        }
+        return RVM_STORE_CORRUPT;
+    }
     if (rc != SQLITE_OK) {
         enum rvm_store_status s = rvm_store_fail(st, rc, "dropping a duplicate run");
         if (!st->in_write_tx) {

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define RVM_STORE_SCHEMA_VERSION                                                                   \
-    4 /* docs/replay-store.md §1; versions 1 to 3 are read, and migrated by writers */
+    5 /* docs/replay-store.md §1; versions 1 to 4 are read, and migrated by writers */
 #define RVM_STORE_APPLICATION_ID 0x52564d57 /* "RVMW" in PRAGMA application_id */
 #define RVM_STORE_SEQ_BITS       40
 #define RVM_STORE_MAX_RECORDS    ((uint64_t)1 << RVM_STORE_SEQ_BITS)

@@ -44,7 +44,7 @@ static int integrity(struct rvm_store *st, struct rvm_store_check_report *rep)
     return rc;
 }
 
-/* The columns of schema version 3 that the commands read, table by table. */
+/* The columns of schema version 5 that the commands read, table by table. */
 static const char *const expected_columns[][2] = {
     {"runs", "id"},           {"runs", "status"},
     {"runs", "record_count"}, {"runs", "digest"},
@@ -54,6 +54,7 @@ static const char *const expected_columns[][2] = {
     {"checkpoints", "hmac"},  {"state_digests", "digest"},
     {"faults", "site"},       {"invariant_failures", "oracle"},
     {"scenarios", "text"},    {"meta", "value"},
+    {"manifest", "hash"},     {"manifest", "run_digest"},
 };
 
 static int schema(struct rvm_store *st, struct rvm_store_check_report *rep)

@@ -32,6 +32,7 @@ struct rvm_store {
     sqlite3_stmt *add_summary; /* prepared on first use */
     sqlite3_stmt *get_events[2];
     sqlite3_stmt *put_scenario;
+    sqlite3_stmt *manifest[4]; /* manifest.c, prepared on first use */
     const struct rvm_store_batch_view *batch;
     char err[512];
 };

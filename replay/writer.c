@@ -10,6 +10,7 @@
  * row: measured 1.4-1.5 M rows/s instead of 1.1 M on this machine (bench: replay_ingest).
  */
 #include "build_version.h"
+#include "manifest.h"
 #include "store_internal.h"
 
 #include "rvm/bytes.h"
@@ -1030,6 +1031,9 @@ enum rvm_store_status rvm_store_writer_finish(struct rvm_store_writer *w, const 
             rc = step_reset(stmt);
             sqlite3_finalize(stmt);
         }
+    }
+    if (rc == SQLITE_OK) {
+        rc = rvm_store_manifest_add(st, w->run); /* in the transaction that completes the run */
     }
     if (rc == SQLITE_OK) {
         rc = w->tx == RVM_STORE_TX_SINGLE ? tx_end(w) : exec(w, "COMMIT");

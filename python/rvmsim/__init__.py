@@ -120,7 +120,14 @@ class Rvmsim:
     def verify(self, db, run=None):
         """One object per run; its verdict is sealed, unsealed (exit 8) or tampered (exit 1)."""
         args = ["verify", "--db", db] + (["--run", run] if run is not None else [])
-        return self._json(args, results={0, 1, 8}, many=True)
+        return [d for d in self._json(args, results={0, 1, 8}, many=True) if "manifest" not in d]
+
+    def verify_manifest(self, db, expect=None):
+        """The store manifest's object of `verify --json` (verdict ok, tampered or absent, head,
+        entries, runs); `expect` is a head printed earlier (--expect-manifest)."""
+        args = ["verify", "--db", db] + (["--expect-manifest", expect] if expect else [])
+        docs = self._json(args, results={0, 1, 8}, many=True)
+        return next(d["manifest"] for d in docs if "manifest" in d)
 
     def diff(self, db, run_a, run_b, db2=None):
         args = ["diff", "--db", db, run_a, run_b] + (["--db2", db2] if db2 is not None else [])

@@ -16,11 +16,13 @@
  *
  * Besides the sanitizers' checks: a store that opened must never give RVM_VERIFY_OK with a
  * record count above what the file can hold, an imported raw log must verify as unsealed, and
- * an imported capture must verify with the verdict the import gave (sealed), and a file must
- * never verify with more records than it holds.
+ * an imported capture must verify with the verdict the import gave (sealed), a fresh store after
+ * an import (stored or refused) must have a manifest that agrees with its runs, and a file must
+ * never verify with more records than it holds. A damaged store's manifest is checked too.
  */
 #include "bundle.h"
 #include "import.h"
+#include "manifest.h"
 #include "store.h"
 #include "store_check.h"
 #include "verify.h"
@@ -84,9 +86,13 @@ static void read_store(const char *path, uint64_t file_bytes)
             (void)rvm_store_record_get(st, ids[i], 0, image, chain);
         }
     }
-    free(ids);
     struct rvm_store_check_report rep;
     (void)rvm_store_check(st, &rep);
+    struct rvm_manifest_report man;
+    static const uint8_t pin[RVM_MANIFEST_HASH_BYTES] = {1};
+    (void)rvm_store_manifest_check(st, NULL, 0, &man);
+    (void)rvm_store_manifest_check(st, pin, n != 0 ? ids[0] : 1, &man);
+    free(ids);
     rvm_store_close(st);
 }
 
@@ -119,6 +125,11 @@ static void import_file(const uint8_t *data, size_t size, enum rvm_import_format
              rep.records != res.records || memcmp(rep.digest, res.digest, 32) != 0)) {
             abort(); /* the import said sealed: verify must say the same of the same log */
         }
+    }
+    struct rvm_manifest_report man;
+    if (rvm_store_manifest_check(st, NULL, 0, &man) != RVM_STORE_OK || !man.present || !man.ok ||
+        man.runs != (res.exit_code == 0 ? 1u : 0u)) {
+        abort(); /* the importer's own store: its manifest lists exactly the run it stored */
     }
     rvm_store_close(st);
 }

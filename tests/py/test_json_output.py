@@ -214,9 +214,12 @@ def test_verify_json(rvmsim, tmp_path, smoke):
     db = tmp_path / "v.db"
     rvmsim("run", smoke, "--seed", 6, "--db", db)
     raw = export_raw(rvmsim, db, 1, tmp_path / "v.raw")
-    v = one(rvmsim("verify", "--db", db, "--json").stdout)
+    v, m = lines(rvmsim("verify", "--db", db, "--json").stdout)
     assert (v["run"], v["verdict"], v["records"], v["sealed"]) == (1, "sealed", len(raw) // RECORD,
                                                                    True)
+    # the store manifest's object ends the output (its hashes: tests/py/test_store_manifest.py)
+    assert (m["manifest"]["verdict"], m["manifest"]["entries"], m["manifest"]["runs"]) == \
+        ("ok", 1, 1)
     assert v["digest"] == hashlib.sha256(raw).hexdigest() and v["failed_seq"] is None
     # damage record 20's image: verification names seq 20
     key = (1 << 40) | 20
@@ -228,7 +231,8 @@ def test_verify_json(rvmsim, tmp_path, smoke):
     con.close()
     proc = rvmsim("verify", "--db", db, "--json", check=False)
     assert proc.returncode == 1
-    v = one(proc.stdout)
+    v, m = lines(proc.stdout)
+    assert m["manifest"]["verdict"] == "ok"  # a record's image is not part of the manifest
     assert (v["verdict"], v["failed_seq"], v["digest"]) == ("tampered", 20, None)
     assert v["reason"]
 

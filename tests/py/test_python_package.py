@@ -66,6 +66,8 @@ def test_api_results(rvmsim_api, rvmsim_db, source_root, tmp_path):
     s = rvmsim_api.sweep(flip, seeds=(1, 12), jobs=2)
     assert (s["failed"], s["groups"][0]["count"]) == (12, 12)
     assert [v["verdict"] for v in rvmsim_api.verify(rvmsim_db)] == ["sealed"]
+    manifest = rvmsim_api.verify_manifest(rvmsim_db)
+    assert (manifest["verdict"], manifest["runs"]) == ("ok", 1)
     assert rvmsim_api.diff(rvmsim_db, 1, 1)["verdict"] == "identical"
     assert {t["name"] for t in rvmsim_api.targets()} == {"witness", "kernel"}
     with pytest.raises(RvmsimError) as e:

@@ -23,6 +23,7 @@ import pytest
 from conftest import SOURCE_ROOT
 
 from sha256_model import IV, compress, state_bytes
+from manifest_model import forge_manifest
 
 RECORD = 64
 
@@ -545,10 +546,10 @@ def make_bad_db(path, kind, good):
     shutil.copy(good, path)
     if kind == "newer schema":
         sql(path, "PRAGMA user_version = 7")
-        return r"newer rvmsim \(schema version 7; this build reads versions up to 4\)"
+        return r"newer rvmsim \(schema version 7; this build reads versions up to 5\)"
     if kind == "older schema":
         sql(path, "PRAGMA user_version = 0")
-        return r"schema version 0 is older than this build's \(4\)"
+        return r"schema version 0 is older than this build's \(5\)"
     raise AssertionError(kind)
 
 
@@ -688,6 +689,11 @@ def test_run_left_running_is_unsealed_not_tampered(rvmsim, tmp_path, two_runs):
     shutil.copy(two_runs, db)
     sql(db, "UPDATE runs SET status = 'running' WHERE id = 1")
     proc = rvmsim("verify", "--db", db, check=False)
+    # a complete run turned back to running contradicts the store manifest
+    assert proc.returncode == 1 and "manifest: tampered: run 1 is listed complete by manifest " \
+        "entry 0 but the store says running" in proc.stdout, proc.stdout
+    forge_manifest(db)  # what a killed writer leaves: a running run is in no manifest entry
+    proc = rvmsim("verify", "--db", db, check=False)
     assert proc.returncode == 8, proc.stdout + proc.stderr
     assert re.search(r"^run 1: unsealed: the run is incomplete \(status 'running'\)", proc.stdout,
                      re.M), proc.stdout
@@ -718,6 +724,13 @@ def test_store_cut_at_every_checkpoint_is_unsealed_never_sealed(rvmsim, tmp_path
         shutil.copy(good, db)
         cut_store_at(db, 1, seq)
         proc = rvmsim("verify", "--db", db, check=False)
+        # the store manifest still lists the run's full record count
+        assert proc.returncode == 1 and f"manifest: tampered: run 1 differs from its manifest " \
+            f"entry 0: 700 records in the manifest, {seq + 1} in the store" in proc.stdout
+        assert f"run 1: unsealed: no seal (final checkpoint) after the last record" in proc.stdout
+        # an attacker who also rewrites the manifest: the run is still never sealed
+        forge_manifest(db)
+        proc = rvmsim("verify", "--db", db, check=False)
         assert proc.returncode == 8, (seq, proc.stdout, proc.stderr)
         assert f"run 1: unsealed: no seal (final checkpoint) after the last record" in proc.stdout
         assert "sealed," not in proc.stdout
@@ -738,6 +751,10 @@ def test_kernel_run_cut_at_every_checkpoint_is_unsealed(rvmsim, tmp_path):
         db = tmp_path / f"k{seq}.db"
         shutil.copy(good, db)
         cut_store_at(db, 1, seq)
+        proc = rvmsim("verify", "--db", db, check=False)
+        assert proc.returncode == 1 and "run 1: unsealed:" in proc.stdout, (seq, proc.stdout)
+        assert "manifest: tampered: run 1 differs from its manifest entry 0" in proc.stdout
+        forge_manifest(db)
         proc = rvmsim("verify", "--db", db, check=False)
         assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout, (seq, proc.stdout)
 
@@ -762,10 +779,34 @@ def test_serial_capture_cut_at_every_checkpoint_with_forged_end_is_unsealed(
         assert proc.returncode == 8 and "run 1: unsealed:" in proc.stdout
 
 
+def test_serial_capture_cut_with_a_checkpoint_relabelled_as_seal_is_tampered(
+        rvmsim, tmp_path, capture_and_store):
+    """Issue 16 finding 1, serial form, the attacker's other move: cut after a periodic
+    checkpoint, relabel that frame `S` (CRC recomputed) and forge the end frame. The seal's MAC
+    covers a tag and the record count (witness-format.md §3), so the relabelled checkpoint's MAC
+    fails: tampered, exit 1, nothing stored, never sealed."""
+    lines, _ = capture_and_store
+    cps = [i for i, l in enumerate(lines) if l.startswith("RVMW C")]
+    for i in cps:
+        records = [l for l in lines[:i] if l.startswith("RVMW R")]
+        images = b"".join(bytes.fromhex(l.split(" ")[3]) for l in records)
+        seal = reframe("RVMW S" + lines[i][len("RVMW C"):])
+        end = reframe("RVMW E %016x %s 0" % (len(records), hashlib.sha256(images).hexdigest()))
+        (tmp_path / "c.txt").write_text("".join(lines[:i]) + seal + end)
+        db = tmp_path / f"t{i}.db"
+        for extra in ([], ["--allow-unsealed"]):
+            proc = rvmsim("import", "--db", db, "--format", "serial", *extra, tmp_path / "c.txt",
+                          check=False)
+            assert proc.returncode == 1, (i, extra, proc.stdout, proc.stderr)
+            assert "sealed" not in proc.stdout.replace("unsealed", "")
+        assert not db.exists() or sql(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
 def test_external_key_runs_need_the_key(rvmsim, tmp_path, two_runs):
     db = tmp_path / "t.db"
     shutil.copy(two_runs, db)
     sql(db, "UPDATE runs SET key_source = 'external' WHERE id = 1")
+    forge_manifest(db)  # as if it had been stored so (the manifest covers key_source)
     proc = rvmsim("verify", "--db", db, "--run", 1, check=False)
     assert proc.returncode == 2 and "give --hmac-key" in proc.stderr
     good = seed_hmac_key(1).hex()

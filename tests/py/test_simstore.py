@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from conftest import SOURCE_ROOT
+from manifest_model import forge_manifest
 from sha256_model import IV, compress, state_bytes
 
 SMOKE = SOURCE_ROOT / "scenarios" / "smoke.scn"
@@ -124,7 +125,7 @@ def test_run_db_stores_the_whole_run(rvmsim, tmp_path):
     s = run_db(rvmsim, SMOKE, db, seed)
     faults = int(re.search(r"faults=(\d+)", s["proc"].stdout).group(1))
     text = SMOKE.read_text()
-    assert sql(db, "PRAGMA user_version") == [(4,)]
+    assert sql(db, "PRAGMA user_version") == [(5,)]
     row = sql(db, "SELECT r.status, r.content, r.source, r.key_source, r.platform, r.target, "
                   "r.seed, r.options, r.result, r.exit_code, r.record_count, r.build_id, "
                   "r.command, s.text, r.scenario_sha256 FROM runs r JOIN scenarios s "
@@ -476,7 +477,9 @@ def test_merge_lists_every_seed_once(rvmsim, shards, tmp_path):
         va = rvmsim("verify", "--db", src, "--run", a, "--allow-unsealed", check=False)
         vb = rvmsim("verify", "--db", out, "--run", b, "--allow-unsealed", check=False)
         assert va.returncode == vb.returncode
-        assert va.stdout.split(":", 1)[1] == vb.stdout.split(":", 1)[1]
+        # the run's verdict line (the manifest line after it names each store's own head)
+        assert va.stdout.splitlines()[0].split(":", 1)[1] == \
+            vb.stdout.splitlines()[0].split(":", 1)[1]
         assert rvmsim("reconstruct", "--db", out, "--run", b, "--at", 0).returncode == 0
     # merging a shard again adds nothing
     before = sql(out, "SELECT count(*) FROM runs")
@@ -675,8 +678,8 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
     # a writer migrates it (one transaction) and adds its run
     t = run_db(rvmsim, SMOKE, v1, 42)
     assert t["run"] == 2
-    assert sql(v1, "PRAGMA user_version") == [(4,)]
-    assert sql(v1, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert sql(v1, "PRAGMA user_version") == [(5,)]
+    assert sql(v1, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     assert sql(v1, "SELECT id, content, scenario IS NOT NULL FROM runs ORDER BY id") == \
         [(1, "full", 1), (2, "full", 0)]
     proc = rvmsim("verify", "--db", v1, check=False)
@@ -691,12 +694,12 @@ def test_version_1_store_is_read_as_is_and_migrated_by_writers(rvmsim, tmp_path)
 def test_newer_schema_is_refused_by_every_command(rvmsim, tmp_path):
     db = tmp_path / "n.db"
     run_db(rvmsim, SMOKE, db, 1)
-    sql(db, "PRAGMA user_version = 5")
+    sql(db, "PRAGMA user_version = 6")
     for args in (["run", SMOKE, "--db", db], ["sweep", SMOKE, "--seeds", "1..2", "--db", db],
                  ["merge", "--db", tmp_path / "o.db", db], ["merge", "--db", db, tmp_path / "x"]):
         proc = rvmsim(*args, check=False)
         assert proc.returncode == 2, args
-        assert "newer rvmsim (schema version 5; this build reads versions up to 4)" in proc.stderr
+        assert "newer rvmsim (schema version 6; this build reads versions up to 5)" in proc.stderr
 
 
 def test_a_run_whose_sink_never_took_the_tail_stores_every_record(rvmsim, tmp_path, source_root):
@@ -771,7 +774,8 @@ def test_store_check_and_repair_of_a_run_left_running(rvmsim, tmp_path):
     db = tmp_path / "h.db"
     run_db(rvmsim, SMOKE, db, 1)
     run_db(rvmsim, SMOKE, db, 2)
-    sql(db, "UPDATE runs SET status = 'running' WHERE id = 2")  # what a kill -9 leaves
+    sql(db, "UPDATE runs SET status = 'running' WHERE id = 2")  # what a kill -9 leaves:
+    forge_manifest(db)  # a run still running, never listed in the store manifest
     proc = rvmsim("store", "check", "--db", db, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "integrity: ok" in proc.stdout and "runs: 2 (1 running, 0 aborted)" in proc.stdout

@@ -121,7 +121,7 @@ static void test_open_and_schema_rules(void **state)
     struct rvm_store *st = open_ok(path, RVM_STORE_WRITE);
     rvm_store_close(st);
     assert_int_equal(raw_int(path, "PRAGMA application_id"), 0x52564d57);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
     assert_int_equal(raw_int(path, "PRAGMA page_size"), 65536);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode "
                                    "= 'wal'"),
@@ -145,13 +145,13 @@ static void test_open_and_schema_rules(void **state)
     open_fails(path_of("foreign.db"), RVM_STORE_WRITE, "not an rvmsim replay store");
     assert_int_equal(raw_int(path_of("foreign.db"), "SELECT count(*) FROM sqlite_schema"), 1);
 
-    raw_exec(path, "PRAGMA user_version = 5");
+    raw_exec(path, "PRAGMA user_version = 6");
     open_fails(path, RVM_STORE_READ, "newer rvmsim");
     open_fails(path, RVM_STORE_WRITE, "newer rvmsim");
     raw_exec(path, "PRAGMA user_version = 0");
     open_fails(path, RVM_STORE_READ, "older");
     open_fails(path, RVM_STORE_WRITE, "cannot be migrated");
-    raw_exec(path, "PRAGMA user_version = 4");
+    raw_exec(path, "PRAGMA user_version = 5");
     rvm_store_close(open_ok(path, RVM_STORE_READ));
 }
 
