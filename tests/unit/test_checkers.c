@@ -22,6 +22,7 @@
 #include "rvm/cap.h"
 #include "rvm/crypto_portable.h"
 #include "rvm/region.h"
+#include "rvm/sched.h"
 #include "rvm/tier.h"
 #include "rvm/vcpu.h"
 #include "rvm/witness.h"
@@ -720,6 +721,180 @@ static void test_cap_check(void **state)
     free(w);
 }
 
+/* ---- scheduler (rvm_sched_check and its run-queue half) ------------------------------------- */
+
+#define SCHED_CPUS  3u
+#define SCHED_PARTS 6u
+#define SCHED_QCAP  4u
+
+struct sched_world {
+    struct rvm_crypto crypto;
+    struct hal_recorder rec;
+    struct rvm_witness_log log;
+    uint8_t ring[RING][RVM_WITNESS_RECORD_BYTES];
+    struct rvm_sched_part parts[SCHED_PARTS];
+    uint64_t keys[SCHED_CPUS * SCHED_QCAP];
+    rvm_partition_id ids[SCHED_CPUS * SCHED_QCAP];
+    struct rvm_sched s;
+};
+
+static enum rvm_err sched_check(const void *w)
+{
+    return rvm_sched_check(&((const struct sched_world *)w)->s);
+}
+
+/*
+ * Reflex mode, CPUs 0 and 1 online of 3. Partition 1 runs on CPU 0 and is queued there again, with
+ * partition 2 (another urgency: another key); partition 4, placed on CPU 1 only, and partition 3
+ * queue on CPU 1. Partitions 5 and 6 are neither queued nor running.
+ */
+static struct sched_world *sched_world_new(void)
+{
+    struct sched_world *w = calloc(1, sizeof(*w));
+    rvm_crypto_portable(&w->crypto);
+    hal_recorder_init(&w->rec, &w->crypto);
+    struct rvm_witness_config wc = {.ring = w->ring, .ring_capacity = RING};
+    assert_int_equal(rvm_witness_init(&w->log, hal_recorder_hal(&w->rec), &wc), RVM_OK);
+    struct rvm_sched_config sc = {.ncpus = SCHED_CPUS,
+                                  .online_mask = 0x3,
+                                  .max_partitions = SCHED_PARTS,
+                                  .parts = w->parts,
+                                  .queue_capacity = SCHED_QCAP,
+                                  .queue_keys = w->keys,
+                                  .queue_ids = w->ids,
+                                  .mode = RVM_SCHED_REFLEX};
+    assert_int_equal(rvm_sched_init(&w->s, &w->log, &sc), RVM_OK);
+    struct rvm_sched_switch sw;
+    assert_int_equal(rvm_sched_enqueue_on(&w->s, 0, 1, 100, 0), RVM_OK);
+    assert_int_equal(rvm_sched_switch_next(&w->s, 0, &sw), RVM_OK);
+    assert_int_equal(sw.next, 1);
+    assert_int_equal(rvm_sched_enqueue_on(&w->s, 0, 1, 100, 0), RVM_OK);
+    assert_int_equal(rvm_sched_enqueue_on(&w->s, 0, 2, 300, 0), RVM_OK);
+    assert_int_equal(witnessed_sched_set_placement(&w->s, 0, 4, 1u << 1, 0), RVM_OK);
+    assert_int_equal(rvm_sched_enqueue(&w->s, 4, 200, 0), RVM_OK);
+    assert_int_equal(rvm_sched_enqueue_on(&w->s, 1, 3, 50, 0), RVM_OK);
+    assert_int_equal(w->s.cpu[0].len, 2);
+    assert_int_equal(w->s.cpu[1].len, 2);
+    assert_int_equal(rvm_sched_check(&w->s), RVM_OK);
+    return w;
+}
+
+#define PART(id) (w->parts[(id)-1u])
+
+/* Exchange the first two entries of CPU 0's heap, keeping each partition's position right: only
+ * the heap order breaks. */
+static void sched_swap_heap(struct sched_world *w)
+{
+    struct rvm_sched_cpu *q = &w->s.cpu[0];
+    uint64_t k = q->keys[0];
+    rvm_partition_id id = q->ids[0];
+    q->keys[0] = q->keys[1];
+    q->ids[0] = q->ids[1];
+    q->keys[1] = k;
+    q->ids[1] = id;
+    PART(q->ids[0]).pos = 0;
+    PART(q->ids[1]).pos = 1;
+}
+
+/* the scheduler */
+CORRUPTION(struct sched_world, sched_no_cpus, w->s.ncpus = 0)
+CORRUPTION(struct sched_world, sched_too_many_cpus, w->s.ncpus = RVM_SCHED_MAX_CPUS + 1u)
+CORRUPTION(struct sched_world, sched_no_cpu_online, w->s.online_mask = 0)
+CORRUPTION(struct sched_world, sched_sequence_exhausted, w->s.next_seq = RVM_SCHED_SEQ_LIMIT)
+CORRUPTION(struct sched_world, sched_unconfigured_cpu_online, w->s.online_mask |= 1u << 3)
+CORRUPTION(struct sched_world, sched_unknown_mode, w->s.mode = RVM_SCHED_RECOVERY + 1u)
+CORRUPTION(struct sched_world, sched_pressure_on_in_reflex, w->s.pressure_on = 1)
+CORRUPTION(struct sched_world, sched_boost_outside_recovery, w->s.crit_boost = 1)
+CORRUPTION(struct sched_world, sched_pressure_scale_while_off, w->s.pressure_mul = 1)
+CORRUPTION(struct sched_world, sched_epoch_tag_off, w->s.epoch_tag++)
+/* the run queues */
+CORRUPTION(struct sched_world, queue_longer_than_capacity, w->s.cpu[0].len = SCHED_QCAP + 1u)
+CORRUPTION(struct sched_world, queue_on_offline_cpu, w->s.cpu[2].len = 1)
+CORRUPTION(struct sched_world, running_on_offline_cpu, w->s.cpu[2].current = 5)
+CORRUPTION(struct sched_world, running_unknown_id, w->s.cpu[0].current = SCHED_PARTS + 1u)
+CORRUPTION(struct sched_world, running_not_marked_running, w->s.cpu[1].current = 3)
+CORRUPTION(struct sched_world, running_on_other_cpu_per_partition, PART(1).rcpu = 1)
+CORRUPTION(struct sched_world, queued_unknown_id, w->s.cpu[1].ids[0] = SCHED_PARTS + 1u)
+CORRUPTION(struct sched_world, queued_hypervisor_id, w->s.cpu[1].ids[0] = 0)
+CORRUPTION(struct sched_world, queued_not_marked_queued, PART(3).state = 0)
+CORRUPTION(struct sched_world, queued_on_other_cpu_per_partition, PART(3).qcpu = 0)
+CORRUPTION(struct sched_world, queued_at_other_position, PART(3).pos = 3)
+CORRUPTION(struct sched_world, queued_sequence_in_future, PART(3).seq = w->s.next_seq)
+CORRUPTION(struct sched_world, queued_key_stale, w->s.cpu[1].keys[PART(3).pos] ^= 1u)
+CORRUPTION(struct sched_world, queue_heap_order_broken, sched_swap_heap(w))
+CORRUPTION(struct sched_world, queued_outside_affinity, PART(4).affinity = 1u << 0)
+/* each partition */
+CORRUPTION(struct sched_world, part_unknown_state_bit, PART(6).state = 0x08)
+CORRUPTION(struct sched_world, part_forced_not_queued, PART(6).state = RVM_SCHED_FORCED)
+CORRUPTION(struct sched_world, part_unknown_flag, PART(6).flags = 0x02)
+CORRUPTION(struct sched_world, part_no_affinity, PART(6).affinity = 0)
+CORRUPTION(struct sched_world, part_affinity_unconfigured_cpu, PART(6).affinity |= 1u << 5)
+CORRUPTION(struct sched_world, part_pressure_over_max,
+           PART(6).pressure = RVM_SCHED_PRESSURE_MAX_BP + 1u)
+CORRUPTION(struct sched_world, part_pressure_while_degraded,
+           (w->s.degraded = 1, PART(6).pressure = 100))
+CORRUPTION(struct sched_world, part_queued_on_unknown_cpu,
+           (PART(6).state = RVM_SCHED_QUEUED, PART(6).qcpu = SCHED_CPUS))
+CORRUPTION(struct sched_world, part_queued_past_queue_end,
+           (PART(6).state = RVM_SCHED_QUEUED, PART(6).qcpu = 0, PART(6).pos = 2))
+CORRUPTION(struct sched_world, part_queued_not_in_queue,
+           (PART(6).state = RVM_SCHED_QUEUED, PART(6).qcpu = 0, PART(6).pos = 0))
+CORRUPTION(struct sched_world, part_running_on_unknown_cpu,
+           (PART(6).state = RVM_SCHED_RUNNING, PART(6).rcpu = SCHED_CPUS))
+CORRUPTION(struct sched_world, part_running_not_current,
+           (PART(6).state = RVM_SCHED_RUNNING, PART(6).rcpu = 1))
+CORRUPTION(struct sched_world, part_running_on_one_queued_on_another,
+           (w->s.cpu[0].current = 0, w->s.cpu[1].current = 1, PART(1).rcpu = 1))
+
+static void test_sched_check(void **state)
+{
+    (void)state;
+    static const struct corruption rows[] = {
+        ROW(sched_no_cpus),
+        ROW(sched_too_many_cpus),
+        ROW(sched_no_cpu_online),
+        ROW(sched_sequence_exhausted),
+        ROW(sched_unconfigured_cpu_online),
+        ROW(sched_unknown_mode),
+        ROW(sched_pressure_on_in_reflex),
+        ROW(sched_boost_outside_recovery),
+        ROW(sched_pressure_scale_while_off),
+        ROW(sched_epoch_tag_off),
+        ROW(queue_longer_than_capacity),
+        ROW(queue_on_offline_cpu),
+        ROW(running_on_offline_cpu),
+        ROW(running_unknown_id),
+        ROW(running_not_marked_running),
+        ROW(running_on_other_cpu_per_partition),
+        ROW(queued_unknown_id),
+        ROW(queued_hypervisor_id),
+        ROW(queued_not_marked_queued),
+        ROW(queued_on_other_cpu_per_partition),
+        ROW(queued_at_other_position),
+        ROW(queued_sequence_in_future),
+        ROW(queued_key_stale),
+        ROW(queue_heap_order_broken),
+        ROW(queued_outside_affinity),
+        ROW(part_unknown_state_bit),
+        ROW(part_forced_not_queued),
+        ROW(part_unknown_flag),
+        ROW(part_no_affinity),
+        ROW(part_affinity_unconfigured_cpu),
+        ROW(part_pressure_over_max),
+        ROW(part_pressure_while_degraded),
+        ROW(part_queued_on_unknown_cpu),
+        ROW(part_queued_past_queue_end),
+        ROW(part_queued_not_in_queue),
+        ROW(part_running_on_unknown_cpu),
+        ROW(part_running_not_current),
+        ROW(part_running_on_one_queued_on_another),
+    };
+    struct sched_world *w = sched_world_new();
+    RUN(w, sched_check, rows);
+    hal_recorder_free(&w->rec);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -729,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_region_check),
         cmocka_unit_test(test_region_check_without_ram),
         cmocka_unit_test(test_cap_check),
+        cmocka_unit_test(test_sched_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
