@@ -25,6 +25,7 @@
 #include "rvm/sched.h"
 #include "rvm/tier.h"
 #include "rvm/vcpu.h"
+#include "rvm/vmid.h"
 #include "rvm/witness.h"
 
 /* ---- the table runner ------------------------------------------------------------------------ */
@@ -895,6 +896,98 @@ static void test_sched_check(void **state)
     free(w);
 }
 
+/* ---- VMIDs (rvm_vmid_check) ------------------------------------------------------------------ */
+
+#define VMIDS      8u
+#define VMID_CPUS  2u
+#define VMID_PARTS 6u
+
+struct vmid_world {
+    struct rvm_crypto crypto;
+    struct hal_recorder rec;
+    struct rvm_witness_log log;
+    uint8_t ring[RING][RVM_WITNESS_RECORD_BYTES];
+    struct rvm_vmid_binding bindings[VMID_PARTS];
+    struct rvm_vmid_table t;
+    uint16_t v1, v2, v3; /* the VMIDs of partitions 1, 2, 3 */
+};
+
+static enum rvm_err vmid_check(const void *w)
+{
+    return rvm_vmid_check(&((const struct vmid_world *)w)->t);
+}
+
+/* 8 VMIDs, 2 CPUs. Partition 1 ran on CPU 0, then partition 3; partition 2 runs on CPU 1. */
+static struct vmid_world *vmid_world_new(void)
+{
+    struct vmid_world *w = calloc(1, sizeof(*w));
+    rvm_crypto_portable(&w->crypto);
+    hal_recorder_init(&w->rec, &w->crypto);
+    struct rvm_witness_config wc = {.ring = w->ring, .ring_capacity = RING};
+    assert_int_equal(rvm_witness_init(&w->log, hal_recorder_hal(&w->rec), &wc), RVM_OK);
+    struct rvm_vmid_config vc = {VMIDS, VMID_CPUS, VMID_PARTS, w->bindings};
+    assert_int_equal(rvm_vmid_init(&w->t, &w->log, &vc), RVM_OK);
+    assert_int_equal(rvm_vmid_activate(&w->t, 0, 1, &w->v1), RVM_OK);
+    assert_int_equal(rvm_vmid_activate(&w->t, 1, 2, &w->v2), RVM_OK);
+    assert_int_equal(rvm_vmid_activate(&w->t, 0, 3, &w->v3), RVM_OK);
+    assert_int_equal(rvm_vmid_check(&w->t), RVM_OK);
+    return w;
+}
+
+/* the table */
+CORRUPTION(struct vmid_world, vmid_fewer_than_two, w->t.nvmids = 1)
+CORRUPTION(struct vmid_world, vmid_more_than_hardware, w->t.nvmids = RVM_VMID_HW_MAX + 1u)
+CORRUPTION(struct vmid_world, vmid_no_cpus, w->t.ncpus = 0)
+CORRUPTION(struct vmid_world, vmid_too_many_cpus, w->t.ncpus = RVM_VMID_MAX_CPUS + 1u)
+CORRUPTION(struct vmid_world, vmid_reserved_owned, w->t.slots[0].owner = 4)
+CORRUPTION(struct vmid_world, vmid_reserved_loaded, w->t.slots[0].loaded_mask = 1)
+CORRUPTION(struct vmid_world, vmid_cpu_loads_unknown, w->t.loaded[0] = VMIDS)
+CORRUPTION(struct vmid_world, vmid_more_hits_than_activations,
+           w->t.stats.hits = w->t.stats.activations + 1u)
+/* each VMID */
+CORRUPTION(struct vmid_world, vmid_loaded_mask_off, w->t.slots[w->v2].loaded_mask |= 1u)
+CORRUPTION(struct vmid_world, vmid_beyond_range_owned, w->t.slots[VMIDS].owner = 4)
+CORRUPTION(struct vmid_world, vmid_beyond_range_dirty, w->t.slots[VMIDS].dirty = 1)
+CORRUPTION(struct vmid_world, vmid_used_in_future, w->t.slots[w->v1].last_used = w->t.clock + 1u)
+CORRUPTION(struct vmid_world, vmid_loaded_clean, w->t.slots[w->v2].dirty = 0)
+CORRUPTION(struct vmid_world, vmid_owner_unknown, w->t.slots[w->v1].owner = VMID_PARTS + 1u)
+CORRUPTION(struct vmid_world, vmid_owned_twice, w->t.slots[7].owner = 2)
+CORRUPTION(struct vmid_world, vmid_generation_mismatch, w->bindings[0].generation++)
+/* each binding */
+CORRUPTION(struct vmid_world, binding_names_unowned_vmid, w->bindings[3].vmid = 7)
+CORRUPTION(struct vmid_world, binding_past_nvmids, w->bindings[3].vmid = VMIDS)
+
+static void test_vmid_check(void **state)
+{
+    (void)state;
+    static const struct corruption rows[] = {
+        ROW(vmid_fewer_than_two),
+        ROW(vmid_more_than_hardware),
+        ROW(vmid_no_cpus),
+        ROW(vmid_too_many_cpus),
+        ROW(vmid_reserved_owned),
+        ROW(vmid_reserved_loaded),
+        ROW(vmid_cpu_loads_unknown),
+        ROW(vmid_more_hits_than_activations),
+        ROW(vmid_loaded_mask_off),
+        ROW(vmid_beyond_range_owned),
+        ROW(vmid_beyond_range_dirty),
+        ROW(vmid_used_in_future),
+        ROW(vmid_loaded_clean),
+        ROW(vmid_owner_unknown),
+        ROW(vmid_owned_twice),
+        ROW(vmid_generation_mismatch),
+        ROW(binding_names_unowned_vmid),
+        ROW(binding_past_nvmids),
+    };
+    struct vmid_world *w = vmid_world_new();
+    assert_true(w->v1 != w->v2 && w->v1 != w->v3 && w->v2 != w->v3);
+    assert_true(w->v1 < 7 && w->v2 < 7 && w->v3 < 7); /* VMID 7 is free (rows use it) */
+    RUN(w, vmid_check, rows);
+    hal_recorder_free(&w->rec);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -905,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_region_check_without_ram),
         cmocka_unit_test(test_cap_check),
         cmocka_unit_test(test_sched_check),
+        cmocka_unit_test(test_vmid_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
