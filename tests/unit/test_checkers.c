@@ -20,7 +20,9 @@
 
 #include "rvm/buddy.h"
 #include "rvm/cap.h"
+#include "rvm/coherence.h"
 #include "rvm/crypto_portable.h"
+#include "rvm/graph.h"
 #include "rvm/region.h"
 #include "rvm/sched.h"
 #include "rvm/tier.h"
@@ -988,6 +990,208 @@ static void test_vmid_check(void **state)
     free(w);
 }
 
+/* ---- communication graph (rvm_graph_check) --------------------------------------------------- */
+
+#define GRAPH_CAP 4u
+
+struct graph_world {
+    struct rvm_graph g;
+    struct rvm_graph_node nodes[GRAPH_CAP];
+    uint64_t weights[GRAPH_CAP * GRAPH_CAP];
+    uint32_t hinted; /* index of the hint that names partition 1's slot */
+};
+
+static enum rvm_err graph_check(const void *w)
+{
+    return rvm_graph_check(&((const struct graph_world *)w)->g);
+}
+
+/* Partitions 1, 2, 3 in slots 0, 1, 2; partition 2 removed again (slot 1 free, slot 3 never
+ * used); an edge 1-3 of weight 5 and an internal weight 7 on partition 1. */
+static struct graph_world *graph_world_new(void)
+{
+    struct graph_world *w = calloc(1, sizeof(*w));
+    struct rvm_graph_config gc = {GRAPH_CAP, w->nodes, w->weights, 0};
+    assert_int_equal(rvm_graph_init(&w->g, &gc), RVM_OK);
+    for (rvm_partition_id id = 1; id <= 3; id++) {
+        uint32_t slot = UINT32_MAX;
+        assert_int_equal(rvm_graph_add_node(&w->g, id, &slot), RVM_OK);
+        assert_int_equal(slot, id - 1u); /* the lowest free slot, documented */
+    }
+    assert_int_equal(rvm_graph_remove_slot(&w->g, 1), RVM_OK);
+    assert_int_equal(rvm_graph_add_weight(&w->g, 1, 3, 5), RVM_OK);
+    assert_int_equal(rvm_graph_add_weight(&w->g, 1, 1, 7), RVM_OK);
+    w->hinted = RVM_GRAPH_HINT_SLOTS;
+    for (uint32_t h = 0; h < RVM_GRAPH_HINT_SLOTS; h++) {
+        if (w->g.hint[h] == 1) {
+            w->hinted = h;
+        }
+    }
+    assert_true(w->hinted < RVM_GRAPH_HINT_SLOTS);
+    assert_int_equal(rvm_graph_check(&w->g), RVM_OK);
+    return w;
+}
+
+#define WEIGHT(a, b) (w->weights[(a)*GRAPH_CAP + (b)])
+
+CORRUPTION(struct graph_world, graph_capacity_below_two, w->g.capacity = 1)
+CORRUPTION(struct graph_world, graph_capacity_over_max, w->g.capacity = RVM_GRAPH_MAX_CAPACITY + 1u)
+CORRUPTION(struct graph_world, graph_decay_over_one, w->g.decay_bp = RVM_BP_ONE + 1u)
+CORRUPTION(struct graph_world, graph_more_live_than_capacity, w->g.live = GRAPH_CAP + 1u)
+CORRUPTION(struct graph_world, graph_live_hypervisor, w->nodes[2].id = RVM_PARTITION_HYPERVISOR)
+CORRUPTION(struct graph_world, graph_weight_over_max,
+           (WEIGHT(0, 2) = RVM_GRAPH_WEIGHT_MAX + 1u, WEIGHT(2, 0) = RVM_GRAPH_WEIGHT_MAX + 1u))
+CORRUPTION(struct graph_world, graph_weight_asymmetric, WEIGHT(0, 2)++)
+CORRUPTION(struct graph_world, graph_edge_to_free_slot_above, (WEIGHT(0, 3) = 1, WEIGHT(3, 0) = 1))
+CORRUPTION(struct graph_world, graph_edge_from_free_slot, (WEIGHT(1, 1) = 1))
+CORRUPTION(struct graph_world, graph_duplicate_id, w->nodes[2].id = 1)
+CORRUPTION(struct graph_world, graph_external_weight_off, w->nodes[0].ext++)
+CORRUPTION(struct graph_world, graph_live_count_off, w->g.live++)
+CORRUPTION(struct graph_world, graph_edge_count_off, w->g.edges++)
+CORRUPTION(struct graph_world, graph_hint_past_capacity, w->g.hint[w->hinted] = GRAPH_CAP + 1u)
+CORRUPTION(struct graph_world, graph_hint_to_free_slot, w->g.hint[w->hinted] = 2)
+CORRUPTION(struct graph_world, graph_hint_for_other_hash,
+           w->g.hint[(w->hinted + 1u) % RVM_GRAPH_HINT_SLOTS] = 1)
+
+static void test_graph_check(void **state)
+{
+    (void)state;
+    static const struct corruption rows[] = {
+        ROW(graph_capacity_below_two),  ROW(graph_capacity_over_max),
+        ROW(graph_decay_over_one),      ROW(graph_more_live_than_capacity),
+        ROW(graph_live_hypervisor),     ROW(graph_weight_over_max),
+        ROW(graph_weight_asymmetric),   ROW(graph_edge_to_free_slot_above),
+        ROW(graph_edge_from_free_slot), ROW(graph_duplicate_id),
+        ROW(graph_external_weight_off), ROW(graph_live_count_off),
+        ROW(graph_edge_count_off),      ROW(graph_hint_past_capacity),
+        ROW(graph_hint_to_free_slot),   ROW(graph_hint_for_other_hash),
+    };
+    struct graph_world *w = graph_world_new();
+    RUN(w, graph_check, rows);
+    free(w);
+}
+
+/* ---- coherence engine (rvm_coherence_check) -------------------------------------------------- */
+
+#define COH_CAP 4u
+
+struct coherence_world {
+    struct rvm_crypto crypto;
+    struct hal_recorder rec;
+    struct rvm_witness_log log;
+    uint8_t ring[RING][RVM_WITNESS_RECORD_BYTES];
+    uint64_t storage[RVM_COHERENCE_STORAGE_BYTES(COH_CAP) / 8u + 1u];
+    struct rvm_coherence c;
+};
+
+static enum rvm_err coherence_check(const void *w)
+{
+    return rvm_coherence_check(&((const struct coherence_world *)w)->c);
+}
+
+/* Partitions 1, 2, 3 (slots 0..2) talking 1-2 and 2-3, one epoch run (a cut computed); slot 3 is
+ * free. */
+static struct coherence_world *coherence_world_new(void)
+{
+    struct coherence_world *w = calloc(1, sizeof(*w));
+    rvm_crypto_portable(&w->crypto);
+    hal_recorder_init(&w->rec, &w->crypto);
+    struct rvm_witness_config wc = {.ring = w->ring, .ring_capacity = RING};
+    assert_int_equal(rvm_witness_init(&w->log, hal_recorder_hal(&w->rec), &wc), RVM_OK);
+    struct rvm_coherence_config cfg;
+    rvm_coherence_default_config(&cfg, COH_CAP);
+    cfg.storage = w->storage;
+    cfg.storage_bytes = RVM_COHERENCE_STORAGE_BYTES(COH_CAP);
+    assert_int_equal(rvm_coherence_init(&w->c, &cfg), RVM_OK);
+    for (rvm_partition_id id = 1; id <= 3; id++) {
+        assert_int_equal(witnessed_coherence_add_partition(&w->c, &w->log, 0, id), RVM_OK);
+    }
+    assert_int_equal(witnessed_coherence_record_ipc(&w->c, &w->log, 1, 1, 2, 40), RVM_OK);
+    assert_int_equal(witnessed_coherence_record_ipc(&w->c, &w->log, 2, 2, 3, 10), RVM_OK);
+    assert_int_equal(rvm_coherence_epoch(&w->c, &w->log, true, NULL), RVM_OK);
+    assert_true(w->c.have_cut);
+    assert_int_equal(rvm_coherence_check(&w->c), RVM_OK);
+    return w;
+}
+
+#define NODE(i)   (w->c.node[(i)])
+#define FREE_SLOT 3u
+
+/* the engine */
+CORRUPTION(struct coherence_world, coh_graph_broken, w->c.graph.edges++)
+CORRUPTION(struct coherence_world, coh_scratch_other_capacity, w->c.scratch.capacity++)
+CORRUPTION(struct coherence_world, coh_policy_exit_above_enter,
+           w->c.split_exit_bp = (uint16_t)(w->c.split_enter_bp + 1u))
+CORRUPTION(struct coherence_world, coh_cut_from_future, w->c.cut_epoch = w->c.epoch + 1u)
+CORRUPTION(struct coherence_world, coh_bad_and_good_streak,
+           (w->c.bad_streak = 1, w->c.good_streak = 1))
+CORRUPTION(struct coherence_world, coh_more_splits_than_limit,
+           w->c.split_created = w->c.split_limit + 1u)
+CORRUPTION(struct coherence_world, coh_split_count_off, w->c.split_created++)
+CORRUPTION(struct coherence_world, coh_cut_side_unknown, w->c.cut_side[0] = RVM_MINCUT_SIDE_B + 1u)
+/* a free slot */
+CORRUPTION(struct coherence_world, coh_free_score, NODE(FREE_SLOT).score_bp = 0)
+CORRUPTION(struct coherence_world, coh_free_pressure, NODE(FREE_SLOT).pressure_bp = 1)
+CORRUPTION(struct coherence_world, coh_free_flags,
+           NODE(FREE_SLOT).flags = RVM_COH_NODE_SPLIT_LATCHED)
+CORRUPTION(struct coherence_world, coh_free_split_streak, NODE(FREE_SLOT).split_streak = 1)
+CORRUPTION(struct coherence_world, coh_free_merge_partner, NODE(FREE_SLOT).merge_partner = 0)
+CORRUPTION(struct coherence_world, coh_free_merge_streak, NODE(FREE_SLOT).merge_streak = 1)
+CORRUPTION(struct coherence_world, coh_free_merge_latch, NODE(FREE_SLOT).merge_latch = 0)
+CORRUPTION(struct coherence_world, coh_free_hold, NODE(FREE_SLOT).hold_until = 1)
+CORRUPTION(struct coherence_world, coh_free_on_cut_side,
+           w->c.cut_side[FREE_SLOT] = RVM_MINCUT_SIDE_A)
+/* a live slot */
+CORRUPTION(struct coherence_world, coh_unknown_flag, NODE(0).flags = 0x4)
+CORRUPTION(struct coherence_world, coh_score_over_one,
+           (NODE(0).score_bp = RVM_BP_ONE + 1u, NODE(0).pressure_bp = 0))
+CORRUPTION(struct coherence_world, coh_score_and_pressure_short,
+           (NODE(0).score_bp = 5000, NODE(0).pressure_bp = 4998))
+CORRUPTION(struct coherence_world, coh_score_and_pressure_over,
+           (NODE(0).score_bp = 5000, NODE(0).pressure_bp = 5001))
+CORRUPTION(struct coherence_world, coh_merge_partner_self, NODE(0).merge_partner = 0)
+CORRUPTION(struct coherence_world, coh_merge_partner_free, NODE(0).merge_partner = FREE_SLOT)
+CORRUPTION(struct coherence_world, coh_merge_latch_self, NODE(0).merge_latch = 0)
+CORRUPTION(struct coherence_world, coh_merge_latch_free, NODE(0).merge_latch = FREE_SLOT)
+CORRUPTION(struct coherence_world, coh_merge_latch_one_sided, NODE(0).merge_latch = 1)
+
+static void test_coherence_check(void **state)
+{
+    (void)state;
+    static const struct corruption rows[] = {
+        ROW(coh_graph_broken),
+        ROW(coh_scratch_other_capacity),
+        ROW(coh_policy_exit_above_enter),
+        ROW(coh_cut_from_future),
+        ROW(coh_bad_and_good_streak),
+        ROW(coh_more_splits_than_limit),
+        ROW(coh_split_count_off),
+        ROW(coh_cut_side_unknown),
+        ROW(coh_free_score),
+        ROW(coh_free_pressure),
+        ROW(coh_free_flags),
+        ROW(coh_free_split_streak),
+        ROW(coh_free_merge_partner),
+        ROW(coh_free_merge_streak),
+        ROW(coh_free_merge_latch),
+        ROW(coh_free_hold),
+        ROW(coh_free_on_cut_side),
+        ROW(coh_unknown_flag),
+        ROW(coh_score_over_one),
+        ROW(coh_score_and_pressure_short),
+        ROW(coh_score_and_pressure_over),
+        ROW(coh_merge_partner_self),
+        ROW(coh_merge_partner_free),
+        ROW(coh_merge_latch_self),
+        ROW(coh_merge_latch_free),
+        ROW(coh_merge_latch_one_sided),
+    };
+    struct coherence_world *w = coherence_world_new();
+    RUN(w, coherence_check, rows);
+    hal_recorder_free(&w->rec);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -999,6 +1203,8 @@ int main(void)
         cmocka_unit_test(test_cap_check),
         cmocka_unit_test(test_sched_check),
         cmocka_unit_test(test_vmid_check),
+        cmocka_unit_test(test_graph_check),
+        cmocka_unit_test(test_coherence_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
