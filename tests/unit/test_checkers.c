@@ -558,7 +558,8 @@ static struct rvm_handle cap_grant(struct cap_world *w, rvm_partition_id actor,
 /*
  * Epoch 5: a root (partition 1, all rights) and a second root (partition 5). Epoch 6: the root
  * granted to partitions 2 and 3 (R|W|GRANT). Epoch 7: partition 2 granted on to partition 4 (R),
- * then the root's first child on to partition 6 (R, the leaf).
+ * and partition 3 on to partitions 6 and 7 (R; the leaf is the one of these two that is not its
+ * parent's first child).
  * The rest of the table is free, on the free list.
  */
 static struct cap_world *cap_world_new(void)
@@ -580,12 +581,15 @@ static struct cap_world *cap_world_new(void)
     assert_int_equal(witnessed_cap_epoch_advance(&w->t, &w->log), RVM_OK);
     const uint8_t rwg = RVM_CAP_READ | RVM_CAP_WRITE | RVM_CAP_GRANT;
     struct rvm_handle child = cap_grant(w, 1, root, rwg, 2);
-    cap_grant(w, 1, root, rwg, 3);
+    struct rvm_handle other = cap_grant(w, 1, root, rwg, 3);
     assert_int_equal(witnessed_cap_epoch_advance(&w->t, &w->log), RVM_OK);
     struct rvm_handle grandchild = cap_grant(w, 2, child, RVM_CAP_READ, 4);
+    struct rvm_handle leaf = cap_grant(w, 3, other, RVM_CAP_READ, 6);
+    struct rvm_handle leaf2 = cap_grant(w, 3, other, RVM_CAP_READ, 7);
+    if (rvm_cap_handle_eq(w->slots[other.index].first_child, leaf)) {
+        leaf = leaf2; /* the leaf is the one with a previous sibling */
+    }
     w->first = w->slots[root.index].first_child.index;
-    struct rvm_handle leaf =
-        cap_grant(w, w->slots[w->first].owner, HANDLE(w->first), RVM_CAP_READ, 6);
     w->root = root.index;
     w->root2 = root2.index;
     w->child = child.index;
