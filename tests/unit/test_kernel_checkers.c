@@ -396,7 +396,7 @@ static void test_kernel_refs(void **state)
     assert_int_equal(rvm_kernel_refs(k, k->cfg.max_partitions + 1u, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(rvm_kernel_refs(k, 0, NULL), 0);
-    /* q owns an unmapped region: a REGION reference; its only mapping-free region adds none. */
+    /* c (never started) owns an unmapped region: a REGION reference and no MAPPING one. */
     const uint32_t c_refs = rvm_kernel_refs(k, pid(w->c), NULL);
     assert_true((c_refs & RVM_KREF_REGION) != 0);
     assert_true((c_refs & RVM_KREF_MAPPING) == 0);
