@@ -8,6 +8,8 @@
  */
 #include "kernel_fixture.h"
 
+#include "hal_recorder.h"
+
 #include "rvm/action.h"
 
 #define R RVM_PERM_R
@@ -44,6 +46,35 @@ static enum rvm_err hcall(struct kfx *f, uint64_t n, uint64_t a1, uint64_t a2, u
     x[6] = 0;
     x[7] = 0;
     return rvm_kernel_hypercall(&f->k, 0);
+}
+
+/* n messages over a fresh channel from -> to, sent and received by the hypervisor. */
+static void traffic(struct kfx *f, struct rvm_handle from, struct rvm_handle to, int n)
+{
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, NULL, NULL), RVM_OK);
+    char buf[32];
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, "t", 1, 0, NULL), RVM_OK);
+        assert_int_equal(rvm_kernel_ipc_receive(&f->k, 0, NULL, ch, buf, sizeof(buf), NULL),
+                         RVM_OK);
+    }
+}
+
+/* A read-only view for `borrower` of a fresh IMMUTABLE region of `owner`, mapped at `ipa` (0: not
+ * mapped). */
+static struct rvm_handle view_of_new(struct kfx *f, struct rvm_handle owner,
+                                     struct rvm_handle borrower, uint64_t ipa,
+                                     struct rvm_handle *source)
+{
+    *source = kfx_region(f, owner, RVM_REGION_IMMUTABLE, 1, 0, 0);
+    struct rvm_handle v;
+    assert_int_equal(rvm_kernel_region_share(&f->k, 0, NULL, *source, borrower, R, &v, NULL),
+                     RVM_OK);
+    if (ipa != 0) {
+        assert_int_equal(rvm_kernel_region_map(&f->k, 0, NULL, v, ipa, R), RVM_OK);
+    }
+    return v;
 }
 
 /* The call succeeded and appended one record of `kind` with the caller as actor. */
@@ -210,6 +241,186 @@ static void test_sixty_four_cpus(void **state)
     kfx_free(f);
 }
 
+/* Merge of b into a where b holds views (mapped and not) of c's regions, has an unmapped region
+ * and created a partition (docs/architecture.md "Split and merge": B's views are dropped, B's
+ * children are adopted by A); first refused while c views a region of b (the region cannot change
+ * owner under a view, as for hibernate and region destroy: WRONG_STATE). */
+static void test_merge_views_and_children(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle a = kfx_part(f, true);
+    struct rvm_handle b = kfx_part(f, true);
+    struct rvm_handle c = kfx_part(f, true);
+    traffic(f, a, b, 200);
+    assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
+    struct rvm_handle rb = kfx_region(f, b, RVM_REGION_DATA, 1, R | W, 0x200000);
+    struct rvm_handle idle = kfx_region(f, b, RVM_REGION_DATA, 1, 0, 0);
+    struct rvm_handle csrc;
+    struct rvm_handle bview = view_of_new(f, c, b, 0x300000, &csrc);
+    struct rvm_handle csrc2;
+    struct rvm_handle bview2 = view_of_new(f, c, b, 0, &csrc2);
+    struct rvm_kernel_auth bself = kfx_auth(kfx_p(f, b)->self_cap, 0);
+    struct rvm_kernel_partition_req req = {0x1000, {0, 0}, 0, 1};
+    struct rvm_handle d;
+    assert_int_equal(rvm_kernel_partition_create(&f->k, pid(b), &bself, &req, &d, NULL), RVM_OK);
+    assert_int_equal(kfx_p(f, d)->creator, pid(b));
+    /* c views a region of b: refused before anything changes. */
+    struct rvm_handle bsrc;
+    struct rvm_handle cview = view_of_new(f, b, c, 0x400000, &bsrc);
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_partition_merge(&f->k, 0, NULL, a, NULL, b), RVM_ERR_WRONG_STATE);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_PARTITION_MERGE, RVM_ERR_WRONG_STATE, RVM_STAGE_PRECONDITION);
+    assert_int_equal(rvm_kernel_partition_state(&f->k, b), RVM_KPART_RUNNING);
+    assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, pid(b));
+    assert_int_equal(rvm_kernel_region_unmap(&f->k, 0, NULL, cview), RVM_OK);
+    assert_int_equal(rvm_kernel_region_destroy(&f->k, 0, NULL, cview), RVM_OK);
+    n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_partition_merge(&f->k, 0, NULL, a, NULL, b), RVM_OK);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    struct krec r = kfx_last(f);
+    assert_int_equal(r.kind, RVM_ACT_PARTITION_MERGE);
+    /* regions moved: rb, idle and bsrc (the view is not b's region: dropped) */
+    assert_int_equal(r.aux & 0xFFFF, 3);
+    assert_int_equal(rvm_kernel_partition_state(&f->k, b), RVM_KPART_FREE);
+    assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, pid(a));
+    assert_true(rvm_region_get(&f->k.regions, rb)->mapped);
+    assert_int_equal(rvm_region_get(&f->k.regions, idle)->owner, pid(a));
+    assert_false(rvm_region_get(&f->k.regions, idle)->mapped);
+    assert_null(rvm_region_get(&f->k.regions, bview));
+    assert_null(rvm_region_get(&f->k.regions, bview2));
+    assert_int_equal(rvm_region_get(&f->k.regions, csrc2)->shares, 0);
+    assert_int_equal(rvm_region_get(&f->k.regions, csrc)->shares, 0);
+    assert_int_equal(rvm_region_get(&f->k.regions, csrc)->owner, pid(c));
+    assert_int_equal(kfx_p(f, d)->creator, pid(a));
+    assert_int_equal(rvm_kernel_refs(&f->k, pid(b), NULL), 0);
+    kfx_check(f);
+    kfx_free(f);
+}
+
+static void no_coherence(struct rvm_kernel_config *cfg)
+{
+    cfg->coherence_nodes = 0;
+}
+
+/* Without the coherence engine there is nothing to justify a merge: UNSUPPORTED. */
+static void test_merge_without_coherence(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(no_coherence);
+    struct rvm_handle a = kfx_part(f, true);
+    struct rvm_handle b = kfx_part(f, true);
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_partition_merge(&f->k, 0, NULL, a, NULL, b), RVM_ERR_UNSUPPORTED);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_PARTITION_MERGE, RVM_ERR_UNSUPPORTED, RVM_STAGE_PRECONDITION);
+    assert_int_equal(rvm_kernel_partition_state(&f->k, b), RVM_KPART_RUNNING);
+    kfx_check(f);
+    kfx_free(f);
+}
+
+/* The platform refuses a stage-2 request of a merge (the map of b's first region into a, then the
+ * unmap of its second from b): the merge is refused and what was asked is undone (rvm/kernel.h:
+ * "undo what they asked when a later request is refused, so a refusal leaves no trace"); with a
+ * full ring it cannot reserve its record; asked again, it goes through. */
+static void test_merge_platform_refusal(void **state)
+{
+    (void)state;
+    struct rvm_crypto crypto;
+    rvm_crypto_portable(&crypto);
+    struct hal_recorder *rec = calloc(1, sizeof(*rec));
+    hal_recorder_init(rec, &crypto);
+    struct rvm_kernel_config cfg;
+    rvm_kernel_default_config(&cfg);
+    cfg.ram_base = 0x80000000u;
+    cfg.ram_pages = 256;
+    cfg.ncpus = 2;
+    cfg.nvmids = 16;
+    cfg.max_partitions = 8;
+    cfg.coherence_nodes = 8;
+    cfg.max_caps = 128;
+    cfg.max_regions = 16;
+    cfg.max_channels = 4;
+    cfg.max_devices = 2;
+    cfg.witness_ring = 1024;
+    size_t bytes = rvm_kernel_storage_bytes(&cfg);
+    void *storage = aligned_alloc(8, (bytes + 7u) & ~(size_t)7u);
+    struct rvm_kernel *k = calloc(1, sizeof(*k));
+    assert_int_equal(rvm_kernel_init(k, hal_recorder_hal(rec), &cfg, storage, bytes), RVM_OK);
+    assert_int_equal(rvm_kernel_boot(k), RVM_OK);
+    struct rvm_kernel_partition_req req = {0x1000, {0, 0}, 0, 1};
+    struct rvm_handle a, b, rb, ch;
+    assert_int_equal(rvm_kernel_partition_create(k, 0, NULL, &req, &a, NULL), RVM_OK);
+    assert_int_equal(rvm_kernel_partition_create(k, 0, NULL, &req, &b, NULL), RVM_OK);
+    assert_int_equal(rvm_kernel_partition_start(k, 0, NULL, a), RVM_OK);
+    assert_int_equal(rvm_kernel_partition_start(k, 0, NULL, b), RVM_OK);
+    assert_int_equal(rvm_kernel_channel_create(k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
+    char buf[32];
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(rvm_kernel_ipc_send(k, 0, NULL, ch, "t", 1, 0, NULL), RVM_OK);
+        assert_int_equal(rvm_kernel_ipc_receive(k, 0, NULL, ch, buf, sizeof(buf), NULL), RVM_OK);
+    }
+    assert_int_equal(rvm_kernel_epoch(k), RVM_OK);
+    assert_int_equal(rvm_kernel_region_create(k, 0, NULL, b, RVM_REGION_DATA, R | W, 1, &rb, NULL),
+                     RVM_OK);
+    assert_int_equal(rvm_kernel_region_map(k, 0, NULL, rb, 0x20000, R | W), RVM_OK);
+    struct rvm_handle rb2;
+    assert_int_equal(rvm_kernel_region_create(k, 0, NULL, b, RVM_REGION_DATA, R | W, 1, &rb2, NULL),
+                     RVM_OK);
+    assert_int_equal(rvm_kernel_region_map(k, 0, NULL, rb2, 0x30000, R | W), RVM_OK);
+    /* The map of the first region into a refused: its unmap from b is undone. */
+    hal_recorder_clear(rec);
+    hal_recorder_fail(rec, HAL_CALL_MAP, 1, RVM_ERR_HAL);
+    uint64_t n0 = rvm_witness_count(&k->log);
+    assert_int_equal(rvm_kernel_partition_merge(k, 0, NULL, a, NULL, b), RVM_ERR_HAL);
+    assert_int_equal(rvm_witness_count(&k->log), n0 + 1u);
+    assert_int_equal(rvm_kernel_partition_state(k, b), RVM_KPART_RUNNING);
+    assert_int_equal(rvm_region_get(&k->regions, rb)->owner, pid(b));
+    assert_true(rvm_region_get(&k->regions, rb)->mapped);
+    assert_int_equal(hal_recorder_count(rec, HAL_CALL_UNMAP), 1);
+    assert_int_equal(hal_recorder_count(rec, HAL_CALL_MAP), 2);
+    assert_int_equal(rec->calls[rec->ncalls - 1].kind, HAL_CALL_MAP);
+    assert_int_equal(rec->calls[rec->ncalls - 1].partition, pid(b));
+    assert_int_equal(rec->calls[rec->ncalls - 1].ipa, 0x20000);
+    assert_int_equal(rvm_kernel_check(k), RVM_OK);
+    /* The unmap of the second region from b refused: the first goes back from a to b. */
+    hal_recorder_clear(rec);
+    hal_recorder_fail_after(rec, HAL_CALL_UNMAP, 1, 1, RVM_ERR_HAL);
+    n0 = rvm_witness_count(&k->log);
+    assert_int_equal(rvm_kernel_partition_merge(k, 0, NULL, a, NULL, b), RVM_ERR_HAL);
+    assert_int_equal(rvm_witness_count(&k->log), n0 + 1u);
+    assert_int_equal(hal_recorder_count(rec, HAL_CALL_UNMAP), 3); /* rb, rb2 (refused), rb from a */
+    assert_int_equal(hal_recorder_count(rec, HAL_CALL_MAP), 2);   /* rb into a, rb back into b */
+    assert_int_equal(rec->calls[rec->ncalls - 1].partition, pid(b));
+    assert_int_equal(rec->calls[rec->ncalls - 1].ipa, 0x20000);
+    assert_true(rvm_region_get(&k->regions, rb)->mapped);
+    assert_true(rvm_region_get(&k->regions, rb2)->mapped);
+    assert_int_equal(rvm_kernel_check(k), RVM_OK);
+    /* A stalled sink and a full ring: the merge cannot reserve its record and changes nothing. */
+    rec->drain_limit = 0;
+    enum rvm_err err = RVM_OK;
+    for (int i = 0; i < 4096 && err != RVM_ERR_WITNESS_FULL; i++) {
+        err = rvm_kernel_ipc_send(k, 0, NULL, ch, "t", 1, 0, NULL);
+        if (err == RVM_OK) {
+            err = rvm_kernel_ipc_receive(k, 0, NULL, ch, buf, sizeof(buf), NULL);
+        }
+    }
+    assert_int_equal(err, RVM_ERR_WITNESS_FULL);
+    hal_recorder_clear(rec);
+    assert_int_equal(rvm_kernel_partition_merge(k, 0, NULL, a, NULL, b), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(rvm_kernel_partition_state(k, b), RVM_KPART_RUNNING);
+    assert_int_equal(hal_recorder_count(rec, HAL_CALL_UNMAP), 0);
+    rec->drain_limit = UINT64_MAX;
+    assert_int_equal(rvm_kernel_partition_merge(k, 0, NULL, a, NULL, b), RVM_OK);
+    assert_int_equal(rvm_region_get(&k->regions, rb)->owner, pid(a));
+    assert_int_equal(rvm_kernel_check(k), RVM_OK);
+    free(k);
+    free(storage);
+    hal_recorder_free(rec);
+    free(rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +428,9 @@ int main(void)
         cmocka_unit_test(test_object_calls),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
+        cmocka_unit_test(test_merge_views_and_children),
+        cmocka_unit_test(test_merge_without_coherence),
+        cmocka_unit_test(test_merge_platform_refusal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
