@@ -203,6 +203,86 @@ static void test_object_calls(void **state)
     kfx_free(f);
 }
 
+/* A decode refusal: the call's result, one rejection record of `kind` at stage 1 (decode). */
+static void decode_refused(struct kfx *f, enum rvm_err got, enum rvm_err want, uint8_t kind,
+                           uint64_t n0)
+{
+    assert_int_equal(got, want);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, kind, want, RVM_STAGE_DECODE);
+}
+
+/* Value ranges decode checks, each from the call table's "Errors beyond the operation's"
+ * (docs/architecture.md), on a CPU out of range, and trapped arguments on a CPU nothing runs on. */
+static void test_decode_ranges(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle p = kfx_part(f, true);
+    run_on0(f, p);
+    const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
+    /* REGION_CREATE: type 1..3, perms <= 7, pages 1..RVM_REGION_MAX_PAGES */
+    const uint64_t bad_create[][3] = {{0, R | W, 1},
+                                      {4, R | W, 1},
+                                      {RVM_REGION_DATA, 8, 1},
+                                      {RVM_REGION_DATA, R | W, 0},
+                                      {RVM_REGION_DATA, R | W, RVM_REGION_MAX_PAGES + 1ull}};
+    for (size_t i = 0; i < sizeof(bad_create) / sizeof(bad_create[0]); i++) {
+        uint64_t n0 = kfx_count(f);
+        decode_refused(f,
+                       hcall(f, RVM_HC_REGION_CREATE, self, bad_create[i][0], bad_create[i][1],
+                             bad_create[i][2], 0),
+                       RVM_ERR_INVALID_ARGUMENT, RVM_ACT_REGION_CREATE, n0);
+    }
+    /* IPC_RECV: buffer ipa + length overflows */
+    uint64_t n0 = kfx_count(f);
+    decode_refused(f, hcall(f, RVM_HC_IPC_RECV, 0, 0, UINT64_MAX - 2, 4, 0), RVM_ERR_OVERFLOW,
+                   RVM_ACT_IPC_RECEIVE, n0);
+    /* LEASE_GRANT (duration in x4) and LEASE_RENEW (in x3): 1 .. max_lease_ns */
+    const uint64_t bad_duration[2] = {0, f->cfg.max_lease_ns + 1u};
+    for (int i = 0; i < 2; i++) {
+        n0 = kfx_count(f);
+        decode_refused(f, hcall(f, RVM_HC_LEASE_GRANT, 0, 0, 0, bad_duration[i], 0),
+                       RVM_ERR_OUT_OF_RANGE, RVM_ACT_DEVICE_LEASE_GRANT, n0);
+        n0 = kfx_count(f);
+        decode_refused(f, hcall(f, RVM_HC_LEASE_RENEW, 0, 0, bad_duration[i], 0, 0),
+                       RVM_ERR_OUT_OF_RANGE, RVM_ACT_DEVICE_LEASE_RENEW, n0);
+    }
+    /* a CPU the configuration does not have */
+    n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_hypercall(&f->k, f->cfg.ncpus), RVM_ERR_OUT_OF_RANGE);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_HYPERCALL, RVM_ERR_OUT_OF_RANGE, RVM_STAGE_DECODE);
+    /* trapped arguments go nowhere on a CPU nothing runs on, or one out of range */
+    const uint64_t regs[8] = {RVM_HC_VERSION, 1, 2, 3, 4, 5, 6, 7};
+    assert_int_equal(f->k.cpus[1].loaded, 0);
+    struct rvm_vcpu_regs before = f->k.cpus[1].frame;
+    rvm_kernel_trap_args(&f->k, 1, regs);
+    assert_memory_equal(&f->k.cpus[1].frame, &before, sizeof(before));
+    rvm_kernel_trap_args(&f->k, f->cfg.ncpus, regs);
+    kfx_check(f);
+    kfx_free(f);
+}
+
+/* A partition destroys itself by hypercall: accepted, and the result goes nowhere (docs: "nowhere
+ * if it destroyed itself"); the CPU runs nothing afterwards. */
+static void test_destroy_self(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle p = kfx_part(f, true);
+    run_on0(f, p);
+    const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(hcall(f, RVM_HC_PARTITION_DESTROY, rvm_handle_pack(p), self, 1, 0, 0), RVM_OK);
+    accepted(f, n0, RVM_ACT_PARTITION_DESTROY, pid(p));
+    assert_int_equal(rvm_kernel_partition_state(&f->k, p), RVM_KPART_FREE);
+    assert_int_equal(f->k.cpus[0].loaded, 0);
+    assert_int_equal(rvm_kernel_refs(&f->k, pid(p), NULL), 0);
+    kfx_check(f);
+    kfx_free(f);
+}
+
 /* Platform events and calls before the measured boot: NOT_BOOTED, nothing runs. */
 static void test_events_before_boot(void **state)
 {
@@ -426,6 +506,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partition_calls),
         cmocka_unit_test(test_object_calls),
+        cmocka_unit_test(test_decode_ranges),
+        cmocka_unit_test(test_destroy_self),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
         cmocka_unit_test(test_merge_views_and_children),
