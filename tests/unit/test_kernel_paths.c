@@ -283,6 +283,87 @@ static void test_destroy_self(void **state)
     kfx_free(f);
 }
 
+/* Boot to the ROOT_PARTITION phase (image loading) without handing off. */
+static void boot_to_images(struct kfx *f)
+{
+    for (uint32_t phase = 0; phase < RVM_BOOT_ROOT_PARTITION; phase++) {
+        assert_int_equal(rvm_kernel_boot_phase(&f->k, phase), RVM_OK);
+    }
+}
+
+static void boot_load_refused(struct kfx *f, const struct rvm_kernel_image *img, enum rvm_err err,
+                              uint8_t stage)
+{
+    const uint64_t n0 = kfx_count(f);
+    const uint64_t loaded = f->k.images_loaded;
+    assert_int_equal(rvm_kernel_boot_load(&f->k, img, NULL), err);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_BOOT_ATTESTATION, err, stage);
+    assert_int_equal(f->k.images_loaded, loaded);
+}
+
+static void four_caps(struct rvm_kernel_config *cfg)
+{
+    cfg->max_caps = 4;
+}
+
+/* Images rvm/kernel.h's struct rvm_kernel_image rules out (no image, no data, longer than
+ * RVM_REGION_MAX_PAGES pages, a length that wraps), an affinity naming no configured CPU, more
+ * pages than RAM, a load range that wraps, one the platform cannot map (beyond the 39-bit IPA
+ * space of the AArch64 stage 2), and one image too many for a four-slot capability table (each
+ * takes three: root, self and its code region's). */
+static void test_boot_load_refusals(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new_arch(RVM_SIM_ARCH_AARCH64, NULL, false);
+    boot_to_images(f);
+    static const uint8_t code[16] = {1, 2, 3};
+    const struct rvm_kernel_image good = {code, sizeof(code), 0x100000, 0x100000, {0, 0}, 0, 0};
+    struct rvm_kernel_image bad = good;
+    boot_load_refused(f, NULL, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
+    bad.data = NULL;
+    boot_load_refused(f, &bad, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
+    bad = good;
+    bad.len = (uint64_t)RVM_REGION_MAX_PAGES * KPG + 1u;
+    boot_load_refused(f, &bad, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
+    bad.len = UINT64_MAX;
+    boot_load_refused(f, &bad, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
+    bad = good;
+    bad.affinity = 1ull << 40; /* the kernel has 2 CPUs */
+    boot_load_refused(f, &bad, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_PRECONDITION);
+    bad = good;
+    bad.len = (uint64_t)f->cfg.ram_pages * KPG + KPG; /* refused before a byte is read */
+    boot_load_refused(f, &bad, RVM_ERR_NO_MEMORY, RVM_STAGE_PRECONDITION);
+    bad = good;
+    bad.load_ipa = 0 - KPG;
+    bad.len = 2u * KPG;
+    uint8_t *two_pages = calloc(2, KPG);
+    bad.data = two_pages;
+    boot_load_refused(f, &bad, RVM_ERR_OVERFLOW, RVM_STAGE_DECODE);
+    free(two_pages);
+    bad = good;
+    bad.load_ipa = 1ull << 39;
+    const uint64_t n0 = kfx_count(f);
+    assert_int_not_equal(rvm_kernel_boot_load(&f->k, &bad, NULL), RVM_OK);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    assert_int_equal(kfx_last(f).kind, RVM_ACT_PROOF_REJECTED);
+    assert_int_equal(kfx_last(f).flags, RVM_STAGE_PRECONDITION);
+    assert_int_equal(f->k.images_loaded, 0);
+    /* the good image loads, without asking for its handle */
+    assert_int_equal(rvm_kernel_boot_load(&f->k, &good, NULL), RVM_OK);
+    assert_int_equal(f->k.images_loaded, 1);
+    kfx_free(f);
+
+    f = kfx_new_arch(RVM_SIM_ARCH_AARCH64, four_caps, false);
+    boot_to_images(f);
+    struct rvm_handle first;
+    assert_int_equal(rvm_kernel_boot_load(&f->k, &good, &first), RVM_OK);
+    bad = good;
+    bad.load_ipa = 0x200000;
+    boot_load_refused(f, &bad, RVM_ERR_CAP_TABLE_FULL, RVM_STAGE_PRECONDITION);
+    kfx_free(f);
+}
+
 /* Platform events and calls before the measured boot: NOT_BOOTED, nothing runs. */
 static void test_events_before_boot(void **state)
 {
@@ -508,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_object_calls),
         cmocka_unit_test(test_decode_ranges),
         cmocka_unit_test(test_destroy_self),
+        cmocka_unit_test(test_boot_load_refusals),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
         cmocka_unit_test(test_merge_views_and_children),
