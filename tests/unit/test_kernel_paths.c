@@ -49,7 +49,7 @@ static enum rvm_err hcall(struct kfx *f, uint64_t n, uint64_t a1, uint64_t a2, u
 }
 
 /* n messages over a fresh channel from -> to, sent and received by the hypervisor. */
-static void traffic(struct kfx *f, struct rvm_handle from, struct rvm_handle to, int n)
+static struct rvm_handle traffic(struct kfx *f, struct rvm_handle from, struct rvm_handle to, int n)
 {
     struct rvm_handle ch;
     assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, NULL, NULL), RVM_OK);
@@ -59,6 +59,37 @@ static void traffic(struct kfx *f, struct rvm_handle from, struct rvm_handle to,
         assert_int_equal(rvm_kernel_ipc_receive(&f->k, 0, NULL, ch, buf, sizeof(buf), NULL),
                          RVM_OK);
     }
+    return ch;
+}
+
+/* A channel from -> to with one message `from` itself sent on it (stamped `from`). */
+static struct rvm_handle queued(struct kfx *f, struct rvm_handle from, struct rvm_handle to)
+{
+    struct rvm_handle ch, sc;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, &sc, NULL), RVM_OK);
+    struct rvm_kernel_auth au = kfx_auth(sc, 0);
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, pid(from), &au, ch, "queued", 6, 7, NULL), RVM_OK);
+    return ch;
+}
+
+static rvm_partition_id oldest_sender(const struct kfx *f, struct rvm_handle ch)
+{
+    const struct rvm_kchan *c = &f->k.chans[ch.index];
+    assert_true(c->used && c->count > 0);
+    return f->k.msgs[(size_t)ch.index * f->cfg.queue_depth + c->head].sender;
+}
+
+/* How many live capabilities `owner` holds naming (type, object). */
+static uint32_t caps_on(const struct kfx *f, uint8_t type, struct rvm_handle object,
+                        rvm_partition_id owner)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < f->k.caps.capacity; i++) {
+        const struct rvm_cap_slot *c = &f->k.caps.slots[i];
+        n += (c->generation & 1u) && c->type == type && c->owner == owner &&
+             rvm_cap_handle_eq(c->object, object);
+    }
+    return n;
 }
 
 /* A read-only view for `borrower` of a fresh IMMUTABLE region of `owner`, mapped at `ipa` (0: not
@@ -302,16 +333,17 @@ static void boot_load_refused(struct kfx *f, const struct rvm_kernel_image *img,
     assert_int_equal(f->k.images_loaded, loaded);
 }
 
-static void four_caps(struct rvm_kernel_config *cfg)
+static void five_caps(struct rvm_kernel_config *cfg)
 {
-    cfg->max_caps = 4;
+    cfg->max_caps = 5;
 }
 
 /* Images rvm/kernel.h's struct rvm_kernel_image rules out (no image, no data, longer than
  * RVM_REGION_MAX_PAGES pages, a length that wraps), an affinity naming no configured CPU, more
  * pages than RAM, a load range that wraps, one the platform cannot map (beyond the 39-bit IPA
- * space of the AArch64 stage 2), and one image too many for a four-slot capability table (each
- * takes three: root, self and its code region's). */
+ * space of the AArch64 stage 2), and one image too many for a five-slot capability table (each
+ * takes three: root, self and its code region's; the two left hold a partition but not its
+ * region's capability). */
 static void test_boot_load_refusals(void **state)
 {
     (void)state;
@@ -354,13 +386,149 @@ static void test_boot_load_refusals(void **state)
     assert_int_equal(f->k.images_loaded, 1);
     kfx_free(f);
 
-    f = kfx_new_arch(RVM_SIM_ARCH_AARCH64, four_caps, false);
+    f = kfx_new_arch(RVM_SIM_ARCH_AARCH64, five_caps, false);
     boot_to_images(f);
     struct rvm_handle first;
     assert_int_equal(rvm_kernel_boot_load(&f->k, &good, &first), RVM_OK);
     bad = good;
     bad.load_ipa = 0x200000;
     boot_load_refused(f, &bad, RVM_ERR_CAP_TABLE_FULL, RVM_STAGE_PRECONDITION);
+    kfx_free(f);
+}
+
+/*
+ * A split of s over every kind of object docs/architecture.md ("Split and merge") names. The cut:
+ * cliques {x1, x2} and {y1, y2}, s talking equally to x1 and y1 (15 messages each way and one
+ * queued each way), so s straddles it with local(A) = local(B) = 5000 bp exactly. DC-9 then
+ * decides the four equal one-page DATA regions by size(X) alone, in slot order: the first stays
+ * (tie), the second moves (B has fewer pages), the third stays, the fourth moves. Partitions z
+ * (no traffic) and w (created by s) join after the cut was computed.
+ */
+static void test_split_every_object_kind(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle x1 = kfx_part(f, true);
+    struct rvm_handle x2 = kfx_part(f, true);
+    struct rvm_handle s = kfx_part(f, true);
+    struct rvm_handle y1 = kfx_part(f, true);
+    struct rvm_handle y2 = kfx_part(f, true);
+    const struct rvm_handle xx = traffic(f, x1, x2, 100);
+    traffic(f, y1, y2, 100);
+    traffic(f, s, x1, 15);
+    traffic(f, x1, s, 15);
+    traffic(f, s, y1, 15);
+    traffic(f, y1, s, 15);
+    const struct rvm_handle q_sx = queued(f, s, x1), q_sy = queued(f, s, y1);
+    const struct rvm_handle q_xs = queued(f, x1, s), q_ys = queued(f, y1, s);
+    /* s's memory */
+    struct rvm_handle d[4];
+    d[0] = kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x100000);
+    d[1] = kfx_region(f, s, RVM_REGION_DATA, 1, 0, 0);
+    d[2] = kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x300000);
+    d[3] = kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x400000);
+    const struct rvm_handle code = kfx_region(f, s, RVM_REGION_CODE, 1, R | RVM_PERM_X, 0x1000);
+    const struct rvm_handle imm = kfx_region(f, s, RVM_REGION_IMMUTABLE, 1, R, 0x2000);
+    const struct rvm_handle imm_idle = kfx_region(f, s, RVM_REGION_IMMUTABLE, 1, 0, 0);
+    /* capabilities s holds on objects of others */
+    const struct rvm_handle xr1 = kfx_region(f, x1, RVM_REGION_DATA, 1, 0, 0);
+    const struct rvm_handle xr2 = kfx_region(f, x1, RVM_REGION_DATA, 1, 0, 0);
+    struct rvm_handle c_xr1, c_xr2, c_chan, c_x1, deep;
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1),
+                                          kfx_cap(f, RVM_CAP_TYPE_REGION, xr1, pid(x1)), s,
+                                          RVM_CAP_READ | RVM_CAP_GRANT, 0, &c_xr1),
+                     RVM_OK);
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1),
+                                          kfx_cap(f, RVM_CAP_TYPE_REGION, xr2, pid(x1)), s,
+                                          RVM_CAP_READ, 0, &c_xr2),
+                     RVM_OK);
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1),
+                                          kfx_cap(f, RVM_CAP_TYPE_COMM_EDGE, xx, pid(x1)), s,
+                                          RVM_CAP_READ, 0, &c_chan),
+                     RVM_OK);
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1), kfx_p(f, x1)->self_cap, s,
+                                          RVM_CAP_READ | RVM_CAP_GRANT, 0, &c_x1),
+                     RVM_OK);
+    /* a capability on x1 at the deepest derivation level, with GRANT, reaching s through others */
+    struct rvm_handle cur = kfx_p(f, x1)->self_cap;
+    rvm_partition_id holder = pid(x1);
+    for (int i = 0; i < 16 && rvm_cap_get(&f->k.caps, cur)->depth + 1u < RVM_CAP_MAX_DEPTH; i++) {
+        const struct rvm_handle next_holder = (i & 1) ? y2 : x2;
+        assert_int_equal(rvm_kernel_cap_grant(&f->k, holder, cur, next_holder,
+                                              RVM_CAP_READ | RVM_CAP_GRANT, 0, &deep),
+                         RVM_OK);
+        cur = deep;
+        holder = pid(next_holder);
+    }
+    assert_int_equal(
+        rvm_kernel_cap_grant(&f->k, holder, cur, s, RVM_CAP_READ | RVM_CAP_GRANT, 0, &deep),
+        RVM_OK);
+    assert_int_equal(rvm_cap_get(&f->k.caps, deep)->depth, RVM_CAP_MAX_DEPTH);
+    /* a device leased to s */
+    struct rvm_handle dev, lease;
+    assert_int_equal(rvm_kernel_device_register(&f->k, 0, 9, &dev, NULL), RVM_OK);
+    assert_int_equal(rvm_kernel_lease_grant(&f->k, 0, NULL, dev, s, 1000000000, &lease), RVM_OK);
+    assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
+    assert_true(f->k.coh.have_cut);
+    /* after the cut: z, and w created by s (s holds w's root) */
+    struct rvm_handle z = kfx_part(f, true);
+    struct rvm_kernel_auth sself = kfx_auth(kfx_p(f, s)->self_cap, 0);
+    struct rvm_kernel_partition_req req = {0x1000, {0, 0}, 0, 1};
+    struct rvm_handle w;
+    assert_int_equal(rvm_kernel_partition_create(&f->k, pid(s), &sself, &req, &w, NULL), RVM_OK);
+    const uint32_t s_on_w = caps_on(f, RVM_CAP_TYPE_PARTITION, w, pid(s));
+    assert_true(s_on_w >= 1);
+
+    struct rvm_handle child;
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_partition_split(&f->k, 0, NULL, s, &child), RVM_OK);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    struct krec r = kfx_last(f);
+    assert_int_equal(r.kind, RVM_ACT_PARTITION_SPLIT);
+    assert_int_equal(r.aux & 0xFFFF, 2);         /* d[1] and d[3] */
+    assert_int_equal((r.aux >> 16) & 0xFFFF, 4); /* the four channels to the other side */
+    assert_int_equal(r.aux >> 48, 5);            /* c_xr1, c_xr2, c_chan, c_x1, deep */
+    const rvm_partition_id c = pid(child);
+    /* regions */
+    assert_int_equal(rvm_region_get(&f->k.regions, d[0])->owner, pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, d[1])->owner, c);
+    assert_false(rvm_region_get(&f->k.regions, d[1])->mapped);
+    assert_int_equal(rvm_region_get(&f->k.regions, d[2])->owner, pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, d[3])->owner, c);
+    assert_true(rvm_region_get(&f->k.regions, d[3])->mapped);
+    assert_int_equal(rvm_region_get(&f->k.regions, d[3])->ipa, 0x400000);
+    assert_true(caps_on(f, RVM_CAP_TYPE_REGION, d[1], c) >= 1);
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_REGION, d[1], pid(s)), 0);
+    assert_int_equal(rvm_region_get(&f->k.regions, code)->owner, pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, imm)->owner, pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, imm)->shares, 1); /* the child's view */
+    assert_int_equal(rvm_region_get(&f->k.regions, imm_idle)->shares, 0);
+    /* channels: the ones to the other side moved with their queued messages from s */
+    const bool x_moved = f->k.chans[q_sx.index].a == c;
+    const struct rvm_handle out_moved = x_moved ? q_sx : q_sy, in_moved = x_moved ? q_xs : q_ys;
+    const struct rvm_handle out_kept = x_moved ? q_sy : q_sx;
+    assert_int_equal(oldest_sender(f, out_moved), c);
+    assert_int_equal(f->k.chans[in_moved.index].b, c);
+    assert_int_equal(oldest_sender(f, in_moved), x_moved ? pid(x1) : pid(y1));
+    assert_int_equal(f->k.chans[out_kept.index].a, pid(s));
+    assert_int_equal(oldest_sender(f, out_kept), pid(s));
+    /* shared objects: s keeps READ; the child gets a READ copy where s could grant (not at the
+     * deepest level) */
+    assert_int_equal(rvm_cap_get(&f->k.caps, c_xr1)->rights, RVM_CAP_READ);
+    assert_int_equal(rvm_cap_get(&f->k.caps, c_xr2)->rights, RVM_CAP_READ);
+    assert_int_equal(rvm_cap_get(&f->k.caps, c_chan)->rights, RVM_CAP_READ);
+    assert_int_equal(rvm_cap_get(&f->k.caps, c_x1)->rights, RVM_CAP_READ);
+    assert_int_equal(rvm_cap_get(&f->k.caps, deep)->rights, RVM_CAP_READ);
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_REGION, xr1, c), 1);
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_REGION, xr2, c), 0);
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_COMM_EDGE, xx, c), 0);
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_PARTITION, x1, c), 1);
+    /* what s owns or created stays: w's root, the lease */
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_PARTITION, w, pid(s)), s_on_w);
+    assert_int_equal(rvm_cap_get(&f->k.caps, lease)->owner, pid(s));
+    assert_int_equal(kfx_p(f, w)->creator, pid(s));
+    assert_int_equal(rvm_kernel_partition_state(&f->k, z), RVM_KPART_RUNNING);
+    kfx_check(f);
     kfx_free(f);
 }
 
@@ -590,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_decode_ranges),
         cmocka_unit_test(test_destroy_self),
         cmocka_unit_test(test_boot_load_refusals),
+        cmocka_unit_test(test_split_every_object_kind),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
         cmocka_unit_test(test_merge_views_and_children),
