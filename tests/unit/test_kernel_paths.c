@@ -402,7 +402,8 @@ static void test_boot_load_refusals(void **state)
  * queued each way), so s straddles it with local(A) = local(B) = 5000 bp exactly. DC-9 then
  * decides the four equal one-page DATA regions by size(X) alone, in slot order: the first stays
  * (tie), the second moves (B has fewer pages), the third stays, the fourth moves. Partitions z
- * (no traffic) and w (created by s) join after the cut was computed.
+ * (no traffic) and w (created by s) join after the cut was computed, as do a channel from s to
+ * itself and one to z, both without traffic (z has no side in the cut).
  */
 static void test_split_every_object_kind(void **state)
 {
@@ -478,6 +479,10 @@ static void test_split_every_object_kind(void **state)
     assert_int_equal(rvm_kernel_partition_create(&f->k, pid(s), &sself, &req, &w, NULL), RVM_OK);
     const uint32_t s_on_w = caps_on(f, RVM_CAP_TYPE_PARTITION, w, pid(s));
     assert_true(s_on_w >= 1);
+    /* channels without traffic: s to itself, s to z (no side in the cut): neither moves */
+    struct rvm_handle ch_self, ch_z;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, s, s, &ch_self, NULL, NULL), RVM_OK);
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, s, z, &ch_z, NULL, NULL), RVM_OK);
 
     struct rvm_handle child;
     uint64_t n0 = kfx_count(f);
@@ -511,6 +516,9 @@ static void test_split_every_object_kind(void **state)
     assert_int_equal(f->k.chans[in_moved.index].b, c);
     assert_int_equal(oldest_sender(f, in_moved), x_moved ? pid(x1) : pid(y1));
     assert_int_equal(f->k.chans[out_kept.index].a, pid(s));
+    assert_int_equal(f->k.chans[ch_self.index].a, pid(s));
+    assert_int_equal(f->k.chans[ch_self.index].b, pid(s));
+    assert_int_equal(f->k.chans[ch_z.index].a, pid(s));
     assert_int_equal(oldest_sender(f, out_kept), pid(s));
     /* shared objects: s keeps READ; the child gets a READ copy where s could grant (not at the
      * deepest level) */
@@ -528,6 +536,119 @@ static void test_split_every_object_kind(void **state)
     assert_int_equal(rvm_cap_get(&f->k.caps, lease)->owner, pid(s));
     assert_int_equal(kfx_p(f, w)->creator, pid(s));
     assert_int_equal(rvm_kernel_partition_state(&f->k, z), RVM_KPART_RUNNING);
+    kfx_check(f);
+    kfx_free(f);
+}
+
+/* Cliques {x1, x2} and {y1, y2} and s talking equally to x1 and y1, the cut computed: s
+ * straddles it with pressure 10000 (docs/coherence.md, split rule). Returns s; *x1 for grants. */
+static struct rvm_handle straddling(struct kfx *f, struct rvm_handle *x1_out)
+{
+    struct rvm_handle x1 = kfx_part(f, true);
+    struct rvm_handle x2 = kfx_part(f, true);
+    struct rvm_handle s = kfx_part(f, true);
+    struct rvm_handle y1 = kfx_part(f, true);
+    struct rvm_handle y2 = kfx_part(f, true);
+    traffic(f, x1, x2, 100);
+    traffic(f, y1, y2, 100);
+    traffic(f, s, x1, 30);
+    traffic(f, s, y1, 30);
+    if (x1_out != NULL) {
+        *x1_out = x1;
+    }
+    return s;
+}
+
+static void split_refused(struct kfx *f, struct rvm_handle s, enum rvm_err err)
+{
+    const uint64_t n0 = kfx_count(f);
+    const uint32_t live = f->k.coh.graph.live;
+    assert_int_equal(rvm_kernel_partition_split(&f->k, 0, NULL, s, NULL), err);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_PARTITION_SPLIT, err, RVM_STAGE_PRECONDITION);
+    assert_int_equal(f->k.coh.graph.live, live);
+    kfx_check(f);
+}
+
+static void tight_tables(struct rvm_kernel_config *cfg)
+{
+    cfg->max_regions = 4;
+    cfg->max_caps = 48;
+}
+
+/* A split needs a region slot per view for the child (NO_SPACE) and capability slots for the
+ * child's two, its views' and its READ copies (CAP_TABLE_FULL); refused before anything changes,
+ * and accepted once there is room. */
+static void test_split_room(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(tight_tables);
+    struct rvm_handle x1;
+    struct rvm_handle s = straddling(f, &x1);
+    kfx_region(f, s, RVM_REGION_IMMUTABLE, 1, R, 0x2000); /* the child gets a view of it */
+    struct rvm_handle filler[3];
+    for (int i = 0; i < 3; i++) {
+        filler[i] = kfx_region(f, x1, RVM_REGION_DATA, 1, 0, 0);
+    }
+    assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
+    split_refused(f, s, RVM_ERR_NO_SPACE);
+    assert_int_equal(rvm_kernel_region_destroy(&f->k, 0, NULL, filler[0]), RVM_OK);
+    /* fill the capability table, then free two slots: the child's own two fit, its view's not */
+    const struct rvm_handle self = kfx_p(f, x1)->self_cap;
+    struct rvm_handle granted[64];
+    int n = 0;
+    enum rvm_err err = RVM_OK;
+    while (n < 64 && err == RVM_OK) {
+        err = rvm_kernel_cap_grant(&f->k, pid(x1), self, x1, RVM_CAP_READ, 0, &granted[n]);
+        n += err == RVM_OK;
+    }
+    assert_int_equal(err, RVM_ERR_CAP_TABLE_FULL);
+    assert_true(n >= 3);
+    uint32_t released = 0;
+    for (int i = 1; i <= 2; i++) {
+        assert_int_equal(
+            rvm_kernel_cap_revoke(&f->k, 0, rvm_cap_no_handle(), granted[n - i], &released),
+            RVM_OK);
+    }
+    split_refused(f, s, RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(
+        rvm_kernel_cap_revoke(&f->k, 0, rvm_cap_no_handle(), granted[n - 3], &released), RVM_OK);
+    struct rvm_handle child;
+    assert_int_equal(rvm_kernel_partition_split(&f->k, 0, NULL, s, &child), RVM_OK);
+    assert_int_equal(rvm_kernel_partition_state(&f->k, child), RVM_KPART_RUNNING);
+    kfx_check(f);
+    kfx_free(f);
+}
+
+static void applying(struct rvm_kernel_config *cfg)
+{
+    cfg->apply_decisions = 1;
+}
+
+/* With apply_decisions the epoch carries out the engine's split recommendation itself (after
+ * dwell_epochs, 3 by default): a PartitionSplit record by the hypervisor, a Running child. */
+static void test_split_applied_by_the_epoch(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(applying);
+    struct rvm_handle s = straddling(f, NULL);
+    const uint32_t live = f->k.coh.graph.live;
+    for (int e = 0; e < 3; e++) {
+        assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
+    }
+    assert_int_equal(f->k.coh.graph.live, live + 1u);
+    bool found = false;
+    for (uint64_t i = 0; i < kfx_count(f); i++) {
+        struct krec r = kfx_rec(f, i);
+        if (r.kind == RVM_ACT_PARTITION_SPLIT) {
+            assert_int_equal(r.actor, 0);
+            assert_int_equal(r.target, rvm_handle_pack(s));
+            assert_int_equal(rvm_kernel_partition_state(&f->k, rvm_handle_unpack(r.payload)),
+                             RVM_KPART_RUNNING);
+            found = true;
+        }
+    }
+    assert_true(found);
     kfx_check(f);
     kfx_free(f);
 }
@@ -759,6 +880,8 @@ int main(void)
         cmocka_unit_test(test_destroy_self),
         cmocka_unit_test(test_boot_load_refusals),
         cmocka_unit_test(test_split_every_object_kind),
+        cmocka_unit_test(test_split_room),
+        cmocka_unit_test(test_split_applied_by_the_epoch),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
         cmocka_unit_test(test_merge_views_and_children),
