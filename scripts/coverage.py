@@ -135,8 +135,9 @@ def load_unreachable(path):
     """The classification of never-taken outcomes unreachable by design: one entry per line,
     `file function outcomes kind `condition` reason`. An entry explains up to `outcomes`
     never-taken outcomes on each source line of `function` in core/src/`file` whose text (with
-    the lines just before it, see explain) contains `condition` (whitespace-normalized; `*`
-    matches every line of the function; `outcomes` `*` for no limit). Keys are source text, not line numbers, so they survive edits elsewhere."""
+    the lines just before it, see explaining) contains `condition` (whitespace-normalized; `*`
+    matches every line of the function; `outcomes` `*` for no limit). Several entries may match one
+    line: each explains up to its count, in file order. Keys are source text, not line numbers, so they survive edits elsewhere."""
     entries = []
     for number, raw in enumerate(path.read_text().splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
@@ -156,8 +157,8 @@ def load_unreachable(path):
 CONTEXT_LINES = 3
 
 
-def explain(entries, name, owner, source, number):
-    """The first entry that explains never-taken outcomes on line `number`, or None. A condition
+def explaining(entries, name, owner, source, number):
+    """The entries that explain never-taken outcomes on line `number`, in file order. A condition
     is looked up in the line joined to the CONTEXT_LINES lines before it (so a key can name the
     statement a branch follows, e.g. `rvm_kernel__must(k, err); if (err == RVM_OK) {`), and the
     match must reach into the line itself."""
@@ -165,18 +166,21 @@ def explain(entries, name, owner, source, number):
     line = normalize(source[number - 1]) if number <= len(source) else ""
     window = f"{before} {line}" if before else line
     line_start = len(window) - len(line)
+    found = []
     for e in entries:
         if e["file"] != name or e["function"] != owner:
             continue
         cond = e["condition"]
         if cond == "*":
-            return e
+            found.append(e)
+            continue
         at = window.find(cond)
         while at >= 0:
             if at + len(cond) > line_start:
-                return e
+                found.append(e)
+                break
             at = window.find(cond, at + 1)
-    return None
+    return found
 
 
 def write_uncovered(full, path, entries):
@@ -200,12 +204,14 @@ def write_uncovered(full, path, entries):
                 if start <= number:
                     owner = fname
             text = source[number - 1] if number <= len(source) else ""
-            e = explain(entries, name, owner, source, number)
             explained = 0
-            if e is not None:
-                explained = n if e["limit"] is None else min(n, e["limit"])
-                e["used"] += explained
-                rows.append((name, number, owner, e["kind"], explained, text))
+            for e in explaining(entries, name, owner, source, number):
+                take = n - explained if e["limit"] is None else min(n - explained, e["limit"])
+                if take == 0:
+                    break
+                e["used"] += take
+                explained += take
+                rows.append((name, number, owner, e["kind"], take, text))
             if n > explained:
                 rows.append((name, number, owner, "unexplained", n - explained, text))
     rows.sort(key=lambda r: (r[0], r[1], r[3]))
