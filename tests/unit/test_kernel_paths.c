@@ -653,6 +653,49 @@ static void test_split_applied_by_the_epoch(void **state)
     kfx_free(f);
 }
 
+/* Optional out-parameters left NULL (rvm/kernel.h: "may be NULL" / only written when asked), and
+ * the entry points refused before the measured boot that the other test does not name. */
+static void test_optional_outputs(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle p = kfx_part(f, true);
+    struct rvm_handle q = kfx_part(f, true);
+    assert_int_equal(rvm_kernel_device_register(&f->k, 0, 11, NULL, NULL), RVM_OK);
+    assert_int_equal(f->k.devs[0].irq, 11);
+    struct rvm_handle r;
+    assert_int_equal(
+        rvm_kernel_region_create(&f->k, 0, NULL, p, RVM_REGION_DATA, R | W, 1, NULL, NULL), RVM_OK);
+    assert_int_equal(kfx_last(f).kind, RVM_ACT_REGION_CREATE);
+    r = kfx_region(f, p, RVM_REGION_IMMUTABLE, 1, 0, 0);
+    assert_int_equal(rvm_kernel_region_share(&f->k, 0, NULL, r, q, R, NULL, NULL), RVM_OK);
+    assert_int_equal(rvm_region_get(&f->k.regions, r)->shares, 1);
+    /* a send of a length with no data is malformed */
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, p, q, &ch, NULL, NULL), RVM_OK);
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, NULL, 4, 0, NULL),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_IPC_SEND, RVM_ERR_INVALID_ARGUMENT, 0);
+    assert_int_equal(f->k.chans[ch.index].count, 0);
+    /* revoke every tree rooted before a new epoch (rvm/cap.h: E from floor to current) */
+    assert_int_equal(rvm_kernel_cap_epoch_advance(&f->k, 0), RVM_OK);
+    const uint32_t old_epoch = f->k.caps.epoch - 1u;
+    assert_true(old_epoch >= f->k.caps.epoch_floor);
+    assert_int_equal(rvm_kernel_cap_epoch_revoke(&f->k, 0, old_epoch, NULL), RVM_OK);
+    assert_int_equal(f->k.caps.epoch_floor, old_epoch + 1u);
+    kfx_check(f);
+    kfx_free(f);
+
+    f = kfx_new_arch(RVM_SIM_ARCH_AARCH64, NULL, false);
+    assert_int_equal(rvm_kernel_core_crash(&f->k), RVM_ERR_NOT_BOOTED);
+    const struct rvm_handle none = {0, 1};
+    assert_int_equal(rvm_kernel_partition_fault(&f->k, none, RVM_FAULT_CRASH, NULL),
+                     RVM_ERR_NOT_BOOTED);
+    kfx_free(f);
+}
+
 /* Platform events and calls before the measured boot: NOT_BOOTED, nothing runs. */
 static void test_events_before_boot(void **state)
 {
@@ -882,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_split_every_object_kind),
         cmocka_unit_test(test_split_room),
         cmocka_unit_test(test_split_applied_by_the_epoch),
+        cmocka_unit_test(test_optional_outputs),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
         cmocka_unit_test(test_merge_views_and_children),
