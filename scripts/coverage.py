@@ -30,7 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Measured core/src branch coverage rounded down (docs/evidence.md "Coverage"); raise it with the
 # tests that reach more, never lower it to let a change through.
-GATE = 90.5
+GATE = 91.0
 
 SWARM_RUNS = {  # scenario: seeds 1..N, one process each, --faults swarm
     "kernel-smoke.scn": 150,
@@ -121,7 +121,7 @@ UNREACHABLE = ROOT / "scripts" / "coverage_unreachable.txt"
 
 # Never-taken core/src outcomes that no entry of UNREACHABLE explains: the gate fails above this
 # (measured; lower it with each test or classification, never raise it to let a change through).
-MAX_UNEXPLAINED = 151
+MAX_UNEXPLAINED = 136
 
 
 def normalize(text):

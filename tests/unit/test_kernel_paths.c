@@ -696,6 +696,87 @@ static void test_optional_outputs(void **state)
     kfx_free(f);
 }
 
+/* Odds and ends: a boot phase after HANDOFF is out of order (rvm/kernel.h: BOOT_ORDER); a timer
+ * on a CPU the configuration lacks is refused and changes no CPU; a guest fault without asking
+ * for the class; a receive into no buffer with room claimed is malformed. */
+static void test_odds_and_ends(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_boot_phase(&f->k, RVM_KERNEL_BOOT_PHASES), RVM_ERR_BOOT_ORDER);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_BOOT_PHASE, RVM_ERR_BOOT_ORDER, RVM_STAGE_DECODE);
+    assert_int_not_equal(rvm_kernel_timer(&f->k, f->cfg.ncpus), RVM_OK);
+    struct rvm_handle p = kfx_part(f, true);
+    struct rvm_handle q = kfx_part(f, true);
+    run_on0(f, p);
+    assert_int_equal(rvm_kernel_guest_fault(&f->k, 0, 0x7FF000000, NULL), RVM_OK);
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, p, q, &ch, NULL, NULL), RVM_OK);
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, "m", 1, 0, NULL), RVM_OK);
+    n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_ipc_receive(&f->k, 0, NULL, ch, NULL, 4, NULL),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    assert_int_equal(f->k.chans[ch.index].count, 1); /* the message stays queued */
+    kfx_check(f);
+    kfx_free(f);
+}
+
+/* Every operation that mints a capability needs a free slot for it, checked before anything
+ * changes (rvm/kernel.h partition create: CAP_TABLE_FULL; the same for regions, views, devices,
+ * leases and the two capabilities of a channel). */
+static void test_full_capability_table(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle p = kfx_part(f, true);
+    struct rvm_handle q = kfx_part(f, true);
+    struct rvm_handle imm = kfx_region(f, p, RVM_REGION_IMMUTABLE, 1, 0, 0);
+    struct rvm_handle dev;
+    assert_int_equal(rvm_kernel_device_register(&f->k, 0, 9, &dev, NULL), RVM_OK);
+    const struct rvm_handle self = kfx_p(f, p)->self_cap;
+    struct rvm_handle last = rvm_cap_no_handle(), g;
+    enum rvm_err err = RVM_OK;
+    for (uint32_t i = 0; i <= f->cfg.max_caps && err == RVM_OK; i++) {
+        err = rvm_kernel_cap_grant(&f->k, pid(p), self, q, RVM_CAP_READ, i, &g);
+        if (err == RVM_OK) {
+            last = g;
+        }
+    }
+    assert_int_equal(err, RVM_ERR_CAP_TABLE_FULL);
+    uint32_t regions = 0;
+    for (uint32_t i = 0; i < f->k.regions.capacity; i++) {
+        regions += f->k.regions.slots[i].used;
+    }
+    uint64_t n0 = kfx_count(f);
+    assert_int_equal(
+        rvm_kernel_region_create(&f->k, 0, NULL, p, RVM_REGION_DATA, R | W, 1, NULL, NULL),
+        RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(rvm_kernel_region_share(&f->k, 0, NULL, imm, q, R, NULL, NULL),
+                     RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(rvm_kernel_device_register(&f->k, 0, 10, NULL, NULL), RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(rvm_kernel_lease_grant(&f->k, 0, NULL, dev, q, 1000000, NULL),
+                     RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(kfx_count(f), n0 + 4u);
+    for (uint32_t i = 0; i < f->k.regions.capacity; i++) {
+        regions -= f->k.regions.slots[i].used;
+    }
+    assert_int_equal(regions, 0); /* no region was created */
+    assert_int_equal(rvm_region_get(&f->k.regions, imm)->shares, 0);
+    /* one slot free: a channel needs two */
+    uint32_t released = 0;
+    assert_int_equal(rvm_kernel_cap_revoke(&f->k, 0, rvm_cap_no_handle(), last, &released), RVM_OK);
+    n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, p, q, NULL, NULL, NULL),
+                     RVM_ERR_CAP_TABLE_FULL);
+    assert_int_equal(kfx_count(f), n0 + 1u);
+    kfx_rejected(f, RVM_ACT_COMM_EDGE_CREATE, RVM_ERR_CAP_TABLE_FULL, RVM_STAGE_PRECONDITION);
+    kfx_check(f);
+    kfx_free(f);
+}
+
 /* Platform events and calls before the measured boot: NOT_BOOTED, nothing runs. */
 static void test_events_before_boot(void **state)
 {
@@ -926,6 +1007,8 @@ int main(void)
         cmocka_unit_test(test_split_room),
         cmocka_unit_test(test_split_applied_by_the_epoch),
         cmocka_unit_test(test_optional_outputs),
+        cmocka_unit_test(test_odds_and_ends),
+        cmocka_unit_test(test_full_capability_table),
         cmocka_unit_test(test_events_before_boot),
         cmocka_unit_test(test_sixty_four_cpus),
         cmocka_unit_test(test_merge_views_and_children),
