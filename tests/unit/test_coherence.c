@@ -212,6 +212,8 @@ static void test_mutations_witnessed_and_refused(void **state)
     assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
     assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 3, 1, 9, 1), RVM_ERR_NOT_FOUND);
     assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_DECODE, RVM_ERR_NOT_FOUND, 1);
+    assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 3, 9, 1, 1), RVM_ERR_NOT_FOUND);
+    assert_rejected(f, RVM_ACT_GRAPH_MUTATION, RVM_STAGE_DECODE, RVM_ERR_NOT_FOUND, 9);
     assert_int_equal(witnessed_coherence_record_ipc(&f->c, &f->log, 3, 1, 2, 0),
                      RVM_ERR_OUT_OF_RANGE);
     assert_int_equal(
@@ -727,6 +729,13 @@ static void test_split_limit_bounds_recommendations(void **state)
         assert_int_equal(epoch(f, true).decision.kind, RVM_COH_DECIDE_NONE);
     }
     fx_free(f);
+    /* nor when the graph has no room for the child (prepare_split: GRAPH_FULL): the hub
+     * pattern's seven partitions fill a graph of seven */
+    f = hub_fixture(cfg_for(7));
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(epoch(f, true).decision.kind, RVM_COH_DECIDE_NONE);
+    }
+    fx_free(f);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -776,7 +785,159 @@ static void test_merge_decision(void **state)
     for (int i = 0; i < 50; i++) {
         assert_int_equal(epoch(f, true).decision.kind, RVM_COH_DECIDE_NONE);
     }
+    /* 1 merged with 3 instead (merged score 9103 >= 7000): the latch 1 held with 2 is released
+     * on both sides (rvm_coherence_check: a latch names a live partner latched back) */
+    struct rvm_coherence_merge_request q = {
+        .absorber = 1, .absorbed = 3, .facts = RVM_COH_MERGE_FACTS_ALL, .cap_hash = 0};
+    assert_int_equal(witnessed_coherence_merge(&f->c, &f->log, 5, &q), RVM_OK);
+    assert_int_equal(rvm_coherence_check(&f->c), RVM_OK);
+    assert_int_equal(f->c.node[0].merge_latch, RVM_GRAPH_SLOT_NONE);
+    assert_int_equal(f->c.node[1].merge_latch, RVM_GRAPH_SLOT_NONE);
+    assert_int_equal(epoch(f, true).decision.kind, RVM_COH_DECIDE_NONE);
+    /* the epoch's report is optional */
+    assert_int_equal(rvm_coherence_epoch_budget(&f->c, &f->log, 0, NULL), RVM_OK);
     fx_free(f);
+}
+
+/*
+ * Ties are broken the same way whatever order the partitions joined the graph in, so a
+ * recommendation depends on the traffic alone (docs/coherence.md: the cut is canonical; the lower
+ * id absorbs the higher). Each pattern is run with the partitions added in ascending, descending
+ * and a rotated order, and the decision after dwell_epochs must be the same in all three.
+ */
+typedef void (*traffic_pattern)(struct fx *f);
+
+/* Cliques {1,2,3} and {4,5,6} (100 per edge) and two hubs, 7 between 1 (60) and 4 (70) and 8
+ * between 2 (60) and 5 (70): the one minimum cut (120) is {1,2,3} | the rest, and each hub sends
+ * 60 of its 130 across it (4615 bp >= straddle 2500) with pressure 10000. */
+static void two_hubs(struct fx *f)
+{
+    const rvm_partition_id x[3] = {1, 2, 3}, y[3] = {4, 5, 6};
+    for (int i = 0; i < 3; i++) {
+        for (int j = i + 1; j < 3; j++) {
+            ipc(f, x[i], x[j], 100);
+            ipc(f, y[i], y[j], 100);
+        }
+    }
+    ipc(f, 7, 1, 60);
+    ipc(f, 7, 4, 70);
+    ipc(f, 8, 2, 60);
+    ipc(f, 8, 5, 70);
+}
+
+/* The same with internal traffic at hub 8: pressure 130 / 140 = 9285 bp, still >= 8000. */
+static void two_unequal_hubs(struct fx *f)
+{
+    two_hubs(f);
+    ipc(f, 8, 8, 10);
+}
+
+static void one_partner_two_ways(struct fx *f)
+{
+    ipc(f, 1, 1, 1000);
+    ipc(f, 1, 2, 100);
+    ipc(f, 1, 3, 100);
+}
+
+static void one_partner_preferred(struct fx *f)
+{
+    ipc(f, 1, 1, 1000);
+    ipc(f, 1, 2, 100);
+    ipc(f, 1, 3, 150);
+}
+
+static void two_pairs(struct fx *f)
+{
+    ipc(f, 1, 2, 100);
+    ipc(f, 3, 4, 100);
+}
+
+static void unequal_pairs(struct fx *f)
+{
+    ipc(f, 1, 2, 100);
+    ipc(f, 3, 4, 100);
+    ipc(f, 3, 3, 20);
+}
+
+static struct rvm_coherence_decision decide_in_order(struct rvm_coherence_config cfg,
+                                                     const rvm_partition_id *ids, uint32_t n,
+                                                     traffic_pattern pattern)
+{
+    struct fx *f = fx_new(cfg);
+    for (uint32_t i = 0; i < n; i++) {
+        add(f, ids[i]);
+    }
+    pattern(f);
+    struct rvm_coherence_decision d = {0};
+    for (uint32_t e = 0; e < cfg.dwell_epochs; e++) {
+        d = epoch(f, true).decision;
+    }
+    fx_free(f);
+    return d;
+}
+
+static struct rvm_coherence_decision same_in_every_order(struct rvm_coherence_config cfg,
+                                                         uint32_t n, traffic_pattern pattern)
+{
+    rvm_partition_id up[8], down[8], rot[8];
+    for (uint32_t i = 0; i < n; i++) {
+        up[i] = i + 1u;
+        down[i] = n - i;
+        rot[i] = (i + n / 2u) % n + 1u;
+    }
+    struct rvm_coherence_decision d = decide_in_order(cfg, up, n, pattern);
+    const rvm_partition_id *others[2] = {down, rot};
+    for (int o = 0; o < 2; o++) {
+        struct rvm_coherence_decision e = decide_in_order(cfg, others[o], n, pattern);
+        assert_int_equal(e.kind, d.kind);
+        assert_int_equal(e.a, d.a);
+        assert_int_equal(e.b, d.b);
+        assert_int_equal(e.metric_bp, d.metric_bp);
+    }
+    return d;
+}
+
+static void test_ties_do_not_depend_on_join_order(void **state)
+{
+    (void)state;
+    /* two hubs of equal pressure straddle the cut: one of them is recommended */
+    struct rvm_coherence_decision d = same_in_every_order(cfg_for(16), 8, two_hubs);
+    assert_int_equal(d.kind, RVM_COH_DECIDE_SPLIT);
+    assert_true(d.a == 7 || d.a == 8);
+    assert_int_equal(d.metric_bp, 10000);
+    d = same_in_every_order(cfg_for(16), 8, two_unequal_hubs);
+    assert_int_equal(d.kind, RVM_COH_DECIDE_SPLIT);
+    assert_true((d.a == 7 && d.metric_bp == 10000) || (d.a == 8 && d.metric_bp == 9285));
+    /* 1 is equally the best partner of 2 and of 3 (mutual 100 / 1200 = 833 bp), with merge
+     * thresholds lowered below that (and split_exit raised to keep merge_enter + split_exit >
+     * 10000): 1 absorbs one of them */
+    struct rvm_coherence_config low = cfg_for(8);
+    low.merge_enter_bp = 500;
+    low.merge_exit_bp = 400;
+    low.split_enter_bp = 9700;
+    low.split_exit_bp = 9600;
+    d = same_in_every_order(low, 3, one_partner_two_ways);
+    assert_int_equal(d.kind, RVM_COH_DECIDE_MERGE);
+    assert_int_equal(d.a, 1);
+    assert_true(d.b == 2 || d.b == 3);
+    assert_int_equal(d.metric_bp, 833);
+    /* 1's best partner is the one it shares more with: 3 (150 / 1250 = 1200 bp against 2's
+     * 100 / 1200 = 833 bp) */
+    d = same_in_every_order(low, 3, one_partner_preferred);
+    assert_int_equal(d.kind, RVM_COH_DECIDE_MERGE);
+    assert_int_equal(d.a, 1);
+    assert_int_equal(d.b, 3);
+    assert_int_equal(d.metric_bp, 1200);
+    /* two separate pairs, each talking only to itself (mutual 10000): one pair, lower id first */
+    d = same_in_every_order(cfg_for(8), 4, two_pairs);
+    assert_int_equal(d.kind, RVM_COH_DECIDE_MERGE);
+    assert_true((d.a == 1 && d.b == 2) || (d.a == 3 && d.b == 4));
+    assert_int_equal(d.metric_bp, 10000);
+    /* two pairs of different strength: (3, 4) also has internal traffic, 100 / 120 = 8333 bp */
+    d = same_in_every_order(cfg_for(8), 4, unequal_pairs);
+    assert_int_equal(d.kind, RVM_COH_DECIDE_MERGE);
+    assert_true((d.a == 1 && d.b == 2 && d.metric_bp == 10000) ||
+                (d.a == 3 && d.b == 4 && d.metric_bp == 8333));
 }
 
 static struct rvm_coherence_merge_request merge_req(rvm_partition_id a, rvm_partition_id b)
@@ -808,6 +969,19 @@ static void test_merge_preconditions(void **state)
     assert_rejected(f, RVM_ACT_STRUCTURAL_MERGE, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
     assert_int_equal(witnessed_coherence_split(&f->c, &f->log, 5, NULL), RVM_ERR_INVALID_ARGUMENT);
     assert_rejected(f, RVM_ACT_STRUCTURAL_SPLIT, RVM_STAGE_DECODE, RVM_ERR_INVALID_ARGUMENT, 0);
+    /* a missing entry or plan is refused like a missing request */
+    struct rvm_witness_entry we;
+    struct rvm_coherence_merge_plan mplan;
+    struct rvm_coherence_split_plan splan;
+    struct rvm_coherence_split_request sq = {1, 9, RVM_COH_SPLIT_FACTS_ALL, 0};
+    assert_int_equal(rvm_coherence_prepare_merge(&f->c, 5, &q, NULL, &mplan),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_coherence_prepare_merge(&f->c, 5, &q, &we, NULL),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_coherence_prepare_split(&f->c, 5, &sq, NULL, &splan),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_coherence_prepare_split(&f->c, 5, &sq, &we, NULL),
+                     RVM_ERR_INVALID_ARGUMENT);
     EXPECT_MERGE(b.facts = all | 0x80u, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
     EXPECT_MERGE(b.absorbed = 1, RVM_ERR_INVALID_ARGUMENT, RVM_STAGE_DECODE);
     EXPECT_MERGE(b.absorbed = 9, RVM_ERR_NOT_FOUND, RVM_STAGE_DECODE);
@@ -1147,6 +1321,7 @@ int main(void)
         cmocka_unit_test(test_split_preconditions),
         cmocka_unit_test(test_split_limit_bounds_recommendations),
         cmocka_unit_test(test_merge_decision),
+        cmocka_unit_test(test_ties_do_not_depend_on_join_order),
         cmocka_unit_test(test_merge_preconditions),
         cmocka_unit_test(test_stability_1000_epochs),
         cmocka_unit_test(test_stability_random_patterns),

@@ -436,6 +436,21 @@ static void test_bad_scratch(void **state)
     none.w = NULL;
     assert_int_equal(rvm_mincut_compute(&f->g, &none, RVM_MINCUT_BUDGET_UNLIMITED, &res, f->side),
                      RVM_ERR_INVALID_ARGUMENT);
+    /* each other missing piece of scratch or output is refused the same way */
+    none = f->s;
+    none.key = NULL;
+    assert_int_equal(rvm_mincut_compute(&f->g, &none, RVM_MINCUT_BUDGET_UNLIMITED, &res, f->side),
+                     RVM_ERR_INVALID_ARGUMENT);
+    none = f->s;
+    none.idx = NULL;
+    assert_int_equal(rvm_mincut_compute(&f->g, &none, RVM_MINCUT_BUDGET_UNLIMITED, &res, f->side),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_mincut_compute(&f->g, NULL, RVM_MINCUT_BUDGET_UNLIMITED, &res, f->side),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_mincut_compute(&f->g, &f->s, RVM_MINCUT_BUDGET_UNLIMITED, NULL, f->side),
+                     RVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rvm_mincut_compute(&f->g, &f->s, RVM_MINCUT_BUDGET_UNLIMITED, &res, NULL),
+                     RVM_ERR_INVALID_ARGUMENT);
     free(f);
 }
 

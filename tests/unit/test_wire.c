@@ -114,6 +114,15 @@ static void test_encoder_header_refusals(void **state)
     assert_int_equal(rvm_wire_header(line, bad_key, 1, 64), 0);
     assert_int_equal(rvm_wire_header(line, empty_key, 1, 64), 0);
     assert_int_equal(rvm_wire_header(line, long_key, 1, 64), 0);
+    /* keys are [a-z0-9_] only: a character just above 'z' or just below '0' is refused */
+    const struct rvm_wire_field above_z[] = {{"a{", "x"}};
+    const struct rvm_wire_field below_0[] = {{"a-b", "x"}};
+    assert_int_equal(rvm_wire_header(line, above_z, 1, 64), 0);
+    assert_int_equal(rvm_wire_header(line, below_0, 1, 64), 0);
+    /* '_' and digits are key characters; value bytes above '~' are written %XX in lower-case hex
+     * (docs/replay-store.md; CRC-32 of "RVMW H 1 a_9=%7f%80x" from Python's zlib.crc32) */
+    const struct rvm_wire_field underscore[] = {{"a_9", "\x7f\x80x"}};
+    assert_line(line, rvm_wire_header(line, underscore, 1, 64), "RVMW H 1 a_9=%7f%80x 067c7d45\n");
 
     /* too long for one line: refused, never cut */
     static char big[400];
