@@ -446,6 +446,24 @@ static bool reopen_immutable(struct rvm_store *st)
     return true;
 }
 
+/*
+ * Each connection's page cache holds at most this many KiB. Appends touch only the right edge of
+ * the records tree and a verify scans it in order, so neither gains from more; a bisection's
+ * path (diff) is a few dozen pages. Every reading command opens one connection per thread, so
+ * the bound multiplies by the threads, never by the log's length.
+ *
+ * It is set once the page size is final: SQLite 3.40 converts a size in KiB into pages with the
+ * page size the cache had before a change, so a bound set before a new store chose 64 KiB pages
+ * let that connection cache about 15 times as much (1.16 GB resident for a 10 M record demo).
+ */
+#define STORE_PAGE_CACHE_KIB "16384"
+
+static enum rvm_store_status bound_page_cache(struct rvm_store *st)
+{
+    int rc = exec(st, "PRAGMA cache_size = -" STORE_PAGE_CACHE_KIB);
+    return rc == SQLITE_OK ? RVM_STORE_OK : rvm_store_fail(st, rc, "bounding the page cache");
+}
+
 enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
                                      struct rvm_store **out, char *err, size_t errlen)
 {
@@ -481,12 +499,14 @@ enum rvm_store_status rvm_store_open(const char *path, enum rvm_store_mode mode,
      * SQL runs with more trust than the schema. */
     sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
     sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-    exec(st, "PRAGMA cache_size = -65536");
 
     enum rvm_store_status s = check_schema(st);
     if (s != RVM_STORE_OK && !st->writable && (sqlite3_errcode(st->db) & 0xff) == SQLITE_CANTOPEN &&
         reopen_immutable(st)) {
         s = check_schema(st);
+    }
+    if (s == RVM_STORE_OK) {
+        s = bound_page_cache(st);
     }
     int code = st->db != NULL ? sqlite3_errcode(st->db) & 0xff : SQLITE_OK;
     if (s != RVM_STORE_OK && st->writable && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)) {
