@@ -1030,25 +1030,96 @@ static bool grow_array(void **array, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
+struct rvm_store_checkpoint_cursor {
+    struct rvm_store *st;
+    int64_t run;
+    sqlite3_stmt *stmt;
+};
+
+enum rvm_store_status rvm_store_checkpoint_cursor_open(struct rvm_store *st, int64_t run,
+                                                       struct rvm_store_checkpoint_cursor **out)
+{
+    *out = NULL;
+    struct rvm_store_checkpoint_cursor *cur = calloc(1, sizeof(*cur));
+    if (cur == NULL) {
+        rvm_store_set_error(st, "out of memory");
+        return RVM_STORE_ERROR;
+    }
+    cur->st = st;
+    cur->run = run;
+    /* before version 3 every checkpoint was periodic */
+    cur->stmt = rvm_store_prepare(
+        st, st->version >= 3 ? "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
+                               "FROM checkpoints WHERE run = ?1 ORDER BY seq, seal"
+                             : "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, 0 "
+                               "FROM checkpoints WHERE run = ?1 ORDER BY seq");
+    if (cur->stmt == NULL) {
+        free(cur);
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(cur->stmt, 1, run);
+    *out = cur;
+    return RVM_STORE_OK;
+}
+
+enum rvm_store_status rvm_store_checkpoint_cursor_next(struct rvm_store_checkpoint_cursor *cur,
+                                                       struct rvm_store_checkpoint *c)
+{
+    sqlite3_stmt *stmt = cur->stmt;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        return RVM_STORE_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        return rvm_store_fail(cur->st, rc, "reading checkpoints");
+    }
+    memset(c, 0, sizeof(*c));
+    int64_t seq = sqlite3_column_int64(stmt, 0);
+    const void *pub = sqlite3_column_blob(stmt, 4);
+    const void *sig = sqlite3_column_blob(stmt, 5);
+    bool has_pub = pub != NULL && sqlite3_column_bytes(stmt, 4) == RVM_ED25519_PUBLIC_BYTES;
+    bool has_sig = sig != NULL && sqlite3_column_bytes(stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
+    bool pub_null = sqlite3_column_type(stmt, 4) == SQLITE_NULL;
+    bool sig_null = sqlite3_column_type(stmt, 5) == SQLITE_NULL;
+    int64_t seal = sqlite3_column_int64(stmt, 6);
+    if (seq < 0 || (seal != 0 && seal != 1) || !column_blob32(stmt, 1, c->cp.digest) ||
+        !column_blob32(stmt, 2, c->cp.chain) || !column_blob32(stmt, 3, c->cp.hmac) ||
+        !((has_pub && has_sig) || (pub_null && sig_null))) {
+        rvm_store_set_error(cur->st, "%s: run %lld checkpoint at seq %lld is malformed",
+                            cur->st->path, (long long)cur->run, (long long)seq);
+        return RVM_STORE_CORRUPT;
+    }
+    c->cp.sequence = (uint64_t)seq;
+    c->cp.seal = seal == 1;
+    c->has_ed25519 = has_pub && has_sig;
+    if (c->has_ed25519) {
+        memcpy(c->ed25519_pub, pub, RVM_ED25519_PUBLIC_BYTES);
+        memcpy(c->ed25519_sig, sig, RVM_ED25519_SIGNATURE_BYTES);
+    }
+    return RVM_STORE_OK;
+}
+
+void rvm_store_checkpoint_cursor_close(struct rvm_store_checkpoint_cursor *cur)
+{
+    if (cur != NULL) {
+        sqlite3_finalize(cur->stmt);
+        free(cur);
+    }
+}
+
 enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
                                             struct rvm_store_checkpoint **out, size_t *count)
 {
     *out = NULL;
     *count = 0;
-    /* before version 3 every checkpoint was periodic */
-    sqlite3_stmt *stmt = rvm_store_prepare(
-        st, st->version >= 3 ? "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
-                               "FROM checkpoints WHERE run = ?1 ORDER BY seq, seal"
-                             : "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, 0 "
-                               "FROM checkpoints WHERE run = ?1 ORDER BY seq");
-    if (stmt == NULL) {
-        return RVM_STORE_CORRUPT;
+    struct rvm_store_checkpoint_cursor *cur;
+    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(st, run, &cur);
+    if (s != RVM_STORE_OK) {
+        return s;
     }
-    sqlite3_bind_int64(stmt, 1, run);
     size_t cap = 0;
-    enum rvm_store_status s = RVM_STORE_OK;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    struct rvm_store_checkpoint c;
+    while ((s = rvm_store_checkpoint_cursor_next(cur, &c)) == RVM_STORE_OK) {
         void *arr = *out;
         if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
             rvm_store_set_error(st, "out of memory");
@@ -1056,42 +1127,15 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
             break;
         }
         *out = arr;
-        struct rvm_store_checkpoint *c = &(*out)[*count];
-        memset(c, 0, sizeof(*c));
-        int64_t seq = sqlite3_column_int64(stmt, 0);
-        const void *pub = sqlite3_column_blob(stmt, 4);
-        const void *sig = sqlite3_column_blob(stmt, 5);
-        bool has_pub = pub != NULL && sqlite3_column_bytes(stmt, 4) == RVM_ED25519_PUBLIC_BYTES;
-        bool has_sig = sig != NULL && sqlite3_column_bytes(stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
-        bool pub_null = sqlite3_column_type(stmt, 4) == SQLITE_NULL;
-        bool sig_null = sqlite3_column_type(stmt, 5) == SQLITE_NULL;
-        int64_t seal = sqlite3_column_int64(stmt, 6);
-        if (seq < 0 || (seal != 0 && seal != 1) || !column_blob32(stmt, 1, c->cp.digest) ||
-            !column_blob32(stmt, 2, c->cp.chain) || !column_blob32(stmt, 3, c->cp.hmac) ||
-            !((has_pub && has_sig) || (pub_null && sig_null))) {
-            rvm_store_set_error(st, "%s: run %lld checkpoint at seq %lld is malformed", st->path,
-                                (long long)run, (long long)seq);
-            s = RVM_STORE_CORRUPT;
-            break;
-        }
-        c->cp.sequence = (uint64_t)seq;
-        c->cp.seal = seal == 1;
-        c->has_ed25519 = has_pub && has_sig;
-        if (c->has_ed25519) {
-            memcpy(c->ed25519_pub, pub, RVM_ED25519_PUBLIC_BYTES);
-            memcpy(c->ed25519_sig, sig, RVM_ED25519_SIGNATURE_BYTES);
-        }
-        (*count)++;
+        (*out)[(*count)++] = c;
     }
-    if (s == RVM_STORE_OK && rc != SQLITE_DONE) {
-        s = rvm_store_fail(st, rc, "reading checkpoints");
+    rvm_store_checkpoint_cursor_close(cur);
+    if (s == RVM_STORE_NOT_FOUND) {
+        return RVM_STORE_OK;
     }
-    sqlite3_finalize(stmt);
-    if (s != RVM_STORE_OK) {
-        free(*out);
-        *out = NULL;
-        *count = 0;
-    }
+    free(*out);
+    *out = NULL;
+    *count = 0;
     return s;
 }
 

@@ -645,6 +645,9 @@ TAMPER = {
         r"at seq 767: checkpoint: Ed25519 signature is invalid"),
     "signature by another key": (lambda db, r, t: transplant_signature(r, db, t),
                                  r"at seq 255: checkpoint: Ed25519 public key is not the run's key"),
+    "malformed checkpoint": (lambda db, r, t: sql(
+        db, "UPDATE checkpoints SET hmac = zeroblob(31) WHERE run = 1 AND seq = 511"),
+        r"tampered: .*run 1 checkpoint at seq 511 is malformed"),
     "seal deleted": (lambda db, r, t: sql(db, "DELETE FROM checkpoints WHERE run = 1 AND seq = 999"),
                      r"tampered: the run records 4 checkpoints but the store holds 3"),
     "recorded digest": (lambda db, r, t: sql(db, "UPDATE runs SET digest = zeroblob(32) WHERE id = 1"),
