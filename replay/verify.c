@@ -580,6 +580,9 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
     uint64_t count = complete ? run.record_count : extent;
 
     s = survey_checkpoints(st, run_id, count, &cps);
+    /* the segments read the checkpoints again on their own connections: the pages the survey
+     * left in this connection's cache would only add to the memory the verify holds */
+    sqlite3_db_release_memory(st->db);
     if (s != RVM_STORE_OK) {
         rep->store_status = s;
         report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
