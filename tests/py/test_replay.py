@@ -849,6 +849,26 @@ def test_reconstruct_bounds(rvmsim, epoch_db):
     assert proc.returncode == 2 and "--at must be 0..999" in proc.stderr
 
 
+def test_copies_of_a_run_with_more_checkpoints_than_a_writer_holds(rvmsim, tmp_path):
+    """A checkpoint and a state digest after every record: a merge and a bundle's verify add them
+    after all the records, more than the writer keeps pending, so it writes them as it goes."""
+    db = tmp_path / "many.db"
+    _, digest = demo(rvmsim, db, "--checkpoint-interval", 1, "--epoch", 1, records=3000)
+    cps = sql(db, "SELECT seq, seal, hmac, ed25519_sig FROM checkpoints ORDER BY seq, seal")
+    states = sql(db, "SELECT seq, digest FROM state_digests ORDER BY seq")
+    assert len(cps) == 3001 and len(states) == 3000  # one per record, and the seal
+    merged = tmp_path / "merged.db"
+    rvmsim("merge", "--db", merged, db)
+    assert sql(merged, "SELECT seq, seal, hmac, ed25519_sig FROM checkpoints ORDER BY seq, seal") \
+        == cps
+    assert sql(merged, "SELECT seq, digest FROM state_digests ORDER BY seq") == states
+    assert "run 1: ok: 3000 records, 3001 checkpoints" in rvmsim("verify", "--db", merged).stdout
+    bundle = tmp_path / "many.bundle"
+    rvmsim("export", "--db", db, "--run", 1, "--format", "bundle", "-o", bundle)
+    out = rvmsim("verify", bundle).stdout
+    assert "ok: bundle, 3000 records, 3001 checkpoints" in out and digest in out
+
+
 # ------------------------------------------------------------------------------------------------
 # usage
 
