@@ -1139,21 +1139,75 @@ enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
     return s;
 }
 
+struct rvm_store_state_cursor {
+    struct rvm_store *st;
+    int64_t run;
+    sqlite3_stmt *stmt;
+};
+
+enum rvm_store_status rvm_store_state_cursor_open(struct rvm_store *st, int64_t run,
+                                                  struct rvm_store_state_cursor **out)
+{
+    *out = NULL;
+    struct rvm_store_state_cursor *cur = calloc(1, sizeof(*cur));
+    if (cur == NULL) {
+        rvm_store_set_error(st, "out of memory");
+        return RVM_STORE_ERROR;
+    }
+    cur->st = st;
+    cur->run = run;
+    cur->stmt =
+        rvm_store_prepare(st, "SELECT seq, digest FROM state_digests WHERE run = ?1 ORDER BY seq");
+    if (cur->stmt == NULL) {
+        free(cur);
+        return RVM_STORE_CORRUPT;
+    }
+    sqlite3_bind_int64(cur->stmt, 1, run);
+    *out = cur;
+    return RVM_STORE_OK;
+}
+
+enum rvm_store_status rvm_store_state_cursor_next(struct rvm_store_state_cursor *cur,
+                                                  struct rvm_store_state *d)
+{
+    int rc = sqlite3_step(cur->stmt);
+    if (rc == SQLITE_DONE) {
+        return RVM_STORE_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        return rvm_store_fail(cur->st, rc, "reading state digests");
+    }
+    int64_t seq = sqlite3_column_int64(cur->stmt, 0);
+    if (seq < 0 || !column_blob32(cur->stmt, 1, d->digest)) {
+        rvm_store_set_error(cur->st, "%s: run %lld state digest at seq %lld is malformed",
+                            cur->st->path, (long long)cur->run, (long long)seq);
+        return RVM_STORE_CORRUPT;
+    }
+    d->seq = (uint64_t)seq;
+    return RVM_STORE_OK;
+}
+
+void rvm_store_state_cursor_close(struct rvm_store_state_cursor *cur)
+{
+    if (cur != NULL) {
+        sqlite3_finalize(cur->stmt);
+        free(cur);
+    }
+}
+
 enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
                                        struct rvm_store_state **out, size_t *count)
 {
     *out = NULL;
     *count = 0;
-    sqlite3_stmt *stmt =
-        rvm_store_prepare(st, "SELECT seq, digest FROM state_digests WHERE run = ?1 ORDER BY seq");
-    if (stmt == NULL) {
-        return RVM_STORE_CORRUPT;
+    struct rvm_store_state_cursor *cur;
+    enum rvm_store_status s = rvm_store_state_cursor_open(st, run, &cur);
+    if (s != RVM_STORE_OK) {
+        return s;
     }
-    sqlite3_bind_int64(stmt, 1, run);
     size_t cap = 0;
-    enum rvm_store_status s = RVM_STORE_OK;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    struct rvm_store_state d;
+    while ((s = rvm_store_state_cursor_next(cur, &d)) == RVM_STORE_OK) {
         void *arr = *out;
         if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
             rvm_store_set_error(st, "out of memory");
@@ -1161,26 +1215,15 @@ enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
             break;
         }
         *out = arr;
-        struct rvm_store_state *d = &(*out)[*count];
-        int64_t seq = sqlite3_column_int64(stmt, 0);
-        if (seq < 0 || !column_blob32(stmt, 1, d->digest)) {
-            rvm_store_set_error(st, "%s: run %lld state digest at seq %lld is malformed", st->path,
-                                (long long)run, (long long)seq);
-            s = RVM_STORE_CORRUPT;
-            break;
-        }
-        d->seq = (uint64_t)seq;
-        (*count)++;
+        (*out)[(*count)++] = d;
     }
-    if (s == RVM_STORE_OK && rc != SQLITE_DONE) {
-        s = rvm_store_fail(st, rc, "reading state digests");
+    rvm_store_state_cursor_close(cur);
+    if (s == RVM_STORE_NOT_FOUND) {
+        return RVM_STORE_OK;
     }
-    sqlite3_finalize(stmt);
-    if (s != RVM_STORE_OK) {
-        free(*out);
-        *out = NULL;
-        *count = 0;
-    }
+    free(*out);
+    *out = NULL;
+    *count = 0;
     return s;
 }
 
