@@ -206,10 +206,6 @@ static void *segment_main(void *arg)
     }
     rvm_openssl_crypto_bind(g->oc, &g->crypto);
     rvm_witness_verifier_init(&g->v, &g->crypto, g->key, g->key_len);
-    open_checkpoints(g);
-    if (g->failed) {
-        goto out;
-    }
 
     if (g->lo != 0) {
         /* resume from the stored chain value and timestamp before the segment; the previous
@@ -228,6 +224,10 @@ static void *segment_main(void *arg)
         rvm_sha256_state_from_bytes(chain, g->v.state);
         g->v.next_seq = g->lo;
         g->v.last_timestamp = rvm_load_le64(image + RVM_WOFF_TIMESTAMP);
+    }
+    open_checkpoints(g);
+    if (g->failed) {
+        goto out;
     }
 
     int rc = sqlite3_create_function(g->st->db, "rvm_verify_row", 6,
