@@ -19,12 +19,23 @@ echo "== core workloads (rvmbench)"
   echo "== rvmbench refused some figures (see above); they are missing from the report"
 }
 
+# Exit 1 from a system benchmark: a bound it checks was broken (memory.sh: peak RSS growing with
+# the log); its figures are still reported, and make bench fails at the end.
+bounds_broken=()
 shopt -s nullglob
 for sys_bench in "$root"/bench/system/*.sh; do
   name=$(basename "$sys_bench" .sh)
   echo "== $name"
-  RVMSIM="$build/cli/rvmsim" RVMBENCH="$build/bench/rvmbench" bash "$sys_bench" --json "$out/$name.jsonl"
+  RVMSIM="$build/cli/rvmsim" RVMBENCH="$build/bench/rvmbench" bash "$sys_bench" --json "$out/$name.jsonl" || {
+    rc=$?
+    [ "$rc" -eq 1 ] || exit "$rc"
+    bounds_broken+=("$name")
+  }
 done
 
 /usr/bin/python3 "$root/bench/report.py" "$out" "$out"/*.jsonl
 echo "results: $out/report.md, $out/latest.json, $out/latest.csv, $out/*.png"
+if [ ${#bounds_broken[@]} -ne 0 ]; then
+  echo "== bounds broken by: ${bounds_broken[*]} (see above)" >&2
+  exit 1
+fi

@@ -169,20 +169,17 @@ out:
 static int write_bundle_checkpoints(struct rvm_store *st, int64_t run_id, const char *path,
                                     FILE *out)
 {
-    struct rvm_store_checkpoint *cps = NULL;
-    size_t n = 0;
-    enum rvm_store_status s = rvm_store_checkpoints(st, run_id, &cps, &n);
+    bool write_failed;
+    enum rvm_store_status s = rvm_bundle_write_checkpoints(out, st, run_id, &write_failed);
+    if (write_failed) {
+        rvm_errorf("export: writing '%s' failed: %m", path);
+        return RVMSIM_EXIT_INTERNAL;
+    }
     if (s != RVM_STORE_OK) {
         rvm_errorf("export: %s", rvm_store_error(st));
         return rvm_cmd_exit_for(s);
     }
-    int rc = RVMSIM_EXIT_PASS;
-    if (!rvm_bundle_write_checkpoints(out, cps, n)) {
-        rvm_errorf("export: writing '%s' failed: %m", path);
-        rc = RVMSIM_EXIT_INTERNAL;
-    }
-    free(cps);
-    return rc;
+    return RVMSIM_EXIT_PASS;
 }
 
 int rvmsim_cmd_export(int argc, char **argv)

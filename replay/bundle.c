@@ -6,6 +6,7 @@
 
 #include "rvm/bytes.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,29 +85,68 @@ bool rvm_bundle_write_head(FILE *out, const struct rvm_store_run *run, uint64_t 
     return ok;
 }
 
-bool rvm_bundle_write_checkpoints(FILE *out, const struct rvm_store_checkpoint *cps, size_t count)
+static bool write_checkpoint(FILE *out, const struct rvm_store_checkpoint *c)
 {
-    if (!put_le32(out, (uint32_t)count)) {
-        return false;
+    uint8_t b[RVM_BUNDLE_CHECKPOINT_BYTES] = {0};
+    rvm_store_le64(b, c->cp.sequence);
+    b[8] = c->cp.seal ? 1 : 0;
+    b[9] = c->has_ed25519 ? 1 : 0;
+    memcpy(b + 16, c->cp.digest, 32);
+    memcpy(b + 48, c->cp.chain, 32);
+    memcpy(b + 80, c->cp.hmac, 32);
+    if (c->has_ed25519) {
+        memcpy(b + 112, c->ed25519_pub, 32);
+        memcpy(b + 144, c->ed25519_sig, 64);
     }
-    for (size_t i = 0; i < count; i++) {
-        uint8_t b[RVM_BUNDLE_CHECKPOINT_BYTES] = {0};
-        const struct rvm_store_checkpoint *c = &cps[i];
-        rvm_store_le64(b, c->cp.sequence);
-        b[8] = c->cp.seal ? 1 : 0;
-        b[9] = c->has_ed25519 ? 1 : 0;
-        memcpy(b + 16, c->cp.digest, 32);
-        memcpy(b + 48, c->cp.chain, 32);
-        memcpy(b + 80, c->cp.hmac, 32);
-        if (c->has_ed25519) {
-            memcpy(b + 112, c->ed25519_pub, 32);
-            memcpy(b + 144, c->ed25519_sig, 64);
+    return fwrite(b, 1, sizeof(b), out) == sizeof(b);
+}
+
+/* One pass over the run's checkpoints: counts them, and writes each when out is not NULL. */
+static enum rvm_store_status checkpoint_pass(FILE *out, struct rvm_store *st, int64_t run,
+                                             uint32_t *count, bool *write_failed)
+{
+    struct rvm_store_checkpoint_cursor *cur;
+    struct rvm_store_checkpoint c;
+    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(st, run, &cur);
+    int write_errno = 0;
+    *count = 0;
+    /* bound: the run's checkpoints */
+    while (s == RVM_STORE_OK && (s = rvm_store_checkpoint_cursor_next(cur, &c)) == RVM_STORE_OK) {
+        if (out != NULL && !write_checkpoint(out, &c)) {
+            write_errno = errno;
+            *write_failed = true;
+            s = RVM_STORE_ERROR;
+            break;
         }
-        if (fwrite(b, 1, sizeof(b), out) != sizeof(b)) {
-            return false;
-        }
+        (*count)++;
     }
-    return true;
+    rvm_store_checkpoint_cursor_close(cur);
+    if (*write_failed) {
+        errno = write_errno; /* the caller reports it */
+    }
+    return s == RVM_STORE_NOT_FOUND ? RVM_STORE_OK : s;
+}
+
+enum rvm_store_status rvm_bundle_write_checkpoints(FILE *out, struct rvm_store *st, int64_t run,
+                                                   bool *write_failed)
+{
+    *write_failed = false;
+    uint32_t count, written;
+    enum rvm_store_status s = checkpoint_pass(NULL, st, run, &count, write_failed);
+    if (s != RVM_STORE_OK) {
+        return s;
+    }
+    if (!put_le32(out, count)) {
+        *write_failed = true;
+        return RVM_STORE_ERROR;
+    }
+    s = checkpoint_pass(out, st, run, &written, write_failed);
+    if (s == RVM_STORE_OK && written != count) {
+        rvm_store_set_error(st, "%s: run %lld: its checkpoints changed while being exported",
+                            rvm_store_path(st), (long long)run);
+        s = RVM_STORE_ERROR;
+    }
+    return s;
 }
 
 static void file_report(struct rvm_verify_report *rep, enum rvm_verify_verdict verdict,

@@ -25,8 +25,11 @@
 /* Magic, version, metadata block and record count; the records follow. False on a write error. */
 bool rvm_bundle_write_head(FILE *out, const struct rvm_store_run *run, uint64_t record_count);
 
-/* The checkpoint count and every checkpoint; ends the bundle. False on a write error. */
-bool rvm_bundle_write_checkpoints(FILE *out, const struct rvm_store_checkpoint *cps, size_t count);
+/* The run's checkpoint count and every checkpoint as stored (read twice, within the caller's read
+ * transaction, so memory does not grow with their number); ends the bundle. A store status; on a
+ * write error RVM_STORE_ERROR with *write_failed set. */
+enum rvm_store_status rvm_bundle_write_checkpoints(FILE *out, struct rvm_store *st, int64_t run,
+                                                   bool *write_failed);
 
 enum rvm_file_kind {
     RVM_FILE_RAW,    /* 64-byte record images, nothing else */

@@ -261,6 +261,77 @@ static enum rvm_merge_status copy_records(struct merge *m, const struct rvm_stor
     return status;
 }
 
+/* Reads the run's checkpoints and state digests through once, so that a malformed row is
+ * reported as damaged input before any of them is copied. */
+static enum rvm_merge_status check_readable(struct merge *m, const struct rvm_store_run *r)
+{
+    struct rvm_store_checkpoint_cursor *cps;
+    struct rvm_store_checkpoint c;
+    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(m->in, r->id, &cps);
+    while (s == RVM_STORE_OK) { /* bound: the run's checkpoints */
+        s = rvm_store_checkpoint_cursor_next(cps, &c);
+    }
+    rvm_store_checkpoint_cursor_close(cps);
+    if (s == RVM_STORE_NOT_FOUND) {
+        struct rvm_store_state_cursor *states;
+        struct rvm_store_state d;
+        s = rvm_store_state_cursor_open(m->in, r->id, &states);
+        while (s == RVM_STORE_OK) { /* bound: the run's state digests */
+            s = rvm_store_state_cursor_next(states, &d);
+        }
+        rvm_store_state_cursor_close(states);
+    }
+    return s == RVM_STORE_NOT_FOUND ? RVM_MERGE_OK
+                                    : store_failure(m, m->in, s, "reading the input");
+}
+
+static enum rvm_merge_status copy_checkpoints(struct merge *m, const struct rvm_store_run *r,
+                                              struct rvm_store_writer *w, size_t *ncps)
+{
+    struct rvm_store_checkpoint_cursor *cur;
+    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(m->in, r->id, &cur);
+    enum rvm_merge_status status = RVM_MERGE_OK;
+    struct rvm_store_checkpoint c;
+    /* bound: the run's checkpoints */
+    while (s == RVM_STORE_OK && (s = rvm_store_checkpoint_cursor_next(cur, &c)) == RVM_STORE_OK) {
+        if (!rvm_store_writer_checkpoint(w, &c.cp, c.has_ed25519 ? c.ed25519_pub : NULL,
+                                         c.has_ed25519 ? c.ed25519_sig : NULL)) {
+            status =
+                failf(m, RVM_MERGE_FAILED, "run %lld: checkpoint at seq %llu: %s", (long long)r->id,
+                      (unsigned long long)c.cp.sequence, rvm_store_error(m->out));
+            break;
+        }
+        (*ncps)++;
+    }
+    rvm_store_checkpoint_cursor_close(cur);
+    if (status == RVM_MERGE_OK && s != RVM_STORE_NOT_FOUND) {
+        status = store_failure(m, m->in, s, "reading the input");
+    }
+    return status;
+}
+
+static enum rvm_merge_status copy_states(struct merge *m, const struct rvm_store_run *r,
+                                         struct rvm_store_writer *w)
+{
+    struct rvm_store_state_cursor *cur;
+    enum rvm_store_status s = rvm_store_state_cursor_open(m->in, r->id, &cur);
+    enum rvm_merge_status status = RVM_MERGE_OK;
+    struct rvm_store_state d;
+    /* bound: the run's state digests */
+    while (s == RVM_STORE_OK && (s = rvm_store_state_cursor_next(cur, &d)) == RVM_STORE_OK) {
+        if (!rvm_store_writer_state(w, d.seq, d.digest)) {
+            status = failf(m, RVM_MERGE_FAILED, "run %lld: state digest at seq %llu: %s",
+                           (long long)r->id, (unsigned long long)d.seq, rvm_store_error(m->out));
+            break;
+        }
+    }
+    rvm_store_state_cursor_close(cur);
+    if (status == RVM_MERGE_OK && s != RVM_STORE_NOT_FOUND) {
+        status = store_failure(m, m->in, s, "reading the input");
+    }
+    return status;
+}
+
 static enum rvm_merge_status copy_full(struct merge *m, const struct rvm_store_run *r)
 {
     struct rvm_store_run_info info = info_of(r);
@@ -277,37 +348,16 @@ static enum rvm_merge_status copy_full(struct merge *m, const struct rvm_store_r
     if (status == RVM_MERGE_OK) {
         status = copy_records(m, r, w);
     }
-    struct rvm_store_checkpoint *cps = NULL;
     size_t ncps = 0;
-    struct rvm_store_state *states = NULL;
-    size_t nstates = 0;
     if (status == RVM_MERGE_OK) {
-        s = rvm_store_checkpoints(m->in, r->id, &cps, &ncps);
-        if (s == RVM_STORE_OK) {
-            s = rvm_store_states(m->in, r->id, &states, &nstates);
-        }
-        if (s != RVM_STORE_OK) {
-            status = store_failure(m, m->in, s, "reading the input");
-        }
+        status = check_readable(m, r);
     }
-    for (size_t i = 0; i < ncps && status == RVM_MERGE_OK; i++) {
-        const struct rvm_store_checkpoint *c = &cps[i];
-        if (!rvm_store_writer_checkpoint(w, &c->cp, c->has_ed25519 ? c->ed25519_pub : NULL,
-                                         c->has_ed25519 ? c->ed25519_sig : NULL)) {
-            status =
-                failf(m, RVM_MERGE_FAILED, "run %lld: checkpoint at seq %llu: %s", (long long)r->id,
-                      (unsigned long long)c->cp.sequence, rvm_store_error(m->out));
-        }
+    if (status == RVM_MERGE_OK) {
+        status = copy_checkpoints(m, r, w, &ncps);
     }
-    for (size_t i = 0; i < nstates && status == RVM_MERGE_OK; i++) {
-        if (!rvm_store_writer_state(w, states[i].seq, states[i].digest)) {
-            status =
-                failf(m, RVM_MERGE_FAILED, "run %lld: state digest at seq %llu: %s",
-                      (long long)r->id, (unsigned long long)states[i].seq, rvm_store_error(m->out));
-        }
+    if (status == RVM_MERGE_OK) {
+        status = copy_states(m, r, w);
     }
-    free(cps);
-    free(states);
     if (status == RVM_MERGE_OK) {
         status = copy_events(m, r, 0, w);
     }

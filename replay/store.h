@@ -186,6 +186,18 @@ struct rvm_store_checkpoint {
     uint8_t ed25519_sig[RVM_ED25519_SIGNATURE_BYTES];
 };
 
+struct rvm_store_checkpoint_cursor;
+
+/* The checkpoints of a run, ascending by sequence, one at a time (what rvm_store_checkpoints
+ * gives as an array, in memory independent of their number). */
+enum rvm_store_status rvm_store_checkpoint_cursor_open(struct rvm_store *st, int64_t run,
+                                                       struct rvm_store_checkpoint_cursor **out);
+/* RVM_STORE_OK with a checkpoint, RVM_STORE_NOT_FOUND at the end, RVM_STORE_CORRUPT for a
+ * malformed row, or an error. */
+enum rvm_store_status rvm_store_checkpoint_cursor_next(struct rvm_store_checkpoint_cursor *cur,
+                                                       struct rvm_store_checkpoint *c);
+void rvm_store_checkpoint_cursor_close(struct rvm_store_checkpoint_cursor *cur);
+
 /* All checkpoints of a run, ascending by sequence; *out is malloc'ed. */
 enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
                                             struct rvm_store_checkpoint **out, size_t *count);
@@ -194,6 +206,17 @@ struct rvm_store_state {
     uint64_t seq;
     uint8_t digest[RVM_SHA256_DIGEST_BYTES];
 };
+
+struct rvm_store_state_cursor;
+
+/* The state digests of a run, ascending by sequence, one at a time. */
+enum rvm_store_status rvm_store_state_cursor_open(struct rvm_store *st, int64_t run,
+                                                  struct rvm_store_state_cursor **out);
+/* RVM_STORE_OK with a state digest, RVM_STORE_NOT_FOUND at the end, RVM_STORE_CORRUPT for a
+ * malformed row, or an error. */
+enum rvm_store_status rvm_store_state_cursor_next(struct rvm_store_state_cursor *cur,
+                                                  struct rvm_store_state *d);
+void rvm_store_state_cursor_close(struct rvm_store_state_cursor *cur);
 
 /* All state digests of a run, ascending by sequence; *out is malloc'ed. */
 enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,

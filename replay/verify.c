@@ -33,8 +33,6 @@ struct segment {
     const char *path;
     int64_t run;
     uint64_t lo, hi;
-    const struct rvm_store_checkpoint *cps; /* those with lo <= seq < hi */
-    size_t ncps;
     const uint8_t *key;
     uint32_t key_len;
     const uint8_t *pin;       /* pinned Ed25519 key or NULL */
@@ -45,7 +43,10 @@ struct segment {
     struct rvm_openssl_crypto *oc;
     struct rvm_crypto crypto;
     struct rvm_witness_verifier v;
-    size_t next_cp;
+    struct rvm_store_checkpoint_cursor *cps; /* the run's checkpoints, read as the records pass */
+    struct rvm_store_checkpoint next_cp;
+    bool has_next_cp; /* next_cp is the segment's next checkpoint (lo <= seq < hi) */
+    uint64_t checked_cps;
     uint64_t signatures;
     bool failed;
     bool store_error;
@@ -69,11 +70,37 @@ static void seg_fail(struct segment *g, uint64_t seq, const char *fmt, ...)
     g->fail_seq = seq;
 }
 
+/* After reading a checkpoint with status s: it is the segment's next one if it lies before the
+ * segment's end. */
+static void take_checkpoint(struct segment *g, enum rvm_store_status s)
+{
+    g->has_next_cp = s == RVM_STORE_OK && g->next_cp.cp.sequence < g->hi;
+    if (s != RVM_STORE_OK && s != RVM_STORE_NOT_FOUND && !g->failed) {
+        g->store_error = true;
+        seg_fail(g, g->v.next_seq, "%s", rvm_store_error(g->st));
+    }
+}
+
+/*
+ * Positions the segment at its first checkpoint. In key order, the checkpoints before lo are
+ * the earlier segments' (each takes those below its end), so this one skips them.
+ */
+static void open_checkpoints(struct segment *g)
+{
+    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(g->st, g->run, &g->cps);
+    /* bound: the checkpoints before lo, each read once */
+    while (s == RVM_STORE_OK &&
+           (s = rvm_store_checkpoint_cursor_next(g->cps, &g->next_cp)) == RVM_STORE_OK &&
+           g->next_cp.cp.sequence < g->lo) {
+    }
+    take_checkpoint(g, s);
+}
+
 static void check_checkpoints_at(struct segment *g, uint64_t seq)
 {
     /* bound: the checkpoints of this segment, each visited once */
-    while (!g->failed && g->next_cp < g->ncps && g->cps[g->next_cp].cp.sequence == seq) {
-        const struct rvm_store_checkpoint *c = &g->cps[g->next_cp];
+    while (!g->failed && g->has_next_cp && g->next_cp.cp.sequence == seq) {
+        const struct rvm_store_checkpoint *c = &g->next_cp;
         if (g->key == NULL) {
             seg_fail(g, seq, "checkpoint cannot be checked: the run has no checkpoint key");
             return;
@@ -94,7 +121,8 @@ static void check_checkpoints_at(struct segment *g, uint64_t seq)
             }
             g->signatures++;
         }
-        g->next_cp++;
+        g->checked_cps++;
+        take_checkpoint(g, rvm_store_checkpoint_cursor_next(g->cps, &g->next_cp));
     }
 }
 
@@ -197,6 +225,10 @@ static void *segment_main(void *arg)
         g->v.next_seq = g->lo;
         g->v.last_timestamp = rvm_load_le64(image + RVM_WOFF_TIMESTAMP);
     }
+    open_checkpoints(g);
+    if (g->failed) {
+        goto out;
+    }
 
     int rc = sqlite3_create_function(g->st->db, "rvm_verify_row", 6,
                                      SQLITE_UTF8 | SQLITE_DIRECTONLY, g, verify_row, NULL, NULL);
@@ -223,11 +255,16 @@ static void *segment_main(void *arg)
         }
     }
     sqlite3_finalize(stmt);
+    /* SQLite removes a function only while no statement is active */
+    rvm_store_checkpoint_cursor_close(g->cps);
+    g->cps = NULL;
     sqlite3_create_function(g->st->db, "rvm_verify_row", 6, SQLITE_UTF8, NULL, NULL, NULL, NULL);
     if (!g->failed && g->v.next_seq != g->hi) {
         seg_fail(g, g->v.next_seq, "record: missing from the store");
     }
 out:
+    rvm_store_checkpoint_cursor_close(g->cps);
+    g->cps = NULL;
     rvm_openssl_crypto_free(g->oc);
     g->oc = NULL;
     if (g->shared == NULL) {
@@ -303,15 +340,55 @@ static bool choose_keys(struct rvm_store *st, const struct rvm_store_run *run,
     return true;
 }
 
+/* What the checks of a run's end need of its checkpoints, gathered in one pass over them so that
+ * memory does not grow with their number. */
+struct checkpoint_survey {
+    size_t count;
+    uint64_t first_seq;
+    bool has_seal; /* the first seal: its place in key order and its sequence */
+    size_t seal_index;
+    uint64_t seal_seq;
+    bool last_is_seal;
+    bool beyond; /* the first checkpoint (in key order) at or after the run's last record */
+    uint64_t beyond_seq;
+};
+
+static enum rvm_store_status survey_checkpoints(struct rvm_store *st, int64_t run_id,
+                                                uint64_t records, struct checkpoint_survey *sv)
+{
+    memset(sv, 0, sizeof(*sv));
+    struct rvm_store_checkpoint_cursor *cur;
+    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(st, run_id, &cur);
+    struct rvm_store_checkpoint c;
+    /* bound: the run's checkpoints, each read once */
+    while (s == RVM_STORE_OK && (s = rvm_store_checkpoint_cursor_next(cur, &c)) == RVM_STORE_OK) {
+        if (sv->count == 0) {
+            sv->first_seq = c.cp.sequence;
+        }
+        if (c.cp.seal && !sv->has_seal) {
+            sv->has_seal = true;
+            sv->seal_index = sv->count;
+            sv->seal_seq = c.cp.sequence;
+        }
+        if (c.cp.sequence >= records && !sv->beyond) {
+            sv->beyond = true;
+            sv->beyond_seq = c.cp.sequence;
+        }
+        sv->last_is_seal = c.cp.seal;
+        sv->count++;
+    }
+    rvm_store_checkpoint_cursor_close(cur);
+    return s == RVM_STORE_NOT_FOUND ? RVM_STORE_OK : s;
+}
+
 /*
- * Splits records [0, count) into segments with their checkpoints and verifies them, in threads
- * when there is more than one. NULL when out of memory (reported); *cp_end is the index of the
- * first checkpoint beyond the last segment.
+ * Splits records [0, count) into segments and verifies them with their checkpoints, in threads
+ * when there is more than one. NULL when out of memory (reported).
  */
-static struct segment *
-verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_options *opt,
-                uint64_t count, const struct verify_keys *k, const struct rvm_store_checkpoint *cps,
-                size_t ncps, uint64_t *nseg_out, size_t *cp_end, struct rvm_verify_report *rep)
+static struct segment *verify_segments(struct rvm_store *st, int64_t run_id,
+                                       const struct rvm_verify_options *opt, uint64_t count,
+                                       const struct verify_keys *k, uint64_t *nseg_out,
+                                       struct rvm_verify_report *rep)
 {
     unsigned jobs = opt->jobs != 0 ? opt->jobs : auto_jobs();
     uint64_t nseg = count / (opt->min_segment != 0 ? opt->min_segment : VERIFY_MIN_SEGMENT);
@@ -327,7 +404,6 @@ verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_op
         rep->store_status = RVM_STORE_ERROR;
         return NULL;
     }
-    size_t cp_index = 0;
     for (uint64_t i = 0; i < nseg; i++) {
         struct segment *g = &segs[i];
         g->path = rvm_store_path(st);
@@ -338,13 +414,6 @@ verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_op
         g->key_len = k->hmac_len;
         g->pin = k->pub;
         g->shared = nseg == 1 ? st : NULL;
-        size_t first_cp = cp_index;
-        while (cp_index < ncps && cps[cp_index].cp.sequence < g->hi) {
-            cp_index++;
-        }
-        /* no arithmetic on a NULL array (a run without checkpoints): undefined in C */
-        g->cps = cps != NULL ? cps + first_cp : NULL;
-        g->ncps = cp_index - first_cp;
     }
     if (nseg == 1) {
         segment_main(&segs[0]);
@@ -363,7 +432,6 @@ verify_segments(struct rvm_store *st, int64_t run_id, const struct rvm_verify_op
         }
     }
     *nseg_out = nseg;
-    *cp_end = cp_index;
     return segs;
 }
 
@@ -373,7 +441,7 @@ static bool segments_passed(const struct segment *segs, uint64_t nseg,
 {
     for (uint64_t i = 0; i < nseg; i++) {
         rep->signatures += segs[i].signatures;
-        rep->checkpoints += segs[i].next_cp;
+        rep->checkpoints += segs[i].checked_cps;
         if (segs[i].failed) {
             rep->records = segs[i].fail_seq;
             if (segs[i].store_error) {
@@ -388,17 +456,11 @@ static bool segments_passed(const struct segment *segs, uint64_t nseg,
     return true;
 }
 
-/* A seal must be the last checkpoint and end at the last record; NULL when that holds, else the
- * first checkpoint that breaks it. */
-static const struct rvm_store_checkpoint *misplaced_seal(const struct rvm_store_checkpoint *cps,
-                                                         size_t ncps, uint64_t count)
+/* A seal must be the last checkpoint and end at the last record: does the first seal break
+ * that? (A later seal would follow it, so the first one breaks it.) */
+static bool misplaced_seal(const struct checkpoint_survey *sv, uint64_t count)
 {
-    for (size_t i = 0; i < ncps; i++) {
-        if (cps[i].cp.seal && (i + 1 != ncps || cps[i].cp.sequence + 1 != count)) {
-            return &cps[i];
-        }
-    }
-    return NULL;
+    return sv->has_seal && (sv->seal_index + 1 != sv->count || sv->seal_seq + 1 != count);
 }
 
 /* Why a run has no seal, for the UNSEALED verdict. */
@@ -422,13 +484,12 @@ static void report_unsealed(const struct rvm_store_run *run, uint64_t count,
 
 /* What the verified records must agree with: the run's end, digest, seal and checkpoint count. */
 static void check_run_end(const struct rvm_store_run *run, const struct rvm_verify_options *opt,
-                          const struct rvm_store_checkpoint *cps, size_t ncps, size_t cp_end,
-                          uint64_t count, uint64_t extent, const uint32_t *chain_state,
-                          struct rvm_verify_report *rep)
+                          const struct checkpoint_survey *sv, uint64_t count, uint64_t extent,
+                          const uint32_t *chain_state, struct rvm_verify_report *rep)
 {
     bool complete = strcmp(run->status, "complete") == 0;
-    if (cp_end < ncps) {
-        report(rep, RVM_VERIFY_FAILED, true, cps[cp_end].cp.sequence,
+    if (sv->beyond) {
+        report(rep, RVM_VERIFY_FAILED, true, sv->beyond_seq,
                "checkpoint: %s (it lies beyond the last record, %llu)",
                rvm_strerror(RVM_ERR_WITNESS_TRUNCATED),
                (unsigned long long)(count == 0 ? 0 : count - 1));
@@ -439,11 +500,10 @@ static void check_run_end(const struct rvm_store_run *run, const struct rvm_veri
                "record: stored beyond the run's end (%llu records)", (unsigned long long)count);
         return;
     }
-    const struct rvm_store_checkpoint *bad_seal = misplaced_seal(cps, ncps, count);
-    if (bad_seal != NULL) {
-        report(rep, RVM_VERIFY_FAILED, true, bad_seal->cp.sequence + 1,
+    if (misplaced_seal(sv, count)) {
+        report(rep, RVM_VERIFY_FAILED, true, sv->seal_seq + 1,
                "record: %s (the seal is at seq %llu)", rvm_strerror(RVM_ERR_WITNESS_AFTER_SEAL),
-               (unsigned long long)bad_seal->cp.sequence);
+               (unsigned long long)sv->seal_seq);
         return;
     }
     if (complete) {
@@ -455,14 +515,14 @@ static void check_run_end(const struct rvm_store_run *run, const struct rvm_veri
                    "the run's recorded digest disagrees with its records");
             return;
         }
-        if (run->checkpoint_count != ncps) {
+        if (run->checkpoint_count != sv->count) {
             report(rep, RVM_VERIFY_FAILED, false, 0,
                    "the run records %llu checkpoints but the store holds %zu",
-                   (unsigned long long)run->checkpoint_count, ncps);
+                   (unsigned long long)run->checkpoint_count, sv->count);
             return;
         }
     }
-    rep->sealed = count != 0 && ncps != 0 && cps[ncps - 1].cp.seal;
+    rep->sealed = count != 0 && sv->count != 0 && sv->last_is_seal;
     if ((!rep->sealed && count != 0) || !complete) {
         if (!opt->allow_unsealed) {
             report_unsealed(run, count, rep);
@@ -478,8 +538,7 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
 {
     memset(rep, 0, sizeof(*rep));
     struct rvm_store_run run;
-    struct rvm_store_checkpoint *cps = NULL;
-    size_t ncps = 0;
+    struct checkpoint_survey cps;
     struct segment *segs = NULL;
     struct verify_keys keys = {0};
 
@@ -509,24 +568,6 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
         goto out;
     }
 
-    s = rvm_store_checkpoints(st, run_id, &cps, &ncps);
-    if (s != RVM_STORE_OK) {
-        rep->store_status = s;
-        report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
-               rvm_store_error(st));
-        goto out;
-    }
-    if (ncps != 0 && keys.hmac == NULL) {
-        if (strcmp(run.key_source, "external") == 0) {
-            report(rep, RVM_VERIFY_NEEDS_KEY, false, 0,
-                   "the run's checkpoints were made with an external key: give --hmac-key");
-        } else {
-            report(rep, RVM_VERIFY_FAILED, true, cps[0].cp.sequence,
-                   "checkpoint: the run has checkpoints but no key to check them");
-        }
-        goto out;
-    }
-
     bool complete = strcmp(run.status, "complete") == 0;
     uint64_t extent = 0;
     s = rvm_store_record_extent(st, run_id, &extent);
@@ -538,9 +579,29 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
     }
     uint64_t count = complete ? run.record_count : extent;
 
+    s = survey_checkpoints(st, run_id, count, &cps);
+    /* the segments read the checkpoints again on their own connections: the pages the survey
+     * left in this connection's cache would only add to the memory the verify holds */
+    sqlite3_db_release_memory(st->db);
+    if (s != RVM_STORE_OK) {
+        rep->store_status = s;
+        report(rep, s == RVM_STORE_CORRUPT ? RVM_VERIFY_FAILED : RVM_VERIFY_ERROR, false, 0, "%s",
+               rvm_store_error(st));
+        goto out;
+    }
+    if (cps.count != 0 && keys.hmac == NULL) {
+        if (strcmp(run.key_source, "external") == 0) {
+            report(rep, RVM_VERIFY_NEEDS_KEY, false, 0,
+                   "the run's checkpoints were made with an external key: give --hmac-key");
+        } else {
+            report(rep, RVM_VERIFY_FAILED, true, cps.first_seq,
+                   "checkpoint: the run has checkpoints but no key to check them");
+        }
+        goto out;
+    }
+
     uint64_t nseg = 0;
-    size_t cp_end = 0;
-    segs = verify_segments(st, run_id, opt, count, &keys, cps, ncps, &nseg, &cp_end, rep);
+    segs = verify_segments(st, run_id, opt, count, &keys, &nseg, rep);
     if (segs == NULL || !segments_passed(segs, nseg, rep)) {
         goto out;
     }
@@ -548,10 +609,9 @@ void rvm_verify_run(struct rvm_store *st, int64_t run_id, const struct rvm_verif
     const struct segment *last = &segs[nseg - 1];
     rvm_sha256_finish_aligned(rvm_store_crypto(st), last->v.state, count * RVM_WITNESS_RECORD_BYTES,
                               rep->digest);
-    check_run_end(&run, opt, cps, ncps, cp_end, count, extent, last->v.state, rep);
+    check_run_end(&run, opt, &cps, count, extent, last->v.state, rep);
 
 out:
     free(segs);
-    free(cps);
     rvm_store_run_free(&run);
 }

@@ -30,6 +30,11 @@
  * than 4096. */
 #define WRITER_BATCH 16384u
 
+/* Checkpoints, state digests and events held before they are written regardless of the records:
+ * a copy (merge, a bundle's verify) adds a run's checkpoints after all its records, and holding
+ * them all would make memory grow with the log. */
+#define WRITER_PENDING_MAX 1024u
+
 struct pending_checkpoint {
     struct rvm_witness_checkpoint cp;
     bool has_ed25519;
@@ -896,6 +901,12 @@ size_t rvm_store_writer_records(struct rvm_store_writer *w, uint64_t first_seq,
         }                                                                                          \
     } while (0)
 
+static bool flush_if_pending_full(struct rvm_store_writer *w)
+{
+    return w->ncps + w->nstates + w->nfaults + w->ninvariants < WRITER_PENDING_MAX ||
+           rvm_store_writer_flush(w) == RVM_STORE_OK;
+}
+
 bool rvm_store_writer_checkpoint(struct rvm_store_writer *w,
                                  const struct rvm_witness_checkpoint *cp,
                                  const uint8_t *ed25519_pub, const uint8_t *ed25519_sig)
@@ -935,7 +946,7 @@ bool rvm_store_writer_checkpoint(struct rvm_store_writer *w,
     w->checkpoints++;
     w->last_cp_seq = cp->sequence;
     w->last_cp_seal = cp->seal;
-    return true;
+    return flush_if_pending_full(w);
 }
 
 bool rvm_store_writer_state(struct rvm_store_writer *w, uint64_t seq,
@@ -951,7 +962,7 @@ bool rvm_store_writer_state(struct rvm_store_writer *w, uint64_t seq,
     w->nstates++;
     w->has_state = true;
     w->last_state_seq = seq;
-    return true;
+    return flush_if_pending_full(w);
 }
 
 static bool add_event(struct rvm_store_writer *w, struct pending_event **arr, size_t *n,
@@ -974,7 +985,7 @@ static bool add_event(struct rvm_store_writer *w, struct pending_event **arr, si
         return false;
     }
     (*n)++;
-    return true;
+    return flush_if_pending_full(w);
 }
 
 bool rvm_store_writer_fault(struct rvm_store_writer *w, uint64_t seq, uint64_t time_ns,

@@ -646,6 +646,9 @@ TAMPER = {
         r"at seq 767: checkpoint: Ed25519 signature is invalid"),
     "signature by another key": (lambda db, r, t: transplant_signature(r, db, t),
                                  r"at seq 255: checkpoint: Ed25519 public key is not the run's key"),
+    "malformed checkpoint": (lambda db, r, t: sql(
+        db, "UPDATE checkpoints SET hmac = zeroblob(31) WHERE run = 1 AND seq = 511"),
+        r"tampered: .*run 1 checkpoint at seq 511 is malformed"),
     "seal deleted": (lambda db, r, t: sql(db, "DELETE FROM checkpoints WHERE run = 1 AND seq = 999"),
                      r"tampered: the run records 4 checkpoints but the store holds 3"),
     "recorded digest": (lambda db, r, t: sql(db, "UPDATE runs SET digest = zeroblob(32) WHERE id = 1"),
@@ -885,6 +888,26 @@ def test_reconstruct_names_the_first_differing_record(rvmsim, epoch_db):
 def test_reconstruct_bounds(rvmsim, epoch_db):
     proc = rvmsim("reconstruct", "--db", epoch_db, "--run", 1, "--at", 1000, check=False)
     assert proc.returncode == 2 and "--at must be 0..999" in proc.stderr
+
+
+def test_copies_of_a_run_with_more_checkpoints_than_a_writer_holds(rvmsim, tmp_path):
+    """A checkpoint and a state digest after every record: a merge and a bundle's verify add them
+    after all the records, more than the writer keeps pending, so it writes them as it goes."""
+    db = tmp_path / "many.db"
+    _, digest = demo(rvmsim, db, "--checkpoint-interval", 1, "--epoch", 1, records=3000)
+    cps = sql(db, "SELECT seq, seal, hmac, ed25519_sig FROM checkpoints ORDER BY seq, seal")
+    states = sql(db, "SELECT seq, digest FROM state_digests ORDER BY seq")
+    assert len(cps) == 3001 and len(states) == 3000  # one per record, and the seal
+    merged = tmp_path / "merged.db"
+    rvmsim("merge", "--db", merged, db)
+    assert sql(merged, "SELECT seq, seal, hmac, ed25519_sig FROM checkpoints ORDER BY seq, seal") \
+        == cps
+    assert sql(merged, "SELECT seq, digest FROM state_digests ORDER BY seq") == states
+    assert "run 1: ok: 3000 records, 3001 checkpoints" in rvmsim("verify", "--db", merged).stdout
+    bundle = tmp_path / "many.bundle"
+    rvmsim("export", "--db", db, "--run", 1, "--format", "bundle", "-o", bundle)
+    out = rvmsim("verify", bundle).stdout
+    assert "ok: bundle, 3000 records, 3001 checkpoints" in out and digest in out
 
 
 # ------------------------------------------------------------------------------------------------
