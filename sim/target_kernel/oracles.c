@@ -322,7 +322,7 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v)
     }
     if ((dirty & D_FULL) != 0 || ++t->since_full >= CHECK_EVERY || t->check_every_step) {
         t->since_full = 0;
-        if (!full_check(t, v) || !check_isolation(t, v, true, true)) {
+        if (!full_check(t, v) || !check_isolation(t, v, true, true) || !kt_check_digest(t, v)) {
             return false;
         }
     }

@@ -652,6 +652,7 @@ void kt_check_access(struct kt *t, rvm_partition_id part, uint64_t ipa, enum rvm
 
 /* oracles.c */
 bool kt_check(const void *inst, struct rvm_sim_verdict *v);
+bool kt_check_digest(const struct kt *t, struct rvm_sim_verdict *v); /* check_digest.c */
 
 /* queries.c */
 uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);

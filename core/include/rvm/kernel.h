@@ -116,6 +116,11 @@ struct rvm_kernel_config {
     uint32_t max_caps_per_partition; /* DC-11: the merged partition holds at most this many */
     uint8_t max_delegation_depth;    /* P2 policy, <= 8 */
     uint8_t apply_decisions;         /* carry out coherence split/merge decisions at the tick */
+
+    /* The epoch's state digest (docs/incremental-state-digest.md): 1 = the full stream
+     * (StateDigest records), 2 = the incremental Merkle digest (StateDigestV2 records), 0 = the
+     * newest (2). Version 2 needs more storage (rvm_kernel_storage_bytes). */
+    uint8_t state_digest;
 };
 
 /* A general-purpose configuration for the simulator and tests (64 partitions, 4 CPUs, ...). */
@@ -248,6 +253,38 @@ enum rvm_kernel_boot_phase {
     RVM_BOOT_HANDOFF = 6,         /* start the loaded partitions; BootComplete */
 };
 
+/* The incremental state digest (kernel_digest.c). Each table below has a fixed-shape binary
+ * Merkle tree over its slots and a shadow copy of the bytes each leaf was computed from; at an
+ * epoch a slot whose bytes differ from its shadow gets a new leaf and path. */
+enum rvm_kdigest_table_id {
+    RVM_KDIGEST_CAPS = 0,   /* capability slots */
+    RVM_KDIGEST_NONCES = 1, /* nonce domains */
+    RVM_KDIGEST_BUDDY = 2,  /* the allocator's tags and links, RVM_KDIGEST_BUDDY_CHUNK pages each */
+    RVM_KDIGEST_REGIONS = 3, /* region slots with their kernel-side entry */
+    RVM_KDIGEST_PARTS = 4,   /* partitions with their saved vCPU context */
+    RVM_KDIGEST_CHANS = 5,   /* channels with their queued messages */
+    RVM_KDIGEST_DEVS = 6,    /* devices */
+    RVM_KDIGEST_IMAGES = 7,  /* image descriptors with the image bytes */
+    RVM_KDIGEST_TABLES = 8,
+};
+
+#define RVM_KDIGEST_BUDDY_CHUNK 64u
+#define RVM_KDIGEST_NODE_BYTES  32u
+
+struct rvm_kdigest_table {
+    uint8_t *nodes;        /* 2 * span nodes: node 1 is the root, leaf i is node span + i */
+    uint8_t *shadow;       /* count * shadow_bytes */
+    uint32_t count;        /* leaves in use */
+    uint32_t span;         /* power of two >= count (1 when count is 0) */
+    uint32_t shadow_bytes; /* per leaf */
+};
+
+struct rvm_kdigest {
+    struct rvm_kdigest_table t[RVM_KDIGEST_TABLES];
+    uint8_t version; /* cfg.state_digest resolved: 1 or 2 */
+    uint8_t primed;  /* every leaf and shadow describes the state as of the last digest */
+};
+
 struct rvm_kernel {
     const struct rvm_hal *hal;
     struct rvm_kernel_config cfg; /* key pointers cleared: the keys live in the subsystems */
@@ -294,6 +331,8 @@ struct rvm_kernel {
     uint8_t mode_before_recovery;
     uint8_t internal_error; /* sticky: a commit step that cannot fail did (rvm_kernel_check) */
     uint64_t hypercalls;
+
+    struct rvm_kdigest digest; /* version 2 only */
 };
 
 /* ------------------------------------------------------------------------------------------------
@@ -800,6 +839,34 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx, 
 
 /* The first 16 bytes of SHA-256 over rvm_kernel_hash: what StateDigest records carry. */
 void rvm_kernel_digest(const struct rvm_kernel *k, uint8_t out[16]);
+
+/*
+ * The epoch's digest in the configured version: the action of its record (RVM_ACT_STATE_DIGEST
+ * or RVM_ACT_STATE_DIGEST_V2) and 16 bytes. Version 2 first brings the Merkle trees up to date
+ * (only the digest's own bookkeeping changes); docs/incremental-state-digest.md defines it.
+ */
+uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16]);
+
+/* Version 2 in full (SHA-256 of the top block); the record carries its first 16 bytes. */
+void rvm_kernel_digest_v2(struct rvm_kernel *k, uint8_t out[RVM_SHA256_DIGEST_BYTES]);
+
+/* The leaf of slot `index` of `table`, computed from the state now (no cached value). */
+void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t index,
+                            uint8_t out[RVM_KDIGEST_NODE_BYTES]);
+
+/* SHA-256 of the top block given the eight table roots (the last step of version 2). */
+void rvm_kernel_digest_top(const struct rvm_kernel *k,
+                           const uint8_t roots[RVM_KDIGEST_TABLES][RVM_KDIGEST_NODE_BYTES],
+                           uint8_t out[RVM_SHA256_DIGEST_BYTES]);
+
+/*
+ * The oracle of version 2, changing nothing: every slot whose bytes equal its shadow has the
+ * leaf a from-scratch computation gives, and every interior node is the hash of its children,
+ * so the next digest's roots equal a from-scratch recomputation. RVM_OK (also before the first
+ * digest and for version 1), else RVM_ERR_INTERNAL with the first table and slot that disagree
+ * (slot UINT32_MAX: an interior node).
+ */
+enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot);
 
 /*
  * A 64-bit summary of the state a kernel operation changes and must therefore witness: the
