@@ -819,7 +819,9 @@ void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx)
         }
     }
     rvm_memset(&k->images[idx], 0, sizeof(k->images[idx]));
+#if !defined(RVM_PLANTED_BUG_DIGEST_IMAGE_UNMARKED)
     rvm_kernel__digest_touch_image(k, idx);
+#endif
 }
 
 enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
@@ -862,6 +864,9 @@ void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, 
     rvm_memcpy(im->hash, hash, RVM_SHA256_DIGEST_BYTES);
     k->store_used += len;
 #if !defined(RVM_PLANTED_BUG_DIGEST_IMAGE_UNMARKED)
+    /* The store changed under this descriptor. The planted bug digest_image_unmarked leaves out
+     * this mark and the one in rvm_kernel__image_free: an image committed over a corrupted one
+     * with the same descriptor then keeps the corrupted image's leaf. */
     rvm_kernel__digest_touch_image(k, idx);
 #endif
 }
