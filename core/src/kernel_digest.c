@@ -19,10 +19,8 @@
 #define CHUNK     RVM_KDIGEST_BUDDY_CHUNK
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
 
-/* Leaves and interior nodes are hashed with distinct first bytes so neither can pose as the
- * other. */
-#define LEAF_PREFIX     0x00u
-#define INTERIOR_PREFIX 0x01u
+/* The first byte of every leaf's SHA-256 input. */
+#define LEAF_PREFIX 0x00u
 
 /* A slot's watched bytes come from at most this many places in memory. */
 #define MAX_SEGMENTS 2u
@@ -459,15 +457,19 @@ void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t
  * Trees
  * --------------------------------------------------------------------------------------------- */
 
+/* One SHA-256 compression of left || right from the standard IV, without padding: a node costs
+ * one compression instead of the two a padded 64-byte message takes. A leaf is a padded SHA-256
+ * digest, a different function, so a leaf cannot be taken for an interior node. */
 static void interior(const struct rvm_crypto *crypto, const uint8_t *left, const uint8_t *right,
                      uint8_t out[NODE])
 {
-    struct rvm_sha256_ctx c;
-    rvm_sha256_init(&c, crypto);
-    h8(&c, INTERIOR_PREFIX);
-    rvm_sha256_update(&c, left, NODE);
-    rvm_sha256_update(&c, right, NODE);
-    rvm_sha256_final(&c, out);
+    uint8_t block[2u * NODE];
+    uint32_t state[RVM_SHA256_STATE_WORDS];
+    rvm_memcpy(block, left, NODE);
+    rvm_memcpy(block + NODE, right, NODE);
+    rvm_sha256_iv(state);
+    rvm_crypto_compress(crypto, state, block, 1);
+    rvm_sha256_state_bytes(state, out);
 }
 
 static uint8_t *node_at(const struct rvm_kdigest_table *tb, uint32_t n)
@@ -489,22 +491,42 @@ static void build_table(struct rvm_kernel *k, uint32_t t)
     }
 }
 
-/* New leaves for slots that changed since the last digest, and their paths to the root. */
+/* Recompute the path above leaf node `n` up to, not including, the first ancestor it shares with
+ * leaf node `next` (0: none, up to the root). Leaves are visited in ascending order, so a shared
+ * ancestor is computed once, by the climb of the last changed leaf below it. */
+static void climb(struct rvm_kernel *k, const struct rvm_kdigest_table *tb, uint32_t n,
+                  uint32_t next)
+{
+    while (n > 1u) { /* bound: log2(span) */
+        n >>= 1;
+        next >>= 1;
+        if (n == next) {
+            return;
+        }
+        interior(&k->hal->crypto, node_at(tb, 2u * n), node_at(tb, 2u * n + 1u), node_at(tb, n));
+    }
+}
+
+/* New leaves for slots that changed since the last digest, and the union of their paths to the
+ * root. */
 static void refresh_table(struct rvm_kernel *k, uint32_t t)
 {
     struct rvm_kdigest_table *tb = &k->digest.t[t];
+    uint32_t pending = 0; /* leaf node whose path waits for the next changed leaf */
     for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
         if (shadow_matches(k, t, i)) {
             continue;
         }
         shadow_take(k, t, i);
-        uint32_t n = tb->span + i;
+        const uint32_t n = tb->span + i;
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, n));
-        while (n > 1u) { /* bound: log2(span) */
-            n >>= 1;
-            interior(&k->hal->crypto, node_at(tb, 2u * n), node_at(tb, 2u * n + 1u),
-                     node_at(tb, n));
+        if (pending != 0) {
+            climb(k, tb, pending, n);
         }
+        pending = n;
+    }
+    if (pending != 0) {
+        climb(k, tb, pending, 0);
     }
 }
 

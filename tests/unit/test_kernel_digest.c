@@ -11,6 +11,8 @@
 
 #include "rvm/bytes.h"
 
+/* SHA256_Transform is deprecated in OpenSSL 3 but still the plain block function. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <string.h>
 
@@ -92,8 +94,23 @@ static void model_leaf(const struct rvm_kernel *k, uint32_t t, uint32_t i, uint8
     SHA256(b.b, b.n, out);
 }
 
-/* The root of a table: leaves padded with zero nodes to a power of two, interior nodes
- * SHA-256(0x01 || left || right), level by level. */
+/* An interior node: one SHA-256 compression of left || right from the standard IV, no padding
+ * (OpenSSL's block function, deprecated as an API but the reference here). */
+static void model_compress(const uint8_t block[64], uint8_t out[NODE])
+{
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Transform(&c, block);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(c.h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(c.h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(c.h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)c.h[i];
+    }
+}
+
+/* The root of a table: leaves padded with zero nodes to a power of two, interior nodes one
+ * compression of left || right, level by level. */
 static void model_root(const struct rvm_kernel *k, uint32_t t, uint8_t root[NODE])
 {
     const uint32_t n = model_count(&k->cfg, t);
@@ -108,11 +125,10 @@ static void model_root(const struct rvm_kernel *k, uint32_t t, uint8_t root[NODE
     }
     for (uint32_t w = span; w > 1; w /= 2) {
         for (uint32_t j = 0; j < w / 2; j++) {
-            uint8_t in[1 + 2 * NODE];
-            in[0] = 0x01;
-            memcpy(in + 1, level[2 * j], NODE);
-            memcpy(in + 1 + NODE, level[2 * j + 1], NODE);
-            SHA256(in, sizeof(in), level[j]);
+            uint8_t in[2 * NODE];
+            memcpy(in, level[2 * j], NODE);
+            memcpy(in + NODE, level[2 * j + 1], NODE);
+            model_compress(in, level[j]);
         }
     }
     memcpy(root, level[0], NODE);
