@@ -35,7 +35,8 @@
  *   4 memory tiers: cut values staged from coherence scores, recency decay (RegionTierEpoch)
  *   5 device lease expiry              (DeviceLeaseExpire per lease)
  *   6 recovery bookkeeping             (RecoveryExit when Recovery mode ends)
- *   7 the epoch's state digest         (StateDigest: first 16 bytes of rvm_kernel_hash)
+ *   7 the epoch's state digest         (StateDigestV2, or StateDigest with cfg.state_digest 1:
+ *                                       rvm_kernel_state_digest)
  * All records of an epoch are reserved first: either the whole epoch happens or none of it.
  *
  * Not thread-safe: the platform serialises entry points (one big kernel lock).
