@@ -193,8 +193,8 @@ enum rvm_err rvm_kernel__apply_decision(struct rvm_kernel *k,
 size_t rvm_kernel__digest_bytes(const struct rvm_kernel_config *cfg);
 void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area);
 
-/* Image `image`'s bytes in the store changed while its descriptor did not (a fault injection):
- * its leaf is recomputed at the next digest. */
+/* The store's bytes under image `image` changed or may have (a commit, a free, a flipped bit):
+ * its leaf is recomputed at the next digest even if its descriptor looks the same. */
 void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image);
 
 #endif /* RVM_KERNEL_IMPL_H */
