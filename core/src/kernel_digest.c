@@ -31,6 +31,8 @@ struct segments {
     uint32_t n;
 };
 
+static void blank_roots_init(struct rvm_kernel *k);
+
 /* ------------------------------------------------------------------------------------------------
  * Geometry
  * --------------------------------------------------------------------------------------------- */
@@ -105,7 +107,7 @@ size_t rvm_kernel__digest_bytes(const struct rvm_kernel_config *cfg)
         const uint32_t n = table_count(cfg, t);
         total += ALIGN8(nodes_bytes(n)) + ALIGN8((size_t)n * table_shadow_bytes(cfg, t));
     }
-    return total;
+    return total + (size_t)RVM_KDIGEST_HEIGHTS * NODE;
 }
 
 void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area)
@@ -126,6 +128,36 @@ void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area)
         at += ALIGN8(nodes_bytes(tb->count));
         tb->shadow = area + at;
         at += ALIGN8((size_t)tb->count * tb->shadow_bytes);
+    }
+    d->blank = area + at;
+    blank_roots_init(k);
+}
+
+static uint8_t *blank_at(const struct rvm_kdigest *d, uint32_t height)
+{
+    return d->blank + (size_t)height * NODE;
+}
+
+static void interior(const struct rvm_crypto *crypto, const uint8_t *left, const uint8_t *right,
+                     uint8_t out[NODE]);
+
+/* The roots of all-blank subtrees, one per height a tree of this kernel has (height 0 is the
+ * blank leaf, 32 zero bytes, which is also the padding beyond a table's capacity). */
+static void blank_roots_init(struct rvm_kernel *k)
+{
+    struct rvm_kdigest *d = &k->digest;
+    uint32_t highest = 0;
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        uint32_t h = 0;
+        for (uint32_t w = d->t[t].span; w > 1u; w >>= 1) { /* bound: 32 halvings */
+            h++;
+        }
+        highest = h > highest ? h : highest;
+    }
+    d->heights = highest + 1u;
+    rvm_memset(blank_at(d, 0), 0, NODE);
+    for (uint32_t h = 1; h < d->heights; h++) { /* bound: RVM_KDIGEST_HEIGHTS */
+        interior(&k->hal->crypto, blank_at(d, h - 1u), blank_at(d, h - 1u), blank_at(d, h));
     }
 }
 
@@ -416,14 +448,127 @@ static void leaf_image(struct rvm_sha256_ctx *c, const struct rvm_kernel *k,
     }
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Blank slots: every field a leaf encodes holds the value rvm_kernel_init gives it. Each test pins
+ * every encoded field, so exactly one encoding per (table, slot) is blank and its leaf can be the
+ * constant zero node without two states sharing a leaf. The buddy table has none: a chunk's
+ * initial tags depend on how the free blocks fall.
+ * --------------------------------------------------------------------------------------------- */
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++) { /* bound: n */
+        any |= p[i];
+    }
+    return any == 0;
+}
+
+static bool words_zero(const uint64_t *w, uint32_t n)
+{
+    uint64_t any = 0;
+    for (uint32_t i = 0; i < n; i++) { /* bound: n */
+        any |= w[i];
+    }
+    return any == 0;
+}
+
+static bool no_handle(struct rvm_handle h)
+{
+    return rvm_handle_pack(h) == rvm_handle_pack(rvm_cap_no_handle());
+}
+
+static bool blank_cap(const struct rvm_cap_slot *s, uint32_t i, uint32_t capacity)
+{
+    const uint32_t next = i + 1u < capacity ? i + 1u : RVM_CAP_NONE;
+    return s->generation == 0 && s->type == 0 && s->rights == 0 && s->depth == 0 && s->flags == 0 &&
+           rvm_handle_pack(s->object) == 0 && s->owner == 0 && s->cap_hash == 0 && s->epoch == 0 &&
+           s->root_epoch == 0 && s->badge == 0 && no_handle(s->parent) &&
+           no_handle(s->first_child) && no_handle(s->next_sibling) && no_handle(s->prev_sibling) &&
+           s->next_free == next && all_zero(s->mac, RVM_CAP_MAC_BYTES);
+}
+
+static bool blank_nonce(const struct rvm_proof_nonce_domain *d)
+{
+    return d->highest == 0 && words_zero(d->seen, RVM_PROOF_NONCE_WORDS);
+}
+
+static bool blank_region(const struct rvm_region *r, const struct rvm_kreg *kr)
+{
+    return r->generation == 1u && r->used == 0 && r->type == 0 && r->perms == 0 && r->mapped == 0 &&
+           r->map_perms == 0 && r->order == 0 && r->tier.tier == 0 && r->tier.accessed == 0 &&
+           r->tier.cut_pending == 0 && r->tier.cut == 0 && r->tier.pending_cut == 0 &&
+           r->tier.recency == 0 && r->owner == 0 && r->npages == 0 && r->hpa == 0 && r->ipa == 0 &&
+           r->source == 0 && r->source_generation == 0 && r->shares == 0 && r->image_len == 0 &&
+           all_zero(r->checkpoint, sizeof(r->checkpoint)) && kr->home_ipa == 0 &&
+           kr->home_perms == 0 && kr->image == RVM_KERNEL_NONE && kr->ckpt == RVM_KERNEL_NONE;
+}
+
+static bool blank_part(const struct rvm_kpart *p)
+{
+    const struct rvm_vcpu_regs *r = &p->ctx.regs;
+    return p->generation == 1u && p->state == 0 && p->flags == 0 && p->urgency == 0 &&
+           p->creator == 0 && p->restarts == 0 && p->faults == 0 && p->ckpt == RVM_KERNEL_NONE &&
+           p->notifications == 0 && p->affinity == 0 && rvm_handle_pack(p->self_cap) == 0 &&
+           p->entry_pc == 0 && words_zero(p->args, RVM_KERNEL_ARGS) && p->ctx.owner == 0 &&
+           p->ctx.arch == 0 && r->pc == 0 && r->pstate == 0 && r->fpcr == 0 && r->fpsr == 0 &&
+           words_zero(r->gpr, RVM_VCPU_GPRS) && words_zero(r->sys, RVM_VCPU_SYSREGS) &&
+           words_zero(r->fp, RVM_VCPU_FPREGS);
+}
+
+static bool blank_chan(const struct rvm_kchan *ch)
+{
+    return ch->generation == 1u && ch->used == 0 && ch->a == 0 && ch->b == 0 && ch->next_seq == 0 &&
+           ch->sent == 0 && ch->received == 0 && ch->count == 0;
+}
+
+static bool blank_dev(const struct rvm_kdev *d)
+{
+    return d->generation == 1u && d->used == 0 && d->leased == 0 && d->irq == 0 && d->holder == 0 &&
+           no_handle(d->lease_cap) && d->expires_ns == 0 && d->delivered == 0;
+}
+
+static bool blank_image(const struct rvm_kimage *im)
+{
+    return im->used == 0 && im->off == 0 && im->len == 0 && im->kind == 0 && im->part == 0 &&
+           im->region == 0 && im->raw_len == 0 && all_zero(im->hash, sizeof(im->hash));
+}
+
+static bool leaf_blank(const struct rvm_kernel *k, uint32_t table, uint32_t index)
+{
+    switch (table) {
+    case RVM_KDIGEST_CAPS:
+        return blank_cap(&k->caps.slots[index], index, k->caps.capacity);
+    case RVM_KDIGEST_NONCES:
+        return blank_nonce(&k->nonces.domains[index]);
+    case RVM_KDIGEST_BUDDY:
+        return false;
+    case RVM_KDIGEST_REGIONS:
+        return blank_region(&k->regions.slots[index], &k->kregs[index]);
+    case RVM_KDIGEST_PARTS:
+        return blank_part(&k->parts[index]);
+    case RVM_KDIGEST_CHANS:
+        return blank_chan(&k->chans[index]);
+    case RVM_KDIGEST_DEVS:
+        return blank_dev(&k->devs[index]);
+    default:
+        return blank_image(&k->images[index]);
+    }
+}
+
+/* The slot's position in its fixed-shape tree binds its index (the root commits to the ordered
+ * leaves), so the leaf carries the table id and the slot's fields only. */
 void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t index,
                             uint8_t out[RVM_KDIGEST_NODE_BYTES])
 {
+    if (leaf_blank(k, table, index)) {
+        rvm_memset(out, 0, NODE);
+        return;
+    }
     struct rvm_sha256_ctx c;
     rvm_sha256_init(&c, &k->hal->crypto);
     h8(&c, LEAF_PREFIX);
     h8(&c, (uint8_t)table);
-    h32(&c, index);
     switch (table) {
     case RVM_KDIGEST_CAPS:
         leaf_cap(&c, &k->caps.slots[index]);
@@ -477,6 +622,21 @@ static uint8_t *node_at(const struct rvm_kdigest_table *tb, uint32_t n)
     return tb->nodes + (size_t)n * NODE;
 }
 
+/* Node `n` at `height` (>= 1) from its children: an all-blank subtree's root is taken from the
+ * table of blank roots, so a tree costs compressions in proportion to its non-blank leaves. */
+static void node_from_children(const struct rvm_kernel *k, const struct rvm_kdigest_table *tb,
+                               uint32_t n, uint32_t height, uint8_t out[NODE])
+{
+    const uint8_t *left = node_at(tb, 2u * n);
+    const uint8_t *right = node_at(tb, 2u * n + 1u);
+    const uint8_t *below = blank_at(&k->digest, height - 1u);
+    if (bytes_equal(left, below, NODE) && bytes_equal(right, below, NODE)) {
+        rvm_memcpy(out, blank_at(&k->digest, height), NODE);
+    } else {
+        interior(&k->hal->crypto, left, right, out);
+    }
+}
+
 /* Every leaf from the state, every interior node from its children (the tree's first digest). */
 static void build_table(struct rvm_kernel *k, uint32_t t)
 {
@@ -486,8 +646,12 @@ static void build_table(struct rvm_kernel *k, uint32_t t)
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, tb->span + i));
         shadow_take(k, t, i);
     }
-    for (uint32_t n = tb->span - 1u; n >= 1u; n--) { /* bound: span */
-        interior(&k->hal->crypto, node_at(tb, 2u * n), node_at(tb, 2u * n + 1u), node_at(tb, n));
+    uint32_t height = 1;
+    for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
+        for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
+            node_from_children(k, tb, n, height, node_at(tb, n));
+        }
+        height++;
     }
 }
 
@@ -497,13 +661,15 @@ static void build_table(struct rvm_kernel *k, uint32_t t)
 static void climb(struct rvm_kernel *k, const struct rvm_kdigest_table *tb, uint32_t n,
                   uint32_t next)
 {
+    uint32_t height = 0;
     while (n > 1u) { /* bound: log2(span) */
         n >>= 1;
         next >>= 1;
+        height++;
         if (n == next) {
             return;
         }
-        interior(&k->hal->crypto, node_at(tb, 2u * n), node_at(tb, 2u * n + 1u), node_at(tb, n));
+        node_from_children(k, tb, n, height, node_at(tb, n));
     }
 }
 
@@ -673,12 +839,16 @@ enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *tabl
             }
         }
         *slot = UINT32_MAX;
-        for (uint32_t n = 1; n < tb->span; n++) { /* bound: span */
-            uint8_t fresh[NODE];
-            interior(&k->hal->crypto, node_at(tb, 2u * n), node_at(tb, 2u * n + 1u), fresh);
-            if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
-                return RVM_ERR_INTERNAL;
+        uint32_t height = 1;
+        for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
+            for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
+                uint8_t fresh[NODE];
+                node_from_children(k, tb, n, height, fresh);
+                if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
+                    return RVM_ERR_INTERNAL;
+                }
             }
+            height++;
         }
     }
     return RVM_OK;

@@ -271,6 +271,8 @@ enum rvm_kdigest_table_id {
 
 #define RVM_KDIGEST_BUDDY_CHUNK 64u
 #define RVM_KDIGEST_NODE_BYTES  32u
+/* Heights of a tree: a span is at most 2^32, so a root is at most 32 levels above its leaves. */
+#define RVM_KDIGEST_HEIGHTS     33u
 
 struct rvm_kdigest_table {
     uint8_t *nodes;        /* 2 * span nodes: node 1 is the root, leaf i is node span + i */
@@ -282,8 +284,10 @@ struct rvm_kdigest_table {
 
 struct rvm_kdigest {
     struct rvm_kdigest_table t[RVM_KDIGEST_TABLES];
-    uint8_t version; /* cfg.state_digest resolved: 1 or 2 */
-    uint8_t primed;  /* every leaf and shadow describes the state as of the last digest */
+    uint8_t *blank;   /* node h: the root of a height-h subtree of blank leaves (h < heights) */
+    uint32_t heights; /* 1 + the largest tree height */
+    uint8_t version;  /* cfg.state_digest resolved: 1 or 2 */
+    uint8_t primed;   /* every leaf and shadow describes the state as of the last digest */
 };
 
 struct rvm_kernel {
@@ -851,7 +855,9 @@ uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16]);
 /* Version 2 in full (SHA-256 of the top block); the record carries its first 16 bytes. */
 void rvm_kernel_digest_v2(struct rvm_kernel *k, uint8_t out[RVM_SHA256_DIGEST_BYTES]);
 
-/* The leaf of slot `index` of `table`, computed from the state now (no cached value). */
+/* The leaf of slot `index` of `table`, computed from the state now (no cached value): 32 zero
+ * bytes while the slot is as rvm_kernel_init left it (a blank slot), SHA-256 of its encoding
+ * otherwise. */
 void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t index,
                             uint8_t out[RVM_KDIGEST_NODE_BYTES]);
 
