@@ -814,41 +814,74 @@ uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16])
  * The oracle
  * --------------------------------------------------------------------------------------------- */
 
-enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot)
+static bool leaves_agree(const struct rvm_kernel *k, uint32_t t, uint32_t *slot)
+{
+    const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    for (uint32_t i = 0; i < tb->span; i++) { /* bound: span */
+        uint8_t fresh[NODE];
+        *slot = i;
+        if (i < tb->count) {
+            if (!shadow_matches(k, t, i)) {
+                continue; /* the next digest recomputes it */
+            }
+            rvm_kernel_digest_leaf(k, t, i, fresh);
+        } else {
+            rvm_memset(fresh, 0, NODE);
+        }
+        if (!bytes_equal(fresh, node_at(tb, tb->span + i), NODE)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool nodes_agree(const struct rvm_kernel *k, uint32_t t)
+{
+    const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    uint32_t height = 1;
+    for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
+        for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
+            uint8_t fresh[NODE];
+            node_from_children(k, tb, n, height, fresh);
+            if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
+                return false;
+            }
+        }
+        height++;
+    }
+    return true;
+}
+
+enum rvm_err rvm_kernel_digest_verify_leaves(const struct rvm_kernel *k, uint32_t tables,
+                                             uint32_t *table, uint32_t *slot)
 {
     const struct rvm_kdigest *d = &k->digest;
     if (d->version != 2u || !d->primed) {
         return RVM_OK;
     }
     for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
-        const struct rvm_kdigest_table *tb = &d->t[t];
         *table = t;
-        for (uint32_t i = 0; i < tb->span; i++) { /* bound: span */
-            uint8_t fresh[NODE];
-            *slot = i;
-            if (i < tb->count) {
-                if (!shadow_matches(k, t, i)) {
-                    continue; /* the next digest recomputes it */
-                }
-                rvm_kernel_digest_leaf(k, t, i, fresh);
-            } else {
-                rvm_memset(fresh, 0, NODE);
-            }
-            if (!bytes_equal(fresh, node_at(tb, tb->span + i), NODE)) {
-                return RVM_ERR_INTERNAL;
-            }
+        if ((tables & (1u << t)) != 0 && !leaves_agree(k, t, slot)) {
+            return RVM_ERR_INTERNAL;
         }
+    }
+    return RVM_OK;
+}
+
+enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot)
+{
+    const uint32_t all = (1u << RVM_KDIGEST_TABLES) - 1u;
+    if (rvm_kernel_digest_verify_leaves(k, all, table, slot) != RVM_OK) {
+        return RVM_ERR_INTERNAL;
+    }
+    if (k->digest.version != 2u || !k->digest.primed) {
+        return RVM_OK;
+    }
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        *table = t;
         *slot = UINT32_MAX;
-        uint32_t height = 1;
-        for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
-            for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
-                uint8_t fresh[NODE];
-                node_from_children(k, tb, n, height, fresh);
-                if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
-                    return RVM_ERR_INTERNAL;
-                }
-            }
-            height++;
+        if (!nodes_agree(k, t)) {
+            return RVM_ERR_INTERNAL;
         }
     }
     return RVM_OK;

@@ -327,9 +327,10 @@ enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
 #define NWNM_FULL   32u /* every n-th call that may leave no record also compares the full hash */
 #define NWNM_SLICE  4u  /* time slices (the scheduler's hot path) bracketed: one in this many */
 
-/* kernel.digest-incremental recomputes every leaf, more than an epoch's digest costs: it runs on
- * every n-th full check and at the end of every run (D_TREE). */
-#define DIGEST_CHECK_EVERY 8u
+/* kernel.digest-incremental checks the leaves that can go stale behind a matching shadow at every
+ * full check, and every leaf and interior node (more than an epoch's digest costs) on every n-th
+ * full check and at the end of every run (D_TREE). */
+#define DIGEST_CHECK_EVERY 16u
 
 struct msg_model {
     uint64_t seq;
@@ -660,7 +661,8 @@ void kt_check_access(struct kt *t, rvm_partition_id part, uint64_t ipa, enum rvm
 
 /* oracles.c */
 bool kt_check(const void *inst, struct rvm_sim_verdict *v);
-bool kt_check_digest(const struct kt *t, struct rvm_sim_verdict *v); /* check_digest.c */
+bool kt_check_digest(const struct kt *t, struct rvm_sim_verdict *v,
+                     bool whole); /* check_digest.c */
 
 /* queries.c */
 uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);

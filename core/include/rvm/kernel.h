@@ -875,6 +875,14 @@ void rvm_kernel_digest_top(const struct rvm_kernel *k,
  */
 enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot);
 
+/* The tables whose leaves cover bytes outside their shadow (a channel's payload, an image's bytes
+ * in the store): the only leaves a change can leave stale behind a matching shadow. */
+#define RVM_KDIGEST_OUTSIDE_SHADOW ((1u << RVM_KDIGEST_CHANS) | (1u << RVM_KDIGEST_IMAGES))
+
+/* The leaf half of rvm_kernel_digest_verify for the tables in `tables` (bit t: table t). */
+enum rvm_err rvm_kernel_digest_verify_leaves(const struct rvm_kernel *k, uint32_t tables,
+                                             uint32_t *table, uint32_t *slot);
+
 /*
  * A 64-bit summary of the state a kernel operation changes and must therefore witness: the
  * kernel's scalars, the log's position (count and chain), every capability slot, the nonce
