@@ -107,6 +107,7 @@ size_t rvm_kernel__digest_bytes(const struct rvm_kernel_config *cfg)
         const uint32_t n = table_count(cfg, t);
         total += ALIGN8(nodes_bytes(n)) + ALIGN8((size_t)n * table_shadow_bytes(cfg, t));
     }
+    total += ALIGN8((size_t)cfg->max_images * sizeof(uint64_t));
     return total + (size_t)RVM_KDIGEST_HEIGHTS * NODE;
 }
 
@@ -129,6 +130,8 @@ void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area)
         tb->shadow = area + at;
         at += ALIGN8((size_t)tb->count * tb->shadow_bytes);
     }
+    d->store_sums = (uint64_t *)(void *)(area + at);
+    at += ALIGN8((size_t)k->cfg.max_images * sizeof(uint64_t));
     d->blank = area + at;
     blank_roots_init(k);
 }
@@ -637,6 +640,33 @@ static void node_from_children(const struct rvm_kernel *k, const struct rvm_kdig
     }
 }
 
+uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image)
+{
+    const struct rvm_kimage *im = &k->images[image];
+    if (!im->used || im->off > k->cfg.image_bytes || im->len > k->cfg.image_bytes - im->off) {
+        return 0;
+    }
+    const uint8_t *p = k->store + im->off;
+    uint64_t sum = im->len;
+    size_t i = 0;
+    for (; i + 8u <= im->len; i += 8u) { /* bound: len / 8 */
+        uint64_t w;
+        rvm_memcpy(&w, p + i, 8);
+        sum = (sum << 7 | sum >> 57) ^ w;
+    }
+    for (; i < im->len; i++) { /* bound: 7 */
+        sum = (sum << 7 | sum >> 57) ^ p[i];
+    }
+    return sum;
+}
+
+static void note_store_sum(struct rvm_kernel *k, uint32_t t, uint32_t i)
+{
+    if (t == RVM_KDIGEST_IMAGES) {
+        k->digest.store_sums[i] = rvm_kernel_digest_store_sum(k, i);
+    }
+}
+
 /* Every leaf from the state, every interior node from its children (the tree's first digest). */
 static void build_table(struct rvm_kernel *k, uint32_t t)
 {
@@ -645,6 +675,7 @@ static void build_table(struct rvm_kernel *k, uint32_t t)
     for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, tb->span + i));
         shadow_take(k, t, i);
+        note_store_sum(k, t, i);
     }
     uint32_t height = 1;
     for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
@@ -686,6 +717,7 @@ static void refresh_table(struct rvm_kernel *k, uint32_t t)
         shadow_take(k, t, i);
         const uint32_t n = tb->span + i;
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, n));
+        note_store_sum(k, t, i);
         if (pending != 0) {
             climb(k, tb, pending, n);
         }
@@ -852,16 +884,22 @@ static bool nodes_agree(const struct rvm_kernel *k, uint32_t t)
     return true;
 }
 
-enum rvm_err rvm_kernel_digest_verify_leaves(const struct rvm_kernel *k, uint32_t tables,
-                                             uint32_t *table, uint32_t *slot)
+enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k, uint32_t *table,
+                                                     uint32_t *slot)
 {
     const struct rvm_kdigest *d = &k->digest;
     if (d->version != 2u || !d->primed) {
         return RVM_OK;
     }
-    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
-        *table = t;
-        if ((tables & (1u << t)) != 0 && !leaves_agree(k, t, slot)) {
+    *table = RVM_KDIGEST_CHANS;
+    if (!leaves_agree(k, RVM_KDIGEST_CHANS, slot)) {
+        return RVM_ERR_INTERNAL;
+    }
+    *table = RVM_KDIGEST_IMAGES;
+    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_IMAGES].count; i++) { /* bound: max_images */
+        *slot = i;
+        if (shadow_matches(k, RVM_KDIGEST_IMAGES, i) &&
+            rvm_kernel_digest_store_sum(k, i) != d->store_sums[i]) {
             return RVM_ERR_INTERNAL;
         }
     }
@@ -870,15 +908,14 @@ enum rvm_err rvm_kernel_digest_verify_leaves(const struct rvm_kernel *k, uint32_
 
 enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot)
 {
-    const uint32_t all = (1u << RVM_KDIGEST_TABLES) - 1u;
-    if (rvm_kernel_digest_verify_leaves(k, all, table, slot) != RVM_OK) {
-        return RVM_ERR_INTERNAL;
-    }
     if (k->digest.version != 2u || !k->digest.primed) {
         return RVM_OK;
     }
     for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
         *table = t;
+        if (!leaves_agree(k, t, slot)) {
+            return RVM_ERR_INTERNAL;
+        }
         *slot = UINT32_MAX;
         if (!nodes_agree(k, t)) {
             return RVM_ERR_INTERNAL;

@@ -3,10 +3,11 @@
  * kernel.digest-incremental: the incremental state digest's trees agree with a from-scratch
  * recomputation. A change the change test misses leaves a stale leaf behind a matching shadow,
  * which this finds before the next epoch's digest would carry it into the log. Only the channel
- * and image leaves cover bytes outside their shadow (RVM_KDIGEST_OUTSIDE_SHADOW), so only they can
- * go stale while the change test is right: their leaves are recomputed at every full check. The
- * whole check (every leaf, every interior node: rvm_kernel_digest_verify) runs with `whole`, which
- * the caller sets on every DIGEST_CHECK_EVERY-th full check and at the end of every run.
+ * and image leaves cover bytes outside their shadow, so only they can go stale while the change
+ * test is right: rvm_kernel_digest_verify_outside_shadow (channel leaves recomputed, each image's
+ * store bytes compared with the sum taken with its leaf) runs at every full check. The whole check
+ * (every leaf, every interior node: rvm_kernel_digest_verify) runs with `whole`, which the caller
+ * sets on every DIGEST_CHECK_EVERY-th full check and at the end of every run.
  */
 #include "target_kernel_internal.h"
 
@@ -19,9 +20,8 @@ bool kt_check_digest(const struct kt *t, struct rvm_sim_verdict *v, bool whole)
 {
     uint32_t table = 0;
     uint32_t slot = 0;
-    const enum rvm_err err =
-        whole ? rvm_kernel_digest_verify(&t->k, &table, &slot)
-              : rvm_kernel_digest_verify_leaves(&t->k, RVM_KDIGEST_OUTSIDE_SHADOW, &table, &slot);
+    const enum rvm_err err = whole ? rvm_kernel_digest_verify(&t->k, &table, &slot)
+                                   : rvm_kernel_digest_verify_outside_shadow(&t->k, &table, &slot);
     if (err == RVM_OK) {
         return true;
     }

@@ -330,7 +330,7 @@ enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
 /* kernel.digest-incremental checks the leaves that can go stale behind a matching shadow at every
  * full check, and every leaf and interior node (more than an epoch's digest costs) on every n-th
  * full check and at the end of every run (D_TREE). */
-#define DIGEST_CHECK_EVERY 16u
+#define DIGEST_CHECK_EVERY 32u
 
 struct msg_model {
     uint64_t seq;

@@ -317,6 +317,40 @@ static void test_verify_finds_a_stale_leaf(void **state)
     kfx_free(f);
 }
 
+/* An image's bytes changed in the store without the writers' mark are found by the cheap check
+ * (and by the whole one); a flip through the kernel, which marks the image, is not a finding. */
+static void test_outside_shadow_finds_a_stale_image(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle p = kfx_part(f, true);
+    (void)kfx_region(f, p, RVM_REGION_DATA, 2, 0, 0);
+    assert_int_equal(rvm_kernel_partition_checkpoint(&f->k, 0, NULL, p), RVM_OK);
+    uint8_t d[32];
+    rvm_kernel_digest_v2(&f->k, d);
+    uint32_t table = 0;
+    uint32_t slot = 0;
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot), RVM_OK);
+    assert_int_equal(rvm_kernel_flip_image_bit(&f->k, 3), RVM_OK);
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot), RVM_OK);
+    assert_digest_matches_model(f);
+    uint32_t image = UINT32_MAX;
+    for (uint32_t i = 0; i < f->cfg.max_images; i++) {
+        if (f->k.images[i].used && f->k.images[i].len != 0 && image == UINT32_MAX) {
+            image = i;
+        }
+    }
+    assert_true(image != UINT32_MAX);
+    f->k.store[f->k.images[image].off] ^= 0x10; /* no mark */
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot),
+                     RVM_ERR_INTERNAL);
+    assert_int_equal(table, RVM_KDIGEST_IMAGES);
+    assert_int_equal(slot, image);
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_ERR_INTERNAL);
+    assert_int_equal(table, RVM_KDIGEST_IMAGES);
+    kfx_free(f);
+}
+
 /* Version 1 still writes StateDigest (0x7B) records of the full stream. */
 static void version1(struct rvm_kernel_config *cfg)
 {
@@ -340,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_incremental_equals_model),
         cmocka_unit_test(test_verify_finds_a_stale_leaf),
         cmocka_unit_test(test_blank_leaves),
+        cmocka_unit_test(test_outside_shadow_finds_a_stale_image),
         cmocka_unit_test(test_version1_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,10 +284,11 @@ struct rvm_kdigest_table {
 
 struct rvm_kdigest {
     struct rvm_kdigest_table t[RVM_KDIGEST_TABLES];
-    uint8_t *blank;   /* node h: the root of a height-h subtree of blank leaves (h < heights) */
-    uint32_t heights; /* 1 + the largest tree height */
-    uint8_t version;  /* cfg.state_digest resolved: 1 or 2 */
-    uint8_t primed;   /* every leaf and shadow describes the state as of the last digest */
+    uint8_t *blank;       /* node h: the root of a height-h subtree of blank leaves (h < heights) */
+    uint64_t *store_sums; /* per image: rvm_kernel_digest_store_sum when its leaf was computed */
+    uint32_t heights;     /* 1 + the largest tree height */
+    uint8_t version;      /* cfg.state_digest resolved: 1 or 2 */
+    uint8_t primed;       /* every leaf and shadow describes the state as of the last digest */
 };
 
 struct rvm_kernel {
@@ -875,13 +876,19 @@ void rvm_kernel_digest_top(const struct rvm_kernel *k,
  */
 enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot);
 
-/* The tables whose leaves cover bytes outside their shadow (a channel's payload, an image's bytes
- * in the store): the only leaves a change can leave stale behind a matching shadow. */
-#define RVM_KDIGEST_OUTSIDE_SHADOW ((1u << RVM_KDIGEST_CHANS) | (1u << RVM_KDIGEST_IMAGES))
+/*
+ * The part of rvm_kernel_digest_verify a missed change can break while the change test is right,
+ * cheap enough for every full check. Only channel leaves (a message's payload) and image leaves
+ * (the image's bytes in the store) cover bytes outside their shadow: every channel leaf whose
+ * shadow matches is recomputed, and every image whose shadow matches must still have the store
+ * sum taken when its leaf was computed. RVM_OK, else RVM_ERR_INTERNAL with the table and slot.
+ */
+enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k, uint32_t *table,
+                                                     uint32_t *slot);
 
-/* The leaf half of rvm_kernel_digest_verify for the tables in `tables` (bit t: table t). */
-enum rvm_err rvm_kernel_digest_verify_leaves(const struct rvm_kernel *k, uint32_t tables,
-                                             uint32_t *table, uint32_t *slot);
+/* A sum of an image's bytes in the store (0 for an unused one), linear over GF(2) in the bytes so
+ * any single flipped bit changes it: what verify_outside_shadow compares instead of rehashing. */
+uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image);
 
 /*
  * A 64-bit summary of the state a kernel operation changes and must therefore witness: the
