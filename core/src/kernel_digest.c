@@ -640,6 +640,16 @@ static void node_from_children(const struct rvm_kernel *k, const struct rvm_kdig
     }
 }
 
+/* One step of the store sum: a bijection of the running value for a fixed word and of the word for
+ * a fixed running value (xor, multiplication by an odd constant, rotation), so a change confined to
+ * one word always changes the sum; the rotation carries high bits into the next multiplication,
+ * so changes in two words do not cancel for a simple pattern (as they would in a linear sum). */
+static uint64_t mix(uint64_t sum, uint64_t word)
+{
+    const uint64_t m = (sum ^ word) * 0x100000001b3u;
+    return m << 29 | m >> 35;
+}
+
 uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image)
 {
     const struct rvm_kimage *im = &k->images[image];
@@ -652,10 +662,10 @@ uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image)
     for (; i + 8u <= im->len; i += 8u) { /* bound: len / 8 */
         uint64_t w;
         rvm_memcpy(&w, p + i, 8);
-        sum = (sum << 7 | sum >> 57) ^ w;
+        sum = mix(sum, w);
     }
     for (; i < im->len; i++) { /* bound: 7 */
-        sum = (sum << 7 | sum >> 57) ^ p[i];
+        sum = mix(sum, p[i]);
     }
     return sum;
 }

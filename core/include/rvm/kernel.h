@@ -886,8 +886,9 @@ enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *tabl
 enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k, uint32_t *table,
                                                      uint32_t *slot);
 
-/* A sum of an image's bytes in the store (0 for an unused one), linear over GF(2) in the bytes so
- * any single flipped bit changes it: what verify_outside_shadow compares instead of rehashing. */
+/* A 64-bit sum of an image's bytes in the store (0 for an unused one; not cryptographic, but a
+ * change confined to one 8-byte word always changes it): what verify_outside_shadow compares
+ * instead of rehashing the image. */
 uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image);
 
 /*
