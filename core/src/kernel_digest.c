@@ -108,6 +108,7 @@ size_t rvm_kernel__digest_bytes(const struct rvm_kernel_config *cfg)
         total += ALIGN8(nodes_bytes(n)) + ALIGN8((size_t)n * table_shadow_bytes(cfg, t));
     }
     total += ALIGN8((size_t)cfg->max_images * sizeof(uint64_t));
+    total += ALIGN8((size_t)cfg->max_channels * sizeof(uint64_t));
     return total + (size_t)RVM_KDIGEST_HEIGHTS * NODE;
 }
 
@@ -132,6 +133,8 @@ void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area)
     }
     d->store_sums = (uint64_t *)(void *)(area + at);
     at += ALIGN8((size_t)k->cfg.max_images * sizeof(uint64_t));
+    d->payload_sums = (uint64_t *)(void *)(area + at);
+    at += ALIGN8((size_t)k->cfg.max_channels * sizeof(uint64_t));
     d->blank = area + at;
     blank_roots_init(k);
 }
@@ -650,30 +653,50 @@ static uint64_t mix(uint64_t sum, uint64_t word)
     return m << 29 | m >> 35;
 }
 
-uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image)
+static uint64_t sum_bytes(uint64_t sum, const uint8_t *p, size_t len)
 {
-    const struct rvm_kimage *im = &k->images[image];
-    if (!im->used || im->off > k->cfg.image_bytes || im->len > k->cfg.image_bytes - im->off) {
-        return 0;
-    }
-    const uint8_t *p = k->store + im->off;
-    uint64_t sum = im->len;
+    sum = mix(sum, len);
     size_t i = 0;
-    for (; i + 8u <= im->len; i += 8u) { /* bound: len / 8 */
+    for (; i + 8u <= len; i += 8u) { /* bound: len / 8 */
         uint64_t w;
         rvm_memcpy(&w, p + i, 8);
         sum = mix(sum, w);
     }
-    for (; i < im->len; i++) { /* bound: 7 */
+    for (; i < len; i++) { /* bound: 7 */
         sum = mix(sum, p[i]);
     }
     return sum;
 }
 
-static void note_store_sum(struct rvm_kernel *k, uint32_t t, uint32_t i)
+uint64_t rvm_kernel_digest_outside_sum(const struct rvm_kernel *k, uint32_t table, uint32_t slot)
+{
+    uint64_t sum = 0;
+    if (table == RVM_KDIGEST_IMAGES) {
+        const struct rvm_kimage *im = &k->images[slot];
+        if (im->used && im->off <= k->cfg.image_bytes && im->len <= k->cfg.image_bytes - im->off) {
+            sum = sum_bytes(sum, k->store + im->off, im->len);
+        }
+    } else if (table == RVM_KDIGEST_CHANS) {
+        /* The payloads leaf_chan hashes, in its order. */
+        const struct rvm_kchan *ch = &k->chans[slot];
+        const uint32_t depth = k->cfg.queue_depth;
+        const uint32_t count = ch->count <= depth ? ch->count : depth;
+        for (uint32_t j = 0; j < count; j++) { /* bound: queue_depth */
+            const size_t m = (size_t)slot * depth + (ch->head + j) % depth;
+            const uint32_t len = k->msgs[m].len;
+            sum = sum_bytes(sum, k->msg_data + m * k->cfg.msg_bytes,
+                            len <= k->cfg.msg_bytes ? len : k->cfg.msg_bytes);
+        }
+    }
+    return sum;
+}
+
+static void note_outside_sum(struct rvm_kernel *k, uint32_t t, uint32_t i)
 {
     if (t == RVM_KDIGEST_IMAGES) {
-        k->digest.store_sums[i] = rvm_kernel_digest_store_sum(k, i);
+        k->digest.store_sums[i] = rvm_kernel_digest_outside_sum(k, t, i);
+    } else if (t == RVM_KDIGEST_CHANS) {
+        k->digest.payload_sums[i] = rvm_kernel_digest_outside_sum(k, t, i);
     }
 }
 
@@ -685,7 +708,7 @@ static void build_table(struct rvm_kernel *k, uint32_t t)
     for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, tb->span + i));
         shadow_take(k, t, i);
-        note_store_sum(k, t, i);
+        note_outside_sum(k, t, i);
     }
     uint32_t height = 1;
     for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
@@ -727,7 +750,7 @@ static void refresh_table(struct rvm_kernel *k, uint32_t t)
         shadow_take(k, t, i);
         const uint32_t n = tb->span + i;
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, n));
-        note_store_sum(k, t, i);
+        note_outside_sum(k, t, i);
         if (pending != 0) {
             climb(k, tb, pending, n);
         }
@@ -902,14 +925,18 @@ enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k,
         return RVM_OK;
     }
     *table = RVM_KDIGEST_CHANS;
-    if (!leaves_agree(k, RVM_KDIGEST_CHANS, slot)) {
-        return RVM_ERR_INTERNAL;
+    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_CHANS].count; i++) { /* bound: max_channels */
+        *slot = i;
+        if (shadow_matches(k, RVM_KDIGEST_CHANS, i) &&
+            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_CHANS, i) != d->payload_sums[i]) {
+            return RVM_ERR_INTERNAL;
+        }
     }
     *table = RVM_KDIGEST_IMAGES;
     for (uint32_t i = 0; i < d->t[RVM_KDIGEST_IMAGES].count; i++) { /* bound: max_images */
         *slot = i;
         if (shadow_matches(k, RVM_KDIGEST_IMAGES, i) &&
-            rvm_kernel_digest_store_sum(k, i) != d->store_sums[i]) {
+            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_IMAGES, i) != d->store_sums[i]) {
             return RVM_ERR_INTERNAL;
         }
     }

@@ -351,6 +351,34 @@ static void test_outside_shadow_finds_a_stale_image(void **state)
     kfx_free(f);
 }
 
+/* A queued message's payload changed behind the channel's back is found the same way. */
+static void test_outside_shadow_finds_a_stale_payload(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle a = kfx_part(f, true);
+    struct rvm_handle b = kfx_part(f, true);
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
+    static const uint8_t msg[] = "payload";
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, msg, sizeof(msg), 9, NULL), RVM_OK);
+    uint8_t d[32];
+    rvm_kernel_digest_v2(&f->k, d);
+    uint32_t table = 0;
+    uint32_t slot = 0;
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot), RVM_OK);
+    const struct rvm_kchan *c = &f->k.chans[ch.index];
+    const size_t m = (size_t)ch.index * f->cfg.queue_depth + c->head;
+    f->k.msg_data[m * f->cfg.msg_bytes + 2] ^= 0x01;
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot),
+                     RVM_ERR_INTERNAL);
+    assert_int_equal(table, RVM_KDIGEST_CHANS);
+    assert_int_equal(slot, ch.index);
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_ERR_INTERNAL);
+    assert_int_equal(table, RVM_KDIGEST_CHANS);
+    kfx_free(f);
+}
+
 /* Version 1 still writes StateDigest (0x7B) records of the full stream. */
 static void version1(struct rvm_kernel_config *cfg)
 {
@@ -375,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_verify_finds_a_stale_leaf),
         cmocka_unit_test(test_blank_leaves),
         cmocka_unit_test(test_outside_shadow_finds_a_stale_image),
+        cmocka_unit_test(test_outside_shadow_finds_a_stale_payload),
         cmocka_unit_test(test_version1_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

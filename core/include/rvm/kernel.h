@@ -285,10 +285,11 @@ struct rvm_kdigest_table {
 struct rvm_kdigest {
     struct rvm_kdigest_table t[RVM_KDIGEST_TABLES];
     uint8_t *blank;       /* node h: the root of a height-h subtree of blank leaves (h < heights) */
-    uint64_t *store_sums; /* per image: rvm_kernel_digest_store_sum when its leaf was computed */
-    uint32_t heights;     /* 1 + the largest tree height */
-    uint8_t version;      /* cfg.state_digest resolved: 1 or 2 */
-    uint8_t primed;       /* every leaf and shadow describes the state as of the last digest */
+    uint64_t *store_sums; /* per image: its outside sum when its leaf was computed */
+    uint64_t *payload_sums; /* per channel: its outside sum when its leaf was computed */
+    uint32_t heights;       /* 1 + the largest tree height */
+    uint8_t version;        /* cfg.state_digest resolved: 1 or 2 */
+    uint8_t primed;         /* every leaf and shadow describes the state as of the last digest */
 };
 
 struct rvm_kernel {
@@ -879,17 +880,18 @@ enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *tabl
 /*
  * The part of rvm_kernel_digest_verify a missed change can break while the change test is right,
  * cheap enough for every full check. Only channel leaves (a message's payload) and image leaves
- * (the image's bytes in the store) cover bytes outside their shadow: every channel leaf whose
- * shadow matches is recomputed, and every image whose shadow matches must still have the store
- * sum taken when its leaf was computed. RVM_OK, else RVM_ERR_INTERNAL with the table and slot.
+ * (the image's bytes in the store) cover bytes outside their shadow: every channel and image whose
+ * shadow matches must still have the outside sum taken when its leaf was computed. RVM_OK, else
+ * RVM_ERR_INTERNAL with the table and slot.
  */
 enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k, uint32_t *table,
                                                      uint32_t *slot);
 
-/* A 64-bit sum of an image's bytes in the store (0 for an unused one; not cryptographic, but a
- * change confined to one 8-byte word always changes it): what verify_outside_shadow compares
- * instead of rehashing the image. */
-uint64_t rvm_kernel_digest_store_sum(const struct rvm_kernel *k, uint32_t image);
+/* A 64-bit sum of the bytes a leaf covers outside its slot's shadow: an image's bytes in the store
+ * (nothing for an unused one), a channel's queued payloads in leaf order; 0 for other tables. Not
+ * cryptographic, but a change confined to one 8-byte word always changes it: what
+ * verify_outside_shadow compares instead of rehashing. */
+uint64_t rvm_kernel_digest_outside_sum(const struct rvm_kernel *k, uint32_t table, uint32_t slot);
 
 /*
  * A 64-bit summary of the state a kernel operation changes and must therefore witness: the
