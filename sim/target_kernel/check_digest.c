@@ -4,8 +4,8 @@
  * recomputation. A change the change test misses leaves a stale leaf behind a matching shadow,
  * which this finds before the next epoch's digest would carry it into the log. Only the channel
  * and image leaves cover bytes outside their shadow, so only they can go stale while the change
- * test is right: rvm_kernel_digest_verify_outside_shadow (channel leaves recomputed, each image's
- * store bytes compared with the sum taken with its leaf) runs at every full check. The whole check
+ * test is right: rvm_kernel_digest_verify_outside_shadow (a channel's payloads and an image's store
+ * bytes compared with the sum taken with its leaf) runs at every full check. The whole check
  * (every leaf, every interior node: rvm_kernel_digest_verify) runs with `whole`, which the caller
  * sets on every DIGEST_CHECK_EVERY-th full check and at the end of every run.
  */
