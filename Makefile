@@ -80,7 +80,7 @@ format-check:
 # A test-only defect compiled into its own build dir (the normal build stays clean); ninja rather
 # than meson compile, which looks the target up before re-running meson on a changed tree. The
 # pytest suite runs the same checks (tests/py/test_planted_bug.py, test_planted_kernel.py).
-PLANTED ?= witness_refused_advances vmid_reuse_no_flush
+PLANTED ?= witness_refused_advances vmid_reuse_no_flush digest_image_unmarked
 # The bare-metal firmware (cross builds in $(BUILD)/firmware-aarch64, -riscv64) and the check that
 # every corpus scenario the tape can express gives the simulator's chain on QEMU.
 firmware: | deps-qemu
@@ -101,7 +101,7 @@ planted: build
 	  ninja -C $(BUILD)/planted/$$bug cli/rvmsim || exit 1; \
 	done
 	RVMSIM=$(BUILD)/cli/rvmsim RVM_BUILD_ROOT=$(abspath $(BUILD)) $(PY) -m pytest -q -p no:cacheprovider \
-	  tests/py/test_planted_bug.py tests/py/test_planted_kernel.py
+	  tests/py/test_planted_bug.py tests/py/test_planted_kernel.py tests/py/test_planted_digest.py
 
 # Machine-checked evidence (docs/evidence.md); both also run in `make test` (meson suite 'build').
 model:

@@ -9,7 +9,9 @@
 #include "replayer.h"
 #include "util.h"
 
+#include "rvm/action.h"
 #include "rvm/sha256.h"
+#include "rvm/witness.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,7 +30,8 @@ static void reconstruct_usage(FILE *out)
             "one and the core's state digest at every stored epoch boundary up to SEQ with the\n"
             "recorded one. Exit 0 when the log reproduces the state, 1 at the first difference\n"
             "(or when the stored data cannot be replayed), 2 for a run without a replayer, a\n"
-            "missing run or SEQ beyond the run.\n");
+            "run whose epochs carry version-1 state digests (StateDigest 0x7B), a missing run\n"
+            "or SEQ beyond the run.\n");
 }
 
 struct compare {
@@ -86,6 +89,16 @@ static bool on_record(void *ctx, uint64_t seq, const uint8_t image[RVM_WITNESS_R
     }
     if (s != RVM_STORE_OK) {
         return failf(c, rvm_cmd_exit_for(s), "%s", rvm_store_error(c->st));
+    }
+    if (row.image[RVM_WOFF_KIND] == RVM_ACT_STATE_DIGEST &&
+        image[RVM_WOFF_KIND] == RVM_ACT_STATE_DIGEST_V2) {
+        return failf(c, RVMSIM_EXIT_USAGE,
+                     "record %" PRIu64 " is a version-1 StateDigest (0x7B); this build's kernel "
+                     "writes version-2 digests (StateDigestV2 0x7C, "
+                     "docs/incremental-state-digest.md), so it cannot re-execute this run's "
+                     "epochs to the same records. Its chain, checkpoints and seal still verify "
+                     "(rvmsim verify); reconstruct it with a build from before version 2",
+                     seq);
     }
     if (memcmp(row.image, image, RVM_WITNESS_RECORD_BYTES) != 0) {
         char replayed[129], stored[129];

@@ -76,6 +76,9 @@ void rvm_kernel_seed_config(struct rvm_kernel_config *cfg)
     cfg->max_images = 0;
     cfg->max_caps_per_partition = 32;
     cfg->apply_decisions = 0;
+    /* The incremental digest's trees and shadow copies do not fit the 64 KiB footprint; with
+     * tables this small the full stream costs little. */
+    cfg->state_digest = 1;
 }
 
 static bool config_valid(const struct rvm_kernel_config *c)
@@ -96,7 +99,7 @@ static bool config_valid(const struct rvm_kernel_config *c)
            c->scratch_pages <= (1u << 16) && c->image_bytes <= (1u << 30) &&
            c->max_images <= (1u << 16) && c->epoch_ns >= 1 && c->slice_ns >= 1 &&
            c->max_lease_ns >= 1 && c->restart_limit >= 1 &&
-           c->max_delegation_depth <= RVM_CAP_MAX_DEPTH &&
+           c->max_delegation_depth <= RVM_CAP_MAX_DEPTH && c->state_digest <= 2u &&
            (c->witness_key != NULL || c->witness_key_len == 0) &&
            c->witness_key_len <= RVM_WITNESS_HMAC_KEY_MAX &&
            (c->cap_key != NULL || c->cap_key_len == 0) && c->cap_key_len <= RVM_CAP_MAC_KEY_MAX;
@@ -108,7 +111,8 @@ static bool config_valid(const struct rvm_kernel_config *c)
 
 struct layout {
     size_t ring, caps, nonces, tags, links, rslots, sparts, qkeys, qids, binds, coh, parts, kregs,
-        chans, msgs, mdata, devs, cpus, images, store, scratch, work, bounce, order, undo, total;
+        chans, msgs, mdata, devs, cpus, images, store, scratch, work, bounce, order, undo, digest,
+        total;
 };
 
 static size_t take(size_t *at, size_t bytes)
@@ -154,6 +158,7 @@ static void layout(const struct rvm_kernel_config *c, struct layout *l)
     l->bounce = take(&at, c->msg_bytes);
     l->order = take(&at, (size_t)c->max_regions * sizeof(uint32_t));
     l->undo = take(&at, 2u * (size_t)c->max_regions * sizeof(struct rvm_kernel_s2op));
+    l->digest = take(&at, rvm_kernel__digest_bytes(c));
     l->total = at;
 }
 
@@ -317,6 +322,7 @@ enum rvm_err rvm_kernel_init(struct rvm_kernel *k, const struct rvm_hal *hal,
         }
     }
     rvm_sha256_init(&k->images_ctx, &hal->crypto);
+    rvm_kernel__digest_init(k, base + l.digest);
     return RVM_OK;
 }
 
@@ -813,6 +819,9 @@ void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx)
         }
     }
     rvm_memset(&k->images[idx], 0, sizeof(k->images[idx]));
+#if !defined(RVM_PLANTED_BUG_DIGEST_IMAGE_UNMARKED)
+    rvm_kernel__digest_touch_image(k, idx);
+#endif
 }
 
 enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
@@ -854,6 +863,12 @@ void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, 
     im->raw_len = raw_len;
     rvm_memcpy(im->hash, hash, RVM_SHA256_DIGEST_BYTES);
     k->store_used += len;
+#if !defined(RVM_PLANTED_BUG_DIGEST_IMAGE_UNMARKED)
+    /* The store changed under this descriptor. The planted bug digest_image_unmarked leaves out
+     * this mark and the one in rvm_kernel__image_free: an image committed over a corrupted one
+     * with the same descriptor then keeps the corrupted image's leaf. */
+    rvm_kernel__digest_touch_image(k, idx);
+#endif
 }
 
 enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx)
@@ -1093,5 +1108,12 @@ enum rvm_err rvm_kernel_flip_image_bit(struct rvm_kernel *k, uint64_t bit)
         return RVM_ERR_OUT_OF_RANGE;
     }
     k->store[bit >> 3] ^= (uint8_t)(1u << (bit & 7u));
+    const uint64_t byte = bit >> 3;
+    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
+        const struct rvm_kimage *im = &k->images[i];
+        if (im->used && byte >= im->off && byte - im->off < im->len) {
+            rvm_kernel__digest_touch_image(k, i);
+        }
+    }
     return RVM_OK;
 }

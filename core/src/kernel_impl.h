@@ -188,4 +188,13 @@ enum rvm_err rvm_kernel__ckpt_restore(struct rvm_kernel *k, uint32_t slot, bool 
 enum rvm_err rvm_kernel__apply_decision(struct rvm_kernel *k,
                                         const struct rvm_coherence_decision *d);
 
+/* The incremental digest's storage (kernel_digest.c): bytes version 2 needs after the tables,
+ * and its set-up over them. */
+size_t rvm_kernel__digest_bytes(const struct rvm_kernel_config *cfg);
+void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area);
+
+/* The store's bytes under image `image` changed or may have (a commit, a free, a flipped bit):
+ * its leaf is recomputed at the next digest even if its descriptor looks the same. */
+void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image);
+
 #endif /* RVM_KERNEL_IMPL_H */

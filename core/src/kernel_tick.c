@@ -204,7 +204,9 @@ static uint64_t coherence_budget(const struct rvm_kernel *k)
 enum rvm_err rvm_kernel_epoch(struct rvm_kernel *k)
 {
     if (!rvm_kernel_booted(k)) {
-        return rvm_kernel__refuse_event(k, RVM_ACT_STATE_DIGEST, 0, RVM_ERR_NOT_BOOTED);
+        return rvm_kernel__refuse_event(
+            k, k->digest.version == 1u ? RVM_ACT_STATE_DIGEST : RVM_ACT_STATE_DIGEST_V2, 0,
+            RVM_ERR_NOT_BOOTED);
     }
     const uint64_t now = rvm_kernel__now(k);
     const bool coh = k->cfg.coherence_nodes != 0;
@@ -241,9 +243,9 @@ enum rvm_err rvm_kernel_epoch(struct rvm_kernel *k)
     k->epoch++;
     k->next_epoch_ns = now + k->cfg.epoch_ns;
     uint8_t d[16];
-    rvm_kernel_digest(k, d);
-    rvm_kernel__must(k, rvm_kernel__event(k, RVM_ACT_STATE_DIGEST, 0, k->epoch, rvm_load_le64(d),
-                                          rvm_load_le64(d + 8)));
+    const uint8_t kind = rvm_kernel_state_digest(k, d);
+    rvm_kernel__must(
+        k, rvm_kernel__event(k, kind, 0, k->epoch, rvm_load_le64(d), rvm_load_le64(d + 8)));
     return RVM_OK;
 }
 

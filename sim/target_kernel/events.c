@@ -357,7 +357,7 @@ enum rvm_sim_live kt_liveness(void *inst, uint32_t round, struct rvm_sim *sim,
     }
     if (waiting == 0 && k->log.drained == k->log.appended && k->log.pending_count == 0) {
         /* The run ends here: its last judgement is the full one, whatever the sampling left. */
-        t->dirty |= D_FULL | D_ISO | D_MAP;
+        t->dirty |= D_FULL | D_ISO | D_MAP | D_TREE;
         return RVM_SIM_LIVE_DONE;
     }
     if (waiting != 0) {

@@ -240,7 +240,7 @@ enum rvm_err kt_reset(void *inst, const struct rvm_sim_setup *s, struct rvm_sim 
     t->ref_valid = t->sref_valid = false;
     t->nw_calls = t->nw_slices = 0;
     t->dirty = D_ISO | D_MAP | D_SCHED;
-    t->since_full = t->since_cross = 0;
+    t->since_full = t->since_cross = t->since_digest_check = 0;
     t->coh_epoch = 0;
     t->checks = t->fingerprints = t->hostile = t->guest_accesses = 0;
     t->coh_unavailable_left = t->coh_short_left = 0;

@@ -106,6 +106,7 @@ static bool structural(uint8_t kind)
     case RVM_ACT_SCHED_EPOCH:
     case RVM_ACT_COHERENCE_RECOMPUTED:
     case RVM_ACT_STATE_DIGEST:
+    case RVM_ACT_STATE_DIGEST_V2:
     case RVM_ACT_REGION_TIER_EPOCH:
     case RVM_ACT_REGION_MAP:
     case RVM_ACT_REGION_UNMAP:

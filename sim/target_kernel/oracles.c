@@ -325,6 +325,14 @@ bool kt_check(const void *inst, struct rvm_sim_verdict *v)
         if (!full_check(t, v) || !check_isolation(t, v, true, true)) {
             return false;
         }
+        const bool whole = (dirty & D_TREE) != 0 || ++t->since_digest_check >= DIGEST_CHECK_EVERY ||
+                           t->check_every_step;
+        if (whole) {
+            t->since_digest_check = 0;
+        }
+        if (!kt_check_digest(t, v, whole)) {
+            return false;
+        }
     }
     if ((dirty & D_CUT) != 0 && !check_mincut(t, v)) {
         return false;

@@ -318,6 +318,7 @@ enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
 #define D_FULL  0x04u /* run rvm_kernel_check now (not only when sampled) */
 #define D_CUT   0x08u /* an epoch computed a new cut: compare it with the brute-force minimum */
 #define D_MAP   0x10u /* stage-2 / PMP mappings changed: the platform's structure, agreement */
+#define D_TREE  0x80u /* the end of a run: kernel.digest-incremental now (check_digest.c) */
 
 /* The check and cross-check periods (steps); every step when 1. */
 #define CHECK_EVERY 64u
@@ -325,6 +326,11 @@ enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
 #define MINCUT_MAX  12u /* brute force over 2^(n-1) bipartitions only up to this many nodes */
 #define NWNM_FULL   32u /* every n-th call that may leave no record also compares the full hash */
 #define NWNM_SLICE  4u  /* time slices (the scheduler's hot path) bracketed: one in this many */
+
+/* kernel.digest-incremental checks the leaves that can go stale behind a matching shadow at every
+ * full check, and every leaf and interior node (more than an epoch's digest costs) on every n-th
+ * full check and at the end of every run (D_TREE). */
+#define DIGEST_CHECK_EVERY 32u
 
 struct msg_model {
     uint64_t seq;
@@ -407,6 +413,9 @@ struct kt {
     /* check() scheduling */
     uint32_t dirty;
     uint32_t since_full, since_cross;
+
+    uint32_t since_digest_check; /* full checks since the last kernel.digest-incremental */
+
     bool check_every_step; /* exploration: the sampled oracles run after every step */
     uint64_t coh_epoch;    /* the coherence engine's epoch count at the last look */
 
@@ -652,6 +661,8 @@ void kt_check_access(struct kt *t, rvm_partition_id part, uint64_t ipa, enum rvm
 
 /* oracles.c */
 bool kt_check(const void *inst, struct rvm_sim_verdict *v);
+bool kt_check_digest(const struct kt *t, struct rvm_sim_verdict *v,
+                     bool whole); /* check_digest.c */
 
 /* queries.c */
 uint64_t kt_query(const void *inst, uint32_t q, uint64_t obj);

@@ -84,6 +84,7 @@ static const struct named_code format_kinds[] = {
     {0x79, "FailureMemoryRollback"},
     {0x7A, "FailureCoreRestart"},
     {0x7B, "StateDigest"},
+    {0x7C, "StateDigestV2"},
     {0x80, "BootAttestation"},
     {0x81, "BootComplete"},
     {0x82, "TeeAttestation"},
@@ -115,7 +116,7 @@ static const char *expected_name(unsigned code)
 static void test_every_format_kind_has_its_name(void **state)
 {
     (void)state;
-    assert_int_equal(KIND_COUNT, 83);
+    assert_int_equal(KIND_COUNT, 84);
     for (size_t i = 0; i < KIND_COUNT; i++) {
         const char *got = rvm_action_name(format_kinds[i].code);
         if (got == NULL || strcmp(got, format_kinds[i].name) != 0) {
@@ -154,6 +155,7 @@ static void test_enum_values_match_the_format(void **state)
     assert_int_equal(RVM_ACT_PROOF_REJECTED, 0x53);
     assert_int_equal(RVM_ACT_SCHED_SWITCH, 0x6B);
     assert_int_equal(RVM_ACT_STATE_DIGEST, 0x7B);
+    assert_int_equal(RVM_ACT_STATE_DIGEST_V2, 0x7C);
     assert_int_equal(RVM_ACT_BOOT_PHASE, 0x83);
     assert_int_equal(RVM_ACT_COHERENCE_RECOMPUTED, 0x93);
     assert_int_equal(RVM_ACT_VMID_RELEASE, 0xA4);

@@ -93,6 +93,7 @@
     X(FAILURE_ROLLBACK, 0x79, "FailureMemoryRollback")                                             \
     X(FAILURE_CORE_RESTART, 0x7A, "FailureCoreRestart")                                            \
     X(STATE_DIGEST, 0x7B, "StateDigest") /* kernel epoch: SHA-256 prefix of the whole state */     \
+    X(STATE_DIGEST_V2, 0x7C, "StateDigestV2") /* kernel epoch: the incremental (Merkle) digest */  \
     /* 0x8_ boot and attestation */                                                                \
     X(BOOT_ATTESTATION, 0x80, "BootAttestation")                                                   \
     X(BOOT_COMPLETE, 0x81, "BootComplete")                                                         \

@@ -35,7 +35,8 @@
  *   4 memory tiers: cut values staged from coherence scores, recency decay (RegionTierEpoch)
  *   5 device lease expiry              (DeviceLeaseExpire per lease)
  *   6 recovery bookkeeping             (RecoveryExit when Recovery mode ends)
- *   7 the epoch's state digest         (StateDigest: first 16 bytes of rvm_kernel_hash)
+ *   7 the epoch's state digest         (StateDigestV2, or StateDigest with cfg.state_digest 1:
+ *                                       rvm_kernel_state_digest)
  * All records of an epoch are reserved first: either the whole epoch happens or none of it.
  *
  * Not thread-safe: the platform serialises entry points (one big kernel lock).
@@ -116,6 +117,11 @@ struct rvm_kernel_config {
     uint32_t max_caps_per_partition; /* DC-11: the merged partition holds at most this many */
     uint8_t max_delegation_depth;    /* P2 policy, <= 8 */
     uint8_t apply_decisions;         /* carry out coherence split/merge decisions at the tick */
+
+    /* The epoch's state digest (docs/incremental-state-digest.md): 1 = the full stream
+     * (StateDigest records), 2 = the incremental Merkle digest (StateDigestV2 records), 0 = the
+     * newest (2). Version 2 needs more storage (rvm_kernel_storage_bytes). */
+    uint8_t state_digest;
 };
 
 /* A general-purpose configuration for the simulator and tests (64 partitions, 4 CPUs, ...). */
@@ -248,6 +254,44 @@ enum rvm_kernel_boot_phase {
     RVM_BOOT_HANDOFF = 6,         /* start the loaded partitions; BootComplete */
 };
 
+/* The incremental state digest (kernel_digest.c). Each table below has a fixed-shape binary
+ * Merkle tree over its slots and a shadow copy of the bytes each leaf was computed from; at an
+ * epoch a slot whose bytes differ from its shadow gets a new leaf and path. */
+enum rvm_kdigest_table_id {
+    RVM_KDIGEST_CAPS = 0,   /* capability slots */
+    RVM_KDIGEST_NONCES = 1, /* nonce domains */
+    RVM_KDIGEST_BUDDY = 2,  /* the allocator's tags and links, RVM_KDIGEST_BUDDY_CHUNK pages each */
+    RVM_KDIGEST_REGIONS = 3, /* region slots with their kernel-side entry */
+    RVM_KDIGEST_PARTS = 4,   /* partitions with their saved vCPU context */
+    RVM_KDIGEST_CHANS = 5,   /* channels with their queued messages */
+    RVM_KDIGEST_DEVS = 6,    /* devices */
+    RVM_KDIGEST_IMAGES = 7,  /* image descriptors with the image bytes */
+    RVM_KDIGEST_TABLES = 8,
+};
+
+#define RVM_KDIGEST_BUDDY_CHUNK 64u
+#define RVM_KDIGEST_NODE_BYTES  32u
+/* Heights of a tree: a span is at most 2^32, so a root is at most 32 levels above its leaves. */
+#define RVM_KDIGEST_HEIGHTS     33u
+
+struct rvm_kdigest_table {
+    uint8_t *nodes;        /* 2 * span nodes: node 1 is the root, leaf i is node span + i */
+    uint8_t *shadow;       /* count * shadow_bytes */
+    uint32_t count;        /* leaves in use */
+    uint32_t span;         /* power of two >= count (1 when count is 0) */
+    uint32_t shadow_bytes; /* per leaf */
+};
+
+struct rvm_kdigest {
+    struct rvm_kdigest_table t[RVM_KDIGEST_TABLES];
+    uint8_t *blank;       /* node h: the root of a height-h subtree of blank leaves (h < heights) */
+    uint64_t *store_sums; /* per image: its outside sum when its leaf was computed */
+    uint64_t *payload_sums; /* per channel: its outside sum when its leaf was computed */
+    uint32_t heights;       /* 1 + the largest tree height */
+    uint8_t version;        /* cfg.state_digest resolved: 1 or 2 */
+    uint8_t primed;         /* every leaf and shadow describes the state as of the last digest */
+};
+
 struct rvm_kernel {
     const struct rvm_hal *hal;
     struct rvm_kernel_config cfg; /* key pointers cleared: the keys live in the subsystems */
@@ -294,6 +338,8 @@ struct rvm_kernel {
     uint8_t mode_before_recovery;
     uint8_t internal_error; /* sticky: a commit step that cannot fail did (rvm_kernel_check) */
     uint64_t hypercalls;
+
+    struct rvm_kdigest digest; /* version 2 only */
 };
 
 /* ------------------------------------------------------------------------------------------------
@@ -800,6 +846,52 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx, 
 
 /* The first 16 bytes of SHA-256 over rvm_kernel_hash: what StateDigest records carry. */
 void rvm_kernel_digest(const struct rvm_kernel *k, uint8_t out[16]);
+
+/*
+ * The epoch's digest in the configured version: the action of its record (RVM_ACT_STATE_DIGEST
+ * or RVM_ACT_STATE_DIGEST_V2) and 16 bytes. Version 2 first brings the Merkle trees up to date
+ * (only the digest's own bookkeeping changes); docs/incremental-state-digest.md defines it.
+ */
+uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16]);
+
+/* Version 2 in full (SHA-256 of the top block); the record carries its first 16 bytes. */
+void rvm_kernel_digest_v2(struct rvm_kernel *k, uint8_t out[RVM_SHA256_DIGEST_BYTES]);
+
+/* The leaf of slot `index` of `table`, computed from the state now (no cached value): 32 zero
+ * bytes while the slot is as rvm_kernel_init left it (a blank slot), SHA-256 of its encoding
+ * otherwise. */
+void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t index,
+                            uint8_t out[RVM_KDIGEST_NODE_BYTES]);
+
+/* SHA-256 of the top block given the eight table roots (the last step of version 2). */
+void rvm_kernel_digest_top(const struct rvm_kernel *k,
+                           const uint8_t roots[RVM_KDIGEST_TABLES][RVM_KDIGEST_NODE_BYTES],
+                           uint8_t out[RVM_SHA256_DIGEST_BYTES]);
+
+/*
+ * The oracle of version 2, changing nothing: every slot whose bytes equal its shadow has the
+ * leaf a from-scratch computation gives, and every interior node is the hash of its children,
+ * so the next digest's roots equal a from-scratch recomputation. RVM_OK (also before the first
+ * digest and for version 1), else RVM_ERR_INTERNAL with the first table and slot that disagree
+ * (slot UINT32_MAX: an interior node).
+ */
+enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot);
+
+/*
+ * The part of rvm_kernel_digest_verify a missed change can break while the change test is right,
+ * cheap enough for every full check. Only channel leaves (a message's payload) and image leaves
+ * (the image's bytes in the store) cover bytes outside their shadow: every channel and image whose
+ * shadow matches must still have the outside sum taken when its leaf was computed. RVM_OK, else
+ * RVM_ERR_INTERNAL with the table and slot.
+ */
+enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k, uint32_t *table,
+                                                     uint32_t *slot);
+
+/* A 64-bit sum of the bytes a leaf covers outside its slot's shadow: an image's bytes in the store
+ * (nothing for an unused one), a channel's queued payloads in leaf order; 0 for other tables. Not
+ * cryptographic, but a change confined to one 8-byte word always changes it: what
+ * verify_outside_shadow compares instead of rehashing. */
+uint64_t rvm_kernel_digest_outside_sum(const struct rvm_kernel *k, uint32_t table, uint32_t slot);
 
 /*
  * A 64-bit summary of the state a kernel operation changes and must therefore witness: the

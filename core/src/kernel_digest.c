@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The incremental state digest (version 2, docs/incremental-state-digest.md). Each slot table of
+ * the kernel has a fixed-shape binary Merkle tree over its capacity and a shadow copy of the bytes
+ * each leaf was computed from. At a digest a slot whose bytes differ from its shadow gets a new
+ * leaf and path; the digest is SHA-256 over a top block holding the kernel's scalars, the small
+ * subsystem headers, the scheduler, VMID and coherence state in full, the eight roots and each
+ * CPU's frame. Change detection compares each slot's bytes with its shadow, so the table code
+ * marks nothing. The exception is the image store: an image's leaf covers its bytes, which can
+ * change while its descriptor does not (a bit flipped in the store, then an image committed over
+ * the same offset with the same descriptor), so the functions that write the store mark the image
+ * (rvm_kernel__digest_touch_image).
+ */
+#include "kernel_impl.h"
+
+#include "rvm/bytes.h"
+
+#define NODE      RVM_KDIGEST_NODE_BYTES
+#define CHUNK     RVM_KDIGEST_BUDDY_CHUNK
+#define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
+
+/* The first byte of every leaf's SHA-256 input. */
+#define LEAF_PREFIX 0x00u
+
+/* A slot's watched bytes come from at most this many places in memory. */
+#define MAX_SEGMENTS 2u
+
+struct segments {
+    const uint8_t *at[MAX_SEGMENTS];
+    size_t len[MAX_SEGMENTS];
+    uint32_t n;
+};
+
+static void blank_roots_init(struct rvm_kernel *k);
+
+/* ------------------------------------------------------------------------------------------------
+ * Geometry
+ * --------------------------------------------------------------------------------------------- */
+
+static uint32_t table_count(const struct rvm_kernel_config *c, uint32_t t)
+{
+    switch (t) {
+    case RVM_KDIGEST_CAPS:
+        return c->max_caps;
+    case RVM_KDIGEST_NONCES:
+        return c->max_partitions + 1u;
+    case RVM_KDIGEST_BUDDY:
+        return (c->ram_pages + CHUNK - 1u) / CHUNK;
+    case RVM_KDIGEST_REGIONS:
+        return c->max_regions;
+    case RVM_KDIGEST_PARTS:
+        return c->max_partitions;
+    case RVM_KDIGEST_CHANS:
+        return c->max_channels;
+    case RVM_KDIGEST_DEVS:
+        return c->max_devices;
+    default:
+        return c->max_images;
+    }
+}
+
+static size_t table_shadow_bytes(const struct rvm_kernel_config *c, uint32_t t)
+{
+    switch (t) {
+    case RVM_KDIGEST_CAPS:
+        return sizeof(struct rvm_cap_slot);
+    case RVM_KDIGEST_NONCES:
+        return sizeof(struct rvm_proof_nonce_domain);
+    case RVM_KDIGEST_BUDDY:
+        return CHUNK * (1u + sizeof(struct rvm_buddy_link));
+    case RVM_KDIGEST_REGIONS:
+        return sizeof(struct rvm_region) + sizeof(struct rvm_kreg);
+    case RVM_KDIGEST_PARTS:
+        return sizeof(struct rvm_kpart);
+    case RVM_KDIGEST_CHANS:
+        /* A message's payload is written only together with its channel's counters, so the
+         * channel and its message headers are enough to notice every change. */
+        return sizeof(struct rvm_kchan) + (size_t)c->queue_depth * sizeof(struct rvm_kmsg);
+    case RVM_KDIGEST_DEVS:
+        return sizeof(struct rvm_kdev);
+    default:
+        return sizeof(struct rvm_kimage);
+    }
+}
+
+static uint32_t span_of(uint32_t count)
+{
+    uint32_t span = 1;
+    while (span < count) { /* bound: 32 doublings */
+        span <<= 1;
+    }
+    return span;
+}
+
+static size_t nodes_bytes(uint32_t count)
+{
+    return (size_t)2u * span_of(count) * NODE;
+}
+
+size_t rvm_kernel__digest_bytes(const struct rvm_kernel_config *cfg)
+{
+    if (cfg->state_digest == 1u) {
+        return 0;
+    }
+    size_t total = 0;
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        const uint32_t n = table_count(cfg, t);
+        total += ALIGN8(nodes_bytes(n)) + ALIGN8((size_t)n * table_shadow_bytes(cfg, t));
+    }
+    total += ALIGN8((size_t)cfg->max_images * sizeof(uint64_t));
+    total += ALIGN8((size_t)cfg->max_channels * sizeof(uint64_t));
+    return total + (size_t)RVM_KDIGEST_HEIGHTS * NODE;
+}
+
+void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area)
+{
+    struct rvm_kdigest *d = &k->digest;
+    rvm_memset(d, 0, sizeof(*d));
+    d->version = k->cfg.state_digest == 1u ? 1u : 2u;
+    if (d->version == 1u) {
+        return;
+    }
+    size_t at = 0;
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        struct rvm_kdigest_table *tb = &d->t[t];
+        tb->count = table_count(&k->cfg, t);
+        tb->span = span_of(tb->count);
+        tb->shadow_bytes = (uint32_t)table_shadow_bytes(&k->cfg, t);
+        tb->nodes = area + at;
+        at += ALIGN8(nodes_bytes(tb->count));
+        tb->shadow = area + at;
+        at += ALIGN8((size_t)tb->count * tb->shadow_bytes);
+    }
+    d->store_sums = (uint64_t *)(void *)(area + at);
+    at += ALIGN8((size_t)k->cfg.max_images * sizeof(uint64_t));
+    d->payload_sums = (uint64_t *)(void *)(area + at);
+    at += ALIGN8((size_t)k->cfg.max_channels * sizeof(uint64_t));
+    d->blank = area + at;
+    blank_roots_init(k);
+}
+
+static uint8_t *blank_at(const struct rvm_kdigest *d, uint32_t height)
+{
+    return d->blank + (size_t)height * NODE;
+}
+
+static void interior(const struct rvm_crypto *crypto, const uint8_t *left, const uint8_t *right,
+                     uint8_t out[NODE]);
+
+/* The roots of all-blank subtrees, one per height a tree of this kernel has (height 0 is the
+ * blank leaf, 32 zero bytes, which is also the padding beyond a table's capacity). */
+static void blank_roots_init(struct rvm_kernel *k)
+{
+    struct rvm_kdigest *d = &k->digest;
+    uint32_t highest = 0;
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        uint32_t h = 0;
+        for (uint32_t w = d->t[t].span; w > 1u; w >>= 1) { /* bound: 32 halvings */
+            h++;
+        }
+        highest = h > highest ? h : highest;
+    }
+    d->heights = highest + 1u;
+    rvm_memset(blank_at(d, 0), 0, NODE);
+    for (uint32_t h = 1; h < d->heights; h++) { /* bound: RVM_KDIGEST_HEIGHTS */
+        interior(&k->hal->crypto, blank_at(d, h - 1u), blank_at(d, h - 1u), blank_at(d, h));
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * What a slot's change test watches
+ * --------------------------------------------------------------------------------------------- */
+
+static void watched(const struct rvm_kernel *k, uint32_t t, uint32_t i, struct segments *s)
+{
+    s->n = 1;
+    s->len[1] = 0;
+    s->at[1] = NULL;
+    switch (t) {
+    case RVM_KDIGEST_CAPS:
+        s->at[0] = (const uint8_t *)&k->caps.slots[i];
+        s->len[0] = sizeof(struct rvm_cap_slot);
+        break;
+    case RVM_KDIGEST_NONCES:
+        s->at[0] = (const uint8_t *)&k->nonces.domains[i];
+        s->len[0] = sizeof(struct rvm_proof_nonce_domain);
+        break;
+    case RVM_KDIGEST_BUDDY: {
+        const uint32_t first = i * CHUNK;
+        const uint32_t pages = k->ram.npages - first < CHUNK ? k->ram.npages - first : CHUNK;
+        s->n = 2;
+        s->at[0] = k->ram.tags + first;
+        s->len[0] = pages;
+        s->at[1] = (const uint8_t *)&k->ram.links[first];
+        s->len[1] = (size_t)pages * sizeof(struct rvm_buddy_link);
+        break;
+    }
+    case RVM_KDIGEST_REGIONS:
+        s->n = 2;
+        s->at[0] = (const uint8_t *)&k->regions.slots[i];
+        s->len[0] = sizeof(struct rvm_region);
+        s->at[1] = (const uint8_t *)&k->kregs[i];
+        s->len[1] = sizeof(struct rvm_kreg);
+        break;
+    case RVM_KDIGEST_PARTS:
+        s->at[0] = (const uint8_t *)&k->parts[i];
+        s->len[0] = sizeof(struct rvm_kpart);
+        break;
+    case RVM_KDIGEST_CHANS:
+        s->n = 2;
+        s->at[0] = (const uint8_t *)&k->chans[i];
+        s->len[0] = sizeof(struct rvm_kchan);
+        s->at[1] = (const uint8_t *)&k->msgs[(size_t)i * k->cfg.queue_depth];
+        s->len[1] = (size_t)k->cfg.queue_depth * sizeof(struct rvm_kmsg);
+        break;
+    case RVM_KDIGEST_DEVS:
+        s->at[0] = (const uint8_t *)&k->devs[i];
+        s->len[0] = sizeof(struct rvm_kdev);
+        break;
+    default:
+        s->at[0] = (const uint8_t *)&k->images[i];
+        s->len[0] = sizeof(struct rvm_kimage);
+        break;
+    }
+}
+
+static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8u <= n; i += 8u) { /* bound: n / 8 */
+        uint64_t x;
+        uint64_t y;
+        rvm_memcpy(&x, a + i, 8);
+        rvm_memcpy(&y, b + i, 8);
+        if (x != y) {
+            return false;
+        }
+    }
+    for (; i < n; i++) { /* bound: 7 */
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The slot's watched bytes equal its shadow. */
+static bool shadow_matches(const struct rvm_kernel *k, uint32_t t, uint32_t i)
+{
+    const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    const uint8_t *sh = tb->shadow + (size_t)i * tb->shadow_bytes;
+    struct segments s;
+    watched(k, t, i, &s);
+    size_t at = 0;
+    for (uint32_t j = 0; j < s.n; j++) { /* bound: MAX_SEGMENTS */
+        if (!bytes_equal(sh + at, s.at[j], s.len[j])) {
+            return false;
+        }
+        at += s.len[j];
+    }
+    return true;
+}
+
+static void shadow_take(struct rvm_kernel *k, uint32_t t, uint32_t i)
+{
+    struct rvm_kdigest_table *tb = &k->digest.t[t];
+    uint8_t *sh = tb->shadow + (size_t)i * tb->shadow_bytes;
+    struct segments s;
+    watched(k, t, i, &s);
+    size_t at = 0;
+    for (uint32_t j = 0; j < s.n; j++) { /* bound: MAX_SEGMENTS */
+        rvm_memcpy(sh + at, s.at[j], s.len[j]);
+        at += s.len[j];
+    }
+}
+
+void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image)
+{
+    struct rvm_kdigest_table *tb = &k->digest.t[RVM_KDIGEST_IMAGES];
+    if (k->digest.version != 2u || image >= tb->count) {
+        return;
+    }
+    /* A shadow that differs from its slot makes the next digest recompute the leaf (set from the
+     * slot, not toggled, so a second touch before that digest keeps it different). */
+    const uint8_t first = *(const uint8_t *)&k->images[image];
+    tb->shadow[(size_t)image * tb->shadow_bytes] = (uint8_t)~first;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Leaf encodings (docs/incremental-state-digest.md, "Leaves")
+ * --------------------------------------------------------------------------------------------- */
+
+static void h8(struct rvm_sha256_ctx *c, uint8_t v)
+{
+    rvm_sha256_update(c, &v, 1);
+}
+
+static void h32(struct rvm_sha256_ctx *c, uint32_t v)
+{
+    rvm_sha256_update_le32(c, v);
+}
+
+static void h64(struct rvm_sha256_ctx *c, uint64_t v)
+{
+    rvm_sha256_update_le64(c, v);
+}
+
+static void hh(struct rvm_sha256_ctx *c, struct rvm_handle h)
+{
+    h64(c, rvm_handle_pack(h));
+}
+
+static void leaf_cap(struct rvm_sha256_ctx *c, const struct rvm_cap_slot *s)
+{
+    h32(c, s->generation);
+    h8(c, s->type);
+    h8(c, s->rights);
+    h8(c, s->depth);
+    h8(c, s->flags);
+    hh(c, s->object);
+    h32(c, s->owner);
+    h32(c, s->cap_hash);
+    h32(c, s->epoch);
+    h32(c, s->root_epoch);
+    h64(c, s->badge);
+    hh(c, s->parent);
+    hh(c, s->first_child);
+    hh(c, s->next_sibling);
+    hh(c, s->prev_sibling);
+    h32(c, s->next_free);
+    rvm_sha256_update(c, s->mac, RVM_CAP_MAC_BYTES);
+}
+
+static void leaf_nonce(struct rvm_sha256_ctx *c, const struct rvm_proof_nonce_domain *d)
+{
+    h64(c, d->highest);
+    for (uint32_t w = 0; w < RVM_PROOF_NONCE_WORDS; w++) { /* bound: RVM_PROOF_NONCE_WORDS */
+        h64(c, d->seen[w]);
+    }
+}
+
+static void leaf_buddy(struct rvm_sha256_ctx *c, const struct rvm_buddy *b, uint32_t chunk)
+{
+    const uint32_t first = chunk * CHUNK;
+    const uint32_t pages = b->npages - first < CHUNK ? b->npages - first : CHUNK;
+    rvm_sha256_update(c, b->tags + first, pages);
+    for (uint32_t p = first; p < first + pages; p++) { /* bound: CHUNK */
+        h32(c, b->links[p].next);
+        h32(c, b->links[p].prev);
+    }
+}
+
+static void leaf_region(struct rvm_sha256_ctx *c, const struct rvm_region *r,
+                        const struct rvm_kreg *kr)
+{
+    h32(c, r->generation);
+    h8(c, r->used);
+    h8(c, r->type);
+    h8(c, r->perms);
+    h8(c, r->mapped);
+    h8(c, r->map_perms);
+    h8(c, r->order);
+    h8(c, r->tier.tier);
+    h8(c, r->tier.accessed);
+    h8(c, r->tier.cut_pending);
+    rvm_sha256_update_le32(c, (uint32_t)r->tier.cut | (uint32_t)r->tier.pending_cut << 16);
+    h32(c, r->tier.recency);
+    h32(c, r->owner);
+    h32(c, r->npages);
+    h64(c, r->hpa);
+    h64(c, r->ipa);
+    h32(c, r->source);
+    h32(c, r->source_generation);
+    h32(c, r->shares);
+    h32(c, r->image_len);
+    rvm_sha256_update(c, r->checkpoint, sizeof(r->checkpoint));
+    h64(c, kr->home_ipa);
+    h8(c, kr->home_perms);
+    h32(c, kr->image);
+    h32(c, kr->ckpt);
+}
+
+static void leaf_part(struct rvm_sha256_ctx *c, const struct rvm_kpart *p)
+{
+    h32(c, p->generation);
+    h8(c, p->state);
+    h8(c, p->flags);
+    h32(c, p->urgency);
+    h32(c, p->creator);
+    h32(c, p->restarts);
+    h32(c, p->faults);
+    h32(c, p->ckpt);
+    h32(c, p->notifications);
+    h64(c, p->affinity);
+    hh(c, p->self_cap);
+    h64(c, p->entry_pc);
+    for (uint32_t j = 0; j < RVM_KERNEL_ARGS; j++) { /* bound: RVM_KERNEL_ARGS */
+        h64(c, p->args[j]);
+    }
+    rvm_vcpu_hash(&p->ctx, c);
+}
+
+static void leaf_chan(struct rvm_sha256_ctx *c, const struct rvm_kernel *k, uint32_t i)
+{
+    const struct rvm_kchan *ch = &k->chans[i];
+    h32(c, ch->generation);
+    h8(c, ch->used);
+    h32(c, ch->a);
+    h32(c, ch->b);
+    h64(c, ch->next_seq);
+    h64(c, ch->sent);
+    h64(c, ch->received);
+    h32(c, ch->count);
+    const uint32_t count = ch->count <= k->cfg.queue_depth ? ch->count : k->cfg.queue_depth;
+    for (uint32_t j = 0; j < count; j++) { /* bound: queue_depth */
+        const uint32_t at = (ch->head + j) % k->cfg.queue_depth;
+        const size_t m = (size_t)i * k->cfg.queue_depth + at;
+        const struct rvm_kmsg *msg = &k->msgs[m];
+        const uint32_t len = msg->len <= k->cfg.msg_bytes ? msg->len : k->cfg.msg_bytes;
+        h32(c, msg->sender);
+        h32(c, msg->len);
+        h64(c, msg->seq);
+        h64(c, msg->tag);
+        rvm_sha256_update(c, k->msg_data + m * k->cfg.msg_bytes, len);
+    }
+}
+
+static void leaf_dev(struct rvm_sha256_ctx *c, const struct rvm_kdev *d)
+{
+    h32(c, d->generation);
+    h8(c, d->used);
+    h8(c, d->leased);
+    h32(c, d->irq);
+    h32(c, d->holder);
+    hh(c, d->lease_cap);
+    h64(c, d->expires_ns);
+    h64(c, d->delivered);
+}
+
+static void leaf_image(struct rvm_sha256_ctx *c, const struct rvm_kernel *k,
+                       const struct rvm_kimage *im)
+{
+    h8(c, im->used);
+    h32(c, im->off);
+    h32(c, im->len);
+    h8(c, im->kind);
+    h32(c, im->part);
+    h32(c, im->region);
+    h32(c, im->raw_len);
+    rvm_sha256_update(c, im->hash, sizeof(im->hash));
+    /* The bytes themselves, not only the trusted hash, so a flipped bit in the store shows. */
+    if (im->used && im->off <= k->cfg.image_bytes && im->len <= k->cfg.image_bytes - im->off) {
+        rvm_sha256_update(c, k->store + im->off, im->len);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Blank slots: every field a leaf encodes holds the value rvm_kernel_init gives it. Each test pins
+ * every encoded field, so exactly one encoding per (table, slot) is blank and its leaf can be the
+ * constant zero node without two states sharing a leaf. The buddy table has none: a chunk's
+ * initial tags depend on how the free blocks fall.
+ * --------------------------------------------------------------------------------------------- */
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++) { /* bound: n */
+        any |= p[i];
+    }
+    return any == 0;
+}
+
+static bool words_zero(const uint64_t *w, uint32_t n)
+{
+    uint64_t any = 0;
+    for (uint32_t i = 0; i < n; i++) { /* bound: n */
+        any |= w[i];
+    }
+    return any == 0;
+}
+
+static bool no_handle(struct rvm_handle h)
+{
+    return rvm_handle_pack(h) == rvm_handle_pack(rvm_cap_no_handle());
+}
+
+static bool blank_cap(const struct rvm_cap_slot *s, uint32_t i, uint32_t capacity)
+{
+    const uint32_t next = i + 1u < capacity ? i + 1u : RVM_CAP_NONE;
+    return s->generation == 0 && s->type == 0 && s->rights == 0 && s->depth == 0 && s->flags == 0 &&
+           rvm_handle_pack(s->object) == 0 && s->owner == 0 && s->cap_hash == 0 && s->epoch == 0 &&
+           s->root_epoch == 0 && s->badge == 0 && no_handle(s->parent) &&
+           no_handle(s->first_child) && no_handle(s->next_sibling) && no_handle(s->prev_sibling) &&
+           s->next_free == next && all_zero(s->mac, RVM_CAP_MAC_BYTES);
+}
+
+static bool blank_nonce(const struct rvm_proof_nonce_domain *d)
+{
+    return d->highest == 0 && words_zero(d->seen, RVM_PROOF_NONCE_WORDS);
+}
+
+static bool blank_region(const struct rvm_region *r, const struct rvm_kreg *kr)
+{
+    return r->generation == 1u && r->used == 0 && r->type == 0 && r->perms == 0 && r->mapped == 0 &&
+           r->map_perms == 0 && r->order == 0 && r->tier.tier == 0 && r->tier.accessed == 0 &&
+           r->tier.cut_pending == 0 && r->tier.cut == 0 && r->tier.pending_cut == 0 &&
+           r->tier.recency == 0 && r->owner == 0 && r->npages == 0 && r->hpa == 0 && r->ipa == 0 &&
+           r->source == 0 && r->source_generation == 0 && r->shares == 0 && r->image_len == 0 &&
+           all_zero(r->checkpoint, sizeof(r->checkpoint)) && kr->home_ipa == 0 &&
+           kr->home_perms == 0 && kr->image == RVM_KERNEL_NONE && kr->ckpt == RVM_KERNEL_NONE;
+}
+
+static bool blank_part(const struct rvm_kpart *p)
+{
+    const struct rvm_vcpu_regs *r = &p->ctx.regs;
+    return p->generation == 1u && p->state == 0 && p->flags == 0 && p->urgency == 0 &&
+           p->creator == 0 && p->restarts == 0 && p->faults == 0 && p->ckpt == RVM_KERNEL_NONE &&
+           p->notifications == 0 && p->affinity == 0 && rvm_handle_pack(p->self_cap) == 0 &&
+           p->entry_pc == 0 && words_zero(p->args, RVM_KERNEL_ARGS) && p->ctx.owner == 0 &&
+           p->ctx.arch == 0 && r->pc == 0 && r->pstate == 0 && r->fpcr == 0 && r->fpsr == 0 &&
+           words_zero(r->gpr, RVM_VCPU_GPRS) && words_zero(r->sys, RVM_VCPU_SYSREGS) &&
+           words_zero(r->fp, RVM_VCPU_FPREGS);
+}
+
+static bool blank_chan(const struct rvm_kchan *ch)
+{
+    return ch->generation == 1u && ch->used == 0 && ch->a == 0 && ch->b == 0 && ch->next_seq == 0 &&
+           ch->sent == 0 && ch->received == 0 && ch->count == 0;
+}
+
+static bool blank_dev(const struct rvm_kdev *d)
+{
+    return d->generation == 1u && d->used == 0 && d->leased == 0 && d->irq == 0 && d->holder == 0 &&
+           no_handle(d->lease_cap) && d->expires_ns == 0 && d->delivered == 0;
+}
+
+static bool blank_image(const struct rvm_kimage *im)
+{
+    return im->used == 0 && im->off == 0 && im->len == 0 && im->kind == 0 && im->part == 0 &&
+           im->region == 0 && im->raw_len == 0 && all_zero(im->hash, sizeof(im->hash));
+}
+
+static bool leaf_blank(const struct rvm_kernel *k, uint32_t table, uint32_t index)
+{
+    switch (table) {
+    case RVM_KDIGEST_CAPS:
+        return blank_cap(&k->caps.slots[index], index, k->caps.capacity);
+    case RVM_KDIGEST_NONCES:
+        return blank_nonce(&k->nonces.domains[index]);
+    case RVM_KDIGEST_BUDDY:
+        return false;
+    case RVM_KDIGEST_REGIONS:
+        return blank_region(&k->regions.slots[index], &k->kregs[index]);
+    case RVM_KDIGEST_PARTS:
+        return blank_part(&k->parts[index]);
+    case RVM_KDIGEST_CHANS:
+        return blank_chan(&k->chans[index]);
+    case RVM_KDIGEST_DEVS:
+        return blank_dev(&k->devs[index]);
+    default:
+        return blank_image(&k->images[index]);
+    }
+}
+
+/* The slot's position in its fixed-shape tree binds its index (the root commits to the ordered
+ * leaves), so the leaf carries the table id and the slot's fields only. */
+void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t index,
+                            uint8_t out[RVM_KDIGEST_NODE_BYTES])
+{
+    if (leaf_blank(k, table, index)) {
+        rvm_memset(out, 0, NODE);
+        return;
+    }
+    struct rvm_sha256_ctx c;
+    rvm_sha256_init(&c, &k->hal->crypto);
+    h8(&c, LEAF_PREFIX);
+    h8(&c, (uint8_t)table);
+    switch (table) {
+    case RVM_KDIGEST_CAPS:
+        leaf_cap(&c, &k->caps.slots[index]);
+        break;
+    case RVM_KDIGEST_NONCES:
+        leaf_nonce(&c, &k->nonces.domains[index]);
+        break;
+    case RVM_KDIGEST_BUDDY:
+        leaf_buddy(&c, &k->ram, index);
+        break;
+    case RVM_KDIGEST_REGIONS:
+        leaf_region(&c, &k->regions.slots[index], &k->kregs[index]);
+        break;
+    case RVM_KDIGEST_PARTS:
+        leaf_part(&c, &k->parts[index]);
+        break;
+    case RVM_KDIGEST_CHANS:
+        leaf_chan(&c, k, index);
+        break;
+    case RVM_KDIGEST_DEVS:
+        leaf_dev(&c, &k->devs[index]);
+        break;
+    default:
+        leaf_image(&c, k, &k->images[index]);
+        break;
+    }
+    rvm_sha256_final(&c, out);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Trees
+ * --------------------------------------------------------------------------------------------- */
+
+/* One SHA-256 compression of left || right from the standard IV, without padding: a node costs
+ * one compression instead of the two a padded 64-byte message takes. A leaf is a padded SHA-256
+ * digest, a different function, so a leaf cannot be taken for an interior node. */
+static void interior(const struct rvm_crypto *crypto, const uint8_t *left, const uint8_t *right,
+                     uint8_t out[NODE])
+{
+    uint8_t block[2u * NODE];
+    uint32_t state[RVM_SHA256_STATE_WORDS];
+    rvm_memcpy(block, left, NODE);
+    rvm_memcpy(block + NODE, right, NODE);
+    rvm_sha256_iv(state);
+    rvm_crypto_compress(crypto, state, block, 1);
+    rvm_sha256_state_bytes(state, out);
+}
+
+static uint8_t *node_at(const struct rvm_kdigest_table *tb, uint32_t n)
+{
+    return tb->nodes + (size_t)n * NODE;
+}
+
+/* Node `n` at `height` (>= 1) from its children: an all-blank subtree's root is taken from the
+ * table of blank roots, so a tree costs compressions in proportion to its non-blank leaves. */
+static void node_from_children(const struct rvm_kernel *k, const struct rvm_kdigest_table *tb,
+                               uint32_t n, uint32_t height, uint8_t out[NODE])
+{
+    const uint8_t *left = node_at(tb, 2u * n);
+    const uint8_t *right = node_at(tb, 2u * n + 1u);
+    const uint8_t *below = blank_at(&k->digest, height - 1u);
+    if (bytes_equal(left, below, NODE) && bytes_equal(right, below, NODE)) {
+        rvm_memcpy(out, blank_at(&k->digest, height), NODE);
+    } else {
+        interior(&k->hal->crypto, left, right, out);
+    }
+}
+
+/* One step of the store sum: a bijection of the running value for a fixed word and of the word for
+ * a fixed running value (xor, multiplication by an odd constant, rotation), so a change confined to
+ * one word always changes the sum; the rotation carries high bits into the next multiplication,
+ * so changes in two words do not cancel for a simple pattern (as they would in a linear sum). */
+static uint64_t mix(uint64_t sum, uint64_t word)
+{
+    const uint64_t m = (sum ^ word) * 0x100000001b3u;
+    return m << 29 | m >> 35;
+}
+
+static uint64_t sum_bytes(uint64_t sum, const uint8_t *p, size_t len)
+{
+    sum = mix(sum, len);
+    size_t i = 0;
+    for (; i + 8u <= len; i += 8u) { /* bound: len / 8 */
+        uint64_t w;
+        rvm_memcpy(&w, p + i, 8);
+        sum = mix(sum, w);
+    }
+    for (; i < len; i++) { /* bound: 7 */
+        sum = mix(sum, p[i]);
+    }
+    return sum;
+}
+
+uint64_t rvm_kernel_digest_outside_sum(const struct rvm_kernel *k, uint32_t table, uint32_t slot)
+{
+    uint64_t sum = 0;
+    if (table == RVM_KDIGEST_IMAGES) {
+        const struct rvm_kimage *im = &k->images[slot];
+        if (im->used && im->off <= k->cfg.image_bytes && im->len <= k->cfg.image_bytes - im->off) {
+            sum = sum_bytes(sum, k->store + im->off, im->len);
+        }
+    } else if (table == RVM_KDIGEST_CHANS) {
+        /* The payloads leaf_chan hashes, in its order. */
+        const struct rvm_kchan *ch = &k->chans[slot];
+        const uint32_t depth = k->cfg.queue_depth;
+        const uint32_t count = ch->count <= depth ? ch->count : depth;
+        for (uint32_t j = 0; j < count; j++) { /* bound: queue_depth */
+            const size_t m = (size_t)slot * depth + (ch->head + j) % depth;
+            const uint32_t len = k->msgs[m].len;
+            sum = sum_bytes(sum, k->msg_data + m * k->cfg.msg_bytes,
+                            len <= k->cfg.msg_bytes ? len : k->cfg.msg_bytes);
+        }
+    }
+    return sum;
+}
+
+static void note_outside_sum(struct rvm_kernel *k, uint32_t t, uint32_t i)
+{
+    if (t == RVM_KDIGEST_IMAGES) {
+        k->digest.store_sums[i] = rvm_kernel_digest_outside_sum(k, t, i);
+    } else if (t == RVM_KDIGEST_CHANS) {
+        k->digest.payload_sums[i] = rvm_kernel_digest_outside_sum(k, t, i);
+    }
+}
+
+/* Every leaf from the state, every interior node from its children (the tree's first digest). */
+static void build_table(struct rvm_kernel *k, uint32_t t)
+{
+    struct rvm_kdigest_table *tb = &k->digest.t[t];
+    rvm_memset(tb->nodes, 0, nodes_bytes(tb->count));
+    for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
+        rvm_kernel_digest_leaf(k, t, i, node_at(tb, tb->span + i));
+        shadow_take(k, t, i);
+        note_outside_sum(k, t, i);
+    }
+    uint32_t height = 1;
+    for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
+        for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
+            node_from_children(k, tb, n, height, node_at(tb, n));
+        }
+        height++;
+    }
+}
+
+/* Recompute the path above leaf node `n` up to, not including, the first ancestor it shares with
+ * leaf node `next` (0: none, up to the root). Leaves are visited in ascending order, so a shared
+ * ancestor is computed once, by the climb of the last changed leaf below it. */
+static void climb(struct rvm_kernel *k, const struct rvm_kdigest_table *tb, uint32_t n,
+                  uint32_t next)
+{
+    uint32_t height = 0;
+    while (n > 1u) { /* bound: log2(span) */
+        n >>= 1;
+        next >>= 1;
+        height++;
+        if (n == next) {
+            return;
+        }
+        node_from_children(k, tb, n, height, node_at(tb, n));
+    }
+}
+
+/* New leaves for slots that changed since the last digest, and the union of their paths to the
+ * root. */
+static void refresh_table(struct rvm_kernel *k, uint32_t t)
+{
+    struct rvm_kdigest_table *tb = &k->digest.t[t];
+    uint32_t pending = 0; /* leaf node whose path waits for the next changed leaf */
+    for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
+        if (shadow_matches(k, t, i)) {
+            continue;
+        }
+        shadow_take(k, t, i);
+        const uint32_t n = tb->span + i;
+        rvm_kernel_digest_leaf(k, t, i, node_at(tb, n));
+        note_outside_sum(k, t, i);
+        if (pending != 0) {
+            climb(k, tb, pending, n);
+        }
+        pending = n;
+    }
+    if (pending != 0) {
+        climb(k, tb, pending, 0);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The top block
+ * --------------------------------------------------------------------------------------------- */
+
+static void top_scalars(struct rvm_sha256_ctx *c, const struct rvm_kernel *k)
+{
+    static const uint8_t tag[] = "rvm-kernel-state-v2";
+    rvm_sha256_update(c, tag, sizeof(tag) - 1u);
+    h8(c, k->boot_next);
+    rvm_sha256_update(c, k->attestation, sizeof(k->attestation));
+    h32(c, k->images_loaded);
+    h64(c, k->epoch);
+    h64(c, k->next_epoch_ns);
+    h32(c, k->recovery_left);
+    h8(c, k->mode_before_recovery);
+    h8(c, k->internal_error);
+    h32(c, k->store_used);
+    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
+    rvm_witness_chain_value(&k->log, chain);
+    h64(c, rvm_witness_count(&k->log));
+    rvm_sha256_update(c, chain, sizeof(chain));
+}
+
+static void top_headers(struct rvm_sha256_ctx *c, const struct rvm_kernel *k)
+{
+    const struct rvm_cap_table *ct = &k->caps;
+    h32(c, ct->capacity);
+    h32(c, ct->live);
+    h32(c, ct->free_head);
+    h32(c, ct->epoch);
+    h32(c, ct->epoch_floor);
+    h32(c, ct->mac_key_len);
+    h32(c, k->nonces.count);
+    const struct rvm_buddy *b = &k->ram;
+    h64(c, b->base);
+    h32(c, b->npages);
+    h32(c, b->max_order);
+    h32(c, b->free_pages);
+    h32(c, b->nonempty);
+    for (uint32_t o = 0; o <= b->max_order && o <= RVM_BUDDY_ORDER_LIMIT; o++) { /* bound: 21 */
+        h32(c, b->head[o]);
+    }
+    const struct rvm_region_table *rt = &k->regions;
+    h32(c, rt->capacity);
+    h32(c, rt->count);
+    h64(c, rt->epoch);
+    const uint16_t pol[8] = {rt->policy.hot_to_warm,     rt->policy.warm_to_dormant,
+                             rt->policy.dormant_to_cold, rt->policy.warm_to_hot,
+                             rt->policy.dormant_to_warm, rt->policy.initial_recency,
+                             rt->policy.access_boost,    rt->policy.decay_bp};
+    for (uint32_t j = 0; j < 8u; j++) { /* bound: 8 */
+        uint8_t le[2];
+        rvm_store_le16(le, pol[j]);
+        rvm_sha256_update(c, le, sizeof(le));
+    }
+    /* These change at every epoch, so they go in whole. */
+    rvm_sched_hash(&k->sched, c);
+    rvm_vmid_hash(&k->vmids, c);
+    if (k->cfg.coherence_nodes != 0) {
+        rvm_coherence_hash(&k->coh, c);
+    }
+}
+
+void rvm_kernel_digest_top(const struct rvm_kernel *k,
+                           const uint8_t roots[RVM_KDIGEST_TABLES][RVM_KDIGEST_NODE_BYTES],
+                           uint8_t out[RVM_SHA256_DIGEST_BYTES])
+{
+    struct rvm_sha256_ctx c;
+    rvm_sha256_init(&c, &k->hal->crypto);
+    top_scalars(&c, k);
+    top_headers(&c, k);
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        rvm_sha256_update(&c, roots[t], NODE);
+    }
+    for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */
+        uint8_t regs[RVM_KERNEL_CTX_BYTES];
+        h32(&c, k->cpus[i].loaded);
+        rvm_kernel__ctx_store(&k->cpus[i].frame, regs);
+        rvm_sha256_update(&c, regs, sizeof(regs));
+    }
+    rvm_sha256_final(&c, out);
+}
+
+void rvm_kernel_digest_v2(struct rvm_kernel *k, uint8_t out[RVM_SHA256_DIGEST_BYTES])
+{
+    struct rvm_kdigest *d = &k->digest;
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        if (d->primed) {
+            refresh_table(k, t);
+        } else {
+            build_table(k, t);
+        }
+    }
+    d->primed = 1;
+    uint8_t roots[RVM_KDIGEST_TABLES][NODE];
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        /* Node 1 is also the only leaf of a one-slot tree and the zero leaf of an empty one. */
+        rvm_memcpy(roots[t], node_at(&d->t[t], 1u), NODE);
+    }
+    rvm_kernel_digest_top(k, roots, out);
+}
+
+uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16])
+{
+    if (k->digest.version == 1u) {
+        rvm_kernel_digest(k, out);
+        return RVM_ACT_STATE_DIGEST;
+    }
+    uint8_t full[RVM_SHA256_DIGEST_BYTES];
+    rvm_kernel_digest_v2(k, full);
+    rvm_memcpy(out, full, 16);
+    return RVM_ACT_STATE_DIGEST_V2;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The oracle
+ * --------------------------------------------------------------------------------------------- */
+
+static bool leaves_agree(const struct rvm_kernel *k, uint32_t t, uint32_t *slot)
+{
+    const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    for (uint32_t i = 0; i < tb->span; i++) { /* bound: span */
+        uint8_t fresh[NODE];
+        *slot = i;
+        if (i < tb->count) {
+            if (!shadow_matches(k, t, i)) {
+                continue; /* the next digest recomputes it */
+            }
+            rvm_kernel_digest_leaf(k, t, i, fresh);
+        } else {
+            rvm_memset(fresh, 0, NODE);
+        }
+        if (!bytes_equal(fresh, node_at(tb, tb->span + i), NODE)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool nodes_agree(const struct rvm_kernel *k, uint32_t t)
+{
+    const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    uint32_t height = 1;
+    for (uint32_t w = tb->span >> 1; w >= 1u; w >>= 1) { /* bound: log2(span) levels */
+        for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
+            uint8_t fresh[NODE];
+            node_from_children(k, tb, n, height, fresh);
+            if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
+                return false;
+            }
+        }
+        height++;
+    }
+    return true;
+}
+
+enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k, uint32_t *table,
+                                                     uint32_t *slot)
+{
+    const struct rvm_kdigest *d = &k->digest;
+    if (d->version != 2u || !d->primed) {
+        return RVM_OK;
+    }
+    *table = RVM_KDIGEST_CHANS;
+    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_CHANS].count; i++) { /* bound: max_channels */
+        *slot = i;
+        if (shadow_matches(k, RVM_KDIGEST_CHANS, i) &&
+            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_CHANS, i) != d->payload_sums[i]) {
+            return RVM_ERR_INTERNAL;
+        }
+    }
+    *table = RVM_KDIGEST_IMAGES;
+    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_IMAGES].count; i++) { /* bound: max_images */
+        *slot = i;
+        if (shadow_matches(k, RVM_KDIGEST_IMAGES, i) &&
+            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_IMAGES, i) != d->store_sums[i]) {
+            return RVM_ERR_INTERNAL;
+        }
+    }
+    return RVM_OK;
+}
+
+enum rvm_err rvm_kernel_digest_verify(const struct rvm_kernel *k, uint32_t *table, uint32_t *slot)
+{
+    if (k->digest.version != 2u || !k->digest.primed) {
+        return RVM_OK;
+    }
+    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
+        *table = t;
+        if (!leaves_agree(k, t, slot)) {
+            return RVM_ERR_INTERNAL;
+        }
+        *slot = UINT32_MAX;
+        if (!nodes_agree(k, t)) {
+            return RVM_ERR_INTERNAL;
+        }
+    }
+    return RVM_OK;
+}
