@@ -396,6 +396,207 @@ static void test_version1_records(void **state)
     kfx_free(f);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * One field away from blank: the doc's blank rule says a slot's leaf is the zero node only while
+ * every encoded field holds its init value, so changing any single field of a free slot must
+ * change the digest (and the trees must still agree with the model).
+ * --------------------------------------------------------------------------------------------- */
+
+enum field_home { IN_SLOT, IN_KREG };
+
+struct one_field {
+    uint32_t table;
+    enum field_home home;
+    size_t offset;
+    const char *name;
+};
+
+#define CAP(m)                                                                                     \
+    {                                                                                              \
+        RVM_KDIGEST_CAPS, IN_SLOT, offsetof(struct rvm_cap_slot, m), "cap." #m                     \
+    }
+#define NONCE(m)                                                                                   \
+    {                                                                                              \
+        RVM_KDIGEST_NONCES, IN_SLOT, offsetof(struct rvm_proof_nonce_domain, m), "nonce." #m       \
+    }
+#define REG(m)                                                                                     \
+    {                                                                                              \
+        RVM_KDIGEST_REGIONS, IN_SLOT, offsetof(struct rvm_region, m), "region." #m                 \
+    }
+#define KREG(m)                                                                                    \
+    {                                                                                              \
+        RVM_KDIGEST_REGIONS, IN_KREG, offsetof(struct rvm_kreg, m), "kreg." #m                     \
+    }
+#define PART(m)                                                                                    \
+    {                                                                                              \
+        RVM_KDIGEST_PARTS, IN_SLOT, offsetof(struct rvm_kpart, m), "part." #m                      \
+    }
+#define CHAN(m)                                                                                    \
+    {                                                                                              \
+        RVM_KDIGEST_CHANS, IN_SLOT, offsetof(struct rvm_kchan, m), "chan." #m                      \
+    }
+#define DEV(m)                                                                                     \
+    {                                                                                              \
+        RVM_KDIGEST_DEVS, IN_SLOT, offsetof(struct rvm_kdev, m), "dev." #m                         \
+    }
+#define IMAGE(m)                                                                                   \
+    {                                                                                              \
+        RVM_KDIGEST_IMAGES, IN_SLOT, offsetof(struct rvm_kimage, m), "image." #m                   \
+    }
+
+/* Every field the doc's leaf encodings list, in their order. */
+static const struct one_field encoded_fields[] = {
+    CAP(generation),
+    CAP(type),
+    CAP(rights),
+    CAP(depth),
+    CAP(flags),
+    CAP(object.index),
+    CAP(object.generation),
+    CAP(owner),
+    CAP(cap_hash),
+    CAP(epoch),
+    CAP(root_epoch),
+    CAP(badge),
+    CAP(parent.index),
+    CAP(parent.generation),
+    CAP(first_child),
+    CAP(next_sibling),
+    CAP(prev_sibling),
+    CAP(next_free),
+    CAP(mac),
+    NONCE(highest),
+    NONCE(seen),
+    REG(generation),
+    REG(used),
+    REG(type),
+    REG(perms),
+    REG(mapped),
+    REG(map_perms),
+    REG(order),
+    REG(tier.tier),
+    REG(tier.accessed),
+    REG(tier.cut_pending),
+    REG(tier.cut),
+    REG(tier.pending_cut),
+    REG(tier.recency),
+    REG(owner),
+    REG(npages),
+    REG(hpa),
+    REG(ipa),
+    REG(source),
+    REG(source_generation),
+    REG(shares),
+    REG(image_len),
+    REG(checkpoint),
+    KREG(home_ipa),
+    KREG(home_perms),
+    KREG(image),
+    KREG(ckpt),
+    PART(generation),
+    PART(state),
+    PART(flags),
+    PART(urgency),
+    PART(creator),
+    PART(restarts),
+    PART(faults),
+    PART(ckpt),
+    PART(notifications),
+    PART(affinity),
+    PART(self_cap),
+    PART(entry_pc),
+    PART(args),
+    PART(ctx.owner),
+    PART(ctx.arch),
+    PART(ctx.regs.pc),
+    PART(ctx.regs.pstate),
+    PART(ctx.regs.fpcr),
+    PART(ctx.regs.fpsr),
+    PART(ctx.regs.gpr),
+    PART(ctx.regs.sys),
+    PART(ctx.regs.fp),
+    CHAN(generation),
+    CHAN(used),
+    CHAN(a),
+    CHAN(b),
+    CHAN(next_seq),
+    CHAN(sent),
+    CHAN(received),
+    CHAN(count),
+    DEV(generation),
+    DEV(used),
+    DEV(leased),
+    DEV(irq),
+    DEV(holder),
+    DEV(lease_cap),
+    DEV(expires_ns),
+    DEV(delivered),
+    IMAGE(used),
+    IMAGE(off),
+    IMAGE(len),
+    IMAGE(kind),
+    IMAGE(part),
+    IMAGE(region),
+    IMAGE(raw_len),
+    IMAGE(hash),
+};
+
+static uint8_t *field_byte(struct rvm_kernel *k, const struct one_field *fd, uint32_t i)
+{
+    switch (fd->table) {
+    case RVM_KDIGEST_CAPS:
+        return (uint8_t *)&k->caps.slots[i] + fd->offset;
+    case RVM_KDIGEST_NONCES:
+        return (uint8_t *)&k->nonces.domains[i] + fd->offset;
+    case RVM_KDIGEST_REGIONS:
+        return fd->home == IN_KREG ? (uint8_t *)&k->kregs[i] + fd->offset
+                                   : (uint8_t *)&k->regions.slots[i] + fd->offset;
+    case RVM_KDIGEST_PARTS:
+        return (uint8_t *)&k->parts[i] + fd->offset;
+    case RVM_KDIGEST_CHANS:
+        return (uint8_t *)&k->chans[i] + fd->offset;
+    case RVM_KDIGEST_DEVS:
+        return (uint8_t *)&k->devs[i] + fd->offset;
+    default:
+        return (uint8_t *)&k->images[i] + fd->offset;
+    }
+}
+
+static void test_one_field_is_not_blank(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    uint8_t blank[32];
+    rvm_kernel_digest_v2(&f->k, blank);
+    assert_digest_matches_model(f);
+    for (size_t j = 0; j < sizeof(encoded_fields) / sizeof(encoded_fields[0]); j++) {
+        const struct one_field *fd = &encoded_fields[j];
+        /* The last slot of each table is free after boot; its leaf starts as the zero node. */
+        const uint32_t slot = model_count(&f->cfg, fd->table) - 1u;
+        uint8_t leaf[NODE];
+        rvm_kernel_digest_leaf(&f->k, fd->table, slot, leaf);
+        assert_true(zero_bytes(leaf, NODE));
+        uint8_t *at = field_byte(&f->k, fd, slot);
+        *at ^= 0x01; /* the lowest byte of the field (or of its first element) */
+        print_message("# %s\n", fd->name); /* names the field on a failure */
+        rvm_kernel_digest_leaf(&f->k, fd->table, slot, leaf);
+        assert_false(zero_bytes(leaf, NODE));
+        if (fd->table == RVM_KDIGEST_DEVS || fd->table == RVM_KDIGEST_NONCES) {
+            uint8_t want[NODE];
+            model_leaf(&f->k, fd->table, slot, want);
+            assert_memory_equal(leaf, want, NODE);
+        }
+        uint8_t d[32];
+        rvm_kernel_digest_v2(&f->k, d);
+        assert_memory_not_equal(d, blank, 32);
+        assert_digest_matches_model(f);
+        *at ^= 0x01;
+        rvm_kernel_digest_v2(&f->k, d);
+        assert_memory_equal(d, blank, 32);
+    }
+    kfx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_outside_shadow_finds_a_stale_image),
         cmocka_unit_test(test_outside_shadow_finds_a_stale_payload),
         cmocka_unit_test(test_version1_records),
+        cmocka_unit_test(test_one_field_is_not_blank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
