@@ -597,6 +597,184 @@ static void test_one_field_is_not_blank(void **state)
     kfx_free(f);
 }
 
+/* The image leaf of the doc, written out here: the descriptor, then the image's bytes when the
+ * descriptor's range lies inside the store. */
+static void model_image_leaf(const struct rvm_kernel *k, uint32_t i, uint8_t out[NODE])
+{
+    const struct rvm_kimage *im = &k->images[i];
+    struct buf b = {{0}, 0};
+    put8(&b, 0x00);
+    put8(&b, RVM_KDIGEST_IMAGES);
+    put8(&b, im->used);
+    put32(&b, im->off);
+    put32(&b, im->len);
+    put8(&b, im->kind);
+    put32(&b, im->part);
+    put32(&b, im->region);
+    put32(&b, im->raw_len);
+    memcpy(b.b + b.n, im->hash, sizeof(im->hash));
+    b.n += sizeof(im->hash);
+    const uint64_t end = (uint64_t)im->off + im->len;
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, b.b, b.n);
+    if (im->used && end <= k->cfg.image_bytes) {
+        SHA256_Update(&c, k->store + im->off, im->len);
+    }
+    SHA256_Final(out, &c);
+}
+
+/* A descriptor whose range leaves the store (only a corrupted kernel has one) is hashed without
+ * bytes and has no outside sum; the sum of another table than images and channels is zero. */
+static void test_image_range_outside_the_store(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    const uint32_t slot = f->cfg.max_images - 1u;
+    struct rvm_kimage *im = &f->k.images[slot];
+    const uint32_t ranges[][2] = {
+        {0, 16},                         /* inside: the first 16 bytes of the store */
+        {f->cfg.image_bytes + 1u, 0},    /* starts past the end */
+        {16, f->cfg.image_bytes},        /* ends past the end */
+        {f->cfg.image_bytes, UINT32_MAX} /* its end wraps in 32 bits */
+    };
+    for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+        im->used = 1;
+        im->off = ranges[r][0];
+        im->len = ranges[r][1];
+        uint8_t got[NODE];
+        uint8_t want[NODE];
+        rvm_kernel_digest_leaf(&f->k, RVM_KDIGEST_IMAGES, slot, got);
+        model_image_leaf(&f->k, slot, want);
+        assert_memory_equal(got, want, NODE);
+        if (r != 0) {
+            assert_int_equal(rvm_kernel_digest_outside_sum(&f->k, RVM_KDIGEST_IMAGES, slot), 0);
+        }
+    }
+    memset(im, 0, sizeof(*im));
+    f->k.caps.slots[0].badge = 42;
+    assert_int_equal(rvm_kernel_digest_outside_sum(&f->k, RVM_KDIGEST_CAPS, 0), 0);
+    assert_int_equal(rvm_kernel_digest_outside_sum(&f->k, RVM_KDIGEST_DEVS, 0), 0);
+    kfx_free(f);
+}
+
+/* An interior node changed behind the trees' back (every leaf still right) is a finding of the
+ * whole check, reported for its table with no slot. */
+static void test_verify_finds_a_corrupted_interior_node(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    (void)kfx_part(f, true);
+    uint8_t d[32];
+    rvm_kernel_digest_v2(&f->k, d);
+    uint32_t table = 0;
+    uint32_t slot = 0;
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK);
+    const uint32_t tables[] = {RVM_KDIGEST_CAPS, RVM_KDIGEST_DEVS, RVM_KDIGEST_IMAGES};
+    for (size_t j = 0; j < sizeof(tables) / sizeof(tables[0]); j++) {
+        uint8_t *root = f->k.digest.t[tables[j]].nodes + NODE; /* node 1 */
+        root[5] ^= 0x80;
+        assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_ERR_INTERNAL);
+        assert_int_equal(table, tables[j]);
+        assert_int_equal(slot, UINT32_MAX);
+        root[5] ^= 0x80;
+        assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK);
+    }
+    kfx_free(f);
+}
+
+/* The kernel-internal mark the store writers call; out-of-range indexes and version 1 kernels
+ * have nothing to mark. */
+void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image);
+
+/* Before the first digest and with version 1 there are no trees: both checks have nothing to
+ * find, and marking an image changes nothing. */
+static void test_checks_without_trees(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(version1);
+    uint32_t table = 77;
+    uint32_t slot = 77;
+    f->k.devs[0].irq ^= 1u; /* would be a finding with trees */
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK);
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot), RVM_OK);
+    assert_int_equal(table, 77);
+    assert_int_equal(slot, 77);
+    rvm_kernel__digest_touch_image(&f->k, 0);
+    kfx_free(f);
+
+    f = kfx_new_arch(RVM_SIM_ARCH_AARCH64, NULL, false);
+    assert_int_equal(f->k.digest.version, 2);
+    f->k.devs[0].irq ^= 1u;
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK);
+    assert_int_equal(rvm_kernel_digest_verify_outside_shadow(&f->k, &table, &slot), RVM_OK);
+    f->k.devs[0].irq ^= 1u;
+    assert_int_equal(rvm_kernel_boot(&f->k), RVM_OK);
+    uint8_t before[32];
+    uint8_t after[32];
+    rvm_kernel_digest_v2(&f->k, before);
+    const struct rvm_kdigest_table *tb = &f->k.digest.t[RVM_KDIGEST_IMAGES];
+    uint8_t *copy = malloc((size_t)tb->count * tb->shadow_bytes);
+    assert_non_null(copy);
+    memcpy(copy, tb->shadow, (size_t)tb->count * tb->shadow_bytes);
+    rvm_kernel__digest_touch_image(&f->k, f->cfg.max_images);
+    rvm_kernel__digest_touch_image(&f->k, UINT32_MAX);
+    assert_memory_equal(copy, tb->shadow, (size_t)tb->count * tb->shadow_bytes);
+    free(copy);
+    rvm_kernel_digest_v2(&f->k, after);
+    assert_memory_equal(before, after, 32);
+    assert_digest_matches_model(f);
+    kfx_free(f);
+}
+
+/* Without a coherence engine the top block leaves its state out; the trees still match. */
+static void no_coherence(struct rvm_kernel_config *cfg)
+{
+    cfg->coherence_nodes = 0;
+}
+
+static void test_no_coherence_engine(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(no_coherence);
+    (void)kfx_part(f, true);
+    kfx_advance(f, f->cfg.epoch_ns);
+    assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
+    assert_int_equal(kfx_last(f).kind, RVM_ACT_STATE_DIGEST_V2);
+    assert_digest_matches_model(f);
+    kfx_free(f);
+}
+
+/* RAM that is not a whole number of 64-page chunks (nor of 8 pages) leaves a short last buddy
+ * leaf; a change in its last pages' tags is seen like any other. */
+static void odd_ram(struct rvm_kernel_config *cfg)
+{
+    cfg->ram_pages -= 3u;
+}
+
+static void test_short_last_buddy_chunk(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(odd_ram);
+    (void)kfx_part(f, true);
+    assert_digest_matches_model(f);
+    uint8_t before[32];
+    uint8_t changed[32];
+    rvm_kernel_digest_v2(&f->k, before);
+    uint8_t *tag = &f->k.ram.tags[f->cfg.ram_pages - 1u];
+    *tag ^= 0x40;
+    uint32_t table = 0;
+    uint32_t slot = 0;
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK); /* stale: skipped */
+    assert_digest_matches_model(f);
+    rvm_kernel_digest_v2(&f->k, changed);
+    assert_memory_not_equal(before, changed, 32);
+    *tag ^= 0x40;
+    rvm_kernel_digest_v2(&f->k, changed);
+    assert_memory_equal(before, changed, 32);
+    kfx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +785,11 @@ int main(void)
         cmocka_unit_test(test_outside_shadow_finds_a_stale_payload),
         cmocka_unit_test(test_version1_records),
         cmocka_unit_test(test_one_field_is_not_blank),
+        cmocka_unit_test(test_image_range_outside_the_store),
+        cmocka_unit_test(test_verify_finds_a_corrupted_interior_node),
+        cmocka_unit_test(test_checks_without_trees),
+        cmocka_unit_test(test_no_coherence_engine),
+        cmocka_unit_test(test_short_last_buddy_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
