@@ -411,38 +411,19 @@ struct one_field {
     const char *name;
 };
 
-#define CAP(m)                                                                                     \
+/* One encoded field: its table, its struct and member, and a name for failure messages. */
+#define FIELD(table, home, type, m)                                                                \
     {                                                                                              \
-        RVM_KDIGEST_CAPS, IN_SLOT, offsetof(struct rvm_cap_slot, m), "cap." #m                     \
+        table, home, offsetof(type, m), #table ": " #m                                             \
     }
-#define NONCE(m)                                                                                   \
-    {                                                                                              \
-        RVM_KDIGEST_NONCES, IN_SLOT, offsetof(struct rvm_proof_nonce_domain, m), "nonce." #m       \
-    }
-#define REG(m)                                                                                     \
-    {                                                                                              \
-        RVM_KDIGEST_REGIONS, IN_SLOT, offsetof(struct rvm_region, m), "region." #m                 \
-    }
-#define KREG(m)                                                                                    \
-    {                                                                                              \
-        RVM_KDIGEST_REGIONS, IN_KREG, offsetof(struct rvm_kreg, m), "kreg." #m                     \
-    }
-#define PART(m)                                                                                    \
-    {                                                                                              \
-        RVM_KDIGEST_PARTS, IN_SLOT, offsetof(struct rvm_kpart, m), "part." #m                      \
-    }
-#define CHAN(m)                                                                                    \
-    {                                                                                              \
-        RVM_KDIGEST_CHANS, IN_SLOT, offsetof(struct rvm_kchan, m), "chan." #m                      \
-    }
-#define DEV(m)                                                                                     \
-    {                                                                                              \
-        RVM_KDIGEST_DEVS, IN_SLOT, offsetof(struct rvm_kdev, m), "dev." #m                         \
-    }
-#define IMAGE(m)                                                                                   \
-    {                                                                                              \
-        RVM_KDIGEST_IMAGES, IN_SLOT, offsetof(struct rvm_kimage, m), "image." #m                   \
-    }
+#define CAP(m)   FIELD(RVM_KDIGEST_CAPS, IN_SLOT, struct rvm_cap_slot, m)
+#define NONCE(m) FIELD(RVM_KDIGEST_NONCES, IN_SLOT, struct rvm_proof_nonce_domain, m)
+#define REG(m)   FIELD(RVM_KDIGEST_REGIONS, IN_SLOT, struct rvm_region, m)
+#define KREG(m)  FIELD(RVM_KDIGEST_REGIONS, IN_KREG, struct rvm_kreg, m)
+#define PART(m)  FIELD(RVM_KDIGEST_PARTS, IN_SLOT, struct rvm_kpart, m)
+#define CHAN(m)  FIELD(RVM_KDIGEST_CHANS, IN_SLOT, struct rvm_kchan, m)
+#define DEV(m)   FIELD(RVM_KDIGEST_DEVS, IN_SLOT, struct rvm_kdev, m)
+#define IMAGE(m) FIELD(RVM_KDIGEST_IMAGES, IN_SLOT, struct rvm_kimage, m)
 
 /* Every field the doc's leaf encodings list, in their order. */
 static const struct one_field encoded_fields[] = {
