@@ -280,10 +280,11 @@ void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image)
     if (k->digest.version != 2u || image >= tb->count) {
         return;
     }
-    /* A shadow that differs from its slot makes the next digest recompute the leaf (set from the
-     * slot, not toggled, so a second touch before that digest keeps it different). */
-    const uint8_t first = *(const uint8_t *)&k->images[image];
-    tb->shadow[(size_t)image * tb->shadow_bytes] = (uint8_t)~first;
+    /* A shadow that differs from its slot makes the next digest recompute the leaf. The shadow's
+     * `used` byte is set to a value the kernel never stores there (it writes only 0 and 1), so
+     * no later change to the slot before that digest (an image moved down by a free, say) can
+     * make the two equal again; a byte derived from the slot at touch time could be matched. */
+    tb->shadow[(size_t)image * tb->shadow_bytes + offsetof(struct rvm_kimage, used)] = 0xFFu;
 }
 
 /* ------------------------------------------------------------------------------------------------
