@@ -7,15 +7,11 @@ that fails on that build and passes on the clean one.
 
 The variant is built in its own directory under the build root, so the normal build stays clean.
 `make planted` runs the same check by hand."""
-import os
-import pathlib
-import re
-import subprocess
 
 import pytest
 
 from conftest import SOURCE_ROOT
-from test_shrink import count_ops
+import planted as planted_build
 
 BUG = "digest_image_unmarked"
 SMOKE = SOURCE_ROOT / "scenarios" / "kernel-smoke.scn"
@@ -23,35 +19,12 @@ SMOKE = SOURCE_ROOT / "scenarios" / "kernel-smoke.scn"
 
 @pytest.fixture(scope="module")
 def planted():
-    build_root = pathlib.Path(os.environ.get("RVM_BUILD_ROOT", SOURCE_ROOT / "build"))
-    bdir = build_root / "planted" / BUG
-    if not (bdir / "build.ninja").exists():
-        subprocess.run(["meson", "setup", str(bdir), str(SOURCE_ROOT), "--buildtype=debugoptimized",
-                        f"-Dplanted_bug={BUG}"], check=True, capture_output=True)
-    proc = subprocess.run(["ninja", "-C", str(bdir), "cli/rvmsim"], capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return bdir / "cli" / "rvmsim"
+    return planted_build.build(BUG)
 
 
 def test_sweep_finds_and_shrink_reduces_the_planted_digest_bug(planted, rvmsim, tmp_path):
-    sweep = subprocess.run([str(planted), "sweep", str(SMOKE), "--seeds", "1..2000", "--jobs", "2",
-                            "--faults", "swarm", "--recheck-every", "0", "--no-progress"],
-                           capture_output=True, text=True)
-    assert sweep.returncode == 3, sweep.stdout[-2000:] + sweep.stderr
-    fails = re.findall(r"^FAIL seed=(\d+) safety \[(\S+)\]", sweep.stdout, re.M)
-    assert fails
-    assert all(inv == "kernel.digest-incremental" for _, inv in fails), set(i for _, i in fails)
-    seed = min(int(s) for s, _ in fails)
-
-    out = tmp_path / "planted-min.scn"
-    proc = subprocess.run([str(planted), "shrink", str(SMOKE), "--seed", str(seed), "--faults",
-                           "swarm", "-o", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert count_ops(out) <= 10, out.read_text()
-    bad = subprocess.run([str(planted), "run", str(out)], capture_output=True, text=True)
-    assert bad.returncode == 3 and "[kernel.digest-incremental]" in bad.stdout, bad.stdout
-    assert rvmsim("run", out, check=False).returncode == 0  # the clean build passes it
+    planted_build.sweep_finds_and_shrink_reduces(planted, rvmsim, tmp_path, SMOKE, "1..2000",
+                                                 "kernel.digest-incremental")
 
 
 @pytest.mark.parametrize("seed", [26844, 36344, 274538])

@@ -7,14 +7,12 @@ one.
 The variant is built in its own directory under the build root, so the normal build stays clean.
 `make planted` runs the same check by hand."""
 import os
-import pathlib
-import re
 import subprocess
 
 import pytest
 
 from conftest import SOURCE_ROOT
-from test_shrink import count_ops
+import planted as planted_build
 
 BUG = "vmid_reuse_no_flush"
 SMOKE = SOURCE_ROOT / "scenarios" / "kernel-smoke.scn"
@@ -22,36 +20,12 @@ SMOKE = SOURCE_ROOT / "scenarios" / "kernel-smoke.scn"
 
 @pytest.fixture(scope="module")
 def planted():
-    build_root = pathlib.Path(os.environ.get("RVM_BUILD_ROOT", SOURCE_ROOT / "build"))
-    bdir = build_root / "planted" / BUG
-    if not (bdir / "build.ninja").exists():
-        subprocess.run(["meson", "setup", str(bdir), str(SOURCE_ROOT), "--buildtype=debugoptimized",
-                        f"-Dplanted_bug={BUG}"], check=True, capture_output=True)
-    # ninja, not meson compile: it re-runs meson on a changed tree before it looks the target up.
-    proc = subprocess.run(["ninja", "-C", str(bdir), "cli/rvmsim"], capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return bdir / "cli" / "rvmsim"
+    return planted_build.build(BUG)
 
 
 def test_sweep_finds_and_shrink_reduces_the_planted_kernel_bug(planted, rvmsim, tmp_path):
-    sweep = subprocess.run([str(planted), "sweep", str(SMOKE), "--seeds", "1..10000", "--jobs", "2",
-                            "--faults", "swarm", "--recheck-every", "0", "--no-progress"],
-                           capture_output=True, text=True)
-    assert sweep.returncode == 3, sweep.stdout[-2000:] + sweep.stderr
-    fails = re.findall(r"^FAIL seed=(\d+) safety \[(\S+)\]", sweep.stdout, re.M)
-    assert fails
-    assert all(inv == "isolation.stale-tlb" for _, inv in fails), set(i for _, i in fails)
-    seed = min(int(s) for s, _ in fails)
-
-    out = tmp_path / "planted-min.scn"
-    proc = subprocess.run([str(planted), "shrink", str(SMOKE), "--seed", str(seed), "--faults",
-                           "swarm", "-o", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert count_ops(out) <= 10, out.read_text()
-    bad = subprocess.run([str(planted), "run", str(out)], capture_output=True, text=True)
-    assert bad.returncode == 3 and "[isolation.stale-tlb]" in bad.stdout, bad.stdout
-    assert rvmsim("run", out, check=False).returncode == 0  # the clean build passes it
+    planted_build.sweep_finds_and_shrink_reduces(planted, rvmsim, tmp_path, SMOKE, "1..10000",
+                                                 "isolation.stale-tlb")
 
 
 def test_the_clean_build_passes_the_same_seeds(rvmsim):
