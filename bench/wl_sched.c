@@ -216,7 +216,9 @@ static void bare_switch_run(void *ctx, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         uint32_t cpu = 0;
         bench_clobber();
-        if (!(bare_enqueue(b, cpu, 1, 100, 0) & bare_enqueue(b, cpu, 2, 200, 0))) {
+        const bool first = bare_enqueue(b, cpu, 1, 100, 0);
+        const bool second = bare_enqueue(b, cpu, 2, 200, 0);
+        if (!first || !second) {
             abort();
         }
         bench_keep(bare_switch(b, cpu));
