@@ -252,4 +252,71 @@ static inline struct rvm_kernel_auth kfx_auth(struct rvm_handle cap, uint64_t no
     return a;
 }
 
+/* The partition id of a partition handle (its slot + 1). */
+static inline rvm_partition_id kfx_pid(struct rvm_handle h)
+{
+    return h.index + 1u;
+}
+
+/* Put a partition on CPU 0 (schedule until it is there). */
+static inline void kfx_run_on0(struct kfx *f, struct rvm_handle p)
+{
+    for (int i = 0; i < 64 && f->k.cpus[0].loaded != kfx_pid(p); i++) {
+        assert_int_equal(rvm_kernel_schedule(&f->k, 0), RVM_OK);
+    }
+    assert_int_equal(f->k.cpus[0].loaded, kfx_pid(p));
+}
+
+/* The argument registers of CPU 0 (x0.. on AArch64, a0.. on RISC-V). */
+static inline uint64_t *kfx_regs0(struct kfx *f)
+{
+    return &f->k.cpus[0].frame.gpr[rvm_kernel_arg_reg(f->k.cfg.arch)];
+}
+
+/* Hypercall n with arguments a[0..6] from whatever runs on CPU 0. */
+static inline enum rvm_err kfx_hcall(struct kfx *f, uint64_t n, const uint64_t a[7])
+{
+    uint64_t *x = kfx_regs0(f);
+    x[0] = n;
+    for (int i = 0; i < 7; i++) {
+        x[i + 1] = a[i];
+    }
+    return rvm_kernel_hypercall(&f->k, 0);
+}
+
+/* n messages over a fresh channel from -> to, sent and received by the hypervisor; the channel. */
+static inline struct rvm_handle kfx_traffic(struct kfx *f, struct rvm_handle from,
+                                            struct rvm_handle to, int n)
+{
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, NULL, NULL), RVM_OK);
+    char buf[32];
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, "t", 1, 0, NULL), RVM_OK);
+        assert_int_equal(rvm_kernel_ipc_receive(&f->k, 0, NULL, ch, buf, sizeof(buf), NULL),
+                         RVM_OK);
+    }
+    return ch;
+}
+
+/* A channel from -> to with one message `from` itself sent (so the kernel stamped it `from`). */
+static inline struct rvm_handle kfx_queued(struct kfx *f, struct rvm_handle from,
+                                           struct rvm_handle to)
+{
+    struct rvm_handle ch, sc;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, &sc, NULL), RVM_OK);
+    struct rvm_kernel_auth au = kfx_auth(sc, 0);
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, kfx_pid(from), &au, ch, "queued", 6, 7, NULL),
+                     RVM_OK);
+    return ch;
+}
+
+/* The sender stamped on the oldest message queued on channel `ch`. */
+static inline rvm_partition_id kfx_oldest_sender(const struct kfx *f, struct rvm_handle ch)
+{
+    const struct rvm_kchan *c = &f->k.chans[ch.index];
+    assert_true(c->used && c->count > 0);
+    return f->k.msgs[(size_t)ch.index * f->cfg.queue_depth + c->head].sender;
+}
+
 #endif /* RVM_TESTS_KERNEL_FIXTURE_H */

@@ -39,11 +39,6 @@ struct kworld {
     uint32_t free_image;               /* an unused image slot */
 };
 
-static rvm_partition_id pid(struct rvm_handle h)
-{
-    return h.index + 1u;
-}
-
 static struct kworld *kworld_new(void)
 {
     struct kworld *w = calloc(1, sizeof(*w));
@@ -66,7 +61,7 @@ static struct kworld *kworld_new(void)
     assert_int_equal(rvm_kernel_channel_create(k, 0, NULL, w->p, w->q, &w->chan, &send_cap, NULL),
                      RVM_OK);
     struct rvm_kernel_auth a = kfx_auth(send_cap, 0);
-    assert_int_equal(rvm_kernel_ipc_send(k, pid(w->p), &a, w->chan, "hi", 2, 1, NULL), RVM_OK);
+    assert_int_equal(rvm_kernel_ipc_send(k, kfx_pid(w->p), &a, w->chan, "hi", 2, 1, NULL), RVM_OK);
     assert_int_equal(rvm_kernel_ipc_send(k, 0, NULL, w->chan, "yo", 2, 2, NULL), RVM_OK);
     assert_int_equal(rvm_kernel_device_register(k, 0, 33, &w->dev, NULL), RVM_OK);
     assert_int_equal(rvm_kernel_device_register(k, 0, 34, &w->dev2, NULL), RVM_OK);
@@ -250,17 +245,17 @@ KCORRUPTION(kpart_free_with_graph_node,
 KCORRUPTION(kpart_free_with_nonces, accept_nonce_for_free_id(w))
 KCORRUPTION(kpart_state_unknown, KPART(w->c).state = RVM_KPART_HIBERNATED + 1u)
 KCORRUPTION(kpart_creator_dead, KPART(w->c).creator = w->free_id)
-KCORRUPTION(kpart_context_other_owner, KPART(w->c).ctx.owner = pid(w->q))
+KCORRUPTION(kpart_context_other_owner, KPART(w->c).ctx.owner = kfx_pid(w->q))
 KCORRUPTION(kpart_context_broken, KPART(w->c).ctx.arch = 0)
 KCORRUPTION(kpart_running_not_scheduled, KPART(w->s).state = RVM_KPART_RUNNING)
 KCORRUPTION(kpart_scheduled_not_running, KPART(w->p).state = RVM_KPART_SUSPENDED)
 KCORRUPTION(kpart_ckpt_past_images, KPART(w->p).ckpt = k->cfg.max_images)
 KCORRUPTION(kpart_ckpt_unused_image, KPART(w->p).ckpt = w->free_image)
 KCORRUPTION(kpart_ckpt_other_kind, KPART(w->p).ckpt = KREG(w->p_data).ckpt)
-KCORRUPTION(kpart_ckpt_other_partition, k->images[KPART(w->p).ckpt].part = pid(w->q))
+KCORRUPTION(kpart_ckpt_other_partition, k->images[KPART(w->p).ckpt].part = kfx_pid(w->q))
 KCORRUPTION(kpart_ckpt_names_region, k->images[KPART(w->p).ckpt].region = w->p_data.index)
-KCORRUPTION(kpart_without_graph_node, remove_graph_node(w, pid(w->c)))
-KCORRUPTION(kcpu_loaded_not_current, k->cpus[1].loaded = pid(w->q))
+KCORRUPTION(kpart_without_graph_node, remove_graph_node(w, kfx_pid(w->c)))
+KCORRUPTION(kcpu_loaded_not_current, k->cpus[1].loaded = kfx_pid(w->q))
 /* capabilities */
 KCORRUPTION(kcap_holder_dead, q_region_root_cap(w)->owner = w->free_id)
 KCORRUPTION(kcap_object_dead, q_region_root_cap(w)->object.generation += 2u)
@@ -282,8 +277,8 @@ KCORRUPTION(kreg_resident_owner_hibernated, KPART(w->c).state = RVM_KPART_HIBERN
 KCORRUPTION(kreg_page_leaked, k->ram.free_pages--)
 /* channels */
 KCORRUPTION(kchan_free_with_messages, k->chans[w->free_chan].count = 1)
-KCORRUPTION(kchan_free_with_sender, k->chans[w->free_chan].a = pid(w->p))
-KCORRUPTION(kchan_free_with_receiver, k->chans[w->free_chan].b = pid(w->q))
+KCORRUPTION(kchan_free_with_sender, k->chans[w->free_chan].a = kfx_pid(w->p))
+KCORRUPTION(kchan_free_with_receiver, k->chans[w->free_chan].b = kfx_pid(w->q))
 KCORRUPTION(kchan_sender_dead, KCHAN.a = w->free_id)
 KCORRUPTION(kchan_receiver_dead, KCHAN.b = w->free_id)
 KCORRUPTION(kchan_over_depth,
@@ -295,7 +290,7 @@ KCORRUPTION(kmsg_too_long, KMSG(1).len = k->cfg.msg_bytes + 1u)
 KCORRUPTION(kmsg_out_of_order, KMSG(1).seq = KMSG(0).seq)
 KCORRUPTION(kmsg_from_future, KMSG(1).seq = KCHAN.next_seq)
 /* devices */
-KCORRUPTION(kdev_unleased_with_holder, KDEV(w->dev3).holder = pid(w->p))
+KCORRUPTION(kdev_unleased_with_holder, KDEV(w->dev3).holder = kfx_pid(w->p))
 KCORRUPTION(kdev_leased_unregistered, KDEV(w->dev).used = 0)
 KCORRUPTION(kdev_holder_dead, KDEV(w->dev).holder = w->free_id)
 KCORRUPTION(kdev_lease_cap_stale, KDEV(w->dev).lease_cap.generation += 2u)
@@ -304,9 +299,9 @@ KCORRUPTION(kdev_lease_cap_not_device, KDEV(w->dev).lease_cap = KPART(w->p).self
 KCORRUPTION(kdev_lease_cap_other_device, KDEV(w->dev).lease_cap = KDEV(w->dev2).lease_cap)
 /* images */
 KCORRUPTION(kimg_past_store, k->images[KPART(w->p).ckpt].len += k->store_used)
-KCORRUPTION(kimg_empty, append_image(w, pid(w->q))->len = 0)
+KCORRUPTION(kimg_empty, append_image(w, kfx_pid(w->q))->len = 0)
 KCORRUPTION(kimg_of_dead_partition, append_image(w, w->free_id))
-KCORRUPTION(kimg_overlap, append_image(w, pid(w->q))->off = k->images[KPART(w->p).ckpt].off)
+KCORRUPTION(kimg_overlap, append_image(w, kfx_pid(w->q))->off = k->images[KPART(w->p).ckpt].off)
 KCORRUPTION(kimg_store_used_off, k->store_used++)
 KCORRUPTION(kimg_store_over_capacity, k->cfg.image_bytes = k->store_used - 1u)
 KCORRUPTION(kernel_internal_error, k->internal_error = 1)
@@ -397,7 +392,7 @@ static void test_kernel_refs(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(rvm_kernel_refs(k, 0, NULL), 0);
     /* c (never started) owns an unmapped region: a REGION reference and no MAPPING one. */
-    const uint32_t c_refs = rvm_kernel_refs(k, pid(w->c), NULL);
+    const uint32_t c_refs = rvm_kernel_refs(k, kfx_pid(w->c), NULL);
     assert_true((c_refs & RVM_KREF_REGION) != 0);
     assert_true((c_refs & RVM_KREF_MAPPING) == 0);
     assert_true((c_refs & RVM_KREF_SCHED) == 0); /* created, never scheduled, default attributes */
@@ -405,17 +400,17 @@ static void test_kernel_refs(void **state)
     /* Non-default scheduler attributes alone are a SCHED reference. */
     struct rvm_sched_part saved = k->sched.parts[w->c.index];
     k->sched.parts[w->c.index].flags = RVM_SCHED_F_ALL;
-    assert_true((rvm_kernel_refs(k, pid(w->c), NULL) & RVM_KREF_SCHED) != 0);
+    assert_true((rvm_kernel_refs(k, kfx_pid(w->c), NULL) & RVM_KREF_SCHED) != 0);
     k->sched.parts[w->c.index] = saved;
     k->sched.parts[w->c.index].affinity = 1u;
-    assert_true((rvm_kernel_refs(k, pid(w->c), NULL) & RVM_KREF_SCHED) != 0);
+    assert_true((rvm_kernel_refs(k, kfx_pid(w->c), NULL) & RVM_KREF_SCHED) != 0);
     k->sched.parts[w->c.index] = saved;
     /* The scheduler's current partition of a CPU is a CPU reference even when no frame holds it. */
     rvm_partition_id current = k->sched.cpu[1].current;
-    k->sched.cpu[1].current = pid(w->c);
-    assert_true((rvm_kernel_refs(k, pid(w->c), NULL) & RVM_KREF_CPU) != 0);
+    k->sched.cpu[1].current = kfx_pid(w->c);
+    assert_true((rvm_kernel_refs(k, kfx_pid(w->c), NULL) & RVM_KREF_CPU) != 0);
     k->sched.cpu[1].current = current;
-    assert_int_equal(rvm_kernel_refs(k, pid(w->c), NULL), c_refs);
+    assert_int_equal(rvm_kernel_refs(k, kfx_pid(w->c), NULL), c_refs);
     kfx_check(w->f);
     kworld_free(w);
 }

@@ -17,39 +17,11 @@
 #define W RVM_PERM_W
 #define X RVM_PERM_X
 
-static rvm_partition_id pid(struct rvm_handle h)
-{
-    return h.index + 1u;
-}
-
-/* Put a partition on CPU 0 (schedule until it is there). */
-static void run_on0(struct kfx *f, struct rvm_handle p)
-{
-    for (int i = 0; i < 64 && f->k.cpus[0].loaded != pid(p); i++) {
-        assert_int_equal(rvm_kernel_schedule(&f->k, 0), RVM_OK);
-    }
-    assert_int_equal(f->k.cpus[0].loaded, pid(p));
-}
-
-static uint64_t *regs0(struct kfx *f)
-{
-    return &f->k.cpus[0].frame.gpr[rvm_kernel_arg_reg(f->k.cfg.arch)];
-}
-
 static enum rvm_err hcall(struct kfx *f, uint64_t n, uint64_t a1, uint64_t a2, uint64_t a3,
                           uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7)
 {
-    uint64_t *x = regs0(f);
-    x[0] = n;
-    x[1] = a1;
-    x[2] = a2;
-    x[3] = a3;
-    x[4] = a4;
-    x[5] = a5;
-    x[6] = a6;
-    x[7] = a7;
-    enum rvm_err err = rvm_kernel_hypercall(&f->k, 0);
-    return err;
+    const uint64_t a[7] = {a1, a2, a3, a4, a5, a6, a7};
+    return kfx_hcall(f, n, a);
 }
 
 static void test_version_and_results(void **state)
@@ -58,10 +30,10 @@ static void test_version_and_results(void **state)
     for (int arch = 0; arch < 2; arch++) {
         struct kfx *f = kfx_new_arch(arch ? RVM_SIM_ARCH_RISCV : RVM_SIM_ARCH_AARCH64, NULL, true);
         struct rvm_handle p = kfx_part(f, true);
-        run_on0(f, p);
+        kfx_run_on0(f, p);
         uint64_t n0 = kfx_count(f);
         assert_int_equal(hcall(f, RVM_HC_VERSION, 0, 0, 0, 0, 0, 0, 0), RVM_OK);
-        uint64_t *x = regs0(f);
+        uint64_t *x = kfx_regs0(f);
         assert_int_equal(x[0], 0);
         assert_int_equal(x[1], RVM_KERNEL_ABI_VERSION);
         assert_int_equal(x[2], rvm_handle_pack(p));
@@ -81,7 +53,7 @@ static void test_version_and_results(void **state)
         assert_int_equal(hcall(f, RVM_HC_CAP_GRANT, 0, 0, 0x80, 0, 0, 0, 0),
                          RVM_ERR_INVALID_ARGUMENT);
         kfx_rejected(f, RVM_ACT_CAP_GRANT, RVM_ERR_INVALID_ARGUMENT, 1);
-        assert_int_equal(kfx_last(f).actor, pid(p));
+        assert_int_equal(kfx_last(f).actor, kfx_pid(p));
         kfx_check(f);
         kfx_free(f);
     }
@@ -93,8 +65,8 @@ static void test_region_and_ipc_calls(void **state)
     for (int arch = 0; arch < 2; arch++) {
         struct kfx *f = kfx_new_arch(arch ? RVM_SIM_ARCH_RISCV : RVM_SIM_ARCH_AARCH64, NULL, true);
         struct rvm_handle p = kfx_part(f, true);
-        run_on0(f, p);
-        uint64_t *x = regs0(f);
+        kfx_run_on0(f, p);
+        uint64_t *x = kfx_regs0(f);
         const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
         /* Create a data region and map it (at its host address: RISC-V needs ipa == hpa). */
         assert_int_equal(hcall(f, RVM_HC_REGION_CREATE, self, RVM_REGION_DATA, R | W, 1, 0, 0, 0),
@@ -102,7 +74,7 @@ static void test_region_and_ipc_calls(void **state)
         const struct rvm_handle reg = rvm_handle_unpack(x[1]);
         const uint64_t rcap = x[2];
         assert_int_equal(kfx_last(f).kind, RVM_ACT_REGION_CREATE);
-        assert_int_equal(kfx_last(f).actor, pid(p));
+        assert_int_equal(kfx_last(f).actor, kfx_pid(p));
         const uint64_t ipa = rvm_region_get(&f->k.regions, reg)->hpa;
         assert_int_equal(
             hcall(f, RVM_HC_REGION_MAP, rvm_handle_pack(reg), rcap, ipa, R | W, 1, 0, 0), RVM_OK);
@@ -114,8 +86,8 @@ static void test_region_and_ipc_calls(void **state)
         const uint64_t sc = x[2];
         const uint64_t rc = x[3];
         const struct rvm_hal *hal = rvm_sim_platform_hal(&f->plat);
-        assert_int_equal(hal->ops->guest_write(hal->ctx, pid(p), rvm_ipa(ipa), "hello guest", 11),
-                         RVM_OK);
+        assert_int_equal(
+            hal->ops->guest_write(hal->ctx, kfx_pid(p), rvm_ipa(ipa), "hello guest", 11), RVM_OK);
         assert_int_equal(hcall(f, RVM_HC_IPC_SEND, ch, sc, ipa, 11, 0xAB, 0, 0), RVM_OK);
         assert_int_equal(x[1], 1); /* the sequence number */
         /* Send from memory the guest cannot read: refused at decode, nothing queued. */
@@ -134,11 +106,11 @@ static void test_region_and_ipc_calls(void **state)
         assert_int_equal(f->k.chans[rvm_handle_unpack(ch).index].count, 1);
         assert_int_equal(hcall(f, RVM_HC_IPC_RECV, ch, rc, ipa + 100, 32, 0, 0, 0), RVM_OK);
         assert_int_equal(x[1], 11);
-        assert_int_equal(x[2], pid(p));
+        assert_int_equal(x[2], kfx_pid(p));
         assert_int_equal(x[3], 1);
         assert_int_equal(x[4], 0xAB);
         char buf[11];
-        assert_int_equal(hal->ops->guest_read(hal->ctx, pid(p), rvm_ipa(ipa + 100), buf, 11),
+        assert_int_equal(hal->ops->guest_read(hal->ctx, kfx_pid(p), rvm_ipa(ipa + 100), buf, 11),
                          RVM_OK);
         assert_memory_equal(buf, "hello guest", 11);
         /* CAP_INFO reads a held capability; refuses another's. */
@@ -181,12 +153,12 @@ static void test_yield(void **state)
     assert_int_equal(rvm_kernel_partition_create(&f->k, 0, NULL, &req, &b, NULL), RVM_OK);
     assert_int_equal(rvm_kernel_partition_start(&f->k, 0, NULL, a), RVM_OK);
     assert_int_equal(rvm_kernel_partition_start(&f->k, 0, NULL, b), RVM_OK);
-    run_on0(f, a);
-    uint64_t *x = regs0(f);
+    kfx_run_on0(f, a);
+    uint64_t *x = kfx_regs0(f);
     x[9] = 0x1111; /* some register of a's */
     assert_int_equal(hcall(f, RVM_HC_YIELD, 0, 0, 0, 0, 0, 0, 0), RVM_OK);
     /* b runs now; a's registers (with the result) were saved; b sees none of them. */
-    assert_int_equal(f->k.cpus[0].loaded, pid(b));
+    assert_int_equal(f->k.cpus[0].loaded, kfx_pid(b));
     assert_int_not_equal(f->k.cpus[0].frame.gpr[9], 0x1111);
     assert_int_equal(kfx_p(f, a)->ctx.regs.gpr[9], 0x1111);
     assert_int_equal(kfx_p(f, a)->ctx.regs.gpr[0], RVM_OK);
@@ -229,15 +201,15 @@ static void build_world(struct kfx *f, struct world *w)
                      RVM_OK);
     /* A capability the caller had and lost, one of a destroyed partition, and other's own. */
     struct rvm_handle oself = kfx_p(f, w->other)->self_cap;
-    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(w->other), oself, w->caller, RVM_CAP_READ, 0,
-                                          &w->revoked_cap),
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, kfx_pid(w->other), oself, w->caller, RVM_CAP_READ,
+                                          0, &w->revoked_cap),
                      RVM_OK);
     assert_int_equal(rvm_kernel_cap_revoke(&f->k, 0, rvm_cap_no_handle(), w->revoked_cap, NULL),
                      RVM_OK);
     w->dead_cap = kfx_p(f, w->dead_part)->self_cap;
     assert_int_equal(rvm_kernel_partition_destroy(&f->k, 0, NULL, w->dead_part), RVM_OK);
     w->other_cap = oself;
-    run_on0(f, w->caller);
+    kfx_run_on0(f, w->caller);
 }
 
 /* Does v name a live capability the caller holds? Such a value could authorise something. */
@@ -331,7 +303,7 @@ static void hostile_run(enum rvm_sim_arch arch, uint64_t seed, uint32_t calls)
     struct world w;
     build_world(f, &w);
     struct test_rng rng = test_rng_new(seed);
-    const rvm_partition_id caller = pid(w.caller);
+    const rvm_partition_id caller = kfx_pid(w.caller);
     uint32_t per_call[RVM_HC_COUNT + 1] = {0};
     for (uint32_t i = 0; i < calls; i++) {
         uint64_t n;
@@ -359,7 +331,7 @@ static void hostile_run(enum rvm_sim_arch arch, uint64_t seed, uint32_t calls)
         uint8_t before[32], after[32];
         protected_digest(f, before);
         const uint64_t n0 = kfx_count(f);
-        uint64_t *x = regs0(f);
+        uint64_t *x = kfx_regs0(f);
         for (int r = 0; r < 8; r++) {
             x[r] = a[r];
         }

@@ -8,75 +8,18 @@
  */
 #include "kernel_fixture.h"
 
-#include "hal_recorder.h"
+#include "recorder_kernel.h"
 
 #include "rvm/action.h"
 
 #define R RVM_PERM_R
 #define W RVM_PERM_W
 
-static rvm_partition_id pid(struct rvm_handle h)
-{
-    return h.index + 1u;
-}
-
-static void run_on0(struct kfx *f, struct rvm_handle p)
-{
-    for (int i = 0; i < 64 && f->k.cpus[0].loaded != pid(p); i++) {
-        assert_int_equal(rvm_kernel_schedule(&f->k, 0), RVM_OK);
-    }
-    assert_int_equal(f->k.cpus[0].loaded, pid(p));
-}
-
-static uint64_t *regs0(struct kfx *f)
-{
-    return &f->k.cpus[0].frame.gpr[rvm_kernel_arg_reg(f->k.cfg.arch)];
-}
-
 static enum rvm_err hcall(struct kfx *f, uint64_t n, uint64_t a1, uint64_t a2, uint64_t a3,
                           uint64_t a4, uint64_t a5)
 {
-    uint64_t *x = regs0(f);
-    x[0] = n;
-    x[1] = a1;
-    x[2] = a2;
-    x[3] = a3;
-    x[4] = a4;
-    x[5] = a5;
-    x[6] = 0;
-    x[7] = 0;
-    return rvm_kernel_hypercall(&f->k, 0);
-}
-
-/* n messages over a fresh channel from -> to, sent and received by the hypervisor. */
-static struct rvm_handle traffic(struct kfx *f, struct rvm_handle from, struct rvm_handle to, int n)
-{
-    struct rvm_handle ch;
-    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, NULL, NULL), RVM_OK);
-    char buf[32];
-    for (int i = 0; i < n; i++) {
-        assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, "t", 1, 0, NULL), RVM_OK);
-        assert_int_equal(rvm_kernel_ipc_receive(&f->k, 0, NULL, ch, buf, sizeof(buf), NULL),
-                         RVM_OK);
-    }
-    return ch;
-}
-
-/* A channel from -> to with one message `from` itself sent on it (stamped `from`). */
-static struct rvm_handle queued(struct kfx *f, struct rvm_handle from, struct rvm_handle to)
-{
-    struct rvm_handle ch, sc;
-    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, from, to, &ch, &sc, NULL), RVM_OK);
-    struct rvm_kernel_auth au = kfx_auth(sc, 0);
-    assert_int_equal(rvm_kernel_ipc_send(&f->k, pid(from), &au, ch, "queued", 6, 7, NULL), RVM_OK);
-    return ch;
-}
-
-static rvm_partition_id oldest_sender(const struct kfx *f, struct rvm_handle ch)
-{
-    const struct rvm_kchan *c = &f->k.chans[ch.index];
-    assert_true(c->used && c->count > 0);
-    return f->k.msgs[(size_t)ch.index * f->cfg.queue_depth + c->head].sender;
+    const uint64_t a[7] = {a1, a2, a3, a4, a5, 0, 0};
+    return kfx_hcall(f, n, a);
 }
 
 /* How many live capabilities `owner` holds naming (type, object). */
@@ -123,8 +66,8 @@ static void test_partition_calls(void **state)
     (void)state;
     struct kfx *f = kfx_new(NULL);
     struct rvm_handle p = kfx_part(f, true);
-    run_on0(f, p);
-    uint64_t *x = regs0(f);
+    kfx_run_on0(f, p);
+    uint64_t *x = kfx_regs0(f);
     const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_CREATE, self, 0x3000, 5, 6, 0), RVM_OK);
     const uint64_t child = x[1];
@@ -135,19 +78,19 @@ static void test_partition_calls(void **state)
     assert_int_equal(rvm_kernel_partition_state(&f->k, c), RVM_KPART_SUSPENDED);
     uint64_t n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_RESUME, child, croot, 0, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_PARTITION_RESUME, pid(p));
+    accepted(f, n0, RVM_ACT_PARTITION_RESUME, kfx_pid(p));
     assert_int_equal(rvm_kernel_partition_state(&f->k, c), RVM_KPART_RUNNING);
     /* P2 calls: partition, cap, nonce (each nonce fresh). */
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_CHECKPOINT, child, croot, 1, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_CHECKPOINT_CREATED, pid(p));
+    accepted(f, n0, RVM_ACT_CHECKPOINT_CREATED, kfx_pid(p));
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_HIBERNATE, child, croot, 2, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_PARTITION_HIBERNATE, pid(p));
+    accepted(f, n0, RVM_ACT_PARTITION_HIBERNATE, kfx_pid(p));
     assert_int_equal(rvm_kernel_partition_state(&f->k, c), RVM_KPART_HIBERNATED);
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_RECONSTRUCT, child, croot, 3, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_PARTITION_RECONSTRUCT, pid(p));
+    accepted(f, n0, RVM_ACT_PARTITION_RECONSTRUCT, kfx_pid(p));
     assert_int_equal(rvm_kernel_partition_state(&f->k, c), RVM_KPART_SUSPENDED);
     /* A split must be justified by the coherence engine's cut; there is none: refused after
      * the gate passed, with no child (x1 keeps the guest's value). */
@@ -160,7 +103,7 @@ static void test_partition_calls(void **state)
     assert_int_equal(x[1], child);
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_DESTROY, child, croot, 5, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_PARTITION_DESTROY, pid(p));
+    accepted(f, n0, RVM_ACT_PARTITION_DESTROY, kfx_pid(p));
     assert_int_equal(rvm_kernel_partition_state(&f->k, c), RVM_KPART_FREE);
     kfx_check(f);
     kfx_free(f);
@@ -172,8 +115,8 @@ static void test_object_calls(void **state)
     (void)state;
     struct kfx *f = kfx_new(NULL);
     struct rvm_handle p = kfx_part(f, true);
-    run_on0(f, p);
-    uint64_t *x = regs0(f);
+    kfx_run_on0(f, p);
+    uint64_t *x = kfx_regs0(f);
     const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
     assert_int_equal(hcall(f, RVM_HC_REGION_CREATE, self, RVM_REGION_DATA, R | W, 1, 0), RVM_OK);
     const struct rvm_handle reg = rvm_handle_unpack(x[1]);
@@ -184,7 +127,7 @@ static void test_object_calls(void **state)
     assert_true(rvm_region_get(&f->k.regions, reg)->mapped);
     uint64_t n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_REGION_UNMAP, rvm_handle_pack(reg), rcap, 0, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_REGION_UNMAP, pid(p));
+    accepted(f, n0, RVM_ACT_REGION_UNMAP, kfx_pid(p));
     assert_false(rvm_region_get(&f->k.regions, reg)->mapped);
     /* Delegate a READ copy to itself, then revoke it with the root as authority. */
     assert_int_equal(hcall(f, RVM_HC_CAP_GRANT, rcap, rvm_handle_pack(p), RVM_CAP_READ, 0, 0),
@@ -193,30 +136,30 @@ static void test_object_calls(void **state)
     assert_non_null(rvm_cap_get(&f->k.caps, copy));
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_CAP_REVOKE, rcap, rvm_handle_pack(copy), 0, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_CAP_REVOKE, pid(p));
+    accepted(f, n0, RVM_ACT_CAP_REVOKE, kfx_pid(p));
     assert_int_equal(x[1], 1); /* released: the copy */
     assert_null(rvm_cap_get(&f->k.caps, copy));
     /* Attenuate the root to READ | REVOKE: CAP_INFO shows the new rights. */
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_CAP_ATTENUATE, rcap, RVM_CAP_READ | RVM_CAP_REVOKE, 0, 0, 0),
                      RVM_OK);
-    accepted(f, n0, RVM_ACT_CAP_ATTENUATE, pid(p));
+    accepted(f, n0, RVM_ACT_CAP_ATTENUATE, kfx_pid(p));
     assert_int_equal(hcall(f, RVM_HC_CAP_INFO, rcap, 0, 0, 0, 0), RVM_OK);
     assert_int_equal((x[1] >> 8) & 0xFFu, RVM_CAP_READ | RVM_CAP_REVOKE);
     /* Region destroy is P2 with REVOKE: the attenuated root still carries it. */
     n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_REGION_DESTROY, rvm_handle_pack(reg), rcap, 2, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_REGION_DESTROY, pid(p));
+    accepted(f, n0, RVM_ACT_REGION_DESTROY, kfx_pid(p));
     assert_null(rvm_region_get(&f->k.regions, reg));
     /* A self-channel destroyed with the capability naming it. */
     assert_int_equal(hcall(f, RVM_HC_CHANNEL_CREATE, rvm_handle_pack(p), self, 0, 0, 0), RVM_OK);
     const struct rvm_handle ch = rvm_handle_unpack(x[1]);
-    const struct rvm_handle chcap = kfx_cap(f, RVM_CAP_TYPE_COMM_EDGE, ch, pid(p));
+    const struct rvm_handle chcap = kfx_cap(f, RVM_CAP_TYPE_COMM_EDGE, ch, kfx_pid(p));
     n0 = kfx_count(f);
     assert_int_equal(
         hcall(f, RVM_HC_CHANNEL_DESTROY, rvm_handle_pack(ch), rvm_handle_pack(chcap), 0, 0, 0),
         RVM_OK);
-    accepted(f, n0, RVM_ACT_COMM_EDGE_DESTROY, pid(p));
+    accepted(f, n0, RVM_ACT_COMM_EDGE_DESTROY, kfx_pid(p));
     assert_false(f->k.chans[ch.index].used);
     /* A lease the hypervisor granted it: the lease capability carries READ | WRITE only, and
      * ending a lease needs REVOKE on it or an ancestor, so the holder is refused at P1. */
@@ -250,7 +193,7 @@ static void test_decode_ranges(void **state)
     (void)state;
     struct kfx *f = kfx_new(NULL);
     struct rvm_handle p = kfx_part(f, true);
-    run_on0(f, p);
+    kfx_run_on0(f, p);
     const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
     /* REGION_CREATE: type 1..3, perms <= 7, pages 1..RVM_REGION_MAX_PAGES */
     const uint64_t bad_create[][3] = {{0, R | W, 1},
@@ -302,14 +245,14 @@ static void test_destroy_self(void **state)
     (void)state;
     struct kfx *f = kfx_new(NULL);
     struct rvm_handle p = kfx_part(f, true);
-    run_on0(f, p);
+    kfx_run_on0(f, p);
     const uint64_t self = rvm_handle_pack(kfx_p(f, p)->self_cap);
     uint64_t n0 = kfx_count(f);
     assert_int_equal(hcall(f, RVM_HC_PARTITION_DESTROY, rvm_handle_pack(p), self, 1, 0, 0), RVM_OK);
-    accepted(f, n0, RVM_ACT_PARTITION_DESTROY, pid(p));
+    accepted(f, n0, RVM_ACT_PARTITION_DESTROY, kfx_pid(p));
     assert_int_equal(rvm_kernel_partition_state(&f->k, p), RVM_KPART_FREE);
     assert_int_equal(f->k.cpus[0].loaded, 0);
-    assert_int_equal(rvm_kernel_refs(&f->k, pid(p), NULL), 0);
+    assert_int_equal(rvm_kernel_refs(&f->k, kfx_pid(p), NULL), 0);
     kfx_check(f);
     kfx_free(f);
 }
@@ -414,14 +357,14 @@ static void test_split_every_object_kind(void **state)
     struct rvm_handle s = kfx_part(f, true);
     struct rvm_handle y1 = kfx_part(f, true);
     struct rvm_handle y2 = kfx_part(f, true);
-    const struct rvm_handle xx = traffic(f, x1, x2, 100);
-    traffic(f, y1, y2, 100);
-    traffic(f, s, x1, 15);
-    traffic(f, x1, s, 15);
-    traffic(f, s, y1, 15);
-    traffic(f, y1, s, 15);
-    const struct rvm_handle q_sx = queued(f, s, x1), q_sy = queued(f, s, y1);
-    const struct rvm_handle q_xs = queued(f, x1, s), q_ys = queued(f, y1, s);
+    const struct rvm_handle xx = kfx_traffic(f, x1, x2, 100);
+    kfx_traffic(f, y1, y2, 100);
+    kfx_traffic(f, s, x1, 15);
+    kfx_traffic(f, x1, s, 15);
+    kfx_traffic(f, s, y1, 15);
+    kfx_traffic(f, y1, s, 15);
+    const struct rvm_handle q_sx = kfx_queued(f, s, x1), q_sy = kfx_queued(f, s, y1);
+    const struct rvm_handle q_xs = kfx_queued(f, x1, s), q_ys = kfx_queued(f, y1, s);
     /* s's memory */
     struct rvm_handle d[4];
     d[0] = kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x100000);
@@ -435,31 +378,31 @@ static void test_split_every_object_kind(void **state)
     const struct rvm_handle xr1 = kfx_region(f, x1, RVM_REGION_DATA, 1, 0, 0);
     const struct rvm_handle xr2 = kfx_region(f, x1, RVM_REGION_DATA, 1, 0, 0);
     struct rvm_handle c_xr1, c_xr2, c_chan, c_x1, deep;
-    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1),
-                                          kfx_cap(f, RVM_CAP_TYPE_REGION, xr1, pid(x1)), s,
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, kfx_pid(x1),
+                                          kfx_cap(f, RVM_CAP_TYPE_REGION, xr1, kfx_pid(x1)), s,
                                           RVM_CAP_READ | RVM_CAP_GRANT, 0, &c_xr1),
                      RVM_OK);
-    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1),
-                                          kfx_cap(f, RVM_CAP_TYPE_REGION, xr2, pid(x1)), s,
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, kfx_pid(x1),
+                                          kfx_cap(f, RVM_CAP_TYPE_REGION, xr2, kfx_pid(x1)), s,
                                           RVM_CAP_READ, 0, &c_xr2),
                      RVM_OK);
-    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1),
-                                          kfx_cap(f, RVM_CAP_TYPE_COMM_EDGE, xx, pid(x1)), s,
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, kfx_pid(x1),
+                                          kfx_cap(f, RVM_CAP_TYPE_COMM_EDGE, xx, kfx_pid(x1)), s,
                                           RVM_CAP_READ, 0, &c_chan),
                      RVM_OK);
-    assert_int_equal(rvm_kernel_cap_grant(&f->k, pid(x1), kfx_p(f, x1)->self_cap, s,
+    assert_int_equal(rvm_kernel_cap_grant(&f->k, kfx_pid(x1), kfx_p(f, x1)->self_cap, s,
                                           RVM_CAP_READ | RVM_CAP_GRANT, 0, &c_x1),
                      RVM_OK);
     /* a capability on x1 at the deepest derivation level, with GRANT, reaching s through others */
     struct rvm_handle cur = kfx_p(f, x1)->self_cap;
-    rvm_partition_id holder = pid(x1);
+    rvm_partition_id holder = kfx_pid(x1);
     for (int i = 0; i < 16 && rvm_cap_get(&f->k.caps, cur)->depth + 1u < RVM_CAP_MAX_DEPTH; i++) {
         const struct rvm_handle next_holder = (i & 1) ? y2 : x2;
         assert_int_equal(rvm_kernel_cap_grant(&f->k, holder, cur, next_holder,
                                               RVM_CAP_READ | RVM_CAP_GRANT, 0, &deep),
                          RVM_OK);
         cur = deep;
-        holder = pid(next_holder);
+        holder = kfx_pid(next_holder);
     }
     assert_int_equal(
         rvm_kernel_cap_grant(&f->k, holder, cur, s, RVM_CAP_READ | RVM_CAP_GRANT, 0, &deep),
@@ -476,8 +419,9 @@ static void test_split_every_object_kind(void **state)
     struct rvm_kernel_auth sself = kfx_auth(kfx_p(f, s)->self_cap, 0);
     struct rvm_kernel_partition_req req = {0x1000, {0, 0}, 0, 1};
     struct rvm_handle w;
-    assert_int_equal(rvm_kernel_partition_create(&f->k, pid(s), &sself, &req, &w, NULL), RVM_OK);
-    const uint32_t s_on_w = caps_on(f, RVM_CAP_TYPE_PARTITION, w, pid(s));
+    assert_int_equal(rvm_kernel_partition_create(&f->k, kfx_pid(s), &sself, &req, &w, NULL),
+                     RVM_OK);
+    const uint32_t s_on_w = caps_on(f, RVM_CAP_TYPE_PARTITION, w, kfx_pid(s));
     assert_true(s_on_w >= 1);
     /* channels without traffic: s to itself, s to z (no side in the cut): neither moves */
     struct rvm_handle ch_self, ch_z;
@@ -493,33 +437,33 @@ static void test_split_every_object_kind(void **state)
     assert_int_equal(r.aux & 0xFFFF, 2);         /* d[1] and d[3] */
     assert_int_equal((r.aux >> 16) & 0xFFFF, 4); /* the four channels to the other side */
     assert_int_equal(r.aux >> 48, 5);            /* c_xr1, c_xr2, c_chan, c_x1, deep */
-    const rvm_partition_id c = pid(child);
+    const rvm_partition_id c = kfx_pid(child);
     /* regions */
-    assert_int_equal(rvm_region_get(&f->k.regions, d[0])->owner, pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, d[0])->owner, kfx_pid(s));
     assert_int_equal(rvm_region_get(&f->k.regions, d[1])->owner, c);
     assert_false(rvm_region_get(&f->k.regions, d[1])->mapped);
-    assert_int_equal(rvm_region_get(&f->k.regions, d[2])->owner, pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, d[2])->owner, kfx_pid(s));
     assert_int_equal(rvm_region_get(&f->k.regions, d[3])->owner, c);
     assert_true(rvm_region_get(&f->k.regions, d[3])->mapped);
     assert_int_equal(rvm_region_get(&f->k.regions, d[3])->ipa, 0x400000);
     assert_true(caps_on(f, RVM_CAP_TYPE_REGION, d[1], c) >= 1);
-    assert_int_equal(caps_on(f, RVM_CAP_TYPE_REGION, d[1], pid(s)), 0);
-    assert_int_equal(rvm_region_get(&f->k.regions, code)->owner, pid(s));
-    assert_int_equal(rvm_region_get(&f->k.regions, imm)->owner, pid(s));
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_REGION, d[1], kfx_pid(s)), 0);
+    assert_int_equal(rvm_region_get(&f->k.regions, code)->owner, kfx_pid(s));
+    assert_int_equal(rvm_region_get(&f->k.regions, imm)->owner, kfx_pid(s));
     assert_int_equal(rvm_region_get(&f->k.regions, imm)->shares, 1); /* the child's view */
     assert_int_equal(rvm_region_get(&f->k.regions, imm_idle)->shares, 0);
     /* channels: the ones to the other side moved with their queued messages from s */
     const bool x_moved = f->k.chans[q_sx.index].a == c;
     const struct rvm_handle out_moved = x_moved ? q_sx : q_sy, in_moved = x_moved ? q_xs : q_ys;
     const struct rvm_handle out_kept = x_moved ? q_sy : q_sx;
-    assert_int_equal(oldest_sender(f, out_moved), c);
+    assert_int_equal(kfx_oldest_sender(f, out_moved), c);
     assert_int_equal(f->k.chans[in_moved.index].b, c);
-    assert_int_equal(oldest_sender(f, in_moved), x_moved ? pid(x1) : pid(y1));
-    assert_int_equal(f->k.chans[out_kept.index].a, pid(s));
-    assert_int_equal(f->k.chans[ch_self.index].a, pid(s));
-    assert_int_equal(f->k.chans[ch_self.index].b, pid(s));
-    assert_int_equal(f->k.chans[ch_z.index].a, pid(s));
-    assert_int_equal(oldest_sender(f, out_kept), pid(s));
+    assert_int_equal(kfx_oldest_sender(f, in_moved), x_moved ? kfx_pid(x1) : kfx_pid(y1));
+    assert_int_equal(f->k.chans[out_kept.index].a, kfx_pid(s));
+    assert_int_equal(f->k.chans[ch_self.index].a, kfx_pid(s));
+    assert_int_equal(f->k.chans[ch_self.index].b, kfx_pid(s));
+    assert_int_equal(f->k.chans[ch_z.index].a, kfx_pid(s));
+    assert_int_equal(kfx_oldest_sender(f, out_kept), kfx_pid(s));
     /* shared objects: s keeps READ; the child gets a READ copy where s could grant (not at the
      * deepest level) */
     assert_int_equal(rvm_cap_get(&f->k.caps, c_xr1)->rights, RVM_CAP_READ);
@@ -532,9 +476,9 @@ static void test_split_every_object_kind(void **state)
     assert_int_equal(caps_on(f, RVM_CAP_TYPE_COMM_EDGE, xx, c), 0);
     assert_int_equal(caps_on(f, RVM_CAP_TYPE_PARTITION, x1, c), 1);
     /* what s owns or created stays: w's root, the lease */
-    assert_int_equal(caps_on(f, RVM_CAP_TYPE_PARTITION, w, pid(s)), s_on_w);
-    assert_int_equal(rvm_cap_get(&f->k.caps, lease)->owner, pid(s));
-    assert_int_equal(kfx_p(f, w)->creator, pid(s));
+    assert_int_equal(caps_on(f, RVM_CAP_TYPE_PARTITION, w, kfx_pid(s)), s_on_w);
+    assert_int_equal(rvm_cap_get(&f->k.caps, lease)->owner, kfx_pid(s));
+    assert_int_equal(kfx_p(f, w)->creator, kfx_pid(s));
     assert_int_equal(rvm_kernel_partition_state(&f->k, z), RVM_KPART_RUNNING);
     kfx_check(f);
     kfx_free(f);
@@ -549,10 +493,10 @@ static struct rvm_handle straddling(struct kfx *f, struct rvm_handle *x1_out)
     struct rvm_handle s = kfx_part(f, true);
     struct rvm_handle y1 = kfx_part(f, true);
     struct rvm_handle y2 = kfx_part(f, true);
-    traffic(f, x1, x2, 100);
-    traffic(f, y1, y2, 100);
-    traffic(f, s, x1, 30);
-    traffic(f, s, y1, 30);
+    kfx_traffic(f, x1, x2, 100);
+    kfx_traffic(f, y1, y2, 100);
+    kfx_traffic(f, s, x1, 30);
+    kfx_traffic(f, s, y1, 30);
     if (x1_out != NULL) {
         *x1_out = x1;
     }
@@ -599,7 +543,7 @@ static void test_split_room(void **state)
     int n = 0;
     enum rvm_err err = RVM_OK;
     while (n < 64 && err == RVM_OK) {
-        err = rvm_kernel_cap_grant(&f->k, pid(x1), self, x1, RVM_CAP_READ, 0, &granted[n]);
+        err = rvm_kernel_cap_grant(&f->k, kfx_pid(x1), self, x1, RVM_CAP_READ, 0, &granted[n]);
         n += err == RVM_OK;
     }
     assert_int_equal(err, RVM_ERR_CAP_TABLE_FULL);
@@ -710,7 +654,7 @@ static void test_odds_and_ends(void **state)
     assert_int_not_equal(rvm_kernel_timer(&f->k, f->cfg.ncpus), RVM_OK);
     struct rvm_handle p = kfx_part(f, true);
     struct rvm_handle q = kfx_part(f, true);
-    run_on0(f, p);
+    kfx_run_on0(f, p);
     assert_int_equal(rvm_kernel_guest_fault(&f->k, 0, 0x7FF000000, NULL), RVM_OK);
     struct rvm_handle ch;
     assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, p, q, &ch, NULL, NULL), RVM_OK);
@@ -740,7 +684,7 @@ static void test_full_capability_table(void **state)
     struct rvm_handle last = rvm_cap_no_handle(), g;
     enum rvm_err err = RVM_OK;
     for (uint32_t i = 0; i <= f->cfg.max_caps && err == RVM_OK; i++) {
-        err = rvm_kernel_cap_grant(&f->k, pid(p), self, q, RVM_CAP_READ, i, &g);
+        err = rvm_kernel_cap_grant(&f->k, kfx_pid(p), self, q, RVM_CAP_READ, i, &g);
         if (err == RVM_OK) {
             last = g;
         }
@@ -810,7 +754,7 @@ static void test_sixty_four_cpus(void **state)
     struct kfx *f = kfx_new(sixty_four_cpus);
     struct rvm_handle p = kfx_part(f, true);
     assert_int_equal(rvm_kernel_partition_state(&f->k, p), RVM_KPART_RUNNING);
-    run_on0(f, p);
+    kfx_run_on0(f, p);
     kfx_check(f);
     kfx_free(f);
 }
@@ -826,7 +770,7 @@ static void test_merge_views_and_children(void **state)
     struct rvm_handle a = kfx_part(f, true);
     struct rvm_handle b = kfx_part(f, true);
     struct rvm_handle c = kfx_part(f, true);
-    traffic(f, a, b, 200);
+    kfx_traffic(f, a, b, 200);
     assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
     struct rvm_handle rb = kfx_region(f, b, RVM_REGION_DATA, 1, R | W, 0x200000);
     struct rvm_handle idle = kfx_region(f, b, RVM_REGION_DATA, 1, 0, 0);
@@ -837,8 +781,9 @@ static void test_merge_views_and_children(void **state)
     struct rvm_kernel_auth bself = kfx_auth(kfx_p(f, b)->self_cap, 0);
     struct rvm_kernel_partition_req req = {0x1000, {0, 0}, 0, 1};
     struct rvm_handle d;
-    assert_int_equal(rvm_kernel_partition_create(&f->k, pid(b), &bself, &req, &d, NULL), RVM_OK);
-    assert_int_equal(kfx_p(f, d)->creator, pid(b));
+    assert_int_equal(rvm_kernel_partition_create(&f->k, kfx_pid(b), &bself, &req, &d, NULL),
+                     RVM_OK);
+    assert_int_equal(kfx_p(f, d)->creator, kfx_pid(b));
     /* c views a region of b: refused before anything changes. */
     struct rvm_handle bsrc;
     struct rvm_handle cview = view_of_new(f, b, c, 0x400000, &bsrc);
@@ -847,7 +792,7 @@ static void test_merge_views_and_children(void **state)
     assert_int_equal(kfx_count(f), n0 + 1u);
     kfx_rejected(f, RVM_ACT_PARTITION_MERGE, RVM_ERR_WRONG_STATE, RVM_STAGE_PRECONDITION);
     assert_int_equal(rvm_kernel_partition_state(&f->k, b), RVM_KPART_RUNNING);
-    assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, pid(b));
+    assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, kfx_pid(b));
     assert_int_equal(rvm_kernel_region_unmap(&f->k, 0, NULL, cview), RVM_OK);
     assert_int_equal(rvm_kernel_region_destroy(&f->k, 0, NULL, cview), RVM_OK);
     n0 = kfx_count(f);
@@ -858,17 +803,17 @@ static void test_merge_views_and_children(void **state)
     /* regions moved: rb, idle and bsrc (the view is not b's region: dropped) */
     assert_int_equal(r.aux & 0xFFFF, 3);
     assert_int_equal(rvm_kernel_partition_state(&f->k, b), RVM_KPART_FREE);
-    assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, pid(a));
+    assert_int_equal(rvm_region_get(&f->k.regions, rb)->owner, kfx_pid(a));
     assert_true(rvm_region_get(&f->k.regions, rb)->mapped);
-    assert_int_equal(rvm_region_get(&f->k.regions, idle)->owner, pid(a));
+    assert_int_equal(rvm_region_get(&f->k.regions, idle)->owner, kfx_pid(a));
     assert_false(rvm_region_get(&f->k.regions, idle)->mapped);
     assert_null(rvm_region_get(&f->k.regions, bview));
     assert_null(rvm_region_get(&f->k.regions, bview2));
     assert_int_equal(rvm_region_get(&f->k.regions, csrc2)->shares, 0);
     assert_int_equal(rvm_region_get(&f->k.regions, csrc)->shares, 0);
-    assert_int_equal(rvm_region_get(&f->k.regions, csrc)->owner, pid(c));
-    assert_int_equal(kfx_p(f, d)->creator, pid(a));
-    assert_int_equal(rvm_kernel_refs(&f->k, pid(b), NULL), 0);
+    assert_int_equal(rvm_region_get(&f->k.regions, csrc)->owner, kfx_pid(c));
+    assert_int_equal(kfx_p(f, d)->creator, kfx_pid(a));
+    assert_int_equal(rvm_kernel_refs(&f->k, kfx_pid(b), NULL), 0);
     kfx_check(f);
     kfx_free(f);
 }
@@ -901,32 +846,10 @@ static void test_merge_without_coherence(void **state)
 static void test_merge_platform_refusal(void **state)
 {
     (void)state;
-    struct rvm_crypto crypto;
-    rvm_crypto_portable(&crypto);
-    struct hal_recorder *rec = calloc(1, sizeof(*rec));
-    hal_recorder_init(rec, &crypto);
-    struct rvm_kernel_config cfg;
-    rvm_kernel_default_config(&cfg);
-    cfg.ram_base = 0x80000000u;
-    cfg.ram_pages = 256;
-    cfg.ncpus = 2;
-    cfg.nvmids = 16;
-    cfg.max_partitions = 8;
-    cfg.coherence_nodes = 8;
-    cfg.max_caps = 128;
-    cfg.max_regions = 16;
-    cfg.max_channels = 4;
-    cfg.max_devices = 2;
-    cfg.witness_ring = 1024;
-    size_t bytes = rvm_kernel_storage_bytes(&cfg);
-    void *storage = aligned_alloc(8, (bytes + 7u) & ~(size_t)7u);
-    struct rvm_kernel *k = calloc(1, sizeof(*k));
-    assert_int_equal(rvm_kernel_init(k, hal_recorder_hal(rec), &cfg, storage, bytes), RVM_OK);
-    assert_int_equal(rvm_kernel_boot(k), RVM_OK);
-    struct rvm_kernel_partition_req req = {0x1000, {0, 0}, 0, 1};
-    struct rvm_handle a, b, rb, ch;
-    assert_int_equal(rvm_kernel_partition_create(k, 0, NULL, &req, &a, NULL), RVM_OK);
-    assert_int_equal(rvm_kernel_partition_create(k, 0, NULL, &req, &b, NULL), RVM_OK);
+    struct rkfx fx = rkfx_new(1024);
+    struct hal_recorder *rec = fx.rec;
+    struct rvm_kernel *k = fx.k;
+    struct rvm_handle a = rkfx_part(&fx), b = rkfx_part(&fx), rb, ch;
     assert_int_equal(rvm_kernel_partition_start(k, 0, NULL, a), RVM_OK);
     assert_int_equal(rvm_kernel_partition_start(k, 0, NULL, b), RVM_OK);
     assert_int_equal(rvm_kernel_channel_create(k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
@@ -950,12 +873,12 @@ static void test_merge_platform_refusal(void **state)
     assert_int_equal(rvm_kernel_partition_merge(k, 0, NULL, a, NULL, b), RVM_ERR_HAL);
     assert_int_equal(rvm_witness_count(&k->log), n0 + 1u);
     assert_int_equal(rvm_kernel_partition_state(k, b), RVM_KPART_RUNNING);
-    assert_int_equal(rvm_region_get(&k->regions, rb)->owner, pid(b));
+    assert_int_equal(rvm_region_get(&k->regions, rb)->owner, kfx_pid(b));
     assert_true(rvm_region_get(&k->regions, rb)->mapped);
     assert_int_equal(hal_recorder_count(rec, HAL_CALL_UNMAP), 1);
     assert_int_equal(hal_recorder_count(rec, HAL_CALL_MAP), 2);
     assert_int_equal(rec->calls[rec->ncalls - 1].kind, HAL_CALL_MAP);
-    assert_int_equal(rec->calls[rec->ncalls - 1].partition, pid(b));
+    assert_int_equal(rec->calls[rec->ncalls - 1].partition, kfx_pid(b));
     assert_int_equal(rec->calls[rec->ncalls - 1].ipa, 0x20000);
     assert_int_equal(rvm_kernel_check(k), RVM_OK);
     /* The unmap of the second region from b refused: the first goes back from a to b. */
@@ -966,7 +889,7 @@ static void test_merge_platform_refusal(void **state)
     assert_int_equal(rvm_witness_count(&k->log), n0 + 1u);
     assert_int_equal(hal_recorder_count(rec, HAL_CALL_UNMAP), 3); /* rb, rb2 (refused), rb from a */
     assert_int_equal(hal_recorder_count(rec, HAL_CALL_MAP), 2);   /* rb into a, rb back into b */
-    assert_int_equal(rec->calls[rec->ncalls - 1].partition, pid(b));
+    assert_int_equal(rec->calls[rec->ncalls - 1].partition, kfx_pid(b));
     assert_int_equal(rec->calls[rec->ncalls - 1].ipa, 0x20000);
     assert_true(rvm_region_get(&k->regions, rb)->mapped);
     assert_true(rvm_region_get(&k->regions, rb2)->mapped);
@@ -987,12 +910,9 @@ static void test_merge_platform_refusal(void **state)
     assert_int_equal(hal_recorder_count(rec, HAL_CALL_UNMAP), 0);
     rec->drain_limit = UINT64_MAX;
     assert_int_equal(rvm_kernel_partition_merge(k, 0, NULL, a, NULL, b), RVM_OK);
-    assert_int_equal(rvm_region_get(&k->regions, rb)->owner, pid(a));
+    assert_int_equal(rvm_region_get(&k->regions, rb)->owner, kfx_pid(a));
     assert_int_equal(rvm_kernel_check(k), RVM_OK);
-    free(k);
-    free(storage);
-    hal_recorder_free(rec);
-    free(rec);
+    rkfx_free(&fx);
 }
 
 int main(void)
