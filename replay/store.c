@@ -1038,63 +1038,108 @@ static bool grow_array(void **array, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-struct rvm_store_checkpoint_cursor {
+/* The rows of one run's table, read one at a time: what both cursors below and the array
+ * readers built on them share. */
+struct run_rows {
     struct rvm_store *st;
     int64_t run;
     sqlite3_stmt *stmt;
 };
 
-enum rvm_store_status rvm_store_checkpoint_cursor_open(struct rvm_store *st, int64_t run,
-                                                       struct rvm_store_checkpoint_cursor **out)
+static enum rvm_store_status run_rows_open(struct run_rows *rows, struct rvm_store *st, int64_t run,
+                                           const char *sql)
 {
-    *out = NULL;
-    struct rvm_store_checkpoint_cursor *cur = calloc(1, sizeof(*cur));
-    if (cur == NULL) {
-        rvm_store_set_error(st, "out of memory");
-        return RVM_STORE_ERROR;
-    }
-    cur->st = st;
-    cur->run = run;
-    /* before version 3 every checkpoint was periodic */
-    cur->stmt = rvm_store_prepare(
-        st, st->version >= 3 ? "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
-                               "FROM checkpoints WHERE run = ?1 ORDER BY seq, seal"
-                             : "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, 0 "
-                               "FROM checkpoints WHERE run = ?1 ORDER BY seq");
-    if (cur->stmt == NULL) {
-        free(cur);
+    rows->st = st;
+    rows->run = run;
+    rows->stmt = rvm_store_prepare(st, sql);
+    if (rows->stmt == NULL) {
         return RVM_STORE_CORRUPT;
     }
-    sqlite3_bind_int64(cur->stmt, 1, run);
-    *out = cur;
+    sqlite3_bind_int64(rows->stmt, 1, run);
     return RVM_STORE_OK;
 }
 
-enum rvm_store_status rvm_store_checkpoint_cursor_next(struct rvm_store_checkpoint_cursor *cur,
-                                                       struct rvm_store_checkpoint *c)
+/* RVM_STORE_OK with a row to read, RVM_STORE_NOT_FOUND at the end, or an error. */
+static enum rvm_store_status run_rows_step(struct run_rows *rows, const char *what)
 {
-    sqlite3_stmt *stmt = cur->stmt;
-    int rc = sqlite3_step(stmt);
+    int rc = sqlite3_step(rows->stmt);
     if (rc == SQLITE_DONE) {
         return RVM_STORE_NOT_FOUND;
     }
     if (rc != SQLITE_ROW) {
-        return rvm_store_fail(cur->st, rc, "reading checkpoints");
+        return rvm_store_fail(rows->st, rc, what);
+    }
+    return RVM_STORE_OK;
+}
+
+typedef enum rvm_store_status (*run_row_reader)(struct run_rows *rows, void *item);
+
+/* Every row of `sql` for `run` through `read` into a malloc'ed array of `size`-byte items. */
+static enum rvm_store_status run_rows_collect(struct rvm_store *st, int64_t run, const char *sql,
+                                              run_row_reader read, size_t size, void **out,
+                                              size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    struct run_rows rows;
+    enum rvm_store_status s = run_rows_open(&rows, st, run, sql);
+    if (s != RVM_STORE_OK) {
+        return s;
+    }
+    size_t cap = 0;
+    for (;;) {
+        if (!grow_array(out, &cap, *count + 1, size)) {
+            rvm_store_set_error(st, "out of memory");
+            s = RVM_STORE_ERROR;
+            break;
+        }
+        s = read(&rows, (char *)*out + *count * size);
+        if (s != RVM_STORE_OK) {
+            break;
+        }
+        ++*count;
+    }
+    sqlite3_finalize(rows.stmt);
+    if (s == RVM_STORE_NOT_FOUND) {
+        return RVM_STORE_OK;
+    }
+    free(*out);
+    *out = NULL;
+    *count = 0;
+    return s;
+}
+
+static const char *checkpoint_sql(const struct rvm_store *st)
+{
+    /* before version 3 every checkpoint was periodic */
+    return st->version >= 3 ? "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, seal "
+                              "FROM checkpoints WHERE run = ?1 ORDER BY seq, seal"
+                            : "SELECT seq, digest, chain, hmac, ed25519_pub, ed25519_sig, 0 "
+                              "FROM checkpoints WHERE run = ?1 ORDER BY seq";
+}
+
+static enum rvm_store_status read_checkpoint(struct run_rows *rows, void *item)
+{
+    struct rvm_store_checkpoint *c = item;
+    enum rvm_store_status s = run_rows_step(rows, "reading checkpoints");
+    if (s != RVM_STORE_OK) {
+        return s;
     }
     memset(c, 0, sizeof(*c));
-    int64_t seq = sqlite3_column_int64(stmt, 0);
-    const void *pub = sqlite3_column_blob(stmt, 4);
-    const void *sig = sqlite3_column_blob(stmt, 5);
-    bool has_pub = pub != NULL && sqlite3_column_bytes(stmt, 4) == RVM_ED25519_PUBLIC_BYTES;
-    bool has_sig = sig != NULL && sqlite3_column_bytes(stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
-    bool pub_null = sqlite3_column_type(stmt, 4) == SQLITE_NULL;
-    bool sig_null = sqlite3_column_type(stmt, 5) == SQLITE_NULL;
-    int64_t seal = sqlite3_column_int64(stmt, 6);
-    if (seq < 0 || (seal != 0 && seal != 1) || !column_blob32(stmt, 1, c->cp.digest) ||
-        !column_blob32(stmt, 2, c->cp.chain) || !column_blob32(stmt, 3, c->cp.hmac) ||
+    int64_t seq = sqlite3_column_int64(rows->stmt, 0);
+    const void *pub = sqlite3_column_blob(rows->stmt, 4);
+    const void *sig = sqlite3_column_blob(rows->stmt, 5);
+    bool has_pub = pub != NULL && sqlite3_column_bytes(rows->stmt, 4) == RVM_ED25519_PUBLIC_BYTES;
+    bool has_sig =
+        sig != NULL && sqlite3_column_bytes(rows->stmt, 5) == RVM_ED25519_SIGNATURE_BYTES;
+    bool pub_null = sqlite3_column_type(rows->stmt, 4) == SQLITE_NULL;
+    bool sig_null = sqlite3_column_type(rows->stmt, 5) == SQLITE_NULL;
+    int64_t seal = sqlite3_column_int64(rows->stmt, 6);
+    if (seq < 0 || (seal != 0 && seal != 1) || !column_blob32(rows->stmt, 1, c->cp.digest) ||
+        !column_blob32(rows->stmt, 2, c->cp.chain) || !column_blob32(rows->stmt, 3, c->cp.hmac) ||
         !((has_pub && has_sig) || (pub_null && sig_null))) {
-        rvm_store_set_error(cur->st, "%s: run %lld checkpoint at seq %lld is malformed",
-                            cur->st->path, (long long)cur->run, (long long)seq);
+        rvm_store_set_error(rows->st, "%s: run %lld checkpoint at seq %lld is malformed",
+                            rows->st->path, (long long)rows->run, (long long)seq);
         return RVM_STORE_CORRUPT;
     }
     c->cp.sequence = (uint64_t)seq;
@@ -1107,10 +1152,55 @@ enum rvm_store_status rvm_store_checkpoint_cursor_next(struct rvm_store_checkpoi
     return RVM_STORE_OK;
 }
 
+static const char state_sql[] = "SELECT seq, digest FROM state_digests WHERE run = ?1 ORDER BY seq";
+
+static enum rvm_store_status read_state(struct run_rows *rows, void *item)
+{
+    struct rvm_store_state *d = item;
+    enum rvm_store_status s = run_rows_step(rows, "reading state digests");
+    if (s != RVM_STORE_OK) {
+        return s;
+    }
+    int64_t seq = sqlite3_column_int64(rows->stmt, 0);
+    if (seq < 0 || !column_blob32(rows->stmt, 1, d->digest)) {
+        rvm_store_set_error(rows->st, "%s: run %lld state digest at seq %lld is malformed",
+                            rows->st->path, (long long)rows->run, (long long)seq);
+        return RVM_STORE_CORRUPT;
+    }
+    d->seq = (uint64_t)seq;
+    return RVM_STORE_OK;
+}
+
+struct rvm_store_checkpoint_cursor {
+    struct run_rows rows;
+};
+
+enum rvm_store_status rvm_store_checkpoint_cursor_open(struct rvm_store *st, int64_t run,
+                                                       struct rvm_store_checkpoint_cursor **out)
+{
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL) {
+        rvm_store_set_error(st, "out of memory");
+        return RVM_STORE_ERROR;
+    }
+    enum rvm_store_status s = run_rows_open(&(*out)->rows, st, run, checkpoint_sql(st));
+    if (s != RVM_STORE_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+enum rvm_store_status rvm_store_checkpoint_cursor_next(struct rvm_store_checkpoint_cursor *cur,
+                                                       struct rvm_store_checkpoint *c)
+{
+    return read_checkpoint(&cur->rows, c);
+}
+
 void rvm_store_checkpoint_cursor_close(struct rvm_store_checkpoint_cursor *cur)
 {
     if (cur != NULL) {
-        sqlite3_finalize(cur->stmt);
+        sqlite3_finalize(cur->rows.stmt);
         free(cur);
     }
 }
@@ -1118,87 +1208,43 @@ void rvm_store_checkpoint_cursor_close(struct rvm_store_checkpoint_cursor *cur)
 enum rvm_store_status rvm_store_checkpoints(struct rvm_store *st, int64_t run,
                                             struct rvm_store_checkpoint **out, size_t *count)
 {
-    *out = NULL;
-    *count = 0;
-    struct rvm_store_checkpoint_cursor *cur;
-    enum rvm_store_status s = rvm_store_checkpoint_cursor_open(st, run, &cur);
-    if (s != RVM_STORE_OK) {
-        return s;
-    }
-    size_t cap = 0;
-    struct rvm_store_checkpoint c;
-    while ((s = rvm_store_checkpoint_cursor_next(cur, &c)) == RVM_STORE_OK) {
-        void *arr = *out;
-        if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
-            rvm_store_set_error(st, "out of memory");
-            s = RVM_STORE_ERROR;
-            break;
-        }
-        *out = arr;
-        (*out)[(*count)++] = c;
-    }
-    rvm_store_checkpoint_cursor_close(cur);
-    if (s == RVM_STORE_NOT_FOUND) {
-        return RVM_STORE_OK;
-    }
-    free(*out);
-    *out = NULL;
-    *count = 0;
+    void *items;
+    enum rvm_store_status s = run_rows_collect(st, run, checkpoint_sql(st), read_checkpoint,
+                                               sizeof(**out), &items, count);
+    *out = items;
     return s;
 }
 
 struct rvm_store_state_cursor {
-    struct rvm_store *st;
-    int64_t run;
-    sqlite3_stmt *stmt;
+    struct run_rows rows;
 };
 
 enum rvm_store_status rvm_store_state_cursor_open(struct rvm_store *st, int64_t run,
                                                   struct rvm_store_state_cursor **out)
 {
-    *out = NULL;
-    struct rvm_store_state_cursor *cur = calloc(1, sizeof(*cur));
-    if (cur == NULL) {
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL) {
         rvm_store_set_error(st, "out of memory");
         return RVM_STORE_ERROR;
     }
-    cur->st = st;
-    cur->run = run;
-    cur->stmt =
-        rvm_store_prepare(st, "SELECT seq, digest FROM state_digests WHERE run = ?1 ORDER BY seq");
-    if (cur->stmt == NULL) {
-        free(cur);
-        return RVM_STORE_CORRUPT;
+    enum rvm_store_status s = run_rows_open(&(*out)->rows, st, run, state_sql);
+    if (s != RVM_STORE_OK) {
+        free(*out);
+        *out = NULL;
     }
-    sqlite3_bind_int64(cur->stmt, 1, run);
-    *out = cur;
-    return RVM_STORE_OK;
+    return s;
 }
 
 enum rvm_store_status rvm_store_state_cursor_next(struct rvm_store_state_cursor *cur,
                                                   struct rvm_store_state *d)
 {
-    int rc = sqlite3_step(cur->stmt);
-    if (rc == SQLITE_DONE) {
-        return RVM_STORE_NOT_FOUND;
-    }
-    if (rc != SQLITE_ROW) {
-        return rvm_store_fail(cur->st, rc, "reading state digests");
-    }
-    int64_t seq = sqlite3_column_int64(cur->stmt, 0);
-    if (seq < 0 || !column_blob32(cur->stmt, 1, d->digest)) {
-        rvm_store_set_error(cur->st, "%s: run %lld state digest at seq %lld is malformed",
-                            cur->st->path, (long long)cur->run, (long long)seq);
-        return RVM_STORE_CORRUPT;
-    }
-    d->seq = (uint64_t)seq;
-    return RVM_STORE_OK;
+    return read_state(&cur->rows, d);
 }
 
 void rvm_store_state_cursor_close(struct rvm_store_state_cursor *cur)
 {
     if (cur != NULL) {
-        sqlite3_finalize(cur->stmt);
+        sqlite3_finalize(cur->rows.stmt);
         free(cur);
     }
 }
@@ -1206,32 +1252,10 @@ void rvm_store_state_cursor_close(struct rvm_store_state_cursor *cur)
 enum rvm_store_status rvm_store_states(struct rvm_store *st, int64_t run,
                                        struct rvm_store_state **out, size_t *count)
 {
-    *out = NULL;
-    *count = 0;
-    struct rvm_store_state_cursor *cur;
-    enum rvm_store_status s = rvm_store_state_cursor_open(st, run, &cur);
-    if (s != RVM_STORE_OK) {
-        return s;
-    }
-    size_t cap = 0;
-    struct rvm_store_state d;
-    while ((s = rvm_store_state_cursor_next(cur, &d)) == RVM_STORE_OK) {
-        void *arr = *out;
-        if (!grow_array(&arr, &cap, *count + 1, sizeof(**out))) {
-            rvm_store_set_error(st, "out of memory");
-            s = RVM_STORE_ERROR;
-            break;
-        }
-        *out = arr;
-        (*out)[(*count)++] = d;
-    }
-    rvm_store_state_cursor_close(cur);
-    if (s == RVM_STORE_NOT_FOUND) {
-        return RVM_STORE_OK;
-    }
-    free(*out);
-    *out = NULL;
-    *count = 0;
+    void *items;
+    enum rvm_store_status s =
+        run_rows_collect(st, run, state_sql, read_state, sizeof(**out), &items, count);
+    *out = items;
     return s;
 }
 
