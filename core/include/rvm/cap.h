@@ -143,21 +143,18 @@ struct rvm_cap_slot {
     struct rvm_handle prev_sibling;
     uint32_t next_free; /* free-list link while free; RVM_CAP_NONE while live */
     uint8_t mac[RVM_CAP_MAC_BYTES];
-    uint32_t p1_check; /* rvm_cap_p1_check_word(generation, type, rights); fills the padding */
+    uint32_t p1_check; /* live: rvm_cap_p1_check_word(type, rights); free: 0 */
 };
 
 /*
- * P1's check word: the type in bits 0..7, the rights the slot lacks (~rights) in bits 8..15 and
- * RVM_CAP_P1_LIVE while the generation is odd; 0 for a free slot. A claim of type T needing
- * rights R passes it when ((p1_check ^ (T | RVM_CAP_P1_LIVE)) & rvm_cap_p1_claim_mask(R)) == 0.
+ * P1's check word of a live slot: the type in bits 0..7, the rights the slot lacks (~rights) in
+ * bits 8..15 and RVM_CAP_P1_LIVE; a free slot's is 0. A claim of type T needing rights R passes
+ * it when ((p1_check ^ (T | RVM_CAP_P1_LIVE)) & rvm_cap_p1_claim_mask(R)) == 0.
  */
 #define RVM_CAP_P1_LIVE 0x10000u
 
-static inline uint32_t rvm_cap_p1_check_word(uint32_t generation, uint8_t type, uint8_t rights)
+static inline uint32_t rvm_cap_p1_check_word(uint8_t type, uint8_t rights)
 {
-    if ((generation & 1u) == 0) {
-        return 0;
-    }
     return (uint32_t)type | (uint32_t)(uint8_t)~rights << 8 | RVM_CAP_P1_LIVE;
 }
 
