@@ -52,7 +52,7 @@ def evaluate(name, row, targets, peers):
     ours = row["ns_per_op_median"] * units if "ns_per_op_median" in row else None
     peer_name = spec.get("peer")
     peer_row = peers.get(peer_name, {}) if peer_name else {}
-    peer = peer_row.get("median")
+    peer = peer_row.get(peer_row.get("compare", "median"))  # "compare" names another statistic
     target = spec.get("target_ns")
     if target is None and spec.get("peer_factor") and peer:
         target = peer * spec["peer_factor"]

@@ -302,6 +302,7 @@ enum rvm_err rvm_cap_prepare_mint(const struct rvm_cap_table *t, rvm_partition_i
     s->generation = t->slots[index].generation + 1;
     s->type = a->type;
     s->rights = a->rights;
+    s->p1_check = rvm_cap_p1_check_word(s->type, s->rights);
     s->object = a->object;
     s->owner = a->owner;
     s->epoch = t->epoch;
@@ -377,6 +378,7 @@ static enum rvm_err prepare_derive(const struct rvm_cap_table *t, rvm_partition_
     c->generation = t->slots[index].generation + 1;
     c->type = src->type;
     c->rights = via_once ? (uint8_t)(a->rights & ~GRANT_BITS) : a->rights;
+    c->p1_check = rvm_cap_p1_check_word(c->type, c->rights);
     c->depth = (uint8_t)(src->depth + 1);
     c->object = src->object;
     c->owner = a->new_owner;
@@ -427,6 +429,7 @@ static void commit_derive(struct rvm_cap_table *t, const struct rvm_cap_plan *pl
     src->first_child = child;
     const bool consumed = src->rights != plan->source_rights;
     src->rights = plan->source_rights;
+    src->p1_check = rvm_cap_p1_check_word(src->type, src->rights);
     src->flags = plan->source_flags;
     rvm_memcpy(src->mac, plan->source_mac, RVM_CAP_MAC_BYTES);
     t->live++;
@@ -679,6 +682,7 @@ static void and_subtree(struct rvm_cap_table *t, uint32_t root, uint8_t mask)
                                                                     iteration visits a new slot) */
         struct rvm_cap_slot *s = &t->slots[cur];
         s->rights &= mask;
+        s->p1_check = rvm_cap_p1_check_word(s->type, s->rights);
         rvm_cap_link_mac(t, cur, s, parent_hash(t, s), s->mac);
         uint32_t child = link_index(t, s->first_child);
         if (child != RVM_CAP_NONE) {
@@ -763,7 +767,7 @@ static bool check_live_slot(const struct rvm_cap_table *t, uint32_t i, const str
     const struct rvm_handle self = handle_of(i, s);
     if (s->type >= RVM_CAP_TYPE_COUNT || (s->rights & ~RVM_CAP_RIGHTS_ALL) != 0 ||
         s->depth > RVM_CAP_MAX_DEPTH || (s->flags & ~RVM_CAP_FLAG_CONSUMED) != 0 ||
-        s->next_free != RVM_CAP_NONE) {
+        s->next_free != RVM_CAP_NONE || s->p1_check != rvm_cap_p1_check_word(s->type, s->rights)) {
         return false;
     }
     if ((s->flags & RVM_CAP_FLAG_CONSUMED) != 0 && (s->rights & RVM_CAP_GRANT_ONCE) != 0) {
@@ -827,7 +831,7 @@ enum rvm_err rvm_cap_check(const struct rvm_cap_table *t)
             continue;
         }
         if (!is_none(s->parent) || !is_none(s->first_child) || !is_none(s->next_sibling) ||
-            !is_none(s->prev_sibling)) {
+            !is_none(s->prev_sibling) || s->p1_check != 0) {
             return RVM_ERR_INTERNAL;
         }
         nfree += s->generation != RVM_CAP_GEN_RETIRED;

@@ -80,7 +80,7 @@ def test_report_names_the_source_of_each_rvm_figure(tmp_path):
     assert "1-minute load average when the figures were taken: 1.5 to 1.5" in md
     evaluation = latest["results"][0]["evaluation"]
     assert evaluation["peer_source"] == peer["source"]
-    assert evaluation["peer_ns"] == peer["median"]
+    assert evaluation["peer_ns"] == peer[peer.get("compare", "median")]
     assert latest["peer_sources"][peer["source"]] == source
 
 
@@ -91,3 +91,16 @@ def test_report_warns_when_the_rvm_figures_come_from_another_cpu(tmp_path):
     _, other_md, _ = report(tmp_path / "other", [row("partition_switch", other)])
     assert "Another CPU" not in same_md
     assert "**Another CPU**" in other_md
+
+
+def test_report_compares_the_statistic_a_figure_names(tmp_path):
+    """A figure with `compare` (here the fastest sample of a loaded machine) is compared by that
+    statistic, not by its median; one without it by its median."""
+    with_compare = PEERS["benchmarks"]["partition_switch"]
+    assert with_compare["compare"] == "min" and with_compare["min"] != with_compare["median"]
+    plain = PEERS["benchmarks"]["mincut_4node"]
+    assert "compare" not in plain
+    _, _, latest = report(tmp_path, [row("partition_switch", "AMD EPYC"), row("mincut_4node", "AMD EPYC")])
+    ns = {r["name"]: r["evaluation"]["peer_ns"] for r in latest["results"]}
+    assert ns["partition_switch"] == with_compare["min"]
+    assert ns["mincut_4node"] == plain["median"]

@@ -683,6 +683,41 @@ static void test_full_witness_log_changes_nothing(void **state)
 
 /* ---- the checker and the state hash ---------------------------------------------------------- */
 
+/* ---- P1's check word ------------------------------------------------------------------------- */
+
+/* p1_check by its documented layout (cap.h): type in bits 0..7, the rights the slot lacks in bits
+ * 8..15, bit 16 while live; the expected words are written out by hand. */
+static void test_p1_check_word_follows_the_slot(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(8, true);
+    const uint8_t GO = RVM_CAP_GRANT_ONCE;
+    struct rvm_handle root = fx_mint(f, RVM_CAP_TYPE_REGION, RW | GO, 1, obj_a, 0);
+    assert_int_equal(f->slots[root.index].p1_check, 0x1BC01u); /* lacks 0x80 0x20 0x10 0x08 0x04 */
+    assert_int_equal(f->slots[5].p1_check, 0u);                /* free */
+    /* A grant through GRANT_ONCE: the child never gets it, the source loses it. */
+    struct rvm_handle child = fx_grant(f, 1, root, RVM_CAP_READ, 2);
+    assert_int_equal(f->slots[child.index].p1_check, 0x1FE01u);
+    assert_int_equal(f->slots[root.index].p1_check, 0x1FC01u);
+    /* Attenuation rewrites the whole subtree's words. */
+    struct rvm_handle dev = fx_mint(f, RVM_CAP_TYPE_DEVICE, ALL, 1, obj_b, 0);
+    assert_int_equal(f->slots[dev.index].p1_check, 0x18003u);
+    uint32_t changed = 0;
+    struct rvm_cap_attenuate_args at = {root, RVM_CAP_WRITE};
+    assert_int_equal(witnessed_cap_attenuate(&f->t, &f->log, 1, &at, &changed), RVM_OK);
+    assert_int_equal(f->slots[root.index].p1_check, 0x1FD01u);
+    assert_int_equal(f->slots[child.index].p1_check, 0x1FF01u);
+    assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
+    /* Released slots go back to 0, and so P1 refuses their old handles. */
+    struct rvm_cap_revoke_args r = {root, root};
+    assert_int_equal(witnessed_cap_revoke(&f->t, &f->log, 0, &r, NULL), RVM_OK);
+    assert_int_equal(f->slots[root.index].p1_check, 0u);
+    assert_int_equal(f->slots[child.index].p1_check, 0u);
+    assert_false(rvm_proof_p1_pass(&f->t, 1, root, RVM_CAP_TYPE_REGION, 0, obj_a));
+    assert_int_equal(rvm_cap_check(&f->t), RVM_OK);
+    fx_free(f);
+}
+
 static void test_check_detects_planted_corruption(void **state)
 {
     (void)state;
@@ -712,6 +747,11 @@ static void test_check_detects_planted_corruption(void **state)
     PLANT(15, f->slots[15].next_free = 15);  /* free-list cycle */
     PLANT(15, f->slots[15].parent = t.root); /* link on a free slot */
     PLANT(15, f->slots[15].generation = 7);  /* live slot nobody links or counts */
+    /* P1's check word out of step with the slot: every right, another type, not live, live */
+    PLANT(t.a1.index, f->slots[t.a1.index].p1_check &= ~0xFF00u);
+    PLANT(t.b.index, f->slots[t.b.index].p1_check ^= RVM_CAP_TYPE_DEVICE ^ RVM_CAP_TYPE_REGION);
+    PLANT(t.root.index, f->slots[t.root.index].p1_check = 0);
+    PLANT(15, f->slots[15].p1_check = RVM_CAP_P1_LIVE);
     saved = f->slots[0];
     f->t.live++;
     assert_int_equal(rvm_cap_check(&f->t), RVM_ERR_INTERNAL);
@@ -1202,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_epoch_advance_and_revoke),
         cmocka_unit_test(test_epoch_overflow),
         cmocka_unit_test(test_full_witness_log_changes_nothing),
+        cmocka_unit_test(test_p1_check_word_follows_the_slot),
         cmocka_unit_test(test_check_detects_planted_corruption),
         cmocka_unit_test(test_state_hash_is_canonical),
         cmocka_unit_test(test_random_sequences_against_model),

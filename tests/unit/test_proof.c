@@ -83,6 +83,23 @@ static void test_p1_each_failure(void **state)
     fx_free(f);
 }
 
+/* An index past the table reads slot 0 with its check word masked off: refused even when slot 0
+ * is free and every other field of the claim matches it (all zero). */
+static void test_p1_out_of_range_over_a_free_slot_0(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(4, false);
+    const struct rvm_handle zero = rvm_cap_handle(0, 0);
+    for (uint32_t index = 4; index != 0; index = index == 4 ? UINT32_MAX : 0) {
+        const struct rvm_handle h = rvm_cap_handle(index, 0);
+        assert_false(rvm_proof_p1_pass(&f->t, 0, h, 0, 0, zero));
+        assert_false(rvm_proof_p1_pass_inline(&f->t, 0, h, 0, 0, zero));
+        assert_int_equal(rvm_proof_p1(&f->t, 0, h, 0, 0, zero), RVM_ERR_OUT_OF_RANGE);
+    }
+    assert_int_equal(rvm_proof_p1(&f->t, 0, zero, 0, 0, zero), RVM_ERR_CAP_STALE);
+    fx_free(f);
+}
+
 static void test_p1_matches_model_on_random_inputs(void **state)
 {
     (void)state;
@@ -753,6 +770,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_p1_each_failure),
+        cmocka_unit_test(test_p1_out_of_range_over_a_free_slot_0),
         cmocka_unit_test(test_p1_matches_model_on_random_inputs),
         cmocka_unit_test(test_nonce_window_by_hand),
         cmocka_unit_test(test_nonce_fill_whole_window),

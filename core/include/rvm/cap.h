@@ -118,10 +118,12 @@ enum rvm_cap_type {
 #define RVM_CAP_WFLAG_GRANT_ONCE_USED 0x80u
 
 /*
- * One capability slot. The first 18 bytes are what P1 reads: generation and owner side by side
- * (one 64-bit comparison against handle generation + caller), then the object, type and rights.
- * Free slots keep only their generation and free-list link; every other field is zero and every
- * link RVM_CAP_NONE.
+ * One capability slot. P1 reads three words of it: generation and owner side by side (one 64-bit
+ * comparison against handle generation + caller), the object (one 64-bit comparison), and
+ * p1_check, a word derived from type, rights and liveness (rvm_cap_p1_check_word) so that the
+ * type, rights and liveness tests are one XOR and one AND. Every write of generation, type or
+ * rights rewrites p1_check; rvm_cap_check verifies it. Free slots keep only their generation and
+ * free-list link; every other field (p1_check included) is zero and every link RVM_CAP_NONE.
  */
 struct rvm_cap_slot {
     uint32_t generation;    /* odd: live; even: free */
@@ -141,7 +143,25 @@ struct rvm_cap_slot {
     struct rvm_handle prev_sibling;
     uint32_t next_free; /* free-list link while free; RVM_CAP_NONE while live */
     uint8_t mac[RVM_CAP_MAC_BYTES];
+    uint32_t p1_check; /* live: rvm_cap_p1_check_word(type, rights); free: 0 */
 };
+
+/*
+ * P1's check word of a live slot: the type in bits 0..7, the rights the slot lacks (~rights) in
+ * bits 8..15 and RVM_CAP_P1_LIVE; a free slot's is 0. A claim of type T needing rights R passes
+ * it when ((p1_check ^ (T | RVM_CAP_P1_LIVE)) & rvm_cap_p1_claim_mask(R)) == 0.
+ */
+#define RVM_CAP_P1_LIVE 0x10000u
+
+static inline uint32_t rvm_cap_p1_check_word(uint8_t type, uint8_t rights)
+{
+    return (uint32_t)type | (uint32_t)(uint8_t)~rights << 8 | RVM_CAP_P1_LIVE;
+}
+
+static inline uint32_t rvm_cap_p1_claim_mask(uint8_t rights)
+{
+    return 0xFF00FFu | (uint32_t)rights << 8;
+}
 
 struct rvm_cap_config {
     struct rvm_cap_slot *slots; /* caller storage: capacity slots */

@@ -33,27 +33,27 @@
 
 /*
  * The P1 decision, inline for hot paths: true when the capability passes. Straight-line code
- * with no branch at all: an out-of-range index is clamped to slot 0 with a mask (which also
- * keeps speculation inside the table), and every check contributes a difference that is OR-ed
- * into one word, so passing and failing inputs of any kind execute the same instructions.
- * (generation, holder) and the object are each compared as one 64-bit word; the rights test is
- * `required & ~held`.
+ * with no branch at all, so passing and failing inputs of any kind execute the same
+ * instructions: an index beyond the table reads slot 0 instead (a mask, which also keeps
+ * speculation inside the table) and the same mask clears that slot's p1_check, whose missing
+ * live bit then refuses. Every check contributes a difference OR-ed into one word:
+ * (generation, holder) and the object are each compared as one 64-bit word; type, rights and
+ * liveness (an odd slot generation, which with the equal generation makes the handle's odd too)
+ * are one masked XOR against p1_check.
  */
 static inline bool rvm_proof_p1_pass_inline(const struct rvm_cap_table *t, rvm_partition_id actor,
                                             struct rvm_handle cap, uint8_t type, uint8_t rights,
                                             struct rvm_handle object)
 {
-    const uint32_t mask = 0u - (uint32_t)(cap.index < t->capacity); /* all ones when in range */
-    const struct rvm_cap_slot *s = &t->slots[cap.index & mask];
-    const uint32_t gen_holder = (s->generation ^ cap.generation) | (s->owner ^ actor);
+    const uint32_t in_range = cap.index < t->capacity ? 0xFFFFFFFFu : 0u;
+    const struct rvm_cap_slot *s = &t->slots[cap.index & in_range];
+    const uint64_t gen_holder =
+        ((uint64_t)s->owner << 32 | s->generation) ^ ((uint64_t)actor << 32 | cap.generation);
     const uint64_t other_object = rvm_handle_pack(s->object) ^ rvm_handle_pack(object);
-    const uint32_t type_rights =
-        (uint32_t)(s->type ^ type) | ((uint32_t)rights & ~(uint32_t)s->rights);
-    const uint64_t diff = other_object | (gen_holder | type_rights | (~cap.generation & 1u) |
-                                          (mask + 1u)); /* mask + 1: 1 when out of range */
-    /* cppcheck takes mask + 1u for positive, but it wraps to 0 when the index is in range */
-    /* cppcheck-suppress knownConditionTrueFalse */
-    return diff == 0;
+    const uint32_t type_rights_live =
+        ((s->p1_check & in_range) ^ ((uint32_t)type | RVM_CAP_P1_LIVE)) &
+        rvm_cap_p1_claim_mask(rights);
+    return (gen_holder | other_object | type_rights_live) == 0;
 }
 
 /* The same decision out of line: what tests/py/test_p1_equal_path.py measures. */
