@@ -291,165 +291,110 @@ void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image)
  * Leaf encodings (docs/incremental-state-digest.md, "Leaves")
  * --------------------------------------------------------------------------------------------- */
 
-static void h8(struct rvm_sha256_ctx *c, uint8_t v)
+/* Each encoder writes one slot's fields into a byte buffer (after the leaf's two prefix bytes), so
+ * a leaf costs one SHA-256 update for its fixed part instead of one per field. */
+
+/* The longest fixed part: a buddy chunk's tags and links after the prefix. */
+#define LEAF_BUF (2u + CHUNK * (1u + 2u * 4u))
+
+static size_t leaf_cap(const struct rvm_cap_slot *s, uint8_t *out)
 {
-    rvm_sha256_update(c, &v, 1);
+    uint8_t *at = rvm_kenc_u32(out, s->generation);
+    at = rvm_kenc_u8(at, s->type);
+    at = rvm_kenc_u8(at, s->rights);
+    at = rvm_kenc_u8(at, s->depth);
+    at = rvm_kenc_u8(at, s->flags);
+    at = rvm_kenc_handle(at, s->object);
+    at = rvm_kenc_u32(at, s->owner);
+    at = rvm_kenc_u32(at, s->cap_hash);
+    at = rvm_kenc_u32(at, s->epoch);
+    at = rvm_kenc_u32(at, s->root_epoch);
+    at = rvm_kenc_u64(at, s->badge);
+    at = rvm_kenc_handle(at, s->parent);
+    at = rvm_kenc_handle(at, s->first_child);
+    at = rvm_kenc_handle(at, s->next_sibling);
+    at = rvm_kenc_handle(at, s->prev_sibling);
+    at = rvm_kenc_u32(at, s->next_free);
+    rvm_memcpy(at, s->mac, RVM_CAP_MAC_BYTES);
+    return (size_t)(at + RVM_CAP_MAC_BYTES - out);
 }
 
-static void h32(struct rvm_sha256_ctx *c, uint32_t v)
+static size_t leaf_nonce(const struct rvm_proof_nonce_domain *d, uint8_t *out)
 {
-    rvm_sha256_update_le32(c, v);
-}
-
-static void h64(struct rvm_sha256_ctx *c, uint64_t v)
-{
-    rvm_sha256_update_le64(c, v);
-}
-
-static void hh(struct rvm_sha256_ctx *c, struct rvm_handle h)
-{
-    h64(c, rvm_handle_pack(h));
-}
-
-static void leaf_cap(struct rvm_sha256_ctx *c, const struct rvm_cap_slot *s)
-{
-    h32(c, s->generation);
-    h8(c, s->type);
-    h8(c, s->rights);
-    h8(c, s->depth);
-    h8(c, s->flags);
-    hh(c, s->object);
-    h32(c, s->owner);
-    h32(c, s->cap_hash);
-    h32(c, s->epoch);
-    h32(c, s->root_epoch);
-    h64(c, s->badge);
-    hh(c, s->parent);
-    hh(c, s->first_child);
-    hh(c, s->next_sibling);
-    hh(c, s->prev_sibling);
-    h32(c, s->next_free);
-    rvm_sha256_update(c, s->mac, RVM_CAP_MAC_BYTES);
-}
-
-static void leaf_nonce(struct rvm_sha256_ctx *c, const struct rvm_proof_nonce_domain *d)
-{
-    h64(c, d->highest);
+    uint8_t *at = rvm_kenc_u64(out, d->highest);
     for (uint32_t w = 0; w < RVM_PROOF_NONCE_WORDS; w++) { /* bound: RVM_PROOF_NONCE_WORDS */
-        h64(c, d->seen[w]);
+        at = rvm_kenc_u64(at, d->seen[w]);
     }
+    return (size_t)(at - out);
 }
 
-static void leaf_buddy(struct rvm_sha256_ctx *c, const struct rvm_buddy *b, uint32_t chunk)
+static size_t leaf_buddy(const struct rvm_buddy *b, uint32_t chunk, uint8_t *out)
 {
     const uint32_t first = chunk * CHUNK;
     const uint32_t pages = b->npages - first < CHUNK ? b->npages - first : CHUNK;
-    rvm_sha256_update(c, b->tags + first, pages);
+    rvm_memcpy(out, b->tags + first, pages);
+    uint8_t *at = out + pages;
     for (uint32_t p = first; p < first + pages; p++) { /* bound: CHUNK */
-        h32(c, b->links[p].next);
-        h32(c, b->links[p].prev);
+        at = rvm_kenc_u32(at, b->links[p].next);
+        at = rvm_kenc_u32(at, b->links[p].prev);
     }
+    return (size_t)(at - out);
 }
 
-static void leaf_region(struct rvm_sha256_ctx *c, const struct rvm_region *r,
-                        const struct rvm_kreg *kr)
+static size_t leaf_region(const struct rvm_region *r, const struct rvm_kreg *kr, uint8_t *out)
 {
-    h32(c, r->generation);
-    h8(c, r->used);
-    h8(c, r->type);
-    h8(c, r->perms);
-    h8(c, r->mapped);
-    h8(c, r->map_perms);
-    h8(c, r->order);
-    h8(c, r->tier.tier);
-    h8(c, r->tier.accessed);
-    h8(c, r->tier.cut_pending);
-    rvm_sha256_update_le32(c, (uint32_t)r->tier.cut | (uint32_t)r->tier.pending_cut << 16);
-    h32(c, r->tier.recency);
-    h32(c, r->owner);
-    h32(c, r->npages);
-    h64(c, r->hpa);
-    h64(c, r->ipa);
-    h32(c, r->source);
-    h32(c, r->source_generation);
-    h32(c, r->shares);
-    h32(c, r->image_len);
-    rvm_sha256_update(c, r->checkpoint, sizeof(r->checkpoint));
-    h64(c, kr->home_ipa);
-    h8(c, kr->home_perms);
-    h32(c, kr->image);
-    h32(c, kr->ckpt);
+    uint8_t *at = rvm_kenc_u32(out, r->generation);
+    at = rvm_kenc_u8(at, r->used);
+    at = rvm_kenc_u8(at, r->type);
+    at = rvm_kenc_u8(at, r->perms);
+    at = rvm_kenc_u8(at, r->mapped);
+    at = rvm_kenc_u8(at, r->map_perms);
+    at = rvm_kenc_u8(at, r->order);
+    at = rvm_kenc_u8(at, r->tier.tier);
+    at = rvm_kenc_u8(at, r->tier.accessed);
+    at = rvm_kenc_u8(at, r->tier.cut_pending);
+    at = rvm_kenc_u32(at, (uint32_t)r->tier.cut | (uint32_t)r->tier.pending_cut << 16);
+    at = rvm_kenc_u32(at, r->tier.recency);
+    at = rvm_kenc_u32(at, r->owner);
+    at = rvm_kenc_u32(at, r->npages);
+    at = rvm_kenc_u64(at, r->hpa);
+    at = rvm_kenc_u64(at, r->ipa);
+    at = rvm_kenc_u32(at, r->source);
+    at = rvm_kenc_u32(at, r->source_generation);
+    at = rvm_kenc_u32(at, r->shares);
+    at = rvm_kenc_u32(at, r->image_len);
+    rvm_memcpy(at, r->checkpoint, sizeof(r->checkpoint));
+    at += sizeof(r->checkpoint);
+    return (size_t)(at - out) + rvm_kernel__encode_kreg(kr, RVM_KENC_LEAF, at);
 }
 
-static void leaf_part(struct rvm_sha256_ctx *c, const struct rvm_kpart *p)
-{
-    h32(c, p->generation);
-    h8(c, p->state);
-    h8(c, p->flags);
-    h32(c, p->urgency);
-    h32(c, p->creator);
-    h32(c, p->restarts);
-    h32(c, p->faults);
-    h32(c, p->ckpt);
-    h32(c, p->notifications);
-    h64(c, p->affinity);
-    hh(c, p->self_cap);
-    h64(c, p->entry_pc);
-    for (uint32_t j = 0; j < RVM_KERNEL_ARGS; j++) { /* bound: RVM_KERNEL_ARGS */
-        h64(c, p->args[j]);
-    }
-    rvm_vcpu_hash(&p->ctx, c);
-}
-
-static void leaf_chan(struct rvm_sha256_ctx *c, const struct rvm_kernel *k, uint32_t i)
+/* The channel, then its queued messages oldest first, each header with its payload. */
+static void leaf_chan(struct rvm_sha256_ctx *c, const struct rvm_kernel *k, uint32_t i,
+                      uint8_t *buf, size_t n)
 {
     const struct rvm_kchan *ch = &k->chans[i];
-    h32(c, ch->generation);
-    h8(c, ch->used);
-    h32(c, ch->a);
-    h32(c, ch->b);
-    h64(c, ch->next_seq);
-    h64(c, ch->sent);
-    h64(c, ch->received);
-    h32(c, ch->count);
+    n += rvm_kernel__encode_chan(ch, RVM_KENC_LEAF, buf + n);
     const uint32_t count = ch->count <= k->cfg.queue_depth ? ch->count : k->cfg.queue_depth;
     for (uint32_t j = 0; j < count; j++) { /* bound: queue_depth */
         const uint32_t at = (ch->head + j) % k->cfg.queue_depth;
         const size_t m = (size_t)i * k->cfg.queue_depth + at;
         const struct rvm_kmsg *msg = &k->msgs[m];
         const uint32_t len = msg->len <= k->cfg.msg_bytes ? msg->len : k->cfg.msg_bytes;
-        h32(c, msg->sender);
-        h32(c, msg->len);
-        h64(c, msg->seq);
-        h64(c, msg->tag);
+        n += rvm_kernel__encode_msg(msg, buf + n);
+        rvm_sha256_update(c, buf, n);
+        n = 0;
         rvm_sha256_update(c, k->msg_data + m * k->cfg.msg_bytes, len);
     }
+    rvm_sha256_update(c, buf, n);
 }
 
-static void leaf_dev(struct rvm_sha256_ctx *c, const struct rvm_kdev *d)
-{
-    h32(c, d->generation);
-    h8(c, d->used);
-    h8(c, d->leased);
-    h32(c, d->irq);
-    h32(c, d->holder);
-    hh(c, d->lease_cap);
-    h64(c, d->expires_ns);
-    h64(c, d->delivered);
-}
-
+/* The descriptor, then the image's bytes in the store (not only the trusted hash, so a flipped bit
+ * in the store shows). */
 static void leaf_image(struct rvm_sha256_ctx *c, const struct rvm_kernel *k,
-                       const struct rvm_kimage *im)
+                       const struct rvm_kimage *im, uint8_t *buf, size_t n)
 {
-    h8(c, im->used);
-    h32(c, im->off);
-    h32(c, im->len);
-    h8(c, im->kind);
-    h32(c, im->part);
-    h32(c, im->region);
-    h32(c, im->raw_len);
-    rvm_sha256_update(c, im->hash, sizeof(im->hash));
-    /* The bytes themselves, not only the trusted hash, so a flipped bit in the store shows. */
+    n += rvm_kernel__encode_image(im, RVM_KENC_LEAF, buf + n);
+    rvm_sha256_update(c, buf, n);
     if (im->used && im->off <= k->cfg.image_bytes && im->len <= k->cfg.image_bytes - im->off) {
         rvm_sha256_update(c, k->store + im->off, im->len);
     }
@@ -574,34 +519,44 @@ void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t
     }
     struct rvm_sha256_ctx c;
     rvm_sha256_init(&c, &k->hal->crypto);
-    h8(&c, LEAF_PREFIX);
-    h8(&c, (uint8_t)table);
+    uint8_t buf[LEAF_BUF];
+    buf[0] = LEAF_PREFIX;
+    buf[1] = (uint8_t)table;
+    size_t n = 2;
     switch (table) {
     case RVM_KDIGEST_CAPS:
-        leaf_cap(&c, &k->caps.slots[index]);
+        n += leaf_cap(&k->caps.slots[index], buf + n);
         break;
     case RVM_KDIGEST_NONCES:
-        leaf_nonce(&c, &k->nonces.domains[index]);
+        n += leaf_nonce(&k->nonces.domains[index], buf + n);
         break;
     case RVM_KDIGEST_BUDDY:
-        leaf_buddy(&c, &k->ram, index);
+        n += leaf_buddy(&k->ram, index, buf + n);
         break;
     case RVM_KDIGEST_REGIONS:
-        leaf_region(&c, &k->regions.slots[index], &k->kregs[index]);
+        n += leaf_region(&k->regions.slots[index], &k->kregs[index], buf + n);
         break;
-    case RVM_KDIGEST_PARTS:
-        leaf_part(&c, &k->parts[index]);
-        break;
-    case RVM_KDIGEST_CHANS:
-        leaf_chan(&c, k, index);
-        break;
-    case RVM_KDIGEST_DEVS:
-        leaf_dev(&c, &k->devs[index]);
-        break;
-    default:
-        leaf_image(&c, k, &k->images[index]);
+    case RVM_KDIGEST_PARTS: {
+        const struct rvm_kpart *p = &k->parts[index];
+        n += rvm_kernel__encode_part(p, p->flags, RVM_KENC_LEAF, buf + n);
+        rvm_sha256_update(&c, buf, n);
+        n = 0;
+        rvm_vcpu_hash(&p->ctx, &c);
         break;
     }
+    case RVM_KDIGEST_CHANS:
+        leaf_chan(&c, k, index, buf, n);
+        n = 0;
+        break;
+    case RVM_KDIGEST_DEVS:
+        n += rvm_kernel__encode_dev(&k->devs[index], buf + n);
+        break;
+    default:
+        leaf_image(&c, k, &k->images[index], buf, n);
+        n = 0;
+        break;
+    }
+    rvm_sha256_update(&c, buf, n);
     rvm_sha256_final(&c, out);
 }
 
@@ -766,63 +721,58 @@ static void refresh_table(struct rvm_kernel *k, uint32_t t)
  * The top block
  * --------------------------------------------------------------------------------------------- */
 
-static void top_scalars(struct rvm_sha256_ctx *c, const struct rvm_kernel *k)
+/* Bytes of the top block before the scheduler's state: the scalars, the log and the small
+ * subsystem headers (at most 32 allocator order heads). */
+#define TOP_FIXED_BYTES 384u
+
+static size_t top_fixed(const struct rvm_kernel *k, uint8_t *out)
 {
     static const uint8_t tag[] = "rvm-kernel-state-v2";
-    rvm_sha256_update(c, tag, sizeof(tag) - 1u);
-    h8(c, k->boot_next);
-    rvm_sha256_update(c, k->attestation, sizeof(k->attestation));
-    h32(c, k->images_loaded);
-    h64(c, k->epoch);
-    h64(c, k->next_epoch_ns);
-    h32(c, k->recovery_left);
-    h8(c, k->mode_before_recovery);
-    h8(c, k->internal_error);
-    h32(c, k->store_used);
-    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
-    rvm_witness_chain_value(&k->log, chain);
-    h64(c, rvm_witness_count(&k->log));
-    rvm_sha256_update(c, chain, sizeof(chain));
-}
-
-static void top_headers(struct rvm_sha256_ctx *c, const struct rvm_kernel *k)
-{
+    rvm_memcpy(out, tag, sizeof(tag) - 1u);
+    uint8_t *at = out + sizeof(tag) - 1u;
+    at = rvm_kenc_u8(at, k->boot_next);
+    rvm_memcpy(at, k->attestation, sizeof(k->attestation));
+    at += sizeof(k->attestation);
+    at = rvm_kenc_u32(at, k->images_loaded);
+    at = rvm_kenc_u64(at, k->epoch);
+    at = rvm_kenc_u64(at, k->next_epoch_ns);
+    at = rvm_kenc_u32(at, k->recovery_left);
+    at = rvm_kenc_u8(at, k->mode_before_recovery);
+    at = rvm_kenc_u8(at, k->internal_error);
+    at = rvm_kenc_u32(at, k->store_used);
+    at = rvm_kenc_u64(at, rvm_witness_count(&k->log));
+    rvm_witness_chain_value(&k->log, at);
+    at += RVM_WITNESS_CHAIN_BYTES;
     const struct rvm_cap_table *ct = &k->caps;
-    h32(c, ct->capacity);
-    h32(c, ct->live);
-    h32(c, ct->free_head);
-    h32(c, ct->epoch);
-    h32(c, ct->epoch_floor);
-    h32(c, ct->mac_key_len);
-    h32(c, k->nonces.count);
+    at = rvm_kenc_u32(at, ct->capacity);
+    at = rvm_kenc_u32(at, ct->live);
+    at = rvm_kenc_u32(at, ct->free_head);
+    at = rvm_kenc_u32(at, ct->epoch);
+    at = rvm_kenc_u32(at, ct->epoch_floor);
+    at = rvm_kenc_u32(at, ct->mac_key_len);
+    at = rvm_kenc_u32(at, k->nonces.count);
     const struct rvm_buddy *b = &k->ram;
-    h64(c, b->base);
-    h32(c, b->npages);
-    h32(c, b->max_order);
-    h32(c, b->free_pages);
-    h32(c, b->nonempty);
-    for (uint32_t o = 0; o <= b->max_order && o <= RVM_BUDDY_ORDER_LIMIT; o++) { /* bound: 21 */
-        h32(c, b->head[o]);
+    at = rvm_kenc_u64(at, b->base);
+    at = rvm_kenc_u32(at, b->npages);
+    at = rvm_kenc_u32(at, b->max_order);
+    at = rvm_kenc_u32(at, b->free_pages);
+    at = rvm_kenc_u32(at, b->nonempty);
+    for (uint32_t o = 0; o <= b->max_order && o <= RVM_BUDDY_ORDER_LIMIT; o++) { /* bound: 32 */
+        at = rvm_kenc_u32(at, b->head[o]);
     }
     const struct rvm_region_table *rt = &k->regions;
-    h32(c, rt->capacity);
-    h32(c, rt->count);
-    h64(c, rt->epoch);
+    at = rvm_kenc_u32(at, rt->capacity);
+    at = rvm_kenc_u32(at, rt->count);
+    at = rvm_kenc_u64(at, rt->epoch);
     const uint16_t pol[8] = {rt->policy.hot_to_warm,     rt->policy.warm_to_dormant,
                              rt->policy.dormant_to_cold, rt->policy.warm_to_hot,
                              rt->policy.dormant_to_warm, rt->policy.initial_recency,
                              rt->policy.access_boost,    rt->policy.decay_bp};
     for (uint32_t j = 0; j < 8u; j++) { /* bound: 8 */
-        uint8_t le[2];
-        rvm_store_le16(le, pol[j]);
-        rvm_sha256_update(c, le, sizeof(le));
+        rvm_store_le16(at, pol[j]);
+        at += 2;
     }
-    /* These change at every epoch, so they go in whole. */
-    rvm_sched_hash(&k->sched, c);
-    rvm_vmid_hash(&k->vmids, c);
-    if (k->cfg.coherence_nodes != 0) {
-        rvm_coherence_hash(&k->coh, c);
-    }
+    return (size_t)(at - out);
 }
 
 void rvm_kernel_digest_top(const struct rvm_kernel *k,
@@ -831,16 +781,20 @@ void rvm_kernel_digest_top(const struct rvm_kernel *k,
 {
     struct rvm_sha256_ctx c;
     rvm_sha256_init(&c, &k->hal->crypto);
-    top_scalars(&c, k);
-    top_headers(&c, k);
-    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
-        rvm_sha256_update(&c, roots[t], NODE);
+    uint8_t fixed[TOP_FIXED_BYTES];
+    rvm_sha256_update(&c, fixed, top_fixed(k, fixed));
+    /* These change at every epoch, so they go in whole. */
+    rvm_sched_hash(&k->sched, &c);
+    rvm_vmid_hash(&k->vmids, &c);
+    if (k->cfg.coherence_nodes != 0) {
+        rvm_coherence_hash(&k->coh, &c);
     }
+    rvm_sha256_update(&c, &roots[0][0], (size_t)RVM_KDIGEST_TABLES * NODE);
     for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */
-        uint8_t regs[RVM_KERNEL_CTX_BYTES];
-        h32(&c, k->cpus[i].loaded);
-        rvm_kernel__ctx_store(&k->cpus[i].frame, regs);
-        rvm_sha256_update(&c, regs, sizeof(regs));
+        uint8_t cpu[4u + RVM_KERNEL_CTX_BYTES];
+        rvm_store_le32(cpu, k->cpus[i].loaded);
+        rvm_kernel__ctx_store(&k->cpus[i].frame, cpu + 4);
+        rvm_sha256_update(&c, cpu, sizeof(cpu));
     }
     rvm_sha256_final(&c, out);
 }
