@@ -22,13 +22,18 @@
 /* The first byte of every leaf's SHA-256 input. */
 #define LEAF_PREFIX 0x00u
 
-/* A slot's watched bytes come from at most this many places in memory. */
+/* A table's watched bytes are one or two arrays of the kernel (the slots; a region's kreg entries,
+ * a channel's message headers, a buddy chunk's links), `stride` bytes per slot (the last buddy
+ * chunk may be short). The shadow holds a copy of each array, one after the other, so a table
+ * compares as one or two contiguous byte ranges and a difference at byte x belongs to slot x /
+ * stride. */
 #define MAX_SEGMENTS 2u
 
-struct segments {
-    const uint8_t *at[MAX_SEGMENTS];
-    size_t len[MAX_SEGMENTS];
-    uint32_t n;
+struct segment {
+    const uint8_t *live;
+    uint8_t *shadow;
+    size_t stride;
+    size_t bytes; /* of the whole array */
 };
 
 static void blank_roots_init(struct rvm_kernel *k);
@@ -171,56 +176,54 @@ static void blank_roots_init(struct rvm_kernel *k)
  * What a slot's change test watches
  * --------------------------------------------------------------------------------------------- */
 
-static void watched(const struct rvm_kernel *k, uint32_t t, uint32_t i, struct segments *s)
+static struct segment segment_of(const void *live, uint8_t *shadow, size_t stride, size_t bytes)
 {
-    s->n = 1;
-    s->len[1] = 0;
-    s->at[1] = NULL;
+    struct segment s = {(const uint8_t *)live, shadow, stride, bytes};
+    return s;
+}
+
+static uint32_t watched(const struct rvm_kernel *k, uint32_t t, struct segment s[MAX_SEGMENTS])
+{
+    const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    const size_t n = tb->count;
+    uint8_t *sh = tb->shadow;
     switch (t) {
     case RVM_KDIGEST_CAPS:
-        s->at[0] = (const uint8_t *)&k->caps.slots[i];
-        s->len[0] = sizeof(struct rvm_cap_slot);
-        break;
+        s[0] = segment_of(k->caps.slots, sh, sizeof(struct rvm_cap_slot),
+                          n * sizeof(struct rvm_cap_slot));
+        return 1;
     case RVM_KDIGEST_NONCES:
-        s->at[0] = (const uint8_t *)&k->nonces.domains[i];
-        s->len[0] = sizeof(struct rvm_proof_nonce_domain);
-        break;
+        s[0] = segment_of(k->nonces.domains, sh, sizeof(struct rvm_proof_nonce_domain),
+                          n * sizeof(struct rvm_proof_nonce_domain));
+        return 1;
     case RVM_KDIGEST_BUDDY: {
-        const uint32_t first = i * CHUNK;
-        const uint32_t pages = k->ram.npages - first < CHUNK ? k->ram.npages - first : CHUNK;
-        s->n = 2;
-        s->at[0] = k->ram.tags + first;
-        s->len[0] = pages;
-        s->at[1] = (const uint8_t *)&k->ram.links[first];
-        s->len[1] = (size_t)pages * sizeof(struct rvm_buddy_link);
-        break;
+        const size_t links = CHUNK * sizeof(struct rvm_buddy_link);
+        s[0] = segment_of(k->ram.tags, sh, CHUNK, k->ram.npages);
+        s[1] = segment_of(k->ram.links, sh + n * CHUNK, links,
+                          (size_t)k->ram.npages * sizeof(struct rvm_buddy_link));
+        return 2;
     }
     case RVM_KDIGEST_REGIONS:
-        s->n = 2;
-        s->at[0] = (const uint8_t *)&k->regions.slots[i];
-        s->len[0] = sizeof(struct rvm_region);
-        s->at[1] = (const uint8_t *)&k->kregs[i];
-        s->len[1] = sizeof(struct rvm_kreg);
-        break;
+        s[0] = segment_of(k->regions.slots, sh, sizeof(struct rvm_region),
+                          n * sizeof(struct rvm_region));
+        s[1] = segment_of(k->kregs, sh + s[0].bytes, sizeof(struct rvm_kreg),
+                          n * sizeof(struct rvm_kreg));
+        return 2;
     case RVM_KDIGEST_PARTS:
-        s->at[0] = (const uint8_t *)&k->parts[i];
-        s->len[0] = sizeof(struct rvm_kpart);
-        break;
-    case RVM_KDIGEST_CHANS:
-        s->n = 2;
-        s->at[0] = (const uint8_t *)&k->chans[i];
-        s->len[0] = sizeof(struct rvm_kchan);
-        s->at[1] = (const uint8_t *)&k->msgs[(size_t)i * k->cfg.queue_depth];
-        s->len[1] = (size_t)k->cfg.queue_depth * sizeof(struct rvm_kmsg);
-        break;
+        s[0] = segment_of(k->parts, sh, sizeof(struct rvm_kpart), n * sizeof(struct rvm_kpart));
+        return 1;
+    case RVM_KDIGEST_CHANS: {
+        const size_t queue = (size_t)k->cfg.queue_depth * sizeof(struct rvm_kmsg);
+        s[0] = segment_of(k->chans, sh, sizeof(struct rvm_kchan), n * sizeof(struct rvm_kchan));
+        s[1] = segment_of(k->msgs, sh + s[0].bytes, queue, n * queue);
+        return 2;
+    }
     case RVM_KDIGEST_DEVS:
-        s->at[0] = (const uint8_t *)&k->devs[i];
-        s->len[0] = sizeof(struct rvm_kdev);
-        break;
+        s[0] = segment_of(k->devs, sh, sizeof(struct rvm_kdev), n * sizeof(struct rvm_kdev));
+        return 1;
     default:
-        s->at[0] = (const uint8_t *)&k->images[i];
-        s->len[0] = sizeof(struct rvm_kimage);
-        break;
+        s[0] = segment_of(k->images, sh, sizeof(struct rvm_kimage), n * sizeof(struct rvm_kimage));
+        return 1;
     }
 }
 
@@ -244,33 +247,82 @@ static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
     return true;
 }
 
+/* The first offset in [at, end) where the two ranges differ, or `end`: 32 bytes per step with one
+ * branch, then the differing chunk (or the tail) a word at a time, then the differing word (or the
+ * last bytes) a byte at a time. */
+static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t at, size_t end)
+{
+    for (; at + 32u <= end; at += 32u) { /* bound: (end - at) / 32 */
+        uint64_t x[4];
+        uint64_t y[4];
+        rvm_memcpy(x, a + at, sizeof(x));
+        rvm_memcpy(y, b + at, sizeof(y));
+        if (((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) != 0) {
+            break;
+        }
+    }
+    for (; at + 8u <= end; at += 8u) { /* bound: 4 (a differing chunk or the tail) */
+        uint64_t x;
+        uint64_t y;
+        rvm_memcpy(&x, a + at, 8);
+        rvm_memcpy(&y, b + at, 8);
+        if (x != y) {
+            break;
+        }
+    }
+    for (; at < end; at++) { /* bound: 8 (a differing word or the tail) */
+        if (a[at] != b[at]) {
+            return at;
+        }
+    }
+    return end;
+}
+
+/* Slot i's part of a segment: [first, end). */
+static size_t slot_start(const struct segment *s, uint32_t i)
+{
+    return (size_t)i * s->stride;
+}
+
+static size_t slot_end(const struct segment *s, uint32_t i)
+{
+    const size_t end = slot_start(s, i) + s->stride;
+    return end < s->bytes ? end : s->bytes;
+}
+
+/* The first slot at or after `from` whose part of the segment differs from its shadow, or `count`.
+ */
+static uint32_t next_changed(const struct segment *s, uint32_t from, uint32_t count)
+{
+    const size_t at = slot_start(s, from);
+    if (from >= count || at >= s->bytes) {
+        return count;
+    }
+    const size_t x = first_difference(s->live, s->shadow, at, s->bytes);
+    return x == s->bytes ? count : (uint32_t)(x / s->stride);
+}
+
 /* The slot's watched bytes equal its shadow. */
 static bool shadow_matches(const struct rvm_kernel *k, uint32_t t, uint32_t i)
 {
-    const struct rvm_kdigest_table *tb = &k->digest.t[t];
-    const uint8_t *sh = tb->shadow + (size_t)i * tb->shadow_bytes;
-    struct segments s;
-    watched(k, t, i, &s);
-    size_t at = 0;
-    for (uint32_t j = 0; j < s.n; j++) { /* bound: MAX_SEGMENTS */
-        if (!bytes_equal(sh + at, s.at[j], s.len[j])) {
+    struct segment s[MAX_SEGMENTS];
+    const uint32_t n = watched(k, t, s);
+    for (uint32_t j = 0; j < n; j++) { /* bound: MAX_SEGMENTS */
+        const size_t end = slot_end(&s[j], i);
+        if (first_difference(s[j].live, s[j].shadow, slot_start(&s[j], i), end) != end) {
             return false;
         }
-        at += s.len[j];
     }
     return true;
 }
 
 static void shadow_take(struct rvm_kernel *k, uint32_t t, uint32_t i)
 {
-    struct rvm_kdigest_table *tb = &k->digest.t[t];
-    uint8_t *sh = tb->shadow + (size_t)i * tb->shadow_bytes;
-    struct segments s;
-    watched(k, t, i, &s);
-    size_t at = 0;
-    for (uint32_t j = 0; j < s.n; j++) { /* bound: MAX_SEGMENTS */
-        rvm_memcpy(sh + at, s.at[j], s.len[j]);
-        at += s.len[j];
+    struct segment s[MAX_SEGMENTS];
+    const uint32_t n = watched(k, t, s);
+    for (uint32_t j = 0; j < n; j++) { /* bound: MAX_SEGMENTS */
+        const size_t at = slot_start(&s[j], i);
+        rvm_memcpy(s[j].shadow + at, s[j].live + at, slot_end(&s[j], i) - at);
     }
 }
 
@@ -284,7 +336,8 @@ void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image)
      * `used` byte is set to a value the kernel never stores there (it writes only 0 and 1), so
      * no later change to the slot before that digest (an image moved down by a free, say) can
      * make the two equal again; a byte derived from the slot at touch time could be matched. */
-    tb->shadow[(size_t)image * tb->shadow_bytes + offsetof(struct rvm_kimage, used)] = 0xFFu;
+    tb->shadow[(size_t)image * sizeof(struct rvm_kimage) + offsetof(struct rvm_kimage, used)] =
+        0xFFu;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -694,14 +747,22 @@ static void climb(struct rvm_kernel *k, const struct rvm_kdigest_table *tb, uint
 }
 
 /* New leaves for slots that changed since the last digest, and the union of their paths to the
- * root. */
+ * root. The changed slots come in ascending order from a scan of each segment that resumes where
+ * it stopped, so the whole table is read once. */
 static void refresh_table(struct rvm_kernel *k, uint32_t t)
 {
     struct rvm_kdigest_table *tb = &k->digest.t[t];
+    struct segment s[MAX_SEGMENTS];
+    const uint32_t nseg = watched(k, t, s);
+    uint32_t next[MAX_SEGMENTS] = {tb->count, tb->count};
+    for (uint32_t j = 0; j < nseg; j++) { /* bound: MAX_SEGMENTS */
+        next[j] = next_changed(&s[j], 0, tb->count);
+    }
     uint32_t pending = 0; /* leaf node whose path waits for the next changed leaf */
-    for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
-        if (shadow_matches(k, t, i)) {
-            continue;
+    for (uint32_t step = 0; step < tb->count; step++) { /* bound: count */
+        const uint32_t i = next[0] < next[1] ? next[0] : next[1];
+        if (i >= tb->count) {
+            break;
         }
         shadow_take(k, t, i);
         const uint32_t n = tb->span + i;
@@ -711,6 +772,11 @@ static void refresh_table(struct rvm_kernel *k, uint32_t t)
             climb(k, tb, pending, n);
         }
         pending = n;
+        for (uint32_t j = 0; j < nseg; j++) { /* bound: MAX_SEGMENTS */
+            if (next[j] == i) {
+                next[j] = next_changed(&s[j], i + 1u, tb->count);
+            }
+        }
     }
     if (pending != 0) {
         climb(k, tb, pending, 0);
