@@ -302,18 +302,39 @@ static uint32_t next_changed(const struct segment *s, uint32_t from, uint32_t co
     return x == s->bytes ? count : (uint32_t)(x / s->stride);
 }
 
-/* The slot's watched bytes equal its shadow. */
-static bool shadow_matches(const struct rvm_kernel *k, uint32_t t, uint32_t i)
-{
+/* The slots of a table whose watched bytes differ from their shadow, in ascending order: each
+ * segment's scan resumes where it stopped, so a pass over the table reads it once. */
+struct changed_scan {
     struct segment s[MAX_SEGMENTS];
-    const uint32_t n = watched(k, t, s);
-    for (uint32_t j = 0; j < n; j++) { /* bound: MAX_SEGMENTS */
-        const size_t end = slot_end(&s[j], i);
-        if (first_difference(s[j].live, s[j].shadow, slot_start(&s[j], i), end) != end) {
-            return false;
+    uint32_t nseg;
+    uint32_t count;
+    uint32_t next[MAX_SEGMENTS];
+};
+
+static void scan_start(const struct rvm_kernel *k, uint32_t t, struct changed_scan *c)
+{
+    c->nseg = watched(k, t, c->s);
+    c->count = k->digest.t[t].count;
+    c->next[1] = c->count;
+    for (uint32_t j = 0; j < c->nseg; j++) { /* bound: MAX_SEGMENTS */
+        c->next[j] = next_changed(&c->s[j], 0, c->count);
+    }
+}
+
+/* The lowest changed slot not yet passed, or `count`. */
+static uint32_t scan_peek(const struct changed_scan *c)
+{
+    return c->next[0] < c->next[1] ? c->next[0] : c->next[1];
+}
+
+/* Continue after slot i (the slot scan_peek gave). */
+static void scan_past(struct changed_scan *c, uint32_t i)
+{
+    for (uint32_t j = 0; j < c->nseg; j++) { /* bound: MAX_SEGMENTS */
+        if (c->next[j] <= i) {
+            c->next[j] = next_changed(&c->s[j], i + 1u, c->count);
         }
     }
-    return true;
 }
 
 static void shadow_take(struct rvm_kernel *k, uint32_t t, uint32_t i)
@@ -752,19 +773,16 @@ static void climb(struct rvm_kernel *k, const struct rvm_kdigest_table *tb, uint
 static void refresh_table(struct rvm_kernel *k, uint32_t t)
 {
     struct rvm_kdigest_table *tb = &k->digest.t[t];
-    struct segment s[MAX_SEGMENTS];
-    const uint32_t nseg = watched(k, t, s);
-    uint32_t next[MAX_SEGMENTS] = {tb->count, tb->count};
-    for (uint32_t j = 0; j < nseg; j++) { /* bound: MAX_SEGMENTS */
-        next[j] = next_changed(&s[j], 0, tb->count);
-    }
+    struct changed_scan scan;
+    scan_start(k, t, &scan);
     uint32_t pending = 0; /* leaf node whose path waits for the next changed leaf */
     for (uint32_t step = 0; step < tb->count; step++) { /* bound: count */
-        const uint32_t i = next[0] < next[1] ? next[0] : next[1];
+        const uint32_t i = scan_peek(&scan);
         if (i >= tb->count) {
             break;
         }
         shadow_take(k, t, i);
+        scan_past(&scan, i);
         const uint32_t n = tb->span + i;
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, n));
         note_outside_sum(k, t, i);
@@ -772,11 +790,6 @@ static void refresh_table(struct rvm_kernel *k, uint32_t t)
             climb(k, tb, pending, n);
         }
         pending = n;
-        for (uint32_t j = 0; j < nseg; j++) { /* bound: MAX_SEGMENTS */
-            if (next[j] == i) {
-                next[j] = next_changed(&s[j], i + 1u, tb->count);
-            }
-        }
     }
     if (pending != 0) {
         climb(k, tb, pending, 0);
@@ -903,11 +916,14 @@ uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16])
 static bool leaves_agree(const struct rvm_kernel *k, uint32_t t, uint32_t *slot)
 {
     const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    struct changed_scan scan;
+    scan_start(k, t, &scan);
     for (uint32_t i = 0; i < tb->span; i++) { /* bound: span */
         uint8_t fresh[NODE];
         *slot = i;
         if (i < tb->count) {
-            if (!shadow_matches(k, t, i)) {
+            if (scan_peek(&scan) == i) {
+                scan_past(&scan, i);
                 continue; /* the next digest recomputes it */
             }
             rvm_kernel_digest_leaf(k, t, i, fresh);
@@ -945,20 +961,20 @@ enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k,
     if (d->version != 2u || !d->primed) {
         return RVM_OK;
     }
-    *table = RVM_KDIGEST_CHANS;
-    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_CHANS].count; i++) { /* bound: max_channels */
-        *slot = i;
-        if (shadow_matches(k, RVM_KDIGEST_CHANS, i) &&
-            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_CHANS, i) != d->payload_sums[i]) {
-            return RVM_ERR_INTERNAL;
-        }
-    }
-    *table = RVM_KDIGEST_IMAGES;
-    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_IMAGES].count; i++) { /* bound: max_images */
-        *slot = i;
-        if (shadow_matches(k, RVM_KDIGEST_IMAGES, i) &&
-            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_IMAGES, i) != d->store_sums[i]) {
-            return RVM_ERR_INTERNAL;
+    static const uint32_t tables[2] = {RVM_KDIGEST_CHANS, RVM_KDIGEST_IMAGES};
+    for (uint32_t j = 0; j < 2u; j++) { /* bound: 2 */
+        const uint32_t t = tables[j];
+        const uint64_t *sums = t == RVM_KDIGEST_CHANS ? d->payload_sums : d->store_sums;
+        struct changed_scan scan;
+        scan_start(k, t, &scan);
+        *table = t;
+        for (uint32_t i = 0; i < d->t[t].count; i++) { /* bound: max_channels, max_images */
+            *slot = i;
+            if (scan_peek(&scan) == i) {
+                scan_past(&scan, i); /* the next digest recomputes its leaf and sum */
+            } else if (rvm_kernel_digest_outside_sum(k, t, i) != sums[i]) {
+                return RVM_ERR_INTERNAL;
+            }
         }
     }
     return RVM_OK;
