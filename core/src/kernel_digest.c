@@ -294,11 +294,10 @@ static size_t slot_end(const struct segment *s, uint32_t i)
  */
 static uint32_t next_changed(const struct segment *s, uint32_t from, uint32_t count)
 {
-    const size_t at = slot_start(s, from);
-    if (from >= count || at >= s->bytes) {
+    if (from >= count) {
         return count;
     }
-    const size_t x = first_difference(s->live, s->shadow, at, s->bytes);
+    const size_t x = first_difference(s->live, s->shadow, slot_start(s, from), s->bytes);
     return x == s->bytes ? count : (uint32_t)(x / s->stride);
 }
 

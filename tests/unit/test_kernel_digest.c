@@ -756,6 +756,34 @@ static void test_short_last_buddy_chunk(void **state)
     kfx_free(f);
 }
 
+/* A change confined to a table's second watched array (a region's kreg entry, a buddy chunk's
+ * links) is found by the change scan, alone or next to a change in the first array of another slot
+ * of the same table, in any order, up to the last slot. */
+static void test_changes_in_the_second_watched_array(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    (void)kfx_part(f, true);
+    assert_digest_matches_model(f);
+    const uint32_t last = f->cfg.max_regions - 1u;
+    f->k.kregs[last].home_ipa ^= 0x1000u;
+    assert_digest_matches_model(f);
+    f->k.kregs[1].home_ipa ^= 0x2000u;
+    f->k.regions.slots[3].ipa ^= 0x3000u;
+    assert_digest_matches_model(f);
+    f->k.regions.slots[0].ipa ^= 0x4000u;
+    f->k.kregs[2].home_ipa ^= 0x5000u;
+    f->k.kregs[last].home_ipa ^= 0x1000u;
+    assert_digest_matches_model(f);
+    f->k.ram.links[0].prev ^= 1u;
+    f->k.ram.links[f->cfg.ram_pages - 1u].next ^= 1u;
+    assert_digest_matches_model(f);
+    uint32_t table = 0;
+    uint32_t slot = 0;
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK);
+    kfx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_checks_without_trees),
         cmocka_unit_test(test_no_coherence_engine),
         cmocka_unit_test(test_short_last_buddy_chunk),
+        cmocka_unit_test(test_changes_in_the_second_watched_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
