@@ -247,26 +247,30 @@ static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
     return true;
 }
 
+/* The xor of the 8-byte words at offset `at` of a and b (unaligned loads, no copy through memory).
+ */
+static inline uint64_t word_xor(const uint8_t *a, const uint8_t *b, size_t at)
+{
+    uint64_t x;
+    uint64_t y;
+    rvm_memcpy(&x, a + at, sizeof(x));
+    rvm_memcpy(&y, b + at, sizeof(y));
+    return x ^ y;
+}
+
 /* The first offset in [at, end) where the two ranges differ, or `end`: 32 bytes per step with one
  * branch, then the differing chunk (or the tail) a word at a time, then the differing word (or the
  * last bytes) a byte at a time. */
 static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t at, size_t end)
 {
     for (; at + 32u <= end; at += 32u) { /* bound: (end - at) / 32 */
-        uint64_t x[4];
-        uint64_t y[4];
-        rvm_memcpy(x, a + at, sizeof(x));
-        rvm_memcpy(y, b + at, sizeof(y));
-        if (((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) != 0) {
+        if ((word_xor(a, b, at) | word_xor(a, b, at + 8u) | word_xor(a, b, at + 16u) |
+             word_xor(a, b, at + 24u)) != 0) {
             break;
         }
     }
     for (; at + 8u <= end; at += 8u) { /* bound: 4 (a differing chunk or the tail) */
-        uint64_t x;
-        uint64_t y;
-        rvm_memcpy(&x, a + at, 8);
-        rvm_memcpy(&y, b + at, 8);
-        if (x != y) {
+        if (word_xor(a, b, at) != 0) {
             break;
         }
     }
