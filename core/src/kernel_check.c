@@ -287,6 +287,73 @@ static void hash_regs(struct rvm_sha256_ctx *c, const struct rvm_vcpu_regs *r)
     rvm_sha256_update(c, buf, sizeof(buf));
 }
 
+/* Consecutive objects' encodings are gathered into one buffer and absorbed together: a table of
+ * small slots costs a few SHA-256 updates instead of one per slot. */
+struct batch {
+    struct rvm_sha256_ctx *c;
+    size_t n;
+    uint8_t buf[8u * RVM_KENC_MAX_BYTES];
+};
+
+static void batch_flush(struct batch *b)
+{
+    rvm_sha256_update(b->c, b->buf, b->n);
+    b->n = 0;
+}
+
+/* Room for one more encoding (RVM_KENC_MAX_BYTES); batch_took records its length. */
+static uint8_t *batch_room(struct batch *b)
+{
+    if (b->n > sizeof(b->buf) - RVM_KENC_MAX_BYTES) {
+        batch_flush(b);
+    }
+    return b->buf + b->n;
+}
+
+static void batch_took(struct batch *b, size_t len)
+{
+    b->n += len;
+}
+
+/* The kernel's own tables, in the version-1 form of the encoders shared with the digest's leaves
+ * (kernel_impl.h). */
+static void hash_tables(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, bool sched)
+{
+    struct batch b = {c, 0, {0}};
+    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
+        const struct rvm_kpart *p = &k->parts[i];
+        const uint8_t pf = sched ? p->flags : (uint8_t)(p->flags & ~(uint32_t)RVM_KPART_F_RAN);
+        batch_took(&b, rvm_kernel__encode_part(p, pf, RVM_KENC_STREAM, batch_room(&b)));
+        if (sched && p->state != RVM_KPART_FREE) {
+            batch_flush(&b);
+            rvm_vcpu_hash(&p->ctx, c);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_regions; i++) { /* bound: max_regions */
+        batch_took(&b, rvm_kernel__encode_kreg(&k->kregs[i], RVM_KENC_STREAM, batch_room(&b)));
+    }
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        const struct rvm_kchan *ch = &k->chans[i];
+        batch_took(&b, rvm_kernel__encode_chan(ch, RVM_KENC_STREAM, batch_room(&b)));
+        if (!ch->used) {
+            continue;
+        }
+        for (uint32_t j = 0; j < ch->count; j++) { /* bound: queue_depth */
+            const size_t m = (size_t)i * k->cfg.queue_depth + (ch->head + j) % k->cfg.queue_depth;
+            batch_took(&b, rvm_kernel__encode_msg(&k->msgs[m], batch_room(&b)));
+            batch_flush(&b);
+            rvm_sha256_update(c, k->msg_data + m * k->cfg.msg_bytes, k->msgs[m].len);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
+        batch_took(&b, rvm_kernel__encode_dev(&k->devs[i], batch_room(&b)));
+    }
+    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
+        batch_took(&b, rvm_kernel__encode_image(&k->images[i], RVM_KENC_STREAM, batch_room(&b)));
+    }
+    batch_flush(&b);
+}
+
 void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, uint32_t flags)
 {
     const bool sched = (flags & RVM_KHASH_NO_SCHED) == 0;
@@ -321,37 +388,7 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, ui
     if (k->cfg.coherence_nodes != 0) {
         rvm_coherence_hash(&k->coh, c);
     }
-    /* The kernel's tables (the encoders are shared with the digest's leaves, kernel_impl.h). */
-    uint8_t enc[RVM_KENC_MAX_BYTES];
-    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
-        const struct rvm_kpart *p = &k->parts[i];
-        const uint8_t pf = sched ? p->flags : (uint8_t)(p->flags & ~(uint32_t)RVM_KPART_F_RAN);
-        rvm_sha256_update(c, enc, rvm_kernel__encode_part(p, pf, RVM_KENC_STREAM, enc));
-        if (sched && p->state != RVM_KPART_FREE) {
-            rvm_vcpu_hash(&p->ctx, c);
-        }
-    }
-    for (uint32_t i = 0; i < k->cfg.max_regions; i++) { /* bound: max_regions */
-        rvm_sha256_update(c, enc, rvm_kernel__encode_kreg(&k->kregs[i], RVM_KENC_STREAM, enc));
-    }
-    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
-        const struct rvm_kchan *ch = &k->chans[i];
-        rvm_sha256_update(c, enc, rvm_kernel__encode_chan(ch, RVM_KENC_STREAM, enc));
-        if (!ch->used) {
-            continue;
-        }
-        for (uint32_t j = 0; j < ch->count; j++) { /* bound: queue_depth */
-            const size_t m = (size_t)i * k->cfg.queue_depth + (ch->head + j) % k->cfg.queue_depth;
-            rvm_sha256_update(c, enc, rvm_kernel__encode_msg(&k->msgs[m], enc));
-            rvm_sha256_update(c, k->msg_data + m * k->cfg.msg_bytes, k->msgs[m].len);
-        }
-    }
-    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
-        rvm_sha256_update(c, enc, rvm_kernel__encode_dev(&k->devs[i], enc));
-    }
-    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
-        rvm_sha256_update(c, enc, rvm_kernel__encode_image(&k->images[i], RVM_KENC_STREAM, enc));
-    }
+    hash_tables(k, c, sched);
     rvm_sha256_update(c, k->store, k->store_used);
     if (sched) {
         for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */
