@@ -227,26 +227,6 @@ static uint32_t watched(const struct rvm_kernel *k, uint32_t t, struct segment s
     }
 }
 
-static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8u <= n; i += 8u) { /* bound: n / 8 */
-        uint64_t x;
-        uint64_t y;
-        rvm_memcpy(&x, a + i, 8);
-        rvm_memcpy(&y, b + i, 8);
-        if (x != y) {
-            return false;
-        }
-    }
-    for (; i < n; i++) { /* bound: 7 */
-        if (a[i] != b[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* The xor of the 8-byte words at offset `at` of a and b (unaligned loads, no copy through memory).
  */
 static inline uint64_t word_xor(const uint8_t *a, const uint8_t *b, size_t at)
@@ -280,6 +260,11 @@ static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t at, si
         }
     }
     return end;
+}
+
+static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    return first_difference(a, b, 0, n) == n;
 }
 
 /* Slot i's part of a segment: [first, end). */
