@@ -262,9 +262,16 @@ static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t at, si
     return end;
 }
 
-static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+/* Two nodes are equal: a word at a time, leaving at the first difference (nodes that differ
+ * usually differ in their first word). */
+static bool node_equal(const uint8_t *a, const uint8_t *b)
 {
-    return first_difference(a, b, 0, n) == n;
+    for (size_t at = 0; at < NODE; at += 8u) { /* bound: NODE / 8 */
+        if (word_xor(a, b, at) != 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Slot i's part of a segment: [first, end). */
@@ -654,7 +661,7 @@ static void node_from_children(const struct rvm_kernel *k, const struct rvm_kdig
     const uint8_t *left = node_at(tb, 2u * n);
     const uint8_t *right = node_at(tb, 2u * n + 1u);
     const uint8_t *below = blank_at(&k->digest, height - 1u);
-    if (bytes_equal(left, below, NODE) && bytes_equal(right, below, NODE)) {
+    if (node_equal(left, below) && node_equal(right, below)) {
         rvm_memcpy(out, blank_at(&k->digest, height), NODE);
     } else {
         interior(&k->hal->crypto, left, right, out);
@@ -918,7 +925,7 @@ static bool leaves_agree(const struct rvm_kernel *k, uint32_t t, uint32_t *slot)
         } else {
             rvm_memset(fresh, 0, NODE);
         }
-        if (!bytes_equal(fresh, node_at(tb, tb->span + i), NODE)) {
+        if (!node_equal(fresh, node_at(tb, tb->span + i))) {
             return false;
         }
     }
@@ -933,7 +940,7 @@ static bool nodes_agree(const struct rvm_kernel *k, uint32_t t)
         for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
             uint8_t fresh[NODE];
             node_from_children(k, tb, n, height, fresh);
-            if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
+            if (!node_equal(fresh, node_at(tb, n))) {
                 return false;
             }
         }
