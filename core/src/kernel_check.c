@@ -280,16 +280,78 @@ static inline void h64(struct rvm_sha256_ctx *c, uint64_t v)
     rvm_sha256_update_le64(c, v);
 }
 
-static void hh(struct rvm_sha256_ctx *c, struct rvm_handle h)
-{
-    h64(c, rvm_handle_pack(h));
-}
-
 static void hash_regs(struct rvm_sha256_ctx *c, const struct rvm_vcpu_regs *r)
 {
     uint8_t buf[RVM_KERNEL_CTX_BYTES];
     rvm_kernel__ctx_store(r, buf);
     rvm_sha256_update(c, buf, sizeof(buf));
+}
+
+/* Consecutive objects' encodings are gathered into one buffer and absorbed together: a table of
+ * small slots costs a few SHA-256 updates instead of one per slot. */
+struct batch {
+    struct rvm_sha256_ctx *c;
+    size_t n;
+    uint8_t buf[8u * RVM_KENC_MAX_BYTES];
+};
+
+static void batch_flush(struct batch *b)
+{
+    rvm_sha256_update(b->c, b->buf, b->n);
+    b->n = 0;
+}
+
+/* Room for one more encoding (RVM_KENC_MAX_BYTES); batch_took records its length. */
+static uint8_t *batch_room(struct batch *b)
+{
+    if (b->n > sizeof(b->buf) - RVM_KENC_MAX_BYTES) {
+        batch_flush(b);
+    }
+    return b->buf + b->n;
+}
+
+static void batch_took(struct batch *b, size_t len)
+{
+    b->n += len;
+}
+
+/* The kernel's own tables, in the version-1 form of the encoders shared with the digest's leaves
+ * (kernel_impl.h). */
+static void hash_tables(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, bool sched)
+{
+    struct batch b = {c, 0, {0}};
+    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
+        const struct rvm_kpart *p = &k->parts[i];
+        const uint8_t pf = sched ? p->flags : (uint8_t)(p->flags & ~(uint32_t)RVM_KPART_F_RAN);
+        batch_took(&b, rvm_kernel__encode_part(p, pf, RVM_KENC_STREAM, batch_room(&b)));
+        if (sched && p->state != RVM_KPART_FREE) {
+            batch_flush(&b);
+            rvm_vcpu_hash(&p->ctx, c);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_regions; i++) { /* bound: max_regions */
+        batch_took(&b, rvm_kernel__encode_kreg(&k->kregs[i], RVM_KENC_STREAM, batch_room(&b)));
+    }
+    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
+        const struct rvm_kchan *ch = &k->chans[i];
+        batch_took(&b, rvm_kernel__encode_chan(ch, RVM_KENC_STREAM, batch_room(&b)));
+        if (!ch->used) {
+            continue;
+        }
+        for (uint32_t j = 0; j < ch->count; j++) { /* bound: queue_depth */
+            const size_t m = (size_t)i * k->cfg.queue_depth + (ch->head + j) % k->cfg.queue_depth;
+            batch_took(&b, rvm_kernel__encode_msg(&k->msgs[m], batch_room(&b)));
+            batch_flush(&b);
+            rvm_sha256_update(c, k->msg_data + m * k->cfg.msg_bytes, k->msgs[m].len);
+        }
+    }
+    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
+        batch_took(&b, rvm_kernel__encode_dev(&k->devs[i], batch_room(&b)));
+    }
+    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
+        batch_took(&b, rvm_kernel__encode_image(&k->images[i], RVM_KENC_STREAM, batch_room(&b)));
+    }
+    batch_flush(&b);
 }
 
 void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, uint32_t flags)
@@ -326,88 +388,7 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, ui
     if (k->cfg.coherence_nodes != 0) {
         rvm_coherence_hash(&k->coh, c);
     }
-    /* The kernel's tables. */
-    for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
-        const struct rvm_kpart *p = &k->parts[i];
-        h32(c, p->generation);
-        uint8_t sf[2] = {p->state,
-                         (uint8_t)(sched ? p->flags : (p->flags & ~(uint32_t)RVM_KPART_F_RAN))};
-        rvm_sha256_update(c, sf, sizeof(sf));
-        if (p->state == RVM_KPART_FREE) {
-            continue;
-        }
-        h32(c, p->urgency);
-        h32(c, p->creator);
-        h32(c, p->restarts);
-        h32(c, p->faults);
-        h32(c, p->ckpt);
-        h32(c, p->notifications);
-        h64(c, p->affinity);
-        hh(c, p->self_cap);
-        h64(c, p->entry_pc);
-        for (uint32_t j = 0; j < RVM_KERNEL_ARGS; j++) { /* bound: RVM_KERNEL_ARGS */
-            h64(c, p->args[j]);
-        }
-        if (sched) {
-            rvm_vcpu_hash(&p->ctx, c);
-        }
-    }
-    for (uint32_t i = 0; i < k->cfg.max_regions; i++) { /* bound: max_regions */
-        const struct rvm_kreg *kr = &k->kregs[i];
-        h64(c, kr->home_ipa);
-        h32(c, kr->home_perms);
-        h32(c, kr->image);
-        h32(c, kr->ckpt);
-    }
-    for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
-        const struct rvm_kchan *ch = &k->chans[i];
-        h32(c, ch->generation);
-        h32(c, ch->used);
-        if (!ch->used) {
-            continue;
-        }
-        h32(c, ch->a);
-        h32(c, ch->b);
-        h64(c, ch->next_seq);
-        h64(c, ch->sent);
-        h64(c, ch->received);
-        h32(c, ch->count);
-        for (uint32_t j = 0; j < ch->count; j++) { /* bound: queue_depth */
-            const uint32_t at = (ch->head + j) % k->cfg.queue_depth;
-            const struct rvm_kmsg *m = &k->msgs[(size_t)i * k->cfg.queue_depth + at];
-            h32(c, m->sender);
-            h32(c, m->len);
-            h64(c, m->seq);
-            h64(c, m->tag);
-            rvm_sha256_update(
-                c, k->msg_data + ((size_t)i * k->cfg.queue_depth + at) * k->cfg.msg_bytes, m->len);
-        }
-    }
-    for (uint32_t i = 0; i < k->cfg.max_devices; i++) { /* bound: max_devices */
-        const struct rvm_kdev *d = &k->devs[i];
-        h32(c, d->generation);
-        uint8_t b[2] = {d->used, d->leased};
-        rvm_sha256_update(c, b, sizeof(b));
-        h32(c, d->irq);
-        h32(c, d->holder);
-        hh(c, d->lease_cap);
-        h64(c, d->expires_ns);
-        h64(c, d->delivered);
-    }
-    for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
-        const struct rvm_kimage *im = &k->images[i];
-        h32(c, im->used);
-        if (!im->used) {
-            continue;
-        }
-        h32(c, im->off);
-        h32(c, im->len);
-        h32(c, im->kind);
-        h32(c, im->part);
-        h32(c, im->region);
-        h32(c, im->raw_len);
-        rvm_sha256_update(c, im->hash, sizeof(im->hash));
-    }
+    hash_tables(k, c, sched);
     rvm_sha256_update(c, k->store, k->store_used);
     if (sched) {
         for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */

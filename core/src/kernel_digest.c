@@ -22,13 +22,18 @@
 /* The first byte of every leaf's SHA-256 input. */
 #define LEAF_PREFIX 0x00u
 
-/* A slot's watched bytes come from at most this many places in memory. */
+/* A table's watched bytes are one or two arrays of the kernel (the slots; a region's kreg entries,
+ * a channel's message headers, a buddy chunk's links), `stride` bytes per slot (the last buddy
+ * chunk may be short). The shadow holds a copy of each array, one after the other, so a table
+ * compares as one or two contiguous byte ranges and a difference at byte x belongs to slot x /
+ * stride. */
 #define MAX_SEGMENTS 2u
 
-struct segments {
-    const uint8_t *at[MAX_SEGMENTS];
-    size_t len[MAX_SEGMENTS];
-    uint32_t n;
+struct segment {
+    const uint8_t *live;
+    uint8_t *shadow;
+    size_t stride;
+    size_t bytes; /* of the whole array */
 };
 
 static void blank_roots_init(struct rvm_kernel *k);
@@ -171,106 +176,169 @@ static void blank_roots_init(struct rvm_kernel *k)
  * What a slot's change test watches
  * --------------------------------------------------------------------------------------------- */
 
-static void watched(const struct rvm_kernel *k, uint32_t t, uint32_t i, struct segments *s)
+static struct segment segment_of(const void *live, uint8_t *shadow, size_t stride, size_t bytes)
 {
-    s->n = 1;
-    s->len[1] = 0;
-    s->at[1] = NULL;
-    switch (t) {
-    case RVM_KDIGEST_CAPS:
-        s->at[0] = (const uint8_t *)&k->caps.slots[i];
-        s->len[0] = sizeof(struct rvm_cap_slot);
-        break;
-    case RVM_KDIGEST_NONCES:
-        s->at[0] = (const uint8_t *)&k->nonces.domains[i];
-        s->len[0] = sizeof(struct rvm_proof_nonce_domain);
-        break;
-    case RVM_KDIGEST_BUDDY: {
-        const uint32_t first = i * CHUNK;
-        const uint32_t pages = k->ram.npages - first < CHUNK ? k->ram.npages - first : CHUNK;
-        s->n = 2;
-        s->at[0] = k->ram.tags + first;
-        s->len[0] = pages;
-        s->at[1] = (const uint8_t *)&k->ram.links[first];
-        s->len[1] = (size_t)pages * sizeof(struct rvm_buddy_link);
-        break;
-    }
-    case RVM_KDIGEST_REGIONS:
-        s->n = 2;
-        s->at[0] = (const uint8_t *)&k->regions.slots[i];
-        s->len[0] = sizeof(struct rvm_region);
-        s->at[1] = (const uint8_t *)&k->kregs[i];
-        s->len[1] = sizeof(struct rvm_kreg);
-        break;
-    case RVM_KDIGEST_PARTS:
-        s->at[0] = (const uint8_t *)&k->parts[i];
-        s->len[0] = sizeof(struct rvm_kpart);
-        break;
-    case RVM_KDIGEST_CHANS:
-        s->n = 2;
-        s->at[0] = (const uint8_t *)&k->chans[i];
-        s->len[0] = sizeof(struct rvm_kchan);
-        s->at[1] = (const uint8_t *)&k->msgs[(size_t)i * k->cfg.queue_depth];
-        s->len[1] = (size_t)k->cfg.queue_depth * sizeof(struct rvm_kmsg);
-        break;
-    case RVM_KDIGEST_DEVS:
-        s->at[0] = (const uint8_t *)&k->devs[i];
-        s->len[0] = sizeof(struct rvm_kdev);
-        break;
-    default:
-        s->at[0] = (const uint8_t *)&k->images[i];
-        s->len[0] = sizeof(struct rvm_kimage);
-        break;
-    }
+    struct segment s = {(const uint8_t *)live, shadow, stride, bytes};
+    return s;
 }
 
-static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8u <= n; i += 8u) { /* bound: n / 8 */
-        uint64_t x;
-        uint64_t y;
-        rvm_memcpy(&x, a + i, 8);
-        rvm_memcpy(&y, b + i, 8);
-        if (x != y) {
-            return false;
-        }
-    }
-    for (; i < n; i++) { /* bound: 7 */
-        if (a[i] != b[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* The slot's watched bytes equal its shadow. */
-static bool shadow_matches(const struct rvm_kernel *k, uint32_t t, uint32_t i)
+static uint32_t watched(const struct rvm_kernel *k, uint32_t t, struct segment s[MAX_SEGMENTS])
 {
     const struct rvm_kdigest_table *tb = &k->digest.t[t];
-    const uint8_t *sh = tb->shadow + (size_t)i * tb->shadow_bytes;
-    struct segments s;
-    watched(k, t, i, &s);
-    size_t at = 0;
-    for (uint32_t j = 0; j < s.n; j++) { /* bound: MAX_SEGMENTS */
-        if (!bytes_equal(sh + at, s.at[j], s.len[j])) {
+    const size_t n = tb->count;
+    uint8_t *sh = tb->shadow;
+    switch (t) {
+    case RVM_KDIGEST_CAPS:
+        s[0] = segment_of(k->caps.slots, sh, sizeof(struct rvm_cap_slot),
+                          n * sizeof(struct rvm_cap_slot));
+        return 1;
+    case RVM_KDIGEST_NONCES:
+        s[0] = segment_of(k->nonces.domains, sh, sizeof(struct rvm_proof_nonce_domain),
+                          n * sizeof(struct rvm_proof_nonce_domain));
+        return 1;
+    case RVM_KDIGEST_BUDDY: {
+        const size_t links = CHUNK * sizeof(struct rvm_buddy_link);
+        s[0] = segment_of(k->ram.tags, sh, CHUNK, k->ram.npages);
+        s[1] = segment_of(k->ram.links, sh + n * CHUNK, links,
+                          (size_t)k->ram.npages * sizeof(struct rvm_buddy_link));
+        return 2;
+    }
+    case RVM_KDIGEST_REGIONS:
+        s[0] = segment_of(k->regions.slots, sh, sizeof(struct rvm_region),
+                          n * sizeof(struct rvm_region));
+        s[1] = segment_of(k->kregs, sh + s[0].bytes, sizeof(struct rvm_kreg),
+                          n * sizeof(struct rvm_kreg));
+        return 2;
+    case RVM_KDIGEST_PARTS:
+        s[0] = segment_of(k->parts, sh, sizeof(struct rvm_kpart), n * sizeof(struct rvm_kpart));
+        return 1;
+    case RVM_KDIGEST_CHANS: {
+        const size_t queue = (size_t)k->cfg.queue_depth * sizeof(struct rvm_kmsg);
+        s[0] = segment_of(k->chans, sh, sizeof(struct rvm_kchan), n * sizeof(struct rvm_kchan));
+        s[1] = segment_of(k->msgs, sh + s[0].bytes, queue, n * queue);
+        return 2;
+    }
+    case RVM_KDIGEST_DEVS:
+        s[0] = segment_of(k->devs, sh, sizeof(struct rvm_kdev), n * sizeof(struct rvm_kdev));
+        return 1;
+    default:
+        s[0] = segment_of(k->images, sh, sizeof(struct rvm_kimage), n * sizeof(struct rvm_kimage));
+        return 1;
+    }
+}
+
+/* The xor of the 8-byte words at offset `at` of a and b (unaligned loads, no copy through memory).
+ */
+static inline uint64_t word_xor(const uint8_t *a, const uint8_t *b, size_t at)
+{
+    uint64_t x;
+    uint64_t y;
+    rvm_memcpy(&x, a + at, sizeof(x));
+    rvm_memcpy(&y, b + at, sizeof(y));
+    return x ^ y;
+}
+
+/* The first offset in [at, end) where the two ranges differ, or `end`: 32 bytes per step with one
+ * branch, then the differing chunk (or the tail) a word at a time, then the differing word (or the
+ * last bytes) a byte at a time. */
+static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t at, size_t end)
+{
+    for (; at + 32u <= end; at += 32u) { /* bound: (end - at) / 32 */
+        if ((word_xor(a, b, at) | word_xor(a, b, at + 8u) | word_xor(a, b, at + 16u) |
+             word_xor(a, b, at + 24u)) != 0) {
+            break;
+        }
+    }
+    for (; at + 8u <= end; at += 8u) { /* bound: 4 (a differing chunk or the tail) */
+        if (word_xor(a, b, at) != 0) {
+            break;
+        }
+    }
+    for (; at < end; at++) { /* bound: 8 (a differing word or the tail) */
+        if (a[at] != b[at]) {
+            return at;
+        }
+    }
+    return end;
+}
+
+/* Two nodes are equal: a word at a time, leaving at the first difference (nodes that differ
+ * usually differ in their first word). */
+static bool node_equal(const uint8_t *a, const uint8_t *b)
+{
+    for (size_t at = 0; at < NODE; at += 8u) { /* bound: NODE / 8 */
+        if (word_xor(a, b, at) != 0) {
             return false;
         }
-        at += s.len[j];
     }
     return true;
+}
+
+/* Slot i's part of a segment: [first, end). */
+static size_t slot_start(const struct segment *s, uint32_t i)
+{
+    return (size_t)i * s->stride;
+}
+
+static size_t slot_end(const struct segment *s, uint32_t i)
+{
+    const size_t end = slot_start(s, i) + s->stride;
+    return end < s->bytes ? end : s->bytes;
+}
+
+/* The first slot at or after `from` whose part of the segment differs from its shadow, or `count`.
+ */
+static uint32_t next_changed(const struct segment *s, uint32_t from, uint32_t count)
+{
+    if (from >= count) {
+        return count;
+    }
+    const size_t x = first_difference(s->live, s->shadow, slot_start(s, from), s->bytes);
+    return x == s->bytes ? count : (uint32_t)(x / s->stride);
+}
+
+/* The slots of a table whose watched bytes differ from their shadow, in ascending order: each
+ * segment's scan resumes where it stopped, so a pass over the table reads it once. */
+struct changed_scan {
+    struct segment s[MAX_SEGMENTS];
+    uint32_t nseg;
+    uint32_t count;
+    uint32_t next[MAX_SEGMENTS];
+};
+
+static void scan_start(const struct rvm_kernel *k, uint32_t t, struct changed_scan *c)
+{
+    c->nseg = watched(k, t, c->s);
+    c->count = k->digest.t[t].count;
+    c->next[1] = c->count;
+    for (uint32_t j = 0; j < c->nseg; j++) { /* bound: MAX_SEGMENTS */
+        c->next[j] = next_changed(&c->s[j], 0, c->count);
+    }
+}
+
+/* The lowest changed slot not yet passed, or `count`. */
+static uint32_t scan_peek(const struct changed_scan *c)
+{
+    return c->next[0] < c->next[1] ? c->next[0] : c->next[1];
+}
+
+/* Continue after slot i (the slot scan_peek gave). */
+static void scan_past(struct changed_scan *c, uint32_t i)
+{
+    for (uint32_t j = 0; j < c->nseg; j++) { /* bound: MAX_SEGMENTS */
+        if (c->next[j] <= i) {
+            c->next[j] = next_changed(&c->s[j], i + 1u, c->count);
+        }
+    }
 }
 
 static void shadow_take(struct rvm_kernel *k, uint32_t t, uint32_t i)
 {
-    struct rvm_kdigest_table *tb = &k->digest.t[t];
-    uint8_t *sh = tb->shadow + (size_t)i * tb->shadow_bytes;
-    struct segments s;
-    watched(k, t, i, &s);
-    size_t at = 0;
-    for (uint32_t j = 0; j < s.n; j++) { /* bound: MAX_SEGMENTS */
-        rvm_memcpy(sh + at, s.at[j], s.len[j]);
-        at += s.len[j];
+    struct segment s[MAX_SEGMENTS];
+    const uint32_t n = watched(k, t, s);
+    for (uint32_t j = 0; j < n; j++) { /* bound: MAX_SEGMENTS */
+        const size_t at = slot_start(&s[j], i);
+        rvm_memcpy(s[j].shadow + at, s[j].live + at, slot_end(&s[j], i) - at);
     }
 }
 
@@ -284,172 +352,118 @@ void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image)
      * `used` byte is set to a value the kernel never stores there (it writes only 0 and 1), so
      * no later change to the slot before that digest (an image moved down by a free, say) can
      * make the two equal again; a byte derived from the slot at touch time could be matched. */
-    tb->shadow[(size_t)image * tb->shadow_bytes + offsetof(struct rvm_kimage, used)] = 0xFFu;
+    tb->shadow[(size_t)image * sizeof(struct rvm_kimage) + offsetof(struct rvm_kimage, used)] =
+        0xFFu;
 }
 
 /* ------------------------------------------------------------------------------------------------
  * Leaf encodings (docs/incremental-state-digest.md, "Leaves")
  * --------------------------------------------------------------------------------------------- */
 
-static void h8(struct rvm_sha256_ctx *c, uint8_t v)
+/* Each encoder writes one slot's fields into a byte buffer (after the leaf's two prefix bytes), so
+ * a leaf costs one SHA-256 update for its fixed part instead of one per field. */
+
+/* The longest fixed part: a buddy chunk's tags and links after the prefix. */
+#define LEAF_BUF (2u + CHUNK * (1u + 2u * 4u))
+
+static size_t leaf_cap(const struct rvm_cap_slot *s, uint8_t *out)
 {
-    rvm_sha256_update(c, &v, 1);
+    uint8_t *at = rvm_kenc_u32(out, s->generation);
+    at = rvm_kenc_u8(at, s->type);
+    at = rvm_kenc_u8(at, s->rights);
+    at = rvm_kenc_u8(at, s->depth);
+    at = rvm_kenc_u8(at, s->flags);
+    at = rvm_kenc_handle(at, s->object);
+    at = rvm_kenc_u32(at, s->owner);
+    at = rvm_kenc_u32(at, s->cap_hash);
+    at = rvm_kenc_u32(at, s->epoch);
+    at = rvm_kenc_u32(at, s->root_epoch);
+    at = rvm_kenc_u64(at, s->badge);
+    at = rvm_kenc_handle(at, s->parent);
+    at = rvm_kenc_handle(at, s->first_child);
+    at = rvm_kenc_handle(at, s->next_sibling);
+    at = rvm_kenc_handle(at, s->prev_sibling);
+    at = rvm_kenc_u32(at, s->next_free);
+    rvm_memcpy(at, s->mac, RVM_CAP_MAC_BYTES);
+    return (size_t)(at + RVM_CAP_MAC_BYTES - out);
 }
 
-static void h32(struct rvm_sha256_ctx *c, uint32_t v)
+static size_t leaf_nonce(const struct rvm_proof_nonce_domain *d, uint8_t *out)
 {
-    rvm_sha256_update_le32(c, v);
-}
-
-static void h64(struct rvm_sha256_ctx *c, uint64_t v)
-{
-    rvm_sha256_update_le64(c, v);
-}
-
-static void hh(struct rvm_sha256_ctx *c, struct rvm_handle h)
-{
-    h64(c, rvm_handle_pack(h));
-}
-
-static void leaf_cap(struct rvm_sha256_ctx *c, const struct rvm_cap_slot *s)
-{
-    h32(c, s->generation);
-    h8(c, s->type);
-    h8(c, s->rights);
-    h8(c, s->depth);
-    h8(c, s->flags);
-    hh(c, s->object);
-    h32(c, s->owner);
-    h32(c, s->cap_hash);
-    h32(c, s->epoch);
-    h32(c, s->root_epoch);
-    h64(c, s->badge);
-    hh(c, s->parent);
-    hh(c, s->first_child);
-    hh(c, s->next_sibling);
-    hh(c, s->prev_sibling);
-    h32(c, s->next_free);
-    rvm_sha256_update(c, s->mac, RVM_CAP_MAC_BYTES);
-}
-
-static void leaf_nonce(struct rvm_sha256_ctx *c, const struct rvm_proof_nonce_domain *d)
-{
-    h64(c, d->highest);
+    uint8_t *at = rvm_kenc_u64(out, d->highest);
     for (uint32_t w = 0; w < RVM_PROOF_NONCE_WORDS; w++) { /* bound: RVM_PROOF_NONCE_WORDS */
-        h64(c, d->seen[w]);
+        at = rvm_kenc_u64(at, d->seen[w]);
     }
+    return (size_t)(at - out);
 }
 
-static void leaf_buddy(struct rvm_sha256_ctx *c, const struct rvm_buddy *b, uint32_t chunk)
+static size_t leaf_buddy(const struct rvm_buddy *b, uint32_t chunk, uint8_t *out)
 {
     const uint32_t first = chunk * CHUNK;
     const uint32_t pages = b->npages - first < CHUNK ? b->npages - first : CHUNK;
-    rvm_sha256_update(c, b->tags + first, pages);
+    rvm_memcpy(out, b->tags + first, pages);
+    uint8_t *at = out + pages;
     for (uint32_t p = first; p < first + pages; p++) { /* bound: CHUNK */
-        h32(c, b->links[p].next);
-        h32(c, b->links[p].prev);
+        at = rvm_kenc_u32(at, b->links[p].next);
+        at = rvm_kenc_u32(at, b->links[p].prev);
     }
+    return (size_t)(at - out);
 }
 
-static void leaf_region(struct rvm_sha256_ctx *c, const struct rvm_region *r,
-                        const struct rvm_kreg *kr)
+static size_t leaf_region(const struct rvm_region *r, const struct rvm_kreg *kr, uint8_t *out)
 {
-    h32(c, r->generation);
-    h8(c, r->used);
-    h8(c, r->type);
-    h8(c, r->perms);
-    h8(c, r->mapped);
-    h8(c, r->map_perms);
-    h8(c, r->order);
-    h8(c, r->tier.tier);
-    h8(c, r->tier.accessed);
-    h8(c, r->tier.cut_pending);
-    rvm_sha256_update_le32(c, (uint32_t)r->tier.cut | (uint32_t)r->tier.pending_cut << 16);
-    h32(c, r->tier.recency);
-    h32(c, r->owner);
-    h32(c, r->npages);
-    h64(c, r->hpa);
-    h64(c, r->ipa);
-    h32(c, r->source);
-    h32(c, r->source_generation);
-    h32(c, r->shares);
-    h32(c, r->image_len);
-    rvm_sha256_update(c, r->checkpoint, sizeof(r->checkpoint));
-    h64(c, kr->home_ipa);
-    h8(c, kr->home_perms);
-    h32(c, kr->image);
-    h32(c, kr->ckpt);
+    uint8_t *at = rvm_kenc_u32(out, r->generation);
+    at = rvm_kenc_u8(at, r->used);
+    at = rvm_kenc_u8(at, r->type);
+    at = rvm_kenc_u8(at, r->perms);
+    at = rvm_kenc_u8(at, r->mapped);
+    at = rvm_kenc_u8(at, r->map_perms);
+    at = rvm_kenc_u8(at, r->order);
+    at = rvm_kenc_u8(at, r->tier.tier);
+    at = rvm_kenc_u8(at, r->tier.accessed);
+    at = rvm_kenc_u8(at, r->tier.cut_pending);
+    at = rvm_kenc_u32(at, (uint32_t)r->tier.cut | (uint32_t)r->tier.pending_cut << 16);
+    at = rvm_kenc_u32(at, r->tier.recency);
+    at = rvm_kenc_u32(at, r->owner);
+    at = rvm_kenc_u32(at, r->npages);
+    at = rvm_kenc_u64(at, r->hpa);
+    at = rvm_kenc_u64(at, r->ipa);
+    at = rvm_kenc_u32(at, r->source);
+    at = rvm_kenc_u32(at, r->source_generation);
+    at = rvm_kenc_u32(at, r->shares);
+    at = rvm_kenc_u32(at, r->image_len);
+    rvm_memcpy(at, r->checkpoint, sizeof(r->checkpoint));
+    at += sizeof(r->checkpoint);
+    return (size_t)(at - out) + rvm_kernel__encode_kreg(kr, RVM_KENC_LEAF, at);
 }
 
-static void leaf_part(struct rvm_sha256_ctx *c, const struct rvm_kpart *p)
-{
-    h32(c, p->generation);
-    h8(c, p->state);
-    h8(c, p->flags);
-    h32(c, p->urgency);
-    h32(c, p->creator);
-    h32(c, p->restarts);
-    h32(c, p->faults);
-    h32(c, p->ckpt);
-    h32(c, p->notifications);
-    h64(c, p->affinity);
-    hh(c, p->self_cap);
-    h64(c, p->entry_pc);
-    for (uint32_t j = 0; j < RVM_KERNEL_ARGS; j++) { /* bound: RVM_KERNEL_ARGS */
-        h64(c, p->args[j]);
-    }
-    rvm_vcpu_hash(&p->ctx, c);
-}
-
-static void leaf_chan(struct rvm_sha256_ctx *c, const struct rvm_kernel *k, uint32_t i)
+/* The channel, then its queued messages oldest first, each header with its payload. */
+static void leaf_chan(struct rvm_sha256_ctx *c, const struct rvm_kernel *k, uint32_t i,
+                      uint8_t *buf, size_t n)
 {
     const struct rvm_kchan *ch = &k->chans[i];
-    h32(c, ch->generation);
-    h8(c, ch->used);
-    h32(c, ch->a);
-    h32(c, ch->b);
-    h64(c, ch->next_seq);
-    h64(c, ch->sent);
-    h64(c, ch->received);
-    h32(c, ch->count);
+    n += rvm_kernel__encode_chan(ch, RVM_KENC_LEAF, buf + n);
     const uint32_t count = ch->count <= k->cfg.queue_depth ? ch->count : k->cfg.queue_depth;
     for (uint32_t j = 0; j < count; j++) { /* bound: queue_depth */
         const uint32_t at = (ch->head + j) % k->cfg.queue_depth;
         const size_t m = (size_t)i * k->cfg.queue_depth + at;
         const struct rvm_kmsg *msg = &k->msgs[m];
         const uint32_t len = msg->len <= k->cfg.msg_bytes ? msg->len : k->cfg.msg_bytes;
-        h32(c, msg->sender);
-        h32(c, msg->len);
-        h64(c, msg->seq);
-        h64(c, msg->tag);
+        n += rvm_kernel__encode_msg(msg, buf + n);
+        rvm_sha256_update(c, buf, n);
+        n = 0;
         rvm_sha256_update(c, k->msg_data + m * k->cfg.msg_bytes, len);
     }
+    rvm_sha256_update(c, buf, n);
 }
 
-static void leaf_dev(struct rvm_sha256_ctx *c, const struct rvm_kdev *d)
-{
-    h32(c, d->generation);
-    h8(c, d->used);
-    h8(c, d->leased);
-    h32(c, d->irq);
-    h32(c, d->holder);
-    hh(c, d->lease_cap);
-    h64(c, d->expires_ns);
-    h64(c, d->delivered);
-}
-
+/* The descriptor, then the image's bytes in the store (not only the trusted hash, so a flipped bit
+ * in the store shows). */
 static void leaf_image(struct rvm_sha256_ctx *c, const struct rvm_kernel *k,
-                       const struct rvm_kimage *im)
+                       const struct rvm_kimage *im, uint8_t *buf, size_t n)
 {
-    h8(c, im->used);
-    h32(c, im->off);
-    h32(c, im->len);
-    h8(c, im->kind);
-    h32(c, im->part);
-    h32(c, im->region);
-    h32(c, im->raw_len);
-    rvm_sha256_update(c, im->hash, sizeof(im->hash));
-    /* The bytes themselves, not only the trusted hash, so a flipped bit in the store shows. */
+    n += rvm_kernel__encode_image(im, RVM_KENC_LEAF, buf + n);
+    rvm_sha256_update(c, buf, n);
     if (im->used && im->off <= k->cfg.image_bytes && im->len <= k->cfg.image_bytes - im->off) {
         rvm_sha256_update(c, k->store + im->off, im->len);
     }
@@ -574,34 +588,44 @@ void rvm_kernel_digest_leaf(const struct rvm_kernel *k, uint32_t table, uint32_t
     }
     struct rvm_sha256_ctx c;
     rvm_sha256_init(&c, &k->hal->crypto);
-    h8(&c, LEAF_PREFIX);
-    h8(&c, (uint8_t)table);
+    uint8_t buf[LEAF_BUF];
+    buf[0] = LEAF_PREFIX;
+    buf[1] = (uint8_t)table;
+    size_t n = 2;
     switch (table) {
     case RVM_KDIGEST_CAPS:
-        leaf_cap(&c, &k->caps.slots[index]);
+        n += leaf_cap(&k->caps.slots[index], buf + n);
         break;
     case RVM_KDIGEST_NONCES:
-        leaf_nonce(&c, &k->nonces.domains[index]);
+        n += leaf_nonce(&k->nonces.domains[index], buf + n);
         break;
     case RVM_KDIGEST_BUDDY:
-        leaf_buddy(&c, &k->ram, index);
+        n += leaf_buddy(&k->ram, index, buf + n);
         break;
     case RVM_KDIGEST_REGIONS:
-        leaf_region(&c, &k->regions.slots[index], &k->kregs[index]);
+        n += leaf_region(&k->regions.slots[index], &k->kregs[index], buf + n);
         break;
-    case RVM_KDIGEST_PARTS:
-        leaf_part(&c, &k->parts[index]);
-        break;
-    case RVM_KDIGEST_CHANS:
-        leaf_chan(&c, k, index);
-        break;
-    case RVM_KDIGEST_DEVS:
-        leaf_dev(&c, &k->devs[index]);
-        break;
-    default:
-        leaf_image(&c, k, &k->images[index]);
+    case RVM_KDIGEST_PARTS: {
+        const struct rvm_kpart *p = &k->parts[index];
+        n += rvm_kernel__encode_part(p, p->flags, RVM_KENC_LEAF, buf + n);
+        rvm_sha256_update(&c, buf, n);
+        n = 0;
+        rvm_vcpu_hash(&p->ctx, &c);
         break;
     }
+    case RVM_KDIGEST_CHANS:
+        leaf_chan(&c, k, index, buf, n);
+        n = 0;
+        break;
+    case RVM_KDIGEST_DEVS:
+        n += rvm_kernel__encode_dev(&k->devs[index], buf + n);
+        break;
+    default:
+        leaf_image(&c, k, &k->images[index], buf, n);
+        n = 0;
+        break;
+    }
+    rvm_sha256_update(&c, buf, n);
     rvm_sha256_final(&c, out);
 }
 
@@ -637,7 +661,7 @@ static void node_from_children(const struct rvm_kernel *k, const struct rvm_kdig
     const uint8_t *left = node_at(tb, 2u * n);
     const uint8_t *right = node_at(tb, 2u * n + 1u);
     const uint8_t *below = blank_at(&k->digest, height - 1u);
-    if (bytes_equal(left, below, NODE) && bytes_equal(right, below, NODE)) {
+    if (node_equal(left, below) && node_equal(right, below)) {
         rvm_memcpy(out, blank_at(&k->digest, height), NODE);
     } else {
         interior(&k->hal->crypto, left, right, out);
@@ -739,16 +763,21 @@ static void climb(struct rvm_kernel *k, const struct rvm_kdigest_table *tb, uint
 }
 
 /* New leaves for slots that changed since the last digest, and the union of their paths to the
- * root. */
+ * root. The changed slots come in ascending order from a scan of each segment that resumes where
+ * it stopped, so the whole table is read once. */
 static void refresh_table(struct rvm_kernel *k, uint32_t t)
 {
     struct rvm_kdigest_table *tb = &k->digest.t[t];
+    struct changed_scan scan;
+    scan_start(k, t, &scan);
     uint32_t pending = 0; /* leaf node whose path waits for the next changed leaf */
-    for (uint32_t i = 0; i < tb->count; i++) { /* bound: count */
-        if (shadow_matches(k, t, i)) {
-            continue;
+    for (uint32_t step = 0; step < tb->count; step++) { /* bound: count */
+        const uint32_t i = scan_peek(&scan);
+        if (i >= tb->count) {
+            break;
         }
         shadow_take(k, t, i);
+        scan_past(&scan, i);
         const uint32_t n = tb->span + i;
         rvm_kernel_digest_leaf(k, t, i, node_at(tb, n));
         note_outside_sum(k, t, i);
@@ -766,63 +795,58 @@ static void refresh_table(struct rvm_kernel *k, uint32_t t)
  * The top block
  * --------------------------------------------------------------------------------------------- */
 
-static void top_scalars(struct rvm_sha256_ctx *c, const struct rvm_kernel *k)
+/* Bytes of the top block before the scheduler's state: the scalars, the log and the small
+ * subsystem headers (at most 32 allocator order heads). */
+#define TOP_FIXED_BYTES 384u
+
+static size_t top_fixed(const struct rvm_kernel *k, uint8_t *out)
 {
     static const uint8_t tag[] = "rvm-kernel-state-v2";
-    rvm_sha256_update(c, tag, sizeof(tag) - 1u);
-    h8(c, k->boot_next);
-    rvm_sha256_update(c, k->attestation, sizeof(k->attestation));
-    h32(c, k->images_loaded);
-    h64(c, k->epoch);
-    h64(c, k->next_epoch_ns);
-    h32(c, k->recovery_left);
-    h8(c, k->mode_before_recovery);
-    h8(c, k->internal_error);
-    h32(c, k->store_used);
-    uint8_t chain[RVM_WITNESS_CHAIN_BYTES];
-    rvm_witness_chain_value(&k->log, chain);
-    h64(c, rvm_witness_count(&k->log));
-    rvm_sha256_update(c, chain, sizeof(chain));
-}
-
-static void top_headers(struct rvm_sha256_ctx *c, const struct rvm_kernel *k)
-{
+    rvm_memcpy(out, tag, sizeof(tag) - 1u);
+    uint8_t *at = out + sizeof(tag) - 1u;
+    at = rvm_kenc_u8(at, k->boot_next);
+    rvm_memcpy(at, k->attestation, sizeof(k->attestation));
+    at += sizeof(k->attestation);
+    at = rvm_kenc_u32(at, k->images_loaded);
+    at = rvm_kenc_u64(at, k->epoch);
+    at = rvm_kenc_u64(at, k->next_epoch_ns);
+    at = rvm_kenc_u32(at, k->recovery_left);
+    at = rvm_kenc_u8(at, k->mode_before_recovery);
+    at = rvm_kenc_u8(at, k->internal_error);
+    at = rvm_kenc_u32(at, k->store_used);
+    at = rvm_kenc_u64(at, rvm_witness_count(&k->log));
+    rvm_witness_chain_value(&k->log, at);
+    at += RVM_WITNESS_CHAIN_BYTES;
     const struct rvm_cap_table *ct = &k->caps;
-    h32(c, ct->capacity);
-    h32(c, ct->live);
-    h32(c, ct->free_head);
-    h32(c, ct->epoch);
-    h32(c, ct->epoch_floor);
-    h32(c, ct->mac_key_len);
-    h32(c, k->nonces.count);
+    at = rvm_kenc_u32(at, ct->capacity);
+    at = rvm_kenc_u32(at, ct->live);
+    at = rvm_kenc_u32(at, ct->free_head);
+    at = rvm_kenc_u32(at, ct->epoch);
+    at = rvm_kenc_u32(at, ct->epoch_floor);
+    at = rvm_kenc_u32(at, ct->mac_key_len);
+    at = rvm_kenc_u32(at, k->nonces.count);
     const struct rvm_buddy *b = &k->ram;
-    h64(c, b->base);
-    h32(c, b->npages);
-    h32(c, b->max_order);
-    h32(c, b->free_pages);
-    h32(c, b->nonempty);
-    for (uint32_t o = 0; o <= b->max_order && o <= RVM_BUDDY_ORDER_LIMIT; o++) { /* bound: 21 */
-        h32(c, b->head[o]);
+    at = rvm_kenc_u64(at, b->base);
+    at = rvm_kenc_u32(at, b->npages);
+    at = rvm_kenc_u32(at, b->max_order);
+    at = rvm_kenc_u32(at, b->free_pages);
+    at = rvm_kenc_u32(at, b->nonempty);
+    for (uint32_t o = 0; o <= b->max_order && o <= RVM_BUDDY_ORDER_LIMIT; o++) { /* bound: 32 */
+        at = rvm_kenc_u32(at, b->head[o]);
     }
     const struct rvm_region_table *rt = &k->regions;
-    h32(c, rt->capacity);
-    h32(c, rt->count);
-    h64(c, rt->epoch);
+    at = rvm_kenc_u32(at, rt->capacity);
+    at = rvm_kenc_u32(at, rt->count);
+    at = rvm_kenc_u64(at, rt->epoch);
     const uint16_t pol[8] = {rt->policy.hot_to_warm,     rt->policy.warm_to_dormant,
                              rt->policy.dormant_to_cold, rt->policy.warm_to_hot,
                              rt->policy.dormant_to_warm, rt->policy.initial_recency,
                              rt->policy.access_boost,    rt->policy.decay_bp};
     for (uint32_t j = 0; j < 8u; j++) { /* bound: 8 */
-        uint8_t le[2];
-        rvm_store_le16(le, pol[j]);
-        rvm_sha256_update(c, le, sizeof(le));
+        rvm_store_le16(at, pol[j]);
+        at += 2;
     }
-    /* These change at every epoch, so they go in whole. */
-    rvm_sched_hash(&k->sched, c);
-    rvm_vmid_hash(&k->vmids, c);
-    if (k->cfg.coherence_nodes != 0) {
-        rvm_coherence_hash(&k->coh, c);
-    }
+    return (size_t)(at - out);
 }
 
 void rvm_kernel_digest_top(const struct rvm_kernel *k,
@@ -831,16 +855,20 @@ void rvm_kernel_digest_top(const struct rvm_kernel *k,
 {
     struct rvm_sha256_ctx c;
     rvm_sha256_init(&c, &k->hal->crypto);
-    top_scalars(&c, k);
-    top_headers(&c, k);
-    for (uint32_t t = 0; t < RVM_KDIGEST_TABLES; t++) { /* bound: RVM_KDIGEST_TABLES */
-        rvm_sha256_update(&c, roots[t], NODE);
+    uint8_t fixed[TOP_FIXED_BYTES];
+    rvm_sha256_update(&c, fixed, top_fixed(k, fixed));
+    /* These change at every epoch, so they go in whole. */
+    rvm_sched_hash(&k->sched, &c);
+    rvm_vmid_hash(&k->vmids, &c);
+    if (k->cfg.coherence_nodes != 0) {
+        rvm_coherence_hash(&k->coh, &c);
     }
+    rvm_sha256_update(&c, &roots[0][0], (size_t)RVM_KDIGEST_TABLES * NODE);
     for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */
-        uint8_t regs[RVM_KERNEL_CTX_BYTES];
-        h32(&c, k->cpus[i].loaded);
-        rvm_kernel__ctx_store(&k->cpus[i].frame, regs);
-        rvm_sha256_update(&c, regs, sizeof(regs));
+        uint8_t cpu[4u + RVM_KERNEL_CTX_BYTES];
+        rvm_store_le32(cpu, k->cpus[i].loaded);
+        rvm_kernel__ctx_store(&k->cpus[i].frame, cpu + 4);
+        rvm_sha256_update(&c, cpu, sizeof(cpu));
     }
     rvm_sha256_final(&c, out);
 }
@@ -883,18 +911,21 @@ uint8_t rvm_kernel_state_digest(struct rvm_kernel *k, uint8_t out[16])
 static bool leaves_agree(const struct rvm_kernel *k, uint32_t t, uint32_t *slot)
 {
     const struct rvm_kdigest_table *tb = &k->digest.t[t];
+    struct changed_scan scan;
+    scan_start(k, t, &scan);
     for (uint32_t i = 0; i < tb->span; i++) { /* bound: span */
         uint8_t fresh[NODE];
         *slot = i;
         if (i < tb->count) {
-            if (!shadow_matches(k, t, i)) {
+            if (scan_peek(&scan) == i) {
+                scan_past(&scan, i);
                 continue; /* the next digest recomputes it */
             }
             rvm_kernel_digest_leaf(k, t, i, fresh);
         } else {
             rvm_memset(fresh, 0, NODE);
         }
-        if (!bytes_equal(fresh, node_at(tb, tb->span + i), NODE)) {
+        if (!node_equal(fresh, node_at(tb, tb->span + i))) {
             return false;
         }
     }
@@ -909,7 +940,7 @@ static bool nodes_agree(const struct rvm_kernel *k, uint32_t t)
         for (uint32_t n = w; n < 2u * w; n++) {          /* bound: w */
             uint8_t fresh[NODE];
             node_from_children(k, tb, n, height, fresh);
-            if (!bytes_equal(fresh, node_at(tb, n), NODE)) {
+            if (!node_equal(fresh, node_at(tb, n))) {
                 return false;
             }
         }
@@ -925,20 +956,20 @@ enum rvm_err rvm_kernel_digest_verify_outside_shadow(const struct rvm_kernel *k,
     if (d->version != 2u || !d->primed) {
         return RVM_OK;
     }
-    *table = RVM_KDIGEST_CHANS;
-    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_CHANS].count; i++) { /* bound: max_channels */
-        *slot = i;
-        if (shadow_matches(k, RVM_KDIGEST_CHANS, i) &&
-            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_CHANS, i) != d->payload_sums[i]) {
-            return RVM_ERR_INTERNAL;
-        }
-    }
-    *table = RVM_KDIGEST_IMAGES;
-    for (uint32_t i = 0; i < d->t[RVM_KDIGEST_IMAGES].count; i++) { /* bound: max_images */
-        *slot = i;
-        if (shadow_matches(k, RVM_KDIGEST_IMAGES, i) &&
-            rvm_kernel_digest_outside_sum(k, RVM_KDIGEST_IMAGES, i) != d->store_sums[i]) {
-            return RVM_ERR_INTERNAL;
+    static const uint32_t tables[2] = {RVM_KDIGEST_CHANS, RVM_KDIGEST_IMAGES};
+    for (uint32_t j = 0; j < 2u; j++) { /* bound: 2 */
+        const uint32_t t = tables[j];
+        const uint64_t *sums = t == RVM_KDIGEST_CHANS ? d->payload_sums : d->store_sums;
+        struct changed_scan scan;
+        scan_start(k, t, &scan);
+        *table = t;
+        for (uint32_t i = 0; i < d->t[t].count; i++) { /* bound: max_channels, max_images */
+            *slot = i;
+            if (scan_peek(&scan) == i) {
+                scan_past(&scan, i); /* the next digest recomputes its leaf and sum */
+            } else if (rvm_kernel_digest_outside_sum(k, t, i) != sums[i]) {
+                return RVM_ERR_INTERNAL;
+            }
         }
     }
     return RVM_OK;

@@ -21,6 +21,7 @@
 #ifndef RVM_KERNEL_IMPL_H
 #define RVM_KERNEL_IMPL_H
 
+#include "rvm/bytes.h"
 #include "rvm/kernel.h"
 
 struct rvm_kop {
@@ -196,5 +197,148 @@ void rvm_kernel__digest_init(struct rvm_kernel *k, uint8_t *area);
 /* The store's bytes under image `image` changed or may have (a commit, a free, a flipped bit):
  * its leaf is recomputed at the next digest even if its descriptor looks the same. */
 void rvm_kernel__digest_touch_image(struct rvm_kernel *k, uint32_t image);
+
+/* ---- canonical encodings of the kernel's own objects ---------------------------------------- */
+
+/*
+ * One encoder per object serves both state hashes: the version-1 stream (rvm_kernel_hash_ex) and
+ * the version-2 digest's leaves (kernel_digest.c). The forms differ in two ways only: the stream
+ * writes a slot's one-byte flags (used, kind, home_perms) as 32-bit words and stops after the
+ * header of a slot that holds nothing; a leaf writes them as bytes and always in full. Each
+ * encoder writes little-endian integers in declaration order into `out` (at least
+ * RVM_KENC_MAX_BYTES) and returns the length, so a caller hashes an object with one update.
+ */
+enum rvm_kenc_form {
+    RVM_KENC_STREAM,
+    RVM_KENC_LEAF,
+};
+
+#define RVM_KENC_MAX_BYTES 72u /* the longest encoding below (a partition's, 70 bytes) */
+
+static inline uint8_t *rvm_kenc_u8(uint8_t *p, uint8_t v)
+{
+    *p = v;
+    return p + 1;
+}
+
+static inline uint8_t *rvm_kenc_u32(uint8_t *p, uint32_t v)
+{
+    rvm_store_le32(p, v);
+    return p + 4;
+}
+
+static inline uint8_t *rvm_kenc_u64(uint8_t *p, uint64_t v)
+{
+    rvm_store_le64(p, v);
+    return p + 8;
+}
+
+static inline uint8_t *rvm_kenc_handle(uint8_t *p, struct rvm_handle h)
+{
+    return rvm_kenc_u64(p, rvm_handle_pack(h));
+}
+
+/* A one-byte field the stream widens to a word. */
+static inline uint8_t *rvm_kenc_flag(uint8_t *p, uint8_t v, enum rvm_kenc_form form)
+{
+    return form == RVM_KENC_STREAM ? rvm_kenc_u32(p, v) : rvm_kenc_u8(p, v);
+}
+
+/* A partition without its vCPU context (rvm_vcpu_hash follows it). `flags` is what to write for
+ * p->flags: the stream without the scheduler's part masks RVM_KPART_F_RAN. */
+static inline size_t rvm_kernel__encode_part(const struct rvm_kpart *p, uint8_t flags,
+                                             enum rvm_kenc_form form, uint8_t *out)
+{
+    uint8_t *at = rvm_kenc_u32(out, p->generation);
+    at = rvm_kenc_u8(at, p->state);
+    at = rvm_kenc_u8(at, flags);
+    if (form == RVM_KENC_STREAM && p->state == RVM_KPART_FREE) {
+        return (size_t)(at - out);
+    }
+    at = rvm_kenc_u32(at, p->urgency);
+    at = rvm_kenc_u32(at, p->creator);
+    at = rvm_kenc_u32(at, p->restarts);
+    at = rvm_kenc_u32(at, p->faults);
+    at = rvm_kenc_u32(at, p->ckpt);
+    at = rvm_kenc_u32(at, p->notifications);
+    at = rvm_kenc_u64(at, p->affinity);
+    at = rvm_kenc_handle(at, p->self_cap);
+    at = rvm_kenc_u64(at, p->entry_pc);
+    for (uint32_t j = 0; j < RVM_KERNEL_ARGS; j++) { /* bound: RVM_KERNEL_ARGS */
+        at = rvm_kenc_u64(at, p->args[j]);
+    }
+    return (size_t)(at - out);
+}
+
+static inline size_t rvm_kernel__encode_kreg(const struct rvm_kreg *kr, enum rvm_kenc_form form,
+                                             uint8_t *out)
+{
+    uint8_t *at = rvm_kenc_u64(out, kr->home_ipa);
+    at = rvm_kenc_flag(at, kr->home_perms, form);
+    at = rvm_kenc_u32(at, kr->image);
+    at = rvm_kenc_u32(at, kr->ckpt);
+    return (size_t)(at - out);
+}
+
+/* A channel without its messages (rvm_kernel__encode_msg for each, then its payload). */
+static inline size_t rvm_kernel__encode_chan(const struct rvm_kchan *ch, enum rvm_kenc_form form,
+                                             uint8_t *out)
+{
+    uint8_t *at = rvm_kenc_u32(out, ch->generation);
+    at = rvm_kenc_flag(at, ch->used, form);
+    if (form == RVM_KENC_STREAM && !ch->used) {
+        return (size_t)(at - out);
+    }
+    at = rvm_kenc_u32(at, ch->a);
+    at = rvm_kenc_u32(at, ch->b);
+    at = rvm_kenc_u64(at, ch->next_seq);
+    at = rvm_kenc_u64(at, ch->sent);
+    at = rvm_kenc_u64(at, ch->received);
+    at = rvm_kenc_u32(at, ch->count);
+    return (size_t)(at - out);
+}
+
+/* A queued message's header (the same in both forms). */
+static inline size_t rvm_kernel__encode_msg(const struct rvm_kmsg *m, uint8_t *out)
+{
+    uint8_t *at = rvm_kenc_u32(out, m->sender);
+    at = rvm_kenc_u32(at, m->len);
+    at = rvm_kenc_u64(at, m->seq);
+    at = rvm_kenc_u64(at, m->tag);
+    return (size_t)(at - out);
+}
+
+/* A device (the same in both forms). */
+static inline size_t rvm_kernel__encode_dev(const struct rvm_kdev *d, uint8_t *out)
+{
+    uint8_t *at = rvm_kenc_u32(out, d->generation);
+    at = rvm_kenc_u8(at, d->used);
+    at = rvm_kenc_u8(at, d->leased);
+    at = rvm_kenc_u32(at, d->irq);
+    at = rvm_kenc_u32(at, d->holder);
+    at = rvm_kenc_handle(at, d->lease_cap);
+    at = rvm_kenc_u64(at, d->expires_ns);
+    at = rvm_kenc_u64(at, d->delivered);
+    return (size_t)(at - out);
+}
+
+/* An image's descriptor (a leaf adds the image's bytes in the store). */
+static inline size_t rvm_kernel__encode_image(const struct rvm_kimage *im, enum rvm_kenc_form form,
+                                              uint8_t *out)
+{
+    uint8_t *at = rvm_kenc_flag(out, im->used, form);
+    if (form == RVM_KENC_STREAM && !im->used) {
+        return (size_t)(at - out);
+    }
+    at = rvm_kenc_u32(at, im->off);
+    at = rvm_kenc_u32(at, im->len);
+    at = rvm_kenc_flag(at, im->kind, form);
+    at = rvm_kenc_u32(at, im->part);
+    at = rvm_kenc_u32(at, im->region);
+    at = rvm_kenc_u32(at, im->raw_len);
+    rvm_memcpy(at, im->hash, sizeof(im->hash));
+    at += sizeof(im->hash);
+    return (size_t)(at - out);
+}
 
 #endif /* RVM_KERNEL_IMPL_H */

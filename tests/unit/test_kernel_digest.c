@@ -756,6 +756,88 @@ static void test_short_last_buddy_chunk(void **state)
     kfx_free(f);
 }
 
+/* A change confined to a table's second watched array (a region's kreg entry, a buddy chunk's
+ * links) is found by the change scan, alone or next to a change in the first array of another slot
+ * of the same table, in any order, up to the last slot. */
+static void test_changes_in_the_second_watched_array(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    (void)kfx_part(f, true);
+    assert_digest_matches_model(f);
+    const uint32_t last = f->cfg.max_regions - 1u;
+    f->k.kregs[last].home_ipa ^= 0x1000u;
+    assert_digest_matches_model(f);
+    f->k.kregs[1].home_ipa ^= 0x2000u;
+    f->k.regions.slots[3].ipa ^= 0x3000u;
+    assert_digest_matches_model(f);
+    f->k.regions.slots[0].ipa ^= 0x4000u;
+    f->k.kregs[2].home_ipa ^= 0x5000u;
+    f->k.kregs[last].home_ipa ^= 0x1000u;
+    assert_digest_matches_model(f);
+    f->k.ram.links[0].prev ^= 1u;
+    f->k.ram.links[f->cfg.ram_pages - 1u].next ^= 1u;
+    assert_digest_matches_model(f);
+    uint32_t table = 0;
+    uint32_t slot = 0;
+    assert_int_equal(rvm_kernel_digest_verify(&f->k, &table, &slot), RVM_OK);
+    kfx_free(f);
+}
+
+static void stream_hash(const struct rvm_kernel *k, uint32_t flags, uint8_t out[32])
+{
+    struct rvm_sha256_ctx c;
+    rvm_sha256_init(&c, &k->hal->crypto);
+    rvm_kernel_hash_ex(k, &c, flags);
+    rvm_sha256_final(&c, out);
+}
+
+/* The version-1 stream, through the encoders it shares with the leaves: a queued message's payload
+ * is in both forms of the stream, the scheduler's RAN flag only in the full one. */
+static void test_version1_stream_covers_messages_and_the_ran_flag(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle a = kfx_part(f, true);
+    struct rvm_handle b = kfx_part(f, true);
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
+    static const uint8_t msg[] = "payload";
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, msg, sizeof(msg), 9, NULL), RVM_OK);
+    uint8_t all[32];
+    uint8_t nosched[32];
+    uint8_t now[32];
+    stream_hash(&f->k, RVM_KHASH_ALL, all);
+    stream_hash(&f->k, RVM_KHASH_NO_SCHED, nosched);
+    const size_t m = (size_t)ch.index * f->cfg.queue_depth + f->k.chans[ch.index].head;
+    f->k.msg_data[m * f->cfg.msg_bytes + 1] ^= 0x01;
+    stream_hash(&f->k, RVM_KHASH_ALL, now);
+    assert_memory_not_equal(now, all, 32);
+    stream_hash(&f->k, RVM_KHASH_NO_SCHED, now);
+    assert_memory_not_equal(now, nosched, 32);
+    f->k.msg_data[m * f->cfg.msg_bytes + 1] ^= 0x01;
+    f->k.parts[a.index].flags ^= RVM_KPART_F_RAN;
+    stream_hash(&f->k, RVM_KHASH_ALL, now);
+    assert_memory_not_equal(now, all, 32);
+    stream_hash(&f->k, RVM_KHASH_NO_SCHED, now);
+    assert_memory_equal(now, nosched, 32);
+    kfx_free(f);
+}
+
+/* Every slot of a table changed at once: the change scan runs to the table's end. */
+static void test_every_slot_of_a_table_changed(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    (void)kfx_part(f, true);
+    assert_digest_matches_model(f);
+    for (uint32_t i = 0; i < f->cfg.max_devices; i++) {
+        f->k.devs[i].irq ^= 0x100u;
+    }
+    assert_digest_matches_model(f);
+    kfx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +853,9 @@ int main(void)
         cmocka_unit_test(test_checks_without_trees),
         cmocka_unit_test(test_no_coherence_engine),
         cmocka_unit_test(test_short_last_buddy_chunk),
+        cmocka_unit_test(test_changes_in_the_second_watched_array),
+        cmocka_unit_test(test_version1_stream_covers_messages_and_the_ran_flag),
+        cmocka_unit_test(test_every_slot_of_a_table_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,7 +276,7 @@ enum rvm_kdigest_table_id {
 
 struct rvm_kdigest_table {
     uint8_t *nodes;        /* 2 * span nodes: node 1 is the root, leaf i is node span + i */
-    uint8_t *shadow;       /* count * shadow_bytes */
+    uint8_t *shadow;       /* count * shadow_bytes: a copy of each watched array in turn */
     uint32_t count;        /* leaves in use */
     uint32_t span;         /* power of two >= count (1 when count is 0) */
     uint32_t shadow_bytes; /* per leaf */
