@@ -19,6 +19,7 @@
 
 #define EVQ_CAPACITY       8192u
 #define CHAIN_HISTORY      1024u /* chain values kept to compare checkpoints against */
+#define FULL_VERIFY_EVERY  16u   /* seeds whose stored log is re-verified record by record */
 #define MAX_ARMED          64u
 #define MAX_EVENTS_PER_GO  100000u /* events one clock advance may deliver (a scenario limit) */
 #define MAX_EVENTS_AT_ONCE 10000u  /* events due at one instant before it is a storm (a bug) */
