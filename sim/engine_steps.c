@@ -215,18 +215,19 @@ static bool gen_random(struct rvm_sim *sim, uint32_t block, struct rvm_sim_call 
     struct rvm_prng *w = &sim->workload;
 
     for (uint32_t attempt = 0; attempt < GEN_ATTEMPTS; attempt++) {
-        /* the first entry whose running weight passes the pick: a switched-off entry adds 0 */
+        /* the first entry whose running weight passes the pick: a switched-off entry adds 0.
+         * The running weights never decrease, so that entry's index is the number of them the
+         * pick reaches, counted without a branch on the pick (a loop exit at a random entry is
+         * a mispredicted branch in every step). */
         const uint64_t pick = rvm_prng_below(w, sim->block_total[block]);
-        const struct scn_random_entry *e = NULL;
-        for (uint32_t i = 0; i < r->nentries; i++) {
-            if (pick < upto[i]) {
-                e = &r->entries[i];
-                break;
-            }
+        uint32_t first = 0;
+        for (uint32_t i = 0; i < r->nentries; i++) { /* bound: the block's entries */
+            first += upto[i] <= pick;
         }
-        if (e == NULL) {
+        if (first == r->nentries) {
             return false;
         }
+        const struct scn_random_entry *e = &r->entries[first];
         const struct rvm_sim_op_spec *spec = &sim->target->ops[e->op];
         bool ok = true;
         call->op = e->op;
