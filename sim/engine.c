@@ -673,9 +673,45 @@ void rvm_sim_free(struct rvm_sim *sim)
     free(sim->entry_upto);
     free(sim->block_total);
     free(sim->block_first);
+    free(sim->block_pick);
+    free(sim->pick_entry);
     free(sim->lin);
     free(sim->states);
     free(sim);
+}
+
+/* The pick tables of the random blocks (engine_internal.h): a step's operation is then one load
+ * instead of a search through the running weights. */
+static bool pick_tables(struct rvm_sim *sim, const struct rvm_scenario *scn)
+{
+    if (!engine_grow32((void **)&sim->block_pick, &sim->block_pick_cap, scn->nrandoms + 1,
+                       sizeof(uint32_t))) {
+        return false;
+    }
+    uint64_t size = 0;
+    for (uint32_t b = 0; b < scn->nrandoms; b++) { /* bound: the random blocks */
+        const bool table = sim->block_total[b] <= PICK_TABLE_MAX;
+        sim->block_pick[b] = table ? (uint32_t)size : NO_PICK_TABLE;
+        size += table ? sim->block_total[b] : 0;
+    }
+    if (!engine_grow32((void **)&sim->pick_entry, &sim->pick_cap, size + 1, sizeof(uint32_t))) {
+        return false;
+    }
+    for (uint32_t b = 0; b < scn->nrandoms; b++) { /* bound: the random blocks */
+        if (sim->block_pick[b] == NO_PICK_TABLE) {
+            continue;
+        }
+        uint32_t *pick = &sim->pick_entry[sim->block_pick[b]];
+        const uint64_t *upto = &sim->entry_upto[sim->block_first[b]];
+        uint64_t from = 0;
+        for (uint32_t i = 0; i < scn->randoms[b].nentries; i++) { /* bound: the block's entries */
+            for (uint64_t v = from; v < upto[i]; v++) {           /* bound: PICK_TABLE_MAX in all */
+                pick[v] = i;
+            }
+            from = upto[i];
+        }
+    }
+    return true;
 }
 
 static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
@@ -796,6 +832,9 @@ static bool setup_run(struct rvm_sim *sim, const struct rvm_scenario *scn,
         }
         sim->block_first[b] = first;
         first += r->nentries;
+    }
+    if (!pick_tables(sim, scn)) {
+        return false;
     }
 
     const struct rvm_sim_setup setup = {
