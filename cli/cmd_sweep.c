@@ -50,12 +50,9 @@
 
 #define MAX_JOBS          256u
 #define MAX_BATCH         256u
-#define READ_RESULTS      32u /* results the parent takes from a worker's pipe in one read */
-/* While every busy worker has at least NAP_MIN_LEFT seeds of its batch left, the parent naps
- * NAP_NS before it polls: the results wait in the pipes (a pipe holds ~140 of them) instead of
- * waking the parent once per seed, a context switch on each side taken from the workers' CPUs. */
-#define NAP_NS            1000000u
-#define NAP_MIN_LEFT      16u
+/* Results the parent takes from a worker's pipe in one read: more than a pipe holds (64 KiB, ~140
+ * outcomes), so one wake-up takes everything a worker has sent since the last. */
+#define READ_RESULTS      160u
 #define PROGRESS_NS       200000000u
 #define PLAIN_PROGRESS_NS 10000000000u /* off a terminal: a line every 10 s */
 
@@ -562,21 +559,6 @@ static void drain_worker(struct sweep *s, struct worker *w, uint32_t nworkers)
     w->have -= used;
 }
 
-/* Whether every busy worker has so much of its batch left that the parent may nap first. */
-static bool may_nap(const struct sweep *s, const struct worker *workers, uint32_t nworkers)
-{
-    if (s->npending != 0 || sweep_stop_signal != 0) {
-        return false;
-    }
-    for (uint32_t i = 0; i < nworkers; i++) {
-        const struct worker *w = &workers[i];
-        if (w->alive && w->count - w->reported < NAP_MIN_LEFT) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* ------------------------------------------------------------------------------------------------
  * The command
  * --------------------------------------------------------------------------------------------- */
@@ -784,10 +766,6 @@ static bool supervise(struct sweep *s, struct worker *workers, uint32_t nworkers
         if (!busy) {
             run_rest_here(s);
             break;
-        }
-        if (may_nap(s, workers, nworkers)) {
-            const struct timespec nap = {0, NAP_NS};
-            nanosleep(&nap, NULL);
         }
         int timeout = s->npending != 0 ? 0 : (s->o.progress ? 200 : -1);
         int ready = poll(pfd, n, timeout);
