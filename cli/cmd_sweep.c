@@ -44,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,10 +53,6 @@
 /* Results the parent takes from a worker's pipe in one read: more than a pipe holds (64 KiB, ~140
  * outcomes), so one wake-up takes everything a worker has sent since the last. */
 #define READ_RESULTS      160u
-/* Outcomes a worker sends in one write (and whatever it holds at the end of a batch): one write
- * and one wake-up of the parent per 16 seeds instead of per seed. Which seed a dying worker was
- * running it keeps in a page it shares with the parent, so the blame stays exact. */
-#define SEND_RESULTS      16u
 #define PROGRESS_NS       200000000u
 #define PLAIN_PROGRESS_NS 10000000000u /* off a terminal: a line every 10 s */
 
@@ -92,7 +87,6 @@ struct worker {
     int cmd_fd, res_fd;
     bool alive;
     uint64_t first, count, reported; /* the batch in flight */
-    uint64_t *running; /* shared with the worker: the index in its batch of the seed it runs */
     uint8_t buf[READ_RESULTS * sizeof(struct res_msg)];
     size_t have;
 };
@@ -220,32 +214,16 @@ static bool rechecked_seed(const struct sweep_opts *o, uint64_t seed)
  * Workers
  * --------------------------------------------------------------------------------------------- */
 
-/* RVMSIM_TEST_WORKER_CRASH=<seed>: a worker kills itself when it comes to that seed, so tests can
- * see a dying worker blamed on the right seed. */
-static bool crash_hook(uint64_t *seed)
-{
-    const char *hook = getenv("RVMSIM_TEST_WORKER_CRASH");
-    char *end = NULL;
-    if (hook == NULL || *hook == '\0') {
-        return false;
-    }
-    *seed = strtoull(hook, &end, 10);
-    return *end == '\0';
-}
-
 static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *scn, int cmd_fd,
-                        int res_fd, uint64_t *running)
+                        int res_fd)
 {
     struct rvm_crypto crypto;
     struct rvm_openssl_crypto *oc = simcli_crypto(&crypto);
     char err[256];
     struct rvm_sim *sim = oc != NULL ? rvm_sim_new(scn, &crypto, err, sizeof(err)) : NULL;
-    struct res_msg *held = malloc(SEND_RESULTS * sizeof(*held));
-    if (sim == NULL || held == NULL) {
+    if (sim == NULL) {
         _exit(RVMSIM_EXIT_INTERNAL);
     }
-    uint64_t crash_seed = 0;
-    const bool crash = crash_hook(&crash_seed);
     struct rvm_sim_options opt = {.faults = o->mode, .nwnm_every = 1};
     /* The parent decides when to stop; a batch in flight is finished and reported. */
     signal(SIGINT, SIG_IGN);
@@ -255,29 +233,20 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
         if (!read_all(cmd_fd, &cmd, sizeof(cmd)) || cmd.count == 0) {
             break;
         }
-        uint32_t nheld = 0;
         for (uint64_t i = 0; i < cmd.count; i++) {
-            __atomic_store_n(running, i, __ATOMIC_RELEASE);
-            struct res_msg *r = &held[nheld++];
-            memset(r, 0, sizeof(*r));
-            r->seed = seed_at(o, cmd.first + i);
-            if (crash && r->seed == crash_seed) {
-                raise(SIGKILL);
-            }
-            opt.seed = r->seed;
+            struct res_msg r;
+            memset(&r, 0, sizeof(r));
+            r.seed = seed_at(o, cmd.first + i);
+            opt.seed = r.seed;
             /* the final state is compared by a re-run and kept by a store; a passing seed that
              * neither re-runs nor is stored does without it */
-            opt.state_if_failed = o->db == NULL && !rechecked_seed(o, r->seed);
-            rvm_sim_run(sim, scn, &opt, &r->o);
-            if (nheld == SEND_RESULTS || i + 1 == cmd.count) {
-                if (!write_all(res_fd, held, nheld * sizeof(*held))) {
-                    _exit(RVMSIM_EXIT_INTERNAL);
-                }
-                nheld = 0;
+            opt.state_if_failed = o->db == NULL && !rechecked_seed(o, r.seed);
+            rvm_sim_run(sim, scn, &opt, &r.o);
+            if (!write_all(res_fd, &r, sizeof(r))) {
+                _exit(RVMSIM_EXIT_INTERNAL);
             }
         }
     }
-    free(held);
     rvm_sim_free(sim);
     rvm_openssl_crypto_free(oc);
     _exit(0);
@@ -288,26 +257,18 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
 static bool spawn(struct sweep *s, struct worker *w, struct worker *earlier, uint32_t nearlier)
 {
     int cmd[2], res[2];
-    uint64_t *running =
-        mmap(NULL, sizeof(*running), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (running == MAP_FAILED) {
-        return false;
-    }
     if (pipe(cmd) != 0) {
-        munmap(running, sizeof(*running));
         return false;
     }
     if (pipe(res) != 0) {
         close(cmd[0]);
         close(cmd[1]);
-        munmap(running, sizeof(*running));
         return false;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(cmd[0]), close(cmd[1]), close(res[0]), close(res[1]);
-        munmap(running, sizeof(*running));
         return false;
     }
     if (pid == 0) {
@@ -318,12 +279,11 @@ static bool spawn(struct sweep *s, struct worker *w, struct worker *earlier, uin
             close(earlier[i].res_fd);
         }
         free(earlier);
-        worker_main(&s->o, s->scn, cmd[0], res[1], running);
+        worker_main(&s->o, s->scn, cmd[0], res[1]);
     }
     close(cmd[0]);
     close(res[1]);
-    *w = (struct worker){
-        .pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .alive = true, .running = running};
+    *w = (struct worker){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .alive = true};
     return true;
 }
 
@@ -353,7 +313,6 @@ static bool assign(struct sweep *s, struct worker *w, uint32_t nworkers)
         return false;
     }
     struct cmd_msg cmd = {r.first, r.count};
-    __atomic_store_n(w->running, 0, __ATOMIC_RELEASE); /* the worker waits for this command */
     if (!write_all(w->cmd_fd, &cmd, sizeof(cmd))) {
         (void)push((void **)&s->requeue, &s->nrequeue, &s->requeue_cap, &r, sizeof(r));
         return false;
@@ -545,18 +504,8 @@ static void worker_lost(struct sweep *s, struct worker *w)
     int status = 0;
     waitpid(w->pid, &status, 0);
     if (w->count > w->reported) {
-        /* the seed it was running took it down; the seeds it finished but had not sent yet and
-         * the rest of its batch go to others */
-        uint64_t at = __atomic_load_n(w->running, __ATOMIC_ACQUIRE);
-        if (at < w->reported || at >= w->count) {
-            at = w->reported;
-        }
-        struct range unsent = {w->first + w->reported, at - w->reported};
-        if (unsent.count != 0) {
-            (void)push((void **)&s->requeue, &s->nrequeue, &s->requeue_cap, &unsent,
-                       sizeof(unsent));
-        }
-        uint64_t seed = seed_at(&s->o, w->first + at);
+        /* the seed it was running took it down; the rest of its batch goes to others */
+        uint64_t seed = seed_at(&s->o, w->first + w->reported);
         char what[200];
         if (WIFSIGNALED(status)) {
             snprintf(what, sizeof(what), "internal [worker.crash] the worker died of signal %d",
@@ -575,7 +524,7 @@ static void worker_lost(struct sweep *s, struct worker *w)
                  what + strlen("internal [worker.crash] "));
         store(s, seed, &crash, NULL, "sweep"); /* a summary without a digest: nothing ran to end */
         report_failure(s, seed, &crash, what);
-        struct range rest = {w->first + at + 1, w->count - at - 1};
+        struct range rest = {w->first + w->reported + 1, w->count - w->reported - 1};
         if (rest.count != 0) {
             (void)push((void **)&s->requeue, &s->nrequeue, &s->requeue_cap, &rest, sizeof(rest));
         }
@@ -1050,9 +999,6 @@ out:
             close(w->cmd_fd);
             close(w->res_fd);
             waitpid(w->pid, NULL, 0);
-        }
-        if (w->running != NULL) {
-            munmap(w->running, sizeof(*w->running));
         }
     }
     free(workers);
