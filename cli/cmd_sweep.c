@@ -214,6 +214,19 @@ static bool rechecked_seed(const struct sweep_opts *o, uint64_t seed)
  * Workers
  * --------------------------------------------------------------------------------------------- */
 
+/* RVMSIM_TEST_WORKER_CRASH=<seed>: a worker kills itself when it comes to that seed, so tests can
+ * see a dying worker blamed on the right seed. */
+static bool crash_hook(uint64_t *seed)
+{
+    const char *hook = getenv("RVMSIM_TEST_WORKER_CRASH");
+    char *end = NULL;
+    if (hook == NULL || *hook == '\0') {
+        return false;
+    }
+    *seed = strtoull(hook, &end, 10);
+    return *end == '\0';
+}
+
 static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *scn, int cmd_fd,
                         int res_fd)
 {
@@ -224,6 +237,8 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
     if (sim == NULL) {
         _exit(RVMSIM_EXIT_INTERNAL);
     }
+    uint64_t crash_seed = 0;
+    const bool crash = crash_hook(&crash_seed);
     struct rvm_sim_options opt = {.faults = o->mode, .nwnm_every = 1};
     /* The parent decides when to stop; a batch in flight is finished and reported. */
     signal(SIGINT, SIG_IGN);
@@ -237,6 +252,9 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
             struct res_msg r;
             memset(&r, 0, sizeof(r));
             r.seed = seed_at(o, cmd.first + i);
+            if (crash && r.seed == crash_seed) {
+                raise(SIGKILL);
+            }
             opt.seed = r.seed;
             /* the final state is compared by a re-run and kept by a store; a passing seed that
              * neither re-runs nor is stored does without it */

@@ -5,6 +5,7 @@ interleaved between workers), as two shards (every worker sees every other seed)
 process with `rvmsim run`; per seed the result, record count, log digest, chain value and final
 state digest must agree. The reference is the run in its own process, which has no history."""
 import json
+import os
 import re
 import sqlite3
 
@@ -48,3 +49,17 @@ def test_seed_outcome_independent_of_batches(rvmsim, source_root, tmp_path):
         r = json.loads(rvmsim("run", scn, "--seed", seed, "--faults", "swarm", "--json",
                               check=False).stdout)
         assert (r["result"], r["records"], r["digest"], r["chain"], r["state"]) == one[seed], seed
+
+
+def test_dying_worker_blames_its_seed(rvmsim, source_root):
+    """A worker that dies is blamed on the seed it was running (one failure of class internal);
+    the rest of its batch runs on the other worker."""
+    scn = source_root / "scenarios/kernel-smoke.scn"
+    env = dict(os.environ, RVMSIM_TEST_WORKER_CRASH="37")
+    proc = rvmsim("sweep", scn, "--seeds", "0..99", "--jobs", 2, "--faults", "swarm",
+                  "--no-progress", check=False, env=env)
+    assert proc.returncode == 6, proc.stdout + proc.stderr
+    assert re.findall(r"^FAIL seed=(\d+) (\S+) \[(\S+)\]", proc.stdout, re.M) == [
+        ("37", "internal", "worker.crash")], proc.stdout
+    assert "died of signal 9" in proc.stdout
+    assert proc.stdout.rstrip().endswith("99 passed, 1 failed"), proc.stdout
