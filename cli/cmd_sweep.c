@@ -50,6 +50,9 @@
 
 #define MAX_JOBS          256u
 #define MAX_BATCH         256u
+/* Results the parent takes from a worker's pipe in one read: more than a pipe holds (64 KiB, ~140
+ * outcomes), so one wake-up takes everything a worker has sent since the last. */
+#define READ_RESULTS      160u
 #define PROGRESS_NS       200000000u
 #define PLAIN_PROGRESS_NS 10000000000u /* off a terminal: a line every 10 s */
 
@@ -84,7 +87,7 @@ struct worker {
     int cmd_fd, res_fd;
     bool alive;
     uint64_t first, count, reported; /* the batch in flight */
-    uint8_t buf[sizeof(struct res_msg)];
+    uint8_t buf[READ_RESULTS * sizeof(struct res_msg)];
     size_t have;
 };
 
@@ -211,6 +214,19 @@ static bool rechecked_seed(const struct sweep_opts *o, uint64_t seed)
  * Workers
  * --------------------------------------------------------------------------------------------- */
 
+/* RVMSIM_TEST_WORKER_CRASH=<seed>: a worker kills itself when it comes to that seed, so tests can
+ * see a dying worker blamed on the right seed. */
+static bool crash_hook(uint64_t *seed)
+{
+    const char *hook = getenv("RVMSIM_TEST_WORKER_CRASH");
+    char *end = NULL;
+    if (hook == NULL || *hook == '\0') {
+        return false;
+    }
+    *seed = strtoull(hook, &end, 10);
+    return *end == '\0';
+}
+
 static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *scn, int cmd_fd,
                         int res_fd)
 {
@@ -221,6 +237,8 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
     if (sim == NULL) {
         _exit(RVMSIM_EXIT_INTERNAL);
     }
+    uint64_t crash_seed = 0;
+    const bool crash = crash_hook(&crash_seed);
     struct rvm_sim_options opt = {.faults = o->mode, .nwnm_every = 1};
     /* The parent decides when to stop; a batch in flight is finished and reported. */
     signal(SIGINT, SIG_IGN);
@@ -234,6 +252,9 @@ static void worker_main(const struct sweep_opts *o, const struct rvm_scenario *s
             struct res_msg r;
             memset(&r, 0, sizeof(r));
             r.seed = seed_at(o, cmd.first + i);
+            if (crash && r.seed == crash_seed) {
+                raise(SIGKILL);
+            }
             opt.seed = r.seed;
             /* the final state is compared by a re-run and kept by a store; a passing seed that
              * neither re-runs nor is stored does without it */
@@ -540,18 +561,20 @@ static void drain_worker(struct sweep *s, struct worker *w, uint32_t nworkers)
         return;
     }
     w->have += (size_t)r;
-    if (w->have < sizeof(w->buf)) {
-        return;
+    size_t used = 0;
+    while (w->have - used >= sizeof(struct res_msg)) { /* bound: READ_RESULTS */
+        struct res_msg msg;
+        memcpy(&msg, w->buf + used, sizeof(msg));
+        used += sizeof(msg);
+        w->reported++;
+        on_result(s, &msg);
+        if (w->reported == w->count) {
+            w->count = w->reported = 0;
+            (void)assign(s, w, nworkers);
+        }
     }
-    struct res_msg msg;
-    memcpy(&msg, w->buf, sizeof(msg));
-    w->have = 0;
-    w->reported++;
-    on_result(s, &msg);
-    if (w->reported == w->count) {
-        w->count = w->reported = 0;
-        (void)assign(s, w, nworkers);
-    }
+    memmove(w->buf, w->buf + used, w->have - used);
+    w->have -= used;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -19,11 +19,14 @@
 
 #define EVQ_CAPACITY       8192u
 #define CHAIN_HISTORY      1024u /* chain values kept to compare checkpoints against */
+#define FULL_VERIFY_EVERY  16u   /* seeds whose stored log is re-verified record by record */
 #define MAX_ARMED          64u
 #define MAX_EVENTS_PER_GO  100000u /* events one clock advance may deliver (a scenario limit) */
 #define MAX_EVENTS_AT_ONCE 10000u  /* events due at one instant before it is a storm (a bug) */
 #define DEAD_RING          16u     /* recently dead handles per class, for stale-handle faults */
 #define GEN_ATTEMPTS       16u     /* tries to generate a random op whose objects exist */
+#define PICK_TABLE_MAX     4096u   /* largest total weight of a random block with a pick table */
+#define NO_PICK_TABLE      UINT32_MAX
 
 struct sim_obj {
     uint64_t handle;
@@ -135,6 +138,11 @@ struct rvm_sim {
     uint64_t *block_total;
     uint32_t *block_first;
     uint32_t entry_cap, upto_cap, block_cap;
+    /* A block whose total weight is at most PICK_TABLE_MAX has a table from a weight draw to the
+     * index of the entry it picks, at block_pick[block] in pick_entry (NO_PICK_TABLE: none). */
+    uint32_t *block_pick;
+    uint32_t *pick_entry;
+    uint32_t block_pick_cap, pick_cap;
 
     /* "no witness, no mutation" */
     uint32_t ref_fp[RVM_SHA256_STATE_WORDS];

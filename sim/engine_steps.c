@@ -212,21 +212,28 @@ static bool gen_random(struct rvm_sim *sim, uint32_t block, struct rvm_sim_call 
 {
     const struct scn_random *r = &sim->scn->randoms[block];
     const uint64_t *upto = &sim->entry_upto[sim->block_first[block]];
+    const uint32_t *pick_table =
+        sim->block_pick[block] != NO_PICK_TABLE ? &sim->pick_entry[sim->block_pick[block]] : NULL;
     struct rvm_prng *w = &sim->workload;
 
     for (uint32_t attempt = 0; attempt < GEN_ATTEMPTS; attempt++) {
-        /* the first entry whose running weight passes the pick: a switched-off entry adds 0 */
+        /* the first entry whose running weight passes the pick: a switched-off entry adds 0.
+         * The running weights never decrease, so that entry's index is the number of them the
+         * pick reaches: looked up in the block's pick table, or counted without a branch on the
+         * pick (a loop exit at a random entry is a mispredicted branch in every step). */
         const uint64_t pick = rvm_prng_below(w, sim->block_total[block]);
-        const struct scn_random_entry *e = NULL;
-        for (uint32_t i = 0; i < r->nentries; i++) {
-            if (pick < upto[i]) {
-                e = &r->entries[i];
-                break;
+        uint32_t first = 0;
+        if (pick_table != NULL && pick < sim->block_total[block]) {
+            first = pick_table[pick];
+        } else {
+            for (uint32_t i = 0; i < r->nentries; i++) { /* bound: the block's entries */
+                first += upto[i] <= pick;
             }
         }
-        if (e == NULL) {
+        if (first == r->nentries) {
             return false;
         }
+        const struct scn_random_entry *e = &r->entries[first];
         const struct rvm_sim_op_spec *spec = &sim->target->ops[e->op];
         bool ok = true;
         call->op = e->op;

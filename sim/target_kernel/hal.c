@@ -191,10 +191,31 @@ static void h_phys_write(void *ctx, rvm_hpa_t dst, const void *src, size_t len)
     t->plat.ops.phys_write(pctx(t), dst, src, len);
 }
 
+/* A page of guest RAM no write reached since the reset cleared it holds zeros already (the reset
+ * relies on the same record of writes): only the written pages of the range are cleared, and a
+ * page cleared whole is clean again. A range outside the guest RAM goes to the platform as it
+ * is (it counts the violation). */
 static void h_phys_zero(void *ctx, rvm_hpa_t dst, uint64_t len)
 {
     struct kt *t = KT(ctx);
-    t->plat.ops.phys_zero(pctx(t), dst, len);
+    const uint64_t ram_bytes = (uint64_t)t->guest_pages * PAGE;
+    if (t->ram_all_dirty || len == 0 || dst.v < t->guest_base ||
+        dst.v - t->guest_base > ram_bytes || len > ram_bytes - (dst.v - t->guest_base)) {
+        t->plat.ops.phys_zero(pctx(t), dst, len);
+        return;
+    }
+    const uint64_t start = dst.v - t->guest_base, end = start + len;
+    for (uint64_t p = start / PAGE; p * PAGE < end; p++) { /* bound: the pages of the range */
+        if (t->ram_dirty[p] == 0) {
+            continue;
+        }
+        const uint64_t from = p * PAGE > start ? p * PAGE : start;
+        const uint64_t to = (p + 1u) * PAGE < end ? (p + 1u) * PAGE : end;
+        t->plat.ops.phys_zero(pctx(t), rvm_hpa(t->guest_base + from), to - from);
+        if (to - from == PAGE) {
+            t->ram_dirty[p] = 0;
+        }
+    }
 }
 
 /* What the coherence_unavailable and mincut_over_budget faults left to do; the tape carries an

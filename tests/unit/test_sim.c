@@ -14,6 +14,7 @@
 #include "faults.h"
 #include "scenario.h"
 #include "target.h"
+#include "util.h"
 
 #include "rvm/bytes.h"
 
@@ -686,6 +687,111 @@ static void test_linearised_run_replays_exactly(void **state)
     replay_check(witness_busy, base, 40);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * One engine for many seeds (a sweep worker): a seed's run must not depend on what ran before
+ * --------------------------------------------------------------------------------------------- */
+
+#define HISTORY_SEEDS 12u
+
+struct kernel_fixture {
+    struct rvm_openssl_crypto *oc;
+    struct rvm_crypto crypto;
+    struct rvm_scenario scn;
+};
+
+static void kernel_fixture_load(struct kernel_fixture *f)
+{
+    struct rvm_scn_error err;
+    f->oc = rvm_openssl_crypto_new();
+    assert_non_null(f->oc);
+    rvm_openssl_crypto_bind(f->oc, &f->crypto);
+    assert_true(
+        rvm_scenario_load(RVM_TEST_SOURCE_ROOT "/scenarios/kernel-smoke.scn", &f->scn, &err));
+}
+
+static void kernel_fixture_free(struct kernel_fixture *f)
+{
+    rvm_scenario_free(&f->scn);
+    rvm_openssl_crypto_free(f->oc);
+}
+
+static struct rvm_sim *kernel_engine(struct kernel_fixture *f)
+{
+    char msg[256];
+    struct rvm_sim *sim = rvm_sim_new(&f->scn, &f->crypto, msg, sizeof(msg));
+    if (sim == NULL) {
+        print_error("%s\n", msg);
+    }
+    assert_non_null(sim);
+    return sim;
+}
+
+static void run_seed(struct rvm_sim *sim, struct kernel_fixture *f, uint64_t seed,
+                     enum rvm_sim_fault_mode mode, struct rvm_sim_outcome *o)
+{
+    struct rvm_sim_options opt = {.seed = seed, .faults = mode, .nwnm_every = 1};
+    rvm_sim_run(sim, &f->scn, &opt, o);
+}
+
+static void assert_same_outcome(uint64_t seed, const struct rvm_sim_outcome *fresh,
+                                const struct rvm_sim_outcome *reused, const char *how)
+{
+    if (memcmp(fresh, reused, sizeof(*fresh)) != 0) {
+        char a[65], b[65];
+        rvm_hex(fresh->digest, 32, a);
+        rvm_hex(reused->digest, 32, b);
+        print_error("seed %" PRIu64 " %s: %s [%s] records=%" PRIu64 " digest=%s, fresh engine: %s "
+                    "[%s] records=%" PRIu64 " digest=%s\n",
+                    seed, how, rvm_sim_class_name(reused->cls), reused->invariant, reused->records,
+                    b, rvm_sim_class_name(fresh->cls), fresh->invariant, fresh->records, a);
+        fail();
+    }
+}
+
+/* Kernel smoke seeds (swarm faults: RAM writes, failed runs, faults on the sink) run on a fresh
+ * engine each, then on one engine in ascending order, on another in descending order with
+ * unrelated runs between them (other seeds, other fault modes, a tape, state digests): every
+ * outcome (class, digests, final state, chain, counts, probes) is the same byte for byte. */
+static void test_kernel_seed_independent_of_history(void **state)
+{
+    (void)state;
+    struct kernel_fixture f;
+    kernel_fixture_load(&f);
+    const uint64_t base = test_seed("kernel_seed_independent_of_history", 7000);
+    static struct rvm_sim_outcome fresh[HISTORY_SEEDS];
+    for (uint32_t i = 0; i < HISTORY_SEEDS; i++) {
+        struct rvm_sim *sim = kernel_engine(&f);
+        run_seed(sim, &f, base + i, RVM_SIM_FAULTS_SWARM, &fresh[i]);
+        rvm_sim_free(sim);
+    }
+
+    struct rvm_sim *up = kernel_engine(&f);
+    for (uint32_t i = 0; i < HISTORY_SEEDS; i++) {
+        struct rvm_sim_outcome o;
+        run_seed(up, &f, base + i, RVM_SIM_FAULTS_SWARM, &o);
+        assert_same_outcome(base + i, &fresh[i], &o, "after the seeds below it");
+    }
+    rvm_sim_free(up);
+
+    struct rvm_sim *down = kernel_engine(&f);
+    for (uint32_t k = HISTORY_SEEDS; k-- > 0;) {
+        struct rvm_sim_outcome o, other;
+        run_seed(down, &f, base + k, RVM_SIM_FAULTS_SWARM, &o);
+        assert_same_outcome(base + k, &fresh[k], &o, "after the seeds above it and other runs");
+        run_seed(down, &f, base + 1000u + k, k % 2 ? RVM_SIM_FAULTS_DEFAULT : RVM_SIM_FAULTS_NONE,
+                 &other);
+        struct rvm_sim_options opt = {.seed = base + 2000u + k,
+                                      .faults = RVM_SIM_FAULTS_SWARM,
+                                      .nwnm_every = 1,
+                                      .tape = true,
+                                      .states = true,
+                                      .epoch = 16};
+        rvm_sim_run(down, &f.scn, &opt, &other);
+    }
+    rvm_sim_free(down);
+    kernel_fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expectations, probe_setup, probe_teardown),
         cmocka_unit_test(test_engine_deterministic_and_seed_sensitive),
         cmocka_unit_test(test_linearised_run_replays_exactly),
+        cmocka_unit_test(test_kernel_seed_independent_of_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
