@@ -448,6 +448,11 @@ static inline void summary_mix(struct summary_acc *s, uint64_t v)
 
 uint64_t rvm_kernel_summary(const struct rvm_kernel *k)
 {
+    return rvm_kernel_summary_ex(k, RVM_KSUMMARY_ALL);
+}
+
+uint64_t rvm_kernel_summary_ex(const struct rvm_kernel *k, uint32_t parts)
+{
     struct summary_acc sm = {0x243f6a8885a308d3u, 0};
     struct summary_acc *h = &sm;
     summary_mix(h, k->boot_next | (uint64_t)k->images_loaded << 8 |
@@ -460,7 +465,8 @@ uint64_t rvm_kernel_summary(const struct rvm_kernel *k)
     const struct rvm_cap_table *ct = &k->caps;
     summary_mix(h, ct->live | (uint64_t)ct->free_head << 32);
     summary_mix(h, ct->epoch | (uint64_t)ct->epoch_floor << 32);
-    for (uint32_t i = 0; i < ct->capacity; i++) { /* bound: max_caps */
+    const uint32_t cap_slots = (parts & RVM_KSUMMARY_NO_CAP_SLOTS) != 0 ? 0 : ct->capacity;
+    for (uint32_t i = 0; i < cap_slots; i++) { /* bound: max_caps */
         const struct rvm_cap_slot *c = &ct->slots[i];
         summary_mix(h, c->generation | (uint64_t)c->owner << 32);
         if ((c->generation & 1u) != 0) {

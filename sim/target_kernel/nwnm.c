@@ -5,8 +5,13 @@
  * one that records nothing by design (witness.unrecorded: the kernel witnesses every refusal
  * while the log has room). So the protected state is fingerprinted only around the calls that
  * may leave no record (time slices, one in NWNM_SLICE; interrupts; hypercalls; every call while
- * the log is short of room): rvm_kernel_summary, and one call in NWNM_FULL also the full
- * rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast fingerprint compression.
+ * the log is short of room): the capability slots byte for byte against a copy taken before the
+ * call, everything else rvm_kernel_summary covers by that summary, and one call in NWNM_FULL also
+ * the full rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast fingerprint
+ * compression. Copying and comparing the slots costs a third of what mixing them into the
+ * summary did (they were half of its cost), and the comparison is exact and covers every field of
+ * a slot (MAC, links, epochs), all of which the full hash covers too, so it asks nothing the full
+ * hash does not; the padding after a slot's MAC is no state and is not compared.
  *
  * "Short of room" is what lets a call be refused without a record (RVM_ERR_WITNESS_FULL): the
  * sink is not healthy and the log has no room left for the most records one call reserves
@@ -16,6 +21,7 @@
  */
 #include "target_kernel_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
@@ -27,6 +33,40 @@ static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
     rvm_sha256_final(&ctx, d);
     memcpy(out, d, sizeof(d));
     t->fingerprints++;
+}
+
+/* The reference the next call is compared with: the summary without the capability slots, and
+ * the slots themselves. */
+static void take_reference(struct kt *t)
+{
+    t->sref = rvm_kernel_summary_ex(&t->k, RVM_KSUMMARY_NO_CAP_SLOTS);
+    /* slot by slot: a fixed-size copy the compiler inlines as vector moves (one memcpy of the
+     * table is `rep movsb`, which callgrind counts byte by byte) */
+    struct rvm_cap_slot *restrict ref = t->cap_ref;
+    const struct rvm_cap_slot *restrict now = t->k.caps.slots;
+    const uint32_t n = t->k.caps.capacity;
+    for (uint32_t i = 0; i < n; i++) { /* bound: max_caps */
+        memcpy(&ref[i], &now[i], sizeof(ref[i]));
+    }
+    t->sref_valid = true;
+}
+
+/* Does some capability slot's field differ from the reference? (The whole table compared first:
+ * a slot's padding, which is no state, is looked at only when something differs.) */
+static bool caps_changed(const struct kt *t)
+{
+    const struct rvm_cap_slot *now = t->k.caps.slots;
+    const uint32_t n = t->k.caps.capacity;
+    if (memcmp(t->cap_ref, now, (size_t)n * sizeof(*now)) == 0) {
+        return false;
+    }
+    const size_t fields = offsetof(struct rvm_cap_slot, mac) + sizeof(now->mac);
+    for (uint32_t i = 0; i < n; i++) { /* bound: max_caps */
+        if (memcmp(&t->cap_ref[i], &now[i], fields) != 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The most records one kernel call reserves: an epoch's (scheduler 1, coherence 3 and a degraded
@@ -68,8 +108,7 @@ static void begin(struct kt *t, bool may_skip)
     t->nw_full = false;
     if (t->oracles && (may_skip || log_short(t))) {
         if (!t->sref_valid) {
-            t->sref = rvm_kernel_summary(&t->k);
-            t->sref_valid = true;
+            take_reference(t);
         }
         t->nw_have = true;
         t->nw_full = t->nw_calls++ % NWNM_FULL == 0;
@@ -112,9 +151,11 @@ void kt_nw_end(struct kt *t, const char *what, enum rvm_err err)
         t->ref_valid = t->sref_valid = false;
         return;
     }
-    uint64_t now = rvm_kernel_summary(&t->k);
-    bool changed = now != t->sref;
-    t->sref = now;
+    bool changed =
+        rvm_kernel_summary_ex(&t->k, RVM_KSUMMARY_NO_CAP_SLOTS) != t->sref || caps_changed(t);
+    if (changed) {
+        take_reference(t);
+    }
     if (t->nw_full) {
         uint32_t full[FP_WORDS];
         fingerprint(t, full);

@@ -393,7 +393,8 @@ struct kt {
     /* "no witness, no mutation": a summary of the protected state on every call that may leave
      * no record, the full hash on every NWNM_FULL-th of them */
     struct rvm_crypto fp;
-    uint64_t sref;
+    uint64_t sref;                /* rvm_kernel_summary_ex without the capability slots ... */
+    struct rvm_cap_slot *cap_ref; /* ... which are kept here: max_caps slots */
     bool sref_valid;
     uint32_t ref[FP_WORDS];
     bool ref_valid;

@@ -908,6 +908,15 @@ uint64_t rvm_kernel_digest_outside_sum(const struct rvm_kernel *k, uint32_t tabl
  */
 uint64_t rvm_kernel_summary(const struct rvm_kernel *k);
 
+/*
+ * The same with parts left out. RVM_KSUMMARY_NO_CAP_SLOTS leaves out the capability slots (the
+ * table's counters, free list head and epochs stay in), for a caller that compares the slots
+ * itself, byte for byte, which is cheaper than mixing them and exact.
+ */
+#define RVM_KSUMMARY_ALL          0u
+#define RVM_KSUMMARY_NO_CAP_SLOTS 1u
+uint64_t rvm_kernel_summary_ex(const struct rvm_kernel *k, uint32_t parts);
+
 /* Where references to a partition id were found (rvm_kernel_refs). */
 #define RVM_KREF_CAP_HOLDER 0x0001u /* a capability held by it */
 #define RVM_KREF_CAP_OBJECT 0x0002u /* a capability naming its partition object */
