@@ -487,7 +487,8 @@ uint64_t rvm_kernel_summary_ex(const struct rvm_kernel *k, uint32_t parts)
     }
     const struct rvm_region_table *rt = &k->regions;
     summary_mix(h, rt->count | (uint64_t)rt->epoch << 32);
-    for (uint32_t i = 0; i < rt->capacity; i++) { /* bound: max_regions */
+    const uint32_t region_slots = (parts & RVM_KSUMMARY_NO_REGION_SLOTS) != 0 ? 0 : rt->capacity;
+    for (uint32_t i = 0; i < region_slots; i++) { /* bound: max_regions */
         const struct rvm_region *r = &rt->slots[i];
         summary_mix(h, r->generation | (uint64_t)r->used << 32 | (uint64_t)r->mapped << 40 |
                            (uint64_t)r->map_perms << 48 | (uint64_t)r->tier.tier << 56);
