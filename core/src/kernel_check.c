@@ -429,6 +429,11 @@ static inline void summary_mix(struct summary_acc *s, uint64_t v)
 
 uint64_t rvm_kernel_summary(const struct rvm_kernel *k)
 {
+    return rvm_kernel_summary_ex(k, RVM_KSUMMARY_ALL);
+}
+
+uint64_t rvm_kernel_summary_ex(const struct rvm_kernel *k, uint32_t parts)
+{
     struct summary_acc sm = {0x243f6a8885a308d3u, 0};
     struct summary_acc *h = &sm;
     summary_mix(h, k->boot_next | (uint64_t)k->images_loaded << 8 |
@@ -441,7 +446,8 @@ uint64_t rvm_kernel_summary(const struct rvm_kernel *k)
     const struct rvm_cap_table *ct = &k->caps;
     summary_mix(h, ct->live | (uint64_t)ct->free_head << 32);
     summary_mix(h, ct->epoch | (uint64_t)ct->epoch_floor << 32);
-    for (uint32_t i = 0; i < ct->capacity; i++) { /* bound: max_caps */
+    const uint32_t cap_slots = (parts & RVM_KSUMMARY_NO_CAP_SLOTS) != 0 ? 0 : ct->capacity;
+    for (uint32_t i = 0; i < cap_slots; i++) { /* bound: max_caps */
         const struct rvm_cap_slot *c = &ct->slots[i];
         summary_mix(h, c->generation | (uint64_t)c->owner << 32);
         if ((c->generation & 1u) != 0) {
@@ -462,7 +468,8 @@ uint64_t rvm_kernel_summary(const struct rvm_kernel *k)
     }
     const struct rvm_region_table *rt = &k->regions;
     summary_mix(h, rt->count | (uint64_t)rt->epoch << 32);
-    for (uint32_t i = 0; i < rt->capacity; i++) { /* bound: max_regions */
+    const uint32_t region_slots = (parts & RVM_KSUMMARY_NO_REGION_SLOTS) != 0 ? 0 : rt->capacity;
+    for (uint32_t i = 0; i < region_slots; i++) { /* bound: max_regions */
         const struct rvm_region *r = &rt->slots[i];
         summary_mix(h, r->generation | (uint64_t)r->used << 32 | (uint64_t)r->mapped << 40 |
                            (uint64_t)r->map_perms << 48 | (uint64_t)r->tier.tier << 56);

@@ -65,6 +65,7 @@ void kt_destroy(void *inst)
     free(t->payload);
     free(t->rxbuf);
     free(t->progressed);
+    free(t->nw_copy);
     free(t);
 }
 
@@ -126,9 +127,10 @@ void *kt_create(const uint64_t *p)
     t->payload = calloc(RVM_KERNEL_MSG_MAX + 64u, 1);
     t->rxbuf = calloc(RVM_KERNEL_MSG_MAX + 64u, 1);
     t->progressed = calloc(t->cfg.max_partitions + 1u, 1);
+    t->nw_copy = calloc(kt_nw_copy_bytes(&t->cfg), 1);
     ok = ok && t->msgs != NULL && t->msg_head != NULL && t->msg_count != NULL &&
          t->msg_gen != NULL && t->msg_unknown != NULL && t->mark != NULL && t->payload != NULL &&
-         t->rxbuf != NULL && t->progressed != NULL;
+         t->rxbuf != NULL && t->progressed != NULL && t->nw_copy != NULL;
     if (!ok) {
         kt_destroy(t);
         return NULL;

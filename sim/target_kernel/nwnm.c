@@ -5,8 +5,14 @@
  * one that records nothing by design (witness.unrecorded: the kernel witnesses every refusal
  * while the log has room). So the protected state is fingerprinted only around the calls that
  * may leave no record (time slices, one in NWNM_SLICE; interrupts; hypercalls; every call while
- * the log is short of room): rvm_kernel_summary, and one call in NWNM_FULL also the full
- * rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast fingerprint compression.
+ * the log is short of room): the capability and region tables byte for byte against a copy
+ * taken before the call, everything else rvm_kernel_summary covers by that summary, and one call
+ * in NWNM_FULL also the full rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast
+ * fingerprint compression. Copying and comparing those tables costs a third of what mixing them
+ * into the summary did (they were two thirds of its cost), and the comparison is exact and covers
+ * every field of a slot (a capability's MAC, links and epochs, a region's source and checkpoint
+ * hash), all of which the full hash covers too, so it asks nothing the full hash does not; the
+ * padding after a slot's last field is no state and is not compared.
  *
  * "Short of room" is what lets a call be refused without a record (RVM_ERR_WITNESS_FULL): the
  * sink is not healthy and the log has no room left for the most records one call reserves
@@ -16,7 +22,10 @@
  */
 #include "target_kernel_internal.h"
 
+#include <stddef.h>
 #include <string.h>
+
+#define COPY_PIECE 1024u
 
 static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
 {
@@ -27,6 +36,120 @@ static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
     rvm_sha256_final(&ctx, d);
     memcpy(out, d, sizeof(d));
     t->fingerprints++;
+}
+
+/* The tables compared byte for byte instead of summarised: where each one's slots are, how many,
+ * their size, and the bytes of a slot that are no state (padding, and the reserved bytes the full
+ * hash leaves out: a refused split leaves its scratch decision in a kreg's reserved[0]). */
+enum { REF_CAPS, REF_REGIONS, REF_KREGS, REF_TABLES };
+
+#define REF_HOLES 3u
+
+struct ref_hole {
+    size_t at, len;
+};
+
+struct ref_table {
+    const uint8_t *live;
+    size_t n, stride;
+    struct ref_hole hole[REF_HOLES]; /* ascending; unused ones at the slot's end, empty */
+};
+
+static void ref_tables(const struct kt *t, struct ref_table out[REF_TABLES])
+{
+    const struct rvm_kernel *k = &t->k;
+    const size_t cap_fields = offsetof(struct rvm_cap_slot, mac) + RVM_CAP_MAC_BYTES;
+    const size_t cap = sizeof(struct rvm_cap_slot);
+    out[REF_CAPS] = (struct ref_table){
+        (const uint8_t *)k->caps.slots,
+        k->caps.capacity,
+        cap,
+        {{cap_fields, cap - cap_fields}, {cap, 0}, {cap, 0}},
+    };
+    const size_t reg = sizeof(struct rvm_region);
+    out[REF_REGIONS] = (struct ref_table){
+        (const uint8_t *)k->regions.slots,
+        k->regions.capacity,
+        reg,
+        {{offsetof(struct rvm_region, reserved), sizeof(k->regions.slots->reserved)},
+         {offsetof(struct rvm_region, tier) + offsetof(struct rvm_tier_state, reserved), 1},
+         {offsetof(struct rvm_region, reserved2), reg - offsetof(struct rvm_region, reserved2)}},
+    };
+    const size_t kreg_fields = offsetof(struct rvm_kreg, ckpt) + sizeof(uint32_t);
+    const size_t kreg = sizeof(struct rvm_kreg);
+    out[REF_KREGS] = (struct ref_table){
+        (const uint8_t *)k->kregs,
+        k->regions.capacity,
+        kreg,
+        {{offsetof(struct rvm_kreg, reserved), sizeof(k->kregs->reserved)},
+         {kreg_fields, kreg - kreg_fields},
+         {kreg, 0}},
+    };
+}
+
+/* Do the state bytes of slot `a` and `b` of `tab` differ? */
+static bool slot_differs(const struct ref_table *tab, const uint8_t *a, const uint8_t *b)
+{
+    size_t from = 0;
+    for (uint32_t h = 0; h < REF_HOLES; h++) { /* bound: REF_HOLES */
+        if (memcmp(a + from, b + from, tab->hole[h].at - from) != 0) {
+            return true;
+        }
+        from = tab->hole[h].at + tab->hole[h].len;
+    }
+    return memcmp(a + from, b + from, tab->stride - from) != 0;
+}
+
+size_t kt_nw_copy_bytes(const struct rvm_kernel_config *cfg)
+{
+    return (size_t)cfg->max_caps * sizeof(struct rvm_cap_slot) +
+           (size_t)cfg->max_regions * (sizeof(struct rvm_region) + sizeof(struct rvm_kreg));
+}
+
+/* The reference the next call is compared with: the summary of what the tables above leave out,
+ * and a copy of those tables. */
+static void take_reference(struct kt *t)
+{
+    t->sref =
+        rvm_kernel_summary_ex(&t->k, RVM_KSUMMARY_NO_CAP_SLOTS | RVM_KSUMMARY_NO_REGION_SLOTS);
+    struct ref_table tab[REF_TABLES];
+    ref_tables(t, tab);
+    uint8_t *copy = t->nw_copy;
+    for (uint32_t i = 0; i < REF_TABLES; i++) { /* bound: REF_TABLES */
+        const size_t bytes = tab[i].n * tab[i].stride;
+        /* in 1 KiB pieces: glibc copies a whole table with `rep movsb`, which callgrind counts
+         * byte by byte; a piece the compiler inlines as `rep movsq` counts 8 bytes per step (a
+         * 64-byte piece, inlined as vector moves, costs more instructions and was no faster) */
+        for (size_t at = 0; at < bytes; at += COPY_PIECE) { /* bound: bytes / COPY_PIECE */
+            memcpy(copy + at, tab[i].live + at, bytes - at < COPY_PIECE ? bytes - at : COPY_PIECE);
+        }
+        copy += bytes;
+    }
+    t->sref_valid = true;
+}
+
+/* Does some field of a compared table differ from the reference? Each table is compared whole
+ * first; where that differs, slot by slot without the holes, and `*moved` says that some byte
+ * moved (a new reference is due even if no field changed). */
+static bool tables_changed(const struct kt *t, bool *moved)
+{
+    struct ref_table tab[REF_TABLES];
+    ref_tables(t, tab);
+    const uint8_t *copy = t->nw_copy;
+    *moved = false;
+    for (uint32_t i = 0; i < REF_TABLES; i++) { /* bound: REF_TABLES */
+        const size_t bytes = tab[i].n * tab[i].stride;
+        if (memcmp(copy, tab[i].live, bytes) != 0) {
+            *moved = true;
+            for (size_t s = 0; s < bytes; s += tab[i].stride) { /* bound: the table's slots */
+                if (slot_differs(&tab[i], copy + s, tab[i].live + s)) {
+                    return true;
+                }
+            }
+        }
+        copy += bytes;
+    }
+    return false;
 }
 
 /* The most records one kernel call reserves: an epoch's (scheduler 1, coherence 3 and a degraded
@@ -68,8 +191,7 @@ static void begin(struct kt *t, bool may_skip)
     t->nw_full = false;
     if (t->oracles && (may_skip || log_short(t))) {
         if (!t->sref_valid) {
-            t->sref = rvm_kernel_summary(&t->k);
-            t->sref_valid = true;
+            take_reference(t);
         }
         t->nw_have = true;
         t->nw_full = t->nw_calls++ % NWNM_FULL == 0;
@@ -112,9 +234,13 @@ void kt_nw_end(struct kt *t, const char *what, enum rvm_err err)
         t->ref_valid = t->sref_valid = false;
         return;
     }
-    uint64_t now = rvm_kernel_summary(&t->k);
-    bool changed = now != t->sref;
-    t->sref = now;
+    bool moved = false;
+    bool changed = rvm_kernel_summary_ex(&t->k, RVM_KSUMMARY_NO_CAP_SLOTS |
+                                                    RVM_KSUMMARY_NO_REGION_SLOTS) != t->sref ||
+                   tables_changed(t, &moved);
+    if (changed || moved) {
+        take_reference(t);
+    }
     if (t->nw_full) {
         uint32_t full[FP_WORDS];
         fingerprint(t, full);

@@ -59,39 +59,63 @@ struct rvm_handle kt_part_handle(const struct kt *t, uint32_t slot)
     return h;
 }
 
+/* One slot of kt_sync_objects: `any` is the slot's generation, `live` whether it holds an object.
+ */
+static inline void sync_slot(struct kt *t, uint32_t c, uint32_t i, uint32_t any, bool live)
+{
+    const uint32_t g = live ? any : 0;
+    const uint32_t had = t->known[c][i];
+    if (any == t->maxgen[c][i] && g == had) {
+        return; /* nothing happened to this slot: most of them, most of the time */
+    }
+    if (any < t->maxgen[c][i]) {
+        rvm_sim_violation(t->sim, "kernel.generation",
+                          "%s slot %u went back from generation %u to %u", kt_classes[c], i,
+                          t->maxgen[c][i], any);
+    }
+    t->maxgen[c][i] = any > t->maxgen[c][i] ? any : t->maxgen[c][i];
+    if (g == had) {
+        return;
+    }
+    if (had != 0) {
+        struct rvm_handle h = {i, had};
+        rvm_sim_object_dead(t->sim, c, P(h));
+    }
+    t->known[c][i] = g;
+    if (g != 0) {
+        struct rvm_handle h = {i, g};
+        if (!((int32_t)c == t->primary_cls && P(h) == t->primary)) {
+            rvm_sim_object_new(t->sim, c, P(h));
+        }
+    }
+}
+
 /*
  * Bring the registry in line with the kernel's tables: new live objects go to the engine (except
  * the op's own, which the engine adds), dead ones leave it. Generations never go back
- * (kernel.generation): a handle that was once stale stays stale.
+ * (kernel.generation): a handle that was once stale stays stale. One loop per table (in the
+ * order of the classes, slot by slot, so the engine learns of objects in the same order as
+ * slot_gen and kt_slot_any_gen would give them) reads each slot's fields directly.
  */
 void kt_sync_objects(struct kt *t)
 {
-    for (uint32_t c = 0; c < NCLS; c++) {
-        for (uint32_t i = 0; i < t->nslots[c]; i++) { /* bound: the class's table */
-            uint32_t any = kt_slot_any_gen(t, c, i);
-            if (any < t->maxgen[c][i]) {
-                rvm_sim_violation(t->sim, "kernel.generation",
-                                  "%s slot %u went back from generation %u to %u", kt_classes[c], i,
-                                  t->maxgen[c][i], any);
-            }
-            t->maxgen[c][i] = any > t->maxgen[c][i] ? any : t->maxgen[c][i];
-            uint32_t g = slot_gen(t, c, i);
-            uint32_t had = t->known[c][i];
-            if (g == had) {
-                continue;
-            }
-            if (had != 0) {
-                struct rvm_handle h = {i, had};
-                rvm_sim_object_dead(t->sim, c, P(h));
-            }
-            t->known[c][i] = g;
-            if (g != 0) {
-                struct rvm_handle h = {i, g};
-                if (!((int32_t)c == t->primary_cls && P(h) == t->primary)) {
-                    rvm_sim_object_new(t->sim, c, P(h));
-                }
-            }
-        }
+    const struct rvm_kernel *k = &t->k;
+    for (uint32_t i = 0; i < t->nslots[CLS_PARTITION]; i++) { /* bound: max_partitions */
+        sync_slot(t, CLS_PARTITION, i, k->parts[i].generation, k->parts[i].state != RVM_KPART_FREE);
+    }
+    for (uint32_t i = 0; i < t->nslots[CLS_REGION]; i++) { /* bound: max_regions */
+        const struct rvm_region *r = &k->regions.slots[i];
+        sync_slot(t, CLS_REGION, i, r->generation, r->used);
+    }
+    for (uint32_t i = 0; i < t->nslots[CLS_CHANNEL]; i++) { /* bound: max_channels */
+        sync_slot(t, CLS_CHANNEL, i, k->chans[i].generation, k->chans[i].used);
+    }
+    for (uint32_t i = 0; i < t->nslots[CLS_DEVICE]; i++) { /* bound: max_devices */
+        sync_slot(t, CLS_DEVICE, i, k->devs[i].generation, k->devs[i].used);
+    }
+    for (uint32_t i = 0; i < t->nslots[CLS_CAP]; i++) { /* bound: max_caps */
+        const uint32_t gen = k->caps.slots[i].generation;
+        sync_slot(t, CLS_CAP, i, gen, (gen & 1u) != 0);
     }
 }
 
@@ -156,9 +180,13 @@ struct rvm_handle kt_find_cap(const struct kt *t, rvm_partition_id holder, uint8
     const struct rvm_cap_table *ct = &t->k.caps;
     struct rvm_handle best = rvm_cap_no_handle();
     int32_t best_score = -1;
+    /* live (odd generation) and held by `holder`, in one test of both words: the branch is then
+     * almost always not taken, where a test of the generation alone goes either way */
+    const uint64_t live_owner = 0xffffffff00000001u;
+    const uint64_t want = (uint64_t)holder << 32 | 1u;
     for (uint32_t i = 0; i < ct->capacity; i++) { /* bound: max_caps */
         const struct rvm_cap_slot *s = &ct->slots[i];
-        if ((s->generation & 1u) == 0 || s->owner != holder || s->type != type ||
+        if (((s->generation | (uint64_t)s->owner << 32) & live_owner) != want || s->type != type ||
             s->object.index != object.index || s->object.generation != object.generation) {
             continue;
         }

@@ -393,7 +393,8 @@ struct kt {
     /* "no witness, no mutation": a summary of the protected state on every call that may leave
      * no record, the full hash on every NWNM_FULL-th of them */
     struct rvm_crypto fp;
-    uint64_t sref;
+    uint64_t sref;    /* rvm_kernel_summary_ex without the tables compared byte for byte ... */
+    uint8_t *nw_copy; /* ... which are copied here (kt_nw_copy_bytes) */
     bool sref_valid;
     uint32_t ref[FP_WORDS];
     bool ref_valid;
@@ -626,6 +627,7 @@ uint64_t kt_dead_handle(const struct kt *t, uint32_t cls, uint64_t pick);
 
 /* nwnm.c */
 enum kt_bracket { KT_MUST_RECORD, KT_MAY_SKIP, KT_SLICE };
+size_t kt_nw_copy_bytes(const struct rvm_kernel_config *cfg);
 void kt_nw_begin(struct kt *t, enum kt_bracket bracket);
 void kt_nw_end(struct kt *t, const char *what, enum rvm_err err);
 

@@ -261,6 +261,67 @@ static void test_hot_path_state_left_out(void **state)
     kfx_free(f);
 }
 
+/* Without the capability slots: a slot's field leaves it as it was (the caller compares the slots
+ * itself), the table's own counters still change it, and the rest is the full summary's. */
+static void test_without_capability_slots(void **state)
+{
+    (void)state;
+    struct kfx *f = populated();
+    struct rvm_kernel *k = &f->k;
+    assert_true(rvm_kernel_summary_ex(k, RVM_KSUMMARY_ALL) == rvm_kernel_summary(k));
+    const uint64_t before = rvm_kernel_summary_ex(k, RVM_KSUMMARY_NO_CAP_SLOTS);
+    assert_true(before != rvm_kernel_summary(k));
+    struct rvm_cap_slot *c = &k->caps.slots[first_live_cap(f, 0)];
+    c->owner ^= 1u;
+    c->badge ^= 1u;
+    assert_true(rvm_kernel_summary_ex(k, RVM_KSUMMARY_NO_CAP_SLOTS) == before);
+    c->owner ^= 1u;
+    c->badge ^= 1u;
+    k->caps.live ^= 1u;
+    assert_true(rvm_kernel_summary_ex(k, RVM_KSUMMARY_NO_CAP_SLOTS) != before);
+    k->caps.live ^= 1u;
+    k->regions.slots[0].generation ^= 2u;
+    assert_true(rvm_kernel_summary_ex(k, RVM_KSUMMARY_NO_CAP_SLOTS) != before);
+    k->regions.slots[0].generation ^= 2u;
+    assert_true(rvm_kernel_summary_ex(k, RVM_KSUMMARY_NO_CAP_SLOTS) == before);
+    kfx_free(f);
+}
+
+/* Without the region slots: a region's or its kernel record's field leaves it as it was, the
+ * table's count and epoch still change it; both parts left out together. */
+static void test_without_region_slots(void **state)
+{
+    (void)state;
+    struct kfx *f = populated();
+    struct rvm_kernel *k = &f->k;
+    const uint32_t none = RVM_KSUMMARY_NO_REGION_SLOTS;
+    const uint32_t both = RVM_KSUMMARY_NO_CAP_SLOTS | RVM_KSUMMARY_NO_REGION_SLOTS;
+    const uint64_t before = rvm_kernel_summary_ex(k, none);
+    const uint64_t before_both = rvm_kernel_summary_ex(k, both);
+    const uint64_t full = rvm_kernel_summary(k);
+    assert_true(before != rvm_kernel_summary(k) && before_both != before);
+    uint32_t used = 0;
+    while (!k->regions.slots[used].used) {
+        used++;
+    }
+    k->regions.slots[used].hpa ^= 0x1000u;
+    k->kregs[used].home_ipa ^= 0x1000u;
+    assert_true(rvm_kernel_summary_ex(k, none) == before);
+    assert_true(rvm_kernel_summary_ex(k, both) == before_both);
+    assert_true(rvm_kernel_summary(k) != full);
+    k->regions.slots[used].hpa ^= 0x1000u;
+    k->kregs[used].home_ipa ^= 0x1000u;
+    k->regions.count ^= 1u;
+    assert_true(rvm_kernel_summary_ex(k, none) != before);
+    assert_true(rvm_kernel_summary_ex(k, both) != before_both);
+    k->regions.count ^= 1u;
+    k->caps.slots[first_live_cap(f, 0)].owner ^= 1u;
+    assert_true(rvm_kernel_summary_ex(k, none) != before);
+    assert_true(rvm_kernel_summary_ex(k, both) == before_both);
+    k->caps.slots[first_live_cap(f, 0)].owner ^= 1u;
+    kfx_free(f);
+}
+
 /* A witnessed operation changes it (the record alone moves the log's position). */
 static void test_witnessed_operation_changes_it(void **state)
 {
@@ -282,6 +343,8 @@ int main(void)
         cmocka_unit_test(test_allocator_and_regions),
         cmocka_unit_test(test_partitions_channels_devices_coherence),
         cmocka_unit_test(test_hot_path_state_left_out),
+        cmocka_unit_test(test_without_capability_slots),
+        cmocka_unit_test(test_without_region_slots),
         cmocka_unit_test(test_witnessed_operation_changes_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -908,6 +908,17 @@ uint64_t rvm_kernel_digest_outside_sum(const struct rvm_kernel *k, uint32_t tabl
  */
 uint64_t rvm_kernel_summary(const struct rvm_kernel *k);
 
+/*
+ * The same with parts left out, for a caller that compares those itself, byte for byte (cheaper
+ * than mixing them, and exact). RVM_KSUMMARY_NO_CAP_SLOTS leaves out the capability slots (the
+ * table's counters, free list head and epochs stay in); RVM_KSUMMARY_NO_REGION_SLOTS the region
+ * slots and their kernel records (struct rvm_kreg; the region count and epoch stay in).
+ */
+#define RVM_KSUMMARY_ALL             0u
+#define RVM_KSUMMARY_NO_CAP_SLOTS    1u
+#define RVM_KSUMMARY_NO_REGION_SLOTS 2u
+uint64_t rvm_kernel_summary_ex(const struct rvm_kernel *k, uint32_t parts);
+
 /* Where references to a partition id were found (rvm_kernel_refs). */
 #define RVM_KREF_CAP_HOLDER 0x0001u /* a capability held by it */
 #define RVM_KREF_CAP_OBJECT 0x0002u /* a capability naming its partition object */
