@@ -92,26 +92,73 @@ static inline uint32_t hash4(uint32_t key)
     return (key * 2654435761u) >> (32u - RVM_COMPRESS_HASH_BITS);
 }
 
+#define TABLE_ENTRIES (1u << RVM_COMPRESS_HASH_BITS)
+#define TABLE_WORDS   (TABLE_ENTRIES / 64u)
+
+/* Which table entries this image has written. An unwritten entry reads as position 0, as if the
+ * whole table had been zeroed first: clearing these 512 bytes costs a thirty-second of clearing
+ * the 16 KiB table, which for a page of mostly zeros is most of the encoder's work. */
+struct table_seen {
+    uint64_t bits[TABLE_WORDS];
+};
+
+static inline size_t table_get(const struct rvm_compress_work *work, const struct table_seen *seen,
+                               uint32_t h)
+{
+    return (seen->bits[h >> 6] >> (h & 63u)) & 1u ? work->table[h] : 0u;
+}
+
+static inline void table_put(struct rvm_compress_work *work, struct table_seen *seen, uint32_t h,
+                             size_t pos)
+{
+    seen->bits[h >> 6] |= (uint64_t)1 << (h & 63u);
+    work->table[h] = (uint32_t)pos;
+}
+
+/* Index of the lowest non-zero byte of a non-zero little-endian word. */
+static inline size_t first_differing_byte(uint64_t diff)
+{
+    const uint32_t low = (uint32_t)diff;
+    return low != 0 ? rvm_ctz32(low) >> 3 : 4u + (rvm_ctz32((uint32_t)(diff >> 32)) >> 3);
+}
+
+/* Length of the match at ip against cand (cand < ip), whose first MIN_MATCH bytes are equal: the
+ * bytes compare equal up to the first difference or the end of the input, eight at a time. */
+static size_t match_length(const uint8_t *raw, size_t cand, size_t ip, size_t n)
+{
+    size_t len = MIN_MATCH;
+    while (n - ip - len >= 8u) { /* bound: (n - ip) / 8 */
+        const uint64_t diff = rvm_load_le64(raw + cand + len) ^ rvm_load_le64(raw + ip + len);
+        if (diff != 0) {
+            return len + first_differing_byte(diff);
+        }
+        len += 8u;
+    }
+    while (ip + len < n && raw[cand + len] == raw[ip + len]) { /* bound: 7 */
+        len++;
+    }
+    return len;
+}
+
 /*
- * Greedy LZ77 with a one-entry-per-bucket hash of 4-byte keys. A match is taken only when it is
- * shorter to encode than the literals it replaces; the step grows over long literal stretches so
- * incompressible data costs little. Returns false when the body does not fit in s->cap.
+ * Greedy LZ77 with a one-entry-per-bucket hash of 4-byte keys (every bucket starts at position 0).
+ * A match is taken only when it is shorter to encode than the literals it replaces; the step grows
+ * over long literal stretches so incompressible data costs little. Returns false when the body
+ * does not fit in s->cap.
  */
 static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s)
 {
-    rvm_memset(work->table, 0, sizeof(work->table));
+    struct table_seen seen;
+    rvm_memset(&seen, 0, sizeof(seen));
     size_t anchor = 0;
     size_t ip = 0;
     while (n >= MIN_MATCH && ip <= n - MIN_MATCH) { /* bound: ip strictly increases, <= n */
         uint32_t key = rvm_load_le32(raw + ip);
         uint32_t h = hash4(key);
-        size_t cand = work->table[h];
-        work->table[h] = (uint32_t)ip;
+        size_t cand = table_get(work, &seen, h);
+        table_put(work, &seen, h, ip);
         if (cand < ip && rvm_load_le32(raw + cand) == key) {
-            size_t len = MIN_MATCH;
-            while (ip + len < n && raw[cand + len] == raw[ip + len]) { /* bound: n - ip */
-                len++;
-            }
+            size_t len = match_length(raw, cand, ip, n);
             uint32_t offset = (uint32_t)(ip - cand);
             if (varint_len(offset) + 1u < len) {
                 if (!put_sequence(s, raw + anchor, ip - anchor, offset, len)) {
@@ -120,7 +167,7 @@ static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t
                 ip += len;
                 anchor = ip;
                 if (ip >= 2 && ip - 2 <= n - MIN_MATCH) {
-                    work->table[hash4(rvm_load_le32(raw + ip - 2))] = (uint32_t)(ip - 2);
+                    table_put(work, &seen, hash4(rvm_load_le32(raw + ip - 2)), ip - 2);
                 }
                 continue;
             }

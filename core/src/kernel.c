@@ -807,10 +807,9 @@ void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx)
     }
     const uint32_t off = k->images[idx].off;
     const uint32_t len = k->images[idx].len;
-    /* Move the tail down over the hole (forward copy: the destination is below the source). */
-    for (uint32_t i = off; i + len < k->store_used; i++) { /* bound: image_bytes */
-        k->store[i] = k->store[i + len];
-    }
+    /* Move the tail down over the hole (none when this image is the last). */
+    const uint32_t tail = off + len < k->store_used ? k->store_used - off - len : 0u;
+    rvm_memmove(k->store + off, k->store + off + len, tail);
     rvm_memset(k->store + k->store_used - len, 0, len);
     k->store_used -= len;
     for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */

@@ -206,6 +206,44 @@ static void test_zero_page_by_hand(void **state)
     assert_memory_equal(out, raw, sizeof(raw));
 }
 
+/* Matches that end inside an 8-byte comparison, at its upper half and in the tail after the last
+ * whole word; bodies traced by hand from the rule in docs/memory.md. */
+static void test_match_ends_by_hand(void **state)
+{
+    (void)state;
+    /*
+     * "abcdefgh" x 4: eight literals, then at position 8 a match at offset 8 running to the end
+     * (24 bytes: two whole words, then four bytes one by one). Token 0x8F (8 literals, match
+     * nibble 15), offset 08, extension 24 - 4 - 15 = 5; then the closing empty sequence.
+     */
+    static const uint8_t periodic_body[] = {0x8F, 'a', 'b', 'c',  'd',  'e',
+                                            'f',  'g', 'h', 0x08, 0x05, 0x00};
+    /*
+     * "abcdefgh" x 3 + "aZcdefgh": the match at position 8 stops at the Z (byte 5 of the second
+     * word compared), length 12 + 5 = 17, token 0x8D. Position 25 ("Zcde") finds nothing; at 26
+     * "cdef" matches position 2 (offset 24) for the last 6 bytes: token 0x12, literal Z, 0x18.
+     */
+    static const uint8_t upper_half_body[] = {0x8D, 'a', 'b',  'c',  'd', 'e',  'f',
+                                              'g',  'h', 0x08, 0x12, 'Z', 0x18, 0x00};
+    struct {
+        const char *raw;
+        const uint8_t *body;
+        size_t body_len;
+    } cases[] = {
+        {"abcdefghabcdefghabcdefghabcdefgh", periodic_body, sizeof(periodic_body)},
+        {"abcdefghabcdefghabcdefghaZcdefgh", upper_half_body, sizeof(upper_half_body)},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t image[RVM_COMPRESS_BOUND(32)];
+        uint8_t checkpoint[32];
+        size_t len =
+            compress_checked((const uint8_t *)cases[i].raw, 32, image, sizeof(image), checkpoint);
+        assert_int_equal(image[5], RVM_COMPRESS_LZ);
+        assert_int_equal(len, 64 + cases[i].body_len);
+        assert_memory_equal(image + 64, cases[i].body, cases[i].body_len);
+    }
+}
+
 struct body_case {
     const char *body;
     size_t body_len;
@@ -648,6 +686,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_page_by_hand),
+        cmocka_unit_test(test_match_ends_by_hand),
         cmocka_unit_test(test_decoder_by_hand),
         cmocka_unit_test(test_round_trip_shapes),
         cmocka_unit_test(test_errors_and_capacity),
