@@ -348,6 +348,31 @@ enum rvm_err rvm_compress_parse_header(const uint8_t *image, size_t image_len,
     return ok ? RVM_OK : RVM_ERR_CORRUPT;
 }
 
+/* The image is the one `checkpoint` names and its header describes expected_raw_len bytes. */
+static bool image_matches(const struct rvm_crypto *crypto, const uint8_t *image, size_t image_len,
+                          const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                          uint64_t expected_raw_len, struct rvm_compress_header *h)
+{
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    rvm_crypto_sha256(crypto, image, image_len, digest);
+    return rvm_ct_equal(digest, checkpoint, sizeof(digest)) &&
+           rvm_compress_parse_header(image, image_len, h) == RVM_OK &&
+           h->raw_len == expected_raw_len;
+}
+
+enum rvm_err rvm_compress_check(const struct rvm_crypto *crypto, const uint8_t *image,
+                                size_t image_len, const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                                uint64_t expected_raw_len)
+{
+    if (crypto == NULL || image == NULL || checkpoint == NULL || expected_raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    struct rvm_compress_header h;
+    return image_matches(crypto, image, image_len, checkpoint, expected_raw_len, &h)
+               ? RVM_OK
+               : RVM_ERR_CORRUPT;
+}
+
 enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uint8_t *image,
                                       size_t image_len,
                                       const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
@@ -360,11 +385,8 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
     size_t n = (size_t)expected_raw_len;
     uint8_t digest[RVM_SHA256_DIGEST_BYTES];
     struct rvm_compress_header h;
-    rvm_crypto_sha256(crypto, image, image_len, digest);
     enum rvm_err err = RVM_ERR_CORRUPT;
-    if (rvm_ct_equal(digest, checkpoint, sizeof(digest)) &&
-        rvm_compress_parse_header(image, image_len, &h) == RVM_OK &&
-        h.raw_len == expected_raw_len) {
+    if (image_matches(crypto, image, image_len, checkpoint, expected_raw_len, &h)) {
         const uint8_t *body = image + RVM_COMPRESS_HEADER_BYTES;
         if (h.method == RVM_COMPRESS_STORED) {
             rvm_memcpy(out, body, n);

@@ -870,14 +870,29 @@ void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, 
 #endif
 }
 
-enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx)
+/* Verify image idx, and with `out` (the scratch area) decode it there. */
+static enum rvm_err image_verify(const struct rvm_kernel *k, uint32_t idx, uint8_t *out)
 {
     const struct rvm_kimage *im = &k->images[idx];
     if (idx >= k->cfg.max_images || !im->used || im->raw_len > k->scratch_bytes) {
         return RVM_ERR_CORRUPT;
     }
+    if (out == NULL) {
+        return rvm_compress_check(&k->hal->crypto, k->store + im->off, im->len, im->hash,
+                                  im->raw_len);
+    }
     return rvm_compress_reconstruct(&k->hal->crypto, k->store + im->off, im->len, im->hash,
-                                    im->raw_len, k->scratch, k->scratch_bytes);
+                                    im->raw_len, out, k->scratch_bytes);
+}
+
+enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx)
+{
+    return image_verify(k, idx, k->scratch);
+}
+
+enum rvm_err rvm_kernel__image_check(const struct rvm_kernel *k, uint32_t idx)
+{
+    return image_verify(k, idx, NULL);
 }
 
 /* ---- undoable stage-2 changes ------------------------------------------------------------- */

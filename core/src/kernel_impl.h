@@ -146,6 +146,9 @@ void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, 
                               const uint8_t hash[RVM_SHA256_DIGEST_BYTES]);
 /* Verify and decode image idx into the scratch area (CORRUPT on any mismatch). */
 enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx);
+/* rvm_kernel__image_decode's result without decoding (the image's hash and header only,
+ * rvm_compress_check): for a pass that decides before the pass that restores. */
+enum rvm_err rvm_kernel__image_check(const struct rvm_kernel *k, uint32_t idx);
 
 /* Undoable stage-2 changes: map / unmap through the HAL, remembered in k->undo so a later refusal
  * can put everything back. */

@@ -575,7 +575,8 @@ static uint32_t dormant_regions(struct rvm_kernel *k, rvm_partition_id id)
     return m;
 }
 
-static void restore_io(struct rvm_kernel *k, uint32_t s, struct rvm_region_tier_io *io)
+static void restore_io(struct rvm_kernel *k, uint32_t s, bool check_only,
+                       struct rvm_region_tier_io *io)
 {
     rvm_memset(io, 0, sizeof(*io));
     const uint32_t idx = k->kregs[s].image;
@@ -585,6 +586,7 @@ static void restore_io(struct rvm_kernel *k, uint32_t s, struct rvm_region_tier_
     }
     io->out = k->scratch;
     io->out_cap = k->scratch_bytes;
+    io->check_only = check_only;
 }
 
 enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partition_id actor,
@@ -605,7 +607,7 @@ enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partitio
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
         const uint32_t s = k->order[i];
         struct rvm_region_tier_io io;
-        restore_io(k, s, &io);
+        restore_io(k, s, true, &io); /* deciding: the images are decoded below */
         struct rvm_witness_entry e;
         struct rvm_region_tier_plan tp;
         err = rvm_region_prepare_restore(&k->regions, RVM_PARTITION_HYPERVISOR,
@@ -627,7 +629,7 @@ enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partitio
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
         const uint32_t s = k->order[i];
         struct rvm_region_tier_io io;
-        restore_io(k, s, &io);
+        restore_io(k, s, false, &io);
         struct rvm_witness_entry e;
         struct rvm_region_tier_plan tp;
         enum rvm_err e2 = rvm_region_prepare_restore(&k->regions, RVM_PARTITION_HYPERVISOR,
@@ -760,7 +762,8 @@ enum rvm_err rvm_kernel__ckpt_restore(struct rvm_kernel *k, uint32_t slot, bool 
         if (k->images[idx].raw_len != region_bytes(r)) {
             return RVM_ERR_CORRUPT;
         }
-        enum rvm_err err = rvm_kernel__image_decode(k, idx);
+        enum rvm_err err =
+            verify_only ? rvm_kernel__image_check(k, idx) : rvm_kernel__image_decode(k, idx);
         if (err != RVM_OK) {
             return err;
         }
@@ -772,14 +775,16 @@ enum rvm_err rvm_kernel__ckpt_restore(struct rvm_kernel *k, uint32_t slot, bool 
     if (k->images[part->ckpt].raw_len != RVM_KERNEL_CTX_BYTES) {
         return RVM_ERR_CORRUPT;
     }
+    if (verify_only) {
+        /* Whether it would restore: hashes and headers, no decoding (rvm_compress_check). */
+        return rvm_kernel__image_check(k, part->ckpt);
+    }
     enum rvm_err err = rvm_kernel__image_decode(k, part->ckpt);
     if (err != RVM_OK) {
         return err;
     }
-    if (!verify_only) {
-        rvm_kernel__ctx_load(k->scratch, &part->ctx.regs);
-        (void)rvm_vcpu_sanitise(k->cfg.arch, &part->ctx.regs); /* it came from outside */
-    }
+    rvm_kernel__ctx_load(k->scratch, &part->ctx.regs);
+    (void)rvm_vcpu_sanitise(k->cfg.arch, &part->ctx.regs); /* it came from outside */
     return RVM_OK;
 }
 

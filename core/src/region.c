@@ -576,6 +576,10 @@ static enum rvm_err verify_image(const struct rvm_region_table *rt, const struct
         rvm_memset(io->out, 0, (size_t)region_bytes(r));
         return RVM_ERR_CORRUPT; /* size mismatch */
     }
+    if (io->check_only) {
+        return rvm_compress_check(&rt->hal->crypto, io->image, io->image_len, r->checkpoint,
+                                  region_bytes(r));
+    }
     return rvm_compress_reconstruct(&rt->hal->crypto, io->image, io->image_len, r->checkpoint,
                                     region_bytes(r), io->out, io->out_cap);
 }

@@ -105,4 +105,18 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
                                       const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
                                       uint64_t expected_raw_len, uint8_t *out, size_t out_cap);
 
+/*
+ * Whether rvm_compress_reconstruct would succeed, without decoding: the image's SHA-256 must equal
+ * `checkpoint` and its header must be valid with raw_len == expected_raw_len. For a pass that
+ * only decides (can every image of a checkpoint be restored?) before the pass that restores.
+ * `checkpoint` is the hash rvm_compress returned, so a match means these are exactly the bytes it
+ * wrote, which decode to the bytes it compressed (the codec round-trips: tests/unit/
+ * test_compress.c, tests/fuzz/fuzz_compress.c); the restoring pass still decodes and checks the
+ * content hash, so an encoder or decoder defect is caught there. RVM_ERR_CORRUPT otherwise;
+ * RVM_ERR_INVALID_ARGUMENT for NULL pointers or expected_raw_len 0.
+ */
+enum rvm_err rvm_compress_check(const struct rvm_crypto *crypto, const uint8_t *image,
+                                size_t image_len, const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                                uint64_t expected_raw_len);
+
 #endif /* RVM_COMPRESS_H */

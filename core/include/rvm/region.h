@@ -252,7 +252,9 @@ void rvm_region_commit_transfer(struct rvm_region_table *rt,
  *                     the verified contents, which the kernel copies into the new host pages
  *                     (rvm_region_get(...)->hpa) before mapping them.
  *   Cold -> Dormant   image/image_len and out/out_cap (scratch): the image is verified in full.
- * Hot <-> Warm and Dormant -> Cold need none (io may be NULL).
+ * Hot <-> Warm and Dormant -> Cold need none (io may be NULL). With check_only, Dormant -> Warm
+ * and Cold -> Dormant check only the image's hash and header (rvm_compress_check) and leave out
+ * untouched: the same result, for a pass that decides before the pass that restores.
  */
 struct rvm_region_tier_io {
     const uint8_t *contents;
@@ -262,6 +264,7 @@ struct rvm_region_tier_io {
     size_t image_len;
     uint8_t *out;
     size_t out_cap;
+    bool check_only;
 };
 
 struct rvm_region_tier_plan {
