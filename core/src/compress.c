@@ -235,6 +235,68 @@ enum rvm_err rvm_compress_sized(struct rvm_compress_work *work, const uint8_t *r
     return encode_image(work, raw, raw_len, image, image_cap, image_len);
 }
 
+size_t rvm_compress_image_len(const uint8_t *image, size_t image_cap)
+{
+    if (image == NULL || image_cap < RVM_COMPRESS_HEADER_BYTES) {
+        return 0;
+    }
+    const uint64_t body_len = rvm_load_le64(image + OFF_BODY_LEN);
+    if (body_len > (uint64_t)(image_cap - RVM_COMPRESS_HEADER_BYTES)) {
+        return 0;
+    }
+    const size_t len = RVM_COMPRESS_HEADER_BYTES + (size_t)body_len;
+    struct rvm_compress_header h;
+    return rvm_compress_parse_header(image, len, &h) == RVM_OK ? len : 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++) { /* bound: n (a digest) */
+        any |= p[i];
+    }
+    return any == 0;
+}
+
+enum rvm_err rvm_compress_seal(const struct rvm_crypto *crypto, const uint8_t *raw, size_t raw_len,
+                               uint8_t *image, size_t image_len,
+                               uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES])
+{
+    if (crypto == NULL || raw == NULL || image == NULL || checkpoint == NULL || raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    struct rvm_compress_header h;
+    if (rvm_compress_parse_header(image, image_len, &h) != RVM_OK ||
+        h.raw_len != (uint64_t)raw_len) {
+        return RVM_ERR_CORRUPT;
+    }
+    /* Zero until sealed or adopted; a real SHA-256 of zero would be written again unchanged. */
+    if (all_zero(image + OFF_CONTENT_HASH, RVM_SHA256_DIGEST_BYTES)) {
+        rvm_crypto_sha256(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
+    }
+    rvm_crypto_sha256(crypto, image, image_len, checkpoint);
+    return RVM_OK;
+}
+
+bool rvm_compress_adopt_hash(const struct rvm_crypto *crypto, uint8_t *image, size_t image_len,
+                             const uint8_t *prev, size_t prev_len,
+                             const uint8_t prev_checkpoint[RVM_SHA256_DIGEST_BYTES])
+{
+    if (crypto == NULL || image == NULL || prev == NULL || prev_checkpoint == NULL ||
+        image_len != prev_len || image_len < RVM_COMPRESS_HEADER_BYTES ||
+        rvm_memcmp(image, prev, OFF_CONTENT_HASH) != 0 ||
+        rvm_memcmp(image + OFF_RESERVED1, prev + OFF_RESERVED1, image_len - OFF_RESERVED1) != 0) {
+        return false;
+    }
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    rvm_crypto_sha256(crypto, prev, prev_len, digest);
+    if (!rvm_ct_equal(digest, prev_checkpoint, sizeof(digest))) {
+        return false;
+    }
+    rvm_memcpy(image + OFF_CONTENT_HASH, prev + OFF_CONTENT_HASH, RVM_SHA256_DIGEST_BYTES);
+    return true;
+}
+
 /* ---- decoder --------------------------------------------------------------------------------- */
 
 static inline bool get_varint(const uint8_t *in, size_t len, size_t *pos, uint32_t *out)

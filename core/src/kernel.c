@@ -824,8 +824,7 @@ void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx)
 }
 
 enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
-                                        size_t raw_len, uint32_t *len,
-                                        uint8_t hash[RVM_SHA256_DIGEST_BYTES])
+                                        size_t raw_len, uint32_t *len)
 {
     if (k->work == NULL) {
         return RVM_ERR_UNSUPPORTED;
@@ -836,15 +835,30 @@ enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, c
     }
     size_t out_len = 0;
     const size_t cap = (size_t)(k->cfg.image_bytes - start);
-    enum rvm_err err =
-        hash == NULL ? rvm_compress_sized(k->work, raw, raw_len, k->store + start, cap, &out_len)
-                     : rvm_compress(&k->hal->crypto, k->work, raw, raw_len, k->store + start, cap,
-                                    &out_len, hash);
+    enum rvm_err err = rvm_compress_sized(k->work, raw, raw_len, k->store + start, cap, &out_len);
     if (err != RVM_OK) {
         return err;
     }
     *len = (uint32_t)out_len;
     return RVM_OK;
+}
+
+void rvm_kernel__image_adopt(struct rvm_kernel *k, uint32_t offset, uint32_t len, uint32_t prev)
+{
+    if (prev >= k->cfg.max_images || !k->images[prev].used) {
+        return; /* no earlier checkpoint of this region */
+    }
+    const struct rvm_kimage *im = &k->images[prev];
+    (void)rvm_compress_adopt_hash(&k->hal->crypto, k->store + k->store_used + offset, len,
+                                  k->store + im->off, im->len, im->hash);
+}
+
+uint32_t rvm_kernel__image_unstage(struct rvm_kernel *k, uint32_t *from)
+{
+    const size_t len = rvm_compress_image_len(k->store + *from, k->cfg.image_bytes - *from);
+    rvm_memmove(k->store + k->store_used, k->store + *from, len);
+    *from += (uint32_t)len;
+    return (uint32_t)len;
 }
 
 void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, uint32_t part_slot,

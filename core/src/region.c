@@ -549,10 +549,12 @@ static enum rvm_err prepare_to_dormant(const struct rvm_region_table *rt,
         rvm_buddy_prepare_free(rt->ram, rvm_hpa(r->hpa), r->order, &plan->page) != RVM_OK) {
         return RVM_ERR_INTERNAL;
     }
-    size_t len;
+    size_t len = io->image_len;
     enum rvm_err err =
-        rvm_compress(&rt->hal->crypto, io->work, io->contents, (size_t)region_bytes(r), io->image,
-                     io->image_cap, &len, plan->checkpoint);
+        io->staged ? rvm_compress_seal(&rt->hal->crypto, io->contents, (size_t)region_bytes(r),
+                                       io->image, len, plan->checkpoint)
+                   : rvm_compress(&rt->hal->crypto, io->work, io->contents, (size_t)region_bytes(r),
+                                  io->image, io->image_cap, &len, plan->checkpoint);
     if (err != RVM_OK) {
         return err;
     }

@@ -555,6 +555,106 @@ static void test_header_parse(void **state)
 }
 
 /* Every pointer argument may be NULL: each entry point refuses it instead of touching memory. */
+/* Staged images: sized, then sealed (or adopted and sealed), they are rvm_compress's bytes. */
+static void test_staged_images(void **state)
+{
+    (void)state;
+    struct test_rng r = test_rng_new(test_seed("compress_staged", 7));
+    static struct rvm_compress_work work;
+    static uint8_t raw[8192], image[RVM_COMPRESS_BOUND(8192)], staged[RVM_COMPRESS_BOUND(8192)];
+    for (int shape = 0; shape < SHAPES; shape++) {
+        fill(&r, (enum shape)shape, raw, sizeof(raw));
+        uint8_t cp[32], sealed_cp[32];
+        size_t len = compress_checked(raw, sizeof(raw), image, sizeof(image), cp);
+        size_t staged_len = 0;
+        assert_int_equal(
+            rvm_compress_sized(&work, raw, sizeof(raw), staged, sizeof(staged), &staged_len),
+            RVM_OK);
+        assert_int_equal(rvm_compress_image_len(staged, sizeof(staged)), len);
+        assert_int_equal(rvm_compress_image_len(staged, len), len);
+        assert_int_equal(rvm_compress_image_len(staged, len - 1), 0); /* runs past the cap */
+        /* Sealed: the content hash computed, the same bytes and checkpoint as rvm_compress. */
+        assert_int_equal(rvm_compress_seal(&crypto, raw, sizeof(raw), staged, len, sealed_cp),
+                         RVM_OK);
+        assert_memory_equal(staged, image, len);
+        assert_memory_equal(sealed_cp, cp, 32);
+        /* Adopted from an earlier image of the same bytes: sealing leaves that hash in place,
+         * whatever raw it is given. */
+        assert_int_equal(rvm_compress_sized(&work, raw, sizeof(raw), staged, sizeof(staged), &len),
+                         RVM_OK);
+        assert_true(rvm_compress_adopt_hash(&crypto, staged, len, image, len, cp));
+        static uint8_t other[8192];
+        memset(other, 0x5A, sizeof(other));
+        assert_int_equal(rvm_compress_seal(&crypto, other, sizeof(other), staged, len, sealed_cp),
+                         RVM_OK);
+        assert_memory_equal(staged, image, len);
+        assert_memory_equal(sealed_cp, cp, 32);
+        /* Not adopted: other bytes, another length, or an earlier image damaged in its content
+         * hash (the only bytes not compared) or anywhere else. */
+        raw[sizeof(raw) / 2] ^= 0x01;
+        assert_int_equal(
+            rvm_compress_sized(&work, raw, sizeof(raw), staged, sizeof(staged), &staged_len),
+            RVM_OK);
+        assert_false(rvm_compress_adopt_hash(&crypto, staged, staged_len, image, len, cp));
+        raw[sizeof(raw) / 2] ^= 0x01;
+        assert_int_equal(
+            rvm_compress_sized(&work, raw, sizeof(raw), staged, sizeof(staged), &staged_len),
+            RVM_OK);
+        assert_false(rvm_compress_adopt_hash(&crypto, staged, len, image, len - 1, cp));
+        image[24 + 7] ^= 0x40;
+        assert_false(rvm_compress_adopt_hash(&crypto, staged, len, image, len, cp));
+        image[24 + 7] ^= 0x40;
+        image[len - 1] ^= 0x01;
+        assert_false(rvm_compress_adopt_hash(&crypto, staged, len, image, len, cp));
+        image[len - 1] ^= 0x01;
+        for (size_t i = 24; i < 56; i++) {
+            assert_int_equal(staged[i], 0); /* nothing adopted by the refusals */
+        }
+    }
+}
+
+/* The staged-image calls refuse what they cannot use. */
+static void test_staged_refusals(void **state)
+{
+    (void)state;
+    struct rvm_compress_work work;
+    uint8_t raw[256], image[RVM_COMPRESS_BOUND(256)], cp[32];
+    size_t len;
+    memset(raw, 'q', sizeof(raw));
+    assert_int_equal(rvm_compress_sized(&work, raw, sizeof(raw), image, sizeof(image), &len),
+                     RVM_OK);
+    assert_int_equal(rvm_compress_image_len(NULL, sizeof(image)), 0);
+    assert_int_equal(rvm_compress_image_len(image, 63), 0);
+    image[0] ^= 1;
+    assert_int_equal(rvm_compress_image_len(image, sizeof(image)), 0); /* bad magic */
+    assert_int_equal(rvm_compress_seal(&crypto, raw, sizeof(raw), image, len, cp), RVM_ERR_CORRUPT);
+    image[0] ^= 1;
+    const enum rvm_err inval = RVM_ERR_INVALID_ARGUMENT;
+    assert_int_equal(rvm_compress_seal(NULL, raw, sizeof(raw), image, len, cp), inval);
+    assert_int_equal(rvm_compress_seal(&crypto, NULL, sizeof(raw), image, len, cp), inval);
+    assert_int_equal(rvm_compress_seal(&crypto, raw, sizeof(raw), NULL, len, cp), inval);
+    assert_int_equal(rvm_compress_seal(&crypto, raw, sizeof(raw), image, len, NULL), inval);
+    assert_int_equal(rvm_compress_seal(&crypto, raw, 0, image, len, cp), inval);
+    assert_int_equal(rvm_compress_seal(&crypto, raw, sizeof(raw) - 1, image, len, cp),
+                     RVM_ERR_CORRUPT); /* the header says another length */
+    assert_int_equal(rvm_compress_seal(&crypto, raw, sizeof(raw), image, len + 1, cp),
+                     RVM_ERR_CORRUPT);
+    uint8_t prev[RVM_COMPRESS_BOUND(256)], prev_cp[32];
+    size_t prev_len;
+    assert_int_equal(
+        rvm_compress(&crypto, &work, raw, sizeof(raw), prev, sizeof(prev), &prev_len, prev_cp),
+        RVM_OK);
+    assert_false(rvm_compress_adopt_hash(NULL, image, len, prev, prev_len, prev_cp));
+    assert_false(rvm_compress_adopt_hash(&crypto, NULL, len, prev, prev_len, prev_cp));
+    assert_false(rvm_compress_adopt_hash(&crypto, image, len, NULL, prev_len, prev_cp));
+    assert_false(rvm_compress_adopt_hash(&crypto, image, len, prev, prev_len, NULL));
+    assert_false(rvm_compress_adopt_hash(&crypto, image, 10, prev, 10, prev_cp));
+    prev[5] ^= 1; /* the header compared too */
+    assert_false(rvm_compress_adopt_hash(&crypto, image, len, prev, prev_len, prev_cp));
+    prev[5] ^= 1;
+    assert_true(rvm_compress_adopt_hash(&crypto, image, len, prev, prev_len, prev_cp));
+}
+
 static void test_null_arguments_refused(void **state)
 {
     (void)state;
@@ -709,6 +809,8 @@ int main(void)
         cmocka_unit_test(test_every_bit_flip_refused),
         cmocka_unit_test(test_content_hash_checked),
         cmocka_unit_test(test_header_parse),
+        cmocka_unit_test(test_staged_images),
+        cmocka_unit_test(test_staged_refusals),
         cmocka_unit_test(test_null_arguments_refused),
         cmocka_unit_test(test_header_fields_refused),
         cmocka_unit_test(test_every_capacity),

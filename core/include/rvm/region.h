@@ -247,7 +247,9 @@ void rvm_region_commit_transfer(struct rvm_region_table *rt,
  * memory itself: the kernel copies pages in and out).
  *   Warm -> Dormant   contents: the region's npages * 4096 bytes; work, image/image_cap: where
  *                     the image goes; image_len receives its length. Keep the image: it is the
- *                     region's only copy from now on.
+ *                     region's only copy from now on. With staged, image[0..image_len) already
+ *                     holds rvm_compress_sized's output for contents, which is only sealed
+ *                     (rvm_compress_seal) instead of encoded again.
  *   Dormant -> Warm   image/image_len: the stored image; out/out_cap (>= npages * 4096) receive
  *                     the verified contents, which the kernel copies into the new host pages
  *                     (rvm_region_get(...)->hpa) before mapping them.
@@ -265,6 +267,7 @@ struct rvm_region_tier_io {
     uint8_t *out;
     size_t out_cap;
     bool check_only;
+    bool staged;
 };
 
 struct rvm_region_tier_plan {
