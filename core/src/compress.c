@@ -156,27 +156,21 @@ static inline uint32_t hash4(uint32_t key)
     return (key * 2654435761u) >> (32u - RVM_COMPRESS_HASH_BITS);
 }
 
-#define TABLE_ENTRIES (1u << RVM_COMPRESS_HASH_BITS)
-#define TABLE_WORDS   (TABLE_ENTRIES / 64u)
+#define TABLE_BLOCK  64u /* entries cleared together: the table has 64 such blocks */
+#define TABLE_BLOCKS ((1u << RVM_COMPRESS_HASH_BITS) / TABLE_BLOCK)
 
-/* Which table entries this image has written. An unwritten entry reads as position 0, as if the
- * whole table had been zeroed first: clearing these 512 bytes costs a thirty-second of clearing
- * the 16 KiB table, which for a page of mostly zeros is most of the encoder's work. */
-struct table_seen {
-    uint64_t bits[TABLE_WORDS];
-};
-
-static inline size_t table_get(const struct rvm_compress_work *work, const struct table_seen *seen,
-                               uint32_t h)
+/* The table entry for hash h, as if the whole table had been zeroed before the image: a block of
+ * 64 entries is cleared when the image first touches it (bit b of *cleared: block b). Clearing
+ * all 16 KiB up front costs more than encoding a page that is mostly zeros, which touches one or
+ * two blocks. */
+static inline uint32_t *table_entry(struct rvm_compress_work *work, uint64_t *cleared, uint32_t h)
 {
-    return (seen->bits[h >> 6] >> (h & 63u)) & 1u ? work->table[h] : 0u;
-}
-
-static inline void table_put(struct rvm_compress_work *work, struct table_seen *seen, uint32_t h,
-                             size_t pos)
-{
-    seen->bits[h >> 6] |= (uint64_t)1 << (h & 63u);
-    work->table[h] = (uint32_t)pos;
+    const uint64_t block = (uint64_t)1 << (h / TABLE_BLOCK);
+    if ((*cleared & block) == 0) {
+        rvm_memset(&work->table[h - h % TABLE_BLOCK], 0, TABLE_BLOCK * sizeof(work->table[0]));
+        *cleared |= block;
+    }
+    return &work->table[h];
 }
 
 /* Index of the lowest non-zero byte of a non-zero little-endian word. */
@@ -212,15 +206,16 @@ static size_t match_length(const uint8_t *raw, size_t cand, size_t ip, size_t n)
  */
 static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s)
 {
-    struct table_seen seen;
-    rvm_memset(&seen, 0, sizeof(seen));
+    _Static_assert(TABLE_BLOCKS == 64u, "one bit per block in a uint64_t");
+    uint64_t cleared = 0;
     size_t anchor = 0;
     size_t ip = 0;
     while (n >= MIN_MATCH && ip <= n - MIN_MATCH) { /* bound: ip strictly increases, <= n */
         uint32_t key = rvm_load_le32(raw + ip);
         uint32_t h = hash4(key);
-        size_t cand = table_get(work, &seen, h);
-        table_put(work, &seen, h, ip);
+        uint32_t *entry = table_entry(work, &cleared, h);
+        size_t cand = *entry;
+        *entry = (uint32_t)ip;
         if (cand < ip && rvm_load_le32(raw + cand) == key) {
             size_t len = match_length(raw, cand, ip, n);
             uint32_t offset = (uint32_t)(ip - cand);
@@ -231,7 +226,8 @@ static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t
                 ip += len;
                 anchor = ip;
                 if (ip >= 2 && ip - 2 <= n - MIN_MATCH) {
-                    table_put(work, &seen, hash4(rvm_load_le32(raw + ip - 2)), ip - 2);
+                    *table_entry(work, &cleared, hash4(rvm_load_le32(raw + ip - 2))) =
+                        (uint32_t)(ip - 2);
                 }
                 continue;
             }

@@ -4,7 +4,8 @@
  *
  * stdin: any number of records, each u32 raw_len | u32 image_cap | raw_len bytes (little-endian).
  * For each, stdout gets i32 result code (enum rvm_err), then when it is RVM_OK u32 image_len |
- * the image | its 32-byte checkpoint hash, all from rvm_compress with the portable SHA-256.
+ * the image | its 32-byte checkpoint hash, all from rvm_compress with the portable SHA-256, its
+ * scratch table left holding positions inside the input.
  * Exit 2 on malformed input.
  */
 #include "rvm/compress.h"
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int read_u32(uint32_t *v)
 {
@@ -54,6 +56,15 @@ int main(void)
         if (raw == NULL || image == NULL || fread(raw, 1, raw_len, stdin) != raw_len) {
             fprintf(stderr, "compress_cli: short record or out of memory\n");
             return 2;
+        }
+        /* The scratch table's contents on entry must not matter. Leave in each entry the first
+         * position of this input whose 4 bytes hash to it (the rest 0): an encoder that read a
+         * stale entry instead of treating it as 0 would find a real earlier match there. */
+        memset(&work, 0, sizeof(work));
+        for (size_t i = raw_len >= 4 ? raw_len - 4 + 1 : 0; i-- > 0;) {
+            uint32_t key = (uint32_t)raw[i] | (uint32_t)raw[i + 1] << 8 |
+                           (uint32_t)raw[i + 2] << 16 | (uint32_t)raw[i + 3] << 24;
+            work.table[(key * 2654435761u) >> (32u - RVM_COMPRESS_HASH_BITS)] = (uint32_t)i;
         }
         size_t len = 0;
         uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES];
