@@ -496,7 +496,6 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
         return RVM_ERR_INVALID_ARGUMENT;
     }
     size_t n = (size_t)expected_raw_len;
-    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
     struct rvm_compress_header h;
     enum rvm_err err = RVM_ERR_CORRUPT;
     if (image_matches(crypto, image, image_len, checkpoint, expected_raw_len, &h)) {
@@ -508,6 +507,7 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
             err = rvm_compress_decode(body, (size_t)h.body_len, out, n);
         }
         if (err == RVM_OK) {
+            uint8_t digest[RVM_SHA256_DIGEST_BYTES];
             content_hash(crypto, out, n, digest);
             if (!rvm_ct_equal(digest, h.content_hash, sizeof(digest))) {
                 err = RVM_ERR_CORRUPT;
