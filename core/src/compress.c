@@ -19,6 +19,70 @@ enum {
 #define MIN_MATCH 4u
 #define NIBBLE    15u
 
+/* ---- content hash ---------------------------------------------------------------------------- */
+
+/* Whether p[0..n) is all zero; n is a multiple of 8 (a digest, whole pages). */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8u) { /* bound: n / 8 */
+        if (rvm_load_le64(p + i) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* SHA-256 of 4 KiB << k zero bytes, k = 0..8 (tests/unit/test_compress.c checks each against
+ * OpenSSL). Regions are whole pages and often all zero: their content hash then costs one pass
+ * that finds no set byte instead of hashing every page. */
+#define ZERO_PAGE_BYTES      4096u
+#define ZERO_PAGES_MAX_ORDER 8u
+static const uint8_t zero_pages_sha256[ZERO_PAGES_MAX_ORDER + 1u][RVM_SHA256_DIGEST_BYTES] = {
+    {0xAD, 0x7F, 0xAC, 0xB2, 0x58, 0x6F, 0xC6, 0xE9, 0x66, 0xC0, 0x04,
+     0xD7, 0xD1, 0xD1, 0x6B, 0x02, 0x4F, 0x58, 0x05, 0xFF, 0x7C, 0xB4,
+     0x7C, 0x7A, 0x85, 0xDA, 0xBD, 0x8B, 0x48, 0x89, 0x2C, 0xA7},
+    {0x9F, 0x1D, 0xCB, 0xC3, 0x5C, 0x35, 0x0D, 0x60, 0x27, 0xF9, 0x8B,
+     0xE0, 0xF5, 0xC8, 0xB4, 0x3B, 0x42, 0xCA, 0x52, 0xB7, 0x60, 0x44,
+     0x59, 0xC0, 0xC4, 0x2B, 0xE3, 0xAA, 0x88, 0x91, 0x3D, 0x47},
+    {0x4F, 0xE7, 0xB5, 0x9A, 0xF6, 0xDE, 0x3B, 0x66, 0x5B, 0x67, 0x78,
+     0x8C, 0xC2, 0xF9, 0x98, 0x92, 0xAB, 0x82, 0x7E, 0xFA, 0xE3, 0xA4,
+     0x67, 0x34, 0x2B, 0x3B, 0xB4, 0xE3, 0xBC, 0x8E, 0x5B, 0xFE},
+    {0xC3, 0x50, 0x20, 0x47, 0x3A, 0xED, 0x1B, 0x46, 0x42, 0xCD, 0x72,
+     0x6C, 0xAD, 0x72, 0x7B, 0x63, 0xFF, 0xF2, 0x82, 0x4A, 0xD6, 0x8C,
+     0xED, 0xD7, 0xFF, 0xB7, 0x3C, 0x7C, 0xBD, 0x89, 0x04, 0x79},
+    {0xDE, 0x2F, 0x25, 0x60, 0x64, 0xA0, 0xAF, 0x79, 0x77, 0x47, 0xC2,
+     0xB9, 0x75, 0x05, 0xDC, 0x0B, 0x9F, 0x3D, 0xF0, 0xDE, 0x4F, 0x48,
+     0x9E, 0xAC, 0x73, 0x1C, 0x23, 0xAE, 0x9C, 0xA9, 0xCC, 0x31},
+    {0xFA, 0x43, 0x23, 0x9B, 0xCE, 0xE7, 0xB9, 0x7C, 0xA6, 0x2F, 0x00,
+     0x7C, 0xC6, 0x84, 0x87, 0x56, 0x0A, 0x39, 0xE1, 0x9F, 0x74, 0xF3,
+     0xDD, 0xE7, 0x48, 0x6D, 0xB3, 0xF9, 0x8D, 0xF8, 0xE4, 0x71},
+    {0x8A, 0x39, 0xD2, 0xAB, 0xD3, 0x99, 0x9A, 0xB7, 0x3C, 0x34, 0xDB,
+     0x24, 0x76, 0x84, 0x9C, 0xDD, 0xF3, 0x03, 0xCE, 0x38, 0x9B, 0x35,
+     0x82, 0x68, 0x50, 0xF9, 0xA7, 0x00, 0x58, 0x9B, 0x4A, 0x90},
+    {0x07, 0x85, 0x4D, 0x2F, 0xEF, 0x29, 0x7A, 0x06, 0xBA, 0x81, 0x68,
+     0x5E, 0x66, 0x0C, 0x33, 0x2D, 0xE3, 0x6D, 0x5D, 0x18, 0xD5, 0x46,
+     0x92, 0x7D, 0x30, 0xDA, 0xAD, 0x6D, 0x7F, 0xDA, 0x15, 0x41},
+    {0x30, 0xE1, 0x49, 0x55, 0xEB, 0xF1, 0x35, 0x22, 0x66, 0xDC, 0x2F,
+     0xF8, 0x06, 0x7E, 0x68, 0x10, 0x46, 0x07, 0xE7, 0x50, 0xAB, 0xB9,
+     0xD3, 0xB3, 0x65, 0x82, 0xB8, 0xAF, 0x90, 0x9F, 0xCB, 0x58},
+};
+
+/* SHA-256 of raw[0..n), the content hash. */
+static void content_hash(const struct rvm_crypto *crypto, const uint8_t *raw, size_t n,
+                         uint8_t out[RVM_SHA256_DIGEST_BYTES])
+{
+    for (uint32_t k = 0; k <= ZERO_PAGES_MAX_ORDER; k++) { /* bound: ZERO_PAGES_MAX_ORDER + 1 */
+        if (n == (size_t)ZERO_PAGE_BYTES << k) {
+            if (all_zero(raw, n)) {
+                rvm_memcpy(out, zero_pages_sha256[k], RVM_SHA256_DIGEST_BYTES);
+                return;
+            }
+            break;
+        }
+    }
+    rvm_crypto_sha256(crypto, raw, n, out);
+}
+
 /* ---- encoder --------------------------------------------------------------------------------- */
 
 /* Output cursor that refuses to run past its end; once full, every later put fails too. */
@@ -92,26 +156,71 @@ static inline uint32_t hash4(uint32_t key)
     return (key * 2654435761u) >> (32u - RVM_COMPRESS_HASH_BITS);
 }
 
-/*
- * Greedy LZ77 with a one-entry-per-bucket hash of 4-byte keys. A match is taken only when it is
- * shorter to encode than the literals it replaces; the step grows over long literal stretches so
- * incompressible data costs little. Returns false when the body does not fit in s->cap.
- */
-static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s)
+#define TABLE_BLOCK  64u /* entries cleared together: the table has 64 such blocks */
+#define TABLE_BLOCKS ((1u << RVM_COMPRESS_HASH_BITS) / TABLE_BLOCK)
+
+/* The table entry for hash h, as if the whole table had been zeroed before the image. With
+ * `lazy`, a block of 64 entries is cleared when the image first touches it (bit b of *cleared:
+ * block b): clearing all 16 KiB up front costs more than encoding a page that is mostly zeros,
+ * which touches one or two blocks. Without, the caller cleared the table. */
+static inline uint32_t *table_entry(struct rvm_compress_work *work, uint64_t *cleared, uint32_t h,
+                                    bool lazy)
 {
-    rvm_memset(work->table, 0, sizeof(work->table));
+    const uint64_t block = (uint64_t)1 << (h / TABLE_BLOCK);
+    if (lazy && (*cleared & block) == 0) {
+        rvm_memset(&work->table[h - h % TABLE_BLOCK], 0, TABLE_BLOCK * sizeof(work->table[0]));
+        *cleared |= block;
+    }
+    return &work->table[h];
+}
+
+/* Index of the lowest non-zero byte of a non-zero little-endian word. */
+static inline size_t first_differing_byte(uint64_t diff)
+{
+    const uint32_t low = (uint32_t)diff;
+    return low != 0 ? rvm_ctz32(low) >> 3 : 4u + (rvm_ctz32((uint32_t)(diff >> 32)) >> 3);
+}
+
+/* Length of the match at ip against cand (cand < ip), whose first MIN_MATCH bytes are equal: the
+ * bytes compare equal up to the first difference or the end of the input, eight at a time. */
+static size_t match_length(const uint8_t *raw, size_t cand, size_t ip, size_t n)
+{
+    size_t len = MIN_MATCH;
+    while (n - ip - len >= 8u) { /* bound: (n - ip) / 8 */
+        const uint64_t diff = rvm_load_le64(raw + cand + len) ^ rvm_load_le64(raw + ip + len);
+        if (diff != 0) {
+            return len + first_differing_byte(diff);
+        }
+        len += 8u;
+    }
+    while (ip + len < n && raw[cand + len] == raw[ip + len]) { /* bound: 7 */
+        len++;
+    }
+    return len;
+}
+
+/*
+ * Greedy LZ77 with a one-entry-per-bucket hash of 4-byte keys (every bucket starts at position 0).
+ * A match is taken only when it is shorter to encode than the literals it replaces; the step grows
+ * over long literal stretches so incompressible data costs little. Returns false when the body
+ * does not fit in s->cap. `lazy`: see table_entry (a constant at each call, so each gets its own
+ * loop).
+ */
+static inline __attribute__((always_inline)) bool
+lz_run(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s, bool lazy)
+{
+    _Static_assert(TABLE_BLOCKS == 64u, "one bit per block in a uint64_t");
+    uint64_t cleared = 0;
     size_t anchor = 0;
     size_t ip = 0;
     while (n >= MIN_MATCH && ip <= n - MIN_MATCH) { /* bound: ip strictly increases, <= n */
         uint32_t key = rvm_load_le32(raw + ip);
         uint32_t h = hash4(key);
-        size_t cand = work->table[h];
-        work->table[h] = (uint32_t)ip;
+        uint32_t *entry = table_entry(work, &cleared, h, lazy);
+        size_t cand = *entry;
+        *entry = (uint32_t)ip;
         if (cand < ip && rvm_load_le32(raw + cand) == key) {
-            size_t len = MIN_MATCH;
-            while (ip + len < n && raw[cand + len] == raw[ip + len]) { /* bound: n - ip */
-                len++;
-            }
+            size_t len = match_length(raw, cand, ip, n);
             uint32_t offset = (uint32_t)(ip - cand);
             if (varint_len(offset) + 1u < len) {
                 if (!put_sequence(s, raw + anchor, ip - anchor, offset, len)) {
@@ -120,7 +229,8 @@ static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t
                 ip += len;
                 anchor = ip;
                 if (ip >= 2 && ip - 2 <= n - MIN_MATCH) {
-                    work->table[hash4(rvm_load_le32(raw + ip - 2))] = (uint32_t)(ip - 2);
+                    *table_entry(work, &cleared, hash4(rvm_load_le32(raw + ip - 2)), lazy) =
+                        (uint32_t)(ip - 2);
                 }
                 continue;
             }
@@ -128,6 +238,17 @@ static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t
         ip += 1u + ((ip - anchor) >> 6);
     }
     return put_sequence(s, raw + anchor, n - anchor, 0, 0);
+}
+
+static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s)
+{
+    if (n > sizeof(work->table)) {
+        /* An input larger than the table touches most blocks: one clear costs less than a test
+         * per position (measured: mem_compress_16_pages). */
+        rvm_memset(work->table, 0, sizeof(work->table));
+        return lz_run(work, raw, n, s, false);
+    }
+    return lz_run(work, raw, n, s, true);
 }
 
 /* The image without its content hash (left zero): header and body. */
@@ -174,7 +295,7 @@ enum rvm_err rvm_compress(const struct rvm_crypto *crypto, struct rvm_compress_w
     if (err != RVM_OK) {
         return err;
     }
-    rvm_crypto_sha256(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
+    content_hash(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
     rvm_crypto_sha256(crypto, image, *image_len, checkpoint);
     return RVM_OK;
 }
@@ -186,6 +307,59 @@ enum rvm_err rvm_compress_sized(struct rvm_compress_work *work, const uint8_t *r
         return RVM_ERR_INVALID_ARGUMENT;
     }
     return encode_image(work, raw, raw_len, image, image_cap, image_len);
+}
+
+size_t rvm_compress_image_len(const uint8_t *image, size_t image_cap)
+{
+    if (image == NULL || image_cap < RVM_COMPRESS_HEADER_BYTES) {
+        return 0;
+    }
+    const uint64_t body_len = rvm_load_le64(image + OFF_BODY_LEN);
+    if (body_len > (uint64_t)(image_cap - RVM_COMPRESS_HEADER_BYTES)) {
+        return 0;
+    }
+    const size_t len = RVM_COMPRESS_HEADER_BYTES + (size_t)body_len;
+    struct rvm_compress_header h;
+    return rvm_compress_parse_header(image, len, &h) == RVM_OK ? len : 0;
+}
+
+enum rvm_err rvm_compress_seal(const struct rvm_crypto *crypto, const uint8_t *raw, size_t raw_len,
+                               uint8_t *image, size_t image_len,
+                               uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES])
+{
+    if (crypto == NULL || raw == NULL || image == NULL || checkpoint == NULL || raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    struct rvm_compress_header h;
+    if (rvm_compress_parse_header(image, image_len, &h) != RVM_OK ||
+        h.raw_len != (uint64_t)raw_len) {
+        return RVM_ERR_CORRUPT;
+    }
+    /* Zero until sealed or adopted; a real SHA-256 of zero would be written again unchanged. */
+    if (all_zero(image + OFF_CONTENT_HASH, RVM_SHA256_DIGEST_BYTES)) {
+        content_hash(crypto, raw, raw_len, image + OFF_CONTENT_HASH);
+    }
+    rvm_crypto_sha256(crypto, image, image_len, checkpoint);
+    return RVM_OK;
+}
+
+bool rvm_compress_adopt_hash(const struct rvm_crypto *crypto, uint8_t *image, size_t image_len,
+                             const uint8_t *prev, size_t prev_len,
+                             const uint8_t prev_checkpoint[RVM_SHA256_DIGEST_BYTES])
+{
+    if (crypto == NULL || image == NULL || prev == NULL || prev_checkpoint == NULL ||
+        image_len != prev_len || image_len < RVM_COMPRESS_HEADER_BYTES ||
+        rvm_memcmp(image, prev, OFF_CONTENT_HASH) != 0 ||
+        rvm_memcmp(image + OFF_RESERVED1, prev + OFF_RESERVED1, image_len - OFF_RESERVED1) != 0) {
+        return false;
+    }
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    rvm_crypto_sha256(crypto, prev, prev_len, digest);
+    if (!rvm_ct_equal(digest, prev_checkpoint, sizeof(digest))) {
+        return false;
+    }
+    rvm_memcpy(image + OFF_CONTENT_HASH, prev + OFF_CONTENT_HASH, RVM_SHA256_DIGEST_BYTES);
+    return true;
 }
 
 /* ---- decoder --------------------------------------------------------------------------------- */
@@ -301,6 +475,31 @@ enum rvm_err rvm_compress_parse_header(const uint8_t *image, size_t image_len,
     return ok ? RVM_OK : RVM_ERR_CORRUPT;
 }
 
+/* The image is the one `checkpoint` names and its header describes expected_raw_len bytes. */
+static bool image_matches(const struct rvm_crypto *crypto, const uint8_t *image, size_t image_len,
+                          const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                          uint64_t expected_raw_len, struct rvm_compress_header *h)
+{
+    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+    rvm_crypto_sha256(crypto, image, image_len, digest);
+    return rvm_ct_equal(digest, checkpoint, sizeof(digest)) &&
+           rvm_compress_parse_header(image, image_len, h) == RVM_OK &&
+           h->raw_len == expected_raw_len;
+}
+
+enum rvm_err rvm_compress_check(const struct rvm_crypto *crypto, const uint8_t *image,
+                                size_t image_len, const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                                uint64_t expected_raw_len)
+{
+    if (crypto == NULL || image == NULL || checkpoint == NULL || expected_raw_len == 0) {
+        return RVM_ERR_INVALID_ARGUMENT;
+    }
+    struct rvm_compress_header h;
+    return image_matches(crypto, image, image_len, checkpoint, expected_raw_len, &h)
+               ? RVM_OK
+               : RVM_ERR_CORRUPT;
+}
+
 enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uint8_t *image,
                                       size_t image_len,
                                       const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
@@ -311,13 +510,9 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
         return RVM_ERR_INVALID_ARGUMENT;
     }
     size_t n = (size_t)expected_raw_len;
-    uint8_t digest[RVM_SHA256_DIGEST_BYTES];
     struct rvm_compress_header h;
-    rvm_crypto_sha256(crypto, image, image_len, digest);
     enum rvm_err err = RVM_ERR_CORRUPT;
-    if (rvm_ct_equal(digest, checkpoint, sizeof(digest)) &&
-        rvm_compress_parse_header(image, image_len, &h) == RVM_OK &&
-        h.raw_len == expected_raw_len) {
+    if (image_matches(crypto, image, image_len, checkpoint, expected_raw_len, &h)) {
         const uint8_t *body = image + RVM_COMPRESS_HEADER_BYTES;
         if (h.method == RVM_COMPRESS_STORED) {
             rvm_memcpy(out, body, n);
@@ -326,7 +521,8 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
             err = rvm_compress_decode(body, (size_t)h.body_len, out, n);
         }
         if (err == RVM_OK) {
-            rvm_crypto_sha256(crypto, out, n, digest);
+            uint8_t digest[RVM_SHA256_DIGEST_BYTES];
+            content_hash(crypto, out, n, digest);
             if (!rvm_ct_equal(digest, h.content_hash, sizeof(digest))) {
                 err = RVM_ERR_CORRUPT;
             }

@@ -807,10 +807,9 @@ void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx)
     }
     const uint32_t off = k->images[idx].off;
     const uint32_t len = k->images[idx].len;
-    /* Move the tail down over the hole (forward copy: the destination is below the source). */
-    for (uint32_t i = off; i + len < k->store_used; i++) { /* bound: image_bytes */
-        k->store[i] = k->store[i + len];
-    }
+    /* Move the tail down over the hole (none when this image is the last). */
+    const uint32_t tail = off + len < k->store_used ? k->store_used - off - len : 0u;
+    rvm_memmove(k->store + off, k->store + off + len, tail);
     rvm_memset(k->store + k->store_used - len, 0, len);
     k->store_used -= len;
     for (uint32_t i = 0; i < k->cfg.max_images; i++) { /* bound: max_images */
@@ -825,8 +824,7 @@ void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx)
 }
 
 enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
-                                        size_t raw_len, uint32_t *len,
-                                        uint8_t hash[RVM_SHA256_DIGEST_BYTES])
+                                        size_t raw_len, uint32_t *len)
 {
     if (k->work == NULL) {
         return RVM_ERR_UNSUPPORTED;
@@ -837,15 +835,30 @@ enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, c
     }
     size_t out_len = 0;
     const size_t cap = (size_t)(k->cfg.image_bytes - start);
-    enum rvm_err err =
-        hash == NULL ? rvm_compress_sized(k->work, raw, raw_len, k->store + start, cap, &out_len)
-                     : rvm_compress(&k->hal->crypto, k->work, raw, raw_len, k->store + start, cap,
-                                    &out_len, hash);
+    enum rvm_err err = rvm_compress_sized(k->work, raw, raw_len, k->store + start, cap, &out_len);
     if (err != RVM_OK) {
         return err;
     }
     *len = (uint32_t)out_len;
     return RVM_OK;
+}
+
+void rvm_kernel__image_adopt(struct rvm_kernel *k, uint32_t offset, uint32_t len, uint32_t prev)
+{
+    if (prev >= k->cfg.max_images || !k->images[prev].used) {
+        return; /* no earlier checkpoint of this region */
+    }
+    const struct rvm_kimage *im = &k->images[prev];
+    (void)rvm_compress_adopt_hash(&k->hal->crypto, k->store + k->store_used + offset, len,
+                                  k->store + im->off, im->len, im->hash);
+}
+
+uint32_t rvm_kernel__image_unstage(struct rvm_kernel *k, uint32_t *from)
+{
+    const size_t len = rvm_compress_image_len(k->store + *from, k->cfg.image_bytes - *from);
+    rvm_memmove(k->store + k->store_used, k->store + *from, len);
+    *from += (uint32_t)len;
+    return (uint32_t)len;
 }
 
 void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, uint32_t part_slot,
@@ -871,14 +884,29 @@ void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, 
 #endif
 }
 
-enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx)
+/* Verify image idx, and with `out` (the scratch area) decode it there. */
+static enum rvm_err image_verify(const struct rvm_kernel *k, uint32_t idx, uint8_t *out)
 {
     const struct rvm_kimage *im = &k->images[idx];
     if (idx >= k->cfg.max_images || !im->used || im->raw_len > k->scratch_bytes) {
         return RVM_ERR_CORRUPT;
     }
+    if (out == NULL) {
+        return rvm_compress_check(&k->hal->crypto, k->store + im->off, im->len, im->hash,
+                                  im->raw_len);
+    }
     return rvm_compress_reconstruct(&k->hal->crypto, k->store + im->off, im->len, im->hash,
-                                    im->raw_len, k->scratch, k->scratch_bytes);
+                                    im->raw_len, out, k->scratch_bytes);
+}
+
+enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx)
+{
+    return image_verify(k, idx, k->scratch);
+}
+
+enum rvm_err rvm_kernel__image_check(const struct rvm_kernel *k, uint32_t idx)
+{
+    return image_verify(k, idx, NULL);
 }
 
 /* ---- undoable stage-2 changes ------------------------------------------------------------- */

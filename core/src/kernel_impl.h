@@ -136,17 +136,29 @@ bool rvm_kernel__region_is_ram(const struct rvm_region *r);
 uint32_t rvm_kernel__image_slot(const struct rvm_kernel *k);
 bool rvm_kernel__images_free(const struct rvm_kernel *k, uint32_t n);
 void rvm_kernel__image_free(struct rvm_kernel *k, uint32_t idx);
-/* Compress `raw` into the store at store_used + offset (no state change: a tentative image).
- * With `hash` NULL only the length is wanted: the image is not hashed. */
+/*
+ * Staged images: an operation that writes several images first stages them all beyond store_used
+ * (packed, from store_used + 0), which sizes them without changing any state, then unstages each
+ * in turn to store_used, seals it (rvm_compress_seal) and commits it, so every image is encoded
+ * once. rvm_kernel__image_compress stages `raw` at store_used + offset (unhashed, content hash
+ * zero). rvm_kernel__image_adopt gives a staged image the content hash of image `prev` (a
+ * region's last checkpoint) when it has the same bytes (rvm_compress_adopt_hash), so sealing it
+ * need not hash the contents again. rvm_kernel__image_unstage moves the staged image at store
+ * offset *from down to store_used, advances *from past it and returns its length.
+ */
 enum rvm_err rvm_kernel__image_compress(struct rvm_kernel *k, uint32_t offset, const uint8_t *raw,
-                                        size_t raw_len, uint32_t *len,
-                                        uint8_t hash[RVM_SHA256_DIGEST_BYTES]);
-/* Record a tentative image at store_used as image `idx`. */
+                                        size_t raw_len, uint32_t *len);
+void rvm_kernel__image_adopt(struct rvm_kernel *k, uint32_t offset, uint32_t len, uint32_t prev);
+uint32_t rvm_kernel__image_unstage(struct rvm_kernel *k, uint32_t *from);
+/* Record the sealed image at store_used as image `idx`. */
 void rvm_kernel__image_commit(struct rvm_kernel *k, uint32_t idx, uint8_t kind, uint32_t part_slot,
                               uint32_t region, uint32_t raw_len, uint32_t len,
                               const uint8_t hash[RVM_SHA256_DIGEST_BYTES]);
 /* Verify and decode image idx into the scratch area (CORRUPT on any mismatch). */
 enum rvm_err rvm_kernel__image_decode(struct rvm_kernel *k, uint32_t idx);
+/* rvm_kernel__image_decode's result without decoding (the image's hash and header only,
+ * rvm_compress_check): for a pass that decides before the pass that restores. */
+enum rvm_err rvm_kernel__image_check(const struct rvm_kernel *k, uint32_t idx);
 
 /* Undoable stage-2 changes: map / unmap through the HAL, remembered in k->undo so a later refusal
  * can put everything back. */

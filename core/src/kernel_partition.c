@@ -427,28 +427,32 @@ static enum rvm_err image_regions(struct rvm_kernel *k, rvm_partition_id id, boo
     return RVM_OK;
 }
 
-/* Compress every listed region tentatively, packed from the end of the store: the total length,
- * or NO_SPACE. No state changes (the bytes beyond store_used are unused). */
-static enum rvm_err tentative_images(struct rvm_kernel *k, uint32_t count, bool with_ctx,
-                                     const struct rvm_vcpu_regs *regs, uint32_t *total)
+/* Stage every listed region's image, packed from the end of the store (rvm_kernel__image_compress),
+ * the vCPU's last with `with_ctx`: the total length, or NO_SPACE. No state changes (the bytes
+ * beyond store_used are unused). A region unchanged since its last checkpoint adopts that
+ * image's content hash. */
+static enum rvm_err stage_images(struct rvm_kernel *k, uint32_t count, bool with_ctx,
+                                 const struct rvm_vcpu_regs *regs, uint32_t *total)
 {
     uint32_t off = 0;
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
-        const struct rvm_region *r = &k->regions.slots[k->order[i]];
+        const uint32_t s = k->order[i];
+        const struct rvm_region *r = &k->regions.slots[s];
         const size_t len = (size_t)region_bytes(r);
         k->hal->ops->phys_read(k->hal->ctx, rvm_hpa(r->hpa), k->scratch, len);
         uint32_t ilen;
-        enum rvm_err err = rvm_kernel__image_compress(k, off, k->scratch, len, &ilen, NULL);
+        enum rvm_err err = rvm_kernel__image_compress(k, off, k->scratch, len, &ilen);
         if (err != RVM_OK) {
             return err;
         }
+        rvm_kernel__image_adopt(k, off, ilen, k->kregs[s].ckpt);
         off += ilen;
     }
     if (with_ctx) {
         rvm_kernel__ctx_store(regs, k->scratch);
         uint32_t ilen;
         enum rvm_err err =
-            rvm_kernel__image_compress(k, off, k->scratch, RVM_KERNEL_CTX_BYTES, &ilen, NULL);
+            rvm_kernel__image_compress(k, off, k->scratch, RVM_KERNEL_CTX_BYTES, &ilen);
         if (err != RVM_OK) {
             return err;
         }
@@ -478,7 +482,7 @@ enum rvm_err rvm_kernel_partition_hibernate(struct rvm_kernel *k, rvm_partition_
     uint32_t total = 0;
     err = image_regions(k, id, true, &count, &all);
     if (err == RVM_OK) {
-        err = tentative_images(k, count, false, NULL, &total);
+        err = stage_images(k, count, false, NULL, &total);
     }
     if (err == RVM_OK && !rvm_kernel__images_free(k, count)) {
         err = RVM_ERR_NO_SPACE;
@@ -516,6 +520,7 @@ enum rvm_err rvm_kernel_partition_hibernate(struct rvm_kernel *k, rvm_partition_
         }
     }
     rvm_kernel__tlb_flush(k, id);
+    uint32_t staged = k->store_used;
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
         const uint32_t s = k->order[i];
         const struct rvm_handle h = rvm_kernel__region_handle(k, s);
@@ -538,6 +543,8 @@ enum rvm_err rvm_kernel_partition_hibernate(struct rvm_kernel *k, rvm_partition_
         rvm_memset(&io, 0, sizeof(io));
         io.contents = k->scratch;
         io.work = k->work;
+        io.image_len = rvm_kernel__image_unstage(k, &staged);
+        io.staged = true;
         io.image = k->store + k->store_used;
         io.image_cap = k->cfg.image_bytes - k->store_used;
         enum rvm_err e2 = rvm_region_prepare_move(&k->regions, RVM_PARTITION_HYPERVISOR, h,
@@ -575,7 +582,8 @@ static uint32_t dormant_regions(struct rvm_kernel *k, rvm_partition_id id)
     return m;
 }
 
-static void restore_io(struct rvm_kernel *k, uint32_t s, struct rvm_region_tier_io *io)
+static void restore_io(struct rvm_kernel *k, uint32_t s, bool check_only,
+                       struct rvm_region_tier_io *io)
 {
     rvm_memset(io, 0, sizeof(*io));
     const uint32_t idx = k->kregs[s].image;
@@ -585,6 +593,7 @@ static void restore_io(struct rvm_kernel *k, uint32_t s, struct rvm_region_tier_
     }
     io->out = k->scratch;
     io->out_cap = k->scratch_bytes;
+    io->check_only = check_only;
 }
 
 enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partition_id actor,
@@ -605,7 +614,7 @@ enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partitio
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
         const uint32_t s = k->order[i];
         struct rvm_region_tier_io io;
-        restore_io(k, s, &io);
+        restore_io(k, s, true, &io); /* deciding: the images are decoded below */
         struct rvm_witness_entry e;
         struct rvm_region_tier_plan tp;
         err = rvm_region_prepare_restore(&k->regions, RVM_PARTITION_HYPERVISOR,
@@ -627,7 +636,7 @@ enum rvm_err rvm_kernel_partition_reconstruct(struct rvm_kernel *k, rvm_partitio
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
         const uint32_t s = k->order[i];
         struct rvm_region_tier_io io;
-        restore_io(k, s, &io);
+        restore_io(k, s, false, &io);
         struct rvm_witness_entry e;
         struct rvm_region_tier_plan tp;
         enum rvm_err e2 = rvm_region_prepare_restore(&k->regions, RVM_PARTITION_HYPERVISOR,
@@ -690,7 +699,7 @@ enum rvm_err rvm_kernel_partition_checkpoint(struct rvm_kernel *k, rvm_partition
     uint32_t total = 0;
     err = image_regions(k, id, false, &count, &all);
     if (err == RVM_OK) {
-        err = tentative_images(k, count, true, regs, &total);
+        err = stage_images(k, count, true, regs, &total);
     }
     if (err == RVM_OK && !rvm_kernel__images_free(k, count + 1u)) {
         err = RVM_ERR_NO_SPACE;
@@ -702,7 +711,9 @@ enum rvm_err rvm_kernel_partition_checkpoint(struct rvm_kernel *k, rvm_partition
     if (err != RVM_OK) {
         return err;
     }
-    /* Drop the previous checkpoint (of every region it owns now), then write the new one. */
+    /* Drop the previous checkpoint (of every region it owns now), then write the new one from
+     * the staged images (freeing moves only bytes below the stage). */
+    uint32_t staged = k->store_used;
     free_checkpoint(k, slot, all);
     uint8_t hash[RVM_SHA256_DIGEST_BYTES];
     for (uint32_t i = 0; i < count; i++) { /* bound: regions of the partition */
@@ -710,9 +721,10 @@ enum rvm_err rvm_kernel_partition_checkpoint(struct rvm_kernel *k, rvm_partition
         const struct rvm_region *r = &k->regions.slots[s];
         const size_t len = (size_t)region_bytes(r);
         k->hal->ops->phys_read(k->hal->ctx, rvm_hpa(r->hpa), k->scratch, len);
-        uint32_t ilen = 0;
         uint32_t idx = rvm_kernel__image_slot(k);
-        enum rvm_err e2 = rvm_kernel__image_compress(k, 0, k->scratch, len, &ilen, hash);
+        const uint32_t ilen = rvm_kernel__image_unstage(k, &staged);
+        enum rvm_err e2 = rvm_compress_seal(&k->hal->crypto, k->scratch, len,
+                                            k->store + k->store_used, ilen, hash);
         if (e2 == RVM_OK && idx == RVM_KERNEL_NONE) {
             e2 = RVM_ERR_INTERNAL;
         }
@@ -724,10 +736,10 @@ enum rvm_err rvm_kernel_partition_checkpoint(struct rvm_kernel *k, rvm_partition
         }
     }
     rvm_kernel__ctx_store(regs, k->scratch);
-    uint32_t ilen = 0;
     uint32_t idx = rvm_kernel__image_slot(k);
-    enum rvm_err e2 =
-        rvm_kernel__image_compress(k, 0, k->scratch, RVM_KERNEL_CTX_BYTES, &ilen, hash);
+    const uint32_t ilen = rvm_kernel__image_unstage(k, &staged);
+    enum rvm_err e2 = rvm_compress_seal(&k->hal->crypto, k->scratch, RVM_KERNEL_CTX_BYTES,
+                                        k->store + k->store_used, ilen, hash);
     if (e2 == RVM_OK && idx == RVM_KERNEL_NONE) {
         e2 = RVM_ERR_INTERNAL;
     }
@@ -760,7 +772,8 @@ enum rvm_err rvm_kernel__ckpt_restore(struct rvm_kernel *k, uint32_t slot, bool 
         if (k->images[idx].raw_len != region_bytes(r)) {
             return RVM_ERR_CORRUPT;
         }
-        enum rvm_err err = rvm_kernel__image_decode(k, idx);
+        enum rvm_err err =
+            verify_only ? rvm_kernel__image_check(k, idx) : rvm_kernel__image_decode(k, idx);
         if (err != RVM_OK) {
             return err;
         }
@@ -772,14 +785,16 @@ enum rvm_err rvm_kernel__ckpt_restore(struct rvm_kernel *k, uint32_t slot, bool 
     if (k->images[part->ckpt].raw_len != RVM_KERNEL_CTX_BYTES) {
         return RVM_ERR_CORRUPT;
     }
+    if (verify_only) {
+        /* Whether it would restore: hashes and headers, no decoding (rvm_compress_check). */
+        return rvm_kernel__image_check(k, part->ckpt);
+    }
     enum rvm_err err = rvm_kernel__image_decode(k, part->ckpt);
     if (err != RVM_OK) {
         return err;
     }
-    if (!verify_only) {
-        rvm_kernel__ctx_load(k->scratch, &part->ctx.regs);
-        (void)rvm_vcpu_sanitise(k->cfg.arch, &part->ctx.regs); /* it came from outside */
-    }
+    rvm_kernel__ctx_load(k->scratch, &part->ctx.regs);
+    (void)rvm_vcpu_sanitise(k->cfg.arch, &part->ctx.regs); /* it came from outside */
     return RVM_OK;
 }
 

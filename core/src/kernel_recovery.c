@@ -71,8 +71,9 @@ static enum rvm_err rollback(struct rvm_kernel *k, uint32_t slot, bool apply, st
         }
         const uint64_t bytes = (uint64_t)r->npages << RVM_PAGE_SHIFT;
         const uint32_t idx = k->kregs[s].ckpt;
-        bool ok = idx != RVM_KERNEL_NONE && k->images[idx].raw_len == bytes &&
-                  rvm_kernel__image_decode(k, idx) == RVM_OK;
+        bool ok =
+            idx != RVM_KERNEL_NONE && k->images[idx].raw_len == bytes &&
+            (apply ? rvm_kernel__image_decode(k, idx) : rvm_kernel__image_check(k, idx)) == RVM_OK;
         if (ok) {
             rb->restored++;
             if (apply) {

@@ -549,10 +549,12 @@ static enum rvm_err prepare_to_dormant(const struct rvm_region_table *rt,
         rvm_buddy_prepare_free(rt->ram, rvm_hpa(r->hpa), r->order, &plan->page) != RVM_OK) {
         return RVM_ERR_INTERNAL;
     }
-    size_t len;
+    size_t len = io->image_len;
     enum rvm_err err =
-        rvm_compress(&rt->hal->crypto, io->work, io->contents, (size_t)region_bytes(r), io->image,
-                     io->image_cap, &len, plan->checkpoint);
+        io->staged ? rvm_compress_seal(&rt->hal->crypto, io->contents, (size_t)region_bytes(r),
+                                       io->image, len, plan->checkpoint)
+                   : rvm_compress(&rt->hal->crypto, io->work, io->contents, (size_t)region_bytes(r),
+                                  io->image, io->image_cap, &len, plan->checkpoint);
     if (err != RVM_OK) {
         return err;
     }
@@ -575,6 +577,10 @@ static enum rvm_err verify_image(const struct rvm_region_table *rt, const struct
     if (io->image_len != r->image_len) {
         rvm_memset(io->out, 0, (size_t)region_bytes(r));
         return RVM_ERR_CORRUPT; /* size mismatch */
+    }
+    if (io->check_only) {
+        return rvm_compress_check(&rt->hal->crypto, io->image, io->image_len, r->checkpoint,
+                                  region_bytes(r));
     }
     return rvm_compress_reconstruct(&rt->hal->crypto, io->image, io->image_len, r->checkpoint,
                                     region_bytes(r), io->out, io->out_cap);

@@ -337,7 +337,7 @@ static struct region_world *region_world_full(struct rvm_compress_work *work)
     struct rvm_handle z = region_new(w, 2, RVM_REGION_DATA, R | W, 1, 0);
     static uint8_t contents[RVM_PAGE_SIZE], image[RVM_COMPRESS_BOUND(RVM_PAGE_SIZE)];
     memset(contents, 0x5A, sizeof(contents));
-    struct rvm_region_tier_io io = {contents, work, image, sizeof(image), 0, NULL, 0};
+    struct rvm_region_tier_io io = {contents, work, image, sizeof(image), 0, NULL, 0, false, false};
     assert_int_equal(witnessed_region_move(&w->rt, 2, z, RVM_TIER_DORMANT, &io), RVM_OK);
     w->v = v.index;
     w->b = b.index;

@@ -481,7 +481,8 @@ static void test_share_read_only(void **state)
     REFUSED(f, RVM_ACT_REGION_TRANSFER, RVM_ERR_WRONG_STATE,
             witnessed_region_transfer(&f->rt, 1, lib, 3));
     static uint8_t contents[2 * 4096], image[RVM_COMPRESS_BOUND(2 * 4096)];
-    struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0, NULL, 0};
+    struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0,
+                                    NULL,     0,        false, false};
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_WRONG_STATE,
             witnessed_region_move(&f->rt, 1, lib, RVM_TIER_DORMANT, &io));
     /* Views are removed with unshare, never destroy or transfer, and only when unmapped. */
@@ -592,7 +593,8 @@ static void test_tier_moves(void **state)
     assert_int_equal(last_record(f).kind, 0x26);
     /* Warm -> Dormant: only unmapped, and it needs the contents and room for the image. */
     assert_int_equal(witnessed_region_map(&f->rt, 5, a, rvm_ipa(0), R | W), RVM_OK);
-    struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0, out, sizeof(out)};
+    struct rvm_region_tier_io io = {contents, &f->work,    image, sizeof(image), 0,
+                                    out,      sizeof(out), false, false};
     REFUSED(f, RVM_ACT_REGION_DEMOTE, RVM_ERR_WRONG_STATE,
             witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
     assert_int_equal(witnessed_region_unmap(&f->rt, 5, a), RVM_OK);
@@ -656,6 +658,19 @@ static void test_tier_moves(void **state)
             witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io));
     image[3] ^= 1;
     assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_DORMANT, &io), RVM_OK);
+    /* check_only decides the same without decoding: out stays as it was. */
+    struct rvm_witness_entry e;
+    struct rvm_region_tier_plan tp;
+    io.check_only = true;
+    memset(out, 0xAB, sizeof(out));
+    assert_int_equal(rvm_region_prepare_restore(&f->rt, 5, a, &io, &e, &tp), RVM_OK);
+    image[image_len - 1] ^= 0x80;
+    assert_int_equal(rvm_region_prepare_restore(&f->rt, 5, a, &io, &e, &tp), RVM_ERR_CORRUPT);
+    image[image_len - 1] ^= 0x80;
+    for (size_t i = 0; i < sizeof(out); i++) {
+        assert_int_equal(out[i], 0xAB);
+    }
+    io.check_only = false;
     /* Reconstruction: fresh pages, the original bytes, a record naming the new host base. */
     memset(out, 0, sizeof(out));
     assert_int_equal(witnessed_region_move(&f->rt, 5, a, RVM_TIER_WARM, &io), RVM_OK);
@@ -689,7 +704,8 @@ static void test_reconstruct_needs_memory(void **state)
     static uint8_t contents[4096], out[4096], image[RVM_COMPRESS_BOUND(4096)];
     fill_contents(contents, sizeof(contents), 1);
     struct rvm_handle a = mk(f, 1, RVM_REGION_DATA, R | W, 1, 0);
-    struct rvm_region_tier_io io = {contents, &f->work, image, sizeof(image), 0, out, sizeof(out)};
+    struct rvm_region_tier_io io = {contents, &f->work,    image, sizeof(image), 0,
+                                    out,      sizeof(out), false, false};
     assert_int_equal(witnessed_region_move(&f->rt, 1, a, RVM_TIER_DORMANT, &io), RVM_OK);
     struct rvm_handle all = mk(f, 2, RVM_REGION_DATA, R, 1024, 0);
     REFUSED(f, RVM_ACT_REGION_PROMOTE, RVM_ERR_NO_MEMORY,
@@ -1011,7 +1027,8 @@ static void random_step(struct world *wd, struct test_rng *r)
         kind =
             reg != NULL && target < reg->tier.tier ? RVM_ACT_REGION_PROMOTE : RVM_ACT_REGION_DEMOTE;
         static uint8_t out[8 * 4096], img[RVM_COMPRESS_BOUND(8 * 4096)];
-        struct rvm_region_tier_io io = {NULL, &f->work, img, sizeof(img), 0, out, sizeof(out)};
+        struct rvm_region_tier_io io = {NULL, &f->work,    img,   sizeof(img), 0,
+                                        out,  sizeof(out), false, false};
         uint32_t s = h.index < SLOTS ? h.index : 0;
         bool from_dormant = reg != NULL && reg->tier.tier >= RVM_TIER_DORMANT;
         if (reg != NULL && !from_dormant) {

@@ -15,8 +15,10 @@
 
 /* The core has no libc: these map to the compiler's builtins, which the freestanding targets
  * resolve to inline code or to the firmware's own mem* routines. */
-#define rvm_memcpy(dst, src, n) __builtin_memcpy((dst), (src), (n))
-#define rvm_memset(dst, c, n)   __builtin_memset((dst), (c), (n))
+#define rvm_memcpy(dst, src, n)  __builtin_memcpy((dst), (src), (n))
+#define rvm_memset(dst, c, n)    __builtin_memset((dst), (c), (n))
+#define rvm_memmove(dst, src, n) __builtin_memmove((dst), (src), (n))
+#define rvm_memcmp(a, b, n)      __builtin_memcmp((a), (b), (n))
 
 #define RVM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

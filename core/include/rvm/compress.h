@@ -33,6 +33,7 @@
 #include "rvm/error.h"
 #include "rvm/hal.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,34 @@ enum rvm_err rvm_compress_sized(struct rvm_compress_work *work, const uint8_t *r
                                 uint8_t *image, size_t image_cap, size_t *image_len);
 
 /*
+ * Staged images: rvm_compress in two steps, for a caller that sizes a set of images with
+ * rvm_compress_sized before committing to them and then keeps those bytes instead of encoding
+ * again.
+ *
+ * rvm_compress_image_len: the length (64 + body_len) of the image whose header starts at `image`,
+ * or 0 unless that header is valid and the image fits in image_cap.
+ *
+ * rvm_compress_seal: finish an image that rvm_compress_sized wrote for raw[0..raw_len) (the same
+ * bytes, unchanged since): write its content hash, unless rvm_compress_adopt_hash already did,
+ * and return its checkpoint hash. The image is then byte for byte what rvm_compress writes.
+ * RVM_ERR_INVALID_ARGUMENT for NULL pointers or raw_len 0, RVM_ERR_CORRUPT unless the header is
+ * valid for image_len and says raw_len.
+ *
+ * rvm_compress_adopt_hash: when the staged `image` has the same header and body as `prev` and
+ * `prev` is the image `prev_checkpoint` names, copy prev's content hash into image and return
+ * true. The raw bytes are then the ones prev was compressed from (the encoder is deterministic
+ * and its images decode to their input), so their hash need not be computed again. False (image
+ * unchanged) otherwise, including for a prev that no longer matches its checkpoint.
+ */
+size_t rvm_compress_image_len(const uint8_t *image, size_t image_cap);
+enum rvm_err rvm_compress_seal(const struct rvm_crypto *crypto, const uint8_t *raw, size_t raw_len,
+                               uint8_t *image, size_t image_len,
+                               uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES]);
+bool rvm_compress_adopt_hash(const struct rvm_crypto *crypto, uint8_t *image, size_t image_len,
+                             const uint8_t *prev, size_t prev_len,
+                             const uint8_t prev_checkpoint[RVM_SHA256_DIGEST_BYTES]);
+
+/*
  * Parse and check a header against the image length: magic, version, method, reserved bytes
  * zero, body_len == image_len - 64, and (stored) body_len == raw_len. RVM_ERR_CORRUPT otherwise.
  */
@@ -104,5 +133,19 @@ enum rvm_err rvm_compress_reconstruct(const struct rvm_crypto *crypto, const uin
                                       size_t image_len,
                                       const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
                                       uint64_t expected_raw_len, uint8_t *out, size_t out_cap);
+
+/*
+ * Whether rvm_compress_reconstruct would succeed, without decoding: the image's SHA-256 must equal
+ * `checkpoint` and its header must be valid with raw_len == expected_raw_len. For a pass that
+ * only decides (can every image of a checkpoint be restored?) before the pass that restores.
+ * `checkpoint` is the hash rvm_compress returned, so a match means these are exactly the bytes it
+ * wrote, which decode to the bytes it compressed (the codec round-trips: tests/unit/
+ * test_compress.c, tests/fuzz/fuzz_compress.c); the restoring pass still decodes and checks the
+ * content hash, so an encoder or decoder defect is caught there. RVM_ERR_CORRUPT otherwise;
+ * RVM_ERR_INVALID_ARGUMENT for NULL pointers or expected_raw_len 0.
+ */
+enum rvm_err rvm_compress_check(const struct rvm_crypto *crypto, const uint8_t *image,
+                                size_t image_len, const uint8_t checkpoint[RVM_SHA256_DIGEST_BYTES],
+                                uint64_t expected_raw_len);
 
 #endif /* RVM_COMPRESS_H */

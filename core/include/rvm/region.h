@@ -247,12 +247,16 @@ void rvm_region_commit_transfer(struct rvm_region_table *rt,
  * memory itself: the kernel copies pages in and out).
  *   Warm -> Dormant   contents: the region's npages * 4096 bytes; work, image/image_cap: where
  *                     the image goes; image_len receives its length. Keep the image: it is the
- *                     region's only copy from now on.
+ *                     region's only copy from now on. With staged, image[0..image_len) already
+ *                     holds rvm_compress_sized's output for contents, which is only sealed
+ *                     (rvm_compress_seal) instead of encoded again.
  *   Dormant -> Warm   image/image_len: the stored image; out/out_cap (>= npages * 4096) receive
  *                     the verified contents, which the kernel copies into the new host pages
  *                     (rvm_region_get(...)->hpa) before mapping them.
  *   Cold -> Dormant   image/image_len and out/out_cap (scratch): the image is verified in full.
- * Hot <-> Warm and Dormant -> Cold need none (io may be NULL).
+ * Hot <-> Warm and Dormant -> Cold need none (io may be NULL). With check_only, Dormant -> Warm
+ * and Cold -> Dormant check only the image's hash and header (rvm_compress_check) and leave out
+ * untouched: the same result, for a pass that decides before the pass that restores.
  */
 struct rvm_region_tier_io {
     const uint8_t *contents;
@@ -262,6 +266,8 @@ struct rvm_region_tier_io {
     size_t image_len;
     uint8_t *out;
     size_t out_cap;
+    bool check_only;
+    bool staged;
 };
 
 struct rvm_region_tier_plan {
