@@ -159,15 +159,14 @@ static inline uint32_t hash4(uint32_t key)
 #define TABLE_BLOCK  64u /* entries cleared together: the table has 64 such blocks */
 #define TABLE_BLOCKS ((1u << RVM_COMPRESS_HASH_BITS) / TABLE_BLOCK)
 
-/* The table entry for hash h, as if the whole table had been zeroed before the image. With
- * `lazy`, a block of 64 entries is cleared when the image first touches it (bit b of *cleared:
- * block b): clearing all 16 KiB up front costs more than encoding a page that is mostly zeros,
- * which touches one or two blocks. Without, the caller cleared the table. */
-static inline uint32_t *table_entry(struct rvm_compress_work *work, uint64_t *cleared, uint32_t h,
-                                    bool lazy)
+/* The table entry for hash h, as if the whole table had been zeroed before the image: a block of
+ * 64 entries is cleared when the image first touches it (bit b of *cleared: block b), because
+ * clearing all 16 KiB up front costs more than encoding a page that is mostly zeros, which touches
+ * one or two blocks. */
+static inline uint32_t *table_entry(struct rvm_compress_work *work, uint64_t *cleared, uint32_t h)
 {
     const uint64_t block = (uint64_t)1 << (h / TABLE_BLOCK);
-    if (lazy && (*cleared & block) == 0) {
+    if ((*cleared & block) == 0) {
         rvm_memset(&work->table[h - h % TABLE_BLOCK], 0, TABLE_BLOCK * sizeof(work->table[0]));
         *cleared |= block;
     }
@@ -203,20 +202,18 @@ static size_t match_length(const uint8_t *raw, size_t cand, size_t ip, size_t n)
  * Greedy LZ77 with a one-entry-per-bucket hash of 4-byte keys (every bucket starts at position 0).
  * A match is taken only when it is shorter to encode than the literals it replaces; the step grows
  * over long literal stretches so incompressible data costs little. Returns false when the body
- * does not fit in s->cap. `lazy`: see table_entry (a constant at each call, so each gets its own
- * loop).
+ * does not fit in s->cap. `cleared`: the table blocks already cleared (see table_entry).
  */
-static inline __attribute__((always_inline)) bool
-lz_run(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s, bool lazy)
+static bool lz_run(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s,
+                   uint64_t cleared)
 {
     _Static_assert(TABLE_BLOCKS == 64u, "one bit per block in a uint64_t");
-    uint64_t cleared = 0;
     size_t anchor = 0;
     size_t ip = 0;
     while (n >= MIN_MATCH && ip <= n - MIN_MATCH) { /* bound: ip strictly increases, <= n */
         uint32_t key = rvm_load_le32(raw + ip);
         uint32_t h = hash4(key);
-        uint32_t *entry = table_entry(work, &cleared, h, lazy);
+        uint32_t *entry = table_entry(work, &cleared, h);
         size_t cand = *entry;
         *entry = (uint32_t)ip;
         if (cand < ip && rvm_load_le32(raw + cand) == key) {
@@ -229,7 +226,7 @@ lz_run(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink
                 ip += len;
                 anchor = ip;
                 if (ip >= 2 && ip - 2 <= n - MIN_MATCH) {
-                    *table_entry(work, &cleared, hash4(rvm_load_le32(raw + ip - 2)), lazy) =
+                    *table_entry(work, &cleared, hash4(rvm_load_le32(raw + ip - 2))) =
                         (uint32_t)(ip - 2);
                 }
                 continue;
@@ -243,12 +240,11 @@ lz_run(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink
 static bool lz_encode(struct rvm_compress_work *work, const uint8_t *raw, size_t n, struct sink *s)
 {
     if (n > sizeof(work->table)) {
-        /* An input larger than the table touches most blocks: one clear costs less than a test
-         * per position (measured: mem_compress_16_pages). */
+        /* An input larger than the table touches most blocks: clear them all at once. */
         rvm_memset(work->table, 0, sizeof(work->table));
-        return lz_run(work, raw, n, s, false);
+        return lz_run(work, raw, n, s, ~(uint64_t)0);
     }
-    return lz_run(work, raw, n, s, true);
+    return lz_run(work, raw, n, s, 0);
 }
 
 /* The image without its content hash (left zero): header and body. */
