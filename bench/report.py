@@ -113,8 +113,9 @@ def write_markdown(path, evaluated, meta, sources):
         "",
         f"Build `{meta['build']}`, {meta['compiler']}, flags `{meta['flags']}`, CPU {meta['cpu']}.",
         "Figures are medians over repeats (`make bench`); RVM's are criterion medians from",
-        "bench/peers/rvm.json, each with the source (machine, date, revision) named in the table and",
-        "listed below it. Times are per RVM iteration where an RVM bench is named.",
+        "bench/peers/rvm.json (or the statistic its `compare` field names, such as the fastest",
+        "sample of a run taken under load), each with the source (machine, date, revision) named in",
+        "the table and listed below it. Times are per RVM iteration where an RVM bench is named.",
         meta.get("load_text", ""),
         "",
         "| workload | per | ours (median) | target (DESIGN §7) | RVM | RVM source | vs RVM | |",
@@ -165,7 +166,7 @@ set grid ytics
 set bmargin 14
 set rmargin 12
 plot "{data}" using 2:xtic(1) title "rvmsim (median)" lc rgb "#1f77b4", \\
-     "" using 3 title "RVM (criterion median, bench/peers/rvm.json)" lc rgb "#ff7f0e"
+     "" using 3 title "RVM (criterion median, or the statistic bench/peers/rvm.json compares)" lc rgb "#ff7f0e"
 """)
 
 
