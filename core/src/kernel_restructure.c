@@ -162,6 +162,14 @@ static void plan_regions(struct rvm_kernel *k, rvm_partition_id src, uint32_t n,
     }
 }
 
+/* A refused split leaves no trace, not even the decisions plan_regions kept in the kregs. */
+static void forget_decisions(struct rvm_kernel *k, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) { /* bound: regions of the source */
+        k->kregs[k->order[i]].reserved[0] = 0;
+    }
+}
+
 static bool chan_moves(const struct rvm_kernel *k, const struct rvm_kchan *c, rvm_partition_id src,
                        uint8_t mine)
 {
@@ -457,14 +465,13 @@ enum rvm_err rvm_kernel_partition_split(struct rvm_kernel *k, rvm_partition_id a
     if (err == RVM_OK) {
         err = rvm_kernel__reserve(&op, 1);
         if (err != RVM_OK) {
+            forget_decisions(k, n);
             return err;
         }
         err = split_map_regions(k, n, sp.child + 1u);
     }
     if (err != RVM_OK) {
-        for (uint32_t i = 0; i < n; i++) { /* bound: regions of the source */
-            k->kregs[k->order[i]].reserved[0] = 0;
-        }
+        forget_decisions(k, n);
         return rvm_kernel__refuse(&op, RVM_STAGE_PRECONDITION, err);
     }
     const struct rvm_handle ch = rvm_kernel__part_handle(k, sp.child);

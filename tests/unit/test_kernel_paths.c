@@ -485,8 +485,9 @@ static void test_split_every_object_kind(void **state)
 }
 
 /* Cliques {x1, x2} and {y1, y2} and s talking equally to x1 and y1, the cut computed: s
- * straddles it with pressure 10000 (docs/coherence.md, split rule). Returns s; *x1 for grants. */
-static struct rvm_handle straddling(struct kfx *f, struct rvm_handle *x1_out)
+ * straddles it with pressure 10000 (docs/coherence.md, split rule). Returns s; x1 and x2 in
+ * x_out[0..1] (may be NULL). */
+static struct rvm_handle straddling(struct kfx *f, struct rvm_handle x_out[2])
 {
     struct rvm_handle x1 = kfx_part(f, true);
     struct rvm_handle x2 = kfx_part(f, true);
@@ -497,8 +498,9 @@ static struct rvm_handle straddling(struct kfx *f, struct rvm_handle *x1_out)
     kfx_traffic(f, y1, y2, 100);
     kfx_traffic(f, s, x1, 30);
     kfx_traffic(f, s, y1, 30);
-    if (x1_out != NULL) {
-        *x1_out = x1;
+    if (x_out != NULL) {
+        x_out[0] = x1;
+        x_out[1] = x2;
     }
     return s;
 }
@@ -527,8 +529,9 @@ static void test_split_room(void **state)
 {
     (void)state;
     struct kfx *f = kfx_new(tight_tables);
-    struct rvm_handle x1;
-    struct rvm_handle s = straddling(f, &x1);
+    struct rvm_handle x[2];
+    struct rvm_handle s = straddling(f, x);
+    const struct rvm_handle x1 = x[0];
     kfx_region(f, s, RVM_REGION_IMMUTABLE, 1, R, 0x2000); /* the child gets a view of it */
     struct rvm_handle filler[3];
     for (int i = 0; i < 3; i++) {
@@ -560,6 +563,42 @@ static void test_split_room(void **state)
     struct rvm_handle child;
     assert_int_equal(rvm_kernel_partition_split(&f->k, 0, NULL, s, &child), RVM_OK);
     assert_int_equal(rvm_kernel_partition_state(&f->k, child), RVM_KPART_RUNNING);
+    kfx_check(f);
+    kfx_free(f);
+}
+
+/* A split that cannot reserve its record (stalled sink, full ring) changes nothing, not even the
+ * per-region decisions it keeps in the kregs while it plans; with room again it goes through. */
+static void test_split_without_room_leaves_no_decision(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    struct rvm_handle x[2];
+    struct rvm_handle s = straddling(f, x);
+    kfx_region(f, s, RVM_REGION_DATA, 1, R | W, 0x1000);  /* decided: moves to the child */
+    kfx_region(f, s, RVM_REGION_IMMUTABLE, 1, R, 0x2000); /* decided: a view for the child */
+    assert_int_equal(rvm_kernel_epoch(&f->k), RVM_OK);
+    /* Fill the ring over a channel inside one clique, which leaves s straddling the cut. */
+    struct rvm_handle ch = kfx_traffic(f, x[0], x[1], 0);
+    f->plat.sim.drain_limit = 0;
+    enum rvm_err err = RVM_OK;
+    char buf[8];
+    for (int i = 0; i < 4096 && err != RVM_ERR_WITNESS_FULL; i++) {
+        err = rvm_kernel_ipc_send(&f->k, 0, NULL, ch, "t", 1, 0, NULL);
+        if (err == RVM_OK) {
+            err = rvm_kernel_ipc_receive(&f->k, 0, NULL, ch, buf, sizeof(buf), NULL);
+        }
+    }
+    assert_int_equal(err, RVM_ERR_WITNESS_FULL);
+    const uint64_t n0 = kfx_count(f);
+    assert_int_equal(rvm_kernel_partition_split(&f->k, 0, NULL, s, NULL), RVM_ERR_WITNESS_FULL);
+    assert_int_equal(kfx_count(f), n0);
+    for (uint32_t i = 0; i < f->cfg.max_regions; i++) {
+        assert_int_equal(f->k.kregs[i].reserved[0], 0);
+    }
+    f->plat.sim.drain_limit = UINT64_MAX;
+    struct rvm_handle child;
+    assert_int_equal(rvm_kernel_partition_split(&f->k, 0, NULL, s, &child), RVM_OK);
     kfx_check(f);
     kfx_free(f);
 }
@@ -925,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_boot_load_refusals),
         cmocka_unit_test(test_split_every_object_kind),
         cmocka_unit_test(test_split_room),
+        cmocka_unit_test(test_split_without_room_leaves_no_decision),
         cmocka_unit_test(test_split_applied_by_the_epoch),
         cmocka_unit_test(test_optional_outputs),
         cmocka_unit_test(test_odds_and_ends),
