@@ -121,7 +121,7 @@ UNREACHABLE = ROOT / "scripts" / "coverage_unreachable.txt"
 
 # Never-taken core/src outcomes that no entry of UNREACHABLE explains: the gate fails above this
 # (measured; lower it with each test or classification, never raise it to let a change through).
-MAX_UNEXPLAINED = 136
+MAX_UNEXPLAINED = 133
 
 
 def normalize(text):

@@ -540,7 +540,14 @@ static enum rvm_err cap_check(const void *w)
     return rvm_cap_check(&((const struct cap_world *)w)->t);
 }
 
-#define CAP(name)   (w->slots[w->name])
+#define CAP(name) (w->slots[w->name])
+
+/* Rewrite a slot's P1 check word after a corruption of its type or rights, so that the corruption
+ * reaches the checker conjunct it is meant for (rvm_cap_check compares the word first). */
+static void reword(struct rvm_cap_slot *s)
+{
+    s->p1_check = rvm_cap_p1_check_word(s->type, s->rights);
+}
 #define HANDLE(idx) rvm_cap_handle((idx), w->slots[(idx)].generation)
 
 static const struct rvm_handle cap_none = {RVM_CAP_NONE, 0};
@@ -651,11 +658,11 @@ CORRUPTION(struct cap_world, cap_parent_free,
            CAP(grandchild).parent = rvm_cap_handle(cap_free_slot(w), 1))
 CORRUPTION(struct cap_world, cap_depth_skips, CAP(grandchild).depth = 3)
 CORRUPTION(struct cap_world, cap_rights_grow,
-           CAP(grandchild).rights = RVM_CAP_READ | RVM_CAP_EXECUTE)
+           (CAP(grandchild).rights = RVM_CAP_READ | RVM_CAP_EXECUTE, reword(&CAP(grandchild))))
 CORRUPTION(struct cap_world, cap_older_than_parent, CAP(grandchild).epoch = 5)
 CORRUPTION(struct cap_world, cap_other_tree, CAP(grandchild).root_epoch = 6)
 CORRUPTION(struct cap_world, cap_type_differs_from_parent,
-           CAP(grandchild).type = RVM_CAP_TYPE_DEVICE)
+           (CAP(grandchild).type = RVM_CAP_TYPE_DEVICE, reword(&CAP(grandchild))))
 CORRUPTION(struct cap_world, cap_object_differs_from_parent, CAP(grandchild).object.index = 9)
 CORRUPTION(struct cap_world, cap_not_first_child_without_prev, CAP(second).prev_sibling = cap_none)
 CORRUPTION(struct cap_world, cap_prev_sibling_free,

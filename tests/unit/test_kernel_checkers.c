@@ -128,6 +128,14 @@ struct kcorruption {
     {                                                                                              \
 #fn, fn                                                                                    \
     }
+/* Change a capability's type and rewrite its P1 check word to match, so that the corruption
+ * reaches the kernel's own conjunct instead of rvm_cap_check's check-word comparison. */
+static void retype_cap(struct rvm_cap_slot *s, uint8_t type)
+{
+    s->type = type;
+    s->p1_check = rvm_cap_p1_check_word(type, s->rights);
+}
+
 #define KCORRUPTION(fn, stmt)                                                                      \
     static void fn(struct kworld *w)                                                               \
     {                                                                                              \
@@ -259,7 +267,7 @@ KCORRUPTION(kcpu_loaded_not_current, k->cpus[1].loaded = kfx_pid(w->q))
 /* capabilities */
 KCORRUPTION(kcap_holder_dead, q_region_root_cap(w)->owner = w->free_id)
 KCORRUPTION(kcap_object_dead, q_region_root_cap(w)->object.generation += 2u)
-KCORRUPTION(kcap_object_of_unmade_type, q_region_root_cap(w)->type = RVM_CAP_TYPE_SCHEDULER)
+KCORRUPTION(kcap_object_of_unmade_type, retype_cap(q_region_root_cap(w), RVM_CAP_TYPE_SCHEDULER))
 /* regions */
 KCORRUPTION(kreg_free_with_image, k->kregs[w->free_region].image = KREG(w->h_data).image)
 KCORRUPTION(kreg_free_with_ckpt, k->kregs[w->free_region].ckpt = KREG(w->p_data).ckpt)
