@@ -40,7 +40,7 @@ static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
 
 /* The tables compared byte for byte instead of summarised: where each one's slots are, how many,
  * their size, and the bytes of a slot that are no state (padding, and the reserved bytes the full
- * hash leaves out: a refused split leaves its scratch decision in a kreg's reserved[0]). */
+ * hash leaves out: a split keeps its scratch decisions in a kreg's reserved[0] while it runs). */
 enum { REF_CAPS, REF_REGIONS, REF_KREGS, REF_TABLES };
 
 #define REF_HOLES 3u

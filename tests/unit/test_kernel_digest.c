@@ -351,6 +351,17 @@ static void test_outside_shadow_finds_a_stale_image(void **state)
     kfx_free(f);
 }
 
+/* A channel a -> b with one message the hypervisor queued on it. */
+static struct rvm_handle channel_with_message(struct kfx *f, struct rvm_handle a,
+                                              struct rvm_handle b)
+{
+    struct rvm_handle ch;
+    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
+    static const uint8_t msg[] = "payload";
+    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, msg, sizeof(msg), 9, NULL), RVM_OK);
+    return ch;
+}
+
 /* A queued message's payload changed behind the channel's back is found the same way. */
 static void test_outside_shadow_finds_a_stale_payload(void **state)
 {
@@ -358,10 +369,7 @@ static void test_outside_shadow_finds_a_stale_payload(void **state)
     struct kfx *f = kfx_new(NULL);
     struct rvm_handle a = kfx_part(f, true);
     struct rvm_handle b = kfx_part(f, true);
-    struct rvm_handle ch;
-    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
-    static const uint8_t msg[] = "payload";
-    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, msg, sizeof(msg), 9, NULL), RVM_OK);
+    const struct rvm_handle ch = channel_with_message(f, a, b);
     uint8_t d[32];
     rvm_kernel_digest_v2(&f->k, d);
     uint32_t table = 0;
@@ -800,10 +808,7 @@ static void test_version1_stream_covers_messages_and_the_ran_flag(void **state)
     struct kfx *f = kfx_new(NULL);
     struct rvm_handle a = kfx_part(f, true);
     struct rvm_handle b = kfx_part(f, true);
-    struct rvm_handle ch;
-    assert_int_equal(rvm_kernel_channel_create(&f->k, 0, NULL, a, b, &ch, NULL, NULL), RVM_OK);
-    static const uint8_t msg[] = "payload";
-    assert_int_equal(rvm_kernel_ipc_send(&f->k, 0, NULL, ch, msg, sizeof(msg), 9, NULL), RVM_OK);
+    const struct rvm_handle ch = channel_with_message(f, a, b);
     uint8_t all[32];
     uint8_t nosched[32];
     uint8_t now[32];
