@@ -830,6 +830,26 @@ static void test_version1_stream_covers_messages_and_the_ran_flag(void **state)
 }
 
 /* Every slot of a table changed at once: the change scan runs to the table's end. */
+/* The change scan skips equal blocks a stretch at a time and then narrows down to the slot: one
+ * changed byte anywhere in a slot's register file (which crosses the scan's block boundaries at
+ * every alignment between the first and the last partition) must be found, whichever slot it is. */
+static void test_a_single_changed_byte_anywhere_is_found(void **state)
+{
+    (void)state;
+    struct kfx *f = kfx_new(NULL);
+    (void)kfx_part(f, true);
+    assert_digest_matches_model(f);
+    const uint32_t slots[2] = {0, f->cfg.max_partitions - 1u};
+    for (uint32_t s = 0; s < 2u; s++) {
+        uint8_t *regs = (uint8_t *)&f->k.parts[slots[s]].ctx.regs;
+        for (size_t b = 0; b < sizeof(struct rvm_vcpu_regs); b++) {
+            regs[b] ^= 0x5Au;
+            assert_digest_matches_model(f);
+        }
+    }
+    kfx_free(f);
+}
+
 static void test_every_slot_of_a_table_changed(void **state)
 {
     (void)state;
@@ -861,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_changes_in_the_second_watched_array),
         cmocka_unit_test(test_version1_stream_covers_messages_and_the_ran_flag),
         cmocka_unit_test(test_every_slot_of_a_table_changed),
+        cmocka_unit_test(test_a_single_changed_byte_anywhere_is_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
