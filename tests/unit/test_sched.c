@@ -591,6 +591,9 @@ static void test_check_detects_corruption(void **state)
     f->parts[0].seq = f->s.next_seq;
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
     f->parts[0].seq = 0;
+    f->s.pressure_keep = 0; /* would drop pressures outside degraded mode */
+    assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
+    f->s.pressure_keep = UINT32_MAX;
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
     fx_free(f);
 }

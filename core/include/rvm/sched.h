@@ -159,10 +159,11 @@ struct rvm_sched {
     uint8_t mode;            /* enum rvm_sched_mode */
     uint8_t degraded;        /* bool */
     uint8_t degraded_reason;
-    uint8_t pressure_on;   /* derived: mode == Flow && !degraded */
-    uint32_t pressure_mul; /* derived: RVM_SCHED_PRESSURE_RECIP when pressure_on, else 0 */
-    uint32_t crit_boost;   /* derived: RVM_SCHED_CRITICAL_BOOST in Recovery mode, else 0 */
-    uint64_t epoch_tag;    /* derived: epoch + 1, what a dispatch stores in last_epoch */
+    uint8_t pressure_on;    /* derived: mode == Flow && !degraded */
+    uint32_t pressure_mul;  /* derived: RVM_SCHED_PRESSURE_RECIP when pressure_on, else 0 */
+    uint32_t crit_boost;    /* derived: RVM_SCHED_CRITICAL_BOOST in Recovery mode, else 0 */
+    uint32_t pressure_keep; /* derived: 0 while degraded, else all ones (masks a stored pressure) */
+    uint64_t epoch_tag;     /* derived: epoch + 1, what a dispatch stores in last_epoch */
     struct rvm_sched_epoch_stats stats;
     struct rvm_sched_cpu cpu[RVM_SCHED_MAX_CPUS];
 };
@@ -424,13 +425,14 @@ RVM_SCHED__HOT struct rvm_sched_part *rvm_sched__part(struct rvm_sched_part *par
     return &parts[(size_t)id - 1u];
 }
 
-/* Move (key, id) up from hole i, keeping the position index. */
+/* Move (key, id) up from hole i, keeping the position index. The walks index in size_t: no
+ * zero-extension on every address. */
 RVM_SCHED__HOT void rvm_sched__sift_up(struct rvm_sched_part *parts, uint64_t *keys,
-                                       rvm_partition_id *ids, uint32_t i, uint64_t key,
+                                       rvm_partition_id *ids, size_t i, uint64_t key,
                                        rvm_partition_id id)
 {
     while (i > 0) { /* bound: log2(queue_capacity) + 1 levels */
-        uint32_t parent = (i - 1u) >> 1;
+        size_t parent = (i - 1u) >> 1;
         uint64_t pk = keys[parent];
         if (pk >= key) {
             break;
@@ -438,21 +440,21 @@ RVM_SCHED__HOT void rvm_sched__sift_up(struct rvm_sched_part *parts, uint64_t *k
         rvm_partition_id pid = ids[parent];
         keys[i] = pk;
         ids[i] = pid;
-        rvm_sched__part(parts, pid)->pos = i;
+        rvm_sched__part(parts, pid)->pos = (uint32_t)i;
         i = parent;
     }
     keys[i] = key;
     ids[i] = id;
-    rvm_sched__part(parts, id)->pos = i;
+    rvm_sched__part(parts, id)->pos = (uint32_t)i;
 }
 
 /* Move (key, id) down from hole i in a heap of len entries, keeping the position index. */
 RVM_SCHED__HOT void rvm_sched__sift_down(struct rvm_sched_part *parts, uint64_t *keys,
-                                         rvm_partition_id *ids, uint32_t len, uint32_t i,
-                                         uint64_t key, rvm_partition_id id)
+                                         rvm_partition_id *ids, size_t len, size_t i, uint64_t key,
+                                         rvm_partition_id id)
 {
     for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
-        uint32_t c = 2u * i + 1u;
+        size_t c = 2u * i + 1u;
         if (c >= len) {
             break;
         }
@@ -466,18 +468,14 @@ RVM_SCHED__HOT void rvm_sched__sift_down(struct rvm_sched_part *parts, uint64_t 
         rvm_partition_id cid = ids[c];
         keys[i] = ck;
         ids[i] = cid;
-        rvm_sched__part(parts, cid)->pos = i;
+        rvm_sched__part(parts, cid)->pos = (uint32_t)i;
         i = c;
     }
     keys[i] = key;
     ids[i] = id;
-    rvm_sched__part(parts, id)->pos = i;
+    rvm_sched__part(parts, id)->pos = (uint32_t)i;
 }
 
-_Static_assert(RVM_SCHED_F_CRITICAL == 1u, "rvm_sched__prio moves bit 0 of flags to the boost");
-
-/* crit_boost is 0 or the single bit RVM_SCHED_CRITICAL_BOOST, so of flags * CRITICAL_BOOST it
- * keeps exactly the F_CRITICAL bit (bit 0 of flags lands on the boost's bit). */
 /*
  * Take the head off a heap of len + 1 entries: move the last entry (key, id at index len) down from
  * the root of the remaining len. The last entry's key stays at keys[len] (inside the queue's
@@ -487,12 +485,12 @@ _Static_assert(RVM_SCHED_F_CRITICAL == 1u, "rvm_sched__prio moves bit 0 of flags
  * child and stopped as well. The heap comes out identical, with one bound test per level fewer.
  */
 RVM_SCHED__HOT void rvm_sched__sift_down_last(struct rvm_sched_part *parts, uint64_t *keys,
-                                              rvm_partition_id *ids, uint32_t len)
+                                              rvm_partition_id *ids, size_t len)
 {
     const uint64_t key = keys[len];
-    uint32_t i = 0;
+    size_t i = 0;
     for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
-        uint32_t c = 2u * i + 1u;
+        size_t c = 2u * i + 1u;
         if (c >= len) {
             break;
         }
@@ -508,15 +506,19 @@ RVM_SCHED__HOT void rvm_sched__sift_down_last(struct rvm_sched_part *parts, uint
         rvm_partition_id cid = ids[c];
         keys[i] = ck;
         ids[i] = cid;
-        rvm_sched__part(parts, cid)->pos = i;
+        rvm_sched__part(parts, cid)->pos = (uint32_t)i;
         i = c;
     }
     rvm_partition_id id = ids[len];
     keys[i] = key;
     ids[i] = id;
-    rvm_sched__part(parts, id)->pos = i;
+    rvm_sched__part(parts, id)->pos = (uint32_t)i;
 }
 
+_Static_assert(RVM_SCHED_F_CRITICAL == 1u, "rvm_sched__prio moves bit 0 of flags to the boost");
+
+/* crit_boost is 0 or the single bit RVM_SCHED_CRITICAL_BOOST, so of flags * CRITICAL_BOOST it
+ * keeps exactly the F_CRITICAL bit (bit 0 of flags lands on the boost's bit). */
 static inline uint32_t rvm_sched__prio(const struct rvm_sched *s, uint32_t urgency,
                                        uint32_t pressure, uint32_t flags)
 {
@@ -541,9 +543,7 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
             s->next_seq < RVM_SCHED_SEQ_LIMIT - 1u &&
             (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
             ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu)) {
-            if (s->degraded) {
-                pressure_bp = 0;
-            }
+            pressure_bp &= s->pressure_keep;
             uint64_t seq = s->next_seq++;
             uint64_t key = rvm_sched__key(rvm_sched__prio(s, urgency, pressure_bp, p->flags), seq);
             p->seq = seq;
