@@ -405,9 +405,12 @@ enum rvm_err rvm_sched__enqueue_on_general(struct rvm_sched *s, uint32_t cpu, rv
 enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
                                             struct rvm_sched_switch *out);
 
+/* prio << SEQ_BITS | (SEQ_LIMIT - 1 - seq), written as a difference (the low part cannot borrow:
+ * seq < SEQ_LIMIT - 1) so that seq + 1, which the enqueue stores as next_seq anyway, is reused and
+ * no 46-bit constant is materialised. */
 static inline uint64_t rvm_sched__key(uint32_t prio, uint64_t seq)
 {
-    return (uint64_t)prio << RVM_SCHED_SEQ_BITS | (RVM_SCHED_SEQ_LIMIT - 1u - seq);
+    return (((uint64_t)prio + 1u) << RVM_SCHED_SEQ_BITS) - (seq + 1u);
 }
 
 static inline uint32_t rvm_sched__key_prio(uint64_t key)
@@ -540,7 +543,7 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
         /* Fast case: not queued, not running elsewhere, allowed and online here, room, and
          * no sequence renumbering due. */
         if ((st & RVM_SCHED_QUEUED) == 0 && c->len < s->queue_capacity &&
-            s->next_seq < RVM_SCHED_SEQ_LIMIT - 1u &&
+            (s->next_seq + 1u) >> RVM_SCHED_SEQ_BITS == 0 &&
             (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
             ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu)) {
             pressure_bp &= s->pressure_keep;
@@ -577,16 +580,16 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t 
              * only the records of queued partitions (next is no longer one): fewer values stay
              * live across the walk. */
             rvm_partition_id next = c->ids[0];
+            uint32_t len = --c->len;
             struct rvm_sched_part *p = rvm_sched__part(parts, next);
             p->state = RVM_SCHED_RUNNING;
             p->rcpu = (uint8_t)cpu;
             p->last_epoch = s->epoch_tag;
-            c->current = next;
             s->stats.switches++;
+            c->current = next;
             out->cpu = cpu;
             out->prev = prev;
             out->next = next;
-            uint32_t len = --c->len;
             if (len != 0) {
                 rvm_sched__sift_down_last(parts, c->keys, c->ids, len);
             }
