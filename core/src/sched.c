@@ -110,9 +110,10 @@ static inline uint32_t prio_calc(const struct rvm_sched *s, uint32_t urgency, ui
 static void derive(struct rvm_sched *s)
 {
     s->pressure_on = s->mode == RVM_SCHED_FLOW && s->degraded == 0;
-    s->pressure_mul = s->pressure_on ? RVM_SCHED_PRESSURE_SCALE : 0u;
+    s->pressure_mul = s->pressure_on ? RVM_SCHED_PRESSURE_RECIP : 0u;
     s->epoch_tag = s->epoch + 1u;
     s->crit_boost = s->mode == RVM_SCHED_RECOVERY ? RVM_SCHED_CRITICAL_BOOST : 0;
+    s->pressure_keep = s->degraded != 0 ? 0u : UINT32_MAX;
 }
 
 uint32_t rvm_sched_priority_of(const struct rvm_sched *s, uint16_t urgency, uint32_t pressure_bp,
@@ -790,8 +791,8 @@ enum rvm_err rvm_sched_check(const struct rvm_sched *s)
         s->mode > RVM_SCHED_RECOVERY ||
         s->pressure_on != (s->mode == RVM_SCHED_FLOW && s->degraded == 0) ||
         s->crit_boost != (s->mode == RVM_SCHED_RECOVERY ? RVM_SCHED_CRITICAL_BOOST : 0u) ||
-        s->pressure_mul != (s->pressure_on ? RVM_SCHED_PRESSURE_SCALE : 0u) ||
-        s->epoch_tag != s->epoch + 1u) {
+        s->pressure_mul != (s->pressure_on ? RVM_SCHED_PRESSURE_RECIP : 0u) ||
+        s->pressure_keep != (s->degraded != 0 ? 0u : UINT32_MAX) || s->epoch_tag != s->epoch + 1u) {
         return RVM_ERR_INTERNAL;
     }
     uint32_t queued_total = 0;

@@ -191,6 +191,13 @@ static void test_priority_formula_and_pressure_moves_the_order(void **state)
     assert_int_equal(rvm_sched_priority_of(&f->s, 0, 10000, 0), 65535);
     assert_int_equal(rvm_sched_priority_of(&f->s, 65535, 10000, 0), 131070);
     assert_int_equal(rvm_sched_priority_of(&f->s, 200, 5000, 1), 200 + 32767); /* no boost */
+    /* The boost is a multiply and shift: equal to the division for every pressure, above all
+     * where p * 65535 / 10000 is closest below an integer (p = 757: 4960.9995) or is one
+     * (p = 2000: 13107). */
+    for (uint32_t p = 0; p <= RVM_SCHED_PRESSURE_MAX_BP; p++) { /* bound: 10001 */
+        uint64_t expected = (uint64_t)p * 65535u / 10000u;
+        assert_int_equal(rvm_sched_priority_of(&f->s, 0, p, 0), expected);
+    }
 
     /* RVM's pressure bench shape: urgency 25 i, pressure 1000 i bp. */
     for (uint32_t i = 0; i < 8; i++) {
@@ -584,6 +591,9 @@ static void test_check_detects_corruption(void **state)
     f->parts[0].seq = f->s.next_seq;
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
     f->parts[0].seq = 0;
+    f->s.pressure_keep = 0; /* would drop pressures outside degraded mode */
+    assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
+    f->s.pressure_keep = UINT32_MAX;
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
     fx_free(f);
 }

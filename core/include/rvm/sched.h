@@ -49,6 +49,12 @@
 #define RVM_SCHED_MAX_CPUS        64u /* affinity masks are u64 */
 #define RVM_SCHED_PRESSURE_MAX_BP 10000u
 #define RVM_SCHED_PRESSURE_SCALE  65535u /* boost(10000 bp) */
+/* boost(p) = (p * RVM_SCHED_PRESSURE_RECIP) >> RVM_SCHED_PRESSURE_SHIFT for every p in 0..10000:
+ * the reciprocal is 65535 / 10000 rounded up to 29 fraction bits, and its excess (< 2^-29) times
+ * p stays below 10^-4, the least distance of p * 6.5535 from the next integer (a multiply and a
+ * shift instead of a division; tests/unit/test_sched.c checks all 10001 values). */
+#define RVM_SCHED_PRESSURE_SHIFT  29u
+#define RVM_SCHED_PRESSURE_RECIP  3518383522u /* ceil(65535 * 2^29 / 10000) */
 #define RVM_SCHED_CRITICAL_BOOST  (1u << 17)
 #define RVM_SCHED_MAX_QUEUE       (1u << 16) /* per-CPU queue capacity limit */
 #define RVM_SCHED_MAX_PARTITIONS  (1u << 24)
@@ -153,10 +159,11 @@ struct rvm_sched {
     uint8_t mode;            /* enum rvm_sched_mode */
     uint8_t degraded;        /* bool */
     uint8_t degraded_reason;
-    uint8_t pressure_on;   /* derived: mode == Flow && !degraded */
-    uint32_t pressure_mul; /* derived: RVM_SCHED_PRESSURE_SCALE when pressure_on, else 0 */
-    uint32_t crit_boost;   /* derived: RVM_SCHED_CRITICAL_BOOST in Recovery mode, else 0 */
-    uint64_t epoch_tag;    /* derived: epoch + 1, what a dispatch stores in last_epoch */
+    uint8_t pressure_on;    /* derived: mode == Flow && !degraded */
+    uint32_t pressure_mul;  /* derived: RVM_SCHED_PRESSURE_RECIP when pressure_on, else 0 */
+    uint32_t crit_boost;    /* derived: RVM_SCHED_CRITICAL_BOOST in Recovery mode, else 0 */
+    uint32_t pressure_keep; /* derived: 0 while degraded, else all ones (masks a stored pressure) */
+    uint64_t epoch_tag;     /* derived: epoch + 1, what a dispatch stores in last_epoch */
     struct rvm_sched_epoch_stats stats;
     struct rvm_sched_cpu cpu[RVM_SCHED_MAX_CPUS];
 };
@@ -398,9 +405,12 @@ enum rvm_err rvm_sched__enqueue_on_general(struct rvm_sched *s, uint32_t cpu, rv
 enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
                                             struct rvm_sched_switch *out);
 
+/* prio << SEQ_BITS | (SEQ_LIMIT - 1 - seq), written as a difference (the low part cannot borrow:
+ * seq < SEQ_LIMIT - 1) so that seq + 1, which the enqueue stores as next_seq anyway, is reused and
+ * no 46-bit constant is materialised. */
 static inline uint64_t rvm_sched__key(uint32_t prio, uint64_t seq)
 {
-    return (uint64_t)prio << RVM_SCHED_SEQ_BITS | (RVM_SCHED_SEQ_LIMIT - 1u - seq);
+    return (((uint64_t)prio + 1u) << RVM_SCHED_SEQ_BITS) - (seq + 1u);
 }
 
 static inline uint32_t rvm_sched__key_prio(uint64_t key)
@@ -410,13 +420,22 @@ static inline uint32_t rvm_sched__key_prio(uint64_t key)
 
 #define RVM_SCHED__HOT __attribute__((always_inline)) static inline
 
-/* Move (key, id) up from hole i, keeping the position index. */
+/* The record of id (1-based). The index is computed in size_t so that the - 1 folds into the
+ * address displacement instead of costing an instruction on every position-index write. */
+RVM_SCHED__HOT struct rvm_sched_part *rvm_sched__part(struct rvm_sched_part *parts,
+                                                      rvm_partition_id id)
+{
+    return &parts[(size_t)id - 1u];
+}
+
+/* Move (key, id) up from hole i, keeping the position index. The walks index in size_t: no
+ * zero-extension on every address. */
 RVM_SCHED__HOT void rvm_sched__sift_up(struct rvm_sched_part *parts, uint64_t *keys,
-                                       rvm_partition_id *ids, uint32_t i, uint64_t key,
+                                       rvm_partition_id *ids, size_t i, uint64_t key,
                                        rvm_partition_id id)
 {
     while (i > 0) { /* bound: log2(queue_capacity) + 1 levels */
-        uint32_t parent = (i - 1u) >> 1;
+        size_t parent = (i - 1u) >> 1;
         uint64_t pk = keys[parent];
         if (pk >= key) {
             break;
@@ -424,21 +443,21 @@ RVM_SCHED__HOT void rvm_sched__sift_up(struct rvm_sched_part *parts, uint64_t *k
         rvm_partition_id pid = ids[parent];
         keys[i] = pk;
         ids[i] = pid;
-        parts[pid - 1u].pos = i;
+        rvm_sched__part(parts, pid)->pos = (uint32_t)i;
         i = parent;
     }
     keys[i] = key;
     ids[i] = id;
-    parts[id - 1u].pos = i;
+    rvm_sched__part(parts, id)->pos = (uint32_t)i;
 }
 
 /* Move (key, id) down from hole i in a heap of len entries, keeping the position index. */
 RVM_SCHED__HOT void rvm_sched__sift_down(struct rvm_sched_part *parts, uint64_t *keys,
-                                         rvm_partition_id *ids, uint32_t len, uint32_t i,
-                                         uint64_t key, rvm_partition_id id)
+                                         rvm_partition_id *ids, size_t len, size_t i, uint64_t key,
+                                         rvm_partition_id id)
 {
     for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
-        uint32_t c = 2u * i + 1u;
+        size_t c = 2u * i + 1u;
         if (c >= len) {
             break;
         }
@@ -452,19 +471,62 @@ RVM_SCHED__HOT void rvm_sched__sift_down(struct rvm_sched_part *parts, uint64_t 
         rvm_partition_id cid = ids[c];
         keys[i] = ck;
         ids[i] = cid;
-        parts[cid - 1u].pos = i;
+        rvm_sched__part(parts, cid)->pos = (uint32_t)i;
         i = c;
     }
     keys[i] = key;
     ids[i] = id;
-    parts[id - 1u].pos = i;
+    rvm_sched__part(parts, id)->pos = (uint32_t)i;
 }
 
+/*
+ * Take the head off a heap of len + 1 entries: move the last entry (key, id at index len) down from
+ * the root of the remaining len. The last entry's key stays at keys[len] (inside the queue's
+ * storage: len is below the capacity), so the right child of the last inner node always exists:
+ * when it is that stale copy, choosing it (it is larger than the left child) then stops the walk
+ * (it is not larger than the moving key), where the bounded choice would have taken the left
+ * child and stopped as well. The heap comes out identical, with one bound test per level fewer.
+ */
+RVM_SCHED__HOT void rvm_sched__sift_down_last(struct rvm_sched_part *parts, uint64_t *keys,
+                                              rvm_partition_id *ids, size_t len)
+{
+    const uint64_t key = keys[len];
+    size_t i = 0;
+    for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
+        size_t c = 2u * i + 1u;
+        if (c >= len) {
+            break;
+        }
+        uint64_t ck = keys[c];
+        uint64_t rk = keys[c + 1u];
+        if (rk > ck) {
+            ck = rk;
+            c++;
+        }
+        if (ck <= key) {
+            break;
+        }
+        rvm_partition_id cid = ids[c];
+        keys[i] = ck;
+        ids[i] = cid;
+        rvm_sched__part(parts, cid)->pos = (uint32_t)i;
+        i = c;
+    }
+    rvm_partition_id id = ids[len];
+    keys[i] = key;
+    ids[i] = id;
+    rvm_sched__part(parts, id)->pos = (uint32_t)i;
+}
+
+_Static_assert(RVM_SCHED_F_CRITICAL == 1u, "rvm_sched__prio moves bit 0 of flags to the boost");
+
+/* crit_boost is 0 or the single bit RVM_SCHED_CRITICAL_BOOST, so of flags * CRITICAL_BOOST it
+ * keeps exactly the F_CRITICAL bit (bit 0 of flags lands on the boost's bit). */
 static inline uint32_t rvm_sched__prio(const struct rvm_sched *s, uint32_t urgency,
                                        uint32_t pressure, uint32_t flags)
 {
-    return urgency + pressure * s->pressure_mul / RVM_SCHED_PRESSURE_MAX_BP +
-           (s->crit_boost & (0u - (flags & RVM_SCHED_F_CRITICAL)));
+    return urgency + (uint32_t)((uint64_t)pressure * s->pressure_mul >> RVM_SCHED_PRESSURE_SHIFT) +
+           (flags * RVM_SCHED_CRITICAL_BOOST & s->crit_boost);
 }
 
 RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t cpu,
@@ -475,18 +537,16 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
      * comparison with the constant folds away when the caller's cpu is a constant. */
     if (id - 1u < s->max_partitions && cpu < RVM_SCHED_MAX_CPUS &&
         pressure_bp <= RVM_SCHED_PRESSURE_MAX_BP) {
-        struct rvm_sched_part *p = &s->parts[id - 1u];
+        struct rvm_sched_part *p = rvm_sched__part(s->parts, id);
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         uint32_t st = p->state;
         /* Fast case: not queued, not running elsewhere, allowed and online here, room, and
          * no sequence renumbering due. */
         if ((st & RVM_SCHED_QUEUED) == 0 && c->len < s->queue_capacity &&
-            s->next_seq < RVM_SCHED_SEQ_LIMIT - 1u &&
+            (s->next_seq + 1u) >> RVM_SCHED_SEQ_BITS == 0 &&
             (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
             ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu)) {
-            if (s->degraded) {
-                pressure_bp = 0;
-            }
+            pressure_bp &= s->pressure_keep;
             uint64_t seq = s->next_seq++;
             uint64_t key = rvm_sched__key(rvm_sched__prio(s, urgency, pressure_bp, p->flags), seq);
             p->seq = seq;
@@ -509,27 +569,30 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t 
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         struct rvm_sched_part *parts = s->parts;
         rvm_partition_id prev = c->current;
-        struct rvm_sched_part *pp = prev != 0 ? &parts[prev - 1u] : NULL;
+        struct rvm_sched_part *pp = prev != 0 ? rvm_sched__part(parts, prev) : NULL;
         /* Fast case: the previous partition (if any) is not left queued on a CPU its affinity
          * excludes (then it has to move: the general path does that). */
         if (prev == 0 || (pp->state & RVM_SCHED_QUEUED) == 0 || ((pp->affinity >> cpu) & 1u) != 0) {
             if (prev != 0) {
                 pp->state &= (uint8_t)~RVM_SCHED_RUNNING;
             }
+            /* Everything about prev and next is written before the heap walk, which touches
+             * only the records of queued partitions (next is no longer one): fewer values stay
+             * live across the walk. */
             rvm_partition_id next = c->ids[0];
             uint32_t len = --c->len;
-            if (len != 0) {
-                rvm_sched__sift_down(parts, c->keys, c->ids, len, 0, c->keys[len], c->ids[len]);
-            }
-            struct rvm_sched_part *p = &parts[next - 1u];
+            struct rvm_sched_part *p = rvm_sched__part(parts, next);
             p->state = RVM_SCHED_RUNNING;
             p->rcpu = (uint8_t)cpu;
             p->last_epoch = s->epoch_tag;
-            c->current = next;
             s->stats.switches++;
+            c->current = next;
             out->cpu = cpu;
             out->prev = prev;
             out->next = next;
+            if (len != 0) {
+                rvm_sched__sift_down_last(parts, c->keys, c->ids, len);
+            }
             return RVM_OK;
         }
     }
