@@ -832,9 +832,7 @@ enum rvm_err rvm_sched_check(const struct rvm_sched *s)
 
 static void absorb_u64(struct rvm_sha256_ctx *ctx, uint64_t v)
 {
-    uint8_t b[8];
-    rvm_store_le64(b, v);
-    rvm_sha256_update(ctx, b, sizeof(b));
+    rvm_sha256_update_le64(ctx, v);
 }
 
 void rvm_sched_hash(const struct rvm_sched *s, struct rvm_sha256_ctx *ctx)
