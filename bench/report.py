@@ -46,7 +46,13 @@ def fmt_ns(ns):
     return f"{ns:.2f} ns"
 
 
-def evaluate(name, row, targets, peers):
+# A workload whose target names a "floor" (the least any implementation of its work does on this
+# machine, a workload of the same run) is "at floor" when its median is within this fraction
+# above the floor's median.
+FLOOR_TOLERANCE = 0.05
+
+
+def evaluate(name, row, targets, peers, rows):
     spec = targets.get(name, {})
     units = spec.get("units_per_peer_iter", 1)
     ours = row["ns_per_op_median"] * units if "ns_per_op_median" in row else None
@@ -62,6 +68,10 @@ def evaluate(name, row, targets, peers):
     elif target is not None and ours is not None:
         verdict = "met" if ours <= target else "missed"
     speedup = (peer / ours) if (peer and ours) else None
+    floor_name = spec.get("floor")
+    floor_row = rows.get(floor_name, {}) if floor_name else {}
+    floor = floor_row["ns_per_op_median"] * units if "ns_per_op_median" in floor_row else None
+    vs_floor = (ours / floor) if (floor and ours) else None
     return {
         "workload": name,
         "unit": row.get("unit", ""),
@@ -76,6 +86,10 @@ def evaluate(name, row, targets, peers):
         "peer_ns": peer,
         "peer_source": peer_row.get("source", "") if peer is not None else "",
         "speedup_vs_peer": speedup,
+        "floor": floor_name if floor is not None else None,
+        "floor_ns": floor,
+        "vs_floor": vs_floor,
+        "at_floor": vs_floor is not None and vs_floor <= 1 + FLOOR_TOLERANCE,
         "verdict": verdict,
     }
 
@@ -107,6 +121,13 @@ def source_lines(evaluated, sources, meta):
     return lines
 
 
+def floor_text(e):
+    if e["vs_floor"] is None:
+        return ""
+    text = f"{e['vs_floor']:.2f}× {e['floor']} ({fmt_ns(e['floor_ns'])})"
+    return text + ", at floor" if e["at_floor"] else text
+
+
 def write_markdown(path, evaluated, meta, sources):
     lines = [
         "# Benchmark report",
@@ -116,10 +137,12 @@ def write_markdown(path, evaluated, meta, sources):
         "bench/peers/rvm.json (or the statistic its `compare` field names, such as the fastest",
         "sample of a run taken under load), each with the source (machine, date, revision) named in",
         "the table and listed below it. Times are per RVM iteration where an RVM bench is named.",
+        "\"vs floor\" divides our median by the median of the floor workload the target names (the",
+        f"least any implementation of that work does here, same run); within {FLOOR_TOLERANCE:.0%} of it is \"at floor\".",
         meta.get("load_text", ""),
         "",
-        "| workload | per | ours (median) | target (DESIGN §7) | RVM | RVM source | vs RVM | |",
-        "|---|---|---:|---|---:|---|---:|---|",
+        "| workload | per | ours (median) | target (DESIGN §7) | RVM | RVM source | vs RVM | vs floor | |",
+        "|---|---|---:|---|---:|---|---:|---|---|",
     ]
     for e in evaluated:
         ours = fmt_ns(e["ours_ns"]) if e["value"] is None else f"{e['value']:,.0f} {e['value_unit']}"
@@ -128,8 +151,8 @@ def write_markdown(path, evaluated, meta, sources):
         source = f"`{e['peer_source']}`" if e["peer_source"] else ""
         speed = f"{e['speedup_vs_peer']:.1f}×" if e["speedup_vs_peer"] else ""
         mark = {"met": "✅", "missed": "❌"}.get(e["verdict"], "")
-        lines.append(
-            f"| {e['workload']} | {e['per']} | {ours} | {target} | {peer} | {source} | {speed} | {mark} |")
+        lines.append(f"| {e['workload']} | {e['per']} | {ours} | {target} | {peer} | {source} | {speed} | "
+                     f"{floor_text(e)} | {mark} |")
     lines += source_lines(evaluated, sources, meta)
     path.write_text("\n".join(lines) + "\n")
 
@@ -246,7 +269,7 @@ def main():
         meta["load_text"] = (f"1-minute load average when the figures were taken: {min(loads):.1f} to "
                              f"{max(loads):.1f} (this machine has {os.cpu_count()} CPUs).")
 
-    evaluated = [evaluate(n, rows[n], targets["workloads"], peers) for n in sorted(rows)]
+    evaluated = [evaluate(n, rows[n], targets["workloads"], peers, rows) for n in sorted(rows)]
     (out_dir / "latest.json").write_text(json.dumps(
         {"meta": meta, "peer_sources": sources, "results": [dict(rows[e["workload"]], **{"evaluation": e}) for e in evaluated]},
         indent=2) + "\n")
@@ -265,6 +288,9 @@ def main():
         chart_mincut(out_dir, rows, charts["mincut_scaling"])
     if "sweep_throughput" in charts:
         chart_sweep(out_dir, rows, charts["sweep_throughput"])
+    for e in evaluated:
+        if e["vs_floor"] is not None:
+            print(f"report: {e['workload']} is {floor_text(e)}")
     missed = [e["workload"] for e in evaluated if e["verdict"] == "missed"]
     print(f"report: {len(evaluated)} workloads -> {out_dir}/report.md"
           f"{'; targets missed: ' + ', '.join(missed) if missed else ''}")

@@ -14,6 +14,7 @@
  * plus grant+revoke and P3 (plain and HMAC-signed) over a depth-8 chain.
  * Witness appends use the OpenSSL provider and a sink that accepts everything without copying.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED 1 /* SHA256_Transform: the bare compression, for the floor */
 #include "harness.h"
 
 #include "common.h"
@@ -27,6 +28,7 @@
 #include "rvm/proof.h"
 #include "rvm/witness.h"
 
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +188,118 @@ static void p1_floor_run(void *ctx, uint64_t iters)
     }
 }
 
+/*
+ * The three words any P1 here must compare: the least our P1 can do, against which p1_verify is
+ * at its floor. Per iteration, in the same loop as p1_inline_run (opaque index and actor,
+ * refusals OR-ed together): bound the index into a power-of-two table with one AND, then compare
+ * three 64-bit words that do not depend on each other with the claim: (holder, generation), the
+ * object, and the type/rights/live word. A claim of 144 bits (generation, holder, object, type,
+ * rights) cannot be checked exactly in fewer than three 64-bit words. The table is dense (32-byte
+ * entries, one shift) and the type/rights claim is one constant word, so this is less than any
+ * real P1 (ours also masks the rights it needs and reads 96-byte slots).
+ */
+struct p1_words {
+    uint64_t holder_generation;
+    uint64_t object;
+    uint64_t type_rights;
+    uint64_t unused;
+};
+
+static void p1_three_words_fill(const struct cap_ctx *c, struct p1_words *words)
+{
+    for (uint32_t i = 0; i < CAP_SLOTS; i++) { /* bound: CAP_SLOTS */
+        const struct rvm_cap_slot *s = &c->table.slots[i];
+        words[i].holder_generation = (uint64_t)s->owner << 32 | s->generation;
+        words[i].object = rvm_handle_pack(s->object);
+        words[i].type_rights = s->p1_check;
+        words[i].unused = 0;
+    }
+}
+
+static void p1_three_words_run(void *ctx, uint64_t iters)
+{
+    struct cap_ctx *c = ctx;
+    struct p1_words words[CAP_SLOTS];
+    p1_three_words_fill(c, words);
+    bench_clobber();
+    struct rvm_handle h = c->root;
+    const uint64_t object = rvm_handle_pack(bench_region);
+    const uint64_t type_rights = rvm_cap_p1_check_word(RVM_CAP_TYPE_REGION, ALL_BUT_ONCE);
+    uint32_t actor = 1;
+    uint64_t fails = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        opaque(h.index);
+        opaque(actor);
+        const struct p1_words *w = &words[h.index & (CAP_SLOTS - 1u)];
+        fails |= (w->holder_generation ^ ((uint64_t)actor << 32 | h.generation)) |
+                 (w->object ^ object) | (w->type_rights ^ type_rights);
+    }
+    if (fails != 0) {
+        abort();
+    }
+}
+
+/*
+ * The least any tier-2 gate request does here: p1_three_words_run's check, a nonce-window
+ * check-and-set and one dependent SHA-256 compression. Per iteration: the three-word P1 of an
+ * opaque index; the nonce (one more than the last, as in security_gate_check_p2) compared with
+ * the window's highest (a nonce above it is fresh without a bit test), its bit set and the
+ * highest raised (a step of one clears no bit); then the witness append's chain step as in
+ * sha256_chain_floor_openssl: 8 bytes of the previous chain value into the block, one bare
+ * SHA256_Transform. No decode, no P2 rule, no record encoding, no ring: security_gate_check_p2
+ * minus this is what those cost beyond the floor.
+ */
+struct gate_floor {
+    struct p1_words words[CAP_SLOTS];
+    uint64_t highest;
+    uint64_t seen[RVM_PROOF_NONCE_WORDS];
+    uint8_t block[64];
+};
+
+static void gate_p2_floor_run(void *ctx, uint64_t iters)
+{
+    struct cap_ctx *c = ctx;
+    struct gate_floor *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        abort();
+    }
+    p1_three_words_fill(c, f->words);
+    memset(f->block, 0x5a, sizeof(f->block));
+    SHA256_CTX sha;
+    SHA256_Init(&sha);
+    bench_clobber();
+    struct rvm_handle h = c->root;
+    const uint64_t object = rvm_handle_pack(bench_region);
+    const uint64_t type_rights = rvm_cap_p1_check_word(RVM_CAP_TYPE_REGION, ALL_BUT_ONCE);
+    uint32_t actor = 1;
+    uint64_t fails = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        opaque(h.index);
+        opaque(actor);
+        const struct p1_words *w = &f->words[h.index & (CAP_SLOTS - 1u)];
+        fails |= (w->holder_generation ^ ((uint64_t)actor << 32 | h.generation)) |
+                 (w->object ^ object) | (w->type_rights ^ type_rights);
+
+        const uint64_t nonce = f->highest + 1;
+        const uint32_t pos = (uint32_t)(nonce % RVM_PROOF_NONCE_WINDOW);
+        uint64_t *word = &f->seen[pos / 64u];
+        const uint64_t bit = (uint64_t)1 << (pos % 64u);
+        fails |= (uint64_t)(nonce <= f->highest); /* above the highest: fresh, no bit to test */
+        *word |= bit;
+        f->highest = nonce;
+
+        const uint64_t link = (uint64_t)sha.h[0] | (uint64_t)sha.h[1] << 32;
+        memcpy(f->block + 44, &link, sizeof(link));
+        SHA256_Transform(&sha, f->block);
+    }
+    bench_keep(sha.h[0]);
+    const uint64_t stale = fails;
+    free(f);
+    if (stale != 0) {
+        abort();
+    }
+}
+
 /* ---- P2 pipeline ----------------------------------------------------------------------------- */
 
 static void p2_pipeline_run(void *ctx, uint64_t iters)
@@ -309,6 +423,11 @@ static const struct bench_workload cap_workloads[] = {
      "the floor under any P1 here: index bounded by one AND, one 64-bit load and compare, in "
      "p1_verify's loop",
      1, cap_setup, p1_floor_run, cap_teardown},
+    {"floor_p1_three_words", "check",
+     "the floor under our P1 here: index bounded by one AND, three independent 64-bit words "
+     "(holder+generation, object, type/rights/live) loaded and compared with the claim, in "
+     "p1_verify's loop; a 144-bit claim needs three words",
+     1, cap_setup, p1_three_words_run, cap_teardown},
     {"p1_verify_call", "check",
      "p1_verify through the out-of-line rvm_proof_p1 (decision, reason only when refused)", 1,
      cap_setup, p1_call_run, cap_teardown},
@@ -323,6 +442,11 @@ static const struct bench_workload cap_workloads[] = {
      "gate decode + P1 + P2 + witness append + nonce commit (tier 2); RVM "
      "security_gate_check_p2 59 ns (a non-zero check of a commitment)",
      1, cap_setup, gate_p2_run, cap_teardown},
+    {"floor_gate_p2", "request",
+     "the floor under any tier-2 gate request here: floor_p1_three_words + a nonce-window "
+     "check-and-set + one dependent SHA-256 compression (the witness chain step of "
+     "sha256_chain_floor_openssl); no decode, P2 rules or record encoding",
+     1, cap_setup, gate_p2_floor_run, cap_teardown},
     {"cap_grant_revoke", "pair",
      "grant a child (SHA-256 identity hash, HMAC link MAC) and revoke it, two witness records", 1,
      cap_setup, grant_revoke_run, cap_teardown},

@@ -8,7 +8,7 @@
 #include "rvm/bytes.h"
 
 /* Action kinds a success record may carry: every listed kind except the rejection record. */
-#define GATE_KIND_(name, code, display) [code] = 1,
+#define GATE_KIND_(name, code, display) [code] = (code) != RVM_ACT_PROOF_REJECTED,
 static const uint8_t gate_known_kind[256] = {RVM_ACTION_LIST(GATE_KIND_)};
 #undef GATE_KIND_
 
@@ -30,8 +30,8 @@ static enum rvm_err refuse(struct rvm_witness_rejection *rej, const struct rvm_g
 static enum rvm_err decode(const struct rvm_proof_ctx *ctx, const struct rvm_gate_request *req)
 {
     if (req->tier < RVM_PROOF_P1 || req->tier > RVM_PROOF_P3 || gate_known_kind[req->action] == 0 ||
-        req->action == RVM_ACT_PROOF_REJECTED || req->cap_type >= RVM_CAP_TYPE_COUNT ||
-        (req->rights & ~RVM_CAP_RIGHTS_ALL) != 0 || (req->options & ~RVM_GATE_SIGNED) != 0 ||
+        req->cap_type >= RVM_CAP_TYPE_COUNT || (req->rights & ~RVM_CAP_RIGHTS_ALL) != 0 ||
+        (req->options & ~RVM_GATE_SIGNED) != 0 ||
         ((req->options & RVM_GATE_SIGNED) != 0 && req->tier != RVM_PROOF_P3)) {
         return RVM_ERR_INVALID_ARGUMENT;
     }
@@ -63,11 +63,16 @@ prepare(const struct rvm_proof_ctx *ctx, const struct rvm_gate_request *req, uin
             rej, req, RVM_STAGE_P1, RVM_PROOF_NONE, s != NULL ? s->cap_hash : 0,
             rvm_proof_p1_reason(t, req->actor, req->cap, req->cap_type, req->rights, req->object));
     }
-    const uint32_t cap_hash = t->slots[req->cap.index].cap_hash;
+    /* P1 passed: the handle names this live slot, held by the actor. */
+    const struct rvm_cap_slot *slot = &t->slots[req->cap.index];
+    const uint32_t cap_hash = slot->cap_hash;
 
     plan->consume_nonce = false;
     if (req->tier >= RVM_PROOF_P2) {
-        err = rvm_proof_p2(ctx, req->actor, req->cap, &req->p2, now_ns, &plan->nonce);
+        struct rvm_object_info info;
+        const bool live = ctx->lookup(ctx->lookup_ctx, slot->type, slot->object, &info);
+        err = rvm_proof_p2_rules_inline(ctx, slot, true, live ? &info : NULL, &req->p2, now_ns,
+                                        &plan->nonce);
         if (err != RVM_OK) {
             return refuse(rej, req, RVM_STAGE_P2, RVM_PROOF_P1, cap_hash, err);
         }
@@ -102,6 +107,6 @@ enum rvm_err rvm_gate_prepare(const struct rvm_proof_ctx *ctx, const struct rvm_
 void rvm_gate_commit(const struct rvm_proof_ctx *ctx, const struct rvm_gate_plan *plan)
 {
     if (plan->consume_nonce) {
-        rvm_proof_p2_commit(ctx, &plan->nonce);
+        rvm_proof_nonce_mark(ctx->nonces, plan->nonce.nonce_domain, plan->nonce.nonce);
     }
 }

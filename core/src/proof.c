@@ -233,6 +233,26 @@ enum rvm_err rvm_proof_ctx_init(struct rvm_proof_ctx *ctx, const struct rvm_cap_
     return RVM_OK;
 }
 
+uint32_t rvm_proof_chain_steps(const struct rvm_cap_table *t, const struct rvm_cap_slot *s,
+                               const struct rvm_cap_slot **root)
+{
+    const struct rvm_cap_slot *r = s;
+    uint32_t steps = 0;
+    for (uint32_t k = 0; k < RVM_CAP_MAX_DEPTH && r->depth != 0; k++) { /* bound: depth */
+        const struct rvm_cap_slot *up = live_slot(t, r->parent);
+        if (up == NULL || up->depth + 1 != r->depth) {
+            return RVM_PROOF_CHAIN_BROKEN;
+        }
+        r = up;
+        steps++;
+    }
+    if (r->depth != 0) {
+        return RVM_PROOF_CHAIN_BROKEN;
+    }
+    *root = r;
+    return steps;
+}
+
 enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id actor,
                           struct rvm_handle cap, const struct rvm_proof_p2_args *a, uint64_t now_ns,
                           struct rvm_proof_p2_plan *plan)
@@ -242,66 +262,10 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
     if (s == NULL) {
         return cap.index >= t->capacity ? RVM_ERR_OUT_OF_RANGE : RVM_ERR_CAP_STALE;
     }
-
     struct rvm_object_info info;
     const bool live = ctx->lookup(ctx->lookup_ctx, s->type, s->object, &info);
-    if (!live) { /* the rules below still run, on an object that has nothing */
-        info = (struct rvm_object_info){0, 0, 0, RVM_LEASE_NONE};
-    }
-
-    /* The real chain: follow parent links, each parent live and exactly one level up. */
-    const struct rvm_cap_slot *root = s;
-    uint32_t steps = 0;
-    bool chain_ok = true;
-    for (uint32_t k = 0; k < RVM_CAP_MAX_DEPTH && root->depth != 0; k++) { /* bound: depth */
-        const struct rvm_cap_slot *up = live_slot(t, root->parent);
-        if (up == NULL || up->depth + 1 != root->depth) {
-            chain_ok = false;
-            break;
-        }
-        root = up;
-        steps++;
-    }
-    chain_ok = chain_ok && root->depth == 0;
-
-    /* All six rules, then the first failure in rule order. */
-    /* A broken chain has no root to compare; rule 4 refuses it. */
-    const bool owner_ok = s->owner == actor && (!chain_ok || root->owner == info.owner);
-    const uint64_t offset = a->access_addr - info.base; /* only used when addr >= base */
-    const bool bounds_ok =
-        a->access_len == 0 ||
-        (a->access_len <= UINT64_MAX - a->access_addr && /* end fits in u64 */
-         a->access_addr >= info.base && offset <= info.size && a->access_len <= info.size - offset);
-    const bool lease_ok = info.lease_expires_ns == RVM_LEASE_NONE || now_ns < info.lease_expires_ns;
-    const bool depth_ok = chain_ok && steps <= ctx->max_depth; /* chain_ok: steps == depth */
-    const enum rvm_err nonce_err = nonce_fresh(ctx->nonces, a->nonce_domain, a->nonce);
-    const bool time_ok = a->not_before_ns <= now_ns && now_ns <= a->not_after_ns &&
-                         a->not_after_ns - a->not_before_ns <= ctx->max_window_ns;
-
-    if (!live) {
-        return RVM_ERR_STALE;
-    }
-    if (!owner_ok) {
-        return RVM_ERR_PROOF_OWNER;
-    }
-    if (!bounds_ok) {
-        return RVM_ERR_PROOF_BOUNDS;
-    }
-    if (!lease_ok) {
-        return RVM_ERR_PROOF_LEASE;
-    }
-    if (!depth_ok) {
-        return RVM_ERR_PROOF_DEPTH;
-    }
-    if (nonce_err != RVM_OK) {
-        return nonce_err;
-    }
-    if (!time_ok) {
-        return RVM_ERR_PROOF_TIME;
-    }
-    plan->nonce_domain = a->nonce_domain;
-    plan->nonce = a->nonce;
-    return RVM_OK;
+    return rvm_proof_p2_rules_inline(ctx, s, s->owner == actor, live ? &info : NULL, a, now_ns,
+                                     plan);
 }
 
 void rvm_proof_p2_commit(const struct rvm_proof_ctx *ctx, const struct rvm_proof_p2_plan *plan)

@@ -104,3 +104,26 @@ def test_report_compares_the_statistic_a_figure_names(tmp_path):
     ns = {r["name"]: r["evaluation"]["peer_ns"] for r in latest["results"]}
     assert ns["partition_switch"] == with_compare["min"]
     assert ns["mincut_4node"] == plain["median"]
+
+
+def test_report_divides_by_the_floor_a_target_names(tmp_path):
+    """A target with `floor` is divided by that workload's median of the same run; within 5 % of
+    it the report says "at floor". Floor names come from targets.json, the ratios from the rows."""
+    targets = json.loads((REPORT.parent / "targets.json").read_text())["workloads"]
+    gate_floor = targets["security_gate_check_p2"]["floor"]
+    p1_floor = targets["p1_verify"]["floor"]
+    rows = {"security_gate_check_p2": 52.0, gate_floor: 40.0, "p1_verify": 0.84, p1_floor: 0.82,
+            "partition_switch": 10.0}
+    stdout, md, latest = report(tmp_path, [dict(row(n, "AMD EPYC"), ns_per_op_median=v, ns_per_op_min=v,
+                                                 ns_per_op_max=v) for n, v in rows.items()])
+    ev = {r["name"]: r["evaluation"] for r in latest["results"]}
+    assert ev["security_gate_check_p2"]["floor"] == gate_floor
+    assert abs(ev["security_gate_check_p2"]["vs_floor"] - 1.3) < 1e-9
+    assert not ev["security_gate_check_p2"]["at_floor"]
+    assert ev["p1_verify"]["at_floor"]  # 0.84 / 0.82 = 1.024
+    assert ev["partition_switch"]["vs_floor"] is None  # its target names no floor
+    gate_line = next(l for l in md.splitlines() if l.startswith("| security_gate_check_p2 |"))
+    assert f"1.30× {gate_floor} (40.00 ns) |" in gate_line
+    p1_line = next(l for l in md.splitlines() if l.startswith("| p1_verify |"))
+    assert f"1.02× {p1_floor} (0.82 ns), at floor |" in p1_line
+    assert f"report: p1_verify is 1.02× {p1_floor} (0.82 ns), at floor" in stdout

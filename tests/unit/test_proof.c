@@ -594,6 +594,27 @@ static void test_p2_rule_depth(void **state)
     p2fx_free(p);
 }
 
+static void test_p2_chain_steps_walks_to_the_root(void **state)
+{
+    (void)state;
+    struct p2fx *p = p2fx_new(false);
+    const struct rvm_cap_slot *slots = p->f->slots;
+    const struct rvm_cap_slot *root = NULL;
+    /* p2fx_new minted root and granted child from it, grandchild from child: 0, 1, 2 steps. */
+    assert_int_equal(rvm_proof_chain_steps(&p->f->t, &slots[p->root.index], &root), 0);
+    assert_ptr_equal(root, &slots[p->root.index]);
+    root = NULL;
+    assert_int_equal(rvm_proof_chain_steps(&p->f->t, &slots[p->grandchild.index], &root), 2);
+    assert_ptr_equal(root, &slots[p->root.index]);
+    /* A stale parent link on the way up: no root, and *root is left alone. */
+    p->f->slots[p->child.index].parent.generation += 2;
+    root = NULL;
+    assert_int_equal(rvm_proof_chain_steps(&p->f->t, &slots[p->grandchild.index], &root),
+                     RVM_PROOF_CHAIN_BROKEN);
+    assert_null(root);
+    p2fx_free(p);
+}
+
 static void test_p2_rule_nonce(void **state)
 {
     (void)state;
@@ -783,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_p2_rule_bounds),
         cmocka_unit_test(test_p2_rule_lease),
         cmocka_unit_test(test_p2_rule_depth),
+        cmocka_unit_test(test_p2_chain_steps_walks_to_the_root),
         cmocka_unit_test(test_p2_rule_nonce),
         cmocka_unit_test(test_p2_rule_time_window),
         cmocka_unit_test(test_p2_reports_first_failing_rule),

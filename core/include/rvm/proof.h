@@ -205,6 +205,88 @@ enum rvm_err rvm_proof_p2(const struct rvm_proof_ctx *ctx, rvm_partition_id acto
                           struct rvm_handle cap, const struct rvm_proof_p2_args *a, uint64_t now_ns,
                           struct rvm_proof_p2_plan *plan);
 
+/* ---- P2's rules inline, for the security gate ---------------------------------------------- */
+
+#define RVM_PROOF_CHAIN_BROKEN UINT32_MAX
+
+/*
+ * The real delegation chain above the live slot `s`: the number of parent steps to its root, each
+ * parent live and exactly one level up, with *root set to the root; RVM_PROOF_CHAIN_BROKEN (and
+ * *root untouched) when the chain does not reach a depth-0 slot that way.
+ */
+uint32_t rvm_proof_chain_steps(const struct rvm_cap_table *t, const struct rvm_cap_slot *s,
+                               const struct rvm_cap_slot **root);
+
+/* The first failed rule in rule order (at least one failed); nonce_err is rule 5's answer. */
+static inline enum rvm_err rvm_proof_p2_first_failure(bool live, bool owner_ok, bool bounds_ok,
+                                                      bool lease_ok, bool depth_ok,
+                                                      enum rvm_err nonce_err)
+{
+    if (!live) {
+        return RVM_ERR_STALE;
+    }
+    if (!owner_ok) {
+        return RVM_ERR_PROOF_OWNER;
+    }
+    if (!bounds_ok) {
+        return RVM_ERR_PROOF_BOUNDS;
+    }
+    if (!lease_ok) {
+        return RVM_ERR_PROOF_LEASE;
+    }
+    if (!depth_ok) {
+        return RVM_ERR_PROOF_DEPTH;
+    }
+    return nonce_err != RVM_OK ? nonce_err : RVM_ERR_PROOF_TIME;
+}
+
+/*
+ * rvm_proof_p2's six rules for the live slot `s`, with two answers the caller already has:
+ * `holder_ok`, whether s->owner is the acting partition (P1 checked it), and `object`, what
+ * ctx->lookup filled for s->type and s->object (NULL when it returned false). The same rules,
+ * results and plan as rvm_proof_p2; inline because the security gate runs it on every tier-2
+ * request, right after its P1 resolved the slot. Each rule is one branch-free truth value (every
+ * operand is a plain load or compare, safe to evaluate whatever the others say), so all six are
+ * evaluated and a passing request takes one test; the rule order matters only when naming a
+ * refusal.
+ */
+static inline enum rvm_err rvm_proof_p2_rules_inline(const struct rvm_proof_ctx *ctx,
+                                                     const struct rvm_cap_slot *s, bool holder_ok,
+                                                     const struct rvm_object_info *object,
+                                                     const struct rvm_proof_p2_args *a,
+                                                     uint64_t now_ns,
+                                                     struct rvm_proof_p2_plan *plan)
+{
+    static const struct rvm_object_info nothing = {0, 0, 0, RVM_LEASE_NONE};
+    const bool live = object != NULL; /* the rules still run, on an object that has nothing */
+    const struct rvm_object_info *info = live ? object : &nothing;
+
+    const struct rvm_cap_slot *root = s;
+    const uint32_t steps = s->depth == 0 ? 0 : rvm_proof_chain_steps(ctx->caps, s, &root);
+    const bool chain_broken = steps == RVM_PROOF_CHAIN_BROKEN;
+
+    /* A broken chain has no root to compare; rule 4 refuses it. */
+    const bool owner_ok = holder_ok & (chain_broken | (root->owner == info->owner));
+    const uint64_t offset = a->access_addr - info->base; /* only decides when addr >= base */
+    const bool bounds_ok = (a->access_len == 0) |
+                           ((a->access_len <= UINT64_MAX - a->access_addr) & /* end fits in u64 */
+                            (a->access_addr >= info->base) & (offset <= info->size) &
+                            (a->access_len <= info->size - offset));
+    const bool lease_ok =
+        (info->lease_expires_ns == RVM_LEASE_NONE) | (now_ns < info->lease_expires_ns);
+    const bool depth_ok = steps <= ctx->max_depth; /* also false for a broken chain */
+    const enum rvm_err nonce_err = rvm_proof_nonce_fresh(ctx->nonces, a->nonce_domain, a->nonce);
+    const bool time_ok = (a->not_before_ns <= now_ns) & (now_ns <= a->not_after_ns) &
+                         (a->not_after_ns - a->not_before_ns <= ctx->max_window_ns);
+
+    if (!(live & owner_ok & bounds_ok & lease_ok & depth_ok & (nonce_err == RVM_OK) & time_ok)) {
+        return rvm_proof_p2_first_failure(live, owner_ok, bounds_ok, lease_ok, depth_ok, nonce_err);
+    }
+    plan->nonce_domain = a->nonce_domain;
+    plan->nonce = a->nonce;
+    return RVM_OK;
+}
+
 /* Consume the nonce of a P2 that passed (after its witness record was appended). */
 void rvm_proof_p2_commit(const struct rvm_proof_ctx *ctx, const struct rvm_proof_p2_plan *plan);
 
