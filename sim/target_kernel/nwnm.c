@@ -7,12 +7,13 @@
  * may leave no record (time slices, one in NWNM_SLICE; interrupts; hypercalls; every call while
  * the log is short of room): the capability and region tables byte for byte against a copy
  * taken before the call, everything else rvm_kernel_summary covers by that summary, and one call
- * in NWNM_FULL also the full rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast
- * fingerprint compression. Copying and comparing those tables costs a third of what mixing them
- * into the summary did (they were two thirds of its cost), and the comparison is exact and covers
- * every field of a slot (a capability's MAC, links and epochs, a region's source and checkpoint
- * hash), all of which the full hash covers too, so it asks nothing the full hash does not; the
- * padding after a slot's last field is no state and is not compared.
+ * in NWNM_FULL (the NWNM_FULL-th, 2 * NWNM_FULL-th, ... of a run) also the full
+ * rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast fingerprint compression. Copying
+ * and comparing those tables costs a third of what mixing them into the summary did (they were two
+ * thirds of its cost), and the comparison is exact and covers every field of a slot (a capability's
+ * MAC, links and epochs, a region's source and checkpoint hash), all of which the full hash covers
+ * too, so it asks nothing the full hash does not; the padding after a slot's last field is no state
+ * and is not compared.
  *
  * "Short of room" is what lets a call be refused without a record (RVM_ERR_WITNESS_FULL): the
  * sink is not healthy and the log has no room left for the most records one call reserves
@@ -194,7 +195,9 @@ static void begin(struct kt *t, bool may_skip)
             take_reference(t);
         }
         t->nw_have = true;
-        t->nw_full = t->nw_calls++ % NWNM_FULL == 0;
+        /* the last of every NWNM_FULL, not the first: a run's first bracket would otherwise
+         * always pay for one, whatever the run's length */
+        t->nw_full = t->nw_calls++ % NWNM_FULL == NWNM_FULL - 1u;
         if (t->nw_full && !t->ref_valid) {
             fingerprint(t, t->ref);
             t->ref_valid = true;
