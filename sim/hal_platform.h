@@ -85,8 +85,8 @@ struct rvm_sim_platform {
     uint32_t *page_owner; /* isolation check scratch, one per RAM page */
     uint8_t *page_flags;
     /* What rvm_sim_platform_check_isolation_changed keeps between checks (only while
-     * max_partitions <= 64): per guest RAM page, the address-space slots (bit s) mapping it and those
-     * mapping it writable, as of the last check; the slots whose tables / PMP regions changed
+     * max_partitions <= 64): per guest RAM page, the address-space slots (bit s) mapping it and
+     * those mapping it writable, as of the last check; the slots whose tables / PMP regions changed
      * since; whether the masks describe every slot (a complete, clean walk built them). */
     uint64_t *page_spaces, *page_writers;
     uint64_t spaces_changed;
