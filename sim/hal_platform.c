@@ -15,6 +15,11 @@
 #define PF_WRITE  0x1u
 #define PF_MAPPED 0x2u
 
+/* Address-space slots the incremental isolation check keeps page masks for (bits of a word). */
+#define ISO_MASK_SLOTS 64u
+/* Stage-2 leaves read per walk from a space's root. */
+#define LEAF_BATCH     32u
+
 static struct rvm_sim_platform *plat(void *ctx)
 {
     return (struct rvm_sim_platform *)ctx; /* sim is the first member */
@@ -97,6 +102,16 @@ void rvm_sim_platform_guest_ram(const struct rvm_sim_platform *p, uint64_t *base
     *size = p->cfg.ram_size - p->cfg.hyp_size;
 }
 
+static uint64_t guest_base(const struct rvm_sim_platform *p)
+{
+    return p->cfg.ram_base + p->cfg.hyp_size;
+}
+
+static uint64_t guest_pages(const struct rvm_sim_platform *p)
+{
+    return (p->cfg.ram_size - p->cfg.hyp_size) >> RVM_PAGE_SHIFT;
+}
+
 /* [hpa, hpa + size) lies in guest RAM (never the hypervisor's bytes). */
 static bool guest_ram_range(const struct rvm_sim_platform *p, uint64_t hpa, uint64_t size)
 {
@@ -119,11 +134,28 @@ static void aspace_ram_write(void *ctx, uint64_t hpa, const void *src, size_t le
 /* ---- HAL hooks --------------------------------------------------------------------------------
  */
 
+/* The slot of `part` (if it has one) has mappings the isolation masks may not describe. */
+static void note_space_changed(struct rvm_sim_platform *p, rvm_partition_id part)
+{
+    const struct rvm_aspace_space *sp = rvm_aspace_find(&p->as, part);
+    if (sp == NULL) {
+        return;
+    }
+    const size_t s = (size_t)(sp - p->spaces);
+    if (s < ISO_MASK_SLOTS) {
+        p->spaces_changed |= (uint64_t)1 << s;
+    } else {
+        p->masks_valid = false;
+    }
+}
+
 static enum rvm_err plat_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, rvm_hpa_t hpa,
                                 uint64_t size, uint32_t perms)
 {
     struct rvm_sim_platform *p = plat(ctx);
+    note_space_changed(p, part);
     enum rvm_err err = rvm_aspace_map(&p->as, part, ipa.v, hpa.v, size, perms);
+    note_space_changed(p, part); /* the slot the mapping created */
     if (err == RVM_OK && !is_a64(p)) {
         /* New grants reach harts running the partition at once, as the walk-on-miss of
          * stage 2 would; only removals wait for an invalidation. */
@@ -141,7 +173,9 @@ static enum rvm_err plat_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa,
  * tlb_invalidate_vmid or s2_activate: the M-mode analogue of a stale TLB entry. */
 static enum rvm_err plat_s2_unmap(void *ctx, rvm_partition_id part, rvm_ipa_t ipa, uint64_t size)
 {
-    return rvm_aspace_unmap(&plat(ctx)->as, part, ipa.v, size);
+    struct rvm_sim_platform *p = plat(ctx);
+    note_space_changed(p, part); /* before: an emptied slot is released */
+    return rvm_aspace_unmap(&p->as, part, ipa.v, size);
 }
 
 static enum rvm_err plat_s2_activate(void *ctx, uint32_t cpu, rvm_partition_id part, uint16_t vmid)
@@ -369,10 +403,13 @@ static enum rvm_err note_range(const struct rvm_sim_platform *p, uint32_t s, uin
     }
     uint64_t first = (hpa - p->cfg.ram_base) >> RVM_PAGE_SHIFT;
     uint64_t pages = size >> RVM_PAGE_SHIFT;
+    const bool w = (perms & RVM_PERM_W) != 0;
+    const uint64_t bit = s < ISO_MASK_SLOTS ? (uint64_t)1 << s : 0;
+    uint64_t *spaces = p->page_spaces + ((hpa - guest_base(p)) >> RVM_PAGE_SHIFT);
+    uint64_t *writers = p->page_writers + ((hpa - guest_base(p)) >> RVM_PAGE_SHIFT);
     for (uint64_t i = 0; i < pages; i++) {
         uint32_t owner = p->page_owner[first + i];
         uint8_t flags = p->page_flags[first + i];
-        bool w = (perms & RVM_PERM_W) != 0;
         if ((flags & PF_MAPPED) != 0 && owner != s && (w || (flags & PF_WRITE) != 0)) {
             r->other = p->spaces[owner].part;
             r->ipa = ipa + (i << RVM_PAGE_SHIFT);
@@ -381,10 +418,35 @@ static enum rvm_err note_range(const struct rvm_sim_platform *p, uint32_t s, uin
         }
         p->page_owner[first + i] = s;
         p->page_flags[first + i] = (uint8_t)(flags | PF_MAPPED | (w ? PF_WRITE : 0));
+        spaces[i] |= bit;
+        writers[i] |= w ? bit : 0;
     }
     return RVM_OK;
 }
 
+/* Slot s's mapped ranges from `*from` on (AArch64: leaves from that IPA; RISC-V: regions from
+ * that index) into out[0..LEAF_BATCH): how many; `*from` moves past them. */
+static uint32_t space_ranges(const struct rvm_sim_platform *p, uint32_t s, uint64_t *from,
+                             struct rvm_a64_leaf out[LEAF_BATCH])
+{
+    const struct rvm_aspace_space *sp = &p->spaces[s];
+    uint32_t n = 0;
+    if (is_a64(p)) {
+        n = rvm_a64_space_leaves(&p->as.pool, &sp->s2, *from, out, LEAF_BATCH);
+        if (n != 0) {
+            *from = out[n - 1u].ipa + out[n - 1u].size;
+        }
+        return n;
+    }
+    for (; *from < sp->nregions && n < LEAF_BATCH; (*from)++) { /* bound: LEAF_BATCH */
+        const struct rvm_rv_region *g = &sp->regions[*from];
+        out[n].ipa = out[n].oa = g->base;
+        out[n].size = g->size;
+        out[n].perms = g->perms;
+        n++;
+    }
+    return n;
+}
 static enum rvm_err check_stale(const struct rvm_sim_platform *p,
                                 struct rvm_sim_isolation_report *r)
 {
@@ -431,7 +493,7 @@ static enum rvm_err check_stale(const struct rvm_sim_platform *p,
     return RVM_OK;
 }
 
-enum rvm_err rvm_sim_platform_check_isolation(const struct rvm_sim_platform *p,
+enum rvm_err rvm_sim_platform_check_isolation(struct rvm_sim_platform *p,
                                               struct rvm_sim_isolation_report *report)
 {
     struct rvm_sim_isolation_report scratch;
@@ -439,29 +501,91 @@ enum rvm_err rvm_sim_platform_check_isolation(const struct rvm_sim_platform *p,
     memset(r, 0, sizeof(*r));
     uint64_t ram_pages = p->cfg.ram_size >> RVM_PAGE_SHIFT;
     memset(p->page_flags, 0, (size_t)ram_pages);
+    memset(p->page_spaces, 0, (size_t)guest_pages(p) * sizeof(*p->page_spaces));
+    memset(p->page_writers, 0, (size_t)guest_pages(p) * sizeof(*p->page_writers));
+    p->masks_valid = false;
+    p->spaces_changed = 0;
     for (uint32_t s = 0; s < p->cfg.max_partitions; s++) {
-        const struct rvm_aspace_space *sp = &p->spaces[s];
-        if (sp->part == RVM_PARTITION_INVALID) {
+        if (p->spaces[s].part == RVM_PARTITION_INVALID) {
             continue;
         }
-        enum rvm_err err = RVM_OK;
-        if (is_a64(p)) {
-            struct rvm_a64_leaf leaf;
-            uint64_t from = 0;
-            while (err == RVM_OK && rvm_a64_space_next_leaf(&p->as.pool, &sp->s2, from, &leaf)) {
-                err = note_range(p, s, leaf.ipa, leaf.oa, leaf.size, leaf.perms, r);
-                from = leaf.ipa + leaf.size;
+        struct rvm_a64_leaf leaf[LEAF_BATCH];
+        uint64_t from = 0;
+        uint32_t n = LEAF_BATCH;
+        /* bound: one iteration per LEAF_BATCH ranges of the slot */
+        while (n == LEAF_BATCH && (n = space_ranges(p, s, &from, leaf)) != 0) {
+            for (uint32_t i = 0; i < n; i++) { /* bound: LEAF_BATCH */
+                enum rvm_err err =
+                    note_range(p, s, leaf[i].ipa, leaf[i].oa, leaf[i].size, leaf[i].perms, r);
+                if (err != RVM_OK) {
+                    return err;
+                }
             }
-        } else {
-            for (uint32_t i = 0; i < sp->nregions && err == RVM_OK; i++) {
-                const struct rvm_rv_region *g = &sp->regions[i];
-                err = note_range(p, s, g->base, g->base, g->size, g->perms, r);
-            }
-        }
-        if (err != RVM_OK) {
-            return err;
         }
     }
+    p->masks_valid = p->cfg.max_partitions <= ISO_MASK_SLOTS;
+    memset(r, 0, sizeof(*r));
+    return check_stale(p, r);
+}
+
+/* One mapped range of slot s into the page masks; false where the full check would report a
+ * violation (W and X, memory outside guest RAM, a page another slot maps where either writes). */
+static bool mask_range(struct rvm_sim_platform *p, uint32_t s, uint64_t hpa, uint64_t size,
+                       uint32_t perms)
+{
+    const bool w = (perms & RVM_PERM_W) != 0;
+    if ((w && (perms & RVM_PERM_X) != 0) || !guest_ram_range(p, hpa, size)) {
+        return false;
+    }
+    const uint64_t first = (hpa - guest_base(p)) >> RVM_PAGE_SHIFT;
+    const uint64_t pages = size >> RVM_PAGE_SHIFT;
+    const uint64_t bit = (uint64_t)1 << s;
+    for (uint64_t i = first; i < first + pages; i++) { /* bound: the range's pages */
+        const uint64_t others = p->page_spaces[i] & ~bit;
+        if (others != 0 && (w || (p->page_writers[i] & ~bit) != 0)) {
+            return false;
+        }
+        p->page_spaces[i] |= bit;
+        p->page_writers[i] |= w ? bit : 0;
+    }
+    return true;
+}
+
+enum rvm_err rvm_sim_platform_check_isolation_changed(struct rvm_sim_platform *p,
+                                                      struct rvm_sim_isolation_report *report)
+{
+    if (!p->masks_valid) {
+        return rvm_sim_platform_check_isolation(p, report);
+    }
+    const uint64_t changed = p->spaces_changed;
+    if (changed != 0) {
+        /* The masks held every slot's mappings and no violation: only pages a changed slot maps
+         * now can be in one, so those slots are taken out and read again. */
+        const uint64_t pages = guest_pages(p);
+        for (uint64_t i = 0; i < pages; i++) { /* bound: guest RAM pages */
+            p->page_spaces[i] &= ~changed;
+            p->page_writers[i] &= ~changed;
+        }
+        for (uint32_t s = 0; s < p->cfg.max_partitions; s++) { /* bound: max_partitions <= 64 */
+            if ((changed & ((uint64_t)1 << s)) == 0 || p->spaces[s].part == RVM_PARTITION_INVALID) {
+                continue;
+            }
+            struct rvm_a64_leaf leaf[LEAF_BATCH];
+            uint64_t from = 0;
+            uint32_t n = LEAF_BATCH;
+            /* bound: one iteration per LEAF_BATCH ranges of the slot */
+            while (n == LEAF_BATCH && (n = space_ranges(p, s, &from, leaf)) != 0) {
+                for (uint32_t i = 0; i < n; i++) { /* bound: LEAF_BATCH */
+                    if (!mask_range(p, s, leaf[i].oa, leaf[i].size, leaf[i].perms)) {
+                        return rvm_sim_platform_check_isolation(p, report); /* its report */
+                    }
+                }
+            }
+        }
+        p->spaces_changed = 0;
+    }
+    struct rvm_sim_isolation_report scratch;
+    struct rvm_sim_isolation_report *r = report != NULL ? report : &scratch;
     memset(r, 0, sizeof(*r));
     return check_stale(p, r);
 }
@@ -495,6 +619,8 @@ void rvm_sim_platform_free(struct rvm_sim_platform *p)
     free(p->scratch);
     free(p->page_owner);
     free(p->page_flags);
+    free(p->page_spaces);
+    free(p->page_writers);
     memset(p, 0, sizeof(*p));
 }
 
@@ -505,6 +631,8 @@ void rvm_sim_platform_reset(struct rvm_sim_platform *p)
         (void)rvm_a64_tlb_init(&p->tlb, p->tlb_entries, p->cfg.tlb_entries);
     }
     sim_cpus_clear(p);
+    p->masks_valid = false;
+    p->spaces_changed = 0;
     p->tlb_hits = p->tlb_misses = p->guest_faults = p->phys_violations = 0;
     p->sim.now_ns = 0;
 }
@@ -547,7 +675,10 @@ enum rvm_err rvm_sim_platform_init(struct rvm_sim_platform *p, const struct rvm_
     p->spaces = calloc(cfg->max_partitions, sizeof(*p->spaces));
     p->page_owner = calloc((size_t)ram_pages, sizeof(*p->page_owner));
     p->page_flags = calloc((size_t)ram_pages, 1);
-    bool ok = p->spaces != NULL && p->page_owner != NULL && p->page_flags != NULL;
+    p->page_spaces = calloc((size_t)guest_pages(p), sizeof(*p->page_spaces));
+    p->page_writers = calloc((size_t)guest_pages(p), sizeof(*p->page_writers));
+    bool ok = p->spaces != NULL && p->page_owner != NULL && p->page_flags != NULL &&
+              p->page_spaces != NULL && p->page_writers != NULL;
     if (ok && is_a64(p)) {
         p->pool_info = calloc(cfg->table_pages, sizeof(*p->pool_info));
         p->tlb_entries = calloc(cfg->tlb_entries, sizeof(*p->tlb_entries));

@@ -84,6 +84,13 @@ struct rvm_sim_platform {
     rvm_partition_id running[RVM_SIM_PLATFORM_MAX_CPUS];
     uint32_t *page_owner; /* isolation check scratch, one per RAM page */
     uint8_t *page_flags;
+    /* What rvm_sim_platform_check_isolation_changed keeps between checks (only while
+     * max_partitions <= 64): per guest RAM page, the address-space slots (bit s) mapping it and
+     * those mapping it writable, as of the last check; the slots whose tables / PMP regions changed
+     * since; whether the masks describe every slot (a complete, clean walk built them). */
+    uint64_t *page_spaces, *page_writers;
+    uint64_t spaces_changed;
+    bool masks_valid;
     struct rvm_sim_cpu cpu[RVM_SIM_PLATFORM_MAX_CPUS];
     rvm_partition_id vmid_owner[RVM_A64_VMID_COUNT]; /* last partition activated per VMID */
     /* Counters for tests and statistics. */
@@ -200,7 +207,17 @@ struct rvm_sim_isolation_report {
  *                   owning its VMID (AArch64 TLB), or a hart whose live PMP differs from its
  *                   partition's current layout (RISC-V): a missing tlb_invalidate_vmid.
  */
-enum rvm_err rvm_sim_platform_check_isolation(const struct rvm_sim_platform *p,
+enum rvm_err rvm_sim_platform_check_isolation(struct rvm_sim_platform *p,
                                               struct rvm_sim_isolation_report *report);
+
+/*
+ * The same verdict and report, reading only the address spaces whose mappings changed since the
+ * last check (stage-2 leaves / PMP regions re-read for those slots, the rest taken from the page
+ * masks the last check left); the stale-translation check is always complete. A violation, a
+ * platform with more than 64 slots, or masks no complete clean walk has built yet make it the
+ * full check (the report is always the full walk's).
+ */
+enum rvm_err rvm_sim_platform_check_isolation_changed(struct rvm_sim_platform *p,
+                                                      struct rvm_sim_isolation_report *report);
 
 #endif /* RVM_SIM_HAL_PLATFORM_H */

@@ -317,7 +317,8 @@ static void batch_took(struct batch *b, size_t len)
 
 /* The kernel's own tables, in the version-1 form of the encoders shared with the digest's leaves
  * (kernel_impl.h). */
-static void hash_tables(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, bool sched)
+static void hash_tables(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, bool sched,
+                        bool kregs)
 {
     struct batch b = {c, 0, {0}};
     for (uint32_t i = 0; i < k->cfg.max_partitions; i++) { /* bound: max_partitions */
@@ -329,7 +330,8 @@ static void hash_tables(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, bo
             rvm_vcpu_hash(&p->ctx, c);
         }
     }
-    for (uint32_t i = 0; i < k->cfg.max_regions; i++) { /* bound: max_regions */
+    const uint32_t kreg_slots = kregs ? k->cfg.max_regions : 0;
+    for (uint32_t i = 0; i < kreg_slots; i++) { /* bound: max_regions */
         batch_took(&b, rvm_kernel__encode_kreg(&k->kregs[i], RVM_KENC_STREAM, batch_room(&b)));
     }
     for (uint32_t i = 0; i < k->cfg.max_channels; i++) { /* bound: max_channels */
@@ -357,6 +359,7 @@ static void hash_tables(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, bo
 void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, uint32_t flags)
 {
     const bool sched = (flags & RVM_KHASH_NO_SCHED) == 0;
+    const bool tables = (flags & RVM_KHASH_NO_CAPS_REGIONS) == 0;
     static const uint8_t tag[] = "rvm-kernel-state-v1";
     rvm_sha256_update(c, tag, sizeof(tag) - 1u);
     /* The kernel's own scalars. */
@@ -377,10 +380,14 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, ui
         rvm_sha256_update(c, chain, sizeof(chain));
     }
     /* Every subsystem. */
-    rvm_cap_hash(&k->caps, c);
+    if (tables) {
+        rvm_cap_hash(&k->caps, c);
+    }
     rvm_proof_hash(&k->nonces, c);
     rvm_buddy_hash(&k->ram, c);
-    rvm_region_hash(&k->regions, c);
+    if (tables) {
+        rvm_region_hash(&k->regions, c);
+    }
     if (sched) {
         rvm_sched_hash(&k->sched, c);
         rvm_vmid_hash(&k->vmids, c);
@@ -388,7 +395,7 @@ void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *c, ui
     if (k->cfg.coherence_nodes != 0) {
         rvm_coherence_hash(&k->coh, c);
     }
-    hash_tables(k, c, sched);
+    hash_tables(k, c, sched, tables);
     rvm_sha256_update(c, k->store, k->store_used);
     if (sched) {
         for (uint32_t i = 0; i < k->cfg.ncpus; i++) { /* bound: ncpus */

@@ -513,15 +513,37 @@ uint32_t rvm_a64_esr(const struct rvm_a64_walk *fault, enum rvm_a64_access acces
     return esr;
 }
 
+/* The first index >= k whose entry has the valid bit, or RVM_A64_ENTRIES. Most of a table is
+ * empty, so empty stretches are skipped eight entries at a time. */
+static uint32_t next_valid(const uint64_t *table, uint32_t k)
+{
+    for (; k < RVM_A64_ENTRIES && (k & 7u) != 0; k++) { /* bound: 7 */
+        if ((table[k] & RVM_A64_DESC_VALID) != 0) {
+            return k;
+        }
+    }
+    for (; k < RVM_A64_ENTRIES; k += 8u) { /* bound: RVM_A64_ENTRIES / 8 */
+        const uint64_t any = table[k] | table[k + 1u] | table[k + 2u] | table[k + 3u] |
+                             table[k + 4u] | table[k + 5u] | table[k + 6u] | table[k + 7u];
+        if ((any & RVM_A64_DESC_VALID) != 0) {
+            break;
+        }
+    }
+    for (; k < RVM_A64_ENTRIES; k++) { /* bound: 8 (a group with a valid entry) */
+        if ((table[k] & RVM_A64_DESC_VALID) != 0) {
+            return k;
+        }
+    }
+    return RVM_A64_ENTRIES;
+}
+
 static enum rvm_err check_table(const struct rvm_a64_pool *pool, uint32_t t)
 {
     uint32_t level = pool->info[t].level;
     uint32_t live = 0;
-    for (uint32_t idx = 0; idx < RVM_A64_ENTRIES; idx++) {
+    for (uint32_t idx = next_valid(pool->pages[t], 0); idx < RVM_A64_ENTRIES;
+         idx = next_valid(pool->pages[t], idx + 1u)) { /* bound: RVM_A64_ENTRIES */
         uint64_t e = pool->pages[t][idx];
-        if ((e & RVM_A64_DESC_VALID) == 0) {
-            continue;
-        }
         live++;
         if (is_table(e, level)) {
             if ((e & ~(RVM_A64_DESC_OA_MASK | RVM_A64_DESC_VALID | RVM_A64_DESC_TYPE)) != 0) {
@@ -604,45 +626,26 @@ static bool leaf_out(struct rvm_a64_leaf *out, uint64_t ipa, uint32_t level, uin
     return true;
 }
 
-/* The first index >= k whose entry has the valid bit, or RVM_A64_ENTRIES. Most of a table is
- * empty, so empty stretches are skipped eight entries at a time. */
-static uint32_t next_valid(const uint64_t *table, uint32_t k)
+uint32_t rvm_a64_space_leaves(const struct rvm_a64_pool *pool, const struct rvm_a64_space *space,
+                              uint64_t from, struct rvm_a64_leaf *out, uint32_t max)
 {
-    for (; k < RVM_A64_ENTRIES && (k & 7u) != 0; k++) { /* bound: 7 */
-        if ((table[k] & RVM_A64_DESC_VALID) != 0) {
-            return k;
-        }
-    }
-    for (; k < RVM_A64_ENTRIES; k += 8u) { /* bound: RVM_A64_ENTRIES / 8 */
-        const uint64_t any = table[k] | table[k + 1u] | table[k + 2u] | table[k + 3u] |
-                             table[k + 4u] | table[k + 5u] | table[k + 6u] | table[k + 7u];
-        if ((any & RVM_A64_DESC_VALID) != 0) {
-            break;
-        }
-    }
-    for (; k < RVM_A64_ENTRIES; k++) { /* bound: 8 (a group with a valid entry) */
-        if ((table[k] & RVM_A64_DESC_VALID) != 0) {
-            return k;
-        }
-    }
-    return RVM_A64_ENTRIES;
-}
-
-bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a64_space *space,
-                             uint64_t from, struct rvm_a64_leaf *out)
-{
-    if (!space_ok(pool, space) || from >= IPA_LIMIT) {
-        return false;
+    if (max == 0 || !space_ok(pool, space) || from >= IPA_LIMIT) {
+        return 0;
     }
     const uint64_t(*pages)[RVM_A64_ENTRIES] = (const uint64_t(*)[RVM_A64_ENTRIES])pool->pages;
     uint32_t root = space->root;
     uint32_t i0 = level_index(from, 1u);
+    uint32_t n = 0;
     for (uint32_t i = next_valid(pages[root], i0); i < RVM_A64_ENTRIES;
          i = next_valid(pages[root], i + 1u)) { /* bound: RVM_A64_ENTRIES */
         uint64_t e1 = pages[root][i];
         uint64_t ipa1 = (uint64_t)i << RVM_A64_LEVEL_SHIFT(1u);
         if (is_leaf(e1, 1u)) {
-            return leaf_out(out, ipa1, 1u, e1);
+            leaf_out(&out[n++], ipa1, 1u, e1);
+            if (n == max) {
+                return n;
+            }
+            continue;
         }
         uint32_t l2 =
             is_table(e1, 1u) ? rvm_a64_pool_page(pool, e1 & RVM_A64_DESC_OA_MASK) : RVM_A64_NONE;
@@ -656,7 +659,11 @@ bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a
             uint64_t e2 = pages[l2][j];
             uint64_t ipa2 = ipa1 | (uint64_t)j << RVM_A64_LEVEL_SHIFT(2u);
             if (is_leaf(e2, 2u)) {
-                return leaf_out(out, ipa2, 2u, e2);
+                leaf_out(&out[n++], ipa2, 2u, e2);
+                if (n == max) {
+                    return n;
+                }
+                continue;
             }
             uint32_t l3 = is_table(e2, 2u) ? rvm_a64_pool_page(pool, e2 & RVM_A64_DESC_OA_MASK)
                                            : RVM_A64_NONE;
@@ -667,13 +674,22 @@ bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a
             for (uint32_t k = next_valid(pages[l3], k0); k < RVM_A64_ENTRIES;
                  k = next_valid(pages[l3], k + 1u)) { /* bound: RVM_A64_ENTRIES */
                 if (is_leaf(pages[l3][k], 3u)) {
-                    return leaf_out(out, ipa2 | (uint64_t)k << RVM_A64_LEVEL_SHIFT(3u), 3u,
-                                    pages[l3][k]);
+                    leaf_out(&out[n++], ipa2 | (uint64_t)k << RVM_A64_LEVEL_SHIFT(3u), 3u,
+                             pages[l3][k]);
+                    if (n == max) {
+                        return n;
+                    }
                 }
             }
         }
     }
-    return false;
+    return n;
+}
+
+bool rvm_a64_space_next_leaf(const struct rvm_a64_pool *pool, const struct rvm_a64_space *space,
+                             uint64_t from, struct rvm_a64_leaf *out)
+{
+    return rvm_a64_space_leaves(pool, space, from, out, 1u) == 1u;
 }
 
 static void hash_leaf(struct rvm_sha256_ctx *ctx, uint64_t ipa, uint32_t level, uint64_t desc)

@@ -408,6 +408,9 @@ enum rvm_err rvm_aspace_guest_write(const struct rvm_aspace *as, rvm_partition_i
     return guest_copy(as, part, ipa, (uint8_t *)(uintptr_t)src, len, true);
 }
 
+/* Leaves read per walk from a space's root. */
+#define LEAF_BATCH 32u
+
 uint64_t rvm_aspace_mapped_bytes(const struct rvm_aspace *as, rvm_partition_id part)
 {
     const struct rvm_aspace_space *sp = rvm_aspace_find(as, part);
@@ -416,12 +419,16 @@ uint64_t rvm_aspace_mapped_bytes(const struct rvm_aspace *as, rvm_partition_id p
     }
     uint64_t total = 0;
     if (is_a64(as)) {
-        struct rvm_a64_leaf leaf;
+        struct rvm_a64_leaf leaf[LEAF_BATCH];
         uint64_t from = 0;
-        /* bound: one iteration per leaf of the space, at most the table pool's entries */
-        while (rvm_a64_space_next_leaf(&as->pool, &sp->s2, from, &leaf)) {
-            total += leaf.size;
-            from = leaf.ipa + leaf.size;
+        uint32_t n = LEAF_BATCH;
+        /* bound: one iteration per LEAF_BATCH leaves of the space, at most the pool's entries */
+        while (n == LEAF_BATCH &&
+               (n = rvm_a64_space_leaves(&as->pool, &sp->s2, from, leaf, LEAF_BATCH)) != 0) {
+            for (uint32_t i = 0; i < n; i++) { /* bound: LEAF_BATCH */
+                total += leaf[i].size;
+            }
+            from = leaf[n - 1u].ipa + leaf[n - 1u].size;
         }
         return total;
     }

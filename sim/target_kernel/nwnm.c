@@ -5,14 +5,17 @@
  * one that records nothing by design (witness.unrecorded: the kernel witnesses every refusal
  * while the log has room). So the protected state is fingerprinted only around the calls that
  * may leave no record (time slices, one in NWNM_SLICE; interrupts; hypercalls; every call while
- * the log is short of room): the capability and region tables byte for byte against a copy
- * taken before the call, everything else rvm_kernel_summary covers by that summary, and one call
- * in NWNM_FULL also the full rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast
- * fingerprint compression. Copying and comparing those tables costs a third of what mixing them
- * into the summary did (they were two thirds of its cost), and the comparison is exact and covers
- * every field of a slot (a capability's MAC, links and epochs, a region's source and checkpoint
- * hash), all of which the full hash covers too, so it asks nothing the full hash does not; the
- * padding after a slot's last field is no state and is not compared.
+ * the log is short of room): the capability and region tables (slots, the kernel's per-region
+ * records and the tables' own counters) byte for byte against a copy taken before the call,
+ * everything else rvm_kernel_summary covers by that summary, and one call in NWNM_FULL (the
+ * NWNM_FULL-th, 2 * NWNM_FULL-th, ... of a run) also the full
+ * rvm_kernel_hash_ex(RVM_KHASH_NO_SCHED) through the engine's fast fingerprint compression, less
+ * the tables compared byte for byte (RVM_KHASH_NO_CAPS_REGIONS: the capability table was half its
+ * cost). Copying and comparing those tables costs a third of what mixing them into the summary did
+ * (they were two thirds of its cost), and the comparison is exact and covers every field the full
+ * hash covers (a capability's MAC, links and epochs, a region's source and checkpoint hash, the
+ * tables' counters, the key's length, the tier policy); the padding after a slot's last field,
+ * the reserved bytes and the tables' pointers and key are not compared.
  *
  * "Short of room" is what lets a call be refused without a record (RVM_ERR_WITNESS_FULL): the
  * sink is not healthy and the log has no room left for the most records one call reserves
@@ -32,7 +35,7 @@ static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
     struct rvm_sha256_ctx ctx;
     uint8_t d[RVM_SHA256_DIGEST_BYTES];
     rvm_sha256_init(&ctx, &t->fp);
-    rvm_kernel_hash_ex(&t->k, &ctx, RVM_KHASH_NO_SCHED);
+    rvm_kernel_hash_ex(&t->k, &ctx, RVM_KHASH_NO_SCHED | RVM_KHASH_NO_CAPS_REGIONS);
     rvm_sha256_final(&ctx, d);
     memcpy(out, d, sizeof(d));
     t->fingerprints++;
@@ -41,7 +44,7 @@ static void fingerprint(struct kt *t, uint32_t out[FP_WORDS])
 /* The tables compared byte for byte instead of summarised: where each one's slots are, how many,
  * their size, and the bytes of a slot that are no state (padding, and the reserved bytes the full
  * hash leaves out: a split keeps its scratch decisions in a kreg's reserved[0] while it runs). */
-enum { REF_CAPS, REF_REGIONS, REF_KREGS, REF_TABLES };
+enum { REF_CAPS, REF_REGIONS, REF_KREGS, REF_CAP_HEADER, REF_REGION_HEADER, REF_TABLES };
 
 #define REF_HOLES 3u
 
@@ -85,6 +88,29 @@ static void ref_tables(const struct kt *t, struct ref_table out[REF_TABLES])
          {kreg_fields, kreg - kreg_fields},
          {kreg, 0}},
     };
+    /* The tables' own fields the full hash covers with them (the counters, epochs, the key's
+     * length, the tier policy); the pointers, the key and its schedule are left out. */
+    const size_t ct = sizeof(struct rvm_cap_table);
+    const size_t ct_counters = offsetof(struct rvm_cap_table, capacity);
+    const size_t ct_counters_end = offsetof(struct rvm_cap_table, epoch_floor) + sizeof(uint32_t);
+    const size_t ct_key_len = offsetof(struct rvm_cap_table, mac_key_len);
+    out[REF_CAP_HEADER] = (struct ref_table){
+        (const uint8_t *)&k->caps,
+        1,
+        ct,
+        {{0, ct_counters},
+         {ct_counters_end, ct_key_len - ct_counters_end},
+         {ct_key_len + sizeof(uint32_t), ct - ct_key_len - sizeof(uint32_t)}},
+    };
+    const size_t rt = sizeof(struct rvm_region_table);
+    const size_t rt_fields = offsetof(struct rvm_region_table, capacity);
+    const size_t rt_end = offsetof(struct rvm_region_table, policy) + sizeof(k->regions.policy);
+    out[REF_REGION_HEADER] = (struct ref_table){
+        (const uint8_t *)&k->regions,
+        1,
+        rt,
+        {{0, rt_fields}, {rt_end, rt - rt_end}, {rt, 0}},
+    };
 }
 
 /* Do the state bytes of slot `a` and `b` of `tab` differ? */
@@ -103,7 +129,8 @@ static bool slot_differs(const struct ref_table *tab, const uint8_t *a, const ui
 size_t kt_nw_copy_bytes(const struct rvm_kernel_config *cfg)
 {
     return (size_t)cfg->max_caps * sizeof(struct rvm_cap_slot) +
-           (size_t)cfg->max_regions * (sizeof(struct rvm_region) + sizeof(struct rvm_kreg));
+           (size_t)cfg->max_regions * (sizeof(struct rvm_region) + sizeof(struct rvm_kreg)) +
+           sizeof(struct rvm_cap_table) + sizeof(struct rvm_region_table);
 }
 
 /* The reference the next call is compared with: the summary of what the tables above leave out,
@@ -194,7 +221,9 @@ static void begin(struct kt *t, bool may_skip)
             take_reference(t);
         }
         t->nw_have = true;
-        t->nw_full = t->nw_calls++ % NWNM_FULL == 0;
+        /* the last of every NWNM_FULL, not the first: a run's first bracket would otherwise
+         * always pay for one, whatever the run's length */
+        t->nw_full = t->nw_calls++ % NWNM_FULL == NWNM_FULL - 1u;
         if (t->nw_full && !t->ref_valid) {
             fingerprint(t, t->ref);
             t->ref_valid = true;

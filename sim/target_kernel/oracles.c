@@ -61,11 +61,15 @@ static bool riscv_stale(const struct kt *t, struct rvm_sim_isolation_report *r)
 }
 
 /* The platform's isolation oracle; with `maps`, agreement with the kernel's mappings of the
- * partitions in `touched` (and with `full`, the platform's structure and every partition). */
+ * partitions in `touched` (and with `full`, the platform's structure and every partition).
+ * Without `full` the platform re-reads only the address spaces whose mappings changed since its
+ * last check (the other spaces' pages come from what that check kept), and the cached
+ * translations every time; the sampled full check reads every space again. */
 static bool check_isolation(struct kt *t, struct rvm_sim_verdict *v, bool maps, bool full)
 {
     struct rvm_sim_isolation_report r;
-    enum rvm_err err = rvm_sim_platform_check_isolation(&t->plat, &r);
+    enum rvm_err err = full ? rvm_sim_platform_check_isolation(&t->plat, &r)
+                            : rvm_sim_platform_check_isolation_changed(&t->plat, &r);
     if (err == RVM_ERR_STALE && t->riscv && !riscv_stale(t, &r)) {
         err = RVM_OK; /* only harts the kernel has parked keep an old PMP: they run nothing */
     }

@@ -210,9 +210,11 @@ void kt_probe_call(struct kt *t, uint32_t entry, enum rvm_err err)
     if (t->k.sched.mode == RVM_SCHED_RECOVERY) {
         hit(t, PR_RECOVERY_ENTER);
     }
+    const uint16_t code = (uint16_t)err;
     for (uint32_t i = 0; i < NPROBES; i++) { /* bound: the probes */
         const struct probe_rule *r = &rules[i];
-        if (r->source == BY_RESULT && r->code == (uint16_t)err &&
+        /* the code first: it rules out almost every rule at once */
+        if (r->code == code && r->source == BY_RESULT &&
             (r->entry == KT_NO_CALL || r->entry == entry)) {
             hit(t, i);
         }

@@ -324,8 +324,9 @@ enum coherence_fault_arg { COHERENCE_FAULT_EPOCHS };
 #define CHECK_EVERY 64u
 #define CROSS_EVERY 64u
 #define MINCUT_MAX  12u /* brute force over 2^(n-1) bipartitions only up to this many nodes */
-#define NWNM_FULL   32u /* every n-th call that may leave no record also compares the full hash */
-#define NWNM_SLICE  4u  /* time slices (the scheduler's hot path) bracketed: one in this many */
+#define NWNM_FULL                                                                                  \
+    32u /* the n-th, 2n-th, ... call that may leave no record also compares the full hash */
+#define NWNM_SLICE 4u /* time slices (the scheduler's hot path) bracketed: one in this many */
 
 /* kernel.digest-incremental checks the leaves that can go stale behind a matching shadow at every
  * full check, and every leaf and interior node (more than an epoch's digest costs) on every n-th

@@ -554,6 +554,23 @@ static void check_leaves(const struct pool_fx *f, const struct rvm_a64_space *s,
         from = leaf.ipa + leaf.size;
     }
     assert_int_equal(pages, m->mapped);
+    /* Batches of three give the same leaves in the same order as next_leaf, one at a time. */
+    struct rvm_a64_leaf batch[3];
+    from = 0;
+    uint32_t n = 0;
+    assert_int_equal(rvm_a64_space_leaves(&f->pool, s, 0, batch, 0), 0);
+    while ((n = rvm_a64_space_leaves(&f->pool, s, from, batch, 3)) != 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            assert_true(rvm_a64_space_next_leaf(&f->pool, s, from, &leaf));
+            assert_int_equal(batch[i].ipa, leaf.ipa);
+            assert_int_equal(batch[i].size, leaf.size);
+            assert_int_equal(batch[i].desc, leaf.desc);
+            from = leaf.ipa + leaf.size;
+        }
+        if (n < 3) {
+            assert_false(rvm_a64_space_next_leaf(&f->pool, s, from, &leaf));
+        }
+    }
 }
 
 static void test_random_against_page_model(void **state)

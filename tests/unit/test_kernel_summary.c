@@ -322,6 +322,65 @@ static void test_without_region_slots(void **state)
     kfx_free(f);
 }
 
+static void state_hash(const struct rvm_kernel *k, uint32_t flags, uint8_t out[32])
+{
+    struct rvm_sha256_ctx c;
+    rvm_sha256_init(&c, &k->hal->crypto);
+    rvm_kernel_hash_ex(k, &c, flags);
+    rvm_sha256_final(&c, out);
+}
+
+/* rvm_kernel_hash_ex without the capability and region tables (which the oracle compares byte for
+ * byte): their slots, their headers and the kregs leave it as it was; everything else (here a
+ * partition's notification count) still changes it, alone and with the scheduler left out. */
+static void test_hash_without_caps_and_regions(void **state)
+{
+    (void)state;
+    struct kfx *f = populated();
+    struct rvm_kernel *k = &f->k;
+    const uint32_t flag = RVM_KHASH_NO_CAPS_REGIONS;
+    const uint32_t with_sched = RVM_KHASH_NO_CAPS_REGIONS | RVM_KHASH_NO_SCHED;
+    uint8_t all[32], before[32], before_sched[32], now[32];
+    state_hash(k, RVM_KHASH_ALL, all);
+    state_hash(k, flag, before);
+    state_hash(k, with_sched, before_sched);
+    assert_memory_not_equal(all, before, 32);
+    uint32_t used = 0;
+    while (!k->regions.slots[used].used) {
+        used++;
+    }
+    struct rvm_cap_slot *c = &k->caps.slots[first_live_cap(f, 0)];
+    c->owner ^= 1u;
+    k->caps.live ^= 1u;
+    k->caps.mac_key_len ^= 1u;
+    k->regions.slots[used].hpa ^= 0x1000u;
+    k->regions.count ^= 1u;
+    k->regions.policy.decay_bp ^= 1u;
+    k->kregs[used].home_ipa ^= 0x1000u;
+    state_hash(k, flag, now);
+    assert_memory_equal(now, before, 32);
+    state_hash(k, with_sched, now);
+    assert_memory_equal(now, before_sched, 32);
+    state_hash(k, RVM_KHASH_ALL, now);
+    assert_memory_not_equal(now, all, 32);
+    c->owner ^= 1u;
+    k->caps.live ^= 1u;
+    k->caps.mac_key_len ^= 1u;
+    k->regions.slots[used].hpa ^= 0x1000u;
+    k->regions.count ^= 1u;
+    k->regions.policy.decay_bp ^= 1u;
+    k->kregs[used].home_ipa ^= 0x1000u;
+    state_hash(k, RVM_KHASH_ALL, now);
+    assert_memory_equal(now, all, 32);
+    k->parts[0].notifications ^= 1u;
+    state_hash(k, flag, now);
+    assert_memory_not_equal(now, before, 32);
+    state_hash(k, with_sched, now);
+    assert_memory_not_equal(now, before_sched, 32);
+    k->parts[0].notifications ^= 1u;
+    kfx_free(f);
+}
+
 /* A witnessed operation changes it (the record alone moves the log's position). */
 static void test_witnessed_operation_changes_it(void **state)
 {
@@ -345,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_hot_path_state_left_out),
         cmocka_unit_test(test_without_capability_slots),
         cmocka_unit_test(test_without_region_slots),
+        cmocka_unit_test(test_hash_without_caps_and_regions),
         cmocka_unit_test(test_witnessed_operation_changes_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

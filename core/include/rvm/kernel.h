@@ -837,11 +837,15 @@ void rvm_kernel_hash(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx);
  * fault" flags. A simulator's "no witness, no mutation" oracle protects that hash; the replay
  * store compares the full one (StateDigest).
  */
-#define RVM_KHASH_ALL      0u
-#define RVM_KHASH_NO_SCHED 1u
+#define RVM_KHASH_ALL             0u
+#define RVM_KHASH_NO_SCHED        1u
 /* RVM_KHASH_NO_LOG leaves out the log's history (its record count and chain value): two histories
  * that leave every table the same then hash the same (bounded exploration deduplicates on it). */
-#define RVM_KHASH_NO_LOG   2u
+#define RVM_KHASH_NO_LOG          2u
+/* RVM_KHASH_NO_CAPS_REGIONS leaves out the capability table, the region table and the kernel's
+ * per-region records (struct rvm_kreg), headers included: for a caller that compares those
+ * byte for byte itself ("no witness, no mutation"). */
+#define RVM_KHASH_NO_CAPS_REGIONS 4u
 void rvm_kernel_hash_ex(const struct rvm_kernel *k, struct rvm_sha256_ctx *ctx, uint32_t flags);
 
 /* The first 16 bytes of SHA-256 over rvm_kernel_hash: what StateDigest records carry. */
