@@ -97,6 +97,7 @@ enum rvm_sched_degraded_reason {
  * cost 3x in partition_switch), and a two-step comparison with a tie-break lookup made the sift
  * loops spill registers.
  *
+ * A queued partition's sequence number lives only in its key (rvm_sched__key_seq reads it back).
  * Sequence numbers are global and unique. When the next one would reach 2^46 (after 7e13
  * enqueues) every queued partition's sequence number is renumbered downwards by the same amount,
  * which keeps the order exactly, unless a partition has stayed queued for more than 2^45
@@ -108,7 +109,6 @@ enum rvm_sched_degraded_reason {
 
 /* Scheduler state of one partition id (caller storage, max_partitions entries, index id - 1). */
 struct rvm_sched_part {
-    uint64_t seq;        /* enqueue sequence, valid while queued (< RVM_SCHED_SEQ_LIMIT) */
     uint64_t affinity;   /* CPUs it may be placed on; all configured CPUs by default */
     uint64_t last_epoch; /* 1 + the epoch of its last dispatch (0: never), for the summary */
     uint32_t pos;        /* heap index while queued */
@@ -418,6 +418,11 @@ static inline uint32_t rvm_sched__key_prio(uint64_t key)
     return (uint32_t)(key >> RVM_SCHED_SEQ_BITS);
 }
 
+static inline uint64_t rvm_sched__key_seq(uint64_t key)
+{
+    return (RVM_SCHED_SEQ_LIMIT - 1u) - (key & (RVM_SCHED_SEQ_LIMIT - 1u));
+}
+
 #define RVM_SCHED__HOT __attribute__((always_inline)) static inline
 
 /* The record of id (1-based). The index is computed in size_t so that the - 1 folds into the
@@ -549,7 +554,6 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
             pressure_bp &= s->pressure_keep;
             uint64_t seq = s->next_seq++;
             uint64_t key = rvm_sched__key(rvm_sched__prio(s, urgency, pressure_bp, p->flags), seq);
-            p->seq = seq;
             p->urgency = urgency;
             p->pressure = (uint16_t)pressure_bp;
             p->state = (uint8_t)(st | RVM_SCHED_QUEUED);
