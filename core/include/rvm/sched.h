@@ -406,11 +406,17 @@ enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
                                             struct rvm_sched_switch *out);
 
 /* prio << SEQ_BITS | (SEQ_LIMIT - 1 - seq), written as a difference (the low part cannot borrow:
- * seq < SEQ_LIMIT - 1) so that seq + 1, which the enqueue stores as next_seq anyway, is reused and
- * no 46-bit constant is materialised. */
+ * seq < SEQ_LIMIT - 1) so that no 46-bit constant is materialised. */
 static inline uint64_t rvm_sched__key(uint32_t prio, uint64_t seq)
 {
     return (((uint64_t)prio + 1u) << RVM_SCHED_SEQ_BITS) - (seq + 1u);
+}
+
+/* rvm_sched__key(prio, next_seq - 1), from the next_seq the enqueue stores: passing seq + 1
+ * instead let the compiler reassociate the key into two subtractions. */
+static inline uint64_t rvm_sched__key_of_next(uint32_t prio, uint64_t next_seq)
+{
+    return (((uint64_t)prio + 1u) << RVM_SCHED_SEQ_BITS) - next_seq;
 }
 
 static inline uint32_t rvm_sched__key_prio(uint64_t key)
@@ -552,8 +558,10 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
             (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
             ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu)) {
             pressure_bp &= s->pressure_keep;
-            uint64_t seq = s->next_seq++;
-            uint64_t key = rvm_sched__key(rvm_sched__prio(s, urgency, pressure_bp, p->flags), seq);
+            uint64_t next_seq = s->next_seq + 1u;
+            s->next_seq = next_seq;
+            uint64_t key = rvm_sched__key_of_next(
+                rvm_sched__prio(s, urgency, pressure_bp, p->flags), next_seq);
             p->urgency = urgency;
             p->pressure = (uint16_t)pressure_bp;
             p->state = (uint8_t)(st | RVM_SCHED_QUEUED);
