@@ -508,11 +508,7 @@ RVM_SCHED__HOT void rvm_sched__sift_down_last(struct rvm_sched_part *parts, uint
 {
     const uint64_t key = keys[len];
     size_t i = 0;
-    for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
-        size_t c = 2u * i + 1u;
-        if (c >= len) {
-            break;
-        }
+    for (size_t c = 1; c < len; c = 2u * c + 1u) { /* bound: log2(len) + 1 levels */
         uint64_t ck = keys[c];
         uint64_t rk = keys[c + 1u];
         if (rk > ck) {
