@@ -374,8 +374,8 @@ int32_t rvm_sched_queue_cpu(const struct rvm_sched *s, rvm_partition_id id);
  * each partition queued at most once, cached priorities equal the formula for the current mode,
  * running partitions agree with the CPUs, offline CPUs are empty and idle, a running partition
  * is queued (if at all) on its own CPU, a queued partition sits on a CPU its affinity allows
- * unless it runs there or is marked FORCED, keys equal priority and sequence, sequence numbers are
- * below next_seq, degraded mode has no stored pressure, derived fields match.
+ * unless it runs there or is marked FORCED, each key's priority part equals the formula and its
+ * sequence part is below next_seq, degraded mode has no stored pressure, derived fields match.
  * RVM_ERR_INTERNAL when any is broken. Bounded: O(max_partitions + ncpus * queue_capacity).
  */
 enum rvm_err rvm_sched_check(const struct rvm_sched *s);
