@@ -269,11 +269,13 @@ static void full_run(void *ctx, uint64_t iters)
 
 static const struct bench_workload sched_workloads[] = {
     {"partition_switch", "iteration",
-     "2 enqueues + 2 switch decisions on CPU 0 (RVM partition_switch: 15.4 ns)", 1, sched_setup,
-     switch_run, sched_teardown},
+     "2 enqueues + 2 switch decisions on CPU 0 (RVM partition_switch: 19.7 ns, AMD EPYC "
+     "2026-12-07)",
+     1, sched_setup, switch_run, sched_teardown},
     {"partition_switch_with_pressure", "iteration",
-     "8 enqueues with urgency 25i, pressure 1000i bp + 8 switch decisions (RVM: 110 ns)", 1,
-     sched_setup, pressure_run, sched_teardown},
+     "8 enqueues with urgency 25i, pressure 1000i bp + 8 switch decisions (RVM: 134 ns, AMD "
+     "EPYC 2026-12-07)",
+     1, sched_setup, pressure_run, sched_teardown},
     {"rvm_work_partition_switch", "iteration",
      "partition_switch's calls on a bare heap doing only what RVM's scheduler does (no "
      "per-partition "

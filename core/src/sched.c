@@ -64,28 +64,33 @@ static void renumber(struct rvm_sched *s)
 {
     const uint64_t span = RVM_SCHED_SEQ_LIMIT >> 1;
     uint64_t base = s->next_seq;
-    for (uint32_t i = 0; i < s->max_partitions; i++) { /* bound: max_partitions */
-        if ((s->parts[i].state & RVM_SCHED_QUEUED) != 0 && s->parts[i].seq < base) {
-            base = s->parts[i].seq;
+    for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
+        const struct rvm_sched_cpu *q = &s->cpu[c];
+        for (uint32_t i = 0; i < q->len; i++) { /* bound: queue_capacity */
+            uint64_t seq = rvm_sched__key_seq(q->keys[i]);
+            if (seq < base) {
+                base = seq;
+            }
         }
     }
     if (s->next_seq - base > span) {
         base = s->next_seq - span;
     }
-    for (uint32_t i = 0; i < s->max_partitions; i++) { /* bound: max_partitions */
-        struct rvm_sched_part *p = &s->parts[i];
-        if ((p->state & RVM_SCHED_QUEUED) != 0) {
-            p->seq = p->seq < base ? 0 : p->seq - base;
-        }
-    }
     s->next_seq -= base;
     for (uint32_t c = 0; c < s->ncpus; c++) { /* bound: ncpus <= 64 */
         struct rvm_sched_cpu *q = &s->cpu[c];
         for (uint32_t i = 0; i < q->len; i++) { /* bound: queue_capacity */
+            uint64_t seq = rvm_sched__key_seq(q->keys[i]);
             q->keys[i] =
-                rvm_sched__key(rvm_sched__key_prio(q->keys[i]), s->parts[q->ids[i] - 1u].seq);
+                rvm_sched__key(rvm_sched__key_prio(q->keys[i]), seq < base ? 0 : seq - base);
         }
     }
+}
+
+/* The sequence number of a queued partition, from its key. */
+static uint64_t queued_seq(const struct rvm_sched *s, const struct rvm_sched_part *p)
+{
+    return rvm_sched__key_seq(s->cpu[p->qcpu].keys[p->pos]);
 }
 
 static uint64_t take_seq(struct rvm_sched *s)
@@ -131,7 +136,8 @@ static void reprioritise_all(struct rvm_sched *s)
         struct rvm_sched_cpu *q = &s->cpu[c];
         for (uint32_t i = 0; i < q->len; i++) { /* bound: queue_capacity */
             const struct rvm_sched_part *p = &s->parts[q->ids[i] - 1u];
-            q->keys[i] = rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq);
+            q->keys[i] = rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags),
+                                        rvm_sched__key_seq(q->keys[i]));
         }
         heapify(s, c);
     }
@@ -258,9 +264,11 @@ static enum rvm_err enqueue_at(struct rvm_sched *s, uint32_t cpu, rvm_partition_
                                struct rvm_sched_part *p, uint16_t urgency, uint32_t pressure)
 {
     uint32_t prio = prio_calc(s, urgency, pressure, p->flags);
+    uint64_t seq;
     if ((p->state & RVM_SCHED_QUEUED) != 0) {
+        seq = queued_seq(s, p);
         if (p->qcpu == cpu) {
-            heap_fix(s, cpu, p->pos, rvm_sched__key(prio, p->seq), id);
+            heap_fix(s, cpu, p->pos, rvm_sched__key(prio, seq), id);
             p->urgency = urgency;
             p->pressure = (uint16_t)pressure;
             return RVM_OK;
@@ -268,16 +276,16 @@ static enum rvm_err enqueue_at(struct rvm_sched *s, uint32_t cpu, rvm_partition_
         if (s->cpu[cpu].len >= s->queue_capacity) {
             return refuse_enqueue(s, id, RVM_STAGE_PRECONDITION, RVM_ERR_QUEUE_FULL);
         }
-        (void)heap_remove_at(s, p->qcpu, p->pos); /* keeps p->seq: its FIFO place */
+        (void)heap_remove_at(s, p->qcpu, p->pos); /* keeps seq: its FIFO place */
     } else {
         if (s->cpu[cpu].len >= s->queue_capacity) {
             return refuse_enqueue(s, id, RVM_STAGE_PRECONDITION, RVM_ERR_QUEUE_FULL);
         }
-        p->seq = take_seq(s);
+        seq = take_seq(s);
     }
     p->urgency = urgency;
     p->pressure = (uint16_t)pressure;
-    heap_insert(s, cpu, rvm_sched__key(prio, p->seq), id);
+    heap_insert(s, cpu, rvm_sched__key(prio, seq), id);
     return RVM_OK;
 }
 
@@ -466,7 +474,8 @@ void rvm_sched_commit_placement(struct rvm_sched *s, const struct rvm_sched_plac
         return;
     }
     uint32_t from = p->qcpu;
-    uint64_t key = rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq);
+    uint64_t key =
+        rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), queued_seq(s, p));
     if (plan->move) {
         (void)heap_remove_at(s, from, p->pos);
         heap_insert(s, plan->to_cpu, key, plan->id);
@@ -569,10 +578,11 @@ void rvm_sched_commit_degraded(struct rvm_sched *s, const struct rvm_sched_degra
 static uint32_t evacuation_cpu(const struct rvm_sched *s, uint64_t remaining,
                                const struct rvm_sched_part *p, const uint32_t *extra);
 
-static void evacuate_one(struct rvm_sched *s, struct rvm_sched_part *p, rvm_partition_id id)
+static void evacuate_one(struct rvm_sched *s, struct rvm_sched_part *p, rvm_partition_id id,
+                         uint64_t seq)
 {
     uint32_t to = evacuation_cpu(s, s->online_mask, p, NULL);
-    heap_insert(s, to, rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq), id);
+    heap_insert(s, to, rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), seq), id);
     if (((p->affinity >> to) & 1u) == 0) {
         p->state |= RVM_SCHED_FORCED;
     }
@@ -660,12 +670,14 @@ void rvm_sched_commit_cpu(struct rvm_sched *s, const struct rvm_sched_cpu_plan *
         if ((p->state & RVM_SCHED_RUNNING) != 0 && p->rcpu == cpu) {
             p->state &= (uint8_t)~RVM_SCHED_RUNNING;
         }
+        uint64_t seq;
         if ((p->state & RVM_SCHED_QUEUED) != 0) {
-            (void)heap_remove_at(s, cpu, p->pos); /* keeps p->seq: its FIFO place */
+            seq = queued_seq(s, p); /* kept: its FIFO place */
+            (void)heap_remove_at(s, cpu, p->pos);
         } else {
-            p->seq = take_seq(s); /* it was running: queued afresh */
+            seq = take_seq(s); /* it was running: queued afresh */
         }
-        evacuate_one(s, p, id);
+        evacuate_one(s, p, id, seq);
     }
 }
 
@@ -764,9 +776,9 @@ static bool check_cpus(const struct rvm_sched *s, uint32_t *queued_total)
             }
             const struct rvm_sched_part *p = &s->parts[id - 1u];
             if ((p->state & RVM_SCHED_QUEUED) == 0 || p->qcpu != c || p->pos != i ||
-                p->seq >= s->next_seq ||
-                q->keys[i] !=
-                    rvm_sched__key(prio_calc(s, p->urgency, p->pressure, p->flags), p->seq)) {
+                rvm_sched__key_seq(q->keys[i]) >= s->next_seq ||
+                rvm_sched__key_prio(q->keys[i]) !=
+                    prio_calc(s, p->urgency, p->pressure, p->flags)) {
                 return false;
             }
             if (i > 0 && q->keys[i] > q->keys[(i - 1u) >> 1]) {

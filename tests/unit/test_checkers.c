@@ -810,6 +810,14 @@ static void sched_swap_heap(struct sched_world *w)
     PART(q->ids[1]).pos = 1;
 }
 
+/* Give queued partition id the sequence number seq in its key (key layout from sched.h:
+ * priority << 46 | (2^46 - 1 - seq)). */
+static void sched_set_key_seq(struct sched_world *w, rvm_partition_id id, uint64_t seq)
+{
+    uint64_t *key = &w->s.cpu[PART(id).qcpu].keys[PART(id).pos];
+    *key = (*key >> 46 << 46) | (((1ull << 46) - 1) - seq);
+}
+
 /* the scheduler */
 CORRUPTION(struct sched_world, sched_no_cpus, w->s.ncpus = 0)
 CORRUPTION(struct sched_world, sched_too_many_cpus, w->s.ncpus = RVM_SCHED_MAX_CPUS + 1u)
@@ -833,8 +841,8 @@ CORRUPTION(struct sched_world, queued_hypervisor_id, w->s.cpu[1].ids[0] = 0)
 CORRUPTION(struct sched_world, queued_not_marked_queued, PART(3).state = 0)
 CORRUPTION(struct sched_world, queued_on_other_cpu_per_partition, PART(3).qcpu = 0)
 CORRUPTION(struct sched_world, queued_at_other_position, PART(3).pos = 3)
-CORRUPTION(struct sched_world, queued_sequence_in_future, PART(3).seq = w->s.next_seq)
-CORRUPTION(struct sched_world, queued_key_stale, w->s.cpu[1].keys[PART(3).pos] ^= 1u)
+CORRUPTION(struct sched_world, queued_sequence_in_future, sched_set_key_seq(w, 3, w->s.next_seq))
+CORRUPTION(struct sched_world, queued_key_stale, w->s.cpu[1].keys[PART(3).pos] ^= 1ull << 46)
 CORRUPTION(struct sched_world, queue_heap_order_broken, sched_swap_heap(w))
 CORRUPTION(struct sched_world, queued_outside_affinity, PART(4).affinity = 1u << 0)
 /* each partition */

@@ -119,6 +119,23 @@ static uint32_t expect_prio(int mode, bool degraded, uint32_t urgency, uint32_t 
     return urgency;
 }
 
+/* The key of a queued partition and the sequence number in it (key layout from sched.h:
+ * priority << 46 | (2^46 - 1 - seq)). */
+static uint64_t *queued_key(struct fx *f, rvm_partition_id id)
+{
+    const struct rvm_sched_part *p = &f->parts[id - 1];
+    assert_true((p->state & RVM_SCHED_QUEUED) != 0);
+    return &f->s.cpu[p->qcpu].keys[p->pos];
+}
+
+static uint64_t queued_seq(const struct fx *f, rvm_partition_id id)
+{
+    const struct rvm_sched_part *p = &f->parts[id - 1];
+    assert_true((p->state & RVM_SCHED_QUEUED) != 0);
+    const uint64_t low = (1ull << 46) - 1;
+    return low - (f->s.cpu[p->qcpu].keys[p->pos] & low);
+}
+
 static rvm_partition_id next_on(struct fx *f, uint32_t cpu)
 {
     struct rvm_sched_switch sw;
@@ -588,9 +605,10 @@ static void test_check_detects_corruption(void **state)
     f->parts[5].state |= RVM_SCHED_RUNNING;
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
     f->parts[5].state &= (uint8_t)~RVM_SCHED_RUNNING;
-    f->parts[0].seq = f->s.next_seq;
+    uint64_t key = *queued_key(f, 1);
+    *queued_key(f, 1) = (key >> 46 << 46) | (((1ull << 46) - 1) - f->s.next_seq);
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
-    f->parts[0].seq = 0;
+    *queued_key(f, 1) = key;
     f->s.pressure_keep = 0; /* would drop pressures outside degraded mode */
     assert_int_equal(rvm_sched_check(&f->s), RVM_ERR_INTERNAL);
     f->s.pressure_keep = UINT32_MAX;
@@ -611,7 +629,7 @@ static void test_sequence_renumbering_keeps_fifo(void **state)
     }
     /* Shifted down by the oldest queued number (limit - 4): 0, 1, 2, then 3, 4, 5. */
     for (uint32_t id = 1; id <= 6; id++) {
-        assert_int_equal(f->parts[id - 1].seq, id - 1);
+        assert_int_equal(queued_seq(f, id), id - 1);
     }
     assert_int_equal(f->s.next_seq, 6);
     for (uint32_t id = 1; id <= 6; id++) {
@@ -619,14 +637,14 @@ static void test_sequence_renumbering_keeps_fifo(void **state)
     }
     /* A partition queued since sequence 0 while 2^46 others went by: clamped, still first. */
     assert_int_equal(rvm_sched_enqueue_on(&f->s, 0, 1, 50, 0), RVM_OK);
-    assert_int_equal(f->parts[0].seq, 6);
+    assert_int_equal(queued_seq(f, 1), 6);
     f->s.next_seq = limit - 2;
     assert_int_equal(rvm_sched_enqueue(&f->s, 2, 50, 0), RVM_OK); /* gets limit - 2 */
     assert_int_equal(rvm_sched_enqueue(&f->s, 3, 50, 0), RVM_OK); /* renumbers first */
     uint64_t base = (limit - 1) - (limit >> 1);                   /* next_seq - 2^45 */
-    assert_int_equal(f->parts[0].seq, 0);                         /* 6 < base: clamped */
-    assert_int_equal(f->parts[1].seq, limit - 2 - base);
-    assert_int_equal(f->parts[2].seq, limit - 1 - base);
+    assert_int_equal(queued_seq(f, 1), 0);                        /* 6 < base: clamped */
+    assert_int_equal(queued_seq(f, 2), limit - 2 - base);
+    assert_int_equal(queued_seq(f, 3), limit - 1 - base);
     assert_int_equal(f->s.next_seq, limit - base);
     assert_int_equal(rvm_sched_check(&f->s), RVM_OK);
     assert_int_equal(next_on(f, 0), 1);
@@ -1042,7 +1060,7 @@ static void compare(const struct model *m, const struct fx *f)
         assert_int_equal(seen[id], p->qcpu != NONE ? 1 : 0); /* never lost, never duplicated */
         assert_int_equal(rvm_sched_queue_cpu(s, id), p->qcpu);
         if (p->qcpu != NONE) {
-            assert_int_equal(f->parts[id - 1].seq, p->seq);
+            assert_int_equal(queued_seq(f, id), p->seq);
         }
         assert_int_equal(f->parts[id - 1].affinity, p->aff);
         assert_int_equal(f->parts[id - 1].pressure, p->pr);

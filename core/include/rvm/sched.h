@@ -97,6 +97,7 @@ enum rvm_sched_degraded_reason {
  * cost 3x in partition_switch), and a two-step comparison with a tie-break lookup made the sift
  * loops spill registers.
  *
+ * A queued partition's sequence number lives only in its key (rvm_sched__key_seq reads it back).
  * Sequence numbers are global and unique. When the next one would reach 2^46 (after 7e13
  * enqueues) every queued partition's sequence number is renumbered downwards by the same amount,
  * which keeps the order exactly, unless a partition has stayed queued for more than 2^45
@@ -108,7 +109,6 @@ enum rvm_sched_degraded_reason {
 
 /* Scheduler state of one partition id (caller storage, max_partitions entries, index id - 1). */
 struct rvm_sched_part {
-    uint64_t seq;        /* enqueue sequence, valid while queued (< RVM_SCHED_SEQ_LIMIT) */
     uint64_t affinity;   /* CPUs it may be placed on; all configured CPUs by default */
     uint64_t last_epoch; /* 1 + the epoch of its last dispatch (0: never), for the summary */
     uint32_t pos;        /* heap index while queued */
@@ -374,8 +374,8 @@ int32_t rvm_sched_queue_cpu(const struct rvm_sched *s, rvm_partition_id id);
  * each partition queued at most once, cached priorities equal the formula for the current mode,
  * running partitions agree with the CPUs, offline CPUs are empty and idle, a running partition
  * is queued (if at all) on its own CPU, a queued partition sits on a CPU its affinity allows
- * unless it runs there or is marked FORCED, keys equal priority and sequence, sequence numbers are
- * below next_seq, degraded mode has no stored pressure, derived fields match.
+ * unless it runs there or is marked FORCED, each key's priority part equals the formula and its
+ * sequence part is below next_seq, degraded mode has no stored pressure, derived fields match.
  * RVM_ERR_INTERNAL when any is broken. Bounded: O(max_partitions + ncpus * queue_capacity).
  */
 enum rvm_err rvm_sched_check(const struct rvm_sched *s);
@@ -406,11 +406,17 @@ enum rvm_err rvm_sched__switch_next_general(struct rvm_sched *s, uint32_t cpu,
                                             struct rvm_sched_switch *out);
 
 /* prio << SEQ_BITS | (SEQ_LIMIT - 1 - seq), written as a difference (the low part cannot borrow:
- * seq < SEQ_LIMIT - 1) so that seq + 1, which the enqueue stores as next_seq anyway, is reused and
- * no 46-bit constant is materialised. */
+ * seq < SEQ_LIMIT - 1) so that no 46-bit constant is materialised. */
 static inline uint64_t rvm_sched__key(uint32_t prio, uint64_t seq)
 {
     return (((uint64_t)prio + 1u) << RVM_SCHED_SEQ_BITS) - (seq + 1u);
+}
+
+/* rvm_sched__key(prio, next_seq - 1), from the next_seq the enqueue stores: passing seq + 1
+ * instead let the compiler reassociate the key into two subtractions. */
+static inline uint64_t rvm_sched__key_of_next(uint32_t prio, uint64_t next_seq)
+{
+    return (((uint64_t)prio + 1u) << RVM_SCHED_SEQ_BITS) - next_seq;
 }
 
 static inline uint32_t rvm_sched__key_prio(uint64_t key)
@@ -418,7 +424,17 @@ static inline uint32_t rvm_sched__key_prio(uint64_t key)
     return (uint32_t)(key >> RVM_SCHED_SEQ_BITS);
 }
 
+static inline uint64_t rvm_sched__key_seq(uint64_t key)
+{
+    return (RVM_SCHED_SEQ_LIMIT - 1u) - (key & (RVM_SCHED_SEQ_LIMIT - 1u));
+}
+
 #define RVM_SCHED__HOT __attribute__((always_inline)) static inline
+
+/* Marks a fast case as the expected one, so that the compiler lays it out as the fall-through
+ * path and the call into the general implementation out of line (without it GCC did the
+ * opposite: a taken jump into the fast case and another back, on every operation). */
+#define RVM_SCHED__FAST(cond) __builtin_expect((cond), 1)
 
 /* The record of id (1-based). The index is computed in size_t so that the - 1 folds into the
  * address displacement instead of costing an instruction on every position-index write. */
@@ -492,11 +508,7 @@ RVM_SCHED__HOT void rvm_sched__sift_down_last(struct rvm_sched_part *parts, uint
 {
     const uint64_t key = keys[len];
     size_t i = 0;
-    for (;;) { /* bound: log2(len) + 1 levels; i at least doubles each time */
-        size_t c = 2u * i + 1u;
-        if (c >= len) {
-            break;
-        }
+    for (size_t c = 1; c < len; c = 2u * c + 1u) { /* bound: log2(len) + 1 levels */
         uint64_t ck = keys[c];
         uint64_t rk = keys[c + 1u];
         if (rk > ck) {
@@ -535,21 +547,22 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_enqueue_on(struct rvm_sched *s, uint32_t c
 {
     /* online_mask has no bit at or above ncpus, so the online test below also bounds cpu; the
      * comparison with the constant folds away when the caller's cpu is a constant. */
-    if (id - 1u < s->max_partitions && cpu < RVM_SCHED_MAX_CPUS &&
-        pressure_bp <= RVM_SCHED_PRESSURE_MAX_BP) {
+    if (RVM_SCHED__FAST(id - 1u < s->max_partitions && cpu < RVM_SCHED_MAX_CPUS &&
+                        pressure_bp <= RVM_SCHED_PRESSURE_MAX_BP)) {
         struct rvm_sched_part *p = rvm_sched__part(s->parts, id);
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         uint32_t st = p->state;
         /* Fast case: not queued, not running elsewhere, allowed and online here, room, and
          * no sequence renumbering due. */
-        if ((st & RVM_SCHED_QUEUED) == 0 && c->len < s->queue_capacity &&
-            (s->next_seq + 1u) >> RVM_SCHED_SEQ_BITS == 0 &&
-            (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
-            ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu)) {
+        if (RVM_SCHED__FAST((st & RVM_SCHED_QUEUED) == 0 && c->len < s->queue_capacity &&
+                            (s->next_seq + 1u) >> RVM_SCHED_SEQ_BITS == 0 &&
+                            (((s->online_mask & p->affinity) >> cpu) & 1u) != 0 &&
+                            ((st & RVM_SCHED_RUNNING) == 0 || p->rcpu == cpu))) {
             pressure_bp &= s->pressure_keep;
-            uint64_t seq = s->next_seq++;
-            uint64_t key = rvm_sched__key(rvm_sched__prio(s, urgency, pressure_bp, p->flags), seq);
-            p->seq = seq;
+            uint64_t next_seq = s->next_seq + 1u;
+            s->next_seq = next_seq;
+            uint64_t key = rvm_sched__key_of_next(
+                rvm_sched__prio(s, urgency, pressure_bp, p->flags), next_seq);
             p->urgency = urgency;
             p->pressure = (uint16_t)pressure_bp;
             p->state = (uint8_t)(st | RVM_SCHED_QUEUED);
@@ -565,14 +578,16 @@ RVM_SCHED__HOT enum rvm_err rvm_sched_switch_next(struct rvm_sched *s, uint32_t 
                                                   struct rvm_sched_switch *out)
 {
     /* cpu < 64 and online implies cpu < ncpus (see rvm_sched_enqueue_on). */
-    if (cpu < RVM_SCHED_MAX_CPUS && ((s->online_mask >> cpu) & 1u) != 0 && s->cpu[cpu].len != 0) {
+    if (RVM_SCHED__FAST(cpu < RVM_SCHED_MAX_CPUS && ((s->online_mask >> cpu) & 1u) != 0 &&
+                        s->cpu[cpu].len != 0)) {
         struct rvm_sched_cpu *c = &s->cpu[cpu];
         struct rvm_sched_part *parts = s->parts;
         rvm_partition_id prev = c->current;
         struct rvm_sched_part *pp = prev != 0 ? rvm_sched__part(parts, prev) : NULL;
         /* Fast case: the previous partition (if any) is not left queued on a CPU its affinity
          * excludes (then it has to move: the general path does that). */
-        if (prev == 0 || (pp->state & RVM_SCHED_QUEUED) == 0 || ((pp->affinity >> cpu) & 1u) != 0) {
+        if (RVM_SCHED__FAST(prev == 0 || (pp->state & RVM_SCHED_QUEUED) == 0 ||
+                            ((pp->affinity >> cpu) & 1u) != 0)) {
             if (prev != 0) {
                 pp->state &= (uint8_t)~RVM_SCHED_RUNNING;
             }
