@@ -4,8 +4,6 @@
 #include "rvm/bytes.h"
 #include "rvm/sha256.h"
 
-#include <stddef.h>
-
 /* ------------------------------------------------------------------------------------------------
  * Encoding
  *
@@ -26,35 +24,16 @@ static inline void store_chunk(uint8_t *out, uint64_t low_word, uint64_t high_wo
     rvm_memcpy(out, &chunk, sizeof(chunk));
 }
 
-/* Record bytes 16..23: kind, proof_tier, flags, a reserved zero byte, actor. On a little-endian
- * host the entry keeps the same four fields at the same offsets, so one load and one mask (the
- * entry's padding byte) replace four loads, shifts and ORs. */
-_Static_assert(offsetof(struct rvm_witness_entry, kind) == 0 &&
-                   offsetof(struct rvm_witness_entry, proof_tier) == 1 &&
-                   offsetof(struct rvm_witness_entry, flags) == 2 &&
-                   offsetof(struct rvm_witness_entry, actor) == 4,
-               "the entry's head is the record's kind..actor word");
-
-static inline uint64_t kind_actor_word(const struct rvm_witness_entry *e)
-{
-#if RVM_HOST_IS_LE
-    uint64_t head;
-    rvm_memcpy(&head, e, sizeof(head));
-    return head & ~((uint64_t)0xFF << 24);
-#else
-    return (uint64_t)e->kind | (uint64_t)e->proof_tier << 8 | (uint64_t)e->flags << 16 |
-           (uint64_t)e->actor << 32;
-#endif
-}
-
 /* `link` holds prev_link's 8 bytes as the little-endian value of bytes 44..51. */
 static inline void store_record(uint8_t out[RVM_WITNESS_RECORD_BYTES], uint64_t sequence,
                                 uint64_t timestamp, const struct rvm_witness_entry *e,
                                 uint64_t link)
 {
     /* byte 19 and bytes 60..63 are reserved and stay zero */
+    uint64_t kind_actor = (uint64_t)e->kind | (uint64_t)e->proof_tier << 8 |
+                          (uint64_t)e->flags << 16 | (uint64_t)e->actor << 32;
     store_chunk(out, sequence, timestamp);
-    store_chunk(out + 16, kind_actor_word(e), e->target);
+    store_chunk(out + 16, kind_actor, e->target);
     store_chunk(out + 32, (uint64_t)e->cap_hash | e->payload << 32, e->payload >> 32 | link << 32);
     store_chunk(out + 48, link >> 32 | e->aux << 32, e->aux >> 32);
 }
@@ -118,15 +97,10 @@ static void chain_link(const uint32_t state[RVM_SHA256_STATE_WORDS],
     rvm_store_be32(out + 4, state[1]);
 }
 
-/* The same 8 bytes as the little-endian value store_record expects: h0 and h1 are loaded as one
- * word and byte-swapped as one (on a little-endian host that swaps the halves too, hence the
- * rotation). */
+/* The same 8 bytes as the little-endian value compose_record_words expects. */
 static inline uint64_t chain_link_value(const uint32_t state[RVM_SHA256_STATE_WORDS])
 {
-    uint64_t h0_h1;
-    rvm_memcpy(&h0_h1, state, sizeof(h0_h1));
-    const uint64_t swapped = rvm_bswap64(h0_h1);
-    return RVM_HOST_IS_LE ? swapped << 32 | swapped >> 32 : swapped;
+    return (uint64_t)rvm_bswap32(state[0]) | (uint64_t)rvm_bswap32(state[1]) << 32;
 }
 
 static void make_checkpoint(const struct rvm_crypto *crypto, const uint8_t *key, uint32_t key_len,
