@@ -261,14 +261,14 @@ enum rvm_err rvm_witness_append(struct rvm_witness_log *log, const struct rvm_wi
 
     uint64_t link = log->appended == 0 ? 0 : chain_link_value(log->chain);
     store_record(img, log->appended, now, entry, link);
-
-    rvm_crypto_compress(&log->hal->crypto, log->chain, img, 1);
     if (seq_out != NULL) {
         *seq_out = log->appended;
     }
     log->appended++;
     log->last_timestamp = now;
 
+    /* The chain step comes last so only the log and checkpoint_due live across the call. */
+    rvm_crypto_compress(&log->hal->crypto, log->chain, img, 1);
     if (checkpoint_due) {
         push_checkpoint(log, false); /* room was reserved above */
         log->next_checkpoint_at += log->checkpoint_interval;
