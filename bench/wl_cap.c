@@ -216,6 +216,15 @@ static void p1_three_words_fill(const struct cap_ctx *c, struct p1_words *words)
     }
 }
 
+/* The three words of `w` XORed with the claim, ORed: zero when all three match. */
+static inline uint64_t p1_three_words_differ(const struct p1_words *w, uint32_t actor,
+                                             uint32_t generation, uint64_t object,
+                                             uint64_t type_rights)
+{
+    return (w->holder_generation ^ ((uint64_t)actor << 32 | generation)) | (w->object ^ object) |
+           (w->type_rights ^ type_rights);
+}
+
 static void p1_three_words_run(void *ctx, uint64_t iters)
 {
     struct cap_ctx *c = ctx;
@@ -231,8 +240,7 @@ static void p1_three_words_run(void *ctx, uint64_t iters)
         opaque(h.index);
         opaque(actor);
         const struct p1_words *w = &words[h.index & (CAP_SLOTS - 1u)];
-        fails |= (w->holder_generation ^ ((uint64_t)actor << 32 | h.generation)) |
-                 (w->object ^ object) | (w->type_rights ^ type_rights);
+        fails |= p1_three_words_differ(w, actor, h.generation, object, type_rights);
     }
     if (fails != 0) {
         abort();
@@ -277,8 +285,7 @@ static void gate_p2_floor_run(void *ctx, uint64_t iters)
         opaque(h.index);
         opaque(actor);
         const struct p1_words *w = &f->words[h.index & (CAP_SLOTS - 1u)];
-        fails |= (w->holder_generation ^ ((uint64_t)actor << 32 | h.generation)) |
-                 (w->object ^ object) | (w->type_rights ^ type_rights);
+        fails |= p1_three_words_differ(w, actor, h.generation, object, type_rights);
 
         const uint64_t nonce = f->highest + 1;
         const uint32_t pos = (uint32_t)(nonce % RVM_PROOF_NONCE_WINDOW);

@@ -493,41 +493,6 @@ static enum rvm_err check_stale(const struct rvm_sim_platform *p,
     return RVM_OK;
 }
 
-enum rvm_err rvm_sim_platform_check_isolation(struct rvm_sim_platform *p,
-                                              struct rvm_sim_isolation_report *report)
-{
-    struct rvm_sim_isolation_report scratch;
-    struct rvm_sim_isolation_report *r = report != NULL ? report : &scratch;
-    memset(r, 0, sizeof(*r));
-    uint64_t ram_pages = p->cfg.ram_size >> RVM_PAGE_SHIFT;
-    memset(p->page_flags, 0, (size_t)ram_pages);
-    memset(p->page_spaces, 0, (size_t)guest_pages(p) * sizeof(*p->page_spaces));
-    memset(p->page_writers, 0, (size_t)guest_pages(p) * sizeof(*p->page_writers));
-    p->masks_valid = false;
-    p->spaces_changed = 0;
-    for (uint32_t s = 0; s < p->cfg.max_partitions; s++) {
-        if (p->spaces[s].part == RVM_PARTITION_INVALID) {
-            continue;
-        }
-        struct rvm_a64_leaf leaf[LEAF_BATCH];
-        uint64_t from = 0;
-        uint32_t n = LEAF_BATCH;
-        /* bound: one iteration per LEAF_BATCH ranges of the slot */
-        while (n == LEAF_BATCH && (n = space_ranges(p, s, &from, leaf)) != 0) {
-            for (uint32_t i = 0; i < n; i++) { /* bound: LEAF_BATCH */
-                enum rvm_err err =
-                    note_range(p, s, leaf[i].ipa, leaf[i].oa, leaf[i].size, leaf[i].perms, r);
-                if (err != RVM_OK) {
-                    return err;
-                }
-            }
-        }
-    }
-    p->masks_valid = p->cfg.max_partitions <= ISO_MASK_SLOTS;
-    memset(r, 0, sizeof(*r));
-    return check_stale(p, r);
-}
-
 /* One mapped range of slot s into the page masks; false where the full check would report a
  * violation (W and X, memory outside guest RAM, a page another slot maps where either writes). */
 static bool mask_range(struct rvm_sim_platform *p, uint32_t s, uint64_t hpa, uint64_t size,
@@ -551,6 +516,63 @@ static bool mask_range(struct rvm_sim_platform *p, uint32_t s, uint64_t hpa, uin
     return true;
 }
 
+/* What a walk over a slot's ranges does with each: note it in the page owners (the full walk) or
+ * add it to the page masks (the incremental check). */
+enum range_use { RANGE_NOTE, RANGE_MASK };
+
+/* Slot s's mapped ranges in order, each noted (RVM_OK, or the violation, reported in *r) or added
+ * to the masks (RVM_OK, or RVM_ERR_INTERNAL where the full check must decide): the first result
+ * other than RVM_OK, else RVM_OK. */
+static enum rvm_err each_range(struct rvm_sim_platform *p, uint32_t s, enum range_use use,
+                               struct rvm_sim_isolation_report *r)
+{
+    struct rvm_a64_leaf leaf[LEAF_BATCH];
+    uint64_t from = 0;
+    uint32_t n = LEAF_BATCH;
+    /* bound: one iteration per LEAF_BATCH ranges of the slot */
+    while (n == LEAF_BATCH && (n = space_ranges(p, s, &from, leaf)) != 0) {
+        for (uint32_t i = 0; i < n; i++) { /* bound: LEAF_BATCH */
+            const struct rvm_a64_leaf *l = &leaf[i];
+            enum rvm_err err = RVM_OK;
+            if (use == RANGE_NOTE) {
+                err = note_range(p, s, l->ipa, l->oa, l->size, l->perms, r);
+            } else if (!mask_range(p, s, l->oa, l->size, l->perms)) {
+                err = RVM_ERR_INTERNAL;
+            }
+            if (err != RVM_OK) {
+                return err;
+            }
+        }
+    }
+    return RVM_OK;
+}
+
+enum rvm_err rvm_sim_platform_check_isolation(struct rvm_sim_platform *p,
+                                              struct rvm_sim_isolation_report *report)
+{
+    struct rvm_sim_isolation_report scratch;
+    struct rvm_sim_isolation_report *r = report != NULL ? report : &scratch;
+    memset(r, 0, sizeof(*r));
+    uint64_t ram_pages = p->cfg.ram_size >> RVM_PAGE_SHIFT;
+    memset(p->page_flags, 0, (size_t)ram_pages);
+    memset(p->page_spaces, 0, (size_t)guest_pages(p) * sizeof(*p->page_spaces));
+    memset(p->page_writers, 0, (size_t)guest_pages(p) * sizeof(*p->page_writers));
+    p->masks_valid = false;
+    p->spaces_changed = 0;
+    for (uint32_t s = 0; s < p->cfg.max_partitions; s++) {
+        if (p->spaces[s].part == RVM_PARTITION_INVALID) {
+            continue;
+        }
+        enum rvm_err err = each_range(p, s, RANGE_NOTE, r);
+        if (err != RVM_OK) {
+            return err;
+        }
+    }
+    p->masks_valid = p->cfg.max_partitions <= ISO_MASK_SLOTS;
+    memset(r, 0, sizeof(*r));
+    return check_stale(p, r);
+}
+
 enum rvm_err rvm_sim_platform_check_isolation_changed(struct rvm_sim_platform *p,
                                                       struct rvm_sim_isolation_report *report)
 {
@@ -570,16 +592,8 @@ enum rvm_err rvm_sim_platform_check_isolation_changed(struct rvm_sim_platform *p
             if ((changed & ((uint64_t)1 << s)) == 0 || p->spaces[s].part == RVM_PARTITION_INVALID) {
                 continue;
             }
-            struct rvm_a64_leaf leaf[LEAF_BATCH];
-            uint64_t from = 0;
-            uint32_t n = LEAF_BATCH;
-            /* bound: one iteration per LEAF_BATCH ranges of the slot */
-            while (n == LEAF_BATCH && (n = space_ranges(p, s, &from, leaf)) != 0) {
-                for (uint32_t i = 0; i < n; i++) { /* bound: LEAF_BATCH */
-                    if (!mask_range(p, s, leaf[i].oa, leaf[i].size, leaf[i].perms)) {
-                        return rvm_sim_platform_check_isolation(p, report); /* its report */
-                    }
-                }
+            if (each_range(p, s, RANGE_MASK, NULL) != RVM_OK) {
+                return rvm_sim_platform_check_isolation(p, report); /* its report */
             }
         }
         p->spaces_changed = 0;

@@ -330,6 +330,19 @@ static void state_hash(const struct rvm_kernel *k, uint32_t flags, uint8_t out[3
     rvm_sha256_final(&c, out);
 }
 
+/* Flips a field of a capability slot, of each table header and of a region with its kreg (a second
+ * call undoes it). */
+static void flip_caps_regions(struct rvm_kernel *k, struct rvm_cap_slot *c, uint32_t used)
+{
+    c->owner ^= 1u;
+    k->caps.live ^= 1u;
+    k->caps.mac_key_len ^= 1u;
+    k->regions.slots[used].hpa ^= 0x1000u;
+    k->regions.count ^= 1u;
+    k->regions.policy.decay_bp ^= 1u;
+    k->kregs[used].home_ipa ^= 0x1000u;
+}
+
 /* rvm_kernel_hash_ex without the capability and region tables (which the oracle compares byte for
  * byte): their slots, their headers and the kregs leave it as it was; everything else (here a
  * partition's notification count) still changes it, alone and with the scheduler left out. */
@@ -350,26 +363,14 @@ static void test_hash_without_caps_and_regions(void **state)
         used++;
     }
     struct rvm_cap_slot *c = &k->caps.slots[first_live_cap(f, 0)];
-    c->owner ^= 1u;
-    k->caps.live ^= 1u;
-    k->caps.mac_key_len ^= 1u;
-    k->regions.slots[used].hpa ^= 0x1000u;
-    k->regions.count ^= 1u;
-    k->regions.policy.decay_bp ^= 1u;
-    k->kregs[used].home_ipa ^= 0x1000u;
+    flip_caps_regions(k, c, used);
     state_hash(k, flag, now);
     assert_memory_equal(now, before, 32);
     state_hash(k, with_sched, now);
     assert_memory_equal(now, before_sched, 32);
     state_hash(k, RVM_KHASH_ALL, now);
     assert_memory_not_equal(now, all, 32);
-    c->owner ^= 1u;
-    k->caps.live ^= 1u;
-    k->caps.mac_key_len ^= 1u;
-    k->regions.slots[used].hpa ^= 0x1000u;
-    k->regions.count ^= 1u;
-    k->regions.policy.decay_bp ^= 1u;
-    k->kregs[used].home_ipa ^= 0x1000u;
+    flip_caps_regions(k, c, used);
     state_hash(k, RVM_KHASH_ALL, now);
     assert_memory_equal(now, all, 32);
     k->parts[0].notifications ^= 1u;
