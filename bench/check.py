@@ -105,6 +105,10 @@ def main():
     ap.add_argument("--tolerance", type=float, default=0.02,
                     help="allowed growth over baseline, as a fraction (default 0.02 = 2%%)")
     ap.add_argument("--update", action="store_true", help="rewrite the baseline with this build")
+    ap.add_argument("--resize", action="store_true",
+                    help="with --update: size every workload's iteration count again from a "
+                         "native timing pass (by default the baseline's counts are kept, so the "
+                         "figures stay comparable; only new workloads are sized)")
     ap.add_argument("--only", action="append", help="gate only these workloads (repeatable)")
     ap.add_argument("--tap", action="store_true",
                     help="print TAP (one result per workload) for meson test; a workload "
@@ -121,7 +125,9 @@ def main():
     base = baseline.get("workloads", {})
 
     results, regressions, missing = {}, [], []
-    fixed = {} if args.update else baseline.get("iterations", {})
+    # A count sized from a timing pass depends on the machine's load; a workload whose iterations
+    # differ (one seed each) would then average over another window and move for no reason.
+    fixed = {} if args.resize else baseline.get("iterations", {})
     measured, iters = measure_all(args.rvmbench, names, fixed)
     print(f"{'workload':40} {'baseline':>14} {'now':>14} {'change':>9}  instructions per iteration")
     for name in names:
