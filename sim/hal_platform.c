@@ -153,9 +153,8 @@ static enum rvm_err plat_s2_map(void *ctx, rvm_partition_id part, rvm_ipa_t ipa,
                                 uint64_t size, uint32_t perms)
 {
     struct rvm_sim_platform *p = plat(ctx);
-    note_space_changed(p, part);
     enum rvm_err err = rvm_aspace_map(&p->as, part, ipa.v, hpa.v, size, perms);
-    note_space_changed(p, part); /* the slot the mapping created */
+    note_space_changed(p, part); /* after: the slot may have been created by this mapping */
     if (err == RVM_OK && !is_a64(p)) {
         /* New grants reach harts running the partition at once, as the walk-on-miss of
          * stage 2 would; only removals wait for an invalidation. */
